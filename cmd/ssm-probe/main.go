@@ -1,0 +1,98 @@
+// Command ssm-probe finds out why AWS Systems Manager Session Manager cannot
+// reach this host, and says how to fix it. See INTERFACE.md for the
+// commands, flags, exit codes and report formats.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+)
+
+// Stamped at build time: -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+// Exit codes (INTERFACE.md): 0 ok, 1 warn, 2 fail, 3 unknown, 64 usage.
+const (
+	exitUnknown = 3
+	exitUsage   = 64
+)
+
+const usageText = `Usage:
+  ssm-probe [run] [flags]     probe this host: identity, DNS, network path, agent, logs
+  ssm-probe logs [flags] [PATH...]
+                              analyse SSM agent logs only (no network)
+  ssm-probe version           print version, commit, build date, Go version
+
+Run "ssm-probe run -h" or "ssm-probe logs -h" for the flags.
+Exit codes: 0 ok, 1 warn, 2 fail, 3 unknown, 64 usage error.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a command and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "run"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return cmdRun(args, stdout, stderr)
+	case "logs":
+		return cmdLogs(args, stdout, stderr)
+	case "version":
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "ssm-probe version: unexpected argument %q\n\n%s", args[0], usageText)
+			return exitUsage
+		}
+		printVersion(stdout)
+		return 0
+	case "help":
+		fmt.Fprint(stdout, usageText)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "ssm-probe: unknown command %q\n\n%s", cmd, usageText)
+		return exitUsage
+	}
+}
+
+// buildMeta returns the version and commit, falling back to the VCS
+// revision Go embeds when the binary was built without ldflags.
+func buildMeta() (ver, rev, built string) {
+	ver, rev, built = version, commit, date
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if rev == "" {
+					rev = s.Value
+				}
+			case "vcs.time":
+				if built == "" {
+					built = s.Value
+				}
+			}
+		}
+	}
+	if rev == "" {
+		rev = "unknown"
+	}
+	if built == "" {
+		built = "unknown"
+	}
+	return ver, rev, built
+}
+
+func printVersion(w io.Writer) {
+	ver, rev, built := buildMeta()
+	fmt.Fprintf(w, "ssm-probe %s\ncommit %s\nbuilt %s\n%s %s/%s\n", ver, rev, built, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/report"
+)
+
+// maxObservationsFile caps --observations input.
+const maxObservationsFile = 64 << 20
+
+// runFlags are the flags of "ssm-probe run" (INTERFACE.md).
+type runFlags struct {
+	format, output, region, root, imds, logLevel string
+	timeout, deadline                            time.Duration
+	live, noColor                                bool
+	observations                                 string // hidden: re-diagnose saved observations
+}
+
+// hiddenFlags are test seams left out of the usage text.
+var hiddenFlags = map[string]bool{"observations": true}
+
+func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
+	f := &runFlags{}
+	fs := flag.NewFlagSet("ssm-probe run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.format, "format", "text", "report format: text or json")
+	fs.StringVar(&f.output, "output", "", "write the report to `FILE` (atomically) instead of stdout")
+	fs.StringVar(&f.region, "region", "", "use region `R` instead of the discovered one")
+	fs.DurationVar(&f.timeout, "timeout", probe.DefaultTimeout, "limit for one network attempt")
+	fs.DurationVar(&f.deadline, "deadline", probe.DefaultDeadline, "hard cap on the whole run")
+	fs.StringVar(&f.root, "root", "/", "read host files under `DIR` (a mounted volume); implies no live checks unless --live")
+	fs.BoolVar(&f.live, "live", false, "with --root: run the live network checks too")
+	fs.StringVar(&f.imds, "imds-endpoint", "", "instance metadata `URL` (default $AWS_EC2_METADATA_SERVICE_ENDPOINT, else "+probe.DefaultIMDSEndpoint+")")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "the probe's own log level on stderr: debug, info, warn, error")
+	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
+	fs.StringVar(&f.observations, "observations", "", "re-diagnose observations saved as JSON in `FILE` instead of probing")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: ssm-probe [run] [flags]\n\nFlags:\n")
+		fs.VisitAll(func(fl *flag.Flag) {
+			if hiddenFlags[fl.Name] {
+				return
+			}
+			name, usage := flag.UnquoteUsage(fl)
+			fmt.Fprintf(stderr, "  --%s %s\n    \t%s", fl.Name, name, usage)
+			if fl.DefValue != "" && fl.DefValue != "false" {
+				fmt.Fprintf(stderr, " (default %s)", fl.DefValue)
+			}
+			fmt.Fprintln(stderr)
+		})
+	}
+	return fs, f
+}
+
+// usageErr prints msg and the usage text and returns the usage exit code.
+func usageErr(stderr io.Writer, fs *flag.FlagSet, format string, args ...any) int {
+	fmt.Fprintf(stderr, "ssm-probe: "+format+"\n", args...)
+	fs.Usage()
+	return exitUsage
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs, f := newRunFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return usageErr(stderr, fs, "unexpected argument %q", fs.Arg(0))
+	}
+	if f.format != "text" && f.format != "json" {
+		return usageErr(stderr, fs, "--format must be text or json, not %q", f.format)
+	}
+	if f.timeout <= 0 || f.deadline <= 0 {
+		return usageErr(stderr, fs, "--timeout and --deadline must be positive")
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		return usageErr(stderr, fs, "%v", err)
+	}
+
+	var res *probe.Result
+	if f.observations != "" {
+		res, err = rediagnose(f.observations)
+		if err != nil {
+			fmt.Fprintf(stderr, "ssm-probe: %v\n", err)
+			return exitUnknown
+		}
+	} else {
+		cfg := probe.Defaults()
+		cfg.Log = log
+		cfg.Root = f.root
+		cfg.Offline = f.root != "/" && f.root != ""
+		cfg.Live = !cfg.Offline || f.live
+		cfg.Timeout, cfg.Deadline, cfg.Region = f.timeout, f.deadline, f.region
+		cfg.IMDSEndpoint = imdsEndpoint(f.imds)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		res = probe.Run(ctx, cfg)
+		stop()
+	}
+	return render(res, f, stdout, stderr)
+}
+
+// imdsEndpoint picks the IMDS endpoint: the flag, then the SDK's
+// environment variable, then the link-local default.
+func imdsEndpoint(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if env := strings.TrimSpace(os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT")); env != "" {
+		return env
+	}
+	return probe.DefaultIMDSEndpoint
+}
+
+// rediagnose reads saved observations and diagnoses them again.
+func rediagnose(path string) (*probe.Result, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	var obs probe.Observations
+	dec := json.NewDecoder(io.LimitReader(fh, maxObservationsFile))
+	if err := dec.Decode(&obs); err != nil {
+		return nil, fmt.Errorf("%s: not an observations file: %w", path, err)
+	}
+	return probe.Finish(&obs, 0), nil
+}
+
+// render writes the report in the chosen format to stdout or --output and
+// returns the verdict's exit code.
+func render(res *probe.Result, f *runFlags, stdout, stderr io.Writer) int {
+	ver, rev, _ := buildMeta()
+	meta := report.Meta{Version: ver, Commit: rev}
+	var buf bytes.Buffer
+	var err error
+	switch f.format {
+	case "json":
+		err = report.JSON(&buf, res, meta)
+	default:
+		color := f.output == "" && !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+		err = report.Text(&buf, res, meta, report.TextOptions{Color: color})
+	}
+	if err == nil {
+		if f.output != "" {
+			err = writeAtomic(f.output, buf.Bytes())
+		} else {
+			_, err = stdout.Write(buf.Bytes())
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ssm-probe: %v\n", err)
+		return exitUnknown
+	}
+	return res.Verdict.ExitCode()
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	fh, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := fh.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// newLogger returns the probe's own debug logger on stderr.
+func newLogger(stderr io.Writer, level string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
+	if err != nil || level == "" {
+		return zerolog.Nop(), fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)
+	}
+	w := zerolog.ConsoleWriter{Out: stderr, NoColor: !isTerminal(stderr), TimeFormat: time.RFC3339Nano}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}

@@ -1,0 +1,74 @@
+package probe
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCatalogComplete(t *testing.T) {
+	cat := NewCatalog()
+	ids := AllIDs()
+	seen := map[ID]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			t.Errorf("%s listed twice in AllIDs", id)
+		}
+		seen[id] = true
+		e, ok := cat[id]
+		if !ok {
+			t.Errorf("%s has no catalog entry", id)
+			continue
+		}
+		if e.Title == "" || (e.Severity != SevFail && e.Severity != SevWarn && e.Severity != SevInfo) {
+			t.Errorf("%s: incomplete entry %+v", id, e)
+		}
+		if e.Severity != SevInfo && (len(e.Docs) == 0 && id != ProbeIncomplete) {
+			t.Errorf("%s: a fail/warn finding needs a doc link", id)
+		}
+		for _, d := range e.Docs {
+			if !strings.HasPrefix(d, "https://docs.aws.amazon.com/") {
+				t.Errorf("%s: doc %q is not an AWS doc link", id, d)
+			}
+		}
+	}
+	if len(cat) != len(ids) {
+		t.Errorf("catalog has %d entries, AllIDs %d", len(cat), len(ids))
+	}
+}
+
+func TestCatalogRejectsDuplicates(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("registering an ID twice must panic")
+		}
+	}()
+	newCatalog(Entry{ID: "x.y", Severity: SevInfo, Title: "a"}, Entry{ID: "x.y", Severity: SevInfo, Title: "b"})
+}
+
+func TestCatalogRejectsUnknownDependency(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("a DependsOn naming an unknown ID must panic")
+		}
+	}()
+	newCatalog(Entry{ID: "x.y", Severity: SevInfo, Title: "a", DependsOn: []ID{"nope"}})
+}
+
+func TestSettleFoldsDownstream(t *testing.T) {
+	cat := NewCatalog()
+	fs := cat.settle([]Finding{
+		cat.New(LogEndpointTimeout, "logs", []string{"dial tcp 10.0.0.5:443: i/o timeout (12 times)"}),
+		cat.New(DNSStubResolver, "stub", nil),
+		cat.New(NetEndpointBlocked, "blocked", []string{"tcp timeout"}),
+	})
+	if len(fs) != 2 {
+		t.Fatalf("got %d findings, want 2: %+v", len(fs), fs)
+	}
+	if fs[0].ID != NetEndpointBlocked || fs[1].ID != DNSStubResolver {
+		t.Fatalf("order %s, %s", fs[0].ID, fs[1].ID)
+	}
+	last := fs[0].Evidence[len(fs[0].Evidence)-1]
+	if !strings.Contains(last, "i/o timeout") {
+		t.Errorf("downstream evidence not folded in: %q", last)
+	}
+}

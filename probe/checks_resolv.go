@@ -1,0 +1,82 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/resolv"
+)
+
+// resolvCheck reads resolv.conf, and, when it names the systemd-resolved
+// stub, the upstream servers the stub forwards to; then the hosts file and
+// nsswitch.conf. File reads are capped and never block (package resolv).
+func resolvCheck(cfg *Config) Check {
+	return Check{
+		Name:     "resolv.conf",
+		Target:   cfg.ResolvConf,
+		Required: true,
+		Run: func(ctx context.Context) Outcome {
+			f := &ResolvFacts{
+				Conf:     resolv.ReadConf(cfg.Path(cfg.ResolvConf)),
+				Hosts:    resolv.ReadHosts(cfg.Path(cfg.Hosts)),
+				NSSwitch: resolv.ReadNSSwitch(cfg.Path(cfg.NSSwitch)),
+			}
+			// Paths in the record are the host's own, not the --root mount.
+			f.Conf.Path, f.Hosts.Path = cfg.ResolvConf, cfg.Hosts
+			if f.Conf.IsStub() {
+				f.Upstream = resolv.ReadConf(resolv.ResolvedUpstreamPath(cfg.Root))
+				f.Upstream.Path = resolv.ResolvedUpstreamConf
+			}
+			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Resolv = f }}
+			switch c := f.Conf; {
+			case c.Missing:
+				out.Status, out.Class, out.Reason = StatusFail, errclass.NotFound, cfg.ResolvConf+" does not exist"
+			case c.Unreadable:
+				out.Status, out.Class, out.Reason = StatusFail, errclass.Permission, cfg.ResolvConf+" cannot be read"
+			case len(c.Nameservers) == 0:
+				out.Status, out.Class, out.Reason = StatusFail, errclass.Malformed, cfg.ResolvConf+" names no nameserver"
+			case len(c.Problems) > 0:
+				out.Status, out.Class = StatusWarn, errclass.Malformed
+				out.Reason = fmt.Sprintf("%d problem(s): %s", len(c.Problems), c.Problems[0].Msg)
+			}
+			return out
+		},
+	}
+}
+
+// systemResolvers returns the DNS servers the host really asks: the stub's
+// upstreams when resolv.conf names the systemd-resolved stub, else the
+// nameservers of resolv.conf.
+func (f *ResolvFacts) systemResolvers() []string {
+	if f == nil || f.Conf == nil {
+		return nil
+	}
+	c := f.Conf
+	if c.IsStub() && f.Upstream != nil && len(f.Upstream.Nameservers) > 0 {
+		c = f.Upstream
+	}
+	var out []string
+	for _, ns := range c.Nameservers {
+		out = append(out, ns.Addr.String())
+	}
+	return out
+}
+
+// describeProblems renders resolv.conf problems as evidence lines.
+func describeProblems(c *resolv.Conf) []string {
+	var ev []string
+	for _, p := range c.Problems {
+		s := c.Path
+		if p.Line > 0 {
+			s += fmt.Sprintf(":%d", p.Line)
+		}
+		s += ": " + p.Msg
+		if t := strings.TrimSpace(p.Text); t != "" && !strings.Contains(p.Msg, t) {
+			s += fmt.Sprintf(" (%q)", t)
+		}
+		ev = append(ev, s)
+	}
+	return ev
+}

@@ -1,0 +1,137 @@
+package probe
+
+import (
+	"context"
+	"crypto/x509"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Timeouts and limits. Each default is a named constant so that the
+// relations between them can be checked (TestTimeoutsFit).
+const (
+	// DefaultTimeout bounds one network attempt (one DNS query, one TCP
+	// connect, one HTTP request). Two seconds is well above a healthy
+	// in-VPC round trip (under 10 ms) and keeps a black hole cheap.
+	DefaultTimeout = 2 * time.Second
+
+	// DefaultDeadline caps the whole run (INTERFACE.md). A person at a
+	// serial console should get a verdict in seconds, never minutes.
+	DefaultDeadline = 15 * time.Second
+
+	// renderReserve is kept back from the deadline for diagnosis and
+	// rendering, so that the report still prints inside --deadline even
+	// when every check runs to the end of its budget.
+	renderReserve = 250 * time.Millisecond
+
+	// DefaultMaxConcurrent caps the checks (and so the sockets) in flight
+	// at once. Far below any file-descriptor limit, and far below the
+	// 1024 packets/s AmazonProvidedDNS allows an interface (AGENT-FACTS.md).
+	DefaultMaxConcurrent = 32
+)
+
+// DefaultIMDSEndpoint is the instance metadata service's IPv4 address.
+const DefaultIMDSEndpoint = "http://169.254.169.254"
+
+// Dialer opens network connections. *net.Dialer satisfies it; tests and
+// the lab inject their own.
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// Config injects the world into a run. The zero value is not usable: call
+// Defaults, then override fields. No check reads a path, address or clock
+// from anywhere but here.
+type Config struct {
+	Root          string         // file-system root the host files are read under ("/")
+	ResolvConf    string         // resolv.conf path, relative to Root ("/etc/resolv.conf")
+	Hosts         string         // hosts file path, relative to Root ("/etc/hosts")
+	NSSwitch      string         // nsswitch.conf path, relative to Root ("/etc/nsswitch.conf")
+	IMDSEndpoint  string         // base URL of the instance metadata service
+	VPCDNS        []netip.Addr   // AmazonProvidedDNS addresses; empty means derive them from the VPC CIDR
+	DNSPort       int            // port DNS servers are asked on (53)
+	EndpointPort  int            // port the service endpoints are dialled on (443)
+	RootCAs       *x509.CertPool // roots for endpoint TLS; nil means the system roots (SSL_CERT_FILE honoured)
+	Dialer        Dialer         // dials every TCP connection of the network checks
+	Now           func() time.Time
+	Timeout       time.Duration // one network attempt
+	Deadline      time.Duration // the whole run
+	Region        string        // --region override; empty means discover it
+	Live          bool          // run live checks (network, /proc); false for an offline --root
+	Offline       bool          // the host files come from another machine (--root other than "/")
+	MaxConcurrent int           // checks in flight at once
+	Log           zerolog.Logger
+}
+
+// Defaults returns a Config for probing the machine it runs on.
+func Defaults() Config {
+	return Config{
+		Root:          "/",
+		ResolvConf:    "/etc/resolv.conf",
+		Hosts:         "/etc/hosts",
+		NSSwitch:      "/etc/nsswitch.conf",
+		IMDSEndpoint:  DefaultIMDSEndpoint,
+		DNSPort:       53,
+		EndpointPort:  443,
+		Dialer:        &net.Dialer{},
+		Now:           time.Now,
+		Timeout:       DefaultTimeout,
+		Deadline:      DefaultDeadline,
+		Live:          true,
+		MaxConcurrent: DefaultMaxConcurrent,
+		Log:           zerolog.Nop(),
+	}
+}
+
+// Path returns p as seen under the configured root.
+func (c *Config) Path(p string) string {
+	if c.Root == "" || c.Root == "/" {
+		return p
+	}
+	return filepath.Join(c.Root, p)
+}
+
+// normalize fills the fields a caller left at their zero value.
+func (c *Config) normalize() {
+	d := Defaults()
+	if c.Root == "" {
+		c.Root = d.Root
+	}
+	if c.ResolvConf == "" {
+		c.ResolvConf = d.ResolvConf
+	}
+	if c.Hosts == "" {
+		c.Hosts = d.Hosts
+	}
+	if c.NSSwitch == "" {
+		c.NSSwitch = d.NSSwitch
+	}
+	if c.IMDSEndpoint == "" {
+		c.IMDSEndpoint = d.IMDSEndpoint
+	}
+	if c.DNSPort == 0 {
+		c.DNSPort = d.DNSPort
+	}
+	if c.EndpointPort == 0 {
+		c.EndpointPort = d.EndpointPort
+	}
+	if c.Dialer == nil {
+		c.Dialer = d.Dialer
+	}
+	if c.Now == nil {
+		c.Now = d.Now
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.Deadline <= 0 {
+		c.Deadline = d.Deadline
+	}
+	if c.MaxConcurrent <= 0 {
+		c.MaxConcurrent = d.MaxConcurrent
+	}
+}

@@ -1,0 +1,153 @@
+package probe
+
+import (
+	"fmt"
+	"sort"
+)
+
+// ID names a finding. IDs are a contract (FINDINGS.md): they never change
+// meaning and are never reused. Every ID is a constant in ids.go.
+type ID string
+
+// Severity ranks a finding (FINDINGS.md, "Severity levels").
+type Severity string
+
+// The severities, most severe first.
+const (
+	SevFail Severity = "fail" // Session Manager cannot work, or will not work
+	SevWarn Severity = "warn" // works now but fragile, degraded or slow; or an optional feature is broken
+	SevInfo Severity = "info" // context a person needs to read the rest
+)
+
+// rank orders severities for sorting: fail first.
+func (s Severity) rank() int {
+	switch s {
+	case SevFail:
+		return 0
+	case SevWarn:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// Finding is one conclusion of the probe: a root cause with its evidence and
+// its fix. Its JSON form is the "findings" element of the report contract.
+type Finding struct {
+	ID          ID       `json:"id"`
+	Severity    Severity `json:"severity"`
+	Title       string   `json:"title"`
+	Summary     string   `json:"summary"`
+	Evidence    []string `json:"evidence"`
+	Remediation []string `json:"remediation"`
+	Docs        []string `json:"docs"`
+}
+
+// Entry is the catalog's description of a finding ID: its default severity,
+// its title, the fixes and doc links every instance carries, and the
+// upstream findings that, when present, explain it (DependsOn). A finding
+// whose upstream is present is folded into that upstream as evidence: one
+// root cause gives one finding (FINDINGS.md, "Rules").
+type Entry struct {
+	ID          ID
+	Severity    Severity
+	Title       string
+	Remediation []string
+	Docs        []string
+	DependsOn   []ID
+}
+
+// Catalog maps IDs to their entries. It is built once by newCatalog and
+// never changed afterwards.
+type Catalog map[ID]Entry
+
+// newCatalog builds a catalog from entries. It panics on an empty or
+// duplicate ID, or on a DependsOn naming an unknown ID: both are
+// programming errors that the catalog test catches before release.
+func newCatalog(entries ...Entry) Catalog {
+	c := make(Catalog, len(entries))
+	for _, e := range entries {
+		if e.ID == "" {
+			panic("finding catalog: entry with an empty ID")
+		}
+		if _, dup := c[e.ID]; dup {
+			panic(fmt.Sprintf("finding catalog: %s registered twice", e.ID))
+		}
+		c[e.ID] = e
+	}
+	for _, e := range entries {
+		for _, d := range e.DependsOn {
+			if _, ok := c[d]; !ok {
+				panic(fmt.Sprintf("finding catalog: %s depends on unknown %s", e.ID, d))
+			}
+		}
+	}
+	return c
+}
+
+// New builds a finding of id from the catalog: severity, title, generic
+// remediation and docs come from the entry; summary and evidence from the
+// rule that fired. Rule-specific fixes come first in Remediation.
+func (c Catalog) New(id ID, summary string, evidence []string, fixes ...string) Finding {
+	e, ok := c[id]
+	if !ok {
+		panic(fmt.Sprintf("finding catalog: unknown ID %s", id))
+	}
+	rem := append(append([]string{}, fixes...), e.Remediation...)
+	return Finding{
+		ID:          id,
+		Severity:    e.Severity,
+		Title:       e.Title,
+		Summary:     summary,
+		Evidence:    append([]string{}, evidence...),
+		Remediation: rem,
+		Docs:        append([]string{}, e.Docs...),
+	}
+}
+
+// settle applies DependsOn and orders findings. A finding whose upstream is
+// present is removed, and its title and first evidence line are added to
+// the upstream's evidence. The result is sorted fail, warn, info, then by ID
+// and summary so that reports are stable.
+func (c Catalog) settle(fs []Finding) []Finding {
+	present := make(map[ID]int, len(fs))
+	for i, f := range fs {
+		if _, ok := present[f.ID]; !ok {
+			present[f.ID] = i
+		}
+	}
+	keep := make([]bool, len(fs))
+	for i, f := range fs {
+		keep[i] = true
+		for _, up := range c[f.ID].DependsOn {
+			j, ok := present[up]
+			if !ok || j == i {
+				continue
+			}
+			keep[i] = false
+			line := "also explains: " + f.Title
+			if len(f.Evidence) > 0 {
+				line += ": " + f.Evidence[0]
+			}
+			fs[j].Evidence = append(fs[j].Evidence, line)
+			break
+		}
+	}
+	out := make([]Finding, 0, len(fs))
+	for i, f := range fs {
+		if keep[i] {
+			out = append(out, f)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Severity.rank() != b.Severity.rank() {
+			return a.Severity.rank() < b.Severity.rank()
+		}
+		if a.ID != b.ID {
+			return a.ID < b.ID
+		}
+		return a.Summary < b.Summary
+	})
+	return out
+}

@@ -1,0 +1,31 @@
+package probe
+
+import (
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/probe/imds"
+	"github.com/ssm-probe/ssm-probe/resolv"
+)
+
+// Observations is the record of one run: what was asked and what came back,
+// typed and JSON-serialisable. Diagnose reads nothing else, so a saved
+// Observations file can be re-diagnosed anywhere (the --observations seam).
+type Observations struct {
+	StartedAt time.Time `json:"started_at"`
+	Root      string    `json:"root"`
+	Live      bool      `json:"live"`    // live checks (network, /proc) ran
+	Offline   bool      `json:"offline"` // the files came from another machine's volume
+	Region    string    `json:"region_override,omitempty"`
+
+	Resolv *ResolvFacts    `json:"resolv,omitempty"`
+	IMDS   *imds.Identity  `json:"imds,omitempty"`
+	Checks []CheckRecord   `json:"checks,omitempty"`
+}
+
+// ResolvFacts is what the host's resolver configuration says.
+type ResolvFacts struct {
+	Conf     *resolv.Conf     `json:"conf"`               // /etc/resolv.conf
+	Upstream *resolv.Conf     `json:"upstream,omitempty"` // systemd-resolved's upstream file, when Conf is the stub
+	Hosts    *resolv.Hosts    `json:"hosts,omitempty"`
+	NSSwitch *resolv.NSSwitch `json:"nsswitch,omitempty"`
+}

@@ -1,0 +1,169 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// sample is a fixed result that exercises every part of the reports.
+func sample() *probe.Result {
+	running := true
+	cat := probe.NewCatalog()
+	return &probe.Result{
+		StartedAt: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC),
+		Duration:  812 * time.Millisecond,
+		Verdict:   probe.VerdictFail,
+		Context: probe.Context{
+			Mode: "ec2", Region: "ap-northeast-1", Domain: "amazonaws.com", InstanceID: "i-0123456789abcdef0",
+			VPCCIDRs:  []string{"172.30.0.0/16"},
+			Resolvers: probe.Resolvers{System: []string{"172.30.0.2"}, VPC: []string{"172.30.0.2", "169.254.169.253"}},
+			Agent:     probe.AgentContext{Version: "3.3.1142.0", Running: &running},
+		},
+		Findings: []probe.Finding{
+			cat.New(probe.NetEndpointBlocked,
+				"ssm.ap-northeast-1.amazonaws.com resolves to 172.30.4.52, inside the VPC (an interface endpoint), and TCP 443 to it times out. DNS is VPC-wide: creating the endpoint redirected every subnet, including those that used to go out through a NAT or internet gateway.",
+				[]string{"172.30.0.2 answered ssm.ap-northeast-1.amazonaws.com with 172.30.4.52 (inside 172.30.0.0/16)",
+					"TCP 172.30.4.52:443 timed out after 2000 ms",
+					"agent log \u2014 \x1b[31mdial tcp 172.30.4.52:443: i/o timeout\x1b[0m (47 times)"}),
+			cat.New(probe.AgentHibernating, "hibernate.log shows the agent backing off.", []string{"/var/log/amazon/ssm/hibernate.log:12"}),
+			cat.New(probe.DNSStubResolver, "", nil),
+		},
+		Checks: []probe.CheckRecord{
+			{Name: "resolv.conf", Target: "/etc/resolv.conf", Status: probe.StatusPass, DurationMS: 0,
+				Detail: map[string]any{"nameservers": []string{"172.30.0.2"}}},
+			{Name: "tcp", Target: "ssm.ap-northeast-1.amazonaws.com 172.30.4.52:443", Status: probe.StatusFail,
+				Required: true, Class: errclass.Timeout, DurationMS: 2000},
+			{Name: "agent.proxy", Target: "/proc/2391/environ", Status: probe.StatusSkip,
+				Reason: "not checked: needs root to read /proc/2391/environ"},
+		},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test ./probe/report -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+var meta = Meta{Version: "v0.1.0-test", Commit: "abc1234"}
+
+func TestTextGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  TextOptions
+	}{
+		{"report.txt", TextOptions{}},
+		{"report-color.txt", TextOptions{Color: true}},
+	} {
+		var b bytes.Buffer
+		if err := Text(&b, sample(), meta, tc.opt); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, tc.name, b.Bytes())
+	}
+}
+
+func TestTextPlainIsASCII(t *testing.T) {
+	var b bytes.Buffer
+	if err := Text(&b, sample(), meta, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range b.Bytes() {
+		if c >= 0x80 || (c < 0x20 && c != '\n') {
+			t.Fatalf("byte %d is %#x: plain text must be printable ASCII", i, c)
+		}
+	}
+}
+
+func TestTextFirstScreen(t *testing.T) {
+	// The verdict and every fail finding must be on the first 24 lines.
+	var b bytes.Buffer
+	if err := Text(&b, sample(), meta, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.HasPrefix(lines[0], "FAIL:") {
+		t.Errorf("first line %q is not the verdict", lines[0])
+	}
+	first := strings.Join(lines[:24], "\n")
+	if !strings.Contains(first, "[FAIL] net.endpoint-blocked") {
+		t.Errorf("fail finding not on the first screen:\n%s", first)
+	}
+}
+
+func TestJSONGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, sample(), meta); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.json", b.Bytes())
+}
+
+func TestJSONContract(t *testing.T) {
+	var b bytes.Buffer
+	empty := &probe.Result{Verdict: probe.VerdictUnknown}
+	if err := JSON(&b, empty, meta); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"schema", "probe", "started_at", "duration_ms", "status", "context", "findings", "checks"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("top-level key %q missing", k)
+		}
+	}
+	if doc["schema"] != Schema {
+		t.Errorf("schema = %v", doc["schema"])
+	}
+	if _, ok := doc["findings"].([]any); !ok {
+		t.Errorf("findings must be an array even when empty, got %v", doc["findings"])
+	}
+	ctx := doc["context"].(map[string]any)
+	for _, k := range []string{"mode", "region", "domain", "instance_id", "vpc_cidrs", "resolvers", "agent"} {
+		if _, ok := ctx[k]; !ok {
+			t.Errorf("context key %q missing", k)
+		}
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	for _, tc := range []struct{ in, ascii, utf string }{
+		{"plain", "plain", "plain"},
+		{"esc\x1b[31mred", "esc?[31mred", "esc?[31mred"},
+		{"dash \u2014 ok", "dash - ok", "dash \u2014 ok"},
+		{"bad \xff byte", "bad ? byte", "bad ? byte"},
+		{"tab\there", "tab here", "tab here"},
+		{"\u540d\u524d", "??", "\u540d\u524d"},
+	} {
+		if got := Sanitize(tc.in, true); got != tc.ascii {
+			t.Errorf("Sanitize(%q, ascii) = %q, want %q", tc.in, got, tc.ascii)
+		}
+		if got := Sanitize(tc.in, false); got != tc.utf {
+			t.Errorf("Sanitize(%q, utf8) = %q, want %q", tc.in, got, tc.utf)
+		}
+	}
+}

@@ -1,0 +1,236 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ssm-probe/ssm-probe/probe"
+)
+
+// TextOptions controls the text report.
+type TextOptions struct {
+	Color bool // ANSI colour; only for a terminal. Without it the output is plain ASCII.
+	Width int  // wrap width; 80 when zero (a serial console's width)
+}
+
+// ANSI escape sequences used when colour is on.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiGreen  = "\x1b[32m"
+	ansiCyan   = "\x1b[36m"
+	ansiDim    = "\x1b[2m"
+)
+
+// headlines are the verdict lines, first on the screen.
+var headlines = map[probe.Verdict]string{
+	probe.VerdictOK:      "OK: Session Manager prerequisites on this host look healthy",
+	probe.VerdictWarn:    "WARN: Session Manager should work, but something is fragile or degraded",
+	probe.VerdictFail:    "FAIL: Session Manager cannot work on this host as it is",
+	probe.VerdictUnknown: "UNKNOWN: the probe could not reach a verdict",
+}
+
+// textWriter carries the options through the rendering helpers.
+type textWriter struct {
+	w     *bufio.Writer
+	opt   TextOptions
+	width int
+}
+
+// Text writes the human report: the verdict and the fail findings first
+// (the first screen of a serial console), then warn and info findings, then
+// the checks that did not pass. Every string that came from the host or the
+// network is stripped of control characters; without colour the output is
+// plain ASCII.
+func Text(w io.Writer, r *probe.Result, m Meta, opt TextOptions) error {
+	tw := &textWriter{w: bufio.NewWriter(w), opt: opt, width: opt.Width}
+	if tw.width <= 0 {
+		tw.width = 80
+	}
+	tw.header(r, m)
+	for _, f := range r.Findings {
+		tw.finding(f)
+	}
+	tw.checks(r.Checks)
+	return tw.w.Flush()
+}
+
+func (t *textWriter) paint(code, s string) string {
+	if !t.opt.Color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (t *textWriter) line(s string) {
+	t.w.WriteString(s)
+	t.w.WriteByte('\n')
+}
+
+// clean makes s safe for a terminal: control characters (ANSI escapes from a
+// hostile log line, say) become '?', and without colour so does non-ASCII.
+func (t *textWriter) clean(s string) string {
+	return Sanitize(s, !t.opt.Color)
+}
+
+// Sanitize replaces control characters in s, and with ascii also every
+// non-ASCII rune, by '?'. Common typographic punctuation is folded to its
+// ASCII look-alike first. Tabs become spaces.
+func Sanitize(s string, ascii bool) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == '\t':
+			b.WriteByte(' ')
+		case r == utf8.RuneError && size <= 1:
+			b.WriteByte('?')
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			b.WriteByte('?')
+		case r < 0x80 || !ascii:
+			b.WriteRune(r)
+		default:
+			if f, ok := asciiFold[r]; ok {
+				b.WriteString(f)
+			} else {
+				b.WriteByte('?')
+			}
+		}
+	}
+	return b.String()
+}
+
+// asciiFold maps typographic runes to ASCII.
+var asciiFold = map[rune]string{
+	'\u2018': "'", '\u2019': "'", '\u201c': "\"", '\u201d': "\"", '\u2013': "-", '\u2014': "-",
+	'\u2026': "...", '\u2192': "->", '\u00a0': " ", '\u2022': "*", '\u00d7': "x", '\u2265': ">=", '\u2264': "<=",
+}
+
+func (t *textWriter) header(r *probe.Result, m Meta) {
+	head := headlines[r.Verdict]
+	if head == "" {
+		head = headlines[probe.VerdictUnknown]
+	}
+	color := map[probe.Verdict]string{probe.VerdictOK: ansiGreen, probe.VerdictWarn: ansiYellow,
+		probe.VerdictFail: ansiRed}[r.Verdict]
+	if color == "" {
+		color = ansiYellow
+	}
+	t.line(t.paint(ansiBold+color, head))
+	c := r.Context
+	var where []string
+	if c.InstanceID != "" {
+		where = append(where, c.InstanceID)
+	}
+	if c.Region != "" {
+		where = append(where, "region "+c.Region)
+	}
+	if c.Mode != "" {
+		where = append(where, "mode "+c.Mode)
+	}
+	if c.Agent.Version != "" {
+		a := "agent " + c.Agent.Version
+		if c.Agent.Running != nil {
+			if *c.Agent.Running {
+				a += " (running)"
+			} else {
+				a += " (not running)"
+			}
+		}
+		where = append(where, a)
+	}
+	if len(where) > 0 {
+		t.line("  " + t.clean(strings.Join(where, ", ")))
+	}
+	fail, warn, info := r.Counts()
+	t.line(fmt.Sprintf("  %d fail, %d warn, %d info; %d checks in %d ms; ssm-probe %s",
+		fail, warn, info, len(r.Checks), r.Duration.Milliseconds(), t.clean(m.Version)))
+}
+
+func (t *textWriter) finding(f probe.Finding) {
+	tag := map[probe.Severity]string{probe.SevFail: "[FAIL]", probe.SevWarn: "[WARN]", probe.SevInfo: "[INFO]"}[f.Severity]
+	color := map[probe.Severity]string{probe.SevFail: ansiRed, probe.SevWarn: ansiYellow, probe.SevInfo: ansiCyan}[f.Severity]
+	t.line("")
+	t.line(t.paint(ansiBold+color, tag) + " " + t.paint(ansiBold, t.clean(string(f.ID)+": "+f.Title)))
+	const ind = "       "
+	if f.Summary != "" {
+		t.wrap(ind, ind, f.Summary)
+	}
+	if len(f.Evidence) > 0 {
+		t.line(ind + t.paint(ansiDim, "Evidence:"))
+		for _, e := range f.Evidence {
+			t.wrap(ind+"- ", ind+"  ", e)
+		}
+	}
+	if len(f.Remediation) > 0 {
+		t.line(ind + "Fix:")
+		for i, e := range f.Remediation {
+			p := fmt.Sprintf("%d. ", i+1)
+			t.wrap(ind+p, ind+strings.Repeat(" ", len(p)), e)
+		}
+	}
+	for _, d := range f.Docs {
+		t.line(ind + "Docs: " + t.clean(d))
+	}
+}
+
+// wrap writes s word-wrapped to the width, the first line after first and
+// the rest after rest. A word longer than the line (a URL, a command) is
+// kept whole.
+func (t *textWriter) wrap(first, rest, s string) {
+	words := strings.Fields(t.clean(s))
+	prefix := first
+	cur := prefix
+	n := 0
+	for _, w := range words {
+		if n > 0 && len(cur)+1+len(w) > t.width {
+			t.line(cur)
+			prefix = rest
+			cur, n = prefix, 0
+		}
+		if n > 0 {
+			cur += " "
+		}
+		cur += w
+		n++
+	}
+	if n > 0 {
+		t.line(cur)
+	}
+}
+
+func (t *textWriter) checks(cs []probe.CheckRecord) {
+	counts := map[probe.Status]int{}
+	for _, c := range cs {
+		counts[c.Status]++
+	}
+	t.line("")
+	order := []probe.Status{probe.StatusPass, probe.StatusWarn, probe.StatusFail, probe.StatusSkip,
+		probe.StatusTimeout, probe.StatusError}
+	var parts []string
+	for _, s := range order {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	t.line(t.paint(ansiBold, fmt.Sprintf("Checks (%d): %s", len(cs), strings.Join(parts, ", "))))
+	for _, c := range cs {
+		if c.Status == probe.StatusPass {
+			continue
+		}
+		s := fmt.Sprintf("  %-7s %-12s %s (%d ms)", c.Status, c.Name, c.Target, c.DurationMS)
+		if c.Reason != "" {
+			s += ": " + c.Reason
+		} else if c.Class != "" {
+			s += ": " + string(c.Class)
+		}
+		t.line(t.clean(s))
+	}
+}

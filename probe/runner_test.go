@@ -1,0 +1,150 @@
+package probe
+
+import (
+	"context"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	cfg := Defaults()
+	cfg.Root = t.TempDir()
+	cfg.IMDSEndpoint = "http://127.0.0.1:1" // never the host's own IMDS
+	cfg.VPCDNS = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+	return cfg
+}
+
+func TestRunChecksDeadlineWithBlockingCheck(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.normalize()
+	block := make(chan struct{})
+	defer close(block)
+	checks := []Check{
+		{Name: "ignores-ctx", Target: "forever", Required: true, Run: func(context.Context) Outcome {
+			<-block // ignores its context on purpose
+			return Outcome{Status: StatusPass}
+		}},
+		{Name: "quick", Target: "x", Run: func(context.Context) Outcome {
+			return Outcome{Status: StatusPass, Detail: "fine"}
+		}},
+		{Name: "panics", Target: "y", Run: func(context.Context) Outcome { panic("boom") }},
+		{Name: "no-status", Target: "z", Run: func(context.Context) Outcome { return Outcome{} }},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	recs := runChecks(ctx, &cfg, &Observations{}, checks)
+	if took := time.Since(t0); took > 2*time.Second {
+		t.Fatalf("runChecks took %v with a 300ms deadline", took)
+	}
+	want := []struct {
+		st    Status
+		class errclass.Class
+	}{{StatusTimeout, errclass.Timeout}, {StatusPass, errclass.None}, {StatusError, errclass.Other}, {StatusError, errclass.None}}
+	for i, w := range want {
+		if recs[i].Status != w.st || recs[i].Class != w.class {
+			t.Errorf("%s: status %s class %q, want %s %q (%s)", recs[i].Name, recs[i].Status, recs[i].Class, w.st, w.class, recs[i].Reason)
+		}
+	}
+	if recs[1].Detail != "fine" {
+		t.Errorf("detail lost: %v", recs[1].Detail)
+	}
+}
+
+func TestRunChecksConcurrencyLimit(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.normalize()
+	cfg.MaxConcurrent = 3
+	var cur, peak atomic.Int32
+	var checks []Check
+	for i := 0; i < 12; i++ {
+		checks = append(checks, Check{Name: "c", Run: func(context.Context) Outcome {
+			n := cur.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+			cur.Add(-1)
+			return Outcome{Status: StatusPass}
+		}})
+	}
+	recs := runChecks(context.Background(), &cfg, nil, checks)
+	for _, r := range recs {
+		if r.Status != StatusPass {
+			t.Fatalf("check %s: %s", r.Name, r.Status)
+		}
+	}
+	if p := peak.Load(); p > 3 || p < 1 {
+		t.Errorf("peak concurrency %d, want 1..3", p)
+	}
+}
+
+func TestRunChecksLateResultNotSaved(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.normalize()
+	obs := &Observations{}
+	release := make(chan struct{})
+	returned := make(chan struct{})
+	checks := []Check{{Name: "late", Run: func(context.Context) Outcome {
+		<-release
+		defer close(returned)
+		return Outcome{Status: StatusPass, save: func(o *Observations) { o.Region = "late" }}
+	}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	recs := runChecks(ctx, &cfg, obs, checks)
+	close(release)
+	<-returned
+	if recs[0].Status != StatusTimeout || obs.Region != "" {
+		t.Errorf("late check: status %s, region %q; want timeout and nothing saved", recs[0].Status, obs.Region)
+	}
+}
+
+// TestRunDeadline runs the whole probe with an IMDS that accepts TCP and
+// never answers, and a run deadline shorter than the per-attempt timeout:
+// the report must still come back inside the deadline.
+func TestRunDeadline(t *testing.T) {
+	cfg := testConfig(t)
+	ln := blackHoleHTTP(t)
+	cfg.IMDSEndpoint = "http://" + ln
+	cfg.Timeout = 5 * time.Second
+	cfg.Deadline = 700 * time.Millisecond
+	t0 := time.Now()
+	res := Run(context.Background(), cfg)
+	took := time.Since(t0)
+	if took > cfg.Deadline+200*time.Millisecond {
+		t.Fatalf("Run took %v, deadline %v", took, cfg.Deadline)
+	}
+	var found bool
+	for _, c := range res.Checks {
+		if c.Name == "imds" {
+			found = true
+			if c.Status.Checked() && c.Status == StatusPass {
+				t.Errorf("a silent IMDS must not pass: %+v", c)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no imds check recorded")
+	}
+	if res.Verdict == VerdictOK {
+		t.Errorf("verdict ok with an IMDS that never answered")
+	}
+}
+
+func TestTimeoutsFit(t *testing.T) {
+	if DefaultTimeout*3 > DefaultDeadline {
+		t.Errorf("the deadline (%v) must leave room for several sequential attempts (%v each)", DefaultDeadline, DefaultTimeout)
+	}
+	if renderReserve >= DefaultTimeout {
+		t.Errorf("renderReserve %v must be far below one attempt %v", renderReserve, DefaultTimeout)
+	}
+}
