@@ -1,0 +1,265 @@
+// Package rootfs reads a host's files under a configurable root directory,
+// the probe's --root (INTERFACE.md). Paths are resolved with chroot
+// semantics: an absolute symbolic link found under the root points inside
+// the root, never at the machine running the probe, so a volume mounted
+// from a broken instance is read as that instance would read it.
+//
+// Every read is capped and opens files with O_NONBLOCK after which it checks
+// the mode on the open descriptor, so a FIFO or device planted at a
+// well-known path can neither block the probe nor feed it endless data.
+package rootfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+// maxSymlinkHops is the number of symbolic links one resolution follows
+// before it gives up, the same limit Linux applies (MAXSYMLINKS, 40; see
+// path_resolution(7)).
+const maxSymlinkHops = 40
+
+// ErrNotRegular is returned when a path that should name a regular file names
+// a FIFO, socket, device or directory instead.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooManyLinks is returned when resolving a path follows more than
+// maxSymlinkHops symbolic links (ELOOP).
+var ErrTooManyLinks = errors.New("too many levels of symbolic links")
+
+// Problem is one recorded failure to read or parse a file: the path as the
+// probed host names it, the closed error class and a human detail.
+type Problem struct {
+	Path   string         `json:"path"`
+	Class  errclass.Class `json:"class"`
+	Detail string         `json:"detail"`
+}
+
+// Class classifies an error returned by this package. It extends
+// errclass.Of with ErrNotRegular and ErrTooManyLinks, which are Other, and
+// ErrTooLarge, which is Malformed.
+func Class(err error) errclass.Class {
+	switch {
+	case err == nil:
+		return errclass.None
+	case errors.Is(err, ErrTooLarge):
+		return errclass.Malformed
+	case errors.Is(err, ErrNotRegular), errors.Is(err, ErrTooManyLinks):
+		return errclass.Other
+	}
+	return errclass.Of(err)
+}
+
+// ProblemOf builds a Problem for the host path p from err.
+func ProblemOf(p string, err error) Problem {
+	return Problem{Path: p, Class: Class(err), Detail: err.Error()}
+}
+
+// ErrTooLarge is returned by ReadFile when the file holds more than the cap.
+var ErrTooLarge = errors.New("file larger than the read cap")
+
+// FS is a view of a host's file system rooted at Root. The zero value, and
+// Root "/", read the running machine's own files.
+type FS struct {
+	Root string // the directory that stands for "/" on the probed host; "" means "/"
+}
+
+// IsLive reports whether the root is the running machine's own "/", so that
+// live state (/proc, commands) belongs to the same host as the files.
+func (f FS) IsLive() bool {
+	return f.Root == "" || filepath.Clean(f.Root) == "/"
+}
+
+// Join returns the machine path of the host path p without resolving links,
+// for messages and for callers that resolve nothing.
+func (f FS) Join(p string) string {
+	if f.IsLive() {
+		return path.Clean("/" + p)
+	}
+	return filepath.Join(f.Root, path.Clean("/"+p))
+}
+
+// Resolve returns the machine path of the host path p with every symbolic
+// link resolved under Root (chroot semantics: ".." never climbs above the
+// root and absolute targets restart at the root). When the final component
+// is missing it returns the joined path and the Lstat error. On the live
+// root it returns p cleaned and lets the kernel resolve links.
+func (f FS) Resolve(p string) (string, error) {
+	if f.IsLive() {
+		return path.Clean("/" + p), nil
+	}
+	root := filepath.Clean(f.Root)
+	rest := strings.Split(strings.TrimPrefix(path.Clean("/"+p), "/"), "/")
+	var done []string // resolved components under root
+	hops := 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) > 0 {
+				done = done[:len(done)-1]
+			}
+			continue
+		}
+		cur := filepath.Join(append([]string{root}, append(done, c)...)...)
+		fi, err := os.Lstat(cur)
+		if err != nil {
+			// Keep the remaining components so the caller sees the full path.
+			return filepath.Join(append([]string{cur}, rest...)...), err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			done = append(done, c)
+			continue
+		}
+		hops++
+		if hops > maxSymlinkHops {
+			return cur, &fs.PathError{Op: "resolve", Path: cur, Err: ErrTooManyLinks}
+		}
+		target, err := os.Readlink(cur)
+		if err != nil {
+			return cur, err
+		}
+		if strings.HasPrefix(target, "/") {
+			done = done[:0]
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return filepath.Join(append([]string{root}, done...)...), nil
+}
+
+// Lstat stats the host path p without following a final symbolic link.
+func (f FS) Lstat(p string) (fs.FileInfo, error) {
+	dir, base := path.Split(path.Clean("/" + p))
+	d, err := f.Resolve(dir)
+	if err != nil {
+		return nil, err
+	}
+	return os.Lstat(filepath.Join(d, base))
+}
+
+// Stat stats the host path p after resolving links under Root.
+func (f FS) Stat(p string) (fs.FileInfo, error) {
+	rp, err := f.Resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	return os.Stat(rp)
+}
+
+// Readlink returns the target of the symbolic link at host path p, unresolved.
+func (f FS) Readlink(p string) (string, error) {
+	dir, base := path.Split(path.Clean("/" + p))
+	d, err := f.Resolve(dir)
+	if err != nil {
+		return "", err
+	}
+	return os.Readlink(filepath.Join(d, base))
+}
+
+// ReadDir lists the directory at host path p.
+func (f FS) ReadDir(p string) ([]os.DirEntry, error) {
+	rp, err := f.Resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadDir(rp)
+}
+
+// Exists reports whether the host path p exists after resolving links. Any
+// error other than "not found" counts as existing, since something is there.
+func (f FS) Exists(p string) bool {
+	_, err := f.Stat(p)
+	return err == nil || !errors.Is(err, fs.ErrNotExist)
+}
+
+// open opens the host path p for reading, refusing anything that is not a
+// regular file. O_NONBLOCK makes opening a FIFO return at once (open(2)),
+// and the mode is then checked on the descriptor itself, so there is no
+// window between a check and the open.
+func (f FS) open(p string) (*os.File, fs.FileInfo, error) {
+	rp, err := f.Resolve(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	fh, err := os.OpenFile(rp, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		fh.Close()
+		return nil, nil, &fs.PathError{Op: "open", Path: rp, Err: fmt.Errorf("%w (mode %s)", ErrNotRegular, fi.Mode().Type())}
+	}
+	return fh, fi, nil
+}
+
+// ReadFile reads the regular file at host path p. It reads at most max
+// bytes; when the file holds more it returns the first max bytes and an
+// error wrapping ErrTooLarge. Files in /proc report size 0, so the cap is
+// enforced on the bytes read, not on the reported size.
+func (f FS) ReadFile(p string, max int64) ([]byte, error) {
+	fh, _, err := f.open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, max+1))
+	if err != nil {
+		return b, &fs.PathError{Op: "read", Path: fh.Name(), Err: err}
+	}
+	if int64(len(b)) > max {
+		return b[:max], &fs.PathError{Op: "read", Path: fh.Name(), Err: fmt.Errorf("%w of %d bytes", ErrTooLarge, max)}
+	}
+	return b, nil
+}
+
+// ReadTail reads at most the last max bytes of the regular file at host path
+// p. When it skipped a head, truncated is true and the partial first line is
+// dropped so the result starts at a line boundary.
+func (f FS) ReadTail(p string, max int64) (data []byte, truncated bool, err error) {
+	fh, fi, err := f.open(p)
+	if err != nil {
+		return nil, false, err
+	}
+	defer fh.Close()
+	if size := fi.Size(); size > max {
+		if _, err := fh.Seek(size-max, io.SeekStart); err != nil {
+			return nil, false, &fs.PathError{Op: "seek", Path: fh.Name(), Err: err}
+		}
+		truncated = true
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, max))
+	if err != nil {
+		return b, truncated, &fs.PathError{Op: "read", Path: fh.Name(), Err: err}
+	}
+	if truncated {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return b, truncated, nil
+}
+
+// OpenRegular opens the regular file at host path p for streaming; the caller
+// caps what it reads and closes the file.
+func (f FS) OpenRegular(p string) (*os.File, error) {
+	fh, _, err := f.open(p)
+	return fh, err
+}
