@@ -26,7 +26,7 @@ func resolvCheck(cfg *Config) Check {
 			// Paths in the record are the host's own, not the --root mount.
 			f.Conf.Path, f.Hosts.Path = cfg.ResolvConf, cfg.Hosts
 			if f.Conf.IsStub() {
-				f.Upstream = resolv.ReadConf(resolv.ResolvedUpstreamPath(cfg.Root))
+				f.Upstream = resolv.ReadConf(cfg.Path(resolv.ResolvedUpstreamConf))
 				f.Upstream.Path = resolv.ResolvedUpstreamConf
 			}
 			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Resolv = f }}
@@ -46,20 +46,11 @@ func resolvCheck(cfg *Config) Check {
 	}
 }
 
-// systemResolvers returns the DNS servers the host really asks: the stub's
-// upstreams when resolv.conf names the systemd-resolved stub, else the
-// nameservers of resolv.conf.
+// systemResolvers returns systemAddrs as strings.
 func (f *ResolvFacts) systemResolvers() []string {
-	if f == nil || f.Conf == nil {
-		return nil
-	}
-	c := f.Conf
-	if c.IsStub() && f.Upstream != nil && len(f.Upstream.Nameservers) > 0 {
-		c = f.Upstream
-	}
 	var out []string
-	for _, ns := range c.Nameservers {
-		out = append(out, ns.Addr.String())
+	for _, a := range f.systemAddrs() {
+		out = append(out, a.String())
 	}
 	return out
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // Timeouts and limits. Each default is a named constant so that the
@@ -51,6 +53,7 @@ type Config struct {
 	ResolvConf    string         // resolv.conf path, relative to Root ("/etc/resolv.conf")
 	Hosts         string         // hosts file path, relative to Root ("/etc/hosts")
 	NSSwitch      string         // nsswitch.conf path, relative to Root ("/etc/nsswitch.conf")
+	ProcDir       string         // process table to scan for the agent; empty means /proc on the live root
 	IMDSEndpoint  string         // base URL of the instance metadata service
 	VPCDNS        []netip.Addr   // AmazonProvidedDNS addresses; empty means derive them from the VPC CIDR
 	DNSPort       int            // port DNS servers are asked on (53)
@@ -87,10 +90,16 @@ func Defaults() Config {
 	}
 }
 
-// Path returns p as seen under the configured root.
+// Path returns p as seen under the configured root. Symbolic links are
+// resolved inside the root, as if chrooted (an image's /etc/resolv.conf ->
+// /run/systemd/resolve/stub-resolv.conf stays inside the image); when that
+// fails the plain joined path is returned and its reader reports why.
 func (c *Config) Path(p string) string {
 	if c.Root == "" || c.Root == "/" {
 		return p
+	}
+	if r, err := (rootfs.FS{Root: c.Root}).Resolve(p); err == nil {
+		return r
 	}
 	return filepath.Join(c.Root, p)
 }

@@ -11,7 +11,7 @@ const offlineReason = "not checked: --root reads another machine's files; live c
 // factChecks lists the first phase: what the host's files and IMDS say.
 // Checks are listed here explicitly, never registered from init.
 func factChecks(cfg *Config) []Check {
-	cs := []Check{resolvCheck(cfg)}
+	cs := []Check{resolvCheck(cfg), agentCheck(cfg), hostCheck(cfg)}
 	if cfg.Live {
 		cs = append(cs, imdsCheck(cfg))
 	} else {
@@ -20,19 +20,40 @@ func factChecks(cfg *Config) []Check {
 	return cs
 }
 
+// planChecks lists the second phase: DNS for every planned name.
+func planChecks(cfg *Config, o *Observations) []Check {
+	p := o.Plan
+	switch {
+	case !cfg.Live:
+		return []Check{skipped("dns", "endpoint names", offlineReason)}
+	case p.Problem != "":
+		return []Check{{Name: "plan", Target: "endpoint names", Required: true, Run: func(context.Context) Outcome {
+			return Outcome{Status: StatusSkip, Reason: "not checked: " + p.Problem}
+		}}}
+	}
+	return dnsChecks(cfg, p, o.Resolv)
+}
+
 // Run probes the host described by cfg and returns the diagnosed result. It
 // returns within cfg.Deadline of its start even when a check blocks forever:
 // checks still running at the deadline are recorded as timeouts.
 func Run(ctx context.Context, cfg Config) *Result {
 	cfg.normalize()
-	start := cfg.Now()
-	obs := &Observations{StartedAt: start, Root: cfg.Root, Live: cfg.Live, Offline: cfg.Offline, Region: cfg.Region}
-	runCtx, cancel := context.WithDeadline(ctx, start.Add(cfg.Deadline-renderReserve))
+	began := time.Now() // deadlines are real time; cfg.Now stamps the report
+	obs := &Observations{StartedAt: cfg.Now(), Root: cfg.Root, Live: cfg.Live, Offline: cfg.Offline, Region: cfg.Region}
+	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
 	defer cancel()
 
+	// Phase 1: the host's files and IMDS.
 	obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, factChecks(&cfg))...)
-
-	return Finish(obs, cfg.Now().Sub(start))
+	// Phase 2: the plan, then every name asked of every resolver.
+	obs.Plan = buildPlan(&cfg, obs)
+	obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, planChecks(&cfg, obs))...)
+	// Phase 3: every address any resolver returned, through TCP, TLS, HTTPS.
+	if cfg.Live && obs.Plan.Problem == "" {
+		obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, netChecks(&cfg, obs.Plan, obs))...)
+	}
+	return Finish(obs, time.Since(began))
 }
 
 // Finish diagnoses obs and assembles the result; it touches nothing but obs.
@@ -54,6 +75,12 @@ func contextOf(o *Observations) Context {
 	c := Context{Mode: "hybrid", Region: o.Region, Domain: "amazonaws.com"}
 	if o.Offline && !o.Live {
 		c.Mode = "offline"
+	}
+	if p := o.Plan; p != nil {
+		c.Region, c.Domain = p.Region, p.Domain
+		for _, a := range p.VPC {
+			c.Resolvers.VPC = append(c.Resolvers.VPC, a.String())
+		}
 	}
 	if id := o.IMDS; id != nil && id.InstanceID != "" {
 		c.Mode = "ec2"

@@ -1,0 +1,172 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/resolv"
+)
+
+// dnsAttempts is how often a direct query is sent before a resolver is
+// called silent: one lost UDP datagram must not make a finding, and Go and
+// glibc also default to 2 (resolv.conf(5)).
+const dnsAttempts = 2
+
+// agentLookupBudget caps the agent-view lookup, in per-attempt timeouts.
+// Go's resolver may wait timeout × attempts × servers (up to 3×5×2 = 30 s
+// with defaults); the direct queries already show which server is silent,
+// so the agent view only has to show that the agent would wait.
+const agentLookupBudget = 2
+
+// Resolver roles.
+const (
+	RoleSystem = "system" // named by resolv.conf (or the stub's upstreams)
+	RoleVPC    = "vpc"    // AmazonProvidedDNS
+)
+
+// DNSObs is one endpoint name asked of one resolver, directly (A and AAAA).
+type DNSObs struct {
+	Service  string        `json:"service"`
+	Host     string        `json:"host"`
+	Resolver netip.Addr    `json:"resolver"`
+	Roles    []string      `json:"roles"` // system, vpc, or both when the host asks the VPC resolver
+	A        resolv.Answer `json:"a"`
+	AAAA     resolv.Answer `json:"aaaa"`
+}
+
+// Addrs returns the A then AAAA addresses.
+func (d *DNSObs) Addrs() []netip.Addr {
+	return append(append([]netip.Addr{}, d.A.Addrs...), d.AAAA.Addrs...)
+}
+
+// Class combines the A and AAAA outcomes: None when any address came back;
+// NXDOMAIN when either said so; NODATA when either said so; else the A
+// question's class (timeout, servfail, refused…).
+func (d *DNSObs) Class() errclass.Class {
+	switch {
+	case len(d.A.Addrs)+len(d.AAAA.Addrs) > 0:
+		return errclass.None
+	case d.A.Class == errclass.NXDomain || d.AAAA.Class == errclass.NXDomain:
+		return errclass.NXDomain
+	case d.A.Class == errclass.NoData || d.AAAA.Class == errclass.NoData:
+		return errclass.NoData
+	}
+	return d.A.Class
+}
+
+// Has reports whether the resolver has role r.
+func (d *DNSObs) Has(r string) bool {
+	for _, x := range d.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// AgentDNSObs is what the agent's own resolver path answers for a name:
+// hosts file and resolv.conf in Go's order (resolv.AgentLookup).
+type AgentDNSObs struct {
+	Service string             `json:"service"`
+	Host    string             `json:"host"`
+	Answer  resolv.AgentAnswer `json:"answer"`
+}
+
+// resolverRoles merges the system and VPC resolver lists, keeping order and
+// giving an address asked in both roles one entry with both.
+func resolverRoles(p *Plan) ([]netip.Addr, map[netip.Addr][]string) {
+	var order []netip.Addr
+	roles := map[netip.Addr][]string{}
+	add := func(as []netip.Addr, role string) {
+		for _, a := range as {
+			if _, seen := roles[a]; !seen {
+				order = append(order, a)
+			}
+			roles[a] = append(roles[a], role)
+		}
+	}
+	add(p.System, RoleSystem)
+	add(p.VPC, RoleVPC)
+	return order, roles
+}
+
+// dnsChecks asks every resolver for every planned name, directly, and
+// resolves every name the way the agent would.
+func dnsChecks(cfg *Config, p *Plan, f *ResolvFacts) []Check {
+	var cs []Check
+	addrs, roles := resolverRoles(p)
+	qopt := resolv.QueryOptions{Timeout: cfg.Timeout, Attempts: dnsAttempts, Dial: cfg.Dialer.DialContext}
+	for _, e := range p.Endpoints {
+		e := e
+		for _, r := range addrs {
+			r, rl := r, roles[r]
+			server := netip.AddrPortFrom(r, uint16(cfg.DNSPort))
+			cs = append(cs, Check{
+				Name:     "dns",
+				Target:   fmt.Sprintf("%s via %s (%s)", e.Host, r, strings.Join(rl, "+")),
+				Required: e.Required,
+				Run: func(ctx context.Context) Outcome {
+					d := &DNSObs{Service: e.Service, Host: e.Host, Resolver: r, Roles: rl}
+					var wg sync.WaitGroup
+					wg.Add(2)
+					go func() { defer wg.Done(); d.A = resolv.Query(ctx, server, e.Host, dns.TypeA, qopt) }()
+					go func() { defer wg.Done(); d.AAAA = resolv.Query(ctx, server, e.Host, dns.TypeAAAA, qopt) }()
+					wg.Wait()
+					out := Outcome{Status: StatusPass, Class: d.Class(), Detail: d,
+						save: func(o *Observations) { o.DNS = append(o.DNS, *d) }}
+					switch out.Class {
+					case errclass.None:
+						out.Reason = joinAddrs(d.Addrs())
+					case errclass.NoData, errclass.NXDomain:
+						out.Status, out.Reason = StatusFail, fmt.Sprintf("%s answered %s", r, strings.ToUpper(string(out.Class)))
+					default:
+						out.Status, out.Reason = StatusFail, d.A.Detail
+					}
+					return out
+				},
+			})
+		}
+		cs = append(cs, Check{
+			Name:     "dns.agent",
+			Target:   e.Host + " as the agent resolves it",
+			Required: e.Required,
+			Run: func(ctx context.Context) Outcome {
+				ctx, cancel := context.WithTimeout(ctx, agentLookupBudget*cfg.Timeout)
+				defer cancel()
+				var conf *resolv.Conf
+				var hosts *resolv.Hosts
+				var nss *resolv.NSSwitch
+				if f != nil {
+					// The agent asks what resolv.conf names, the stub included.
+					conf, hosts, nss = f.Conf, f.Hosts, f.NSSwitch
+				}
+				ans := resolv.AgentLookup(ctx, e.Host, conf, hosts, nss, resolv.AgentOptions{
+					Port: uint16(cfg.DNSPort), Timeout: cfg.Timeout, Attempts: 1, Dial: cfg.Dialer.DialContext})
+				a := &AgentDNSObs{Service: e.Service, Host: e.Host, Answer: ans}
+				out := Outcome{Status: StatusPass, Class: ans.Class, Detail: a,
+					save: func(o *Observations) { o.AgentDNS = append(o.AgentDNS, *a) }}
+				if ans.Class != errclass.None {
+					out.Status, out.Reason = StatusFail, ans.Detail
+				} else {
+					out.Reason = fmt.Sprintf("%s from %s", joinAddrs(ans.Addrs), ans.Source)
+				}
+				return out
+			},
+		})
+	}
+	return cs
+}
+
+func joinAddrs(as []netip.Addr) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,100 @@
+package resolv
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+// DefaultHostsPath is the static host table read by glibc's files module and
+// by Go's resolver.
+const DefaultHostsPath = "/etc/hosts"
+
+// HostEntry is one line of a hosts file.
+type HostEntry struct {
+	Addr  netip.Addr `json:"addr"`  // the address, with its IPv6 zone if any
+	Names []string   `json:"names"` // canonical name then aliases, as written
+	Line  int        `json:"line"`  // 1-based line number
+}
+
+// Hosts is a parsed hosts file.
+type Hosts struct {
+	Path       string      `json:"path"`
+	Missing    bool        `json:"missing,omitempty"`
+	Unreadable bool        `json:"unreadable,omitempty"`
+	Entries    []HostEntry `json:"entries,omitempty"`
+	Problems   []Problem   `json:"problems,omitempty"`
+}
+
+// ReadHosts reads and parses the hosts file at path (hosts(5)): an address
+// followed by names on each line, '#' starting a comment anywhere. It never
+// fails: problems are recorded, and lines with a bad address or no name are
+// skipped the way glibc and Go skip them.
+func ReadHosts(path string) *Hosts {
+	var p problems
+	r := readFile(path, &p)
+	h := &Hosts{Path: path, Missing: r.missing, Unreadable: !r.readable && !r.missing}
+	checkBinary(r.data, path, &p)
+	for i, line := range splitLines(r.data) {
+		n := i + 1
+		text := line
+		if j := strings.IndexByte(line, '#'); j >= 0 {
+			line = line[:j]
+		}
+		f := fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		a, err := netip.ParseAddr(f[0])
+		if err != nil {
+			p.add(n, text, errclass.Malformed, "%q is not an IP address; the line is ignored", clip(f[0]))
+			continue
+		}
+		if len(f) < 2 {
+			p.add(n, text, errclass.Malformed, "address without a host name; the line is ignored")
+			continue
+		}
+		h.Entries = append(h.Entries, HostEntry{Addr: a, Names: f[1:], Line: n})
+	}
+	h.Problems = p.done()
+	return h
+}
+
+// canonName lowercases name and removes one trailing dot, so that
+// "SSM.us-east-1.amazonaws.com." matches "ssm.us-east-1.amazonaws.com".
+func canonName(name string) string {
+	return strings.ToLower(strings.TrimSuffix(name, "."))
+}
+
+// EntriesFor returns every entry that lists name, compared without case and
+// without a trailing dot, in file order.
+func (h *Hosts) EntriesFor(name string) []HostEntry {
+	if h == nil {
+		return nil
+	}
+	key := canonName(name)
+	if key == "" {
+		return nil
+	}
+	var out []HostEntry
+	for _, e := range h.Entries {
+		for _, n := range e.Names {
+			if canonName(n) == key {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Lookup returns the addresses the hosts file gives name, in file order,
+// like Go's lookupStaticHost: every line that lists the name contributes.
+func (h *Hosts) Lookup(name string) []netip.Addr {
+	var out []netip.Addr
+	for _, e := range h.EntriesFor(name) {
+		out = append(out, e.Addr)
+	}
+	return out
+}
