@@ -15,6 +15,11 @@ func Diagnose(obs *Observations) []Finding {
 	for _, rule := range []func(*Catalog, *Observations) []Finding{
 		diagnoseResolvConf,
 		diagnoseIMDS,
+		diagnoseIAM,
+		diagnoseAgent,
+		diagnoseHost,
+		diagnoseDNS,
+		diagnoseNet,
 		diagnoseIncomplete,
 	} {
 		fs = append(fs, rule(&cat, obs)...)

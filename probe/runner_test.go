@@ -2,22 +2,12 @@ package probe
 
 import (
 	"context"
-	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
-
-func testConfig(t *testing.T) Config {
-	t.Helper()
-	cfg := Defaults()
-	cfg.Root = t.TempDir()
-	cfg.IMDSEndpoint = "http://127.0.0.1:1" // never the host's own IMDS
-	cfg.VPCDNS = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
-	return cfg
-}
 
 func TestRunChecksDeadlineWithBlockingCheck(t *testing.T) {
 	cfg := testConfig(t)

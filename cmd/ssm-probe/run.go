@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,10 +31,13 @@ type runFlags struct {
 	timeout, deadline                            time.Duration
 	live, noColor                                bool
 	observations                                 string // hidden: re-diagnose saved observations
+	vpcDNS, caFile                               string // hidden: AmazonProvidedDNS addresses, CA bundle
+	dnsPort, endpointPort                        int    // hidden: ports for DNS servers and endpoints
 }
 
 // hiddenFlags are test seams left out of the usage text.
-var hiddenFlags = map[string]bool{"observations": true}
+var hiddenFlags = map[string]bool{"observations": true, "vpc-dns": true, "dns-port": true,
+	"endpoint-port": true, "ca-file": true}
 
 func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	f := &runFlags{}
@@ -49,6 +54,10 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.logLevel, "log-level", "warn", "the probe's own log level on stderr: debug, info, warn, error")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
 	fs.StringVar(&f.observations, "observations", "", "re-diagnose observations saved as JSON in `FILE` instead of probing")
+	fs.StringVar(&f.vpcDNS, "vpc-dns", "", "comma-separated AmazonProvidedDNS `ADDRS` instead of VPC base+2 and 169.254.169.253")
+	fs.IntVar(&f.dnsPort, "dns-port", 53, "`PORT` to ask DNS servers on")
+	fs.IntVar(&f.endpointPort, "endpoint-port", 443, "`PORT` to dial service endpoints on")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM `FILE` of roots to verify endpoints with, instead of the system roots")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ssm-probe [run] [flags]\n\nFlags:\n")
 		fs.VisitAll(func(fl *flag.Flag) {
@@ -87,6 +96,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if f.format != "text" && f.format != "json" {
 		return usageErr(stderr, fs, "--format must be text or json, not %q", f.format)
 	}
+	if f.dnsPort < 1 || f.dnsPort > 65535 || f.endpointPort < 1 || f.endpointPort > 65535 {
+		return usageErr(stderr, fs, "ports must be 1..65535")
+	}
 	if f.timeout <= 0 || f.deadline <= 0 {
 		return usageErr(stderr, fs, "--timeout and --deadline must be positive")
 	}
@@ -110,6 +122,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		cfg.Live = !cfg.Offline || f.live
 		cfg.Timeout, cfg.Deadline, cfg.Region = f.timeout, f.deadline, f.region
 		cfg.IMDSEndpoint = imdsEndpoint(f.imds)
+		cfg.DNSPort, cfg.EndpointPort = f.dnsPort, f.endpointPort
+		if cfg.VPCDNS, err = parseAddrs(f.vpcDNS); err != nil {
+			return usageErr(stderr, fs, "--vpc-dns: %v", err)
+		}
+		if f.caFile != "" {
+			if cfg.RootCAs, err = loadCAs(f.caFile); err != nil {
+				return usageErr(stderr, fs, "--ca-file: %v", err)
+			}
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		res = probe.Run(ctx, cfg)
 		stop()
@@ -190,4 +211,33 @@ func newLogger(stderr io.Writer, level string) (zerolog.Logger, error) {
 	}
 	w := zerolog.ConsoleWriter{Out: stderr, NoColor: !isTerminal(stderr), TimeFormat: time.RFC3339Nano}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// parseAddrs parses a comma-separated address list; empty gives nil.
+func parseAddrs(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// loadCAs reads a PEM bundle of root certificates.
+func loadCAs(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }

@@ -1,0 +1,331 @@
+package probe
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+// diagnoseDNS implements the dns.* findings of FINDINGS.md: it compares what
+// the host's resolvers, AmazonProvidedDNS and the hosts file say about each
+// endpoint name, and combines that with what port 443 did.
+func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
+	p := o.Plan
+	if p == nil || len(o.DNS)+len(o.AgentDNS) == 0 {
+		return nil
+	}
+	var out []Finding
+	vs := views(o)
+	out = append(out, vpcSilent(cat, o, vs)...)
+	out = append(out, unresponsive(cat, o)...)
+
+	var bypass, noAddr, override, stale []string
+	bypassWorks := true // every bypassed name still reaches its (public) address
+	for i := range vs {
+		v := &vs[i]
+		if !v.e.Required {
+			continue
+		}
+		vpcAddrs, vpcBy := v.vpcAnswer()
+		switch {
+		case v.fromHosts():
+			pins := v.agent.Answer.Addrs
+			ev := fmt.Sprintf("%s (%s) pins %s to %s", hostsPath(o), v.agent.Answer.Detail, v.e.Host, joinAddrs(pins))
+			switch {
+			case vpcBy != nil && !overlap(pins, vpcAddrs):
+				stale = append(stale, ev+fmt.Sprintf("; AmazonProvidedDNS %s answers %s", vpcBy.Resolver, joinAddrs(vpcAddrs)))
+			case v.tried(pins) && !v.reached(pins):
+				stale = append(stale, ev+"; port 443 on it does not answer: "+netSummary(v, pins))
+			case v.reached(pins):
+				override = append(override, ev+"; it still matches AmazonProvidedDNS and port 443 answers")
+			}
+		case bypasses(p, v):
+			bypass = append(bypass, bypassEvidence(p, v, vpcAddrs, vpcBy)...)
+			addrs, _ := v.agentAddrs()
+			if !v.reached(addrs) {
+				bypassWorks = false
+			} else {
+				bypass = append(bypass, fmt.Sprintf("%s still answers on %s through another path (NAT or internet)", v.e.Host, joinAddrs(addrs)))
+			}
+		case noAddress(v):
+			noAddr = append(noAddr, noAddressEvidence(v, vpcAddrs, vpcBy))
+		}
+	}
+	if len(bypass) > 0 {
+		f := cat.New(DNSResolverBypassesVPC,
+			fmt.Sprintf("The DNS servers this host uses (%s) do not forward to the VPC resolver, so they never see the private DNS of the VPC's interface endpoints; AmazonProvidedDNS, which does, answers with addresses inside the VPC. AmazonProvidedDNS does not answer queries from outside the VPC, so the fix is a Route 53 Resolver inbound endpoint with a conditional forwarder, or a NAT path.",
+				joinAddrs(p.System)),
+			bypass,
+			fmt.Sprintf("On the DNS servers %s: add a conditional forwarder for %s.%s to the IP addresses of a Route 53 Resolver inbound endpoint in %s.",
+				joinAddrs(p.System), p.Region, p.Domain, vpcName(o)))
+		if bypassWorks {
+			f.Severity = SevWarn
+			f.Summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
+		}
+		out = append(out, f)
+	}
+	if len(noAddr) > 0 {
+		out = append(out, cat.New(DNSEndpointNoAddress,
+			"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
+			noAddr))
+	}
+	if len(stale) > 0 {
+		out = append(out, cat.New(DNSHostsStale,
+			"/etc/hosts pins endpoint names to addresses that are no longer right; the agent reads /etc/hosts before DNS and connects there.",
+			stale))
+	}
+	if len(override) > 0 {
+		out = append(out, cat.New(DNSHostsOverride,
+			"/etc/hosts pins endpoint names. The pins work today, but they break silently when the endpoint is recreated or its addresses change.",
+			override))
+	}
+	return out
+}
+
+// vpcSilent is dns.vpc-resolver-silent: the host is in a VPC, and neither
+// AmazonProvidedDNS address answered any question at all.
+func vpcSilent(cat *Catalog, o *Observations, vs []endpointView) []Finding {
+	p := o.Plan
+	if len(p.VPCCIDRs) == 0 {
+		return nil
+	}
+	asked, quiet := 0, 0
+	per := map[netip.Addr]string{}
+	for _, d := range o.DNS {
+		if !d.Has(RoleVPC) {
+			continue
+		}
+		asked++
+		if silent(&d) {
+			quiet++
+			per[d.Resolver] = fmt.Sprintf("%s: %s (%s after %d attempt(s))", d.Resolver, d.A.Class, d.Host, d.A.Attempts)
+		}
+	}
+	if asked == 0 || quiet < asked {
+		return nil
+	}
+	var ev []string
+	for _, a := range p.VPC {
+		if s, ok := per[a]; ok {
+			ev = append(ev, s)
+		}
+	}
+	ev = append(ev, fmt.Sprintf("%d of %d questions to AmazonProvidedDNS got no answer; VPC CIDR %s", quiet, asked, prefixes(p.VPCCIDRs)))
+	return []Finding{cat.New(DNSVPCResolverSilent,
+		fmt.Sprintf("This host is in %s, but AmazonProvidedDNS (%s) gives no answer at all. The VPC attribute \"DNS resolution\" (enableDnsSupport) is most likely off, or a host firewall drops port 53 to the resolver.",
+			vpcName(o), joinAddrs(p.VPC)),
+		ev,
+		fmt.Sprintf("aws ec2 modify-vpc-attribute --vpc-id %s --enable-dns-support \"{\\\"Value\\\":true}\"", vpcID(o)))}
+}
+
+// unresponsive is dns.nameserver-unresponsive: a configured nameserver that
+// answered no question while another did (warn), or none answered (fail).
+func unresponsive(cat *Catalog, o *Observations) []Finding {
+	type tally struct{ asked, quiet int }
+	t := map[netip.Addr]*tally{}
+	for _, d := range o.DNS {
+		if !d.Has(RoleSystem) {
+			continue
+		}
+		x := t[d.Resolver]
+		if x == nil {
+			x = &tally{}
+			t[d.Resolver] = x
+		}
+		x.asked++
+		if silent(&d) {
+			x.quiet++
+		}
+	}
+	var dead, alive []string
+	for _, a := range o.Plan.System {
+		x := t[a]
+		if x == nil {
+			continue
+		}
+		if x.quiet == x.asked {
+			dead = append(dead, a.String())
+		} else {
+			alive = append(alive, a.String())
+		}
+	}
+	if len(dead) == 0 {
+		return nil
+	}
+	ev := []string{fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "the per-attempt timeout")}
+	if len(alive) > 0 {
+		ev = append(ev, "answering: "+strings.Join(alive, ", "))
+		return []Finding{cat.New(DNSNameserverUnresponsive,
+			fmt.Sprintf("The nameserver(s) %s in %s do not answer while %s do, so every lookup that reaches them first waits for a timeout.",
+				strings.Join(dead, ", "), resolvPath(o), strings.Join(alive, ", ")), ev)}
+	}
+	f := cat.New(DNSNameserverUnresponsive,
+		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev)
+	f.Severity = SevFail
+	return []Finding{f}
+}
+
+// bypasses reports whether the host's own resolvers, which are not
+// AmazonProvidedDNS, answer an endpoint name with a public address, with
+// nothing, or not at all, while AmazonProvidedDNS answers inside the VPC.
+func bypasses(p *Plan, v *endpointView) bool {
+	vpcAddrs, vpcBy := v.vpcAnswer()
+	if vpcBy == nil || len(p.VPCCIDRs) == 0 || !anyInVPC(p, vpcAddrs) {
+		return false
+	}
+	for _, d := range v.sys {
+		if d.Has(RoleVPC) {
+			return false // the host asks the VPC resolver itself
+		}
+	}
+	addrs, _ := v.agentAddrs()
+	return !anyInVPC(p, addrs)
+}
+
+func bypassEvidence(p *Plan, v *endpointView, vpcAddrs []netip.Addr, vpcBy *DNSObs) []string {
+	var ev []string
+	for _, d := range v.sys {
+		switch c := d.Class(); c {
+		case errclass.None:
+			ev = append(ev, fmt.Sprintf("%s answered %s with %s (%s)", d.Resolver, v.e.Host, joinAddrs(d.Addrs()), placeAddrs(p, d.Addrs())))
+		default:
+			ev = append(ev, fmt.Sprintf("%s answered %s with no address (%s)", d.Resolver, v.e.Host, c))
+		}
+	}
+	ev = append(ev, fmt.Sprintf("AmazonProvidedDNS %s answered %s with %s (%s)", vpcBy.Resolver, v.e.Host, joinAddrs(vpcAddrs), placeAddrs(p, vpcAddrs)))
+	return ev
+}
+
+// noAddress reports whether the agent's resolver path answers NODATA or
+// NXDOMAIN for the name.
+func noAddress(v *endpointView) bool {
+	if v.agent != nil {
+		c := v.agent.Answer.Class
+		return c == errclass.NXDomain || c == errclass.NoData
+	}
+	for _, d := range v.sys {
+		if c := d.Class(); c == errclass.NXDomain || c == errclass.NoData {
+			return true
+		}
+	}
+	return false
+}
+
+func noAddressEvidence(v *endpointView, vpcAddrs []netip.Addr, vpcBy *DNSObs) string {
+	server, class := "", errclass.Class("")
+	if v.agent != nil {
+		server, class = v.agent.Answer.Server, v.agent.Answer.Class
+	}
+	for _, d := range v.sys {
+		if server == "" || strings.HasPrefix(server, d.Resolver.String()) {
+			server, class = d.Resolver.String(), d.Class()
+			break
+		}
+	}
+	s := fmt.Sprintf("%s answered %s with %s", server, v.e.Host, strings.ToUpper(string(class)))
+	if vpcBy != nil {
+		s += fmt.Sprintf("; AmazonProvidedDNS %s has %s", vpcBy.Resolver, joinAddrs(vpcAddrs))
+	}
+	return s
+}
+
+// Helpers shared by the DNS and network rules.
+
+func overlap(a, b []netip.Addr) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func anyInVPC(p *Plan, as []netip.Addr) bool {
+	for _, a := range as {
+		if _, ok := p.inVPC(a); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// placeAddrs says where addresses lie relative to the VPC CIDRs.
+func placeAddrs(p *Plan, as []netip.Addr) string {
+	var in, out []string
+	for _, a := range as {
+		if c, ok := p.inVPC(a); ok {
+			in = append(in, fmt.Sprintf("%s inside %s", a, c))
+		} else {
+			out = append(out, a.String())
+		}
+	}
+	switch {
+	case len(out) == 0:
+		return strings.Join(in, ", ")
+	case len(p.VPCCIDRs) == 0:
+		return "VPC CIDRs unknown"
+	}
+	s := "outside " + prefixes(p.VPCCIDRs)
+	if len(in) > 0 {
+		s = strings.Join(in, ", ") + "; " + strings.Join(out, ", ") + " " + s
+	}
+	return s
+}
+
+func prefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func vpcID(o *Observations) string {
+	if o.IMDS != nil && o.IMDS.VPCID != "" {
+		return o.IMDS.VPCID
+	}
+	return "VPC_ID"
+}
+
+func vpcName(o *Observations) string {
+	s := "the VPC"
+	if o.IMDS != nil && o.IMDS.VPCID != "" {
+		s = o.IMDS.VPCID
+	}
+	if o.Plan != nil && len(o.Plan.VPCCIDRs) > 0 {
+		s += " (" + prefixes(o.Plan.VPCCIDRs) + ")"
+	}
+	return s
+}
+
+func resolvPath(o *Observations) string {
+	if o.Resolv != nil && o.Resolv.Conf != nil {
+		if o.Resolv.Conf.IsStub() && o.Resolv.Upstream != nil {
+			return o.Resolv.Upstream.Path
+		}
+		return o.Resolv.Conf.Path
+	}
+	return "/etc/resolv.conf"
+}
+
+func hostsPath(o *Observations) string {
+	if o.Resolv != nil && o.Resolv.Hosts != nil {
+		return o.Resolv.Hosts.Path
+	}
+	return "/etc/hosts"
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string][]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

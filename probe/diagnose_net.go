@@ -1,0 +1,221 @@
+package probe
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+// Clock skew thresholds (FINDINGS.md, net.clock-skew). SigV4 rejects a
+// request whose clock is more than 5 minutes off.
+const (
+	skewFailSeconds = 300
+	skewWarnSeconds = 30
+)
+
+// diagnoseNet implements the net.* findings: for each endpoint, what the
+// addresses the agent would dial did at TCP, TLS and HTTP, read together
+// with where those addresses lie (inside the VPC: an interface endpoint;
+// outside: a public endpoint).
+func diagnoseNet(cat *Catalog, o *Observations) []Finding {
+	p := o.Plan
+	if p == nil || len(o.Net) == 0 && len(o.AgentDNS) == 0 {
+		return nil
+	}
+	var blocked, public, refused, tlsBad, optional []string
+	var issuers []string
+	for _, v := range views(o) {
+		addrs, src := v.agentAddrs()
+		if len(addrs) == 0 {
+			if !v.e.Required && (v.agent != nil || len(v.sys) > 0) {
+				optional = append(optional, fmt.Sprintf("%s (%s): no address from the agent's resolver", v.e.Host, v.e.Why))
+			}
+			continue
+		}
+		if v.fromHosts() || !v.tried(addrs) || v.reached(addrs) || bypasses(p, &v) {
+			continue // pins and bypasses are judged by the DNS rules; untried means not checked
+		}
+		if !v.e.Required {
+			optional = append(optional, fmt.Sprintf("%s (%s): %s", v.e.Host, v.e.Why, netSummary(&v, addrs)))
+			continue
+		}
+		for _, a := range addrs {
+			n := v.net[a]
+			if n == nil {
+				continue
+			}
+			stage, class := n.Failed()
+			line := fmt.Sprintf("%s -> %s (from %s): %s", v.e.Host, a, src, stageLine(n, stage))
+			switch {
+			case stage == "tcp" && class == errclass.Refused:
+				refused = append(refused, line)
+			case stage == "tls":
+				tlsBad = append(tlsBad, line)
+				if n.TLS.Issuer != "" {
+					issuers = appendUnique(issuers, n.TLS.Issuer)
+				}
+			case stage == "tcp" && (class == errclass.Timeout || class == errclass.Unreachable):
+				if c, in := p.inVPC(a); in {
+					blocked = append(blocked, line+fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c))
+				} else {
+					public = append(public, line+publicNote(p, &v, a))
+				}
+			case stage != "":
+				tlsBad = append(tlsBad, line)
+			}
+		}
+	}
+	var out []Finding
+	if len(blocked) > 0 {
+		out = append(out, cat.New(NetEndpointBlocked,
+			fmt.Sprintf("Endpoint names resolve to addresses inside %s, which belong to interface VPC endpoints, and TCP 443 to them times out: the endpoints' security group does not allow HTTPS from this instance. Private DNS of an interface endpoint is VPC-wide: creating the endpoint redirected every subnet, including subnets that used to reach the service through a NAT or internet gateway, which is why instances that worked before broke.",
+				vpcName(o)),
+			blocked,
+			fmt.Sprintf("On the security group of each endpoint (VPC console > Endpoints > the endpoint > Security groups): aws ec2 authorize-security-group-ingress --group-id ENDPOINT_SG_ID --protocol tcp --port 443 --cidr %s", firstCIDR(p))))
+	}
+	if len(public) > 0 {
+		if len(p.VPCCIDRs) > 0 {
+			out = append(out, cat.New(DNSEndpointResolvesPub,
+				fmt.Sprintf("Endpoint names resolve, through the host's resolver and AmazonProvidedDNS alike, to public addresses outside %s, and port 443 on them cannot be reached. If interface endpoints exist, their private DNS is not in effect; otherwise this subnet has no NAT or internet path.", vpcName(o)),
+				public))
+		} else {
+			out = append(out, cat.New(NetNoRoute,
+				"Endpoint names resolve to public addresses and TCP 443 to them times out or is unreachable: there is no NAT, internet gateway or proxy path from this host.",
+				public))
+		}
+	}
+	if len(refused) > 0 {
+		out = append(out, cat.New(NetConnectionRefused,
+			"TCP 443 to the endpoint is actively refused (a reset came back): a local firewall REJECT rule or an appliance in the path.", refused))
+	}
+	if len(tlsBad) > 0 {
+		s := "TCP 443 connects, but the TLS handshake fails or the certificate chain does not verify against the system roots."
+		if len(issuers) > 0 {
+			s += fmt.Sprintf(" The certificate was issued by %s, which is not a trusted Amazon or Starfield root: a TLS-inspecting proxy or firewall, or missing roots on the host.", strings.Join(issuers, "; "))
+		}
+		out = append(out, cat.New(NetTLSFailed, s, tlsBad))
+	}
+	// An optional endpoint is its own finding only when every required one
+	// works; otherwise it fails for the same root cause as they do.
+	if len(optional) > 0 && requiredReached(o) {
+		out = append(out, cat.New(NetOptionalEndpointUnreach,
+			"Optional endpoints cannot be reached. Sessions work without them unless session logging (S3, CloudWatch Logs) or KMS encryption is on; if it is, sessions stall for minutes before the prompt appears, or fail.",
+			optional))
+	}
+	out = append(out, clockSkew(cat, o)...)
+	return out
+}
+
+// clockSkew is net.clock-skew, from the endpoints' HTTP Date headers: the
+// largest offset seen decides.
+func clockSkew(cat *Catalog, o *Observations) []Finding {
+	var worst int64
+	var from string
+	for _, n := range o.Net {
+		if n.HTTP == nil || n.HTTP.SkewSeconds == nil {
+			continue
+		}
+		s := *n.HTTP.SkewSeconds
+		if abs(s) > abs(worst) {
+			worst, from = s, fmt.Sprintf("%s (%s) sent Date: %s", n.Host, n.Addr, n.HTTP.Date)
+		}
+	}
+	if abs(worst) < skewWarnSeconds {
+		return nil
+	}
+	dir := "ahead of"
+	if worst < 0 {
+		dir = "behind"
+	}
+	f := cat.New(NetClockSkew,
+		fmt.Sprintf("The local clock is %d s %s the endpoints' clock. SigV4 rejects requests more than 300 s off, so the agent's calls fail with signature errors once the skew passes 5 minutes.", abs(worst), dir),
+		[]string{from, fmt.Sprintf("local clock minus endpoint Date: %+d s", worst)})
+	if abs(worst) < skewFailSeconds {
+		f.Severity = SevWarn
+	}
+	return []Finding{f}
+}
+
+// netSummary describes what happened on the addresses, for evidence.
+func netSummary(v *endpointView, addrs []netip.Addr) string {
+	var s []string
+	for _, a := range addrs {
+		n := v.net[a]
+		if n == nil {
+			s = append(s, a.String()+": not tried")
+			continue
+		}
+		stage, _ := n.Failed()
+		s = append(s, a.String()+": "+stageLine(n, stage))
+	}
+	return strings.Join(s, "; ")
+}
+
+// stageLine says what one stage did, e.g. "TCP 443 timeout after 2000 ms".
+func stageLine(n *NetObs, stage string) string {
+	switch stage {
+	case "tcp":
+		return fmt.Sprintf("TCP %d %s after %d ms", n.Port, n.TCP.Class, n.TCP.DurationMS)
+	case "tls":
+		s := fmt.Sprintf("TLS %s: %s", n.TLS.Class, n.TLS.Detail)
+		if n.TLS.Issuer != "" {
+			s += "; issuer " + n.TLS.Issuer
+		}
+		return s
+	case "http":
+		return fmt.Sprintf("HTTPS request %s: %s", n.HTTP.Class, n.HTTP.Detail)
+	}
+	if n.HTTP != nil {
+		return fmt.Sprintf("HTTPS answered %d", n.HTTP.Status)
+	}
+	return "connected"
+}
+
+// publicNote adds what AmazonProvidedDNS said for a public address.
+func publicNote(p *Plan, v *endpointView, a netip.Addr) string {
+	vpcAddrs, by := v.vpcAnswer()
+	if by == nil {
+		return fmt.Sprintf(" [%s is outside the VPC]", a)
+	}
+	return fmt.Sprintf(" [%s is outside the VPC; AmazonProvidedDNS %s also answers %s]", a, by.Resolver, joinAddrs(vpcAddrs))
+}
+
+func firstCIDR(p *Plan) string {
+	if len(p.VPCCIDRs) > 0 {
+		return p.VPCCIDRs[0].String()
+	}
+	return "VPC_CIDR"
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func appendUnique(s []string, x string) []string {
+	for _, y := range s {
+		if y == x {
+			return s
+		}
+	}
+	return append(s, x)
+}
+
+// requiredReached reports whether every required endpoint answered over
+// HTTPS on an address the agent would use.
+func requiredReached(o *Observations) bool {
+	for _, v := range views(o) {
+		if !v.e.Required {
+			continue
+		}
+		addrs, _ := v.agentAddrs()
+		if !v.reached(addrs) {
+			return false
+		}
+	}
+	return true
+}
