@@ -2,8 +2,11 @@ package probe
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/agent"
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 )
 
@@ -34,15 +37,38 @@ func agentCheck(cfg *Config) Check {
 	}
 }
 
+// absentPrefix starts the reason host.Inspect gives a disk path that does
+// not exist under the root.
+const absentPrefix = "not checked: " + string(errclass.NotFound) + ":"
+
 // hostCheck reads the host's EC2 identity (DMI, hypervisor), disk space and
-// inodes, and clock (package host).
+// inodes, and clock (package host). What could not be read is named in the
+// reason, and makes the status warn, so that "not checked" never reads as
+// healthy; an absent /var/lib/amazon/ssm (no agent state yet) is not a gap.
 func hostCheck(cfg *Config) Check {
 	return Check{
 		Name:   "host",
 		Target: cfg.Root,
 		Run: func(ctx context.Context) Outcome {
 			f := host.Inspect(ctx, host.Options{Root: cfg.Root, Now: cfg.Now})
-			return Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Host = f }}
+			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Host = f }}
+			var gaps []string
+			if f.EC2.Verdict == host.EC2Unknown {
+				gaps = append(gaps, "EC2 identity "+f.EC2.Reason)
+			}
+			for _, d := range f.Disks {
+				// host.measure words an absent path "not checked: not-found: …".
+				if !d.Checked && !strings.HasPrefix(d.Reason, absentPrefix) {
+					gaps = append(gaps, d.Path+": "+d.Reason)
+				}
+			}
+			for _, p := range f.Problems {
+				gaps = append(gaps, fmt.Sprintf("%s: %s: %s", p.Path, p.Class, p.Detail))
+			}
+			if len(gaps) > 0 {
+				out.Status, out.Reason = StatusWarn, strings.Join(gaps, "; ")
+			}
+			return out
 		},
 	}
 }

@@ -17,9 +17,9 @@ var update = flag.Bool("update", false, "rewrite generated testdata (observation
 // findings (ID and severity) it must yield. Nothing else is compared, so a
 // wording change does not break the table.
 type fixture struct {
-	Comment      string       `json:"comment"`
+	Comment      string        `json:"comment"`
 	Want         []wantFinding `json:"want"`
-	Observations Observations `json:"observations"`
+	Observations Observations  `json:"observations"`
 }
 
 type wantFinding struct {

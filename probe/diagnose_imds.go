@@ -2,51 +2,313 @@ package probe
 
 import (
 	"fmt"
+	"net/http"
+	"sort"
+	"strings"
 
+	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 )
 
+// placeholderInstance stands in for the instance ID in a fix when neither
+// IMDS nor the DMI board asset tag gave it.
+const placeholderInstance = "INSTANCE_ID"
+
 // diagnoseIMDS names what keeps the instance metadata service from serving
-// the agent: no connection, a turned-off endpoint, or an unanswered IMDSv2
-// token PUT (the hop limit). FINDINGS.md, "Instance identity".
+// the agent (FINDINGS.md, "Instance identity and credentials"):
+//   - imds.unreachable: no TCP connection, or a connection on which nothing
+//     usable is ever answered. It is a fail on EC2 and info elsewhere, where
+//     the agent runs in hybrid mode. "On EC2" comes from the host facts (DMI,
+//     hypervisor; see ec2Placement), never from IMDS itself.
+//   - imds.disabled: 403 (AWS docs, "Use the Instance Metadata Service":
+//     403 means the metadata endpoint is turned off).
+//   - imds.token-timeout: TCP opens, the IMDSv2 token PUT is never answered,
+//     a tokenless GET is: the PUT response hop limit.
+//
+// Without IMDS observations (an offline --root) it returns nothing: the
+// imds check record already says why it did not run.
 func diagnoseIMDS(cat *Catalog, o *Observations) []Finding {
 	id := o.IMDS
 	if id == nil {
 		return nil
 	}
-	ec2, how := o.onEC2()
 	switch id.Failure {
-	case imds.FailUnreachable:
-		f := cat.New(IMDSUnreachable,
-			fmt.Sprintf("There is no TCP connection to the instance metadata service at %s, so the agent can learn neither its region nor its credentials.", id.Endpoint),
-			[]string{fmt.Sprintf("connect to %s: %s %s", id.Endpoint, id.Class, id.Detail), how})
-		if !ec2 {
-			f.Severity = SevInfo
-			f.Summary += " This host does not look like EC2, so the agent must run in hybrid mode (activation) instead."
-		}
-		return []Finding{f}
+	case imds.FailUnreachable, imds.FailNoAnswer, imds.FailUnauthorized, imds.FailOther:
+		return []Finding{imdsUnreachable(cat, o)}
 	case imds.FailDisabled:
-		return []Finding{cat.New(IMDSDisabled,
-			fmt.Sprintf("The instance metadata service at %s answers 403 Forbidden: the instance's metadata endpoint is turned off, so the agent gets no identity or credentials.", id.Endpoint),
-			[]string{fmt.Sprintf("PUT /latest/api/token: HTTP %d", id.Token.Status)})}
+		return []Finding{imdsDisabled(cat, o)}
 	case imds.FailTokenTimeout:
-		ev := []string{fmt.Sprintf("PUT /latest/api/token: TCP connection opened, no answer within %d ms (%s)", id.Token.DurationMS, id.Token.Class)}
-		if g := id.TokenlessGET; g != nil {
-			ev = append(ev, fmt.Sprintf("GET %s without a token: HTTP %d", g.Path, g.Status))
-		}
-		return []Finding{cat.New(IMDSTokenTimeout,
-			"The IMDSv2 token request opens a TCP connection but is never answered, while a request without a token is. The token response dies in transit: the instance's PUT response hop limit (1) is too low for a container or a second network namespace.",
-			ev)}
+		return []Finding{imdsTokenTimeout(cat, o)}
 	}
 	return nil
 }
 
-// onEC2 says whether the host is an EC2 instance, and what decided it.
-// IMDS having answered with an instance ID decides it; otherwise the host
-// is not known to be EC2.
-func (o *Observations) onEC2() (bool, string) {
-	if o.IMDS != nil && o.IMDS.InstanceID != "" {
-		return true, "IMDS answered with instance " + o.IMDS.InstanceID
+// imdsUnreachable builds imds.unreachable for every failure that leaves the
+// agent without metadata and is neither 403 nor the hop limit: no TCP, no
+// answer on an open connection, every GET refused with 401, or nothing
+// readable at all.
+func imdsUnreachable(cat *Catalog, o *Observations) Finding {
+	id := o.IMDS
+	pl := ec2Placement(o)
+	var summary string
+	ev := []string{}
+	switch id.Failure {
+	case imds.FailUnreachable:
+		summary = fmt.Sprintf("There is no TCP connection to the instance metadata service at %s, so the agent can learn neither its region nor its credentials from it.", id.Endpoint)
+		ev = append(ev, fmt.Sprintf("connect to %s: %s: %s", id.Endpoint, id.Class, id.Detail))
+	case imds.FailNoAnswer:
+		summary = fmt.Sprintf("TCP connections to the instance metadata service at %s open, but neither the IMDSv2 token PUT nor a plain GET is answered, so the agent gets no metadata from it. Something on the path (a host firewall, a proxy, a network namespace) swallows the requests.", id.Endpoint)
+		ev = append(ev, tokenEvidence(id), tokenlessEvidence(id))
+	case imds.FailUnauthorized:
+		summary = fmt.Sprintf("The instance metadata service at %s hands out an IMDSv2 token but answers 401 Unauthorized to the metadata requests that carry it, so the agent gets no metadata. Something between the host and IMDS (a proxy or a DNAT rule) is answering in its place, or the token is rejected.", id.Endpoint)
+		ev = append(ev, tokenEvidence(id), tokenlessEvidence(id))
+		ev = append(ev, fieldEvidence(id, http.StatusUnauthorized)...)
+	default:
+		summary = fmt.Sprintf("The instance metadata service at %s answers, but no metadata could be read from it, so the agent gets neither its region nor its credentials.", id.Endpoint)
+		if id.Detail != "" {
+			ev = append(ev, fmt.Sprintf("%s: %s", id.Class, id.Detail))
+		}
+		ev = append(ev, tokenEvidence(id), tokenlessEvidence(id))
 	}
-	return false, "nothing on this host identifies it as EC2"
+	ev = append(ev, pl.evidence...)
+	var fixes []string
+	if pl.onEC2 {
+		summary += " " + pl.summary
+		fixes = append(fixes,
+			"Make sure the metadata endpoint is enabled: aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-endpoint enabled"+regionFlag(o),
+			"Look for a host firewall rule or route that catches 169.254.169.254: sudo iptables -S OUTPUT; sudo nft list ruleset; ip route get 169.254.169.254")
+	}
+	f := cat.New(IMDSUnreachable, summary, ev, fixes...)
+	if !pl.onEC2 {
+		f.Severity = SevInfo
+		f.Summary += " " + pl.summary
+		f.Remediation = pl.hybridFixes(o)
+	}
+	return f
+}
+
+// imdsDisabled builds imds.disabled, naming each request that got 403.
+func imdsDisabled(cat *Catalog, o *Observations) Finding {
+	id := o.IMDS
+	var ev []string
+	if id.Token.Status == http.StatusForbidden {
+		ev = append(ev, "PUT /latest/api/token: HTTP 403")
+	}
+	if g := id.TokenlessGET; g != nil && g.Status == http.StatusForbidden {
+		ev = append(ev, fmt.Sprintf("GET %s without a token: HTTP 403", g.Path))
+	}
+	ev = append(ev, fieldEvidence(id, http.StatusForbidden)...)
+	ev = append(ev, ec2Placement(o).evidence...)
+	return cat.New(IMDSDisabled,
+		fmt.Sprintf("The instance metadata service at %s answers 403 Forbidden: the metadata endpoint of instance %s is turned off, so the agent gets no identity and no credentials.", id.Endpoint, instanceOf(o)),
+		ev,
+		"aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-endpoint enabled"+regionFlag(o))
+}
+
+// imdsTokenTimeout builds imds.token-timeout. Whether the tokenless GET got
+// 200 (IMDSv1 allowed: the agent falls back after the PUT times out) or 401
+// (IMDSv2 required: the agent gets nothing) is evidence, not a second
+// finding.
+func imdsTokenTimeout(cat *Catalog, o *Observations) Finding {
+	id := o.IMDS
+	ev := []string{fmt.Sprintf("PUT /latest/api/token: the TCP connection opened, no answer within %d ms (%s)", id.Token.DurationMS, id.Token.Class)}
+	summary := fmt.Sprintf("The IMDSv2 token request to %s opens a TCP connection but is never answered, while a request without a token is. The token response dies in transit: the PUT response hop limit of instance %s is too low for a container or a second network namespace.", id.Endpoint, instanceOf(o))
+	if g := id.TokenlessGET; g != nil {
+		ev = append(ev, fmt.Sprintf("GET %s without a token: HTTP %d", g.Path, g.Status))
+		switch {
+		case g.Status == http.StatusOK:
+			summary += " IMDSv1 is still allowed, so the agent falls back to it after each token timeout (slowly); Default Host Management Configuration needs IMDSv2 and cannot work."
+		case g.Status == http.StatusUnauthorized:
+			summary += " IMDSv2 is required (a request without a token gets 401), so the agent gets no metadata and no credentials at all."
+		}
+	}
+	ev = append(ev, fmt.Sprintf("metadata read: %s", accessWords(id.Access)))
+	return cat.New(IMDSTokenTimeout, summary, ev,
+		"aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-put-response-hop-limit 2"+regionFlag(o),
+		"Or run the agent (and this probe) in the host's network namespace.")
+}
+
+// placement is what the host facts say about where the probe runs, for the
+// rules whose severity depends on it.
+type placement struct {
+	onEC2    bool     // treat the host as an EC2 instance
+	summary  string   // one sentence for a finding's summary
+	evidence []string // the files that decided, and the hybrid registration
+}
+
+// ec2Placement decides "on EC2" from the host's DMI and hypervisor identity
+// (host.DetectEC2; AWS guide "Detect whether a host is an EC2 instance"),
+// never from IMDS, because the question is asked precisely when IMDS
+// failed. A host whose identity could not be read is treated as EC2 unless
+// the agent holds a hybrid registration: not knowing is never taken as the
+// harmless answer.
+func ec2Placement(o *Observations) placement {
+	var p placement
+	var reg string
+	if o.Agent != nil && o.Agent.Registration != nil {
+		r := o.Agent.Registration
+		reg = fmt.Sprintf("%s registers this host as hybrid managed node %s in %s", r.Path, r.ManagedInstanceID, r.Region)
+	}
+	verdict, why := host.EC2Unknown, "no host facts were gathered"
+	if o.Host != nil {
+		e := o.Host.EC2
+		verdict = e.Verdict
+		switch e.Verdict {
+		case host.EC2Yes:
+			why = fmt.Sprintf("%s reads %q", e.DecidedBy, evidenceValue(e, e.DecidedBy))
+		case host.EC2No:
+			var read []string
+			for _, x := range e.Evidence {
+				if x.Error == "" {
+					read = append(read, fmt.Sprintf("%s=%q", x.Path, x.Value))
+				}
+			}
+			why = "no identity file names EC2: " + strings.Join(read, ", ")
+		default:
+			why = e.Reason
+		}
+	}
+	switch {
+	case verdict == host.EC2Yes:
+		p.onEC2 = true
+		p.summary = "This host is an EC2 instance, so the agent depends on IMDS."
+		p.evidence = append(p.evidence, "EC2 instance: "+why)
+	case verdict == host.EC2No:
+		p.summary = "This host does not look like EC2, so the agent must run in hybrid mode (an activation) instead of using IMDS."
+		p.evidence = append(p.evidence, "not EC2: "+why)
+	case reg != "":
+		p.summary = "Whether this host is EC2 could not be read, but the agent holds a hybrid registration, so it does not need IMDS."
+		p.evidence = append(p.evidence, "EC2 identity unknown: "+why)
+	default:
+		p.onEC2 = true
+		p.summary = "Whether this host is EC2 could not be read from DMI or the hypervisor, so the probe assumes it is and that the agent depends on IMDS."
+		p.evidence = append(p.evidence, "EC2 identity unknown: "+why)
+	}
+	if reg != "" {
+		p.evidence = append(p.evidence, reg)
+	}
+	return p
+}
+
+// hybridFixes are the fixes for a host outside EC2: it needs a hybrid
+// activation (AWS docs, "Setting up Systems Manager for hybrid and
+// multicloud environments"), or nothing when it already has one.
+func (p placement) hybridFixes(o *Observations) []string {
+	if o.Agent != nil && o.Agent.Registration != nil {
+		return []string{"Nothing to fix for IMDS: a hybrid node does not use it. The agent's credentials come from its registration."}
+	}
+	region := "REGION"
+	if o.Region != "" {
+		region = o.Region
+	}
+	return []string{
+		"Create an activation and register the agent with it: aws ssm create-activation --iam-role SSM_SERVICE_ROLE --region " + region +
+			", then: sudo amazon-ssm-agent -register -code ACTIVATION_CODE -id ACTIVATION_ID -region " + region + " && sudo systemctl restart amazon-ssm-agent",
+	}
+}
+
+// evidenceValue returns the value read from path p in e.
+func evidenceValue(e host.EC2Identity, p string) string {
+	for _, x := range e.Evidence {
+		if x.Path == p {
+			return x.Value
+		}
+	}
+	return ""
+}
+
+// instanceOf returns the instance ID from IMDS, else from the DMI board
+// asset tag, else a placeholder for a fix.
+func instanceOf(o *Observations) string {
+	if o.IMDS != nil && o.IMDS.InstanceID != "" {
+		return o.IMDS.InstanceID
+	}
+	if o.Host != nil && o.Host.EC2.InstanceID != "" {
+		return o.Host.EC2.InstanceID
+	}
+	return placeholderInstance
+}
+
+// regionOf returns the region from --region, else IMDS, else "".
+func regionOf(o *Observations) string {
+	if o.Region != "" {
+		return o.Region
+	}
+	if o.IMDS != nil {
+		return o.IMDS.Region
+	}
+	return ""
+}
+
+// regionFlag returns " --region R" for an aws CLI command, or "" when the
+// region is unknown.
+func regionFlag(o *Observations) string {
+	if r := regionOf(o); r != "" {
+		return " --region " + r
+	}
+	return ""
+}
+
+// tokenEvidence describes the raw IMDSv2 token PUT. The token itself is
+// never part of the observation.
+func tokenEvidence(id *imds.Identity) string {
+	t := id.Token
+	switch {
+	case t.Obtained:
+		return "PUT /latest/api/token: HTTP 200, token obtained"
+	case t.Status != 0:
+		return fmt.Sprintf("PUT /latest/api/token: HTTP %d", t.Status)
+	case t.TCPOpened:
+		return fmt.Sprintf("PUT /latest/api/token: the TCP connection opened, no answer within %d ms (%s)", t.DurationMS, t.Class)
+	}
+	return fmt.Sprintf("PUT /latest/api/token: %s %s", t.Class, t.Detail)
+}
+
+// tokenlessEvidence describes the raw GET sent without a token.
+func tokenlessEvidence(id *imds.Identity) string {
+	g := id.TokenlessGET
+	switch {
+	case g == nil:
+		return "GET without a token: not sent"
+	case g.Status != 0:
+		return fmt.Sprintf("GET %s without a token: HTTP %d", g.Path, g.Status)
+	}
+	return fmt.Sprintf("GET %s without a token: %s %s", g.Path, g.Class, g.Detail)
+}
+
+// fieldEvidence lists the metadata GETs that got status, in path order, at
+// most maxFieldEvidence of them.
+func fieldEvidence(id *imds.Identity, status int) []string {
+	const maxFieldEvidence = 3
+	var paths []string
+	for p, r := range id.Fields {
+		if r.Status == status {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	var ev []string
+	for i, p := range paths {
+		if i == maxFieldEvidence {
+			ev = append(ev, fmt.Sprintf("… and %d more metadata paths with HTTP %d", len(paths)-i, status))
+			break
+		}
+		tok := "without a token"
+		if id.Fields[p].TokenSent {
+			tok = "with the IMDSv2 token"
+		}
+		ev = append(ev, fmt.Sprintf("GET /latest/meta-data/%s %s: HTTP %d", p, tok, status))
+	}
+	return ev
+}
+
+// accessWords says in words how metadata was read.
+func accessWords(a imds.Access) string {
+	switch a {
+	case imds.AccessV2:
+		return "with an IMDSv2 token"
+	case imds.AccessV1:
+		return "only without a token (IMDSv1)"
+	}
+	return "nothing"
 }

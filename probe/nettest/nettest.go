@@ -109,7 +109,7 @@ func ServeTLS(t testing.TB, ips []netip.Addr, cert tls.Certificate, h http.Handl
 	lns := listenSamePort(t, ips)
 	for _, ln := range lns {
 		srv := &http.Server{Handler: h, ReadTimeout: serverTimeout, WriteTimeout: serverTimeout,
-			ErrorLog: log.New(io.Discard, "", 0), // handshake errors are what some tests provoke
+			ErrorLog:  log.New(io.Discard, "", 0), // handshake errors are what some tests provoke
 			TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
 		go srv.ServeTLS(ln, "", "")
 		t.Cleanup(func() { srv.Close() })
