@@ -1,0 +1,339 @@
+package journal
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+// Field is a bit set of the fields a pattern extracts from its entry.
+type Field uint16
+
+// The extractable fields.
+const (
+	FieldHost     Field = 1 << iota // service host name (from a URL, `lookup <host>`)
+	FieldAddress                    // IP:port dialled (`dial tcp <ip>:<port>`, websocket peer)
+	FieldURL                        // http(s)/wss URL
+	FieldBucket                     // S3 bucket (s3://bucket/…, bucket.s3.<region>.amazonaws.com)
+	FieldLogGroup                   // CloudWatch Logs log group name
+	FieldAPI                        // API or operation name
+	FieldValue                      // pattern-specific value (version, channel, proxy variable)
+)
+
+// Pattern is one row of the catalog: an entry that contains any of Literals
+// (case-sensitive), none of Not, and matches Regexp when it is set, is an
+// event of Kind.
+type Pattern struct {
+	Kind     Kind
+	Literals []string       // fixed substrings, at least 11 bytes each (prefilter stride 8); any one admits the entry
+	Not      []string       // fixed substrings that veto the pattern (a more specific kind owns the entry)
+	Regexp   *regexp.Regexp // optional; must match; its first group, if any, is the FieldValue
+	Extract  Field          // which fields to extract
+	Class    errclass.Class // the class to record; None means derive it from the text (classify)
+	API      string         // a fixed API name the message implies (e.g. GetMessages)
+	Accept   func(*Event) bool
+}
+
+// Fields holds what one entry names. Empty strings are absent fields.
+type Fields struct {
+	Hosts     []string
+	Addresses []string
+	URLs      []string
+	Buckets   []string
+	LogGroups []string
+	APIs      []string
+	Values    []string
+}
+
+// Event is one catalog match on one entry.
+type Event struct {
+	Kind   Kind
+	Class  errclass.Class
+	Fields Fields
+}
+
+// Catalog is a compiled pattern table with its prefilter. It is safe for
+// concurrent use by Match.
+type Catalog struct {
+	patterns []Pattern
+	pf       *prefilter
+	litPats  [][]int // literal index → pattern indexes
+}
+
+// agentServices are the services whose timeouts are log.endpoint-timeout.
+var agentServiceHosts = []string{"ssm.", "ssmmessages.", "ec2messages."}
+
+// onlyAgentHosts accepts an event that names no host, or names an ssm,
+// ssmmessages or ec2messages host. Timeouts to s3, logs or kms belong to
+// session logging, not to the agent's own channels.
+func onlyAgentHosts(e *Event) bool {
+	if len(e.Fields.Hosts) == 0 {
+		return true
+	}
+	for _, h := range e.Fields.Hosts {
+		for _, p := range agentServiceHosts {
+			if strings.HasPrefix(h, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// notSessionAPIs rejects an access denial whose named APIs all belong to
+// the services of session logging and encryption (s3, logs, kms): those are
+// log.session-logging-blocked, not a role missing AmazonSSMManagedInstanceCore.
+func notSessionAPIs(e *Event) bool {
+	if len(e.Fields.APIs) == 0 {
+		return true
+	}
+	for _, a := range e.Fields.APIs {
+		if !strings.HasPrefix(a, "s3:") && !strings.HasPrefix(a, "logs:") && !strings.HasPrefix(a, "kms:") {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultPatterns returns the catalog's table: every message listed in
+// AGENT-FACTS.md ("Messages that indicate connectivity problems" and
+// "Session activity logging"). It builds a fresh table on each call.
+func DefaultPatterns() []Pattern {
+	hostAddr := FieldHost | FieldAddress | FieldURL
+	return []Pattern{
+		{Kind: KindEndpointTimeout,
+			Literals: []string{": i/o timeout", "connect: connection timed out", "Client.Timeout exceeded", "I/O timeout. Error:", "Client terminated MDS long poll connection"},
+			Not:      []string{"lookup ", "read udp ", "[DataBackend]", "HTTP HEAD request failed", "s3://", "CloudWatch", "proxyconnect tcp"},
+			Extract:  hostAddr, Class: errclass.Timeout, Accept: onlyAgentHosts},
+		{Kind: KindSessionLoggingBlocked, Literals: []string{"HTTP HEAD request failed"}, Extract: hostAddr | FieldBucket},
+		{Kind: KindSessionLoggingBlocked, Literals: []string{"Failed uploading ", "Failed to upload "},
+			Regexp: regexp.MustCompile(`Failed (?:uploading|to upload) \S+ to s3://`), Extract: hostAddr | FieldBucket, API: "PutObject"},
+		{Kind: KindSessionLoggingBlocked, Literals: []string{"Failed to upload shell session logs to S3"}, Extract: hostAddr | FieldBucket, API: "PutObject"},
+		{Kind: KindSessionLoggingBlocked,
+			Literals: []string{"CloudWatch log group specified in session preferences", "Error Calling DescribeLogGroups", "Error Calling CreateLogStream", "Error in PutLogEvents", "Failed to upload message to CloudWatch"},
+			Regexp:   regexp.MustCompile(`(?:Error (?:Calling|in) (\w+))?`), Extract: hostAddr | FieldLogGroup | FieldAPI},
+		{Kind: KindSessionLoggingBlocked,
+			Literals: []string{"encryption is not set up on the selected", "unable to validate encryption on", "Error when decrypting data key"},
+			Extract:  hostAddr | FieldBucket | FieldLogGroup},
+		{Kind: KindS3Fallback, Literals: []string{"Signed HeadBucket request failed"}, Extract: hostAddr | FieldBucket, API: "HeadBucket"},
+		{Kind: KindCredentialsError,
+			Literals: []string{"EC2RoleRequestError", "NoCredentialProviders", "with instance profile role credentials", "Failed to connect to Systems Manager with SSM role credentials", "failed to retrieve instance profile role credentials", "no valid credentials could be retrieved"},
+			Extract:  hostAddr},
+		{Kind: KindDHMCNotConfigured, Literals: []string{"instance management role is not configured"}, Class: errclass.HTTPStatus, Extract: FieldAPI},
+		{Kind: KindAccessDenied,
+			Literals: []string{"AccessDeniedException", "Unauthorized request", "Request is not authenticated", "is not authorized to perform"},
+			Not:      []string{"instance management role is not configured", "[DataBackend]", "Error when decrypting data key"},
+			Class:    errclass.HTTPStatus, Extract: hostAddr | FieldAPI, Accept: notSessionAPIs},
+		{Kind: KindDNSError, Literals: []string{": no such host"}, Class: errclass.NXDomain, Extract: FieldHost | FieldAddress | FieldURL},
+		{Kind: KindDNSError, Literals: []string{"server misbehaving"}, Class: errclass.ServFail, Extract: FieldHost | FieldAddress | FieldURL},
+		{Kind: KindDNSError, Literals: []string{": i/o timeout"},
+			Regexp: regexp.MustCompile(`lookup \S+|read udp \S+:53: i/o timeout`), Class: errclass.Timeout, Extract: FieldHost | FieldAddress | FieldURL},
+		{Kind: KindTLSError, Literals: []string{"x509: certificate", "x509: cannot validate", "tls: failed to verify certificate"},
+			Not: []string{"proxyconnect tcp"}, Class: errclass.TLSUntrusted, Extract: hostAddr},
+		{Kind: KindProxyError, Literals: []string{"proxyconnect tcp"}, Extract: hostAddr},
+		{Kind: KindThrottled, Literals: []string{"ThrottlingException", "Unable to process due to throttling"}, Class: errclass.HTTPStatus, Extract: hostAddr | FieldAPI},
+		{Kind: KindHibernating,
+			Literals: []string{"Entering SSM Agent hibernate", "Agent is in hibernate mode", "Health ping failed with error", "Backing off health check to every"}},
+		{Kind: KindConnectionRefused, Literals: []string{"connect: connection refused"}, Not: []string{"proxyconnect tcp"}, Class: errclass.Refused, Extract: hostAddr},
+		{Kind: KindNetworkUnreachable, Literals: []string{"connect: no route to host", "connect: network is unreachable"}, Not: []string{"proxyconnect tcp"}, Class: errclass.Unreachable, Extract: hostAddr},
+		{Kind: KindAPIError, Literals: []string{"error when calling AWS APIs", "RequestError: send request failed", "increasing error count by"},
+			Not: []string{"[DataBackend]"}, Extract: hostAddr},
+		{Kind: KindControlChannelError,
+			Literals: []string{"Failed to get controlchannel token", "CreateControlChannel failed", "createControlChannel request failed", "Error setting up control channel", "failed to reconnect to the control channel", "Failed to dial websocket", "I/O timeout. Error:"},
+			Extract:  hostAddr},
+		{Kind: KindMDSError, Literals: []string{"GetMessages Error"}, Extract: hostAddr, API: "GetMessages"},
+		{Kind: KindMDSError, Literals: []string{"Client terminated MDS long poll connection"}, Class: errclass.Timeout, API: "GetMessages"},
+		{Kind: KindControlChannelUp, Literals: []string{"Set up control channel successfully", "Successfully opened websocket connection to:"}, Class: errclass.None, Extract: hostAddr},
+		{Kind: KindChannelInUse, Literals: []string{"SSM Connection channel status is set to"},
+			Regexp: regexp.MustCompile(`SSM Connection channel status is set to (\w+)`), Extract: FieldValue},
+		{Kind: KindAgentVersion, Literals: []string{"amazon-ssm-agent - v"},
+			Regexp: regexp.MustCompile(`amazon-ssm-agent - v(\d+(?:\.\d+)+)`), Extract: FieldValue},
+		{Kind: KindProxyConfig, Literals: []string{" https_proxy: ", " http_proxy: ", " no_proxy: ", " HTTPS_PROXY: ", " HTTP_PROXY: ", " NO_PROXY: "},
+			Regexp: regexp.MustCompile(`(?i)\b((?:https?|no)_proxy)\s*[:=]\s*"?([^\s"]*)`), Extract: FieldValue},
+	}
+}
+
+// NewCatalog compiles a pattern table. It fails on a pattern without literals
+// or with a literal shorter than 4 bytes.
+func NewCatalog(patterns []Pattern) (*Catalog, error) {
+	c := &Catalog{patterns: patterns}
+	index := map[string]int{}
+	var lits []string
+	for i, p := range patterns {
+		if len(p.Literals) == 0 {
+			return nil, fmt.Errorf("pattern %d (%s) has no literal", i, p.Kind)
+		}
+		for _, l := range p.Literals {
+			j, ok := index[l]
+			if !ok {
+				j = len(lits)
+				index[l] = j
+				lits = append(lits, l)
+				c.litPats = append(c.litPats, nil)
+			}
+			c.litPats[j] = append(c.litPats[j], i)
+		}
+	}
+	pf, err := newPrefilter(lits)
+	if err != nil {
+		return nil, err
+	}
+	c.pf = pf
+	return c, nil
+}
+
+// DefaultCatalog compiles DefaultPatterns. The table is fixed and tested, so
+// it cannot fail.
+func DefaultCatalog() *Catalog {
+	c, err := NewCatalog(DefaultPatterns())
+	if err != nil {
+		panic("journal: default catalog: " + err.Error()) // covered by TestDefaultCatalog
+	}
+	return c
+}
+
+// Matcher holds the scratch space of one goroutine's matching.
+type Matcher struct {
+	c      *Catalog
+	seen   []bool
+	hitPat []bool
+	hits   []int
+}
+
+// NewMatcher returns a Matcher for c. A Matcher is not safe for concurrent
+// use; make one per goroutine.
+func (c *Catalog) NewMatcher() *Matcher {
+	return &Matcher{c: c, seen: make([]bool, len(c.pf.lits)), hitPat: make([]bool, len(c.patterns))}
+}
+
+// Match returns the events of one entry's text (all its lines, joined by
+// '\n'), at most one per kind, in catalog order. It returns nil, without
+// allocating, when no literal occurs in text.
+func (m *Matcher) Match(text []byte) []Event {
+	m.hits = m.hits[:0]
+	m.c.pf.find(text, m.seen, m.onLit)
+	if len(m.hits) == 0 {
+		return nil
+	}
+	clear(m.seen)
+	for _, i := range m.hits {
+		m.hitPat[i] = false
+	}
+	// Patterns in table order, so the result is deterministic.
+	pats := append([]int(nil), m.hits...)
+	sortInts(pats)
+	var out []Event
+	for _, i := range pats {
+		p := &m.c.patterns[i]
+		if containsAny(text, p.Not) {
+			continue
+		}
+		var value []string
+		if p.Regexp != nil {
+			sm := p.Regexp.FindSubmatch(text)
+			if sm == nil {
+				continue
+			}
+			if p.Kind == KindProxyConfig {
+				for _, mm := range p.Regexp.FindAllSubmatch(text, 8) {
+					value = append(value, strings.ToLower(string(mm[1]))+"="+redactUserinfo(string(mm[2])))
+				}
+			} else if len(sm) > 1 && len(sm[1]) > 0 {
+				value = append(value, string(sm[1]))
+			}
+		}
+		ev := Event{Kind: p.Kind, Class: p.Class, Fields: extract(text, p.Extract)}
+		if p.Extract&FieldValue != 0 {
+			ev.Fields.Values = value
+		} else if p.Extract&FieldAPI != 0 && len(value) > 0 {
+			ev.Fields.APIs = appendDistinct(ev.Fields.APIs, value...)
+		}
+		if p.API != "" {
+			ev.Fields.APIs = appendDistinct(ev.Fields.APIs, p.API)
+		}
+		if p.Class == errclass.None && !informative(p.Kind) {
+			ev.Class = classify(text)
+			if ev.Class == errclass.Other && p.Kind == KindHibernating {
+				ev.Class = errclass.None // backing off is a state, not an error
+			}
+		}
+		if p.Accept != nil && !p.Accept(&ev) {
+			continue
+		}
+		out = mergeEvent(out, ev)
+	}
+	return out
+}
+
+// informative reports whether a kind describes the agent rather than a
+// failure, so that it carries no error class.
+func informative(k Kind) bool {
+	switch k {
+	case KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig:
+		return true
+	}
+	return false
+}
+
+func (m *Matcher) onLit(lit int) {
+	for _, p := range m.c.litPats[lit] {
+		if !m.hitPat[p] {
+			m.hitPat[p] = true
+			m.hits = append(m.hits, p)
+		}
+	}
+}
+
+// mergeEvent adds ev to out, merging it into an event of the same kind.
+func mergeEvent(out []Event, ev Event) []Event {
+	for i := range out {
+		if out[i].Kind == ev.Kind {
+			f := &out[i].Fields
+			f.Hosts = appendDistinct(f.Hosts, ev.Fields.Hosts...)
+			f.Addresses = appendDistinct(f.Addresses, ev.Fields.Addresses...)
+			f.URLs = appendDistinct(f.URLs, ev.Fields.URLs...)
+			f.Buckets = appendDistinct(f.Buckets, ev.Fields.Buckets...)
+			f.LogGroups = appendDistinct(f.LogGroups, ev.Fields.LogGroups...)
+			f.APIs = appendDistinct(f.APIs, ev.Fields.APIs...)
+			f.Values = appendDistinct(f.Values, ev.Fields.Values...)
+			return out
+		}
+	}
+	return append(out, ev)
+}
+
+func containsAny(s []byte, lits []string) bool {
+	for _, l := range lits {
+		if bytes.Contains(s, []byte(l)) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortInts(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+func appendDistinct(dst []string, vals ...string) []string {
+outer:
+	for _, v := range vals {
+		if v == "" {
+			continue
+		}
+		for _, d := range dst {
+			if d == v {
+				continue outer
+			}
+		}
+		dst = append(dst, v)
+	}
+	return dst
+}

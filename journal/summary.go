@@ -1,0 +1,204 @@
+package journal
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+// MaxSamples is how many sample entries a Summary keeps: the first one seen
+// and the two most recent, so the report shows when a fault began and that
+// it still happens.
+const MaxSamples = 3
+
+// MaxSampleBytes is how much of a sample entry's text is kept.
+const MaxSampleBytes = 1024
+
+// MaxDistinct caps each list of distinct values in a Summary; values after
+// the cap are counted in Omitted.
+const MaxDistinct = 16
+
+// Sample is one entry shown as evidence.
+type Sample struct {
+	Source string    `json:"source"`        // "path:line", "path@offset:line" for a tail read, or "journal:<cursor>"
+	Time   time.Time `json:"time,omitzero"` // zero when untimed
+	Text   string    `json:"text"`          // the entry's text, cut to MaxSampleBytes, valid UTF-8, URL userinfo redacted
+}
+
+// Summary is what the logs show for one event kind.
+type Summary struct {
+	Kind      Kind             `json:"kind"`
+	Count     int              `json:"count"`                // matching entries
+	First     time.Time        `json:"first,omitzero"`       // earliest timed entry; zero when all were untimed
+	Last      time.Time        `json:"last,omitzero"`        // latest timed entry
+	Untimed   int              `json:"untimed,omitempty"`    // matching entries without a time
+	Hosts     []string         `json:"hosts,omitempty"`      // distinct, sorted, at most MaxDistinct
+	Addresses []string         `json:"addresses,omitempty"`  // IP:port, distinct, sorted, capped
+	URLs      []string         `json:"urls,omitempty"`       // distinct, sorted, capped
+	Buckets   []string         `json:"buckets,omitempty"`    // distinct, sorted, capped
+	LogGroups []string         `json:"log_groups,omitempty"` // distinct, sorted, capped
+	APIs      []string         `json:"apis,omitempty"`       // distinct, sorted, capped
+	Values    []string         `json:"values,omitempty"`     // kind-specific values (version, channel, proxy variable)
+	Classes   []errclass.Class `json:"classes,omitempty"`    // distinct error classes, sorted
+	Omitted   int              `json:"omitted,omitempty"`    // distinct values dropped by the MaxDistinct caps
+	Samples   []Sample         `json:"samples"`              // at most MaxSamples: the first and the latest two
+}
+
+// Aggregator folds events into Summaries with constant memory. The zero
+// value is ready to use. It is not safe for concurrent use.
+type Aggregator struct {
+	byKind map[Kind]*Summary
+}
+
+// Add records one event of an entry. where names the entry's position; it
+// is called only when the entry becomes a sample.
+func (a *Aggregator) Add(ev Event, t time.Time, text []byte, where func() string) {
+	if a.byKind == nil {
+		a.byKind = make(map[Kind]*Summary)
+	}
+	s := a.byKind[ev.Kind]
+	if s == nil {
+		s = &Summary{Kind: ev.Kind}
+		a.byKind[ev.Kind] = s
+	}
+	s.Count++
+	if t.IsZero() {
+		s.Untimed++
+	} else {
+		if s.First.IsZero() || t.Before(s.First) {
+			s.First = t
+		}
+		if t.After(s.Last) {
+			s.Last = t
+		}
+	}
+	s.Hosts = s.addCapped(s.Hosts, ev.Fields.Hosts)
+	s.Addresses = s.addCapped(s.Addresses, ev.Fields.Addresses)
+	s.URLs = s.addCapped(s.URLs, ev.Fields.URLs)
+	s.Buckets = s.addCapped(s.Buckets, ev.Fields.Buckets)
+	s.LogGroups = s.addCapped(s.LogGroups, ev.Fields.LogGroups)
+	s.APIs = s.addCapped(s.APIs, ev.Fields.APIs)
+	s.Values = s.addCapped(s.Values, ev.Fields.Values)
+	if ev.Class != errclass.None && !slices.Contains(s.Classes, ev.Class) {
+		s.Classes = append(s.Classes, ev.Class)
+	}
+	sample := Sample{Source: where(), Time: t, Text: sampleText(text)}
+	if len(s.Samples) < MaxSamples {
+		s.Samples = append(s.Samples, sample)
+	} else {
+		copy(s.Samples[1:], s.Samples[2:])
+		s.Samples[MaxSamples-1] = sample
+	}
+}
+
+// Merge folds o, which holds events that come after a's, into a. Counts add
+// up; the samples stay the first overall and the latest two.
+func (a *Aggregator) Merge(o *Aggregator) {
+	if a.byKind == nil {
+		a.byKind = make(map[Kind]*Summary)
+	}
+	for k, os := range o.byKind {
+		s := a.byKind[k]
+		if s == nil {
+			c := *os
+			c.Samples = slices.Clone(os.Samples)
+			a.byKind[k] = &c
+			continue
+		}
+		s.Count += os.Count
+		s.Untimed += os.Untimed
+		s.Omitted += os.Omitted
+		if !os.First.IsZero() && (s.First.IsZero() || os.First.Before(s.First)) {
+			s.First = os.First
+		}
+		if os.Last.After(s.Last) {
+			s.Last = os.Last
+		}
+		s.Hosts = s.addCapped(s.Hosts, os.Hosts)
+		s.Addresses = s.addCapped(s.Addresses, os.Addresses)
+		s.URLs = s.addCapped(s.URLs, os.URLs)
+		s.Buckets = s.addCapped(s.Buckets, os.Buckets)
+		s.LogGroups = s.addCapped(s.LogGroups, os.LogGroups)
+		s.APIs = s.addCapped(s.APIs, os.APIs)
+		s.Values = s.addCapped(s.Values, os.Values)
+		for _, c := range os.Classes {
+			if !slices.Contains(s.Classes, c) {
+				s.Classes = append(s.Classes, c)
+			}
+		}
+		all := append(slices.Clone(s.Samples), os.Samples...)
+		if len(all) > MaxSamples {
+			all = append(all[:1], all[len(all)-(MaxSamples-1):]...)
+		}
+		s.Samples = all
+	}
+}
+
+func (s *Summary) addCapped(dst, vals []string) []string {
+	for _, v := range vals {
+		if v == "" || slices.Contains(dst, v) {
+			continue
+		}
+		if len(dst) >= MaxDistinct {
+			s.Omitted++
+			continue
+		}
+		dst = append(dst, v)
+	}
+	return dst
+}
+
+// Summaries returns one Summary per kind seen, in the order of Kinds (kinds
+// of a custom catalog that Kinds does not list follow, sorted), with every
+// list sorted.
+func (a *Aggregator) Summaries() []Summary {
+	var out []Summary
+	done := map[Kind]bool{}
+	for _, k := range Kinds() {
+		if s := a.byKind[k]; s != nil {
+			out = append(out, finish(*s))
+			done[k] = true
+		}
+	}
+	var rest []Kind
+	for k := range a.byKind {
+		if !done[k] {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	for _, k := range rest {
+		out = append(out, finish(*a.byKind[k]))
+	}
+	return out
+}
+
+func finish(s Summary) Summary {
+	for _, l := range [][]string{s.Hosts, s.Addresses, s.URLs, s.Buckets, s.LogGroups, s.APIs, s.Values} {
+		slices.Sort(l)
+	}
+	slices.Sort(s.Classes)
+	s.Samples = slices.Clone(s.Samples)
+	return s
+}
+
+// sampleText makes an entry's text safe to show: cut to MaxSampleBytes on a
+// rune boundary, invalid UTF-8 replaced, NULs removed, URL userinfo redacted.
+func sampleText(b []byte) string {
+	if len(b) > MaxSampleBytes {
+		b = b[:MaxSampleBytes]
+		// Drop a rune cut in half at the end rather than show U+FFFD.
+		for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+			if r, _ := utf8.DecodeLastRune(b); r != utf8.RuneError {
+				break
+			}
+			b = b[:len(b)-1]
+		}
+	}
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	return redactUserinfo(s)
+}
