@@ -56,4 +56,9 @@ demo: build
 	echo "== exit code $$rc (0 ok, 1 warn, 2 fail, 3 unknown)"
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist
+
+# The lab (network namespaces; make e2e, make demo-lab) and packaging
+# (make dist, make packages) keep their rules beside their code.
+-include probe/lab/lab.mk
+-include packaging/packaging.mk
