@@ -49,25 +49,30 @@ type Dialer interface {
 // Defaults, then override fields. No check reads a path, address or clock
 // from anywhere but here.
 type Config struct {
-	Root          string         // file-system root the host files are read under ("/")
-	ResolvConf    string         // resolv.conf path, relative to Root ("/etc/resolv.conf")
-	Hosts         string         // hosts file path, relative to Root ("/etc/hosts")
-	NSSwitch      string         // nsswitch.conf path, relative to Root ("/etc/nsswitch.conf")
-	ProcDir       string         // process table to scan for the agent; empty means /proc on the live root
-	IMDSEndpoint  string         // base URL of the instance metadata service
-	VPCDNS        []netip.Addr   // AmazonProvidedDNS addresses; empty means derive them from the VPC CIDR
-	DNSPort       int            // port DNS servers are asked on (53)
-	EndpointPort  int            // port the service endpoints are dialled on (443)
-	RootCAs       *x509.CertPool // roots for endpoint TLS; nil means the system roots (SSL_CERT_FILE honoured)
-	Dialer        Dialer         // dials every TCP connection of the network checks
-	Now           func() time.Time
-	Timeout       time.Duration // one network attempt
-	Deadline      time.Duration // the whole run
-	Region        string        // --region override; empty means discover it
-	Live          bool          // run live checks (network, /proc); false for an offline --root
-	Offline       bool          // the host files come from another machine (--root other than "/")
-	MaxConcurrent int           // checks in flight at once
-	Log           zerolog.Logger
+	Root           string         // file-system root the host files are read under ("/")
+	ResolvConf     string         // resolv.conf path, relative to Root ("/etc/resolv.conf")
+	Hosts          string         // hosts file path, relative to Root ("/etc/hosts")
+	NSSwitch       string         // nsswitch.conf path, relative to Root ("/etc/nsswitch.conf")
+	ProcDir        string         // process table to scan for the agent; empty means /proc on the live root
+	IMDSEndpoint   string         // base URL of the instance metadata service
+	VPCDNS         []netip.Addr   // AmazonProvidedDNS addresses; empty means derive them from the VPC CIDR
+	DNSPort        int            // port DNS servers are asked on (53)
+	EndpointPort   int            // port the service endpoints are dialled on (443)
+	RootCAs        *x509.CertPool // roots for endpoint TLS; nil means the system roots (SSL_CERT_FILE honoured)
+	Dialer         Dialer         // dials every TCP connection of the network checks
+	Now            func() time.Time
+	Timeout        time.Duration  // one network attempt
+	Deadline       time.Duration  // the whole run
+	Region         string         // --region override; empty means discover it
+	Since          time.Duration  // how far back to read the agent's logs (0: everything)
+	LogPaths       []string       // explicit log files or directories (ssm-probe logs PATH...); empty: the agent's own
+	NoJournal      bool           // do not read the systemd journal
+	JournalctlPath string         // journalctl to run; empty: from PATH
+	Location       *time.Location // zone of the agent's zone-less log timestamps; nil: the local zone
+	Live           bool           // run live checks (network, /proc); false for an offline --root
+	Offline        bool           // the host files come from another machine (--root other than "/")
+	MaxConcurrent  int            // checks in flight at once
+	Log            zerolog.Logger
 }
 
 // Defaults returns a Config for probing the machine it runs on.
@@ -84,6 +89,7 @@ func Defaults() Config {
 		Now:           time.Now,
 		Timeout:       DefaultTimeout,
 		Deadline:      DefaultDeadline,
+		Since:         DefaultSince,
 		Live:          true,
 		MaxConcurrent: DefaultMaxConcurrent,
 		Log:           zerolog.Nop(),

@@ -20,6 +20,8 @@ func Diagnose(obs *Observations) []Finding {
 		diagnoseHost,
 		diagnoseDNS,
 		diagnoseNet,
+		diagnoseProxy,
+		diagnoseLogs,
 		diagnoseIncomplete,
 	} {
 		fs = append(fs, rule(&cat, obs)...)

@@ -26,8 +26,8 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 	bypassWorks := true // every bypassed name still reaches its (public) address
 	for i := range vs {
 		v := &vs[i]
-		if !v.e.Required {
-			continue
+		if !v.e.Required || v.proxy != nil {
+			continue // through a proxy, the proxy resolves the name
 		}
 		vpcAddrs, vpcBy := v.vpcAnswer()
 		switch {

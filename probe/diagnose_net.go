@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
@@ -27,6 +28,9 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 	var blocked, public, refused, tlsBad, optional []string
 	var issuers []string
 	for _, v := range views(o) {
+		if v.proxy != nil {
+			continue // judged by diagnoseProxy: the agent does not go direct
+		}
 		addrs, src := v.agentAddrs()
 		if len(addrs) == 0 {
 			if !v.e.Required && (v.agent != nil || len(v.sys) > 0) {
@@ -100,9 +104,14 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 	// An optional endpoint is its own finding only when every required one
 	// works; otherwise it fails for the same root cause as they do.
 	if len(optional) > 0 && requiredReached(o) {
-		out = append(out, cat.New(NetOptionalEndpointUnreach,
+		f := cat.New(NetOptionalEndpointUnreach,
 			"Optional endpoints cannot be reached. Sessions work without them unless session logging (S3, CloudWatch Logs) or KMS encryption is on; if it is, sessions stall for minutes before the prompt appears, or fail.",
-			optional))
+			optional)
+		if logsShow(o, journal.KindSessionLoggingBlocked) {
+			f.Severity = SevFail
+			f.Summary = "Session logging is in use (the agent's logs show the session worker retrying its S3 bucket or CloudWatch log group), and the endpoint it needs cannot be reached: every session's screen stays blank for minutes before the prompt appears. The setting is account- and region-wide."
+		}
+		out = append(out, f)
 	}
 	out = append(out, clockSkew(cat, o)...)
 	return out
@@ -212,10 +221,29 @@ func requiredReached(o *Observations) bool {
 		if !v.e.Required {
 			continue
 		}
+		if v.proxy != nil {
+			if stage, _, _ := v.proxy.Failed(); stage != "" {
+				return false
+			}
+			continue
+		}
 		addrs, _ := v.agentAddrs()
 		if !v.reached(addrs) {
 			return false
 		}
 	}
 	return true
+}
+
+// logsShow reports whether the agent's logs hold events of kind k.
+func logsShow(o *Observations, k journal.Kind) bool {
+	if o.Logs == nil {
+		return false
+	}
+	for _, s := range o.Logs.Events {
+		if s.Kind == k && s.Count > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package probe
 import (
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
@@ -19,15 +20,17 @@ type Observations struct {
 	Offline   bool      `json:"offline"` // the files came from another machine's volume
 	Region    string    `json:"region_override,omitempty"`
 
-	Resolv   *ResolvFacts   `json:"resolv,omitempty"`
-	IMDS     *imds.Identity `json:"imds,omitempty"`
-	Agent    *agent.Facts   `json:"agent,omitempty"`
-	Host     *host.Facts    `json:"host,omitempty"`
-	Plan     *Plan          `json:"plan,omitempty"`
-	DNS      []DNSObs       `json:"dns,omitempty"`       // each endpoint name asked of each resolver directly
-	AgentDNS []AgentDNSObs  `json:"agent_dns,omitempty"` // each endpoint name resolved the agent's way
-	Net      []NetObs       `json:"net,omitempty"`       // each endpoint address tried: TCP, TLS, HTTPS
-	Checks   []CheckRecord  `json:"checks,omitempty"`
+	Resolv   *ResolvFacts    `json:"resolv,omitempty"`
+	IMDS     *imds.Identity  `json:"imds,omitempty"`
+	Agent    *agent.Facts    `json:"agent,omitempty"`
+	Host     *host.Facts     `json:"host,omitempty"`
+	Plan     *Plan           `json:"plan,omitempty"`
+	DNS      []DNSObs        `json:"dns,omitempty"`       // each endpoint name asked of each resolver directly
+	AgentDNS []AgentDNSObs   `json:"agent_dns,omitempty"` // each endpoint name resolved the agent's way
+	Net      []NetObs        `json:"net,omitempty"`       // each endpoint address tried: TCP, TLS, HTTPS
+	Proxy    []ProxyObs      `json:"proxy,omitempty"`     // each required endpoint tried through the agent's proxy
+	Logs     *journal.Result `json:"logs,omitempty"`      // what the agent's logs show
+	Checks   []CheckRecord   `json:"checks,omitempty"`
 }
 
 // ResolvFacts is what the host's resolver configuration says.

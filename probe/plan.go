@@ -1,9 +1,12 @@
 package probe
 
 import (
+	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 
+	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
 
@@ -62,13 +65,25 @@ func partitionDomain(region string) string {
 // buildPlan derives the plan from the configuration and the facts.
 func buildPlan(cfg *Config, o *Observations) *Plan {
 	p := &Plan{}
+	var ov *agent.ConfigOverrides
+	if o.Agent != nil {
+		ov = o.Agent.Config
+	}
+	// The region as the agent chooses it (INTERFACE.md, --region): the flag,
+	// the agent config, IMDS, then the hybrid registration.
 	switch {
 	case cfg.Region != "":
 		p.Region, p.RegionSource = cfg.Region, "flag"
+	case ov != nil && ov.Region != "":
+		p.Region, p.RegionSource = ov.Region, "agent-config"
 	case o.IMDS != nil && o.IMDS.Region != "":
 		p.Region, p.RegionSource = o.IMDS.Region, "imds"
+	case o.Agent != nil && o.Agent.Registration != nil && o.Agent.Registration.Region != "":
+		p.Region, p.RegionSource = o.Agent.Registration.Region, "registration"
 	}
 	switch {
+	case ov != nil && ov.ServiceDomain != "":
+		p.Domain, p.DomainSource = ov.ServiceDomain, "agent-config"
 	case o.IMDS != nil && o.IMDS.Domain != "":
 		p.Domain, p.DomainSource = o.IMDS.Domain, "imds"
 	case p.Region != "":
@@ -92,11 +107,51 @@ func buildPlan(cfg *Config, o *Observations) *Plan {
 		p.Problem = "the region is unknown (no --region, and IMDS gave none)"
 		return p
 	}
+	newEC2Messages := agentAtLeast(o, agent.MinNoEC2Messages)
 	for _, e := range services() {
 		e.Host = e.Service + "." + p.Region + "." + p.Domain
+		if h := overrideHost(ov, e.Service); h != "" {
+			e.Host, e.Why = h, e.Why+"; endpoint overridden in "+ov.Path
+		}
+		if e.Service == "ec2messages" && newEC2Messages {
+			e.Required = false
+			e.Why = fmt.Sprintf("agent %s (>= %s) uses ssmmessages alone; ec2messages only when MGS is denied", o.Agent.Version, agent.MinNoEC2Messages)
+		}
 		p.Endpoints = append(p.Endpoints, e)
 	}
 	return p
+}
+
+// agentAtLeast reports whether the agent's known version is at least min;
+// an unknown version is not.
+func agentAtLeast(o *Observations, min string) bool {
+	if o.Agent == nil {
+		return false
+	}
+	v, err := o.Agent.ParsedVersion()
+	return err == nil && v.AtLeast(min)
+}
+
+// overrideHost returns the host name the agent config sets for service, or
+// "". The agent accepts a bare host or a URL (AGENT-FACTS.md, "Endpoints").
+func overrideHost(ov *agent.ConfigOverrides, service string) string {
+	if ov == nil {
+		return ""
+	}
+	raw := map[string]string{"ssm": ov.SsmEndpoint, "ssmmessages": ov.MgsEndpoint, "ec2messages": ov.MdsEndpoint,
+		"s3": ov.S3Endpoint, "kms": ov.KmsEndpoint}[service]
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return ""
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
 }
 
 // systemAddrs returns the DNS servers the host really asks: the stub's

@@ -23,15 +23,16 @@ func factChecks(cfg *Config) []Check {
 // planChecks lists the second phase: DNS for every planned name.
 func planChecks(cfg *Config, o *Observations) []Check {
 	p := o.Plan
+	cs := []Check{logsCheck(cfg)} // the logs need no network: read them meanwhile
 	switch {
 	case !cfg.Live:
-		return []Check{skipped("dns", "endpoint names", offlineReason)}
+		return append(cs, skipped("dns", "endpoint names", offlineReason))
 	case p.Problem != "":
-		return []Check{{Name: "plan", Target: "endpoint names", Required: true, Run: func(context.Context) Outcome {
+		return append(cs, Check{Name: "plan", Target: "endpoint names", Required: true, Run: func(context.Context) Outcome {
 			return Outcome{Status: StatusSkip, Reason: "not checked: " + p.Problem}
-		}}}
+		}})
 	}
-	return dnsChecks(cfg, p, o.Resolv)
+	return append(cs, dnsChecks(cfg, p, o.Resolv)...)
 }
 
 // Run probes the host described by cfg and returns the diagnosed result. It
@@ -51,9 +52,26 @@ func Run(ctx context.Context, cfg Config) *Result {
 	obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, planChecks(&cfg, obs))...)
 	// Phase 3: every address any resolver returned, through TCP, TLS, HTTPS.
 	if cfg.Live && obs.Plan.Problem == "" {
-		obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, netChecks(&cfg, obs.Plan, obs))...)
+		net := append(netChecks(&cfg, obs.Plan, obs), proxyChecks(&cfg, obs)...)
+		obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, net)...)
 	}
 	return Finish(obs, time.Since(began))
+}
+
+// RunLogs analyses the agent's logs only (ssm-probe logs): no network, no
+// other checks. Its findings are never fail, since nothing live confirms
+// that a fault in the logs is still present.
+func RunLogs(ctx context.Context, cfg Config) *Result {
+	cfg.normalize()
+	cfg.Live = false
+	began := time.Now()
+	obs := &Observations{StartedAt: cfg.Now(), Root: cfg.Root, Offline: cfg.Offline}
+	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
+	defer cancel()
+	obs.Checks = runChecks(runCtx, &cfg, obs, []Check{logsCheck(&cfg)})
+	res := Finish(obs, time.Since(began))
+	res.Context.Mode = "offline"
+	return res
 }
 
 // Finish diagnoses obs and assembles the result; it touches nothing but obs.

@@ -15,6 +15,7 @@ type endpointView struct {
 	sys   []*DNSObs    // answers of the system resolvers
 	vpc   []*DNSObs    // answers of AmazonProvidedDNS
 	net   map[netip.Addr]*NetObs
+	proxy *ProxyObs // the agent reaches this endpoint through its proxy
 }
 
 // views builds one endpointView per planned endpoint, in plan order.
@@ -40,6 +41,11 @@ func views(o *Observations) []endpointView {
 			}
 			if d.Has(RoleVPC) {
 				v.vpc = append(v.vpc, d)
+			}
+		}
+		for i := range o.Proxy {
+			if o.Proxy[i].Host == e.Host {
+				v.proxy = &o.Proxy[i]
 			}
 		}
 		for i := range o.Net {

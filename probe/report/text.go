@@ -80,7 +80,7 @@ func (t *textWriter) clean(s string) string {
 
 // Sanitize replaces control characters in s, and with ascii also every
 // non-ASCII rune, by '?'. Common typographic punctuation is folded to its
-// ASCII look-alike first. Tabs become spaces.
+// ASCII look-alike first. Tabs and line breaks become spaces.
 func Sanitize(s string, ascii bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -88,7 +88,7 @@ func Sanitize(s string, ascii bool) string {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 		switch {
-		case r == '\t':
+		case r == '\t' || r == '\n' || r == '\r':
 			b.WriteByte(' ')
 		case r == utf8.RuneError && size <= 1:
 			b.WriteByte('?')

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the command in-process and returns exit code, stdout, stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "ssm-probe ") || !strings.Contains(out, "commit ") || !strings.Contains(out, "go1.") {
+		t.Errorf("version: exit %d, output %q", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--bogus"}, {"run", "--bogus"}, {"logs", "--bogus"}, {"frobnicate"}, {"--format", "yaml"},
+		{"--timeout", "0s"}, {"--log-level", "loud"}, {"version", "extra"}, {"run", "extra-arg"},
+		{"--vpc-dns", "not-an-ip"}, {"--endpoint-port", "70000"},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+		if !strings.Contains(stderr, "Usage") {
+			t.Errorf("%v: no usage text on stderr: %q", args, stderr)
+		}
+	}
+	if code, _, _ := runCLI(t, "run", "-h"); code != 0 {
+		t.Errorf("-h: exit %d, want 0", code)
+	}
+}
+
+// TestLogsSeeds runs "ssm-probe logs" on the seed articles' own log lines:
+// each must name its finding from the lines alone.
+func TestLogsSeeds(t *testing.T) {
+	for _, tc := range []struct{ dir, id string }{
+		{"../../journal/testdata/seed001", "log.endpoint-timeout"},
+		{"../../journal/testdata/seed002", "log.session-logging-blocked"},
+	} {
+		code, out, stderr := runCLI(t, "logs", "--since", "0", "--format", "json", tc.dir)
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1 (warn); stderr %s", tc.dir, code, stderr)
+		}
+		var doc struct {
+			Status   string `json:"status"`
+			Findings []struct {
+				ID       string   `json:"id"`
+				Evidence []string `json:"evidence"`
+			} `json:"findings"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%s: %v\n%s", tc.dir, err, out)
+		}
+		if len(doc.Findings) != 1 || doc.Findings[0].ID != tc.id {
+			t.Errorf("%s: findings %+v, want exactly %s", tc.dir, doc.Findings, tc.id)
+		}
+	}
+}
+
+func TestOutputIsAtomicAndExitCodeKept(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "report.json")
+	code, out, stderr := runCLI(t, "logs", "--since", "0", "--format", "json", "--output", target, "../../journal/testdata/seed001")
+	if code != 1 || out != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	b, err := os.ReadFile(target)
+	if err != nil || !json.Valid(b) {
+		t.Fatalf("report file: %v, valid JSON %v", err, json.Valid(b))
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("temporary files left behind: %v", ents)
+	}
+	if code, _, _ := runCLI(t, "logs", "--output", filepath.Join(dir, "no", "such", "dir", "r.json"), "../../journal/testdata/seed001"); code != exitUnknown {
+		t.Errorf("unwritable output: exit %d, want %d", code, exitUnknown)
+	}
+}
+
+// TestObservationsSeam re-diagnoses a saved observations fixture.
+func TestObservationsSeam(t *testing.T) {
+	fixture := "../../probe/testdata/obs/net/endpoint-sg-no-443.json"
+	b, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Observations json.RawMessage `json:"observations"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "obs.json")
+	os.WriteFile(path, f.Observations, 0o644)
+	code, out, _ := runCLI(t, "--observations", path, "--no-color")
+	if code != 2 || !strings.Contains(out, "[FAIL] net.endpoint-blocked") {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+	if code, _, _ := runCLI(t, "--observations", filepath.Join(t.TempDir(), "missing.json")); code != exitUnknown {
+		t.Errorf("missing observations file: exit %d, want %d", code, exitUnknown)
+	}
+}

@@ -1,0 +1,58 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/journal"
+)
+
+// DefaultSince is how far back the agent's logs are read (INTERFACE.md).
+const DefaultSince = 24 * time.Hour
+
+// logsCheck reads the agent's rolled log files and its journal (or the
+// explicit cfg.LogPaths) through package journal, and summarises what the
+// pattern catalog recognises. It needs no network.
+func logsCheck(cfg *Config) Check {
+	target := "agent logs under " + cfg.Root
+	if len(cfg.LogPaths) > 0 {
+		target = strings.Join(cfg.LogPaths, ", ")
+	}
+	return Check{
+		Name:   "logs",
+		Target: target,
+		Run: func(ctx context.Context) Outcome {
+			opt := journal.Options{Root: cfg.Root, Paths: cfg.LogPaths, Journal: len(cfg.LogPaths) == 0 && !cfg.NoJournal,
+				JournalctlPath: cfg.JournalctlPath, Location: cfg.Location}
+			if cfg.Since > 0 {
+				opt.Since = cfg.Now().Add(-cfg.Since)
+			}
+			r := journal.Scan(ctx, opt)
+			out := Outcome{Status: StatusPass, Detail: r, save: func(o *Observations) { o.Logs = r }}
+			var read, other []string
+			for _, s := range r.Sources {
+				switch s.Status {
+				case journal.StatusRead, journal.StatusPartial:
+					read = append(read, s.Name)
+				case journal.StatusMissing:
+				default:
+					other = append(other, fmt.Sprintf("%s %s: %s", s.Name, s.Status, s.Reason))
+				}
+			}
+			out.Reason = fmt.Sprintf("read %d source(s), %d MB, %d kind(s) of event", len(read), r.BytesRead>>20, len(r.Events))
+			if len(other) > 0 {
+				out.Status = StatusWarn
+				out.Reason += "; " + strings.Join(other, "; ")
+			}
+			if len(read) == 0 {
+				out.Status, out.Reason = StatusSkip, "not checked: no agent log could be read"
+				if len(other) > 0 {
+					out.Reason += " (" + strings.Join(other, "; ") + ")"
+				}
+			}
+			return out
+		},
+	}
+}

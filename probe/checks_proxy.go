@@ -1,0 +1,236 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+// imdsAddr is the metadata service address that no_proxy must cover.
+var imdsAddr = netip.AddrFrom4([4]byte{169, 254, 169, 254})
+
+// ProxyObs is one endpoint tried through the agent's proxy, the way the
+// agent's HTTP client goes: CONNECT through the proxy, then TLS with SNI
+// and one HTTPS request inside the tunnel.
+type ProxyObs struct {
+	Service string     `json:"service"`
+	Host    string     `json:"host"`
+	Proxy   string     `json:"proxy"` // redacted: scheme://host:port, never credentials
+	Scheme  string     `json:"scheme"`
+	Dial    Stage      `json:"dial"`              // TCP to the proxy
+	Connect *HTTPStage `json:"connect,omitempty"` // the proxy's answer to CONNECT
+	TLS     *TLSStage  `json:"tls,omitempty"`     // inside the tunnel
+	HTTP    *HTTPStage `json:"http,omitempty"`
+}
+
+// Failed returns the first stage that failed, or "".
+func (p *ProxyObs) Failed() (string, errclass.Class, string) {
+	switch {
+	case !p.Dial.OK:
+		return "proxy dial", p.Dial.Class, p.Dial.Detail
+	case p.Connect == nil || !p.Connect.OK:
+		if p.Connect == nil {
+			return "CONNECT", errclass.Other, "not sent"
+		}
+		return "CONNECT", p.Connect.Class, p.Connect.Detail
+	case p.TLS == nil || !p.TLS.OK:
+		if p.TLS == nil {
+			return "TLS", errclass.Other, "not tried"
+		}
+		return "TLS", p.TLS.Class, p.TLS.Detail
+	case p.HTTP == nil || !p.HTTP.OK:
+		if p.HTTP == nil {
+			return "HTTPS", errclass.Other, "not sent"
+		}
+		return "HTTPS", p.HTTP.Class, p.HTTP.Detail
+	}
+	return "", errclass.None, ""
+}
+
+// noProxyMatch reports whether the no_proxy list covers host, with Go's
+// semantics (golang.org/x/net/http/httpproxy, used by the agent through
+// ProxyFromEnvironment): "*" covers all; an IP or CIDR covers addresses;
+// "example.com" covers it and its subdomains; ".example.com" only
+// subdomains. Ports in entries are ignored here: the agent dials 443 and 80.
+func noProxyMatch(noProxy, host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	ip, ipErr := netip.ParseAddr(host)
+	for _, e := range strings.Split(noProxy, ",") {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e == "" {
+			continue
+		}
+		if e == "*" {
+			return true
+		}
+		if pfx, err := netip.ParsePrefix(e); err == nil {
+			if ipErr == nil && pfx.Contains(ip) {
+				return true
+			}
+			continue
+		}
+		if h, _, err := net.SplitHostPort(e); err == nil {
+			e = h
+		}
+		if a, err := netip.ParseAddr(e); err == nil {
+			if ipErr == nil && a == ip {
+				return true
+			}
+			continue
+		}
+		e = strings.TrimPrefix(e, "*")
+		if strings.HasPrefix(e, ".") {
+			if strings.HasSuffix(host, e) {
+				return true
+			}
+			continue
+		}
+		if host == e || strings.HasSuffix(host, "."+e) {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyChecks tries every required endpoint through the agent's HTTPS
+// proxy, unless no_proxy covers it.
+func proxyChecks(cfg *Config, o *Observations) []Check {
+	if o.Agent == nil || o.Agent.Proxy == nil || o.Agent.Proxy.HTTPSProxyURL() == "" || o.Plan == nil {
+		return nil
+	}
+	raw := o.Agent.Proxy.HTTPSProxyURL()
+	var cs []Check
+	for _, e := range o.Plan.Endpoints {
+		if !e.Required || noProxyMatch(o.Agent.Proxy.NoProxy, e.Host) {
+			continue
+		}
+		e := e
+		cs = append(cs, Check{
+			Name:     "proxy",
+			Target:   e.Host + " via " + o.Agent.Proxy.HTTPSProxy,
+			Required: true,
+			Run: func(ctx context.Context) Outcome {
+				p := tryProxy(ctx, cfg, raw, e)
+				out := Outcome{Status: StatusPass, Detail: p, save: func(o *Observations) { o.Proxy = append(o.Proxy, *p) }}
+				if stage, class, detail := p.Failed(); stage != "" {
+					out.Status, out.Class, out.Reason = StatusFail, class, stage+": "+detail
+				}
+				return out
+			},
+		})
+	}
+	return cs
+}
+
+// tryProxy runs CONNECT, TLS and one request through the proxy at raw.
+func tryProxy(ctx context.Context, cfg *Config, raw string, e Endpoint) *ProxyObs {
+	p := &ProxyObs{Service: e.Service, Host: e.Host}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if u2, err2 := url.Parse("http://" + raw); err2 == nil && u2.Host != "" {
+			u, err = u2, nil // Go's ProxyFromEnvironment also accepts a bare host:port
+		}
+	}
+	if err != nil || u.Host == "" {
+		p.Dial = Stage{Class: errclass.Malformed, Detail: "the proxy setting is not a URL"}
+		return p
+	}
+	p.Scheme = u.Scheme
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "socks5": "1080"}[u.Scheme]
+		if port == "" {
+			port = "80"
+		}
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	p.Proxy = u.Scheme + "://" + addr
+	if u.Scheme != "http" {
+		p.Dial = Stage{Class: errclass.Other, Detail: fmt.Sprintf("%s proxies are not supported for Session Manager; use an http:// proxy", u.Scheme)}
+		return p
+	}
+	t0 := cfg.Now()
+	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	conn, err := cfg.Dialer.DialContext(dctx, "tcp", addr)
+	cancel()
+	p.Dial.DurationMS = cfg.Now().Sub(t0).Milliseconds()
+	if err != nil {
+		p.Dial.Class, p.Dial.Detail = errclass.Of(err), err.Error()
+		return p
+	}
+	defer conn.Close()
+	p.Dial.OK = true
+
+	p.Connect = connect(ctx, cfg, conn, u, net.JoinHostPort(e.Host, strconv.Itoa(cfg.EndpointPort)))
+	if !p.Connect.OK {
+		return p
+	}
+	tlsStage, verified := handshake(ctx, cfg, conn, e.Host)
+	p.TLS = tlsStage
+	if verified != nil {
+		p.HTTP = httpProbe(ctx, cfg, verified, e.Host)
+	}
+	return p
+}
+
+// connect asks the proxy for a tunnel to target and reads its answer.
+func connect(ctx context.Context, cfg *Config, conn net.Conn, u *url.URL, target string) *HTTPStage {
+	h := &HTTPStage{}
+	t0 := cfg.Now()
+	defer func() { h.DurationMS = cfg.Now().Sub(t0).Milliseconds() }()
+	deadline := time.Now().Add(cfg.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	conn.SetDeadline(deadline)
+	defer conn.SetDeadline(time.Time{})
+	req := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\nUser-Agent: ssm-probe\r\n"
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		req += "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)) + "\r\n"
+	}
+	if _, err := conn.Write([]byte(req + "\r\n")); err != nil {
+		h.Class, h.Detail = errclass.Of(err), err.Error()
+		return h
+	}
+	// Read the status line and headers byte by byte up to the blank line, so
+	// no byte of the tunnel's TLS stream is swallowed by a buffer.
+	br := bufio.NewReaderSize(&byteReader{conn}, 16)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		h.Class, h.Detail = errclass.Of(err), err.Error()
+		if h.Class == errclass.Other {
+			h.Class = errclass.Malformed
+		}
+		return h
+	}
+	resp.Body.Close()
+	h.Status = resp.StatusCode
+	if resp.StatusCode != http.StatusOK {
+		h.Class, h.Detail = errclass.HTTPStatus, "the proxy answered "+resp.Status
+		return h
+	}
+	h.OK = true
+	return h
+}
+
+// byteReader reads one byte at a time so the bufio.Reader over it never
+// reads past the CONNECT response.
+type byteReader struct{ c net.Conn }
+
+func (b *byteReader) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1]
+	}
+	return b.c.Read(p)
+}

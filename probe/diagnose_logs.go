@@ -1,0 +1,216 @@
+package probe
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/imds"
+)
+
+// logRecent is how close to the run a log finding's last occurrence must be
+// for it to count as current (FINDINGS.md, "From the agent's logs").
+const logRecent = 15 * time.Minute
+
+// logFinding maps an event kind of the journal catalog to its finding, and
+// says how a live check shows the same fault still present.
+type logFinding struct {
+	id      ID
+	summary string
+	live    func(o *Observations) (bool, string) // nil: no live check can confirm it
+}
+
+// logFindings lists the kinds that make findings, in catalog order.
+func logFindings() map[journal.Kind]logFinding {
+	return map[journal.Kind]logFinding{
+		journal.KindEndpointTimeout: {LogEndpointTimeout,
+			"The agent's own logs show its connections to the Systems Manager endpoints timing out.", liveEndpointFault},
+		journal.KindSessionLoggingBlocked: {LogSessionLoggingBlocked,
+			"The session worker cannot reach, or cannot find, the S3 bucket or CloudWatch log group that the account's Session Manager preferences stream session logs to; the agent retries with back-off, so the session screen stays blank for minutes before the prompt appears. The setting is account- and region-wide: someone else may have set it.", liveOptionalFault},
+		journal.KindCredentialsError: {LogCredentialsError,
+			"The agent's logs show it cannot get credentials.", liveCredentialFault},
+		journal.KindDHMCNotConfigured: {LogCredentialsError,
+			"The agent's logs show Default Host Management is not set up for this account and region, and no instance profile serves instead.", liveCredentialFault},
+		journal.KindAccessDenied: {LogAccessDenied,
+			"The agent's calls are denied: its role lacks the permissions of AmazonSSMManagedInstanceCore.", nil},
+		journal.KindDNSError: {LogDNSError,
+			"The agent's logs show DNS lookups of its endpoints failing.", liveDNSFault},
+		journal.KindTLSError: {LogTLSError,
+			"The agent's logs show certificate verification failing on its HTTPS connections.", liveTLSFault},
+		journal.KindProxyError: {LogProxyError,
+			"The agent's logs show its proxy failing.", liveProxyFault},
+		journal.KindThrottled: {LogThrottled,
+			"The agent's API calls are being throttled.", nil},
+	}
+}
+
+// diagnoseLogs turns the agent's log summaries into log.* findings. A
+// finding is fail when its last occurrence is within logRecent of the run
+// and a live check shows the same fault now; otherwise warn.
+func diagnoseLogs(cat *Catalog, o *Observations) []Finding {
+	if o.Logs == nil {
+		return nil
+	}
+	rules := logFindings()
+	byID := map[ID]*Finding{}
+	var order []ID
+	for _, s := range o.Logs.Events {
+		r, ok := rules[s.Kind]
+		if !ok {
+			continue
+		}
+		ev := summaryEvidence(&s)
+		if r.id == LogEndpointTimeout {
+			ev = append(ev, liveAddresses(o, s.Addresses)...)
+		}
+		severity := SevWarn
+		recent := !s.Last.IsZero() && o.StartedAt.Sub(s.Last) <= logRecent
+		if o.Live && r.live != nil {
+			if now, why := r.live(o); now && recent {
+				severity = SevFail
+				ev = append(ev, "live check: "+why)
+			} else if now {
+				ev = append(ev, "live check: "+why+" (last log line older than 15 minutes)")
+			} else {
+				ev = append(ev, "live check: not seen now")
+			}
+		}
+		if f, seen := byID[r.id]; seen {
+			f.Evidence = append(f.Evidence, ev...)
+			if severity == SevFail {
+				f.Severity = SevFail
+			}
+			continue
+		}
+		f := cat.New(r.id, r.summary, ev)
+		f.Severity = severity
+		byID[r.id] = &f
+		order = append(order, r.id)
+	}
+	var out []Finding
+	for _, id := range order {
+		out = append(out, *byID[id])
+	}
+	return out
+}
+
+// summaryEvidence renders a summary as evidence: the count and span, the
+// names and addresses it mentions, and its samples with their positions.
+func summaryEvidence(s *journal.Summary) []string {
+	line := fmt.Sprintf("%d %s line(s)", s.Count, s.Kind)
+	if !s.First.IsZero() {
+		line += fmt.Sprintf(", first %s, last %s", s.First.Format("2006-01-02 15:04:05"), s.Last.Format("2006-01-02 15:04:05"))
+	}
+	ev := []string{line}
+	for _, l := range []struct {
+		label string
+		vals  []string
+	}{{"hosts", s.Hosts}, {"addresses", s.Addresses}, {"buckets", s.Buckets}, {"log groups", s.LogGroups},
+		{"URLs", s.URLs}, {"APIs", s.APIs}} {
+		if len(l.vals) > 0 {
+			ev = append(ev, l.label+": "+strings.Join(l.vals, ", "))
+		}
+	}
+	for _, sm := range s.Samples {
+		ev = append(ev, fmt.Sprintf("%s: %s", sm.Source, sm.Text))
+	}
+	return ev
+}
+
+// liveAddresses cross-references addresses named in the logs with the
+// endpoint addresses the live checks tried.
+func liveAddresses(o *Observations, addrs []string) []string {
+	var ev []string
+	for _, a := range addrs {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			continue
+		}
+		for _, n := range o.Net {
+			if n.Addr == ap.Addr() {
+				stage, class := n.Failed()
+				state := "answers over HTTPS now"
+				if stage != "" {
+					state = fmt.Sprintf("%s %s now", strings.ToUpper(stage), class)
+				}
+				ev = append(ev, fmt.Sprintf("%s from the logs is a live address of %s: %s", ap.Addr(), n.Host, state))
+				break
+			}
+		}
+	}
+	return ev
+}
+
+func liveEndpointFault(o *Observations) (bool, string) {
+	for _, v := range views(o) {
+		if !v.e.Required {
+			continue
+		}
+		addrs, _ := v.agentAddrs()
+		if v.tried(addrs) && !v.reached(addrs) {
+			return true, v.e.Host + " does not answer now: " + netSummary(&v, addrs)
+		}
+	}
+	return false, ""
+}
+
+func liveOptionalFault(o *Observations) (bool, string) {
+	for _, v := range views(o) {
+		if v.e.Service != "s3" && v.e.Service != "logs" {
+			continue
+		}
+		addrs, _ := v.agentAddrs()
+		if len(addrs) == 0 && v.agent != nil {
+			return true, v.e.Host + " has no address now"
+		}
+		if v.tried(addrs) && !v.reached(addrs) {
+			return true, v.e.Host + " does not answer now: " + netSummary(&v, addrs)
+		}
+	}
+	return false, ""
+}
+
+func liveCredentialFault(o *Observations) (bool, string) {
+	id := o.IMDS
+	switch {
+	case id == nil:
+		return false, ""
+	case id.Failure != imds.FailNone:
+		return true, "IMDS: " + string(id.Failure)
+	case id.Profile.State == imds.ProfileAbsent:
+		return true, "no instance profile is attached now"
+	case id.Profile.Credentials != nil && (id.Profile.Credentials.Code != "Success" || id.Profile.Credentials.Expired):
+		return true, "the role's credentials are unusable now"
+	}
+	return false, ""
+}
+
+func liveDNSFault(o *Observations) (bool, string) {
+	for _, a := range o.AgentDNS {
+		if a.Answer.Class != errclass.None {
+			return true, fmt.Sprintf("%s: %s now", a.Host, a.Answer.Class)
+		}
+	}
+	return false, ""
+}
+
+func liveTLSFault(o *Observations) (bool, string) {
+	for _, n := range o.Net {
+		if n.TLS != nil && !n.TLS.OK {
+			return true, fmt.Sprintf("%s (%s): %s now", n.Host, n.Addr, n.TLS.Class)
+		}
+	}
+	return false, ""
+}
+
+func liveProxyFault(o *Observations) (bool, string) {
+	for _, p := range o.Proxy {
+		if stage, class, _ := p.Failed(); stage != "" {
+			return true, fmt.Sprintf("%s via %s: %s %s now", p.Host, p.Proxy, stage, class)
+		}
+	}
+	return false, ""
+}

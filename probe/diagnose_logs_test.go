@@ -1,0 +1,75 @@
+package probe
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+const logFixtures = "testdata/obs/logs"
+
+// TestDiagnoseLogs table-tests the log.* rules and their cross-reference
+// with live checks, from the fixtures in testdata/obs/logs.
+func TestDiagnoseLogs(t *testing.T) {
+	if *update {
+		for name, f := range logScenarios() {
+			writeFixture(t, logFixtures, name, f)
+		}
+	}
+	runFixtures(t, logFixtures)
+}
+
+var runAt = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func withLogs(s *scen, live bool, events ...journal.Summary) *scen {
+	s.o.StartedAt = runAt
+	s.o.Live = live
+	if !live { // ssm-probe logs: nothing but the logs was observed
+		s.o.Resolv, s.o.Plan, s.o.IMDS = nil, nil, nil
+	}
+	s.o.Logs = &journal.Result{Sources: []journal.Source{{Name: "/var/log/amazon/ssm/amazon-ssm-agent.log",
+		Kind: journal.SourceFile, Status: journal.StatusRead}}, Events: events}
+	return s
+}
+
+func event(k journal.Kind, ago time.Duration, addrs ...string) journal.Summary {
+	return journal.Summary{Kind: k, Count: 12, First: runAt.Add(-ago - time.Hour), Last: runAt.Add(-ago),
+		Addresses: addrs, Samples: []journal.Sample{{Source: "/var/log/amazon/ssm/amazon-ssm-agent.log:42",
+			Text: "2026-11-22 09:59:00.0000 ERROR [HealthCheck] error when calling AWS APIs"}}}
+}
+
+func logScenarios() map[string]fixture {
+	none := errclass.None
+	vpce := []string{"10.0.1.X"}
+	healthy := func() *scen {
+		return newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce).
+			agent("10.0.0.2", none, vpce)
+	}
+	return map[string]fixture{
+		"timeouts-logs-only": fx("ssm-probe logs on seed 001's lines: no live check, so warn.",
+			withLogs(newScen(nil), false, event(journal.KindEndpointTimeout, 5*time.Minute, "172.30.4.52:443")),
+			w(LogEndpointTimeout, SevWarn)),
+		"timeouts-folded-into-blocked": fx("Seed 001 live: the log timeouts are evidence of net.endpoint-blocked, not a second finding.",
+			withLogs(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, []string{"10.0.4.X"}).
+				answer("169.254.169.253", none, []string{"10.0.4.X"}).agent("10.0.0.2", none, []string{"10.0.4.X"}).
+				net("10.0.4.X", "timeout"), true, event(journal.KindEndpointTimeout, 2*time.Minute, "10.0.4.11:443")),
+			w(NetEndpointBlocked, SevFail)),
+		"timeouts-in-the-past": fx("Old timeouts, everything answers now: warn, not fail.",
+			withLogs(healthy().net("10.0.1.X", "ok"), true, event(journal.KindEndpointTimeout, 3*time.Hour, "10.0.1.11:443")),
+			w(LogEndpointTimeout, SevWarn)),
+		"session-logging-s3-blocked": fx("Seed 002: logs show the DataBackend HEAD retries and the s3 endpoint does not answer: one fail finding.",
+			withLogs(healthy().net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "logs", "kms").net("10.0.1.X", "timeout", "s3"),
+				true, event(journal.KindSessionLoggingBlocked, time.Minute)),
+			w(NetOptionalEndpointUnreach, SevFail)),
+		"session-logging-logs-only": fx("Seed 002 lines through ssm-probe logs: warn.",
+			withLogs(newScen(nil), false, event(journal.KindSessionLoggingBlocked, time.Minute)),
+			w(LogSessionLoggingBlocked, SevWarn)),
+		"access-denied": fx("AccessDenied on ssm calls: the role lacks the managed policy; no live check confirms it.",
+			withLogs(healthy().net("10.0.1.X", "ok"), true, event(journal.KindAccessDenied, time.Minute)),
+			w(LogAccessDenied, SevWarn)),
+		"healthy-quiet-logs": fx("Nothing in the logs, everything answers.",
+			withLogs(healthy().net("10.0.1.X", "ok"), true, event(journal.KindControlChannelUp, time.Minute))),
+	}
+}

@@ -1,0 +1,46 @@
+package probe
+
+import (
+	"fmt"
+	"strings"
+)
+
+// diagnoseProxy implements net.proxy-failed and net.proxy-imds-not-excluded
+// from the agent's own proxy environment (/proc/<pid>/environ) and the
+// CONNECT checks made through it.
+func diagnoseProxy(cat *Catalog, o *Observations) []Finding {
+	if o.Agent == nil || o.Agent.Proxy == nil {
+		return nil
+	}
+	px := o.Agent.Proxy
+	var out []Finding
+	var failed []string
+	for _, p := range o.Proxy {
+		if stage, class, detail := p.Failed(); stage != "" {
+			failed = append(failed, fmt.Sprintf("%s via %s: %s failed (%s): %s", p.Host, p.Proxy, stage, class, detail))
+		}
+	}
+	if len(failed) > 0 {
+		out = append(out, cat.New(NetProxyFailed,
+			fmt.Sprintf("The agent's environment sets https_proxy=%s, so the agent reaches the endpoints only through that proxy, and going through it fails.", px.HTTPSProxy),
+			failed))
+	}
+	if (px.HTTPSProxy != "" || px.HTTPProxy != "") && !noProxyMatch(px.NoProxy, imdsAddr.String()) {
+		np := px.NoProxy
+		if np == "" {
+			np = "(unset)"
+		}
+		out = append(out, cat.New(NetProxyIMDSNotExcluded,
+			"The agent uses a proxy, and its no_proxy does not cover the instance metadata service, so the agent's requests for its identity and credentials may be sent to the proxy, which cannot reach 169.254.169.254.",
+			[]string{"no_proxy=" + np, "proxy variables: " + proxyVarNames(o)}))
+	}
+	return out
+}
+
+func proxyVarNames(o *Observations) string {
+	var s []string
+	for _, v := range o.Agent.Proxy.Vars {
+		s = append(s, v.Name)
+	}
+	return strings.Join(s, ", ")
+}
