@@ -10,6 +10,17 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 )
 
+// specificFinding builds a finding whose fixes are the specific forms of
+// the catalog's generic ones: the same commands with the real instance ID,
+// region or unit name. The generic lines, with their placeholders, are then
+// dropped so that each fix is shown once; title, severity and doc links
+// still come from the catalog.
+func specificFinding(cat *Catalog, id ID, summary string, ev []string, fixes ...string) Finding {
+	f := cat.New(id, summary, ev, fixes...)
+	f.Remediation = append([]string{}, fixes...)
+	return f
+}
+
 // placeholderInstance stands in for the instance ID in a fix when neither
 // IMDS nor the DMI board asset tag gave it.
 const placeholderInstance = "INSTANCE_ID"
@@ -78,7 +89,7 @@ func imdsUnreachable(cat *Catalog, o *Observations) Finding {
 			"Make sure the metadata endpoint is enabled: aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-endpoint enabled"+regionFlag(o),
 			"Look for a host firewall rule or route that catches 169.254.169.254: sudo iptables -S OUTPUT; sudo nft list ruleset; ip route get 169.254.169.254")
 	}
-	f := cat.New(IMDSUnreachable, summary, ev, fixes...)
+	f := specificFinding(cat, IMDSUnreachable, summary, ev, fixes...)
 	if !pl.onEC2 {
 		f.Severity = SevInfo
 		f.Summary += " " + pl.summary
@@ -99,7 +110,7 @@ func imdsDisabled(cat *Catalog, o *Observations) Finding {
 	}
 	ev = append(ev, fieldEvidence(id, http.StatusForbidden)...)
 	ev = append(ev, ec2Placement(o).evidence...)
-	return cat.New(IMDSDisabled,
+	return specificFinding(cat, IMDSDisabled,
 		fmt.Sprintf("The instance metadata service at %s answers 403 Forbidden: the metadata endpoint of instance %s is turned off, so the agent gets no identity and no credentials.", id.Endpoint, instanceOf(o)),
 		ev,
 		"aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-endpoint enabled"+regionFlag(o))
@@ -123,7 +134,7 @@ func imdsTokenTimeout(cat *Catalog, o *Observations) Finding {
 		}
 	}
 	ev = append(ev, fmt.Sprintf("metadata read: %s", accessWords(id.Access)))
-	return cat.New(IMDSTokenTimeout, summary, ev,
+	return specificFinding(cat, IMDSTokenTimeout, summary, ev,
 		"aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-put-response-hop-limit 2"+regionFlag(o),
 		"Or run the agent (and this probe) in the host's network namespace.")
 }

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
+	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"
+)
+
+// redactAttempt is the --timeout of the redaction runs: far above a
+// loopback round trip, and short, because the hanging-PUT mode waits it out.
+const redactAttempt = "700ms"
+
+// redactServedTimeout bounds the direct GET of the fake's credentials: a
+// loopback answer takes microseconds; two seconds only guards against a hang.
+const redactServedTimeout = 2 * time.Second
+
+// redactSecrets are the fake secrets the fake IMDS serves; none may reach
+// the probe's output or its debug log.
+func redactSecrets() []string {
+	return []string{imdstest.FakeAccessKeyID, imdstest.FakeSecretAccessKey, imdstest.FakeToken, imdstest.FakeIMDSToken}
+}
+
+// redactCopyTree copies a fixture tree, recreating symbolic links as links.
+func redactCopyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		out := filepath.Join(dst, rel)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, out)
+		case d.IsDir():
+			return os.MkdirAll(out, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, b, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copy %s: %v", src, err)
+	}
+}
+
+// redactRoot builds an EC2 host tree with a deb agent whose resolv.conf
+// names only 127.0.0.1, so that every DNS query goes to the test's server.
+func redactRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	redactCopyTree(t, filepath.Join("..", "..", "probe", "host", "testdata", "roots", "ec2-xen"), root)
+	redactCopyTree(t, filepath.Join("..", "..", "probe", "agent", "testdata", "roots", "deb"), root)
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc", "resolv.conf"), []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// closedLoopbackPort returns a loopback port nothing listens on (it was
+// free a moment ago), so that endpoint dials are refused at once.
+func closedLoopbackPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+// TestRedaction runs the CLI in-process against the fake IMDS in every
+// mode, with text and JSON output and the debug log on, and checks that no
+// fake secret appears in stdout or stderr. Every address the run can dial
+// is loopback: the fake IMDS, a DNS server that answers every name with
+// 127.0.0.1 (asked as both the system and the VPC resolver), and a closed
+// endpoint port.
+func TestRedaction(t *testing.T) {
+	root := redactRoot(t)
+	dnsSrv := resolvtest.Start(t, resolvtest.Zone{"*": {Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}})
+	endpointPort := closedLoopbackPort(t)
+	for _, mode := range imdstest.AllModes() {
+		t.Run(string(mode), func(t *testing.T) {
+			srv := imdstest.New(imdstest.DefaultConfig(mode))
+			defer srv.Close()
+			if mode == imdstest.V2Optional {
+				redactServed(t, srv.URL)
+			}
+			for _, format := range []string{"text", "json"} {
+				var stdout, stderr redactBuffer
+				code := run([]string{"run",
+					"--root", root, "--live",
+					"--imds-endpoint", srv.URL,
+					"--vpc-dns", dnsSrv.Addr.Addr().String(),
+					"--dns-port", strconv.Itoa(int(dnsSrv.Addr.Port())),
+					"--endpoint-port", strconv.Itoa(endpointPort),
+					"--timeout", redactAttempt, "--deadline", "10s",
+					"--format", format, "--log-level", "debug", "--no-color",
+				}, &stdout, &stderr)
+				if code == exitUsage {
+					t.Fatalf("%s: usage error: %s", format, stderr.String())
+				}
+				for _, s := range redactSecrets() {
+					if strings.Contains(stdout.String(), s) {
+						t.Errorf("%s: stdout holds secret %q", format, s)
+					}
+					if strings.Contains(stderr.String(), s) {
+						t.Errorf("%s: stderr holds secret %q", format, s)
+					}
+				}
+				// The run must really have happened: a debug log, a report
+				// naming the fake instance, and (for JSON) a parseable one.
+				if !strings.Contains(stderr.String(), "check start") {
+					t.Errorf("%s: no debug log on stderr:\n%s", format, stderr.String())
+				}
+				if mode != imdstest.Disabled403 && mode != imdstest.RejectToken && mode != imdstest.HugeBody &&
+					!strings.Contains(stdout.String(), imdstest.DefaultConfig(mode).InstanceID) {
+					t.Errorf("%s: report does not name instance %s:\n%s", format, imdstest.DefaultConfig(mode).InstanceID, stdout.String())
+				}
+				if format == "json" && !json.Valid(stdout.Bytes()) {
+					t.Errorf("json output is not JSON:\n%s", stdout.String())
+				}
+			}
+		})
+	}
+}
+
+// redactBuffer is a bytes.Buffer safe for the concurrent writes of the
+// probe's logger, which logs from every check's goroutine.
+type redactBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (r *redactBuffer) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.b.Write(p)
+}
+
+func (r *redactBuffer) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.b.String()
+}
+
+func (r *redactBuffer) Bytes() []byte { return []byte(r.String()) }
+
+// redactServed checks that the fake really serves the secrets the test
+// looks for, so that TestRedaction cannot pass because none were sent.
+func redactServed(t *testing.T, base string) {
+	t.Helper()
+	c := imdstest.DefaultConfig(imdstest.V2Optional)
+	hc := &http.Client{Timeout: redactServedTimeout, Transport: &http.Transport{}}
+	resp, err := hc.Get(base + imdstest.MetadataPath + "iam/security-credentials/" + c.Role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{imdstest.FakeAccessKeyID, imdstest.FakeSecretAccessKey, imdstest.FakeToken} {
+		if !bytes.Contains(b, []byte(s)) {
+			t.Fatalf("the fake IMDS does not serve %q; the redaction test would be vacuous", s)
+		}
+	}
+}
