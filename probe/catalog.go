@@ -263,6 +263,12 @@ func NewCatalog() Catalog {
 				"Run the probe as root on the instance itself (sudo ssm-probe), with a longer --deadline if checks timed out.",
 			},
 		},
+		Entry{ID: IMDSUnusable, Severity: SevFail,
+			Title: "The instance metadata service answers, but not usefully",
+			Remediation: []string{
+				"Look for something answering in IMDS's place (a proxy without no_proxy=169.254.169.254, a DNAT rule, a container metadata emulator): ip route get 169.254.169.254; sudo iptables -t nat -S; sudo nft list ruleset",
+			},
+			Docs: []string{docIMDSOptions}},
 		Entry{ID: HostResolvConf, Severity: SevWarn,
 			Title: "resolv.conf has problems",
 			Remediation: []string{

@@ -44,14 +44,33 @@ func diagnoseIMDS(cat *Catalog, o *Observations) []Finding {
 		return nil
 	}
 	switch id.Failure {
-	case imds.FailUnreachable, imds.FailNoAnswer, imds.FailUnauthorized, imds.FailOther:
+	case imds.FailUnreachable, imds.FailNoAnswer:
 		return []Finding{imdsUnreachable(cat, o)}
+	case imds.FailUnauthorized, imds.FailOther:
+		f := imdsUnreachable(cat, o)
+		return []Finding{retag(cat, f, IMDSUnusable)}
 	case imds.FailDisabled:
 		return []Finding{imdsDisabled(cat, o)}
 	case imds.FailTokenTimeout:
 		return []Finding{imdsTokenTimeout(cat, o)}
 	}
+	if id.Profile.State == imds.ProfileError {
+		return []Finding{cat.New(IMDSUnusable,
+			fmt.Sprintf("The instance metadata service at %s answers, but its meta-data/iam/info fails, so whether an instance profile is attached is unknown and the agent cannot get credentials from it.", id.Endpoint),
+			[]string{fmt.Sprintf("GET meta-data/iam/info: HTTP %d %s %s", id.Profile.Status, id.Profile.Class, id.Profile.Detail)})}
+	}
 	return nil
+}
+
+// retag gives f another catalog ID, keeping what the rule wrote (summary,
+// evidence, specific fixes) and taking title and docs from the new entry.
+func retag(cat *Catalog, f Finding, id ID) Finding {
+	e := (*cat)[id]
+	f.ID, f.Title, f.Docs = id, e.Title, append([]string{}, e.Docs...)
+	if f.Severity != SevInfo {
+		f.Severity = e.Severity
+	}
+	return f
 }
 
 // imdsUnreachable builds imds.unreachable for every failure that leaves the

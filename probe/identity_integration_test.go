@@ -134,7 +134,7 @@ func TestIdentityIntegration(t *testing.T) {
 			want: []string{"agent.outdated/fail", "iam.no-instance-profile/fail"}, wantAccess: "v2"},
 		{name: "credentials failed", mode: imdstest.CredsFailed, want: []string{"iam.credentials-unavailable/fail"}, wantAccess: "v2"},
 		{name: "credentials expired", mode: imdstest.CredsExpired, want: []string{"iam.credentials-unavailable/fail"}, wantAccess: "v2"},
-		{name: "token rejected", mode: imdstest.RejectToken, want: []string{"imds.unreachable/fail"}, wantAccess: "none"},
+		{name: "token rejected", mode: imdstest.RejectToken, want: []string{"imds.unusable/fail"}, wantAccess: "none"},
 		{name: "huge body", mode: imdstest.HugeBody, want: nil, wantAccess: "v2"},
 		{name: "unreachable on EC2", unreach: true, want: []string{"imds.unreachable/fail"}, wantAccess: "none"},
 		{name: "unreachable off EC2", unreach: true, host: "not-ec2", want: []string{"imds.unreachable/info"}, wantAccess: "none"},

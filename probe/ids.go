@@ -47,6 +47,7 @@ const (
 
 	// Added by this project (documented in docs/FINDINGS-EXTRA.md).
 	ProbeIncomplete ID = "probe.incomplete"
+	IMDSUnusable    ID = "imds.unusable"
 	HostResolvConf  ID = "host.resolv-conf-problem"
 )
 
@@ -61,6 +62,6 @@ func AllIDs() []ID {
 		AgentNotInstalled, AgentNotRunning, AgentOutdated, AgentHibernating, AgentEndpointOverride, HostDiskFull,
 		LogEndpointTimeout, LogSessionLoggingBlocked, LogCredentialsError, LogAccessDenied, LogDNSError,
 		LogTLSError, LogProxyError, LogThrottled,
-		ProbeIncomplete, HostResolvConf,
+		ProbeIncomplete, HostResolvConf, IMDSUnusable,
 	}
 }

@@ -209,7 +209,8 @@ func newLogger(stderr io.Writer, level string) (zerolog.Logger, error) {
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)
 	}
-	w := zerolog.ConsoleWriter{Out: stderr, NoColor: !isTerminal(stderr), TimeFormat: time.RFC3339Nano}
+	// Checks log from their own goroutines: serialise the writes.
+	w := zerolog.ConsoleWriter{Out: zerolog.SyncWriter(stderr), NoColor: !isTerminal(stderr), TimeFormat: time.RFC3339Nano}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 

@@ -170,8 +170,12 @@ def unauthorized(o):
                "profile": {"state": "error", "status": 401, "class": "http-status", "detail": "HTTP 401"}})
     for k in ["region", "availability_zone", "instance_id", "domain", "mac", "vpc_id", "subnet_id", "subnet_cidr", "vpc_cidrs"]:
         im.pop(k, None)
-case("imds-unauthorized", "A token is handed out but every GET with it gets 401: IMDS is unusable (imds.unreachable, fail on EC2).",
-     [W("imds.unreachable", "fail", "401", "GET /latest/meta-data/iam/info with the IMDSv2 token: HTTP 401")], unauthorized)
+case("imds-unauthorized", "A token is handed out but every GET with it gets 401: IMDS is unusable (imds.unusable, fail on EC2).",
+     [W("imds.unusable", "fail", "401", "GET /latest/meta-data/iam/info with the IMDSv2 token: HTTP 401")], unauthorized)
+
+case("imds-iam-info-error", "IMDS answers everything but meta-data/iam/info fails with 500: whether a profile is attached is unknown (imds.unusable).",
+     [W("imds.unusable", "fail", "iam/info", "HTTP 500")],
+     lambda o: o["imds"].update({"profile": {"state": "error", "status": 500, "class": "http-status", "detail": "500 Internal Server Error"}}))
 
 case("iam-no-profile-dhmc-ready", "No instance profile, IMDSv2 works, agent is new, identity_config says SSM: warn.",
      [W("iam.no-instance-profile", "warn", "HTTP 404", "CredentialSource SSM", "update-service-setting", "already gets its credentials", INSTANCE)],
