@@ -29,6 +29,8 @@ ln(c, "/sys/class/dmi/id", "../../devices/virtual/dmi/id")
 ln(c, "/etc/localtime", "/usr/share/zoneinfo/Asia/Tokyo")
 ln(c, "/var/lib/amazon", "/opt/amazon")  # the state directory lives elsewhere
 os.makedirs(os.path.join(R, c, "opt/amazon/ssm"))
+# git keeps no empty directory: a marker file keeps this one in a clone.
+open(os.path.join(R, c, "opt/amazon/ssm/.keep"), "w").close()
 
 # ec2-xen: an older Xen instance; DMI says Xen, the hypervisor UUID decides.
 c = "ec2-xen"
