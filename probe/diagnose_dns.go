@@ -33,7 +33,11 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 		switch {
 		case v.fromHosts():
 			pins := v.agent.Answer.Addrs
-			ev := fmt.Sprintf("%s (%s) pins %s to %s", hostsPath(o), v.agent.Answer.Detail, v.e.Host, joinAddrs(pins))
+			where := v.agent.Answer.Detail // "/etc/hosts line N"
+			if where == "" {
+				where = hostsPath(o)
+			}
+			ev := fmt.Sprintf("%s pins %s to %s", where, v.e.Host, joinAddrs(pins))
 			switch {
 			case vpcBy != nil && !overlap(pins, vpcAddrs):
 				stale = append(stale, ev+fmt.Sprintf("; AmazonProvidedDNS %s answers %s", vpcBy.Resolver, joinAddrs(vpcAddrs)))
@@ -68,9 +72,14 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 		out = append(out, f)
 	}
 	if len(noAddr) > 0 {
+		subnet := "SUBNET_ID"
+		if o.IMDS != nil && o.IMDS.SubnetID != "" {
+			subnet = o.IMDS.SubnetID
+		}
 		out = append(out, cat.New(DNSEndpointNoAddress,
 			"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
-			noAddr))
+			noAddr,
+			fmt.Sprintf("Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=%s --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids %s", vpcID(o), subnet)))
 	}
 	if len(stale) > 0 {
 		out = append(out, cat.New(DNSHostsStale,

@@ -173,6 +173,17 @@ func svcAddr(base, svc string) string {
 	return base[:len(base)-1] + idx
 }
 
+// stubbed makes resolv.conf name the systemd-resolved stub, with the
+// scenario's system resolvers as its upstreams.
+func stubbed(s *scen) *scen {
+	up := s.o.Resolv.Conf
+	up.Path = resolv.ResolvedUpstreamConf
+	s.o.Resolv.Upstream = up
+	s.o.Resolv.Conf = &resolv.Conf{Path: "/etc/resolv.conf", Nameservers: []resolv.Nameserver{
+		{Addr: netip.MustParseAddr("127.0.0.53"), Line: 1}}}
+	return s
+}
+
 func contains(s []string, x string) bool {
 	for _, y := range s {
 		if y == x {
@@ -260,6 +271,10 @@ func netScenarios() map[string]fixture {
 				agent("10.0.0.2", none, vpce).net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "logs", "kms").
 				net("10.0.1.X", "timeout", "s3"),
 			w(NetOptionalEndpointUnreach, SevWarn)),
+		"stub-resolver": fx("systemd-resolved stub: resolv.conf names 127.0.0.53, the upstream is the VPC resolver; healthy.",
+			stubbed(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce).
+				agent("127.0.0.53", none, vpce).net("10.0.1.X", "ok")),
+			w(DNSStubResolver, SevInfo)),
 		"hybrid-no-route": fx("Not in a VPC (no CIDRs): public addresses time out.",
 			newScen([]string{"192.0.2.53"}).answer("192.0.2.53", none, pub).agent("192.0.2.53", none, pub).net("52.119.0.X", "timeout"),
 			w(NetNoRoute, SevFail)),
