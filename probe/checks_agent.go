@@ -72,3 +72,25 @@ func hostCheck(cfg *Config) Check {
 		},
 	}
 }
+
+// agentEnvCheck records that the running agent's environment could not be
+// read, which hides whether the agent goes direct or through a proxy. It
+// looks at nothing new: it turns the agent facts' "not checked" into a
+// required record of its own, so that a run without the privilege to read
+// /proc/<pid>/environ ends unknown rather than ok. It is listed only when
+// the agent runs and its environment was not read.
+func agentEnvCheck(f *agent.Facts) Check {
+	target := "/proc/<pid>/environ"
+	if len(f.PIDs) > 0 {
+		target = fmt.Sprintf("/proc/%d/environ", f.PIDs[0])
+	}
+	return Check{
+		Name:     "agent.proxy",
+		Target:   target,
+		Required: true,
+		Run: func(context.Context) Outcome {
+			return Outcome{Status: StatusSkip, Class: errclass.Permission,
+				Reason: f.ProxyReason + "; whether the agent uses a proxy is unknown"}
+		},
+	}
+}

@@ -24,6 +24,9 @@ func factChecks(cfg *Config) []Check {
 func planChecks(cfg *Config, o *Observations) []Check {
 	p := o.Plan
 	cs := []Check{logsCheck(cfg)} // the logs need no network: read them meanwhile
+	if a := o.Agent; cfg.Live && a != nil && a.Running && !a.ProxyChecked {
+		cs = append(cs, agentEnvCheck(a))
+	}
 	switch {
 	case !cfg.Live:
 		return append(cs, skipped("dns", "endpoint names", offlineReason))

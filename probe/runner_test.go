@@ -2,10 +2,12 @@ package probe
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
@@ -136,5 +138,26 @@ func TestTimeoutsFit(t *testing.T) {
 	}
 	if renderReserve >= DefaultTimeout {
 		t.Errorf("renderReserve %v must be far below one attempt %v", renderReserve, DefaultTimeout)
+	}
+}
+
+// TestAgentEnvUnreadableIsUnknown: a running agent whose environment the
+// probe may not read (non-root) leaves the agent's path unknown, so the
+// verdict is unknown, never ok.
+func TestAgentEnvUnreadableIsUnknown(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.normalize()
+	f := &agent.Facts{Installed: true, RunningChecked: true, Running: true, PIDs: []int{2391},
+		ProxyReason: "not checked: needs root to read /proc/2391/environ"}
+	recs := runChecks(context.Background(), &cfg, nil, []Check{agentEnvCheck(f)})
+	if recs[0].Status != StatusSkip || !recs[0].Required || recs[0].Target != "/proc/2391/environ" {
+		t.Fatalf("record %+v", recs[0])
+	}
+	if v := verdict(nil, recs); v != VerdictUnknown {
+		t.Errorf("verdict %s, want unknown", v)
+	}
+	fs := Diagnose(&Observations{Checks: recs})
+	if len(fs) != 1 || fs[0].ID != ProbeIncomplete || !strings.Contains(fs[0].Evidence[0], "needs root") {
+		t.Errorf("findings %+v, want probe.incomplete naming the reason", fs)
 	}
 }
