@@ -42,9 +42,10 @@ func imdsCheck(cfg *Config) Check {
 	}
 }
 
-// skipped returns a check that records why it did not run.
+// skipped returns a required check that records why it did not run: the
+// verdict is then unknown unless a fail finding decides it.
 func skipped(name, target, reason string) Check {
-	return Check{Name: name, Target: target, Run: func(context.Context) Outcome {
+	return Check{Name: name, Target: target, Required: true, Run: func(context.Context) Outcome {
 		return Outcome{Status: StatusSkip, Reason: reason}
 	}}
 }

@@ -68,7 +68,7 @@ func agentNotInstalled(cat *Catalog, o *Observations) Finding {
 		ev = append(ev, "package database read: "+db)
 	}
 	ev = append(ev, a.Notes...)
-	return cat.New(AgentNotInstalled,
+	return specificFinding(cat, AgentNotInstalled,
 		fmt.Sprintf("The SSM Agent is not installed under %s: no binary, package, snap or systemd unit was found, so nothing on this host can answer Session Manager.", a.Root),
 		ev, installFix(o))
 }
