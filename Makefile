@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 GOFLAGS_STATIC := -trimpath -ldflags '$(LDFLAGS)'
 BIN := bin
 
-.PHONY: all build build-arm64 binaries test vet fmt-check unit demo clean
+.PHONY: all build build-arm64 binaries test vet fmt-check unit demo demo-loopback clean
 
 all: build
 
@@ -41,11 +41,15 @@ vet:
 unit:
 	go test -race -count=1 ./...
 
-## test: formatting, vet (cgo and static), race-enabled unit tests, static builds
-test: fmt-check vet unit binaries
+## test: formatting, vet (cgo and static), race-enabled unit tests, static
+## builds, then the end-to-end lab (needs root and network namespaces)
+test: fmt-check vet unit binaries e2e
 
-## demo: run the probe end to end against the in-repo fake IMDS on loopback
-demo: build
+## demo: every seed's failure reproduced in the network-namespace lab (root)
+demo: lab-demo
+
+## demo-loopback: the probe against the in-repo fake IMDS on loopback (no root)
+demo-loopback: build
 	go build -o $(BIN)/ssm-probe-fakes ./cmd/ssm-probe-fakes
 	@fifo=$$(mktemp -u); mkfifo $$fifo; \
 	$(BIN)/ssm-probe-fakes --imds 127.0.0.1:0 > $$fifo & pid=$$!; \

@@ -102,8 +102,9 @@ func noProxyMatch(noProxy, host string) bool {
 	return false
 }
 
-// proxyChecks tries every required endpoint through the agent's HTTPS
-// proxy, unless no_proxy covers it.
+// proxyChecks tries every planned endpoint through the agent's HTTPS proxy,
+// unless no_proxy covers it: the agent sends all its HTTPS calls, optional
+// endpoints included, through the proxy.
 func proxyChecks(cfg *Config, o *Observations) []Check {
 	if o.Agent == nil || o.Agent.Proxy == nil || o.Agent.Proxy.HTTPSProxyURL() == "" || o.Plan == nil {
 		return nil
@@ -111,14 +112,14 @@ func proxyChecks(cfg *Config, o *Observations) []Check {
 	raw := o.Agent.Proxy.HTTPSProxyURL()
 	var cs []Check
 	for _, e := range o.Plan.Endpoints {
-		if !e.Required || noProxyMatch(o.Agent.Proxy.NoProxy, e.Host) {
+		if noProxyMatch(o.Agent.Proxy.NoProxy, e.Host) {
 			continue
 		}
 		e := e
 		cs = append(cs, Check{
 			Name:     "proxy",
 			Target:   e.Host + " via " + o.Agent.Proxy.HTTPSProxy,
-			Required: true,
+			Required: e.Required,
 			Run: func(ctx context.Context) Outcome {
 				p := tryProxy(ctx, cfg, raw, e)
 				out := Outcome{Status: StatusPass, Detail: p, save: func(o *Observations) { o.Proxy = append(o.Proxy, *p) }}

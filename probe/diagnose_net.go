@@ -28,8 +28,11 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 	var blocked, public, refused, tlsBad, optional []string
 	var issuers []string
 	for _, v := range views(o) {
-		if v.proxy != nil {
-			continue // judged by diagnoseProxy: the agent does not go direct
+		if v.proxy != nil { // the agent does not go direct
+			if stage, class, detail := v.proxy.Failed(); stage != "" && !v.e.Required {
+				optional = append(optional, fmt.Sprintf("%s (%s) via %s: %s failed (%s): %s", v.e.Host, v.e.Why, v.proxy.Proxy, stage, class, detail))
+			}
+			continue // a required endpoint through the proxy is judged by diagnoseProxy
 		}
 		addrs, src := v.agentAddrs()
 		if len(addrs) == 0 {

@@ -15,7 +15,16 @@ func diagnoseProxy(cat *Catalog, o *Observations) []Finding {
 	px := o.Agent.Proxy
 	var out []Finding
 	var failed []string
+	required := map[string]bool{}
+	if o.Plan != nil {
+		for _, e := range o.Plan.Endpoints {
+			required[e.Host] = e.Required
+		}
+	}
 	for _, p := range o.Proxy {
+		if !required[p.Host] {
+			continue // an optional endpoint is judged by diagnoseNet
+		}
 		if stage, class, detail := p.Failed(); stage != "" {
 			failed = append(failed, fmt.Sprintf("%s via %s: %s failed (%s): %s", p.Host, p.Proxy, stage, class, detail))
 		}

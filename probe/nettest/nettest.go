@@ -36,9 +36,19 @@ type CA struct {
 // NewCA makes a CA named cn, valid from an hour ago for a day.
 func NewCA(t testing.TB, cn string) *CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := GenerateCA(cn)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return ca
+}
+
+// GenerateCA makes a CA named cn, valid from an hour ago for a day. It is
+// NewCA for programs that run outside go test, such as the lab's servers.
+func GenerateCA(cn string) (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
@@ -51,23 +61,36 @@ func NewCA(t testing.TB, cn string) *CA {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	return &CA{Cert: cert, Key: key, Pool: pool, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return &CA{Cert: cert, Key: key, Pool: pool, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
 }
 
 // Leaf issues a server certificate for names.
 func (ca *CA) Leaf(t testing.TB, names ...string) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := ca.Issue(names...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return c
+}
+
+// Issue issues a server certificate for names (at least one). It is Leaf
+// for programs that run outside go test.
+func (ca *CA) Issue(names ...string) (tls.Certificate, error) {
+	if len(names) == 0 {
+		return tls.Certificate{}, fmt.Errorf("nettest: a certificate needs at least one name")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
@@ -80,9 +103,9 @@ func (ca *CA) Leaf(t testing.TB, names ...string) tls.Certificate {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
-		t.Fatal(err)
+		return tls.Certificate{}, err
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // AWSHandler answers every request like an AWS JSON endpoint that does not

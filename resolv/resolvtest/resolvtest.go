@@ -89,31 +89,41 @@ func startAll(t testing.TB, ips []netip.Addr, zones []Zone) ([]*Server, error) {
 		}
 	}
 	for i, ip := range ips {
-		pc, err := net.ListenPacket("udp", netip.AddrPortFrom(ip, port).String())
+		s, stop, err := Serve(netip.AddrPortFrom(ip, port), zones[i])
 		if err != nil {
 			cleanup()
 			return nil, err
 		}
 		if port == 0 {
-			port = uint16(pc.LocalAddr().(*net.UDPAddr).Port)
-		}
-		l, err := net.Listen("tcp", netip.AddrPortFrom(ip, port).String())
-		if err != nil {
-			pc.Close()
-			cleanup()
-			return nil, err
-		}
-		s := &Server{Addr: netip.AddrPortFrom(ip, port), zone: zones[i], counts: map[string]int{}}
-		stop, err := s.serve(pc, l)
-		if err != nil {
-			cleanup()
-			return nil, err
+			port = s.Addr.Port()
 		}
 		closers = append(closers, stop)
 		servers = append(servers, s)
 	}
 	t.Cleanup(cleanup)
 	return servers, nil
+}
+
+// Serve runs a server for zone on addr, UDP and TCP on the same port (port
+// 0 picks a free one), outside of a test: the lab runs it on port 53 inside
+// its own network namespace. The caller must call stop.
+func Serve(addr netip.AddrPort, zone Zone) (s *Server, stop func(), err error) {
+	pc, err := net.ListenPacket("udp", addr.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	port := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+	l, err := net.Listen("tcp", netip.AddrPortFrom(addr.Addr(), port).String())
+	if err != nil {
+		pc.Close()
+		return nil, nil, err
+	}
+	s = &Server{Addr: netip.AddrPortFrom(addr.Addr(), port), zone: zone, counts: map[string]int{}}
+	stop, err = s.serve(pc, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, stop, nil
 }
 
 // serve starts the UDP and TCP servers and waits until both listen.

@@ -1,0 +1,161 @@
+package lab
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DefaultMaxWall bounds a scenario's probe run when the scenario sets no
+// max_seconds: the probe's 15 s --deadline plus 2 s for process start and
+// rendering.
+const DefaultMaxWall = 17 * time.Second
+
+// Report is the part of the probe's JSON report (ssm-probe/report/v1) the
+// lab checks. It is read independently of package probe, as any consumer
+// of the contract would.
+type Report struct {
+	Schema     string          `json:"schema"`
+	Status     string          `json:"status"`
+	DurationMS int64           `json:"duration_ms"`
+	Findings   []ReportFinding `json:"findings"`
+	Checks     []ReportCheck   `json:"checks"`
+}
+
+// ReportFinding is one finding of a Report.
+type ReportFinding struct {
+	ID       string   `json:"id"`
+	Severity string   `json:"severity"`
+	Title    string   `json:"title"`
+	Summary  string   `json:"summary"`
+	Evidence []string `json:"evidence"`
+}
+
+// ReportCheck is one check record of a Report.
+type ReportCheck struct {
+	Name   string `json:"name"`
+	Target string `json:"target"`
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// ParseReport decodes a JSON report and checks its schema.
+func ParseReport(b []byte) (*Report, error) {
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("not a JSON report: %w", err)
+	}
+	if r.Schema != "ssm-probe/report/v1" {
+		return nil, fmt.Errorf("schema %q, want ssm-probe/report/v1", r.Schema)
+	}
+	return &r, nil
+}
+
+// exitCodes maps a status to the probe's exit code (INTERFACE.md).
+var exitCodes = map[string]int{"ok": 0, "warn": 1, "fail": 2, "unknown": 3}
+
+// splitWant splits "id/severity" (severity optional).
+func splitWant(s string) (id, sev string, err error) {
+	id, sev, _ = strings.Cut(s, "/")
+	if id == "" || strings.ContainsAny(id, " \t") {
+		return "", "", fmt.Errorf("want finding %q: id or id/severity", s)
+	}
+	switch sev {
+	case "", "fail", "warn", "info":
+	default:
+		return "", "", fmt.Errorf("want finding %q: severity fail, warn or info", s)
+	}
+	return id, sev, nil
+}
+
+// Evaluate compares a probe run with what the scenario wants and returns
+// every mismatch; none means the scenario passed. exit is the probe's exit
+// code and wall its wall time.
+func Evaluate(w Want, r *Report, exit int, wall time.Duration) []string {
+	var probs []string
+	if r.Status != w.Status {
+		probs = append(probs, fmt.Sprintf("status %s, want %s", r.Status, w.Status))
+	}
+	if code, ok := exitCodes[r.Status]; !ok || code != exit {
+		probs = append(probs, fmt.Sprintf("exit code %d does not match status %q", exit, r.Status))
+	}
+	wanted := map[string]bool{}
+	for _, s := range w.Findings {
+		id, sev, err := splitWant(s)
+		if err != nil {
+			probs = append(probs, err.Error())
+			continue
+		}
+		wanted[id] = true
+		found := ""
+		for _, f := range r.Findings {
+			if f.ID == id && (sev == "" || f.Severity == sev) {
+				found = f.Severity
+				break
+			}
+		}
+		if found == "" {
+			got := "absent"
+			for _, f := range r.Findings {
+				if f.ID == id {
+					got = "present as " + f.Severity
+				}
+			}
+			probs = append(probs, fmt.Sprintf("missing finding %s (%s)", s, got))
+		}
+	}
+	for _, s := range w.Absent {
+		id, sev, err := splitWant(s)
+		if err != nil {
+			probs = append(probs, err.Error())
+			continue
+		}
+		for _, f := range r.Findings {
+			if f.ID == id && (sev == "" || f.Severity == sev) {
+				probs = append(probs, "finding "+f.ID+"/"+f.Severity+" must be absent: "+f.Title)
+			}
+		}
+	}
+	for _, f := range r.Findings {
+		if f.Severity == "fail" && !wanted[f.ID] {
+			probs = append(probs, "unexpected fail finding "+f.ID+": "+f.Title)
+		}
+	}
+	limit := DefaultMaxWall
+	if w.MaxSeconds > 0 {
+		limit = time.Duration(w.MaxSeconds * float64(time.Second))
+	}
+	if wall > limit {
+		probs = append(probs, fmt.Sprintf("took %.2f s, limit %.2f s", wall.Seconds(), limit.Seconds()))
+	}
+	return probs
+}
+
+// Result is the outcome class of one scenario.
+type Result string
+
+// The outcome classes. Only Pass and KnownBug leave make e2e green.
+const (
+	Pass     Result = "PASS"
+	Fail     Result = "FAIL"
+	KnownBug Result = "KNOWN-PROBE-BUG" // mismatch explained by want.probe_bug
+	StaleBug Result = "STALE-BUG-NOTE"  // want.probe_bug is set but the probe now passes
+	Broken   Result = "LAB-ERROR"       // the lab itself could not run the scenario
+)
+
+// Classify turns the mismatches of a scenario into its Result.
+func Classify(w Want, probs []string) Result {
+	switch {
+	case len(probs) == 0 && w.ProbeBug != "":
+		return StaleBug
+	case len(probs) == 0:
+		return Pass
+	case w.ProbeBug != "":
+		return KnownBug
+	}
+	return Fail
+}
+
+// OK reports whether the result keeps the run green.
+func (r Result) OK() bool { return r == Pass || r == KnownBug }

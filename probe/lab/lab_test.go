@@ -1,0 +1,210 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestScenarios loads every shipped scenario and checks that the issue's
+// list is covered, each by the scenario that reproduces it.
+func TestScenarios(t *testing.T) {
+	ss, err := LoadScenarios("scenarios")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, s := range ss {
+		got[s.Name] = true
+		if _, err := s.Servers("/nonexistent/ca.pem"); err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+		}
+		if _, err := Ruleset(s.Firewall); err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+		}
+	}
+	for _, want := range []string{"healthy-vpc-endpoints", "healthy-nat", "vpc-dns-resolution-off",
+		"private-dns-not-in-effect", "endpoint-sg-no-443", "private-dns-no-subnet", "session-logging-s3-blocked",
+		"domain-joined-public", "hosts-stale", "no-instance-profile", "imds-hop-limit", "clock-skew",
+		"agent-proxy", "agent-not-running", "all-black-holed"} {
+		if !got[want] {
+			t.Errorf("scenario %s is missing", want)
+		}
+	}
+}
+
+// TestBadScenarios: every file in testdata/bad is rejected.
+func TestBadScenarios(t *testing.T) {
+	files, _ := filepath.Glob("testdata/bad/*.json")
+	if len(files) == 0 {
+		t.Fatal("no bad scenarios")
+	}
+	for _, f := range files {
+		if s, err := LoadScenario(f); err == nil {
+			t.Errorf("%s: accepted: %+v", f, s)
+		}
+	}
+	if _, err := LoadScenario("testdata/bad/does-not-exist.json"); err == nil {
+		t.Error("a missing file was accepted")
+	}
+}
+
+// evalCase is one testdata/evaluate file.
+type evalCase struct {
+	Want     Want     `json:"want"`
+	Report   Report   `json:"report"`
+	Exit     int      `json:"exit"`
+	WallMS   int64    `json:"wall_ms"`
+	Problems []string `json:"problems"`
+}
+
+func TestEvaluate(t *testing.T) {
+	files, _ := filepath.Glob("testdata/evaluate/*.json")
+	if len(files) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c evalCase
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatal(err)
+			}
+			got := Evaluate(c.Want, &c.Report, c.Exit, time.Duration(c.WallMS)*time.Millisecond)
+			if got == nil {
+				got = []string{}
+			}
+			if !reflect.DeepEqual(got, c.Problems) {
+				t.Errorf("problems\n got %q\nwant %q", got, c.Problems)
+			}
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		bug   string
+		probs []string
+		want  Result
+	}{
+		{"", nil, Pass},
+		{"", []string{"x"}, Fail},
+		{"known", []string{"x"}, KnownBug},
+		{"known", nil, StaleBug},
+	}
+	for _, c := range cases {
+		if got := Classify(Want{ProbeBug: c.bug}, c.probs); got != c.want {
+			t.Errorf("Classify(%q, %v) = %s, want %s", c.bug, c.probs, got, c.want)
+		}
+	}
+	if !Pass.OK() || !KnownBug.OK() || Fail.OK() || StaleBug.OK() || Broken.OK() {
+		t.Error("OK() is wrong")
+	}
+}
+
+func TestParseReport(t *testing.T) {
+	for _, bad := range []string{``, `{"schema":"other"}`, "\x00binary", `[1,2]`} {
+		if _, err := ParseReport([]byte(bad)); err == nil {
+			t.Errorf("ParseReport(%q) accepted", bad)
+		}
+	}
+	r, err := ParseReport([]byte(`{"schema":"ssm-probe/report/v1","status":"warn","findings":[{"id":"a.b","severity":"warn"}]}`))
+	if err != nil || r.Status != "warn" || len(r.Findings) != 1 {
+		t.Errorf("got %+v, %v", r, err)
+	}
+}
+
+func TestRuleset(t *testing.T) {
+	got, err := Ruleset([]Rule{
+		{To: SetVPCESG, Port: 443, Proto: "tcp", Why: "endpoint security group without 443"},
+		{To: "10.0.0.2,169.254.169.253", Port: 53},
+		{To: "10.0.3.99", Proto: "udp", Why: `quote "x"`},
+		{To: "all"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/ruleset.want.nft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("ruleset\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestRetime(t *testing.T) {
+	in, err := os.ReadFile("testdata/retime.in.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/retime.want.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Retime(in, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), time.UTC)
+	if !bytes.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := Retime([]byte("no time\n"), time.Now(), time.UTC); string(got) != "no time\n" {
+		t.Errorf("untimed input changed: %q", got)
+	}
+}
+
+// TestAddressPlan: every address the lab serves is inside the VPC, the
+// link-local range, or a documentation range, and the instance routes them
+// all; no default route is planned.
+func TestAddressPlan(t *testing.T) {
+	var pfx []string
+	for _, r := range InstanceRoutes() {
+		if r == "0.0.0.0/0" {
+			t.Fatal("default route planned")
+		}
+		pfx = append(pfx, r)
+	}
+	for _, a := range InfraAddrs(nil) {
+		ok := false
+		for _, p := range pfx {
+			ok = ok || mustPrefix(t, p).Contains(a)
+		}
+		if !ok {
+			t.Errorf("%s is not routed to the infrastructure namespace", a)
+		}
+	}
+}
+
+// TestInstanceScript checks the generated script's syntax with bash -n and
+// that it carries the scenario's agent and no probe flags but the format.
+func TestInstanceScript(t *testing.T) {
+	s, err := LoadScenario("scenarios/agent-proxy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := InstanceScript(s, "/tmp/it's here", "/bin/ssm-probe", "json")
+	for _, want := range []string{"'https_proxy=http://10.0.9.20:3128'", "exec -a amazon-ssm-agent",
+		"W='/tmp/it'\\''s here'", "'/bin/ssm-probe' --format 'json' --no-color >", "SSL_CERT_FILE="} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("script lacks %q:\n%s", want, sc)
+		}
+	}
+	if strings.Contains(sc, "--vpc-dns") || strings.Contains(sc, "--imds-endpoint") || strings.Contains(sc, "--ca-file") {
+		t.Error("the probe must run with its defaults")
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	cmd := exec.Command("bash", "-n")
+	cmd.Stdin = strings.NewReader(sc)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("bash -n: %v: %s", err, out)
+	}
+}

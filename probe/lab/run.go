@@ -1,0 +1,415 @@
+package lab
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Runner timeouts.
+const (
+	// readyTimeout bounds the server process's start: generating a key and
+	// binding a few dozen sockets takes well under a second.
+	readyTimeout = 10 * time.Second
+	// stopTimeout is how long the server process gets to exit on SIGTERM
+	// before it is killed.
+	stopTimeout = 3 * time.Second
+	// instanceTimeout bounds one probe run in the instance namespace,
+	// mounts and fake agent included: the probe's own 15 s deadline plus
+	// ample margin. The command is killed when it passes.
+	instanceTimeout = 45 * time.Second
+	// waitDelay bounds the wait for a killed instance's output pipes.
+	waitDelay = 2 * time.Second
+	// maxReportBytes caps a report read back from the probe.
+	maxReportBytes = 16 << 20
+)
+
+// Runner runs scenarios: one fresh pair of namespaces per scenario,
+// removed again whatever happens.
+type Runner struct {
+	Probe    string // absolute path of the ssm-probe binary
+	Self     string // absolute path of ssm-probe-lab, started as the server process
+	RepoRoot string // where "@path" agent files are read from
+	WorkDir  string // scratch directory, removed and recreated per scenario
+	Net      *Net
+	Log      io.Writer        // the lab's own progress and diagnostics
+	Now      func() time.Time // the clock retimed logs are aligned to; nil means time.Now
+}
+
+// Run is one scenario's run.
+type Run struct {
+	Scenario *Scenario
+	Format   string        // json (e2e) or text (demo)
+	Output   []byte        // the report as the probe printed it
+	Report   *Report       // parsed, when Format is json
+	Exit     int           // the probe's exit code
+	Wall     time.Duration // the probe process's wall time, measured inside the instance
+	Stderr   string        // the probe's standard error
+}
+
+// RunScenario runs the probe once in a fresh lab built for s. The lab is
+// torn down before it returns, on success, error and cancellation alike.
+func (r *Runner) RunScenario(ctx context.Context, s *Scenario, format string) (run *Run, err error) {
+	if err := r.Net.Cleanup(ctx); err != nil {
+		return nil, err
+	}
+	defer func() {
+		// Teardown must run even when ctx is cancelled by a signal.
+		cctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+		defer cancel()
+		if cerr := r.Net.Cleanup(cctx); cerr != nil && err == nil {
+			err = cerr
+		}
+		os.RemoveAll(r.scenarioDir(s))
+	}()
+	w := r.scenarioDir(s)
+	if err := os.RemoveAll(w); err != nil {
+		return nil, err
+	}
+	if err := r.prepareTree(s, w); err != nil {
+		return nil, err
+	}
+	extra, err := s.HostExtras()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Net.Setup(ctx, extra); err != nil {
+		return nil, err
+	}
+	if err := r.Net.Isolated(ctx); err != nil {
+		return nil, fmt.Errorf("isolation check: %w", err)
+	}
+	if err := r.Net.Firewall(ctx, s.Firewall); err != nil {
+		return nil, err
+	}
+	if err := r.Net.WriteEtc(s.ResolvConfText(), s.HostsText()); err != nil {
+		return nil, err
+	}
+	stop, err := r.startServers(ctx, s, w)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	return r.runInstance(ctx, s, w, format)
+}
+
+func (r *Runner) scenarioDir(s *Scenario) string { return filepath.Join(r.WorkDir, s.Name) }
+
+// prepareTree writes the overlay upper directories: the agent's files and
+// the fake agent binary, and the instance script.
+func (r *Runner) prepareTree(s *Scenario, w string) error {
+	for _, d := range Overlays() {
+		for _, sub := range []string{"upper", "work"} {
+			if err := os.MkdirAll(filepath.Join(w, sub, d), 0o755); err != nil {
+				return err
+			}
+		}
+	}
+	up := filepath.Join(w, "upper")
+	if s.Agent.Installed {
+		for _, d := range agentDirs {
+			if err := os.MkdirAll(filepath.Join(up, d), 0o755); err != nil {
+				return err
+			}
+		}
+		if err := os.WriteFile(filepath.Join(up, "/usr/bin/amazon-ssm-agent"), []byte(fakeAgent), 0o755); err != nil {
+			return err
+		}
+	}
+	for p, content := range s.Agent.Files {
+		b := []byte(content)
+		if src, ok := strings.CutPrefix(content, "@"); ok {
+			var err error
+			if b, err = readCapped(filepath.Join(r.RepoRoot, src), maxAgentFileBytes); err != nil {
+				return fmt.Errorf("agent file %s: %w", p, err)
+			}
+		}
+		if s.Agent.RecentLogs && strings.HasPrefix(p, "/var/log/") {
+			now := time.Now
+			if r.Now != nil {
+				now = r.Now
+			}
+			b = Retime(b, now().Add(-LogAge), time.Local)
+		}
+		dst := filepath.Join(up, p)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fakeAgent stands in for /usr/bin/amazon-ssm-agent: it answers -version
+// the way the real binary does (research/AGENT-FACTS.md).
+const fakeAgent = `#!/bin/sh
+# ssm-probe lab: a stand-in for the SSM Agent binary.
+case "$1" in
+-version|--version) echo "SSM Agent version: ` + AgentVersion + `"; exit 0 ;;
+esac
+echo "amazon-ssm-agent: ssm-probe lab stand-in" >&2
+exit 1
+`
+
+// readCapped reads at most limit bytes of file, failing when it is larger.
+func readCapped(file string, limit int64) ([]byte, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", file, limit)
+	}
+	return b, nil
+}
+
+// startServers starts `ssm-probe-lab serve` in the infrastructure
+// namespace and waits until it is ready. The returned function stops it.
+func (r *Runner) startServers(ctx context.Context, s *Scenario, w string) (func(), error) {
+	spec, err := s.Servers(filepath.Join(w, "ca.pem"))
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	specFile := filepath.Join(w, "servers.json")
+	if err := os.WriteFile(specFile, b, 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("ip", "netns", "exec", InfraNS, r.Self, "serve", "--spec", specFile)
+	// ip netns exec execs the server in place, so Pdeathsig reaches it if
+	// the lab dies without cleaning up.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Stderr = r.Log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	exited := make(chan struct{})
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(stopTimeout):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		io.Copy(io.Discard, out)
+		cmd.Wait()
+		close(exited)
+	}()
+	t := time.NewTimer(readyTimeout)
+	defer t.Stop()
+	select {
+	case l := <-line:
+		if l == "ready" {
+			return stop, nil
+		}
+		stop()
+		return nil, fmt.Errorf("server process: %q instead of ready", l)
+	case <-t.C:
+		stop()
+		return nil, fmt.Errorf("server process not ready within %v", readyTimeout)
+	case <-ctx.Done():
+		stop()
+		return nil, ctx.Err()
+	}
+}
+
+// runInstance runs the probe as the instance: in the instance's network
+// namespace, in a new mount and PID namespace whose PID 1 is the instance
+// script. When it ends, the kernel kills the fake agent and drops the mounts.
+func (r *Runner) runInstance(ctx context.Context, s *Scenario, w, format string) (*Run, error) {
+	script := filepath.Join(w, "instance.sh")
+	if err := os.WriteFile(script, []byte(InstanceScript(s, w, r.Probe, format)), 0o755); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, instanceTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", InstNS,
+		"unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc",
+		"/bin/bash", script)
+	// A clean environment: the probe must not inherit the lab's proxy
+	// variables or anything else from the operator's shell.
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
+	// Its own process group: on cancellation the whole group is killed
+	// (unshare, the instance script, the probe and the fake agent), not
+	// only unshare, and Wait stops waiting for the output pipe after
+	// waitDelay. Pdeathsig covers a lab killed outright; unshare's
+	// --kill-child passes it on to the namespace's PID 1.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = waitDelay
+	var errb capBuffer
+	cmd.Stdout, cmd.Stderr = &errb, &errb
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("instance: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("instance: %v: %s", err, strings.TrimSpace(string(errb.b)))
+	}
+	run := &Run{Scenario: s, Format: format}
+	meta, err := readCapped(filepath.Join(w, "probe.meta"), 1024)
+	if err != nil {
+		return nil, fmt.Errorf("instance: no result: %v: %s", err, strings.TrimSpace(string(errb.b)))
+	}
+	f := strings.Fields(string(meta))
+	if len(f) != 2 {
+		return nil, fmt.Errorf("instance: malformed result %q", meta)
+	}
+	run.Exit, err = strconv.Atoi(f[0])
+	ns, err2 := strconv.ParseInt(f[1], 10, 64)
+	if err != nil || err2 != nil {
+		return nil, fmt.Errorf("instance: malformed result %q", meta)
+	}
+	run.Wall = time.Duration(ns)
+	if run.Output, err = readCapped(filepath.Join(w, "probe.out"), maxReportBytes); err != nil {
+		return nil, err
+	}
+	if b, err := readCapped(filepath.Join(w, "probe.err"), maxReportBytes); err == nil {
+		run.Stderr = string(b)
+	}
+	if format == "json" {
+		if run.Report, err = ParseReport(run.Output); err != nil {
+			return run, fmt.Errorf("probe output: %w (exit %d, stderr %q)", err, run.Exit, run.Stderr)
+		}
+	}
+	return run, nil
+}
+
+// shq quotes s for bash.
+func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// InstanceScript is the bash script that plays the instance. It runs as
+// PID 1 of a private PID and mount namespace inside the instance's network
+// namespace: it lays the agent's files over /etc, /var/lib, /var/log and
+// /usr/bin with overlays (the host's directories are untouched), restores
+// the /etc/netns bind mounts the /etc overlay hides, fakes the EC2 DMI
+// identity on a tmpfs over /sys/class, starts the fake agent, and runs the
+// probe with its defaults, SSL_CERT_FILE aside.
+func InstanceScript(s *Scenario, w, probeBin, format string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#!/bin/bash\n# ssm-probe lab: the instance of scenario %s.\nset -euo pipefail\nW=%s\n", s.Name, shq(w))
+	b.WriteString("for d in")
+	for _, d := range Overlays() {
+		b.WriteString(" " + shq(d))
+	}
+	b.WriteString("; do\n  mount -t overlay ssmp-lab -o \"lowerdir=$d,upperdir=$W/upper$d,workdir=$W/work$d\" \"$d\"\ndone\n")
+	fmt.Fprintf(&b, "for f in resolv.conf hosts; do mount --bind %s/\"$f\" /etc/\"$f\"; done\n", shq("/etc/netns/"+InstNS))
+	b.WriteString("mount -t tmpfs -o size=64k,mode=0755 ssmp-dmi /sys/class\nmkdir -p /sys/class/dmi/id\n")
+	fmt.Fprintf(&b, "echo %s > /sys/class/dmi/id/board_asset_tag\necho 'Amazon EC2' > /sys/class/dmi/id/sys_vendor\n", shq(InstanceID))
+	if s.Agent.Running {
+		b.WriteString("env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+		for _, e := range s.Agent.Env {
+			b.WriteString(" " + shq(e))
+		}
+		b.WriteString(" /bin/bash -c 'exec -a amazon-ssm-agent sleep 600' &\n")
+	}
+	fmt.Fprintf(&b, "t0=$(date +%%s%%N)\nrc=0\nSSL_CERT_FILE=\"$W/ca.pem\" %s --format %s --no-color >\"$W/probe.out\" 2>\"$W/probe.err\" || rc=$?\n",
+		shq(probeBin), shq(format))
+	b.WriteString("t1=$(date +%s%N)\necho \"$rc $((t1 - t0))\" >\"$W/probe.meta\"\n")
+	return b.String()
+}
+
+// ErrSkip wraps the reason the lab cannot run on this machine.
+var ErrSkip = errors.New("lab cannot run here")
+
+// Preflight reports, wrapped in ErrSkip, why the lab cannot run: not root,
+// not Linux, or a missing tool or kernel feature.
+func Preflight(ctx context.Context, ex Exec) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("%w: needs root (network namespaces, mounts, nftables)", ErrSkip)
+	}
+	for _, tool := range []string{"ip", "nft", "unshare", "mount", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%w: %s not found (Debian: apt-get install iproute2 nftables util-linux mount bash)", ErrSkip, tool)
+		}
+	}
+	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+		return fmt.Errorf("%w: no network namespaces: %v", ErrSkip, err)
+	}
+	probeNS := NSPrefix + "preflight"
+	if _, err := ex(ctx, "", "ip", "netns", "add", probeNS); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // interrupted: not a reason to skip
+		}
+		return fmt.Errorf("%w: cannot create a network namespace: %v", ErrSkip, err)
+	}
+	_, err := ex(ctx, "table inet ssmp_preflight {}\n", "ip", "netns", "exec", probeNS, "nft", "-f", "-")
+	ex(context.WithoutCancel(ctx), "", "ip", "netns", "delete", probeNS)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: nftables does not work in a namespace: %v", ErrSkip, err)
+	}
+	return nil
+}
+
+// logTimeLayout is the agent's log timestamp: local time without a zone
+// (research/AGENT-FACTS.md, "Log line format").
+const logTimeLayout = "2006-01-02 15:04:05"
+
+// Retime shifts every line's leading agent timestamp by one offset, chosen
+// so that the last timestamped line reads last (in loc). Lines without a
+// timestamp are kept as they are.
+func Retime(b []byte, last time.Time, loc *time.Location) []byte {
+	lines := strings.SplitAfter(string(b), "\n")
+	var latest time.Time
+	for _, l := range lines {
+		if t, ok := lineTime(l, loc); ok && t.After(latest) {
+			latest = t
+		}
+	}
+	if latest.IsZero() {
+		return b
+	}
+	shift := last.Sub(latest).Truncate(time.Second)
+	var out strings.Builder
+	for _, l := range lines {
+		if t, ok := lineTime(l, loc); ok {
+			l = t.Add(shift).In(loc).Format(logTimeLayout) + l[len(logTimeLayout):]
+		}
+		out.WriteString(l)
+	}
+	return []byte(out.String())
+}
+
+// lineTime parses the timestamp a log line starts with.
+func lineTime(l string, loc *time.Location) (time.Time, bool) {
+	if len(l) < len(logTimeLayout) {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(logTimeLayout, l[:len(logTimeLayout)], loc)
+	return t, err == nil
+}

@@ -1,0 +1,452 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
+	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"
+)
+
+// maxScenarioBytes caps one scenario file; the real ones are about 1 KiB.
+const maxScenarioBytes = 1 << 20
+
+// maxAgentFileBytes caps one agent file a scenario copies in (a log
+// fixture); the seed logs are a few KiB.
+const maxAgentFileBytes = 4 << 20
+
+// Answer kinds a DNS server can give besides an address set.
+const (
+	AnswerNoData   = "nodata"   // NOERROR with no records
+	AnswerNXDomain = "nxdomain" // name does not exist
+	AnswerSilent   = "silent"   // no reply at all
+)
+
+// Scenario is one lab scenario, as read from scenarios/NAME.json.
+type Scenario struct {
+	Name   string `json:"name"`   // the file's base name
+	Seed   string `json:"seed"`   // the seed post-mortem it reproduces ("001 §2"), or ""
+	Broken string `json:"broken"` // what is broken, for a person
+	// IMDSMode is an imdstest.Mode; empty means v2-required.
+	IMDSMode   string   `json:"imds_mode,omitempty"`
+	ResolvConf []string `json:"resolv_conf,omitempty"` // the instance's /etc/resolv.conf lines; empty means "nameserver 10.0.0.2"
+	Hosts      []string `json:"hosts,omitempty"`       // lines added to the instance's /etc/hosts
+	VPCDNS     DNSSpec  `json:"vpc_dns"`               // AmazonProvidedDNS
+	CorpDNS    *DNSSpec `json:"corp_dns,omitempty"`    // the corporate DNS at CorpDNSAddr; nil means none runs
+	Firewall   []Rule   `json:"firewall,omitempty"`    // packets from the instance that are dropped
+	// DateOffset shifts every endpoint's HTTP Date header ("-10m"): the
+	// instance's clock is then off by minus that much.
+	DateOffset string    `json:"date_offset,omitempty"`
+	Proxy      bool      `json:"proxy,omitempty"` // run the CONNECT proxy at ProxyAddr:ProxyPort
+	Agent      AgentSpec `json:"agent"`
+	Want       Want      `json:"want"`
+}
+
+// DNSSpec says how a DNS server answers the service names. Default and
+// the Services values are an address set name (SetVPCE, …) or one of
+// AnswerNoData, AnswerNXDomain, AnswerSilent. Other names get NXDOMAIN.
+type DNSSpec struct {
+	Default  string            `json:"default"`
+	Services map[string]string `json:"services,omitempty"` // per-service exceptions
+}
+
+// Rule drops packets that arrive from the instance: to To (an address set
+// name, an address, or "all"), on Port (0: any port) over Proto ("tcp",
+// "udp", or "" for both).
+type Rule struct {
+	To    string `json:"to"`
+	Port  int    `json:"port,omitempty"`
+	Proto string `json:"proto,omitempty"`
+	Why   string `json:"why,omitempty"` // the AWS object it plays, e.g. "endpoint security group without 443"
+}
+
+// AgentSpec describes the agent the instance has.
+type AgentSpec struct {
+	Installed bool     `json:"installed"`     // /usr/bin/amazon-ssm-agent exists and prints AgentVersion
+	Running   bool     `json:"running"`       // a process named amazon-ssm-agent runs
+	Env       []string `json:"env,omitempty"` // the running agent's environment (NAME=value)
+	// Files are extra files in the agent's directories: host path -> content,
+	// or "@PATH" to copy PATH (relative to the repository root) in.
+	Files map[string]string `json:"files,omitempty"`
+	// RecentLogs shifts the timestamps of the log files among Files so that
+	// the last line is LogAge before the run: a seed's log excerpt then reads
+	// as a fault the agent hit just now, not years ago.
+	RecentLogs bool `json:"recent_logs,omitempty"`
+}
+
+// LogAge is how long before the run the last retimed log line lies: well
+// inside the 15 minutes within which FINDINGS.md calls a log fault recent.
+const LogAge = 2 * time.Minute
+
+// Want is what the probe must report.
+type Want struct {
+	Status string `json:"status"` // ok, warn, fail or unknown
+	// Findings must all be present, each as "id" or "id/severity". A fail
+	// finding that is not listed is unexpected.
+	Findings []string `json:"findings"`
+	// Absent lists findings ("id" or "id/severity") that must not appear,
+	// whatever their severity.
+	Absent []string `json:"absent,omitempty"`
+	// MaxSeconds bounds the probe's wall time; 0 means the probe's 15 s
+	// deadline plus a margin.
+	MaxSeconds float64 `json:"max_seconds,omitempty"`
+	// ProbeBug, when set, says the probe is known to get this scenario wrong
+	// and how (see the lab report). A mismatch is then reported as a known
+	// probe bug, not a failure; a match is reported so the note is removed.
+	ProbeBug string `json:"probe_bug,omitempty"`
+	Comment  string `json:"comment,omitempty"` // why the expectation is what it is
+}
+
+// agentDirs are where a scenario may put agent files (AGENT-FACTS.md).
+var agentDirs = []string{"/etc/amazon/ssm/", "/var/log/amazon/ssm/", "/var/lib/amazon/ssm/"}
+
+// Overlays are the host directories the instance sees through an overlay,
+// so that the agent's files can be added without touching the host.
+func Overlays() []string { return []string{"/etc", "/var/lib", "/var/log", "/usr/bin"} }
+
+// LoadScenario reads and validates one scenario file.
+func LoadScenario(file string) (*Scenario, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxScenarioBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxScenarioBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxScenarioBytes)
+	}
+	var s Scenario
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if want := strings.TrimSuffix(filepath.Base(file), ".json"); s.Name != want {
+		return nil, fmt.Errorf("%s: name %q differs from the file name %q", file, s.Name, want)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &s, nil
+}
+
+// LoadScenarios reads every *.json scenario in dir, sorted by name.
+func LoadScenarios(dir string) ([]*Scenario, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no scenarios in %s", dir)
+	}
+	sort.Strings(files)
+	var out []*Scenario
+	for _, f := range files {
+		s, err := LoadScenario(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Validate checks a scenario's values.
+func (s *Scenario) Validate() error {
+	if s.Name == "" || s.Broken == "" {
+		return fmt.Errorf("name and broken are required")
+	}
+	if s.IMDSMode != "" && !validMode(s.IMDSMode) {
+		return fmt.Errorf("imds_mode %q: one of %v", s.IMDSMode, imdstest.AllModes())
+	}
+	specs := []DNSSpec{s.VPCDNS}
+	if s.CorpDNS != nil {
+		specs = append(specs, *s.CorpDNS)
+	}
+	for _, d := range specs {
+		if _, err := d.Zone(); err != nil {
+			return err
+		}
+	}
+	for _, r := range s.Firewall {
+		if _, err := r.Addrs(); err != nil {
+			return err
+		}
+		if r.Proto != "" && r.Proto != "tcp" && r.Proto != "udp" {
+			return fmt.Errorf("firewall proto %q: tcp, udp or empty", r.Proto)
+		}
+		if r.Port < 0 || r.Port > 65535 {
+			return fmt.Errorf("firewall port %d", r.Port)
+		}
+	}
+	if _, err := s.Offset(); err != nil {
+		return err
+	}
+	for p := range s.Agent.Files {
+		if !agentPath(p) {
+			return fmt.Errorf("agent file %q is outside %v", p, agentDirs)
+		}
+	}
+	for _, e := range s.Agent.Env {
+		if !strings.Contains(e, "=") {
+			return fmt.Errorf("agent env %q is not NAME=value", e)
+		}
+	}
+	switch s.Want.Status {
+	case "ok", "warn", "fail", "unknown":
+	default:
+		return fmt.Errorf("want.status %q: ok, warn, fail or unknown", s.Want.Status)
+	}
+	for _, f := range append(append([]string{}, s.Want.Findings...), s.Want.Absent...) {
+		if _, _, err := splitWant(f); err != nil {
+			return err
+		}
+	}
+	if _, err := s.HostExtras(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// agentPath reports whether p is a clean path inside one of agentDirs.
+func agentPath(p string) bool {
+	if path.Clean(p) != p {
+		return false
+	}
+	for _, d := range agentDirs {
+		if strings.HasPrefix(p, d) && len(p) > len(d) {
+			return true
+		}
+	}
+	return false
+}
+
+func validMode(m string) bool {
+	for _, x := range imdstest.AllModes() {
+		if string(x) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// Offset parses DateOffset.
+func (s *Scenario) Offset() (time.Duration, error) {
+	if s.DateOffset == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s.DateOffset)
+	if err != nil {
+		return 0, fmt.Errorf("date_offset: %w", err)
+	}
+	return d, nil
+}
+
+// Zone turns the spec into a resolvtest zone for every service name.
+func (d DNSSpec) Zone() (resolvtest.Zone, error) {
+	z := resolvtest.Zone{}
+	for _, svc := range servicesList {
+		ans := d.Default
+		if a, ok := d.Services[svc]; ok {
+			ans = a
+		}
+		e, err := entry(ans, svc)
+		if err != nil {
+			return nil, err
+		}
+		z[Host(svc)] = e
+	}
+	for svc := range d.Services {
+		if _, ok := z[Host(svc)]; !ok {
+			return nil, fmt.Errorf("dns: unknown service %q", svc)
+		}
+	}
+	return z, nil
+}
+
+// entry is the resolvtest entry for one answer kind.
+func entry(answer, service string) (resolvtest.Entry, error) {
+	switch answer {
+	case AnswerNoData:
+		return resolvtest.Entry{}, nil
+	case AnswerNXDomain, "":
+		return resolvtest.Entry{Rcode: dns.RcodeNameError}, nil
+	case AnswerSilent:
+		return resolvtest.Entry{Silent: true}, nil
+	}
+	a, err := SetAddr(answer, service)
+	if err != nil {
+		return resolvtest.Entry{}, fmt.Errorf("dns answer: %w", err)
+	}
+	return resolvtest.Entry{Addrs: []netip.Addr{a}}, nil
+}
+
+// Addrs returns the addresses a rule drops traffic to; nil means all.
+func (r Rule) Addrs() ([]netip.Addr, error) {
+	if r.To == "all" {
+		return nil, nil
+	}
+	if as, err := SetAddrs(r.To); err == nil {
+		return as, nil
+	}
+	var out []netip.Addr
+	for _, f := range strings.Split(r.To, ",") {
+		a, err := netip.ParseAddr(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("firewall to %q: an address set (%v), addresses or all", r.To, SetNames())
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// HostExtras returns the addresses named in the scenario's hosts lines that
+// the infrastructure namespace does not already hold (a stale pin's old
+// address), so that packets to them reach the firewall rather than being
+// lost for lack of a route.
+func (s *Scenario) HostExtras() ([]netip.Addr, error) {
+	known := map[netip.Addr]bool{}
+	for _, a := range InfraAddrs(nil) {
+		known[a] = true
+	}
+	var out []netip.Addr
+	for _, l := range s.Hosts {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			return nil, fmt.Errorf("hosts line %q: want ADDRESS NAME…", l)
+		}
+		a, err := netip.ParseAddr(f[0])
+		if err != nil {
+			return nil, fmt.Errorf("hosts line %q: %w", l, err)
+		}
+		pfx := netip.MustParsePrefix(VPCCIDR)
+		if !known[a] && !a.IsLoopback() {
+			if !pfx.Contains(a) {
+				return nil, fmt.Errorf("hosts line %q: a new address must be inside %s", l, VPCCIDR)
+			}
+			known[a] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// ResolvConfText is the instance's /etc/resolv.conf.
+func (s *Scenario) ResolvConfText() string {
+	lines := s.ResolvConf
+	if len(lines) == 0 {
+		lines = []string{"nameserver " + VPCResolver, "search " + Region + ".compute.internal"}
+	}
+	return "# ssm-probe lab, scenario " + s.Name + "\n" + strings.Join(lines, "\n") + "\n"
+}
+
+// HostsText is the instance's /etc/hosts.
+func (s *Scenario) HostsText() string {
+	base := "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n" +
+		InstanceAddr + " ip-10-0-5-10." + Region + ".compute.internal ip-10-0-5-10\n"
+	if len(s.Hosts) == 0 {
+		return base
+	}
+	return base + strings.Join(s.Hosts, "\n") + "\n"
+}
+
+// ServerSpec is what the lab's server process serves inside the
+// infrastructure namespace. It is written as JSON by the runner and read by
+// `ssm-probe-lab serve`.
+type ServerSpec struct {
+	CAFile     string           `json:"ca_file"` // where Serve writes the generated CA's PEM
+	DNS        []DNSServer      `json:"dns"`
+	IMDS       netip.AddrPort   `json:"imds"`
+	IMDSMode   string           `json:"imds_mode"`
+	Endpoints  []netip.AddrPort `json:"endpoints"` // TLS endpoints, one certificate for every service name
+	DateOffset time.Duration    `json:"date_offset"`
+	Proxy      *ProxySpec       `json:"proxy,omitempty"`
+}
+
+// DNSServer is one DNS server of a ServerSpec.
+type DNSServer struct {
+	Addr netip.AddrPort  `json:"addr"`
+	Zone resolvtest.Zone `json:"zone"`
+}
+
+// ProxySpec is the CONNECT proxy: where it listens and how it resolves
+// the names it is asked for (a proxy resolves with its own DNS; the lab's
+// knows the services' public addresses only).
+type ProxySpec struct {
+	Addr  netip.AddrPort        `json:"addr"`
+	Hosts map[string]netip.Addr `json:"hosts"`
+}
+
+// Servers returns the scenario's ServerSpec; caFile is where the CA goes.
+func (s *Scenario) Servers(caFile string) (*ServerSpec, error) {
+	vz, err := s.VPCDNS.Zone()
+	if err != nil {
+		return nil, err
+	}
+	off, err := s.Offset()
+	if err != nil {
+		return nil, err
+	}
+	mode := s.IMDSMode
+	if mode == "" {
+		mode = string(imdstest.V2Required)
+	}
+	sp := &ServerSpec{
+		CAFile: caFile,
+		DNS: []DNSServer{
+			{Addr: netip.AddrPortFrom(netip.MustParseAddr(VPCResolver), 53), Zone: vz},
+			{Addr: netip.AddrPortFrom(netip.MustParseAddr(LinkResolver), 53), Zone: vz},
+		},
+		IMDS:       netip.AddrPortFrom(netip.MustParseAddr(IMDSAddr), 80),
+		IMDSMode:   mode,
+		DateOffset: off,
+	}
+	if s.CorpDNS != nil {
+		cz, err := s.CorpDNS.Zone()
+		if err != nil {
+			return nil, err
+		}
+		sp.DNS = append(sp.DNS, DNSServer{Addr: netip.AddrPortFrom(netip.MustParseAddr(CorpDNSAddr), 53), Zone: cz})
+	}
+	for _, set := range SetNames() {
+		as, _ := SetAddrs(set)
+		for _, a := range as {
+			sp.Endpoints = append(sp.Endpoints, netip.AddrPortFrom(a, 443))
+		}
+	}
+	if s.Proxy {
+		p := &ProxySpec{Addr: netip.AddrPortFrom(netip.MustParseAddr(ProxyAddr), ProxyPort), Hosts: map[string]netip.Addr{}}
+		for _, svc := range servicesList {
+			p.Hosts[Host(svc)], _ = SetAddr(SetPublic, svc)
+		}
+		sp.Proxy = p
+	}
+	return sp, nil
+}
+
+// LoadServerSpec reads a ServerSpec written by the runner.
+func LoadServerSpec(file string) (*ServerSpec, error) {
+	b, err := readCapped(file, maxScenarioBytes)
+	if err != nil {
+		return nil, err
+	}
+	var sp ServerSpec
+	if err := json.Unmarshal(b, &sp); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &sp, nil
+}

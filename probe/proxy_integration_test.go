@@ -1,0 +1,102 @@
+package probe
+
+import (
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	netlab "github.com/ssm-probe/ssm-probe/probe/lab"
+	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"
+)
+
+// fakeAgentProc writes a /proc tree under the lab's root with one running
+// amazon-ssm-agent whose environment is env, and points the config at it.
+func (l *lab) fakeAgentProc(env ...string) {
+	root := l.cfg.Root
+	writeFile(l.t, root, "usr/bin/amazon-ssm-agent", "#!/bin/sh\n")
+	writeFile(l.t, root, "proc/4242/cmdline", "/usr/bin/amazon-ssm-agent\x00")
+	writeFile(l.t, root, "proc/4242/comm", "amazon-ssm-agen\n")
+	writeFile(l.t, root, "proc/4242/environ", strings.Join(env, "\x00")+"\x00")
+	l.cfg.ProcDir = filepath.Join(root, "proc")
+}
+
+// proxyLab serves the endpoints over TLS on 127.0.1.x and a CONNECT proxy
+// on 127.0.0.9 that knows them (or, refusing, knows none). The names
+// resolve, for a direct dial, to 127.77.0.x where nothing listens: only the
+// proxy path works, as in a network whose only way out is the proxy.
+func proxyLab(t *testing.T, refusing bool) *lab {
+	l := newLab(t, "127.0.0.1")
+	vpce := addrs("127.0.1")
+	l.dns([]string{"127.0.0.1"}, []resolvtest.Zone{zone(addrs("127.77.0"))})
+	l.endpoints(vpce, l.ca, 0)
+	p := &netlab.Proxy{Hosts: map[string]netip.Addr{}, Port: l.cfg.EndpointPort}
+	if !refusing {
+		for s, a := range vpce {
+			p.Hosts[svcHost(s)] = a
+		}
+	}
+	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.9"), uint16(l.port))
+	stop, err := p.Listen(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://"+addr.String(), "no_proxy=localhost,169.254.169.254")
+	return l
+}
+
+func TestProxyWorks(t *testing.T) {
+	l := proxyLab(t, false)
+	res, _ := l.run()
+	wantIDs(t, res)
+	var via int
+	for _, c := range res.Checks {
+		if c.Name == "proxy" {
+			if c.Status != StatusPass {
+				t.Errorf("proxy check %s: %s %s", c.Target, c.Status, c.Reason)
+			}
+			via++
+		}
+	}
+	if via != len(services6) {
+		t.Errorf("%d endpoints tried through the proxy, want all %d", via, len(services6))
+	}
+}
+
+func TestProxyRefuses(t *testing.T) {
+	l := proxyLab(t, true)
+	res, _ := l.run()
+	wantIDs(t, res, "net.proxy-failed/fail")
+}
+
+func TestProxyWithoutIMDSExclusion(t *testing.T) {
+	l := proxyLab(t, false)
+	l.fakeAgentProc("https_proxy=http://127.0.0.9:" + strconv.Itoa(l.port))
+	res, _ := l.run()
+	wantIDs(t, res, "net.proxy-imds-not-excluded/warn")
+}
+
+func TestNoProxyMatch(t *testing.T) {
+	for _, tc := range []struct {
+		list, host string
+		want       bool
+	}{
+		{"169.254.169.254", "169.254.169.254", true},
+		{"169.254.0.0/16", "169.254.169.254", true},
+		{"*", "ssm.us-east-1.amazonaws.com", true},
+		{"localhost,127.0.0.1", "169.254.169.254", false},
+		{"amazonaws.com", "ssm.us-east-1.amazonaws.com", true},
+		{".amazonaws.com", "ssm.us-east-1.amazonaws.com", true},
+		{".amazonaws.com", "amazonaws.com", false},
+		{"us-east-1.amazonaws.com:443", "ssm.us-east-1.amazonaws.com", true},
+		{"notamazonaws.com", "ssm.amazonaws.com", false},
+		{" SSM.US-EAST-1.AMAZONAWS.COM ", "ssm.us-east-1.amazonaws.com", true},
+		{"", "169.254.169.254", false},
+	} {
+		if got := noProxyMatch(tc.list, tc.host); got != tc.want {
+			t.Errorf("noProxyMatch(%q, %q) = %v, want %v", tc.list, tc.host, got, tc.want)
+		}
+	}
+}
