@@ -334,6 +334,9 @@ func InstanceScript(s *Scenario, w, probeBin, format string) string {
 			b.WriteString(" " + shq(e))
 		}
 		b.WriteString(" /bin/bash -c 'exec -a amazon-ssm-agent sleep 600' &\n")
+		// Wait, bounded (50 x 20 ms), until the exec has happened: a probe
+		// that scans /proc first would see bash, not the agent.
+		b.WriteString("agent=$!\nfor i in $(seq 50); do\n  case \"$(tr '\\0' ' ' </proc/$agent/cmdline 2>/dev/null)\" in amazon-ssm-agent*) break;; esac\n  sleep 0.02\ndone\n")
 	}
 	fmt.Fprintf(&b, "t0=$(date +%%s%%N)\nrc=0\nSSL_CERT_FILE=\"$W/ca.pem\" %s --format %s --no-color >\"$W/probe.out\" 2>\"$W/probe.err\" || rc=$?\n",
 		shq(probeBin), shq(format))
