@@ -20,7 +20,14 @@ const (
 	docTimeSync       = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/set-time.html"
 	docAgentVersion   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-v3.html"
 	docHibernation    = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-technical-details.html"
+	docPrefsCLI       = "https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-configure-preferences-cli.html"
+	docPrefsConsole   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-getting-started-configure-preferences.html"
 )
+
+// prefsFixCLI is the command pair that edits the account's Session Manager
+// preferences for a region: fetch the document, edit prefs.json, write it
+// back (AWS docs, "Update Session Manager preferences (command line)").
+const prefsFixCLI = "aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text > prefs.json; edit prefs.json as described; then aws ssm update-document --name SSM-SessionManagerRunShell --content file://prefs.json --document-version '$LATEST'"
 
 // NewCatalog returns the finding catalog: one entry per ID of ids.go, with
 // the severity, title, generic fixes and doc links of FINDINGS.md. Rules
@@ -131,7 +138,8 @@ func NewCatalog() Catalog {
 			Remediation: []string{
 				"If session logging or encryption is used, add the matching endpoint (an S3 gateway endpoint, or interface endpoints for logs and kms) or a NAT path; otherwise sessions stall for minutes before the prompt appears.",
 			},
-			Docs: []string{docSessionLogging, docVPCEndpoints}},
+			Docs:      []string{docSessionLogging, docVPCEndpoints},
+			DependsOn: []ID{PrefsLoggingEndpointUnreach}},
 
 		// Identity and credentials.
 		Entry{ID: IMDSUnreachable, Severity: SevFail,
@@ -275,5 +283,39 @@ func NewCatalog() Catalog {
 				"Fix /etc/resolv.conf (or what generates it: DHCP options set, systemd-resolved, NetworkManager, cloud-init).",
 			},
 			Docs: []string{docVPCDNS}},
+
+		// Session preferences (issue 10). The setting is account- and
+		// region-wide, so every entry says where to change it.
+		Entry{ID: PrefsS3BucketMissing, Severity: SevFail,
+			Title: "Session logs go to an S3 bucket that does not exist",
+			Remediation: []string{
+				"Systems Manager > Session Manager > Preferences > Edit: under S3 logging, choose an existing bucket or turn S3 logging off (account- and region-wide).",
+				"Or from the CLI: " + prefsFixCLI + " (set inputs.s3BucketName to an existing bucket, or to \"\" to turn S3 logging off).",
+			},
+			Docs: []string{docSessionLogging, docPrefsConsole, docPrefsCLI}},
+		Entry{ID: PrefsLogGroupMissing, Severity: SevFail,
+			Title: "Session logs go to a CloudWatch log group that does not exist",
+			Remediation: []string{
+				"Systems Manager > Session Manager > Preferences > Edit: under CloudWatch logging, choose an existing log group or turn CloudWatch logging off (account- and region-wide); or recreate the group: aws logs create-log-group --log-group-name LOG_GROUP",
+				"Or from the CLI: " + prefsFixCLI + " (set inputs.cloudWatchLogGroupName to an existing group, or to \"\" to turn CloudWatch logging off).",
+			},
+			Docs: []string{docSessionLogging, docPrefsConsole, docPrefsCLI}},
+		Entry{ID: PrefsLoggingEndpointUnreach, Severity: SevFail,
+			Title: "Session preferences need an endpoint this host cannot reach",
+			Remediation: []string{
+				"Give the subnet the endpoint the preferences use: an S3 gateway endpoint (aws ec2 create-vpc-endpoint --vpc-id VPC_ID --service-name com.amazonaws.REGION.s3 --route-table-ids RTB_ID), interface endpoints for logs and kms, or a NAT path.",
+				"Or turn the logging or encryption off: Systems Manager > Session Manager > Preferences > Edit (account- and region-wide), or " + prefsFixCLI + " (set inputs.s3BucketName / inputs.cloudWatchLogGroupName to \"\", inputs.kmsKeyId to \"\" and the encryption flags to false).",
+			},
+			Docs: []string{docSessionLogging, docVPCEndpoints, docPrefsCLI}},
+		Entry{ID: PrefsUnreadable, Severity: SevInfo,
+			Title: "The session preferences could not be checked",
+			Remediation: []string{
+				"To let the probe read them, grant the instance role ssm:GetDocument on document/SSM-SessionManagerRunShell (AmazonSSMManagedInstanceCore has it), and s3:ListBucket / logs:DescribeLogGroups for the destinations; or read them yourself: Systems Manager > Session Manager > Preferences, or aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text",
+			},
+			Docs: []string{docPrefsConsole, docPrefsCLI},
+			DependsOn: []ID{NetClockSkew, IMDSUnreachable, IMDSTokenTimeout, IMDSDisabled, IMDSUnusable,
+				IAMNoInstanceProfile, IAMCredsUnavailable, NetEndpointBlocked, NetNoRoute, NetConnectionRefused,
+				NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub, DNSResolverBypassesVPC, DNSEndpointNoAddress,
+				DNSHostsStale, DNSVPCResolverSilent}},
 	)
 }

@@ -72,6 +72,7 @@ type Config struct {
 	Live           bool           // run live checks (network, /proc); false for an offline --root
 	Offline        bool           // the host files come from another machine (--root other than "/")
 	MaxConcurrent  int            // checks in flight at once
+	NoAPI          bool           // --no-api: make no signed AWS API call (the session preferences are not read)
 	Log            zerolog.Logger
 }
 

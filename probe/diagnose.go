@@ -22,6 +22,7 @@ func Diagnose(obs *Observations) []Finding {
 		diagnoseNet,
 		diagnoseProxy,
 		diagnoseLogs,
+		diagnosePrefs,
 		diagnoseIncomplete,
 	} {
 		fs = append(fs, rule(&cat, obs)...)

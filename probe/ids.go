@@ -49,6 +49,12 @@ const (
 	ProbeIncomplete ID = "probe.incomplete"
 	IMDSUnusable    ID = "imds.unusable"
 	HostResolvConf  ID = "host.resolv-conf-problem"
+
+	// Session preferences (issue 10; documented in docs/FINDINGS.md).
+	PrefsS3BucketMissing        ID = "prefs.s3-bucket-missing"
+	PrefsLogGroupMissing        ID = "prefs.log-group-missing"
+	PrefsLoggingEndpointUnreach ID = "prefs.logging-endpoint-unreachable"
+	PrefsUnreadable             ID = "prefs.unreadable"
 )
 
 // AllIDs returns every ID constant above, in catalog order.
@@ -63,5 +69,6 @@ func AllIDs() []ID {
 		LogEndpointTimeout, LogSessionLoggingBlocked, LogCredentialsError, LogAccessDenied, LogDNSError,
 		LogTLSError, LogProxyError, LogThrottled,
 		ProbeIncomplete, HostResolvConf, IMDSUnusable,
+		PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach, PrefsUnreadable,
 	}
 }

@@ -56,6 +56,7 @@ func Run(ctx context.Context, cfg Config) *Result {
 	// Phase 3: every address any resolver returned, through TCP, TLS, HTTPS.
 	if cfg.Live && obs.Plan.Problem == "" {
 		net := append(netChecks(&cfg, obs.Plan, obs), proxyChecks(&cfg, obs)...)
+		net = append(net, prefsChecks(&cfg, obs)...)
 		obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, net)...)
 	}
 	return Finish(obs, time.Since(began))

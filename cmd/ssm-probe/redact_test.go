@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
+	"github.com/ssm-probe/ssm-probe/probe/nettest"
+	"github.com/ssm-probe/ssm-probe/probe/prefs/prefstest"
 	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"
 )
 
@@ -192,5 +194,84 @@ func redactServed(t *testing.T, base string) {
 		if !bytes.Contains(b, []byte(s)) {
 			t.Fatalf("the fake IMDS does not serve %q; the redaction test would be vacuous", s)
 		}
+	}
+}
+
+// TestRedactionSigningPath runs the CLI against the fake IMDS and the
+// prefstest fake of the signed APIs, with the debug log on: the role's
+// credentials are fetched and used to sign GetDocument and HeadBucket
+// (the fake verifies the signatures with the IMDS fake's secrets, which
+// proves they were used), yet no secret reaches stdout or stderr. In the
+// second case the fake holds another secret key, so it rejects the
+// signature and echoes the canonical request, session token included, as
+// AWS does; the probe must scrub it.
+func TestRedactionSigningPath(t *testing.T) {
+	root := redactRoot(t)
+	lo := netip.MustParseAddr("127.0.0.1")
+	dnsSrv := resolvtest.Start(t, resolvtest.Zone{"*": {Addrs: []netip.Addr{lo}}})
+	ca := nettest.NewCA(t, "redaction test root")
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imdsCfg := imdstest.DefaultConfig(imdstest.V2Required)
+	cases := []struct {
+		name      string
+		secret    string // the fake's secret key; "" means the IMDS fake's
+		wantValid bool
+	}{
+		{"signatures verify", "", true},
+		{"signature rejected with the canonical request echoed", "another-secret-key", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			imdsSrv := imdstest.New(imdsCfg)
+			defer imdsSrv.Close()
+			fc := prefstest.Config{Region: imdsCfg.Region,
+				Document: prefstest.Document(map[string]any{"s3BucketName": "deleted-session-logs"})}
+			if c.secret != "" {
+				fc.AccessKeyID, fc.SecretAccessKey, fc.SessionToken = imdstest.FakeAccessKeyID, c.secret, imdstest.FakeToken
+			}
+			fake := prefstest.New(fc)
+			port := prefstest.Start(t, fake, []netip.Addr{lo}, ca)
+			for _, format := range []string{"text", "json"} {
+				var stdout, stderr redactBuffer
+				code := run([]string{"run",
+					"--root", root, "--live",
+					"--imds-endpoint", imdsSrv.URL,
+					"--vpc-dns", dnsSrv.Addr.Addr().String(),
+					"--dns-port", strconv.Itoa(int(dnsSrv.Addr.Port())),
+					"--endpoint-port", strconv.Itoa(port),
+					"--ca-file", caFile,
+					"--timeout", redactAttempt, "--deadline", "10s",
+					"--format", format, "--log-level", "debug", "--no-color",
+				}, &stdout, &stderr)
+				if code == exitUsage {
+					t.Fatalf("%s: usage error: %s", format, stderr.String())
+				}
+				for _, s := range redactSecrets() {
+					if strings.Contains(stdout.String(), s) {
+						t.Errorf("%s: stdout holds secret %q", format, s)
+					}
+					if strings.Contains(stderr.String(), s) {
+						t.Errorf("%s: stderr holds secret %q", format, s)
+					}
+				}
+				// The run really signed: the JSON checks record the call, and
+				// the verified calls found the deleted bucket.
+				if format == "json" && !strings.Contains(stdout.String(), "ssm:GetDocument") {
+					t.Errorf("%s: the report does not record the signed call:\n%s", format, stdout.String())
+				}
+				if c.wantValid && !strings.Contains(stdout.String(), "prefs.s3-bucket-missing") {
+					t.Errorf("%s: the report lacks prefs.s3-bucket-missing:\n%s", format, stdout.String())
+				}
+			}
+			if c.wantValid && fake.Valid() < 4 { // GetDocument and HeadBucket, per format
+				t.Errorf("the fake verified %d signed requests, want at least 4: %+v", fake.Valid(), fake.Requests())
+			}
+			if !c.wantValid && (fake.Signed() < 2 || fake.Valid() != 0) {
+				t.Errorf("signed %d, verified %d: want signed requests that all fail to verify", fake.Signed(), fake.Valid())
+			}
+		})
 	}
 }

@@ -28,8 +28,9 @@ const maxObservationsFile = 64 << 20
 // runFlags are the flags of "ssm-probe run" (INTERFACE.md).
 type runFlags struct {
 	format, output, region, root, imds, logLevel string
-	timeout, deadline                            time.Duration
-	live, noColor                                bool
+	timeout, deadline, since, wait               time.Duration
+	live, noColor, console                       bool
+	consolePath                                  string // hidden: the console device for --console
 	observations                                 string // hidden: re-diagnose saved observations
 	vpcDNS, caFile                               string // hidden: AmazonProvidedDNS addresses, CA bundle
 	dnsPort, endpointPort                        int    // hidden: ports for DNS servers and endpoints
@@ -37,17 +38,21 @@ type runFlags struct {
 
 // hiddenFlags are test seams left out of the usage text.
 var hiddenFlags = map[string]bool{"observations": true, "vpc-dns": true, "dns-port": true,
-	"endpoint-port": true, "ca-file": true}
+	"endpoint-port": true, "ca-file": true, "console-path": true}
 
 func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	f := &runFlags{}
 	fs := flag.NewFlagSet("ssm-probe run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.format, "format", "text", "report format: text or json")
+	fs.StringVar(&f.format, "format", "text", "report format: text, json or prom")
 	fs.StringVar(&f.output, "output", "", "write the report to `FILE` (atomically) instead of stdout")
 	fs.StringVar(&f.region, "region", "", "use region `R` instead of the discovered one")
 	fs.DurationVar(&f.timeout, "timeout", probe.DefaultTimeout, "limit for one network attempt")
 	fs.DurationVar(&f.deadline, "deadline", probe.DefaultDeadline, "hard cap on the whole run")
+	fs.DurationVar(&f.since, "since", probe.DefaultSince, "how far back to read the agent's logs (0: everything)")
+	fs.DurationVar(&f.wait, "wait", 0, "boot mode: repeat the probe until the verdict is ok or `D` has passed")
+	fs.BoolVar(&f.console, "console", false, "also write a one-screen summary to the console (for aws ec2 get-console-output)")
+	fs.StringVar(&f.consolePath, "console-path", defaultConsolePath, "console `DEVICE` for --console")
 	fs.StringVar(&f.root, "root", "/", "read host files under `DIR` (a mounted volume); implies no live checks unless --live")
 	fs.BoolVar(&f.live, "live", false, "with --root: run the live network checks too")
 	fs.StringVar(&f.imds, "imds-endpoint", "", "instance metadata `URL` (default $AWS_EC2_METADATA_SERVICE_ENDPOINT, else "+probe.DefaultIMDSEndpoint+")")
@@ -93,8 +98,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fs, "unexpected argument %q", fs.Arg(0))
 	}
-	if f.format != "text" && f.format != "json" {
-		return usageErr(stderr, fs, "--format must be text or json, not %q", f.format)
+	if f.format != "text" && f.format != "json" && f.format != "prom" {
+		return usageErr(stderr, fs, "--format must be text, json or prom, not %q", f.format)
+	}
+	if f.since < 0 || f.wait < 0 {
+		return usageErr(stderr, fs, "--since and --wait must not be negative")
 	}
 	if f.dnsPort < 1 || f.dnsPort > 65535 || f.endpointPort < 1 || f.endpointPort > 65535 {
 		return usageErr(stderr, fs, "ports must be 1..65535")
@@ -107,20 +115,21 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fs, "%v", err)
 	}
 
-	var res *probe.Result
+	var wr waitResult
 	if f.observations != "" {
-		res, err = rediagnose(f.observations)
+		wr.res, err = rediagnose(f.observations)
 		if err != nil {
 			fmt.Fprintf(stderr, "ssm-probe: %v\n", err)
 			return exitUnknown
 		}
+		wr.attempts = 1
 	} else {
 		cfg := probe.Defaults()
 		cfg.Log = log
 		cfg.Root = f.root
 		cfg.Offline = f.root != "/" && f.root != ""
 		cfg.Live = !cfg.Offline || f.live
-		cfg.Timeout, cfg.Deadline, cfg.Region = f.timeout, f.deadline, f.region
+		cfg.Timeout, cfg.Deadline, cfg.Region, cfg.Since = f.timeout, f.deadline, f.region, f.since
 		cfg.IMDSEndpoint = imdsEndpoint(f.imds)
 		cfg.DNSPort, cfg.EndpointPort = f.dnsPort, f.endpointPort
 		if cfg.VPCDNS, err = parseAddrs(f.vpcDNS); err != nil {
@@ -132,10 +141,21 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		res = probe.Run(ctx, cfg)
+		wr = waitLoop{Wait: f.wait, Log: stderr,
+			Probe: func(ctx context.Context) *probe.Result { return probe.Run(ctx, cfg) }}.run(ctx)
 		stop()
 	}
-	return render(res, f, stdout, stderr)
+	code := render(wr.res, f, stdout, stderr)
+	if f.console {
+		toConsole(f.consolePath, wr, reportMeta(), stderr)
+	}
+	return code
+}
+
+// reportMeta identifies this build in the reports.
+func reportMeta() report.Meta {
+	ver, rev, _ := buildMeta()
+	return report.Meta{Version: ver, Commit: rev}
 }
 
 // imdsEndpoint picks the IMDS endpoint: the flag, then the SDK's
@@ -168,13 +188,14 @@ func rediagnose(path string) (*probe.Result, error) {
 // render writes the report in the chosen format to stdout or --output and
 // returns the verdict's exit code.
 func render(res *probe.Result, f *runFlags, stdout, stderr io.Writer) int {
-	ver, rev, _ := buildMeta()
-	meta := report.Meta{Version: ver, Commit: rev}
+	meta := reportMeta()
 	var buf bytes.Buffer
 	var err error
 	switch f.format {
 	case "json":
 		err = report.JSON(&buf, res, meta)
+	case "prom":
+		err = report.Prom(&buf, res, meta)
 	default:
 		color := f.output == "" && !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 		err = report.Text(&buf, res, meta, report.TextOptions{Color: color})
