@@ -1,0 +1,215 @@
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/imds"
+	"github.com/ssm-probe/ssm-probe/probe/prefs"
+)
+
+// prefsCheckName is the check that reads the session preferences.
+const prefsCheckName = "prefs"
+
+// noAPIReason is the skip reason of the preferences check under --no-api.
+const noAPIReason = "not checked: --no-api turns off every signed API call"
+
+// PrefsObs is what the preferences check observed: the signed GetDocument
+// of SSM-SessionManagerRunShell and, when the preferences name them, the
+// signed HeadBucket and DescribeLogGroups of their destinations. It holds
+// no credential: the role is named, its keys never are.
+type PrefsObs struct {
+	Region   string                `json:"region"`
+	Role     string                `json:"role,omitempty"`    // the instance role whose credentials signed
+	Skipped  string                `json:"skipped,omitempty"` // why no call was made (no credentials, no address)
+	Document *prefs.DocumentResult `json:"document,omitempty"`
+	Bucket   *prefs.BucketResult   `json:"bucket,omitempty"`
+	LogGroup *prefs.LogGroupResult `json:"log_group,omitempty"`
+}
+
+// Prefs returns the preferences when they were read, else nil.
+func (p *PrefsObs) Prefs() *prefs.Preferences {
+	if p == nil || p.Document == nil || p.Document.Document == nil {
+		return nil
+	}
+	return p.Document.Document.Prefs
+}
+
+// prefsChecks lists the phase-3 check that reads the session preferences
+// (issue 10). It runs next to the endpoint checks, which test the s3, logs
+// and kms paths themselves; it makes read-only signed calls only, and none
+// under --no-api.
+func prefsChecks(cfg *Config, o *Observations) []Check {
+	target := "ssm:GetDocument " + prefs.DocumentName
+	if cfg.NoAPI {
+		return []Check{skipped(prefsCheckName, target, noAPIReason)}
+	}
+	p := o.Plan
+	if p == nil || p.Region == "" {
+		return nil
+	}
+	// Capture now what the check reads: the runner saves other checks'
+	// observations into o while this one runs.
+	targets := map[string]prefs.Target{}
+	for _, e := range p.Endpoints {
+		targets[e.Service] = prefs.Target{Host: e.Host, Addrs: agentAddrsOf(o, e.Host)}
+	}
+	var role, noCreds string
+	switch id := o.IMDS; {
+	case id == nil:
+		noCreds = "not checked: the instance metadata service was not read, so there are no role credentials to sign with"
+	case id.Failure != imds.FailNone && id.Failure != imds.FailUnauthorized:
+		noCreds = fmt.Sprintf("not checked: IMDS failed (%s), so there are no role credentials to sign with", id.Failure)
+	case id.Profile.State == imds.ProfileAbsent:
+		noCreds = "not checked: no instance profile is attached, so there are no role credentials to sign with"
+	default:
+		role = id.Profile.Role
+	}
+	return []Check{{
+		Name:   prefsCheckName,
+		Target: fmt.Sprintf("%s via %s", target, targets["ssm"].Host),
+		Run: func(ctx context.Context) Outcome {
+			po := &PrefsObs{Region: p.Region, Role: role}
+			if noCreds != "" {
+				po.Skipped = noCreds
+				return Outcome{Status: StatusSkip, Reason: noCreds, Detail: po}
+			}
+			return readPrefs(ctx, cfg, po, targets)
+		},
+	}}
+}
+
+// agentAddrsOf returns the addresses the agent's resolver gave host.
+func agentAddrsOf(o *Observations, host string) []netip.Addr {
+	for _, a := range o.AgentDNS {
+		if a.Host == host && a.Answer.Class == errclass.None {
+			return append([]netip.Addr(nil), a.Answer.Addrs...)
+		}
+	}
+	return nil
+}
+
+// readPrefs fetches the role's credentials, reads the preferences and
+// checks their destinations. The credentials live only in this call.
+func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[string]prefs.Target) Outcome {
+	creds, err := imds.SigningCredentials(ctx, imds.Options{Endpoint: cfg.IMDSEndpoint, Timeout: cfg.Timeout,
+		Now: cfg.Now, DialContext: cfg.Dialer.DialContext})
+	if err != nil {
+		po.Skipped = "not checked: no signing credentials: " + err.Error()
+		return Outcome{Status: StatusSkip, Class: errclass.Other, Reason: po.Skipped, Detail: po}
+	}
+	cl := prefs.New(prefs.Options{Region: po.Region, Port: cfg.EndpointPort, Dial: cfg.Dialer.DialContext,
+		RootCAs: cfg.RootCAs, Timeout: cfg.Timeout, Now: cfg.Now}, creds)
+	po.Document = cl.GetDocument(ctx, targets["ssm"])
+	pr := po.Prefs()
+	var wg sync.WaitGroup
+	if pr.UsesS3() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			po.Bucket = cl.HeadBucket(ctx, targets["s3"], pr.S3BucketName)
+		}()
+	}
+	if pr.UsesLogs() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			po.LogGroup = cl.LogGroup(ctx, targets["logs"], pr.CloudWatchLogGroupName)
+		}()
+	}
+	wg.Wait()
+	return prefsOutcome(po)
+}
+
+// prefsOutcome turns the observation into the check's status and reason.
+// A 200 from the signed GetDocument is the probe's end-to-end proof that
+// the ssm API works from this host with the role's credentials and its
+// clock, and the reason says so.
+func prefsOutcome(po *PrefsObs) Outcome {
+	out := Outcome{Status: StatusPass, Detail: po}
+	d := po.Document
+	c := d.Call
+	proof := fmt.Sprintf("signed ssm:GetDocument answered by %s (%s): the ssm API works end to end from this host with role %s's credentials and this clock",
+		c.Host, c.Addr, po.Role)
+	switch {
+	case !c.Answered():
+		out.Status, out.Class, out.Reason = StatusFail, c.Class, "no answer: "+c.Summary()
+	case c.Fault == prefs.FaultDenied:
+		out.Status, out.Class = StatusSkip, errclass.HTTPStatus
+		out.Reason = fmt.Sprintf("not checked: role %s may not call ssm:GetDocument (%s); the agent's logs are used instead", po.Role, c.ErrorType)
+	case c.Fault == prefs.FaultClockSkew:
+		out.Status, out.Class = StatusFail, errclass.HTTPStatus
+		out.Reason = "the signature was rejected for its time (" + c.ErrorType + "): the host clock is off"
+	case d.Missing:
+		out.Reason = proof + "; no preferences document: sessions use the defaults, no session logging"
+	case c.Status != 200:
+		out.Status, out.Class, out.Reason = StatusFail, errclass.HTTPStatus, c.Summary()
+	case d.Problem != "":
+		out.Status, out.Class, out.Reason = StatusWarn, errclass.Malformed, proof+"; but the preferences cannot be read: "+d.Problem
+	default:
+		notes := []string{proof}
+		notes = append(notes, prefsNotes(po)...)
+		out.Reason = strings.Join(notes, "; ")
+	}
+	return out
+}
+
+// prefsNotes says what the preferences use and what their destinations
+// showed, for the check's reason.
+func prefsNotes(po *PrefsObs) []string {
+	pr := po.Prefs()
+	if pr == nil {
+		return nil
+	}
+	var n []string
+	if !pr.UsesS3() && !pr.UsesLogs() && !pr.UsesKMS() {
+		n = append(n, "the preferences turn no session logging or encryption on")
+	}
+	if b := po.Bucket; b != nil {
+		switch b.State {
+		case prefs.BucketForbidden:
+			n = append(n, fmt.Sprintf("S3 bucket %s: HeadBucket answered 403, which is inconclusive (the bucket may exist; the role may lack s3:ListBucket on it)", b.Bucket))
+		case prefs.BucketOtherRegion:
+			n = append(n, fmt.Sprintf("S3 bucket %s is in region %s, not %s: the agent uploads to that region's s3 endpoint", b.Bucket, b.Region, po.Region))
+		default:
+			n = append(n, fmt.Sprintf("S3 bucket %s: %s", b.Bucket, b.State))
+		}
+	}
+	if g := po.LogGroup; g != nil {
+		s := fmt.Sprintf("log group %s: %s", g.LogGroup, g.State)
+		if pr.CloudWatchEncryptionEnabled && g.State == prefs.LogGroupExists && !g.Encrypted {
+			s += " but not encrypted, while cloudWatchEncryptionEnabled requires it"
+		}
+		n = append(n, s)
+	}
+	return n
+}
+
+// prefsObs returns the preferences check's observation from the run's
+// check records, or nil. A saved and reloaded run holds the detail as
+// decoded JSON, which is converted back.
+func prefsObs(o *Observations) *PrefsObs {
+	for _, c := range o.Checks {
+		if c.Name != prefsCheckName || c.Detail == nil {
+			continue
+		}
+		if po, ok := c.Detail.(*PrefsObs); ok {
+			return po
+		}
+		b, err := json.Marshal(c.Detail)
+		if err != nil {
+			return nil
+		}
+		var po PrefsObs
+		if json.Unmarshal(b, &po) != nil {
+			return nil
+		}
+		return &po
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package probe
+
+import (
+	"testing"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/prefs"
+)
+
+const prefsFixtures = "testdata/obs/prefs"
+
+// TestDiagnosePrefs table-tests the prefs.* rules from the observation
+// fixtures in testdata/obs/prefs (regenerate: go test -run
+// TestDiagnosePrefs ./probe -update). The preferences check's observation
+// travels in its check record, as it does in a saved run.
+func TestDiagnosePrefs(t *testing.T) {
+	if *update {
+		for name, f := range prefsScenarios() {
+			writeFixture(t, prefsFixtures, name, f)
+		}
+	}
+	runFixtures(t, prefsFixtures)
+}
+
+// healthy is a VPC whose six endpoints all answer over HTTPS.
+func healthy() *scen {
+	return newScen([]string{"10.0.0.2"}, "10.0.0.0/16").
+		answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+		agent("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+		net("10.0.1.X", "ok")
+}
+
+// okCall is a signed call that answered status.
+func okCall(api, svc string, status int, errType string, fault prefs.Fault) *prefs.Call {
+	return &prefs.Call{API: api, Host: svc + ".ap-northeast-1.amazonaws.com", Addr: "10.0.1.11:443", Status: status,
+		ErrorType: errType, Fault: fault, Date: "Sun, 22 Nov 2026 10:00:00 GMT"}
+}
+
+// withPrefs adds the preferences check's record holding po.
+func withPrefs(s *scen, status Status, po *PrefsObs) *scen {
+	po.Region = "ap-northeast-1"
+	if po.Role == "" {
+		po.Role = "app-role"
+	}
+	s.o.Checks = append(s.o.Checks, CheckRecord{Name: prefsCheckName, Target: "ssm:GetDocument " + prefs.DocumentName,
+		Status: status, Detail: po})
+	return s
+}
+
+// read is a GetDocument that returned p.
+func read(p prefs.Preferences) *prefs.DocumentResult {
+	return &prefs.DocumentResult{Call: okCall(prefs.APIGetDocument, "ssm", 200, "", prefs.FaultNone),
+		Document: &prefs.Document{Name: prefs.DocumentName, Version: "4", Format: "JSON", Status: "Active", Prefs: &p}}
+}
+
+func bucket(name string, st prefs.BucketState, status int) *prefs.BucketResult {
+	return &prefs.BucketResult{Bucket: name, State: st, Call: okCall(prefs.APIHeadBucket, "s3", status, "", prefs.FaultNone)}
+}
+
+func group(name string, st prefs.LogGroupState, fault prefs.Fault) *prefs.LogGroupResult {
+	status, typ := 200, ""
+	if fault == prefs.FaultDenied {
+		status, typ = 400, "AccessDeniedException"
+	}
+	return &prefs.LogGroupResult{LogGroup: name, State: st, Call: okCall(prefs.APIDescribeLogGroups, "logs", status, typ, fault)}
+}
+
+func prefsScenarios() map[string]fixture {
+	s3prefs := prefs.Preferences{SessionType: "Standard_Stream", S3BucketName: "corp-session-logs"}
+	cwprefs := prefs.Preferences{SessionType: "Standard_Stream", CloudWatchLogGroupName: "/ssm/sessions"}
+	kmsprefs := prefs.Preferences{SessionType: "Standard_Stream", KMSKeyID: "alias/ssm-sessions"}
+	return map[string]fixture{
+		"bucket-missing": fx("seed 002: the preferences log to an S3 bucket that was deleted",
+			withPrefs(healthy(), StatusPass, &PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketMissing, 404)}),
+			w(PrefsS3BucketMissing, SevFail)),
+		"bucket-exists": fx("the bucket exists and s3 answers: nothing to report",
+			withPrefs(healthy(), StatusPass, &PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketExists, 200)})),
+		"bucket-other-region": fx("a bucket in another region is noted in the check, not a finding",
+			withPrefs(healthy(), StatusPass, &PrefsObs{Document: read(s3prefs), Bucket: &prefs.BucketResult{Bucket: "corp-session-logs",
+				State: prefs.BucketOtherRegion, Region: "eu-west-1", Call: okCall(prefs.APIHeadBucket, "s3", 301, "", prefs.FaultNone)}})),
+		"bucket-forbidden": fx("HeadBucket 403 is inconclusive, and the finding says so",
+			withPrefs(healthy(), StatusPass, &PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketForbidden, 403)}),
+			w(PrefsUnreadable, SevInfo)),
+		"log-group-missing": fx("the preferences stream to a CloudWatch log group that was deleted",
+			withPrefs(healthy(), StatusPass, &PrefsObs{Document: read(cwprefs), LogGroup: group("/ssm/sessions", prefs.LogGroupMissing, "")}),
+			w(PrefsLogGroupMissing, SevFail)),
+		"log-group-denied": fx("the role may not describe log groups: inconclusive",
+			withPrefs(healthy(), StatusPass, &PrefsObs{Document: read(cwprefs), LogGroup: group("/ssm/sessions", prefs.LogGroupDenied, prefs.FaultDenied)}),
+			w(PrefsUnreadable, SevInfo)),
+		"logs-endpoint-timeout": fx("CloudWatch logging is on and the logs endpoint times out: required now; net.optional-endpoint-unreachable folds in",
+			withPrefs(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").
+				answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+				agent("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+				net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "s3", "kms").
+				net("10.0.1.X", "timeout", "logs"),
+				StatusPass, &PrefsObs{Document: read(cwprefs), LogGroup: &prefs.LogGroupResult{LogGroup: "/ssm/sessions", State: prefs.LogGroupUnknown,
+					Call: &prefs.Call{API: prefs.APIDescribeLogGroups, Host: "logs.ap-northeast-1.amazonaws.com", Addr: "10.0.1.15:443", Stage: "tcp", Class: errclass.Timeout, Detail: "i/o timeout"}}}),
+			w(PrefsLoggingEndpointUnreach, SevFail)),
+		"kms-no-address": fx("a KMS key is set and kms has no address from the agent's resolver",
+			withPrefs(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").
+				answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}, "ssm", "ssmmessages", "ec2messages", "s3", "logs").
+				answer("10.0.0.2", errclass.NXDomain, nil, "kms").
+				agent("10.0.0.2", errclass.None, []string{"10.0.1.X"}, "ssm", "ssmmessages", "ec2messages", "s3", "logs").
+				agent("10.0.0.2", errclass.NXDomain, nil, "kms").
+				net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "s3", "logs"),
+				StatusPass, &PrefsObs{Document: read(kmsprefs)}),
+			w(PrefsLoggingEndpointUnreach, SevFail)),
+		"unused-endpoint-unreachable": fx("logs is unreachable but the preferences log to S3 only: the plain optional-endpoint warning stays",
+			withPrefs(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").
+				answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+				agent("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+				net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "s3", "kms").
+				net("10.0.1.X", "timeout", "logs"),
+				StatusPass, &PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketExists, 200)}),
+			w(NetOptionalEndpointUnreach, SevWarn)),
+		"no-document": fx("no preferences document: the defaults, no logging; the check says so, no finding",
+			withPrefs(healthy(), StatusPass, &PrefsObs{Document: &prefs.DocumentResult{Missing: true,
+				Call: okCall(prefs.APIGetDocument, "ssm", 400, "InvalidDocument", prefs.FaultNone)}})),
+		"access-denied": fx("the role may not call GetDocument: not checked, naming the role",
+			withPrefs(healthy(), StatusSkip, &PrefsObs{Document: &prefs.DocumentResult{
+				Call: okCall(prefs.APIGetDocument, "ssm", 400, "AccessDeniedException", prefs.FaultDenied)}}),
+			w(PrefsUnreadable, SevInfo)),
+		"signature-expired": fx("the signature was rejected for its time and no Date header showed skew: net.clock-skew from the signature",
+			withPrefs(healthy(), StatusFail, &PrefsObs{Document: &prefs.DocumentResult{
+				Call: okCall(prefs.APIGetDocument, "ssm", 400, "InvalidSignatureException", prefs.FaultClockSkew)}}),
+			w(NetClockSkew, SevFail)),
+		"signature-expired-and-date-skew": fx("the Date headers show the skew too: one net.clock-skew finding",
+			withPrefs(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").
+				answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+				agent("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+				net("10.0.1.X", "skew:600"),
+				StatusFail, &PrefsObs{Document: &prefs.DocumentResult{
+					Call: okCall(prefs.APIGetDocument, "ssm", 400, "InvalidSignatureException", prefs.FaultClockSkew)}}),
+			w(NetClockSkew, SevFail)),
+		"ssm-blocked": fx("GetDocument got no answer because the ssm endpoint is blocked: folded into net.endpoint-blocked",
+			withPrefs(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").
+				answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+				agent("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+				net("10.0.1.X", "timeout", "ssm").
+				net("10.0.1.X", "ok", "ssmmessages", "ec2messages", "s3", "logs", "kms"),
+				StatusFail, &PrefsObs{Document: &prefs.DocumentResult{Call: &prefs.Call{API: prefs.APIGetDocument,
+					Host: "ssm.ap-northeast-1.amazonaws.com", Addr: "10.0.1.11:443", Stage: "tcp", Class: errclass.Timeout, Detail: "i/o timeout"}}}),
+			w(NetEndpointBlocked, SevFail)),
+		"no-credentials": fx("no signing credentials: not checked, with the reason",
+			withPrefs(healthy(), StatusSkip, &PrefsObs{Skipped: "not checked: no signing credentials: IMDS GET of the credentials of role app-role answered HTTP 500"}),
+			w(PrefsUnreadable, SevInfo)),
+		"unreadable-content": fx("the document came back in a form the probe cannot read",
+			withPrefs(healthy(), StatusWarn, &PrefsObs{Document: &prefs.DocumentResult{Call: okCall(prefs.APIGetDocument, "ssm", 200, "", prefs.FaultNone),
+				Problem: "the document content (YAML, not JSON) cannot be read"}}),
+			w(PrefsUnreadable, SevInfo)),
+		"no-api": fx("--no-api: the check was skipped with no observation; nothing is concluded",
+			func() *scen {
+				s := healthy()
+				s.o.Checks = append(s.o.Checks, CheckRecord{Name: prefsCheckName, Status: StatusSkip, Reason: noAPIReason})
+				return s
+			}()),
+	}
+}
