@@ -224,7 +224,7 @@ func NewCatalog() Catalog {
 				"Add the s3 (gateway) and logs (interface) endpoints or a NAT path, and grant the role s3:PutObject / logs:PutLogEvents for the destination.",
 			},
 			Docs:      []string{docSessionLogging},
-			DependsOn: []ID{NetOptionalEndpointUnreach}},
+			DependsOn: []ID{NetOptionalEndpointUnreach, PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach}},
 		Entry{ID: LogCredentialsError, Severity: SevWarn,
 			Title:     "The agent's logs show credential errors",
 			Docs:      []string{docInstanceRole, docDHMC},

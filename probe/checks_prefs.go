@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -75,11 +74,15 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 		Target: fmt.Sprintf("%s via %s", target, targets["ssm"].Host),
 		Run: func(ctx context.Context) Outcome {
 			po := &PrefsObs{Region: p.Region, Role: role}
+			var out Outcome
 			if noCreds != "" {
 				po.Skipped = noCreds
-				return Outcome{Status: StatusSkip, Reason: noCreds, Detail: po}
+				out = Outcome{Status: StatusSkip, Reason: noCreds, Detail: po}
+			} else {
+				out = readPrefs(ctx, cfg, po, targets)
 			}
-			return readPrefs(ctx, cfg, po, targets)
+			out.save = func(o *Observations) { o.Prefs = po }
+			return out
 		},
 	}}
 }
@@ -188,28 +191,4 @@ func prefsNotes(po *PrefsObs) []string {
 		n = append(n, s)
 	}
 	return n
-}
-
-// prefsObs returns the preferences check's observation from the run's
-// check records, or nil. A saved and reloaded run holds the detail as
-// decoded JSON, which is converted back.
-func prefsObs(o *Observations) *PrefsObs {
-	for _, c := range o.Checks {
-		if c.Name != prefsCheckName || c.Detail == nil {
-			continue
-		}
-		if po, ok := c.Detail.(*PrefsObs); ok {
-			return po
-		}
-		b, err := json.Marshal(c.Detail)
-		if err != nil {
-			return nil
-		}
-		var po PrefsObs
-		if json.Unmarshal(b, &po) != nil {
-			return nil
-		}
-		return &po
-	}
-	return nil
 }

@@ -18,7 +18,7 @@ const regionWide = "The Session Manager preferences are account- and region-wide
 // another finding explains it). A signature rejected for its time is
 // net.clock-skew evidence.
 func diagnosePrefs(cat *Catalog, o *Observations) []Finding {
-	po := prefsObs(o)
+	po := o.Prefs
 	if po == nil {
 		return nil
 	}

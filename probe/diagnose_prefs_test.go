@@ -36,8 +36,9 @@ func okCall(api, svc string, status int, errType string, fault prefs.Fault) *pre
 		ErrorType: errType, Fault: fault, Date: "Sun, 22 Nov 2026 10:00:00 GMT"}
 }
 
-// withPrefs adds the preferences check's record holding po.
+// withPrefs adds the preferences observation po and its check's record.
 func withPrefs(s *scen, status Status, po *PrefsObs) *scen {
+	s.o.Prefs = po
 	po.Region = "ap-northeast-1"
 	if po.Role == "" {
 		po.Role = "app-role"

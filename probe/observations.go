@@ -30,6 +30,7 @@ type Observations struct {
 	Net      []NetObs        `json:"net,omitempty"`       // each endpoint address tried: TCP, TLS, HTTPS
 	Proxy    []ProxyObs      `json:"proxy,omitempty"`     // each required endpoint tried through the agent's proxy
 	Logs     *journal.Result `json:"logs,omitempty"`      // what the agent's logs show
+	Prefs    *PrefsObs       `json:"prefs,omitempty"`     // the account\'s Session Manager preferences and their destinations
 	Checks   []CheckRecord   `json:"checks,omitempty"`
 }
 

@@ -6,7 +6,7 @@ import (
 )
 
 // offlineReason is the skip reason of every live check under an offline --root.
-const offlineReason = "not checked: --root reads another machine's files; live checks need --live"
+const offlineReason = "not checked: needs the live instance (--root reads another machine's files); run the probe on the instance, or add --live from a host in the same subnet"
 
 // factChecks lists the first phase: what the host's files and IMDS say.
 // Checks are listed here explicitly, never registered from init.
@@ -117,6 +117,13 @@ func contextOf(o *Observations) Context {
 	}
 	if o.Resolv != nil {
 		c.Resolvers.System = o.Resolv.systemResolvers()
+	}
+	if a := o.Agent; a != nil {
+		c.Agent.Version = a.Version
+		if a.RunningChecked {
+			running := a.Running
+			c.Agent.Running = &running
+		}
 	}
 	return c
 }

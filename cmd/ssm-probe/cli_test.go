@@ -113,3 +113,10 @@ func TestObservationsSeam(t *testing.T) {
 		t.Errorf("missing observations file: exit %d, want %d", code, exitUnknown)
 	}
 }
+
+func TestNoAPIFlagParses(t *testing.T) {
+	fs, f := newRunFlags(&bytes.Buffer{})
+	if err := fs.Parse([]string{"--no-api"}); err != nil || !f.noAPI {
+		t.Fatalf("--no-api: err %v, noAPI %v", err, f.noAPI)
+	}
+}

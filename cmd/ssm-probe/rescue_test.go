@@ -125,7 +125,7 @@ func TestRescueRoot(t *testing.T) {
 	// The text report says it too, on the same run.
 	code, text, _ := runCLI(t, "run", "--root", root, "--since", "0", "--no-color", "--imds-endpoint", "http://127.0.0.1:1")
 	if code != 2 || !strings.Contains(text, "mode offline") || !strings.Contains(text, "skip    imds") ||
-		!strings.Contains(text, "live checks need --live") {
+		!strings.Contains(text, "needs the live instance") {
 		t.Errorf("text report (exit %d) does not show the skipped live checks:\n%s", code, text)
 	}
 }

@@ -29,7 +29,7 @@ const maxObservationsFile = 64 << 20
 type runFlags struct {
 	format, output, region, root, imds, logLevel string
 	timeout, deadline, since, wait               time.Duration
-	live, noColor, console                       bool
+	live, noColor, console, noAPI                bool
 	consolePath                                  string // hidden: the console device for --console
 	observations                                 string // hidden: re-diagnose saved observations
 	vpcDNS, caFile                               string // hidden: AmazonProvidedDNS addresses, CA bundle
@@ -54,6 +54,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.BoolVar(&f.console, "console", false, "also write a one-screen summary to the console (for aws ec2 get-console-output)")
 	fs.StringVar(&f.consolePath, "console-path", defaultConsolePath, "console `DEVICE` for --console")
 	fs.StringVar(&f.root, "root", "/", "read host files under `DIR` (a mounted volume); implies no live checks unless --live")
+	fs.BoolVar(&f.noAPI, "no-api", false, "make no signed AWS API call (the read-only ssm:GetDocument, s3:HeadBucket, logs:DescribeLogGroups of the session preferences check)")
 	fs.BoolVar(&f.live, "live", false, "with --root: run the live network checks too")
 	fs.StringVar(&f.imds, "imds-endpoint", "", "instance metadata `URL` (default $AWS_EC2_METADATA_SERVICE_ENDPOINT, else "+probe.DefaultIMDSEndpoint+")")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "the probe's own log level on stderr: debug, info, warn, error")
@@ -132,6 +133,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		cfg.Timeout, cfg.Deadline, cfg.Region, cfg.Since = f.timeout, f.deadline, f.region, f.since
 		cfg.IMDSEndpoint = imdsEndpoint(f.imds)
 		cfg.DNSPort, cfg.EndpointPort = f.dnsPort, f.endpointPort
+		cfg.NoAPI = f.noAPI
 		if cfg.VPCDNS, err = parseAddrs(f.vpcDNS); err != nil {
 			return usageErr(stderr, fs, "--vpc-dns: %v", err)
 		}
