@@ -42,8 +42,9 @@ unit:
 	go test -race -count=1 ./...
 
 ## test: formatting, vet (cgo and static), race-enabled unit tests, static
-## builds, then the end-to-end lab (needs root and network namespaces)
-test: fmt-check vet unit binaries e2e
+## builds, the packages and their checks, then the end-to-end lab (needs root
+## and network namespaces)
+test: fmt-check vet unit binaries packaging-test e2e
 
 ## demo: every seed's failure reproduced in the network-namespace lab (root)
 demo: lab-demo
