@@ -46,6 +46,11 @@ func logsCheck(cfg *Config) Check {
 				out.Status = StatusWarn
 				out.Reason += "; " + strings.Join(other, "; ")
 			}
+			if r.BudgetExhausted {
+				// Part of the logs was never looked at: say so, never a plain pass.
+				out.Status = StatusWarn
+				out.Reason += "; byte budget exhausted: older log data was not read"
+			}
 			if len(read) == 0 {
 				out.Status, out.Reason = StatusSkip, "not checked: no agent log could be read"
 				if len(other) > 0 {

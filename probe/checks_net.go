@@ -78,6 +78,14 @@ func (n *NetObs) Failed() (string, errclass.Class) {
 	return "", errclass.None
 }
 
+// maxAddrsPerHost caps the addresses tried for one endpoint name, over all
+// resolvers. An interface endpoint has one address per Availability Zone
+// (at most six in a Region today) and a public endpoint a handful; a
+// resolver that answers with thousands (one 64 KiB UDP reply holds about
+// 4,000 A records) must not turn one run into thousands of connections
+// and a report of thousands of checks.
+const maxAddrsPerHost = 16
+
 // netTarget is one (endpoint, address) pair to try and where it came from.
 type netTarget struct {
 	e       Endpoint
@@ -87,14 +95,20 @@ type netTarget struct {
 
 // netTargets collects every address any resolver (or the hosts file, via the
 // agent view) returned for each endpoint: each is a target, not just the
-// first (a resolver that disagrees must be tested too).
+// first (a resolver that disagrees must be tested too), up to
+// maxAddrsPerHost per name.
 func netTargets(p *Plan, o *Observations) []netTarget {
 	byKey := map[string]*netTarget{}
+	perHost := map[string]int{}
 	var order []string
 	add := func(e Endpoint, a netip.Addr, src string) {
 		k := e.Host + "|" + a.String()
 		t, ok := byKey[k]
 		if !ok {
+			if perHost[e.Host] >= maxAddrsPerHost {
+				return // the first answers are the ones the agent dials
+			}
+			perHost[e.Host]++
 			t = &netTarget{e: e, addr: a}
 			byKey[k] = t
 			order = append(order, k)

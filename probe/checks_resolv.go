@@ -34,7 +34,12 @@ func resolvCheck(cfg *Config) Check {
 			case c.Missing:
 				out.Status, out.Class, out.Reason = StatusFail, errclass.NotFound, cfg.ResolvConf+" does not exist"
 			case c.Unreadable:
+				// The file-level problem says why: permission, or not a
+				// regular file (a FIFO, a device, a directory: malformed).
 				out.Status, out.Class, out.Reason = StatusFail, errclass.Permission, cfg.ResolvConf+" cannot be read"
+				if len(c.Problems) > 0 && c.Problems[0].Line == 0 && c.Problems[0].Class != errclass.None {
+					out.Class, out.Reason = c.Problems[0].Class, out.Reason+": "+c.Problems[0].Msg
+				}
 			case len(c.Nameservers) == 0:
 				out.Status, out.Class, out.Reason = StatusFail, errclass.Malformed, cfg.ResolvConf+" names no nameserver"
 			case len(c.Problems) > 0:
