@@ -67,3 +67,6 @@ clean:
 # (make dist, make packages) keep their rules beside their code.
 -include probe/lab/lab.mk
 -include packaging/packaging.mk
+# Fuzzing (make fuzz, FUZZTIME per target) and the figures table (make bench).
+-include fuzz.mk
+-include bench.mk
