@@ -205,8 +205,9 @@ func connect(ctx context.Context, cfg *Config, conn net.Conn, u *url.URL, target
 		return h
 	}
 	// Read the status line and headers byte by byte up to the blank line, so
-	// no byte of the tunnel's TLS stream is swallowed by a buffer.
-	br := bufio.NewReaderSize(&byteReader{conn}, 16)
+	// no byte of the tunnel's TLS stream is swallowed by a buffer; a proxy
+	// that sends endless headers is cut at maxConnectReply.
+	br := bufio.NewReaderSize(&byteReader{c: conn, left: maxConnectReply}, 16)
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil {
 		h.Class, h.Detail = errclass.Of(err), err.Error()
@@ -225,13 +226,25 @@ func connect(ctx context.Context, cfg *Config, conn net.Conn, u *url.URL, target
 	return h
 }
 
+// maxConnectReply caps the proxy's answer to CONNECT (status line and
+// headers); a real one is a few hundred bytes.
+const maxConnectReply = 16 << 10
+
 // byteReader reads one byte at a time so the bufio.Reader over it never
-// reads past the CONNECT response.
-type byteReader struct{ c net.Conn }
+// reads past the CONNECT response, and at most left bytes in all.
+type byteReader struct {
+	c    net.Conn
+	left int
+}
 
 func (b *byteReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("the proxy's answer to CONNECT exceeds %d bytes", maxConnectReply)
+	}
 	if len(p) > 1 {
 		p = p[:1]
 	}
-	return b.c.Read(p)
+	n, err := b.c.Read(p)
+	b.left -= n
+	return n, err
 }

@@ -258,3 +258,12 @@ func TestDNSNoData(t *testing.T) {
 	res, _ := l.run()
 	wantIDs(t, res, "dns.endpoint-no-address/fail")
 }
+
+// TestDNSVPCResolverGarbage: a VPC resolver that answers only with bytes
+// that are not DNS replies gives no answer at all, as a silent one does.
+func TestDNSVPCResolverGarbage(t *testing.T) {
+	l := newLab(t, "127.0.0.1")
+	l.dns([]string{"127.0.0.1"}, []resolvtest.Zone{{"*": {Garbage: true}}})
+	res, _ := l.run()
+	wantIDs(t, res, "dns.vpc-resolver-silent/fail")
+}

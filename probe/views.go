@@ -112,11 +112,12 @@ func (v *endpointView) tried(addrs []netip.Addr) bool {
 	return false
 }
 
-// silent reports whether d got no DNS answer at all (timeout, refused,
-// unreachable): the resolver did not speak.
+// silent reports whether d got no usable DNS answer at all (timeout,
+// refused, unreachable, or only replies that were not DNS answers to the
+// question): the resolver did not speak.
 func silent(d *DNSObs) bool {
 	switch d.A.Class {
-	case errclass.Timeout, errclass.Refused, errclass.Unreachable:
+	case errclass.Timeout, errclass.Refused, errclass.Unreachable, errclass.DNSError:
 		return d.Class() != errclass.None && d.Class() != errclass.NXDomain && d.Class() != errclass.NoData
 	}
 	return false
