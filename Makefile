@@ -10,9 +10,14 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 GOFLAGS_STATIC := -trimpath -ldflags '$(LDFLAGS)'
 BIN := bin
 
-.PHONY: all build build-arm64 binaries test vet fmt-check unit demo demo-loopback clean
+.PHONY: all deps build build-arm64 binaries test vet fmt-check unit demo demo-loopback clean
 
 all: build
+
+## deps: install the Debian packages and the pinned nfpm that the tests,
+## the lab and the packages need, when missing (root, or sudo)
+deps:
+	.ci/install-deps
 
 ## build: the static linux/amd64 binary in bin/ssm-probe
 build:

@@ -76,10 +76,11 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 		if o.IMDS != nil && o.IMDS.SubnetID != "" {
 			subnet = o.IMDS.SubnetID
 		}
-		out = append(out, cat.New(DNSEndpointNoAddress,
+		out = append(out, specificFinding(cat, DNSEndpointNoAddress,
 			"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
 			noAddr,
-			fmt.Sprintf("Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=%s --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids %s", vpcID(o), subnet)))
+			fmt.Sprintf("Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=%s --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids %s", vpcID(o), subnet),
+			"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides."))
 	}
 	if len(stale) > 0 {
 		out = append(out, cat.New(DNSHostsStale,
@@ -123,11 +124,12 @@ func vpcSilent(cat *Catalog, o *Observations, vs []endpointView) []Finding {
 		}
 	}
 	ev = append(ev, fmt.Sprintf("%d of %d questions to AmazonProvidedDNS got no answer; VPC CIDR %s", quiet, asked, prefixes(p.VPCCIDRs)))
-	return []Finding{cat.New(DNSVPCResolverSilent,
+	return []Finding{specificFinding(cat, DNSVPCResolverSilent,
 		fmt.Sprintf("This host is in %s, but AmazonProvidedDNS (%s) gives no answer at all. The VPC attribute \"DNS resolution\" (enableDnsSupport) is most likely off, or a host firewall drops port 53 to the resolver.",
 			vpcName(o), joinAddrs(p.VPC)),
 		ev,
-		fmt.Sprintf("aws ec2 modify-vpc-attribute --vpc-id %s --enable-dns-support \"{\\\"Value\\\":true}\"", vpcID(o)))}
+		fmt.Sprintf("Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > %s > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id %s --enable-dns-support \"{\\\"Value\\\":true}\"", vpcID(o), vpcID(o)),
+		"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver.")}
 }
 
 // unresponsive is dns.nameserver-unresponsive: a configured nameserver that

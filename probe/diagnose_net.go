@@ -76,11 +76,12 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 	}
 	var out []Finding
 	if len(blocked) > 0 {
-		out = append(out, cat.New(NetEndpointBlocked,
+		out = append(out, specificFinding(cat, NetEndpointBlocked,
 			fmt.Sprintf("Endpoint names resolve to addresses inside %s, which belong to interface VPC endpoints, and TCP 443 to them times out: the endpoints' security group does not allow HTTPS from this instance. Private DNS of an interface endpoint is VPC-wide: creating the endpoint redirected every subnet, including subnets that used to reach the service through a NAT or internet gateway, which is why instances that worked before broke.",
 				vpcName(o)),
 			blocked,
-			fmt.Sprintf("On the security group of each endpoint (VPC console > Endpoints > the endpoint > Security groups): aws ec2 authorize-security-group-ingress --group-id ENDPOINT_SG_ID --protocol tcp --port 443 --cidr %s", firstCIDR(p))))
+			fmt.Sprintf("On the security group of each endpoint (VPC console > Endpoints > the endpoint > Security groups): aws ec2 authorize-security-group-ingress --group-id ENDPOINT_SG_ID --protocol tcp --port 443 --cidr %s (or --source-group with this instance's security group)", firstCIDR(p)),
+			"Less often: the instance's security group egress rules or the subnet's network ACL block 443 to the endpoint."))
 	}
 	if len(public) > 0 {
 		if len(p.VPCCIDRs) > 0 {
