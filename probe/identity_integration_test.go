@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs/rootfstest"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"
@@ -26,49 +26,14 @@ const identityAttempt = 700 * time.Millisecond
 // runs need (about one attempt), so only a hang reaches it.
 const identityDeadline = 8 * time.Second
 
-// identityCopyTree copies the fixture tree src into dst, recreating
-// symbolic links as links (their targets are resolved inside the root by
-// package rootfs, as on the real host).
-func identityCopyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		out := filepath.Join(dst, rel)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, out)
-		case d.IsDir():
-			return os.MkdirAll(out, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(out, b, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
-}
-
 // identityRoot builds a host tree from an agent fixture and a host fixture,
 // with a resolv.conf that names only 127.0.0.1, so that every DNS query of
 // the run goes to the test's own server.
 func identityRoot(t *testing.T, agentFixture, hostFixture string) string {
 	t.Helper()
 	root := t.TempDir()
-	identityCopyTree(t, factRoot("host", hostFixture), root)
-	identityCopyTree(t, factRoot("agent", agentFixture), root)
+	rootfstest.CopyTree(t, factRoot("host", hostFixture), root)
+	rootfstest.CopyTree(t, factRoot("agent", agentFixture), root)
 	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
 		t.Fatal(err)
 	}

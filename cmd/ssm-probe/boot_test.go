@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs/rootfstest"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"
 	"github.com/ssm-probe/ssm-probe/probe/report"
@@ -45,39 +46,6 @@ const (
 
 var bootServices = []string{"ssm", "ssmmessages", "ec2messages", "s3", "logs", "kms"}
 
-// copyTree copies the fixture tree src into dst, recreating symbolic links.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		out := filepath.Join(dst, rel)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, out)
-		case d.IsDir():
-			return os.MkdirAll(out, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(out, b, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
-}
-
 func writeTestFile(t *testing.T, path string, body []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -103,8 +71,8 @@ func newBootWorld(t *testing.T) *bootWorld {
 	w := &bootWorld{root: t.TempDir()}
 	// Only the DMI files of the EC2 host fixture: its var/lib/amazon is an
 	// absolute symbolic link, which would lead the copy out of the root.
-	copyTree(t, "../../probe/host/testdata/roots/ec2-dmi/sys", filepath.Join(w.root, "sys"))
-	copyTree(t, "../../probe/agent/testdata/roots/deb", w.root)
+	rootfstest.CopyTree(t, "../../probe/host/testdata/roots/ec2-dmi/sys", filepath.Join(w.root, "sys"))
+	rootfstest.CopyTree(t, "../../probe/agent/testdata/roots/deb", w.root)
 	writeTestFile(t, filepath.Join(w.root, "etc/resolv.conf"), []byte("nameserver 127.0.0.1\n"))
 	writeTestFile(t, filepath.Join(w.root, "etc/hosts"), []byte("127.0.0.1 localhost\n"))
 

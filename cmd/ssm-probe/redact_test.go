@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs/rootfstest"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"
 	"github.com/ssm-probe/ssm-probe/probe/prefs/prefstest"
@@ -36,46 +36,13 @@ func redactSecrets() []string {
 	return []string{imdstest.FakeAccessKeyID, imdstest.FakeSecretAccessKey, imdstest.FakeToken, imdstest.FakeIMDSToken}
 }
 
-// redactCopyTree copies a fixture tree, recreating symbolic links as links.
-func redactCopyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		out := filepath.Join(dst, rel)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, out)
-		case d.IsDir():
-			return os.MkdirAll(out, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(out, b, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
-}
-
 // redactRoot builds an EC2 host tree with a deb agent whose resolv.conf
 // names only 127.0.0.1, so that every DNS query goes to the test's server.
 func redactRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	redactCopyTree(t, filepath.Join("..", "..", "probe", "host", "testdata", "roots", "ec2-xen"), root)
-	redactCopyTree(t, filepath.Join("..", "..", "probe", "agent", "testdata", "roots", "deb"), root)
+	rootfstest.CopyTree(t, filepath.Join("..", "..", "probe", "host", "testdata", "roots", "ec2-xen"), root)
+	rootfstest.CopyTree(t, filepath.Join("..", "..", "probe", "agent", "testdata", "roots", "deb"), root)
 	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs/rootfstest"
 )
 
 // rescueMachineID is the machine ID of the broken host: its /etc/machine-id
@@ -26,7 +28,7 @@ const maxJournalFixture = 16 << 20
 func rescueRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	copyTree(t, "testdata/rescue-root", root)
+	rootfstest.CopyTree(t, "testdata/rescue-root", root)
 	fh, err := os.Open("../../journal/testdata/journal/seed001.journal.gz")
 	if err != nil {
 		t.Fatal(err)
