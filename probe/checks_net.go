@@ -263,12 +263,7 @@ func httpProbe(ctx context.Context, cfg *Config, conn *tls.Conn, host string) *H
 	h := &HTTPStage{}
 	t0 := cfg.Now()
 	defer func() { h.DurationMS = cfg.Now().Sub(t0).Milliseconds() }()
-	// Socket deadlines are real time; cfg.Now only stamps and measures skew.
-	deadline := time.Now().Add(cfg.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	conn.SetDeadline(deadline)
+	conn.SetDeadline(attemptDeadline(ctx, cfg.Timeout))
 	req, _ := http.NewRequest(http.MethodPost, "https://"+host+"/", strings.NewReader("{}"))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("User-Agent", "ssm-probe")
@@ -322,4 +317,15 @@ func awsErrorType(body []byte, header string) string {
 		s = s[k+1:]
 	}
 	return s
+}
+
+// attemptDeadline is the socket deadline of one attempt: timeout from now,
+// or the run's deadline if that comes first. Socket deadlines are real
+// time; cfg.Now only stamps reports and measures skew.
+func attemptDeadline(ctx context.Context, timeout time.Duration) time.Time {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return deadline
 }

@@ -189,11 +189,7 @@ func connect(ctx context.Context, cfg *Config, conn net.Conn, u *url.URL, target
 	h := &HTTPStage{}
 	t0 := cfg.Now()
 	defer func() { h.DurationMS = cfg.Now().Sub(t0).Milliseconds() }()
-	deadline := time.Now().Add(cfg.Timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	conn.SetDeadline(deadline)
+	conn.SetDeadline(attemptDeadline(ctx, cfg.Timeout))
 	defer conn.SetDeadline(time.Time{})
 	req := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\nUser-Agent: ssm-probe\r\n"
 	if u.User != nil {
