@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/resolv"
@@ -173,6 +174,28 @@ func svcAddr(base, svc string) string {
 	return base[:len(base)-1] + idx
 }
 
+// proxied gives the running agent an https_proxy with noProxy, and records
+// each endpoint tried through it: "ok" or "refused" (the proxy answers 403
+// to CONNECT).
+func proxied(s *scen, noProxy, outcome string) *scen {
+	s.o.Agent = &agent.Facts{Installed: true, Version: "3.3.1142.0", RunningChecked: true, Running: true, PIDs: []int{812},
+		ProxyChecked: true, Proxy: &agent.ProxyEnv{Vars: []agent.ProxyVar{{Name: "https_proxy", Value: "http://10.0.9.20:3128"},
+			{Name: "no_proxy", Value: noProxy}}, HTTPSProxy: "http://10.0.9.20:3128", NoProxy: noProxy}}
+	for _, e := range s.o.Plan.Endpoints {
+		p := ProxyObs{Service: e.Service, Host: e.Host, Proxy: "http://10.0.9.20:3128", Scheme: "http",
+			Dial: Stage{OK: true, DurationMS: 1}}
+		if outcome == "refused" {
+			p.Connect = &HTTPStage{Stage: Stage{Class: errclass.HTTPStatus, Detail: "the proxy answered 403 Forbidden"}, Status: 403}
+		} else {
+			p.Connect = &HTTPStage{Stage: Stage{OK: true}, Status: 200}
+			p.TLS = &TLSStage{Stage: Stage{OK: true}, Issuer: "CN=Amazon RSA 2048 M02,O=Amazon,C=US"}
+			p.HTTP = &HTTPStage{Stage: Stage{OK: true}, Status: 400, ErrorType: "UnknownOperationException"}
+		}
+		s.o.Proxy = append(s.o.Proxy, p)
+	}
+	return s
+}
+
 // stubbed makes resolv.conf name the systemd-resolved stub, with the
 // scenario's system resolvers as its upstreams.
 func stubbed(s *scen) *scen {
@@ -275,6 +298,17 @@ func netScenarios() map[string]fixture {
 			stubbed(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce).
 				agent("127.0.0.53", none, vpce).net("10.0.1.X", "ok")),
 			w(DNSStubResolver, SevInfo)),
+		"proxy-works": fx("The only way out is the agent's proxy, and it carries every endpoint; direct dials time out, which is not the agent's path.",
+			proxied(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, pub).answer("169.254.169.253", none, pub).
+				agent("10.0.0.2", none, pub).net("52.119.0.X", "timeout"), "localhost,169.254.169.254", "ok")),
+		"proxy-refuses": fx("The agent's proxy refuses CONNECT to the endpoints.",
+			proxied(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, pub).answer("169.254.169.253", none, pub).
+				agent("10.0.0.2", none, pub).net("52.119.0.X", "timeout"), "localhost,169.254.169.254", "refused"),
+			w(NetProxyFailed, SevFail)),
+		"proxy-imds-not-excluded": fx("The proxy works, but no_proxy does not cover 169.254.169.254.",
+			proxied(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, pub).answer("169.254.169.253", none, pub).
+				agent("10.0.0.2", none, pub).net("52.119.0.X", "timeout"), "localhost,127.0.0.1", "ok"),
+			w(NetProxyIMDSNotExcluded, SevWarn)),
 		"hybrid-no-route": fx("Not in a VPC (no CIDRs): public addresses time out.",
 			newScen([]string{"192.0.2.53"}).answer("192.0.2.53", none, pub).agent("192.0.2.53", none, pub).net("52.119.0.X", "timeout"),
 			w(NetNoRoute, SevFail)),

@@ -82,7 +82,7 @@ func TestRedaction(t *testing.T) {
 			if mode == imdstest.V2Optional {
 				redactServed(t, srv.URL)
 			}
-			for _, format := range []string{"text", "json"} {
+			for _, format := range []string{"text", "json", "prom"} {
 				var stdout, stderr redactBuffer
 				code := run([]string{"run",
 					"--root", root, "--live",
@@ -109,7 +109,10 @@ func TestRedaction(t *testing.T) {
 				if !strings.Contains(stderr.String(), "check start") {
 					t.Errorf("%s: no debug log on stderr:\n%s", format, stderr.String())
 				}
-				if mode != imdstest.Disabled403 && mode != imdstest.RejectToken && mode != imdstest.HugeBody &&
+				if format == "prom" && !strings.Contains(stdout.String(), "ssm_probe_status") {
+					t.Errorf("prom: no ssm_probe_status:\n%s", stdout.String())
+				}
+				if format != "prom" && mode != imdstest.Disabled403 && mode != imdstest.RejectToken && mode != imdstest.HugeBody &&
 					!strings.Contains(stdout.String(), imdstest.DefaultConfig(mode).InstanceID) {
 					t.Errorf("%s: report does not name instance %s:\n%s", format, imdstest.DefaultConfig(mode).InstanceID, stdout.String())
 				}
@@ -201,7 +204,7 @@ func TestRedactionSigningPath(t *testing.T) {
 			}
 			fake := prefstest.New(fc)
 			port := prefstest.Start(t, fake, []netip.Addr{lo}, ca)
-			for _, format := range []string{"text", "json"} {
+			for _, format := range []string{"text", "json", "prom"} {
 				var stdout, stderr redactBuffer
 				code := run([]string{"run",
 					"--root", root, "--live",
