@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 GOFLAGS_STATIC := -trimpath -ldflags '$(LDFLAGS)'
 BIN := bin
 
-.PHONY: all deps build build-arm64 binaries test vet fmt-check unit demo demo-loopback clean
+.PHONY: all deps build build-arm64 binaries test vet fmt-check unit demo clean
 
 all: build
 
@@ -53,17 +53,6 @@ test: fmt-check vet unit binaries packaging-test e2e
 
 ## demo: every seed's failure reproduced in the network-namespace lab (root)
 demo: lab-demo
-
-## demo-loopback: the probe against the in-repo fake IMDS on loopback (no root)
-demo-loopback: build
-	go build -o $(BIN)/ssm-probe-fakes ./cmd/ssm-probe-fakes
-	@fifo=$$(mktemp -u); mkfifo $$fifo; \
-	$(BIN)/ssm-probe-fakes --imds 127.0.0.1:0 > $$fifo & pid=$$!; \
-	trap 'kill $$pid 2>/dev/null || true; rm -f $$fifo' EXIT; \
-	read -r _ url < $$fifo; \
-	echo "== ssm-probe against a fake IMDS at $$url (host files: cmd/ssm-probe/testdata/demo-root)"; \
-	rc=0; $(BIN)/ssm-probe --root cmd/ssm-probe/testdata/demo-root --live --imds-endpoint "$$url" --deadline 10s || rc=$$?; \
-	echo "== exit code $$rc (0 ok, 1 warn, 2 fail, 3 unknown)"
 
 clean:
 	rm -rf $(BIN) dist
