@@ -194,7 +194,7 @@ func e2e(ctx context.Context, r *lab.Runner, sel []*lab.Scenario, reports string
 		if run != nil {
 			wall = fmt.Sprintf("%.2fs", run.Wall.Seconds())
 		}
-		fmt.Fprintf(w, "%-16s %-28s probe %7s  (lab %.1fs)", res, s.Name, wall, time.Since(t0).Seconds())
+		fmt.Fprintf(w, "%-16s %-34s probe %7s  (lab %.1fs)", res, s.Name, wall, time.Since(t0).Seconds())
 		if run != nil && run.Report != nil {
 			fmt.Fprintf(w, "  status %s: %s", run.Report.Status, findingList(run.Report))
 		}

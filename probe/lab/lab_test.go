@@ -32,7 +32,8 @@ func TestScenarios(t *testing.T) {
 	for _, want := range []string{"healthy-vpc-endpoints", "healthy-nat", "vpc-dns-resolution-off",
 		"private-dns-not-in-effect", "endpoint-sg-no-443", "private-dns-no-subnet", "session-logging-s3-blocked",
 		"domain-joined-public", "hosts-stale", "no-instance-profile", "imds-hop-limit", "clock-skew",
-		"agent-proxy", "agent-not-running", "all-black-holed"} {
+		"agent-proxy", "agent-not-running", "all-black-holed", "session-logging-bucket-deleted",
+		"session-logging-log-group-deleted"} {
 		if !got[want] {
 			t.Errorf("scenario %s is missing", want)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
+	"github.com/ssm-probe/ssm-probe/probe/prefs/prefstest"
 	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"
 )
 
@@ -45,13 +46,141 @@ type Scenario struct {
 	VPCDNS     DNSSpec  `json:"vpc_dns"`               // AmazonProvidedDNS
 	CorpDNS    *DNSSpec `json:"corp_dns,omitempty"`    // the corporate DNS at CorpDNSAddr; nil means none runs
 	Firewall   []Rule   `json:"firewall,omitempty"`    // packets from the instance that are dropped
-	// DateOffset shifts every endpoint's HTTP Date header ("-10m"): the
-	// instance's clock is then off by minus that much.
-	DateOffset string    `json:"date_offset,omitempty"`
-	Proxy      bool      `json:"proxy,omitempty"` // run the CONNECT proxy at ProxyAddr:ProxyPort
-	Agent      AgentSpec `json:"agent"`
-	Want       Want      `json:"want"`
+	// DateOffset shifts every endpoint's clock ("-10m"): its HTTP Date
+	// header, and the time against which it checks a SigV4 signature's
+	// X-Amz-Date. The instance's clock is then off by minus that much.
+	DateOffset string `json:"date_offset,omitempty"`
+	Proxy      bool   `json:"proxy,omitempty"` // run the CONNECT proxy at ProxyAddr:ProxyPort
+	// Prefs are the region's Session Manager preferences the endpoints
+	// serve; nil means the account never saved any (no document).
+	Prefs *PrefsSpec `json:"prefs,omitempty"`
+	Agent AgentSpec  `json:"agent"`
+	Want  Want       `json:"want"`
 }
+
+// Preferences documents a scenario can serve (PrefsSpec.Document).
+const (
+	// PrefsNone: there is no SSM-SessionManagerRunShell document, as in an
+	// account whose Session Manager preferences were never saved; GetDocument
+	// answers InvalidDocument and sessions use the defaults.
+	PrefsNone = "none"
+	// PrefsSaved: the document exists, as the console saves it, with the
+	// PrefsSpec's inputs and every other input at its default.
+	PrefsSaved = "saved"
+)
+
+// PrefsSpec is the region's Session Manager preferences (the document
+// SSM-SessionManagerRunShell, AWS docs "Session document schema") and the
+// state of the logging destinations they name. The camel-case fields are
+// the document's inputs of the same name; the snake-case ones are the lab's
+// world. The endpoints answer ssm:GetDocument, s3:HeadBucket and
+// logs:DescribeLogGroups from it through prefstest, signed with the fake
+// IMDS's role credentials.
+type PrefsSpec struct {
+	Document               string `json:"document"`                         // PrefsNone (or empty) or PrefsSaved
+	S3BucketName           string `json:"s3BucketName,omitempty"`           // session logs go to this bucket
+	BucketDeleted          bool   `json:"bucket_deleted,omitempty"`         // HeadBucket of it answers 404
+	CloudWatchLogGroupName string `json:"cloudWatchLogGroupName,omitempty"` // session logs go to this log group
+	LogGroupDeleted        bool   `json:"log_group_deleted,omitempty"`      // DescribeLogGroups does not list it
+	KMSKeyID               string `json:"kmsKeyId,omitempty"`               // session data is encrypted with this key
+}
+
+// maxLogGroupName is the longest CloudWatch Logs group name (CloudWatch
+// Logs API reference, CreateLogGroup: logGroupName, 1 to 512 characters).
+const maxLogGroupName = 512
+
+// maxKMSKeyID bounds kmsKeyId: the AWS KMS API reference gives KeyId
+// (a key ID, key ARN, alias name or alias ARN) 1 to 2048 characters.
+const maxKMSKeyID = 2048
+
+// Validate checks the preferences: a known document kind, no inputs
+// without a document, valid destination names (S3 bucket naming rules;
+// CloudWatch Logs group names of [.-_/#A-Za-z0-9], 1 to 512 characters),
+// and no deleted destination that the preferences do not name.
+func (p *PrefsSpec) Validate() error {
+	if p == nil {
+		return nil
+	}
+	switch p.Document {
+	case "", PrefsNone:
+		if p.S3BucketName != "" || p.CloudWatchLogGroupName != "" || p.KMSKeyID != "" || p.BucketDeleted || p.LogGroupDeleted {
+			return fmt.Errorf("prefs: document %q has no inputs and no destinations; use %q", PrefsNone, PrefsSaved)
+		}
+		return nil
+	case PrefsSaved:
+	default:
+		return fmt.Errorf("prefs: document %q: %s or %s", p.Document, PrefsNone, PrefsSaved)
+	}
+	if p.S3BucketName != "" && !prefstest.ValidBucketName(p.S3BucketName) {
+		return fmt.Errorf("prefs: s3BucketName %q is not a valid bucket name", p.S3BucketName)
+	}
+	if p.BucketDeleted && p.S3BucketName == "" {
+		return fmt.Errorf("prefs: bucket_deleted without s3BucketName")
+	}
+	if g := p.CloudWatchLogGroupName; g != "" && !validLogGroup(g) {
+		return fmt.Errorf("prefs: cloudWatchLogGroupName %q is not a valid log group name", g)
+	}
+	if p.LogGroupDeleted && p.CloudWatchLogGroupName == "" {
+		return fmt.Errorf("prefs: log_group_deleted without cloudWatchLogGroupName")
+	}
+	if len(p.KMSKeyID) > maxKMSKeyID || strings.ContainsAny(p.KMSKeyID, " \t\n\"") {
+		return fmt.Errorf("prefs: kmsKeyId %q is not a key ID, alias or ARN", p.KMSKeyID)
+	}
+	return nil
+}
+
+// validLogGroup applies the CloudWatch Logs group name rule.
+func validLogGroup(g string) bool {
+	if len(g) > maxLogGroupName {
+		return false
+	}
+	for _, r := range g {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/#", r)) {
+			return false
+		}
+	}
+	return g != ""
+}
+
+// Fake returns the prefstest configuration that serves p in the lab's
+// region with the fake IMDS's credentials; dateOffset is the scenario's
+// DateOffset, which moves the fake's clock, its Date headers and the
+// window in which it accepts a signature's time alike. A nil p serves no
+// document. Every named destination exists unless it is marked deleted.
+func (p *PrefsSpec) Fake(dateOffset time.Duration) prefstest.Config {
+	c := prefstest.Config{Region: Region, ClockOffset: dateOffset, RecordLimit: maxRecordedRequests}
+	if p == nil || p.Document != PrefsSaved {
+		return c
+	}
+	// The inputs the console saves, at their defaults (AWS docs, "Session
+	// document schema"), with the scenario's destinations.
+	c.Document = prefstest.Document(map[string]any{
+		"s3BucketName":                p.S3BucketName,
+		"s3KeyPrefix":                 "",
+		"s3EncryptionEnabled":         false,
+		"cloudWatchLogGroupName":      p.CloudWatchLogGroupName,
+		"cloudWatchEncryptionEnabled": false,
+		"cloudWatchStreamingEnabled":  p.CloudWatchLogGroupName != "",
+		"idleSessionTimeout":          "20",
+		"maxSessionDuration":          "",
+		"kmsKeyId":                    p.KMSKeyID,
+		"runAsEnabled":                false,
+		"runAsDefaultUser":            "",
+		"shellProfile":                map[string]string{"windows": "", "linux": ""},
+	})
+	if p.S3BucketName != "" && !p.BucketDeleted {
+		c.Buckets = map[string]string{p.S3BucketName: Region}
+	}
+	if p.CloudWatchLogGroupName != "" && !p.LogGroupDeleted {
+		c.LogGroups = []string{p.CloudWatchLogGroupName}
+	}
+	return c
+}
+
+// maxRecordedRequests caps what the endpoints' fake remembers of the
+// requests it answered; the lab never reads them back, and one probe run
+// sends a few dozen.
+const maxRecordedRequests = 1000
 
 // DNSSpec says how a DNS server answers the service names. Default and
 // the Services values are an address set name (SetVPCE, …) or one of
@@ -194,6 +323,9 @@ func (s *Scenario) Validate() error {
 		}
 	}
 	if _, err := s.Offset(); err != nil {
+		return err
+	}
+	if err := s.Prefs.Validate(); err != nil {
 		return err
 	}
 	for p := range s.Agent.Files {
@@ -374,7 +506,10 @@ type ServerSpec struct {
 	IMDSMode   string           `json:"imds_mode"`
 	Endpoints  []netip.AddrPort `json:"endpoints"` // TLS endpoints, one certificate for every service name
 	DateOffset time.Duration    `json:"date_offset"`
-	Proxy      *ProxySpec       `json:"proxy,omitempty"`
+	// Prefs are the preferences the endpoints serve (PrefsSpec.Fake); nil
+	// means no document.
+	Prefs *PrefsSpec `json:"prefs,omitempty"`
+	Proxy *ProxySpec `json:"proxy,omitempty"`
 }
 
 // DNSServer is one DNS server of a ServerSpec.
@@ -414,6 +549,7 @@ func (s *Scenario) Servers(caFile string) (*ServerSpec, error) {
 		IMDS:       netip.AddrPortFrom(netip.MustParseAddr(IMDSAddr), 80),
 		IMDSMode:   mode,
 		DateOffset: off,
+		Prefs:      s.Prefs,
 	}
 	if s.CorpDNS != nil {
 		cz, err := s.CorpDNS.Zone()
@@ -446,6 +582,9 @@ func LoadServerSpec(file string) (*ServerSpec, error) {
 	}
 	var sp ServerSpec
 	if err := json.Unmarshal(b, &sp); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := sp.Prefs.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return &sp, nil

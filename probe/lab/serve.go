@@ -18,6 +18,7 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"
+	"github.com/ssm-probe/ssm-probe/probe/prefs/prefstest"
 	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"
 )
 
@@ -46,8 +47,23 @@ const (
 // Serve runs every server of spec until ctx is done: it generates the test
 // CA and writes its PEM to spec.CAFile, listens on every address (which
 // must exist in the current network namespace), calls ready, and blocks.
-// It returns the first listen error, or nil after a clean shutdown.
+// Its TLS endpoints serve the session-preferences APIs of spec.Prefs
+// (prefstest). It returns an invalid spec's error or the first listen
+// error, or nil after a clean shutdown.
 func Serve(ctx context.Context, spec *ServerSpec, ready func()) error {
+	// Every endpoint answers like AWS: the preferences APIs from the
+	// scenario's preferences, SigV4-checked against the fake IMDS's
+	// credentials, and an AWS error to anything else (the probe's
+	// unsigned reachability requests included), routed by Host as AWS's
+	// front ends do. One fake serves all addresses, so an endpoint answers
+	// the same whichever address set the scenario's DNS gives.
+	if err := spec.Prefs.Validate(); err != nil {
+		return err
+	}
+	h, err := prefstest.NewServer(spec.Prefs.Fake(spec.DateOffset))
+	if err != nil {
+		return err
+	}
 	ca, err := nettest.GenerateCA("ssm-probe lab root CA")
 	if err != nil {
 		return err
@@ -89,7 +105,6 @@ func Serve(ctx context.Context, spec *ServerSpec, ready func()) error {
 	}
 	stops = append(stops, stop)
 	tcfg := &tls.Config{Certificates: []tls.Certificate{cert}}
-	h := nettest.AWSHandler(spec.DateOffset)
 	for _, ep := range spec.Endpoints {
 		stop, err := serveHTTP(ep, h, tcfg)
 		if err != nil {

@@ -61,6 +61,10 @@ type Config struct {
 	DenyLogs        bool             // DescribeLogGroups answers AccessDeniedException
 	ClockOffset     time.Duration    // the fake's clock minus Now: models a host clock that is off
 	Now             func() time.Time // nil means time.Now
+	// RecordLimit, when above zero, caps how many requests the fake
+	// records (Requests, Signed, Valid see the first RecordLimit only), so
+	// that a long-running fake's memory stays bounded; 0 records them all.
+	RecordLimit int
 }
 
 // Request is one request the fake received.
@@ -93,6 +97,64 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	return &Server{cfg: cfg}
+}
+
+// NewServer returns the fake for cfg after checking cfg with Validate. It is
+// the constructor for programs that serve the fake outside a test (the
+// lab's endpoint servers); New stays the constructor tests use.
+func NewServer(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return New(cfg), nil
+}
+
+// Validate reports what in cfg would make the fake answer every request
+// wrongly: no region (every signature's scope would be rejected), half a
+// key pair, a Document that is not JSON, an HTTP status HeadBucket cannot
+// answer, a bucket that is not a valid S3 bucket name, or a negative
+// RecordLimit.
+func (c Config) Validate() error {
+	if c.Region == "" {
+		return fmt.Errorf("prefstest: no region")
+	}
+	if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+		return fmt.Errorf("prefstest: AccessKeyID and SecretAccessKey must be set together")
+	}
+	if c.Document != "" && !json.Valid([]byte(c.Document)) {
+		return fmt.Errorf("prefstest: the document is not JSON")
+	}
+	if c.BucketStatus != 0 && (c.BucketStatus < 100 || c.BucketStatus > 599) {
+		return fmt.Errorf("prefstest: bucket status %d is not an HTTP status", c.BucketStatus)
+	}
+	for b := range c.Buckets {
+		if !ValidBucketName(b) {
+			return fmt.Errorf("prefstest: %q is not a valid S3 bucket name", b)
+		}
+	}
+	if c.RecordLimit < 0 {
+		return fmt.Errorf("prefstest: record limit %d is negative", c.RecordLimit)
+	}
+	return nil
+}
+
+// ValidBucketName reports whether name follows the S3 general purpose
+// bucket naming rules the fake relies on (Amazon S3 User Guide, "Bucket
+// naming rules"): 3 to 63 characters of lower-case letters, digits, dots
+// and hyphens, beginning and ending with a letter or digit, with no two
+// adjacent dots. The path-style HeadBucket puts the name in the URL path,
+// so anything else would not even reach the fake as one bucket.
+func ValidBucketName(name string) bool {
+	if len(name) < 3 || len(name) > 63 || strings.Contains(name, "..") {
+		return false
+	}
+	for i, r := range name {
+		alnum := r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || i == len(name)-1 || r != '.' && r != '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Hosts returns the six endpoint names of region, for a certificate.
@@ -148,7 +210,9 @@ func (s *Server) Valid() int {
 
 func (s *Server) record(r Request) {
 	s.mu.Lock()
-	s.reqs = append(s.reqs, r)
+	if s.cfg.RecordLimit <= 0 || len(s.reqs) < s.cfg.RecordLimit {
+		s.reqs = append(s.reqs, r)
+	}
 	s.mu.Unlock()
 }
 
