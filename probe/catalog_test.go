@@ -72,3 +72,24 @@ func TestSettleFoldsDownstream(t *testing.T) {
 		t.Errorf("downstream evidence not folded in: %q", last)
 	}
 }
+
+// TestSettleChain: a log finding folds into the optional-endpoint finding,
+// which folds into the preferences finding; the log lines must reach the
+// finding that is kept.
+func TestSettleChain(t *testing.T) {
+	cat := NewCatalog()
+	fs := cat.settle([]Finding{
+		cat.New(LogSessionLoggingBlocked, "logs", []string{"12 lines", "HTTP HEAD request failed", "sample 2", "sample 3"}),
+		cat.New(NetOptionalEndpointUnreach, "optional", []string{"s3 timeout", "logs timeout"}),
+		cat.New(PrefsLoggingEndpointUnreach, "prefs", []string{"bucket corp-logs"}),
+	})
+	if len(fs) != 1 || fs[0].ID != PrefsLoggingEndpointUnreach {
+		t.Fatalf("got %+v, want only the preferences finding", fs)
+	}
+	ev := strings.Join(fs[0].Evidence, "\n")
+	for _, want := range []string{"s3 timeout", "logs timeout", "HTTP HEAD request failed", "(1 more lines)"} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("evidence lacks %q:\n%s", want, ev)
+		}
+	}
+}

@@ -158,6 +158,13 @@ func prefsOutcome(po *PrefsObs) Outcome {
 		notes := []string{proof}
 		notes = append(notes, prefsNotes(po)...)
 		out.Reason = strings.Join(notes, "; ")
+		// A destination that got no usable answer was not looked at: the
+		// check cannot pass on it.
+		if (po.Bucket != nil && po.Bucket.State == prefs.BucketUnknown) ||
+			(po.LogGroup != nil && po.LogGroup.State == prefs.LogGroupUnknown) {
+			out.Status, out.Class = StatusWarn, errclass.Other
+			out.Reason += "; a destination could not be checked"
+		}
 	}
 	return out
 }

@@ -105,10 +105,15 @@ func (c Catalog) New(id ID, summary string, evidence []string, fixes ...string) 
 	}
 }
 
+// maxFolded is how many evidence lines of a folded finding are carried
+// into the finding that explains it.
+const maxFolded = 3
+
 // settle applies DependsOn and orders findings. A finding whose upstream is
-// present is removed, and its title and first evidence line are added to
-// the upstream's evidence. The result is sorted fail, warn, info, then by ID
-// and summary so that reports are stable.
+// present is removed, and its title and first evidence lines are added to
+// the finding that finally explains it: a chain (a folds into b, b into c)
+// ends at c, so no evidence is lost with b. The result is sorted fail,
+// warn, info, then by ID and summary so that reports are stable.
 func (c Catalog) settle(fs []Finding) []Finding {
 	present := make(map[ID]int, len(fs))
 	for i, f := range fs {
@@ -116,21 +121,33 @@ func (c Catalog) settle(fs []Finding) []Finding {
 			present[f.ID] = i
 		}
 	}
+	into := make([]int, len(fs)) // the finding each folds into, or -1
+	for i, f := range fs {
+		into[i] = -1
+		for _, up := range c[f.ID].DependsOn {
+			if j, ok := present[up]; ok && j != i {
+				into[i] = j
+				break
+			}
+		}
+	}
 	keep := make([]bool, len(fs))
 	for i, f := range fs {
-		keep[i] = true
-		for _, up := range c[f.ID].DependsOn {
-			j, ok := present[up]
-			if !ok || j == i {
-				continue
+		root := i
+		for steps := 0; into[root] >= 0 && steps < len(fs); steps++ {
+			root = into[root]
+		}
+		if root == i || into[root] >= 0 { // not folded, or a cycle: keep it
+			keep[i] = true
+			continue
+		}
+		fs[root].Evidence = append(fs[root].Evidence, "also explains: "+f.Title)
+		for k, e := range f.Evidence {
+			if k == maxFolded {
+				fs[root].Evidence = append(fs[root].Evidence, fmt.Sprintf("  (%d more lines)", len(f.Evidence)-k))
+				break
 			}
-			keep[i] = false
-			line := "also explains: " + f.Title
-			if len(f.Evidence) > 0 {
-				line += ": " + f.Evidence[0]
-			}
-			fs[j].Evidence = append(fs[j].Evidence, line)
-			break
+			fs[root].Evidence = append(fs[root].Evidence, "  "+e)
 		}
 	}
 	out := make([]Finding, 0, len(fs))
