@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	goldenfile "github.com/ssm-probe/ssm-probe/probe/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the .want.json golden files")
@@ -112,30 +112,7 @@ func TestInspectFixtures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := inspectFixture(t, tc.name)
 			tc.check(t, f)
-			got, err := json.MarshalIndent(f, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden := filepath.Join("testdata", "golden", tc.name+".want.json")
-			if *update {
-				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			wantJSON, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var w, g Facts
-			if err := json.Unmarshal(wantJSON, &w); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(got, &g); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(g, w) {
-				t.Errorf("facts differ from %s:\n got %s\nwant %s", golden, got, wantJSON)
-			}
+			goldenfile.JSON(t, filepath.Join("testdata", "golden", tc.name+".want.json"), f, *update)
 		})
 	}
 }

@@ -2,14 +2,14 @@ package agent
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	goldenfile "github.com/ssm-probe/ssm-probe/probe/internal/golden"
 )
 
 // errString returns the error text, or "" for nil, so results serialise.
@@ -81,30 +81,7 @@ func TestParsers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := json.MarshalIndent(parse(b), "", "  ")
-				if err != nil {
-					t.Fatal(err)
-				}
-				golden := strings.TrimSuffix(in, ".in") + ".want.json"
-				if *update {
-					if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				wantJSON, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var g, w any
-				if err := json.Unmarshal(got, &g); err != nil {
-					t.Fatal(err)
-				}
-				if err := json.Unmarshal(wantJSON, &w); err != nil {
-					t.Fatalf("%s: %v", golden, err)
-				}
-				if !reflect.DeepEqual(g, w) {
-					t.Errorf("got %s\nwant %s", got, wantJSON)
-				}
+				goldenfile.JSON(t, strings.TrimSuffix(in, ".in")+".want.json", parse(b), *update)
 			})
 		}
 	}

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
+	goldenfile "github.com/ssm-probe/ssm-probe/probe/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the .want.json golden files")
@@ -42,27 +42,7 @@ func TestDetectEC2(t *testing.T) {
 // golden compares v, as JSON, with the file p (rewritten with -update).
 func golden[T any](t *testing.T, p string, v T) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.WriteFile(p, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var w, g T
-	if err := json.Unmarshal(b, &w); err != nil {
-		t.Fatal(err)
-	}
-	json.Unmarshal(got, &g)
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("differs from %s:\n got %s\nwant %s", p, got, b)
-	}
+	goldenfile.JSON(t, p, v, *update)
 }
 
 // TestUnreadableIdentity checks that an identity file that cannot be read
