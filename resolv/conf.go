@@ -89,7 +89,7 @@ func ReadConf(path string) *Conf {
 	r := readFile(path, &p)
 	c := parseConf(r.data, path, &p)
 	c.Missing = r.missing
-	c.Unreadable = !r.readable && !r.missing
+	c.Unreadable = r.unreadable()
 	c.Problems = p.done()
 	return c
 }

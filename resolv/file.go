@@ -80,6 +80,18 @@ type fileResult struct {
 	truncated bool // the file is larger than MaxFileSize
 }
 
+// unreadable reports whether the file exists but could not be read.
+func (r fileResult) unreadable() bool { return !r.readable && !r.missing }
+
+// uncomment cuts line at its first '#': hosts(5) and nsswitch.conf(5) allow
+// a comment anywhere on a line.
+func uncomment(line string) string {
+	if j := strings.IndexByte(line, '#'); j >= 0 {
+		return line[:j]
+	}
+	return line
+}
+
 // errNotRegular reports a path that is a FIFO, device, socket or directory.
 var errNotRegular = errors.New("not a regular file")
 

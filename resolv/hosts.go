@@ -34,14 +34,12 @@ type Hosts struct {
 func ReadHosts(path string) *Hosts {
 	var p problems
 	r := readFile(path, &p)
-	h := &Hosts{Path: path, Missing: r.missing, Unreadable: !r.readable && !r.missing}
+	h := &Hosts{Path: path, Missing: r.missing, Unreadable: r.unreadable()}
 	checkBinary(r.data, path, &p)
 	for i, line := range splitLines(r.data) {
 		n := i + 1
 		text := line
-		if j := strings.IndexByte(line, '#'); j >= 0 {
-			line = line[:j]
-		}
+		line = uncomment(line)
 		f := fields(line)
 		if len(f) == 0 {
 			continue

@@ -45,14 +45,12 @@ const (
 func ReadNSSwitch(path string) *NSSwitch {
 	var p problems
 	r := readFile(path, &p)
-	s := &NSSwitch{Path: path, Missing: r.missing, Unreadable: !r.readable && !r.missing}
+	s := &NSSwitch{Path: path, Missing: r.missing, Unreadable: r.unreadable()}
 	checkBinary(r.data, path, &p)
 	for i, line := range splitLines(r.data) {
 		n := i + 1
 		text := line
-		if j := strings.IndexByte(line, '#'); j >= 0 {
-			line = line[:j]
-		}
+		line = uncomment(line)
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
