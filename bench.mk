@@ -50,7 +50,7 @@ bench: build bench-logset
 	for sc in healthy-vpc-endpoints all-black-holed; do \
 		for i in $$(seq $$runs); do \
 			if [ $$lab = lab ]; then \
-				$(BIN)/ssm-probe-lab e2e --probe $(BIN)/ssm-probe --scenarios probe/lab/scenarios --run $$sc 2>&1 \
+				flock /run/ssm-probe-lab.lock $(BIN)/ssm-probe-lab e2e --probe $(BIN)/ssm-probe --scenarios probe/lab/scenarios --run $$sc 2>&1 \
 					| grep -o 'probe *[0-9.]*s' | head -n 1 | grep -o '[0-9.]*' >> $$tmp/$$sc || true; \
 			fi; \
 		done; \

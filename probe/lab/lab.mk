@@ -3,6 +3,9 @@
 # iproute2, nftables and util-linux (unshare, mount). Without root or
 # network namespaces, e2e reports SKIPPED, which fails under CI=true.
 LAB_BIN := $(BIN)/ssm-probe-lab
+# The namespaces have fixed names, so one lab run at a time on a machine:
+# every lab command holds this lock (flock, util-linux).
+LAB_LOCK := flock /run/ssm-probe-lab.lock
 
 .PHONY: lab-build e2e lab-demo lab-cleanup
 
@@ -11,12 +14,12 @@ lab-build: build
 
 ## e2e: every lab scenario as a test: expected findings, status, wall time
 e2e: lab-build
-	$(LAB_BIN) e2e --probe $(BIN)/ssm-probe --scenarios probe/lab/scenarios
+	$(LAB_LOCK) $(LAB_BIN) e2e --probe $(BIN)/ssm-probe --scenarios probe/lab/scenarios
 
 ## lab-demo: each scenario's verdict line and fail findings next to what was broken
 lab-demo: lab-build
-	$(LAB_BIN) demo --probe $(BIN)/ssm-probe --scenarios probe/lab/scenarios
+	$(LAB_LOCK) $(LAB_BIN) demo --probe $(BIN)/ssm-probe --scenarios probe/lab/scenarios
 
 ## lab-cleanup: remove what a killed lab run left (ssmp-* namespaces, /etc/netns/ssmp-*)
 lab-cleanup: lab-build
-	$(LAB_BIN) cleanup
+	$(LAB_LOCK) $(LAB_BIN) cleanup
