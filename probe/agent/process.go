@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io/fs"
 	"path"
 	"sort"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
 )
 
 // Names of the agent's processes. The core process is amazon-ssm-agent; it
@@ -165,7 +165,7 @@ func knownName(s string, comm bool) string {
 // ProxyVar is one proxy variable found in the agent's environment.
 type ProxyVar struct {
 	Name  string `json:"name"`  // as spelled in the environment, e.g. "https_proxy"
-	Value string `json:"value"` // with any password replaced by "xxxxx"
+	Value string `json:"value"` // with any user information replaced by "REDACTED" (package redact)
 }
 
 // ProxyEnv is the proxy configuration of the agent's environment. The
@@ -230,39 +230,14 @@ func ProxyFromEnviron(b []byte) *ProxyEnv {
 	}
 	for _, k := range order {
 		if vals[k] != "" {
-			p.Vars = append(p.Vars, ProxyVar{Name: k, Value: RedactProxy(vals[k])})
+			p.Vars = append(p.Vars, ProxyVar{Name: k, Value: redact.Value(vals[k])})
 		}
 	}
 	if len(p.Vars) == 0 {
 		return nil
 	}
-	p.HTTPSProxy, p.HTTPProxy = RedactProxy(p.httpsRaw), RedactProxy(p.httpRaw)
+	p.HTTPSProxy, p.HTTPProxy = redact.Value(p.httpsRaw), redact.Value(p.httpRaw)
 	return p
-}
-
-// RedactProxy replaces the password in a proxy URL's user information
-// ("http://user:secret@proxy:3128") with "xxxxx". Values without a password
-// are returned unchanged. The scheme is optional, as Go's proxy parsing
-// allows "proxy:3128".
-func RedactProxy(s string) string {
-	auth := s
-	prefix := ""
-	if i := strings.Index(s, "://"); i >= 0 {
-		prefix, auth = s[:i+3], s[i+3:]
-	}
-	end := strings.IndexAny(auth, "/?#")
-	if end < 0 {
-		end = len(auth)
-	}
-	at := strings.LastIndex(auth[:end], "@")
-	if at < 0 {
-		return s
-	}
-	user, _, hasPass := strings.Cut(auth[:at], ":")
-	if !hasPass {
-		return s
-	}
-	return fmt.Sprintf("%s%s:xxxxx%s", prefix, user, auth[at:])
 }
 
 // isNotExist reports whether err means the file is absent.
