@@ -22,7 +22,7 @@ fuzz-seeds:
 	go test -count=1 -run '^Fuzz' ./resolv ./probe/agent ./journal ./probe/imds ./probe/report ./probe/redact
 
 ## fuzz: run each fuzz target for FUZZTIME, FUZZJOBS at a time with one
-## worker each (go test allows one -fuzz target per run): 19 targets x 15s
+## worker each (go test allows one -fuzz target per run): 20 targets x 15s
 ## take about 5 minutes one at a time. .ci/fuzz-one runs each target and
 ## says how a run ended (see its comment on the engine's deadline error).
 FUZZJOBS ?= 1

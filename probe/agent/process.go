@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"net/url"
 	"path"
 	"sort"
 	"strconv"
@@ -238,6 +239,40 @@ func ProxyFromEnviron(b []byte) *ProxyEnv {
 	}
 	p.HTTPSProxy, p.HTTPProxy = redact.Value(p.httpsRaw), redact.Value(p.httpRaw)
 	return p
+}
+
+// ErrMalformedProxy is returned by ParseProxy for a value that does not
+// parse to a host and port. Its text never quotes the value, which may hold
+// a password.
+var ErrMalformedProxy = errors.New("the proxy setting does not parse to host:port, so it was not dialled (a password holding a raw '/', '?', '#' or '@' must be percent-encoded)")
+
+// ParseProxy parses a proxy variable the way Go's http.ProxyFromEnvironment
+// does (golang.org/x/net/http/httpproxy, parseProxy): a value without a
+// scheme is taken as http://value. It fails, with ErrMalformedProxy, when the
+// value does not parse or names no host, or its port is not a number, so that
+// a password holding a raw delimiter never makes the probe dial the wrong
+// host.
+func ParseProxy(raw string) (*url.URL, error) {
+	s := strings.TrimSpace(raw)
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Hostname() == "" || strings.ContainsAny(u.Hostname(), " @") {
+		return nil, ErrMalformedProxy
+	}
+	if u.User == nil && strings.Contains(s, "@") {
+		// The '@' that ends the user information fell into the path, query
+		// or fragment: a delimiter in the password cut the authority short,
+		// and the host Go would dial is part of the password.
+		return nil, ErrMalformedProxy
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+			return nil, ErrMalformedProxy
+		}
+	}
+	return u, nil
 }
 
 // isNotExist reports whether err means the file is absent.

@@ -145,3 +145,29 @@ func TestRunVersionTimeout(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+func TestParseProxy(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://proxy:3128":        "proxy:3128",
+		"proxy:3128":               "proxy:3128",
+		"http://u:pw@proxy:3128":   "proxy:3128",
+		"http://TOKEN@proxy":       "proxy",
+		"http://u:p/ss@proxy:3128": "",
+		"u:p#ss@proxy:3128":        "",
+		"http://u:1234/x@proxy":    "",
+		"http://u:p?x@proxy":       "",
+		"http://":                  "",
+		"":                         "",
+	} {
+		u, err := ParseProxy(in)
+		got := ""
+		if err == nil {
+			got = u.Host
+		} else if strings.Contains(err.Error(), in) && in != "" {
+			t.Errorf("ParseProxy(%q): the error quotes the value: %v", in, err)
+		}
+		if got != want {
+			t.Errorf("ParseProxy(%q) host = %q, want %q (err %v)", in, got, want, err)
+		}
+	}
+}
