@@ -1,13 +1,16 @@
 package journal
 
 import (
+	"fmt"
+	"path"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // AgentLogDir is where the agent writes its logs on Linux (AGENT-FACTS.md,
@@ -30,8 +33,15 @@ const maxDirFiles = 2000
 // nest the agent's logs two or three levels down.
 const maxDirDepth = 4
 
+// MaxRolledFiles caps the files of one rolled set that are considered: the
+// newest by mtime, then by roll number. The agent keeps a handful of rolls
+// (seelog's maxrolls); a directory of hundreds of thousands of rolled names
+// must cost neither memory nor report size. The rest are counted in a note.
+const MaxRolledFiles = 64
+
 // logFile is one file of a rolled set.
 type logFile struct {
+	host  string // host path under the scan's root, for files of the default plan; "" for explicit paths
 	path  string
 	base  string // the set's name: the file name without a trailing .N
 	roll  int    // N of a rolled file; -1 for the live file
@@ -75,27 +85,77 @@ func sortRolls(set []logFile) {
 	})
 }
 
-// rolledSet lists base and base.N in dir, oldest first. It returns the
-// directory's read error, if any; a missing directory gives fs.ErrNotExist.
-func rolledSet(dir, base string) ([]logFile, error) {
-	ents, err := os.ReadDir(dir)
+// rolledSet lists base and base.N in the host directory dir under fsys,
+// oldest first, keeping the newest MaxRolledFiles; skipped counts the rest.
+// The directory is read in batches, so memory stays bounded however many
+// names it holds. It returns the directory's read error, if any; a missing
+// directory gives fs.ErrNotExist.
+func rolledSet(fsys rootfs.FS, dir, base string) (set []logFile, skipped int, err error) {
+	d, err := fsys.OpenDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var set []logFile
-	for _, e := range ents {
-		b, n := splitRoll(e.Name())
-		if b != base || !e.Type().IsRegular() {
-			continue
+	defer d.Close()
+	machine := fsys.Join(dir)
+	for {
+		ents, rerr := d.ReadDir(512)
+		for _, e := range ents {
+			b, n := splitRoll(e.Name())
+			if b != base || !e.Type().IsRegular() {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			set = append(set, logFile{host: path.Join(dir, e.Name()), path: filepath.Join(machine, e.Name()), base: base, roll: n, size: info.Size(), mtime: info.ModTime()})
+			if len(set) > 2*MaxRolledFiles {
+				set, skipped = newest(set, MaxRolledFiles), skipped+len(set)-MaxRolledFiles
+			}
 		}
-		info, err := e.Info()
-		if err != nil {
-			continue
+		if rerr != nil || len(ents) == 0 {
+			break
 		}
-		set = append(set, logFile{path: filepath.Join(dir, e.Name()), base: base, roll: n, size: info.Size(), mtime: info.ModTime()})
+	}
+	if len(set) > MaxRolledFiles {
+		skipped += len(set) - MaxRolledFiles
+		set = newest(set, MaxRolledFiles)
 	}
 	sortRolls(set)
-	return set, nil
+	return set, skipped, nil
+}
+
+// newest keeps the n newest files of a set: latest mtime first, then the
+// live file, then the highest roll number (the agent's newest roll).
+func newest(set []logFile, n int) []logFile {
+	slices.SortFunc(set, func(a, b logFile) int {
+		if c := b.mtime.Compare(a.mtime); c != 0 {
+			return c
+		}
+		ra, rb := a.roll, b.roll
+		if ra < 0 {
+			ra = int(^uint(0) >> 1)
+		}
+		if rb < 0 {
+			rb = int(^uint(0) >> 1)
+		}
+		switch {
+		case ra > rb:
+			return -1
+		case ra < rb:
+			return 1
+		}
+		return strings.Compare(a.path, b.path)
+	})
+	if len(set) > n {
+		set = set[:n]
+	}
+	return set
+}
+
+// skippedNote says how many rolled copies were left out.
+func skippedNote(n int, base, dir string) string {
+	return fmt.Sprintf("%d older rolled copies of %s in %s were not considered (the newest %d were)", n, base, dir, MaxRolledFiles)
 }
 
 // groupRank orders sets inside one directory: the agent's own logs first,
@@ -176,6 +236,10 @@ func walkDir(root string) ([][]logFile, []string) {
 	out := make([][]logFile, 0, len(keys))
 	for _, k := range keys {
 		g := groups[k]
+		if len(g) > MaxRolledFiles {
+			notes = append(notes, skippedNote(len(g)-MaxRolledFiles, k.base, k.dir))
+			g = newest(g, MaxRolledFiles)
+		}
 		sortRolls(g)
 		out = append(out, g)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -97,19 +96,10 @@ func Defaults() Config {
 	}
 }
 
-// Path returns p as seen under the configured root. Symbolic links are
-// resolved inside the root, as if chrooted (an image's /etc/resolv.conf ->
-// /run/systemd/resolve/stub-resolv.conf stays inside the image); when that
-// fails the plain joined path is returned and its reader reports why.
-func (c *Config) Path(p string) string {
-	if c.Root == "" || c.Root == "/" {
-		return p
-	}
-	if r, err := (rootfs.FS{Root: c.Root}).Resolve(p); err == nil {
-		return r
-	}
-	return filepath.Join(c.Root, p)
-}
+// FS returns the host's file system under the configured root. Every read
+// of a host file goes through it, so that under --root no symbolic link,
+// "..", or absolute link target leads out of the volume (package rootfs).
+func (c *Config) FS() rootfs.FS { return rootfs.FS{Root: c.Root} }
 
 // normalize fills the fields a caller left at their zero value.
 func (c *Config) normalize() {

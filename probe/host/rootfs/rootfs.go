@@ -259,6 +259,16 @@ func (f FS) ReadDir(p string) ([]os.DirEntry, error) {
 	return ents, err
 }
 
+// OpenDir opens the directory at host path p for reading in batches
+// (File.ReadDir(n)); the caller closes it.
+func (f FS) OpenDir(p string) (*os.File, error) {
+	if f.IsLive() {
+		fh, err := os.OpenFile(f.Join(p), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		return fh, err
+	}
+	return f.openIn(p, dirFlags|os.O_RDONLY)
+}
+
 // openIn resolves the host path p under the root and opens the result
 // with flags, never leaving the root (openAt: openat2 RESOLVE_IN_ROOT, or a
 // component walk with O_NOFOLLOW).
