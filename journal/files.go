@@ -2,8 +2,8 @@ package journal
 
 import (
 	"fmt"
-	"path"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -97,11 +97,16 @@ func rolledSet(fsys rootfs.FS, dir, base string) (set []logFile, skipped int, er
 	}
 	defer d.Close()
 	machine := fsys.Join(dir)
+	var odd string // a name of the set that is not a regular file
 	for {
 		ents, rerr := d.ReadDir(512)
 		for _, e := range ents {
 			b, n := splitRoll(e.Name())
-			if b != base || !e.Type().IsRegular() {
+			if b != base {
+				continue
+			}
+			if !e.Type().IsRegular() {
+				odd = e.Name()
 				continue
 			}
 			info, err := e.Info()
@@ -120,6 +125,9 @@ func rolledSet(fsys rootfs.FS, dir, base string) (set []logFile, skipped int, er
 	if len(set) > MaxRolledFiles {
 		skipped += len(set) - MaxRolledFiles
 		set = newest(set, MaxRolledFiles)
+	}
+	if len(set) == 0 && odd != "" {
+		return nil, 0, &fs.PathError{Op: "read", Path: filepath.Join(machine, odd), Err: rootfs.ErrNotRegular}
 	}
 	sortRolls(set)
 	return set, skipped, nil

@@ -29,6 +29,9 @@ type PrefsObs struct {
 	Document *prefs.DocumentResult `json:"document,omitempty"`
 	Bucket   *prefs.BucketResult   `json:"bucket,omitempty"`
 	LogGroup *prefs.LogGroupResult `json:"log_group,omitempty"`
+	// NotFollowed lists, under --root X --live, the volume's settings that
+	// were shown and used for the unsigned checks but not for signing.
+	NotFollowed []string `json:"not_followed_for_signing,omitempty"`
 }
 
 // Prefs returns the preferences when they were read, else nil.
@@ -55,8 +58,21 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 	// Capture now what the check reads: the runner saves other checks'
 	// observations into o while this one runs.
 	targets := map[string]prefs.Target{}
-	for _, e := range p.Endpoints {
-		targets[e.Service] = prefs.Target{Host: e.Host, Addrs: agentAddrsOf(o, e.Host)}
+	region := p.Region
+	var untrusted *signingPlan
+	if cfg.TrustedForSigning() {
+		for _, e := range p.Endpoints {
+			targets[e.Service] = prefs.Target{Host: e.Host, Addrs: agentAddrsOf(o, e.Host)}
+		}
+	} else {
+		untrusted = standardSigningPlan(cfg, o)
+		region = untrusted.region
+		for svc, h := range untrusted.hosts {
+			targets[svc] = prefs.Target{Host: h}
+		}
+		if untrusted.problem != "" {
+			return []Check{skipped(prefsCheckName, target, untrusted.problem)}
+		}
 	}
 	var role, noCreds string
 	switch id := o.IMDS; {
@@ -73,12 +89,20 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 		Name:   prefsCheckName,
 		Target: fmt.Sprintf("%s via %s", target, targets["ssm"].Host),
 		Run: func(ctx context.Context) Outcome {
-			po := &PrefsObs{Region: p.Region, Role: role}
+			po := &PrefsObs{Region: region, Role: role}
+			if untrusted != nil {
+				po.NotFollowed = untrusted.notFollowed
+			}
 			var out Outcome
-			if noCreds != "" {
+			switch {
+			case noCreds != "":
 				po.Skipped = noCreds
 				out = Outcome{Status: StatusSkip, Reason: noCreds, Detail: po}
-			} else {
+			case untrusted != nil:
+				untrusted.resolve(ctx, cfg, targets)
+				out = readPrefs(ctx, cfg, po, targets)
+				out.Reason += "; " + untrusted.note()
+			default:
 				out = readPrefs(ctx, cfg, po, targets)
 			}
 			out.save = func(o *Observations) { o.Prefs = po }

@@ -72,6 +72,7 @@ type Config struct {
 	Offline        bool           // the host files come from another machine (--root other than "/")
 	MaxConcurrent  int            // checks in flight at once
 	NoAPI          bool           // --no-api: make no signed AWS API call (the session preferences are not read)
+	SigningDNS     []netip.Addr   // under --root X --live: the nameservers that resolve signed calls' endpoints; empty: the running host's own /etc/resolv.conf and /etc/hosts
 	Log            zerolog.Logger
 }
 
@@ -100,6 +101,16 @@ func Defaults() Config {
 // of a host file goes through it, so that under --root no symbolic link,
 // "..", or absolute link target leads out of the volume (package rootfs).
 func (c *Config) FS() rootfs.FS { return rootfs.FS{Root: c.Root} }
+
+// TrustedForSigning reports whether the host files decide where signed
+// requests and credentials go. Only the live root's do: under --root X
+// --live the files come from a volume someone else wrote, whose endpoint,
+// region and domain overrides, hosts file, proxy settings and CA bundle
+// must never choose where the rescue host's credentials are sent. Signed
+// calls then go to the standard <service>.<region>.<partition domain>
+// names, resolved by the running host (SigningDNS), directly. Code that
+// picks a destination, a proxy or a CA for a signed call consults this.
+func (c *Config) TrustedForSigning() bool { return c.FS().IsLive() }
 
 // normalize fills the fields a caller left at their zero value.
 func (c *Config) normalize() {

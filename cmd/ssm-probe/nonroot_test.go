@@ -108,7 +108,7 @@ type jsonReport struct {
 func (w *nonRootWorld) run(t *testing.T, cred *syscall.Credential) (int, jsonReport) {
 	t.Helper()
 	cmd := exec.Command(w.bin, "--root", w.root, "--live", "--imds-endpoint", w.imdsURL,
-		"--dns-port", fmt.Sprint(w.dnsPort), "--vpc-dns", "127.0.0.1", "--endpoint-port", fmt.Sprint(w.endpointPort),
+		"--dns-port", fmt.Sprint(w.dnsPort), "--vpc-dns", "127.0.0.1", "--signing-dns", "127.0.0.1", "--endpoint-port", fmt.Sprint(w.endpointPort),
 		"--ca-file", w.caFile, "--timeout", "500ms", "--deadline", "5s", "--since", "0", "--format", "json")
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
