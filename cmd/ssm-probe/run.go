@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
 	"github.com/ssm-probe/ssm-probe/probe/report"
 )
 
@@ -241,7 +242,8 @@ func newLogger(stderr io.Writer, level string) (zerolog.Logger, error) {
 		return zerolog.Nop(), fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)
 	}
 	// Checks log from their own goroutines: serialise the writes.
-	w := zerolog.ConsoleWriter{Out: zerolog.SyncWriter(stderr), NoColor: !isTerminal(stderr), TimeFormat: time.RFC3339Nano}
+	// Every event is redacted whole before it reaches stderr (package redact).
+	w := zerolog.ConsoleWriter{Out: redact.Writer(zerolog.SyncWriter(stderr)), NoColor: !isTerminal(stderr), TimeFormat: time.RFC3339Nano}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 

@@ -11,7 +11,11 @@
 // price; a password is never shown.
 package redact
 
-import "strings"
+import (
+	"bytes"
+	"io"
+	"strings"
+)
 
 // Mark replaces the user information.
 const Mark = "REDACTED"
@@ -127,4 +131,21 @@ func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' 
 
 func isSchemeByte(c byte) bool {
 	return isAlpha(c) || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'
+}
+
+// Writer returns a writer that redacts each Write with Text before passing
+// it on. A logger that writes one event per Write (zerolog does) gets every
+// event redacted whole.
+func Writer(w io.Writer) io.Writer { return writer{w} }
+
+type writer struct{ w io.Writer }
+
+func (r writer) Write(p []byte) (int, error) {
+	if bytes.IndexByte(p, '@') < 0 {
+		return r.w.Write(p)
+	}
+	if _, err := io.WriteString(r.w, Text(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

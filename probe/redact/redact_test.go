@@ -86,3 +86,15 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+func TestWriter(t *testing.T) {
+	var b strings.Builder
+	w := Writer(&b)
+	n, err := w.Write([]byte("dial http://u:secret@proxy:3128 failed\n"))
+	if err != nil || n != 39 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if got, want := b.String(), "dial http://REDACTED@proxy:3128 failed\n"; got != want {
+		t.Errorf("wrote %q, want %q", got, want)
+	}
+}
