@@ -69,6 +69,11 @@ const (
 	CredsExpired Mode = "creds-expired" // the credentials document expired an hour ago
 	RejectToken  Mode = "reject-token"  // PUT answers a token that every GET rejects with 401
 	HugeBody     Mode = "huge-body"     // instance-id answers HugeBodySize bytes
+	// StalledBody answers the token, then every metadata GET with 200 and
+	// its headers but never its body, until the client leaves or
+	// HangLimit. It is left out of AllModes: each GET waits out the
+	// client's timeout.
+	StalledBody Mode = "stalled-body"
 )
 
 // AllModes lists every mode, for table tests.
@@ -168,6 +173,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, ok := h.metadata(strings.TrimPrefix(r.URL.Path, MetadataPath))
 	if !ok {
 		http.NotFound(w, r)
+		return
+	}
+	if h.cfg.Mode == StalledBody {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		t := time.NewTimer(HangLimit)
+		defer t.Stop()
+		select {
+		case <-r.Context().Done():
+		case <-t.C:
+		}
 		return
 	}
 	_, _ = w.Write([]byte(body))
