@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -160,5 +161,51 @@ func TestVolumeLinksStayInside(t *testing.T) {
 	}
 	if _, err := exec.LookPath("journalctl"); err == nil && !strings.Contains(stdout, journalMarker) {
 		t.Errorf("the control volume's journal does not show %s, so the journal part proves nothing:\n%s", journalMarker, stdout)
+	}
+}
+
+// TestLogsFIFORejected: `ssm-probe logs FIFO` names the FIFO as not a
+// regular file, in the report and on stderr, and returns without waiting
+// for a writer (bounded here by containmentRunLimit).
+func TestLogsFIFORejected(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "amazon-ssm-agent.log")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errs := runCLI(t, "logs", "--since", "0", "--format", "json", fifo)
+		done <- result{code, out, errs}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(containmentRunLimit):
+		t.Fatalf("ssm-probe logs %s did not return within %v", fifo, containmentRunLimit)
+	}
+	if !strings.Contains(r.stderr, "not a regular file") || !strings.Contains(r.stdout, "not a regular file") {
+		t.Errorf("exit %d; the FIFO is not named as not a regular file:\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestOutputHonoursUmask: --output gets 0666 less the umask, as a plain
+// create would, not a fixed 0644.
+func TestOutputHonoursUmask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	p := filepath.Join(t.TempDir(), "report.json")
+	if err := writeAtomic(p, []byte("{}\n")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v under umask 077, want 0600", st.Mode().Perm())
 	}
 }
