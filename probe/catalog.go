@@ -338,7 +338,7 @@ func NewCatalog() Catalog {
 			},
 			Docs: []string{docTroubleshoot}},
 		Entry{ID: DNSResolverError, Severity: SevFail,
-			Title: "The resolver the agent uses answers endpoint names with an error",
+			Title:     "The resolver the agent uses answers endpoint names with an error",
 			Docs:      []string{docVPCDNS, docResolverIn, docResolverRules, docDNSFirewall},
 			DependsOn: []ID{HostResolvConf}},
 		Entry{ID: DNSSearchListHijack, Severity: SevFail,
