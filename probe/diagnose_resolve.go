@@ -206,6 +206,18 @@ func (v *endpointView) rcodeFailed() bool {
 	return q != nil && rcodeError(a.Answer.Class, q.Rcode)
 }
 
+// pathOK reports whether host's agent path reaches HTTPS.
+func pathOK(paths map[string]*AgentPath, host string) bool {
+	p := paths[host]
+	return p != nil && p.OK()
+}
+
+// pathBrokenAt reports whether host's agent path broke at stage.
+func pathBrokenAt(paths map[string]*AgentPath, host string, stage PathStage) bool {
+	p := paths[host]
+	return p != nil && p.State == PathBroken && p.Failed == stage
+}
+
 // brokenAtResolve lists the hosts whose agent path breaks at resolving.
 func brokenAtResolve(o *Observations, requiredOnly bool) []string {
 	var hs []string
