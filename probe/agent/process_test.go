@@ -252,7 +252,10 @@ func TestLiveAgentEndsDuringRead(t *testing.T) {
 					waitFor(t, "the killed agent becomes a zombie", func() bool { return stateOf(pid) == "Z" })
 				}
 			})
-			if f.PIDs[0] != second.Process.Pid {
+			switch {
+			case len(f.PIDs) == 0 || f.PIDs[0] == first.Process.Pid:
+				t.Fatalf("the agent that ended is counted, or none: %+v", f.Agents)
+			case f.PIDs[0] != second.Process.Pid:
 				t.Skipf("another agent with a lower pid runs on this machine: %+v", f.Agents)
 			}
 			want(t, "scans", scans, 2)
