@@ -169,4 +169,3 @@ func ssmDenied(cat *Catalog, po *PrefsObs, errType, call string) Finding {
 		fmt.Sprintf("Permissions boundary: aws iam get-role --role-name %s --query Role.PermissionsBoundary; if one is set, it must allow ssm:*, ssmmessages:* and ec2messages:* calls the managed policy grants (or remove it: aws iam delete-role-permissions-boundary --role-name %s).", role, role),
 		"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy).")
 }
-
