@@ -42,6 +42,22 @@ func agentCheck(cfg *Config) Check {
 				// An offline root has no process table: the check did not
 				// look, which is a skip, never an answer.
 				out.Status, out.Reason = StatusSkip, f.RunningReason
+			default:
+				out.Reason = "running"
+			}
+			// What the scan saw under the agent's names but did not count is
+			// said here; an impostor beside the running agent makes a warn.
+			var seen []string
+			for _, p := range f.Excluded {
+				seen = append(seen, p.Why())
+				if p.Excluded == agent.ExcludedNotAgentBinary && out.Status == StatusPass {
+					out.Status = StatusWarn
+				}
+			}
+			if len(seen) > 0 {
+				out.Reason += "; not counted: " + strings.Join(seen, "; ")
+			} else if out.Status == StatusPass {
+				out.Reason = ""
 			}
 			return out
 		},

@@ -99,11 +99,10 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 				po.Skipped = noCreds
 				out = Outcome{Status: StatusSkip, Reason: noCreds, Detail: po}
 			case untrusted != nil:
-				untrusted.resolve(ctx, cfg, targets)
-				out = readPrefs(ctx, cfg, po, targets)
+				out = readPrefs(ctx, cfg, po, targets, untrusted.resolver(cfg))
 				out.Reason += "; " + untrusted.note()
 			default:
-				out = readPrefs(ctx, cfg, po, targets)
+				out = readPrefs(ctx, cfg, po, targets, nil)
 			}
 			out.save = func(o *Observations) { o.Prefs = po }
 			return out
@@ -123,7 +122,14 @@ func agentAddrsOf(o *Observations, host string) []netip.Addr {
 
 // readPrefs fetches the role's credentials, reads the preferences and
 // checks their destinations. The credentials live only in this call.
-func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[string]prefs.Target) Outcome {
+//
+// With resolve set, each target's addresses are looked up just before its
+// call, one lookup at a time (the sockets of a check stay within its share
+// of MaxConcurrent), and only for the calls made.
+func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[string]prefs.Target, resolve func(context.Context, prefs.Target) prefs.Target) Outcome {
+	if resolve == nil {
+		resolve = func(_ context.Context, t prefs.Target) prefs.Target { return t }
+	}
 	creds, err := imds.SigningCredentials(ctx, imds.Options{Endpoint: cfg.IMDSEndpoint, Timeout: cfg.Timeout,
 		Now: cfg.Now, DialContext: cfg.Dialer.DialContext})
 	if err != nil {
@@ -132,8 +138,14 @@ func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[strin
 	}
 	cl := prefs.New(prefs.Options{Region: po.Region, Port: cfg.EndpointPort, Dial: cfg.Dialer.DialContext,
 		RootCAs: cfg.RootCAs, Timeout: cfg.Timeout, Now: cfg.Now}, creds)
-	po.Document = cl.GetDocument(ctx, targets["ssm"])
+	po.Document = cl.GetDocument(ctx, resolve(ctx, targets["ssm"]))
 	pr := po.Prefs()
+	if pr.UsesS3() {
+		targets["s3"] = resolve(ctx, targets["s3"])
+	}
+	if pr.UsesLogs() {
+		targets["logs"] = resolve(ctx, targets["logs"])
+	}
 	var wg sync.WaitGroup
 	if pr.UsesS3() {
 		wg.Add(1)

@@ -3,11 +3,9 @@ package probe
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
@@ -109,10 +107,11 @@ func (sp *signingPlan) note() string {
 	return s
 }
 
-// resolve fills the targets' addresses the way the running host resolves:
-// its own /etc/resolv.conf, /etc/hosts and nsswitch.conf (never the
-// volume's), or the SigningDNS servers when set.
-func (sp *signingPlan) resolve(ctx context.Context, cfg *Config, targets map[string]prefs.Target) {
+// resolver returns how a target's addresses are found: the way the
+// running host resolves, with its own /etc/resolv.conf, /etc/hosts and
+// nsswitch.conf (never the volume's), or asking the SigningDNS servers when
+// set.
+func (sp *signingPlan) resolver(cfg *Config) func(context.Context, prefs.Target) prefs.Target {
 	var conf *resolv.Conf
 	var hosts *resolv.Hosts
 	var nss *resolv.NSSwitch
@@ -126,23 +125,14 @@ func (sp *signingPlan) resolve(ctx context.Context, cfg *Config, targets map[str
 		hosts = resolv.ReadHosts(resolv.DefaultHostsPath)
 		nss = resolv.ReadNSSwitch("/etc/nsswitch.conf")
 	}
-	lctx, cancel := context.WithTimeout(ctx, agentLookupBudget*cfg.Timeout)
-	defer cancel()
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for svc, t := range maps.Clone(targets) { // the goroutines write targets
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ans := resolv.AgentLookup(lctx, t.Host, conf, hosts, nss, resolv.AgentOptions{
-				Port: uint16(cfg.DNSPort), Timeout: cfg.Timeout, Attempts: 1, Dial: cfg.Dialer.DialContext})
-			if ans.Class == errclass.None {
-				t.Addrs = append([]netip.Addr(nil), ans.Addrs...)
-			}
-			mu.Lock()
-			targets[svc] = t
-			mu.Unlock()
-		}()
+	return func(ctx context.Context, t prefs.Target) prefs.Target {
+		lctx, cancel := context.WithTimeout(ctx, agentLookupBudget*cfg.Timeout)
+		defer cancel()
+		ans := resolv.AgentLookup(lctx, t.Host, conf, hosts, nss, resolv.AgentOptions{
+			Port: uint16(cfg.DNSPort), Timeout: cfg.Timeout, Attempts: 1, Dial: cfg.Dialer.DialContext})
+		if ans.Class == errclass.None {
+			t.Addrs = append([]netip.Addr(nil), ans.Addrs...)
+		}
+		return t
 	}
-	wg.Wait()
 }

@@ -23,11 +23,13 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 	out = append(out, unresponsive(cat, o)...)
 
 	var bypass, noAddr, override, stale []string
+	var bypassHosts, noAddrHosts, overrideHosts, staleHosts []string
 	bypassWorks := true // every bypassed name still reaches its (public) address
+	paths := pathsByHost(o)
 	for i := range vs {
 		v := &vs[i]
-		if !v.e.Required || v.proxy != nil {
-			continue // through a proxy, the proxy resolves the name
+		if !v.e.Required || v.proxy != nil || v.hijacked() || v.rcodeFailed() {
+			continue // through a proxy, the proxy resolves the name; a hijack and an error rcode have their own rules
 		}
 		vpcAddrs, vpcBy := v.vpcAnswer()
 		switch {
@@ -41,21 +43,26 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 			switch {
 			case vpcBy != nil && !overlap(pins, vpcAddrs):
 				stale = append(stale, ev+fmt.Sprintf("; AmazonProvidedDNS %s answers %s", vpcBy.Resolver, joinAddrs(vpcAddrs)))
-			case v.tried(pins) && !v.reached(pins):
+				staleHosts = append(staleHosts, v.e.Host)
+			case pathBrokenAt(paths, v.e.Host, StageTCP):
 				stale = append(stale, ev+"; port 443 on it does not answer: "+netSummary(v, pins))
-			case v.reached(pins):
+				staleHosts = append(staleHosts, v.e.Host)
+			case pathOK(paths, v.e.Host):
 				override = append(override, ev+"; it still matches AmazonProvidedDNS and port 443 answers")
+				overrideHosts = append(overrideHosts, v.e.Host)
 			}
 		case bypasses(p, v):
 			bypass = append(bypass, bypassEvidence(p, v, vpcAddrs, vpcBy)...)
+			bypassHosts = append(bypassHosts, v.e.Host)
 			addrs, _ := v.agentAddrs()
-			if !v.reached(addrs) {
+			if !pathOK(paths, v.e.Host) {
 				bypassWorks = false
 			} else {
 				bypass = append(bypass, fmt.Sprintf("%s still answers on %s through another path (NAT or internet)", v.e.Host, joinAddrs(addrs)))
 			}
 		case noAddress(v):
 			noAddr = append(noAddr, noAddressEvidence(v, vpcAddrs, vpcBy))
+			noAddrHosts = append(noAddrHosts, v.e.Host)
 		}
 	}
 	if len(bypass) > 0 {
@@ -69,6 +76,7 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 			f.Severity = SevWarn
 			f.Summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
 		}
+		f.about(bypassHosts...)
 		out = append(out, f)
 	}
 	if len(noAddr) > 0 {
@@ -76,21 +84,27 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 		if o.IMDS != nil && o.IMDS.SubnetID != "" {
 			subnet = o.IMDS.SubnetID
 		}
-		out = append(out, specificFinding(cat, DNSEndpointNoAddress,
+		f := specificFinding(cat, DNSEndpointNoAddress,
 			"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
 			noAddr,
 			fmt.Sprintf("Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=%s --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids %s", vpcID(o), subnet),
-			"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides."))
+			"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides.")
+		f.about(noAddrHosts...)
+		out = append(out, f)
 	}
 	if len(stale) > 0 {
-		out = append(out, cat.New(DNSHostsStale,
+		f := cat.New(DNSHostsStale,
 			"/etc/hosts pins endpoint names to addresses that are no longer right; the agent reads /etc/hosts before DNS and connects there.",
-			stale))
+			stale)
+		f.about(staleHosts...)
+		out = append(out, f)
 	}
 	if len(override) > 0 {
-		out = append(out, cat.New(DNSHostsOverride,
+		f := cat.New(DNSHostsOverride,
 			"/etc/hosts pins endpoint names. The pins work today, but they break silently when the endpoint is recreated or its addresses change.",
-			override))
+			override)
+		f.about(overrideHosts...)
+		out = append(out, f)
 	}
 	return out
 }
@@ -124,12 +138,31 @@ func vpcSilent(cat *Catalog, o *Observations, vs []endpointView) []Finding {
 		}
 	}
 	ev = append(ev, fmt.Sprintf("%d of %d questions to AmazonProvidedDNS got no answer; VPC CIDR %s", quiet, asked, prefixes(p.VPCCIDRs)))
-	return []Finding{specificFinding(cat, DNSVPCResolverSilent,
+	f := specificFinding(cat, DNSVPCResolverSilent,
 		fmt.Sprintf("This host is in %s, but AmazonProvidedDNS (%s) gives no answer at all. The VPC attribute \"DNS resolution\" (enableDnsSupport) is most likely off, or a host firewall drops port 53 to the resolver.",
 			vpcName(o), joinAddrs(p.VPC)),
 		ev,
 		fmt.Sprintf("Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > %s > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id %s --enable-dns-support \"{\\\"Value\\\":true}\"", vpcID(o), vpcID(o)),
-		"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver.")}
+		"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver.")
+	if hostAsksVPC(o) {
+		// The host asks the silent resolver itself: every lookup that
+		// broke broke here.
+		f.about(brokenAtResolve(o, false)...)
+	}
+	return []Finding{f}
+}
+
+// hostAsksVPC reports whether one of the host's own resolvers is
+// AmazonProvidedDNS.
+func hostAsksVPC(o *Observations) bool {
+	for _, s := range o.Plan.System {
+		for _, v := range o.Plan.VPC {
+			if s == v {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // unresponsive is dns.nameserver-unresponsive: a configured nameserver that
@@ -163,10 +196,52 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 			alive = append(alive, a.String())
 		}
 	}
-	if len(dead) == 0 {
+	// The agent's own lookups that got no usable answer at all: the
+	// nameservers it asks are silent for those names, whatever they do for
+	// the others.
+	var quietEv, quietHosts, quietServers []string
+	quietRequired := false
+	for _, p := range AgentPaths(o) {
+		if p.State != PathBroken || p.Failed != StageResolve || !silentClass(p.Class, p.Rcode) {
+			continue
+		}
+		quietRequired = quietRequired || p.Required
+		quietHosts = append(quietHosts, p.Host)
+		if s := strings.TrimSuffix(p.Server, ":53"); s != "" {
+			quietServers = appendUnique(quietServers, s)
+		}
+		line := fmt.Sprintf("the agent's lookup of %s got no answer (%s)", p.Host, p.Class)
+		if p.Detail != "" {
+			line += ": " + p.Detail
+		}
+		quietEv = append(quietEv, line)
+	}
+	if len(dead) == 0 && len(quietHosts) == 0 {
 		return nil
 	}
-	ev := []string{fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "the per-attempt timeout")}
+	var ev []string
+	if len(dead) > 0 {
+		ev = append(ev, fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "the per-attempt timeout"))
+	}
+	if len(quietHosts) > 0 {
+		servers := strings.Join(quietServers, ", ")
+		if servers == "" {
+			servers = strings.Join(systemOrDefault(o), ", ")
+		}
+		ev = append(ev, quietEv...)
+		if len(alive) > 0 {
+			ev = append(ev, "answering other questions: "+strings.Join(alive, ", "))
+		}
+		f := cat.New(DNSNameserverUnresponsive,
+			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quietHosts, ", ")), ev)
+		f.Severity = SevFail
+		if !quietRequired {
+			f.Severity = SevWarn
+			f.Summary += " Only optional endpoints are affected."
+		}
+		f.about(quietHosts...)
+		return []Finding{f}
+	}
 	if len(alive) > 0 {
 		ev = append(ev, "answering: "+strings.Join(alive, ", "))
 		return []Finding{cat.New(DNSNameserverUnresponsive,
@@ -176,7 +251,34 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 	f := cat.New(DNSNameserverUnresponsive,
 		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev)
 	f.Severity = SevFail
+	f.about(brokenAtResolve(o, false)...)
 	return []Finding{f}
+}
+
+// silentClass reports whether a failed lookup got no usable reply at all:
+// a timeout, an unreachable or refusing server (ICMP), or replies that were
+// not DNS answers (a dns-error without an rcode).
+func silentClass(c errclass.Class, rcode string) bool {
+	switch c {
+	case errclass.Timeout, errclass.Unreachable, errclass.Refused:
+		return true
+	case errclass.DNSError:
+		return rcode == ""
+	}
+	return false
+}
+
+// systemOrDefault names the nameservers the agent asks: resolv.conf's, or
+// Go's defaults when it names none.
+func systemOrDefault(o *Observations) []string {
+	var out []string
+	for _, a := range o.Plan.System {
+		out = append(out, a.String())
+	}
+	if len(out) == 0 {
+		out = []string{"127.0.0.1", "::1"}
+	}
+	return out
 }
 
 // bypasses reports whether the host's own resolvers, which are not
@@ -184,7 +286,7 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 // nothing, or not at all, while AmazonProvidedDNS answers inside the VPC.
 func bypasses(p *Plan, v *endpointView) bool {
 	vpcAddrs, vpcBy := v.vpcAnswer()
-	if vpcBy == nil || len(p.VPCCIDRs) == 0 || !anyInVPC(p, vpcAddrs) {
+	if len(p.System) == 0 || vpcBy == nil || len(p.VPCCIDRs) == 0 || !anyInVPC(p, vpcAddrs) {
 		return false
 	}
 	for _, d := range v.sys {

@@ -26,26 +26,54 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 		return nil
 	}
 	var blocked, public, refused, tlsBad, optional []string
+	hosts := map[*[]string][]string{} // the endpoints behind each evidence list
+	add := func(list *[]string, host, line string) {
+		*list = append(*list, line)
+		hosts[list] = appendUnique(hosts[list], host)
+	}
 	var issuers []string
+	paths := pathsByHost(o)
 	for _, v := range views(o) {
 		if v.proxy != nil { // the agent does not go direct
 			if stage, class, detail := v.proxy.Failed(); stage != "" && !v.e.Required {
-				optional = append(optional, fmt.Sprintf("%s (%s) via %s: %s failed (%s): %s", v.e.Host, v.e.Why, v.proxy.Proxy, stage, class, detail))
+				add(&optional, v.e.Host, fmt.Sprintf("%s (%s) via %s: %s failed (%s): %s", v.e.Host, v.e.Why, v.proxy.Proxy, stage, class, detail))
 			}
 			continue // a required endpoint through the proxy is judged by diagnoseProxy
+		}
+		if v.hijacked() {
+			continue // judged by dns.search-list-hijack
 		}
 		addrs, src := v.agentAddrs()
 		if len(addrs) == 0 {
 			if !v.e.Required && (v.agent != nil || len(v.sys) > 0) {
-				optional = append(optional, fmt.Sprintf("%s (%s): no address from the agent's resolver", v.e.Host, v.e.Why))
+				add(&optional, v.e.Host, fmt.Sprintf("%s (%s): no address from the agent's resolver", v.e.Host, v.e.Why))
 			}
 			continue
 		}
-		if v.fromHosts() || !v.tried(addrs) || v.reached(addrs) || bypasses(p, &v) {
-			continue // pins and bypasses are judged by the DNS rules; untried means not checked
+		// The agent's path decides what is broken: Go's dialer moves to the
+		// next address only when TCP fails, and a TLS or HTTP failure on the
+		// address that connected ends the request.
+		ap := paths[v.e.Host]
+		if ap == nil || ap.State != PathBroken || ap.Failed == StageResolve || bypasses(p, &v) {
+			continue // working, not checked, or judged by the DNS rules
+		}
+		if v.fromHosts() && ap.Failed == StageTCP {
+			continue // a pin that does not answer: dns.hosts-stale
 		}
 		if !v.e.Required {
-			optional = append(optional, fmt.Sprintf("%s (%s): %s", v.e.Host, v.e.Why, netSummary(&v, addrs)))
+			add(&optional, v.e.Host, fmt.Sprintf("%s (%s): %s", v.e.Host, v.e.Why, netSummary(&v, addrs)))
+			continue
+		}
+		if ap.Failed != StageTCP {
+			n := v.net[ap.Dialed]
+			if n == nil {
+				continue
+			}
+			stage, _ := n.Failed()
+			add(&tlsBad, v.e.Host, fmt.Sprintf("%s -> %s (from %s): %s", v.e.Host, ap.Dialed, src, stageLine(n, stage)))
+			if n.TLS != nil && n.TLS.Issuer != "" && !n.TLS.OK {
+				issuers = appendUnique(issuers, n.TLS.Issuer)
+			}
 			continue
 		}
 		for _, a := range addrs {
@@ -57,20 +85,13 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 			line := fmt.Sprintf("%s -> %s (from %s): %s", v.e.Host, a, src, stageLine(n, stage))
 			switch {
 			case stage == "tcp" && class == errclass.Refused:
-				refused = append(refused, line)
-			case stage == "tls":
-				tlsBad = append(tlsBad, line)
-				if n.TLS.Issuer != "" {
-					issuers = appendUnique(issuers, n.TLS.Issuer)
-				}
+				add(&refused, v.e.Host, line)
 			case stage == "tcp" && (class == errclass.Timeout || class == errclass.Unreachable):
 				if c, in := p.inVPC(a); in {
-					blocked = append(blocked, line+fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c))
+					add(&blocked, v.e.Host, line+fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c))
 				} else {
-					public = append(public, line+publicNote(p, &v, a))
+					add(&public, v.e.Host, line+publicNote(p, &v, a))
 				}
-			case stage != "":
-				tlsBad = append(tlsBad, line)
 			}
 		}
 	}
@@ -116,6 +137,20 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 			f.Summary = "Session logging is in use (the agent's logs show the session worker retrying its S3 bucket or CloudWatch log group), and the endpoint it needs cannot be reached: every session's screen stays blank for minutes before the prompt appears. The setting is account- and region-wide."
 		}
 		out = append(out, f)
+	}
+	for i := range out {
+		switch out[i].ID {
+		case NetEndpointBlocked:
+			out[i].about(hosts[&blocked]...)
+		case DNSEndpointResolvesPub, NetNoRoute:
+			out[i].about(hosts[&public]...)
+		case NetConnectionRefused:
+			out[i].about(hosts[&refused]...)
+		case NetTLSFailed:
+			out[i].about(hosts[&tlsBad]...)
+		case NetOptionalEndpointUnreach:
+			out[i].about(hosts[&optional]...)
+		}
 	}
 	out = append(out, clockSkew(cat, o)...)
 	return out
@@ -218,21 +253,11 @@ func appendUnique(s []string, x string) []string {
 	return append(s, x)
 }
 
-// requiredReached reports whether every required endpoint answered over
-// HTTPS on an address the agent would use.
+// requiredReached reports whether every required endpoint's agent path
+// reaches HTTPS.
 func requiredReached(o *Observations) bool {
-	for _, v := range views(o) {
-		if !v.e.Required {
-			continue
-		}
-		if v.proxy != nil {
-			if stage, _, _ := v.proxy.Failed(); stage != "" {
-				return false
-			}
-			continue
-		}
-		addrs, _ := v.agentAddrs()
-		if !v.reached(addrs) {
+	for _, p := range AgentPaths(o) {
+		if p.Required && !p.OK() {
 			return false
 		}
 	}

@@ -153,7 +153,7 @@ func FuzzVersion(f *testing.F) {
 
 // FuzzProxyRedaction builds an agent environment whose proxy URL carries a
 // recognisable password and checks that neither the parsed ProxyEnv's JSON
-// nor RedactProxy ever shows it, while the raw URL keeps it for dialling.
+// nor redact.Value ever shows it, while the raw URL keeps it for dialling.
 func FuzzProxyRedaction(f *testing.F) {
 	const marker = "PW-SECRET-"
 	f.Fuzz(func(t *testing.T, user, pass, host string, upper bool) {
