@@ -29,6 +29,11 @@ const (
 // wrong argument (`ssm-probe logs /`) cannot make the scan walk a whole disk.
 const maxDirFiles = 2000
 
+// maxDirVisits caps how many files one explicit directory walk looks at,
+// kept or not: a folder of a few hundred thousand rolled copies is walked,
+// a whole disk is not.
+const maxDirVisits = 500000
+
 // maxDirDepth caps how deep an explicit directory is walked; support bundles
 // nest the agent's logs two or three levels down.
 const maxDirDepth = 4
@@ -180,13 +185,19 @@ func groupRank(base string) int {
 	return 3
 }
 
-// walkDir lists the regular files under dir (at most maxDirFiles, at most
-// maxDirDepth levels), grouped into rolled sets. Groups are ordered by
-// directory, then by groupRank and name; each group oldest first. It returns
-// the problems it met as notes ("permission denied on …", "file cap reached").
+// walkDir lists the regular files under dir (at most maxDirDepth levels, at
+// most maxDirVisits files looked at), grouped into rolled sets of which the
+// newest MaxRolledFiles are kept, and at most maxDirFiles files in all.
+// Groups are ordered by directory, then by groupRank and name; each group
+// oldest first. It returns the problems it met as notes ("permission denied
+// on …", "file cap reached", rolled copies skipped).
 func walkDir(root string) ([][]logFile, []string) {
-	var files []logFile
+	type key struct{ dir, base string }
+	groups := map[key][]logFile{}
+	skipped := map[key]int{}
+	var keys []key
 	var notes []string
+	kept, visits := 0, 0
 	capped := false
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -206,7 +217,7 @@ func walkDir(root string) ([][]logFile, []string) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		if len(files) >= maxDirFiles {
+		if visits++; visits > maxDirVisits || kept >= maxDirFiles {
 			capped = true
 			return fs.SkipAll
 		}
@@ -216,21 +227,22 @@ func walkDir(root string) ([][]logFile, []string) {
 			return nil
 		}
 		b, n := splitRoll(d.Name())
-		files = append(files, logFile{path: p, base: b, roll: n, size: info.Size(), mtime: info.ModTime()})
-		return nil
-	})
-	if capped {
-		notes = append(notes, "more than "+strconv.Itoa(maxDirFiles)+" files under "+root+"; the rest were not read")
-	}
-	type key struct{ dir, base string }
-	groups := map[key][]logFile{}
-	var keys []key
-	for _, f := range files {
-		k := key{filepath.Dir(f.path), f.base}
+		k := key{filepath.Dir(p), b}
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}
-		groups[k] = append(groups[k], f)
+		groups[k] = append(groups[k], logFile{path: p, base: b, roll: n, size: info.Size(), mtime: info.ModTime()})
+		kept++
+		if g := groups[k]; len(g) > 2*MaxRolledFiles {
+			// Prune as the walk goes, so memory stays bounded.
+			skipped[k] += len(g) - MaxRolledFiles
+			kept -= len(g) - MaxRolledFiles
+			groups[k] = newest(g, MaxRolledFiles)
+		}
+		return nil
+	})
+	if capped {
+		notes = append(notes, fmt.Sprintf("more than %d files under %s; the rest were not read", min(visits-1, maxDirFiles), root))
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		if c := strings.Compare(a.dir, b.dir); c != 0 {
@@ -245,8 +257,11 @@ func walkDir(root string) ([][]logFile, []string) {
 	for _, k := range keys {
 		g := groups[k]
 		if len(g) > MaxRolledFiles {
-			notes = append(notes, skippedNote(len(g)-MaxRolledFiles, k.base, k.dir))
+			skipped[k] += len(g) - MaxRolledFiles
 			g = newest(g, MaxRolledFiles)
+		}
+		if skipped[k] > 0 {
+			notes = append(notes, skippedNote(skipped[k], k.base, k.dir))
 		}
 		sortRolls(g)
 		out = append(out, g)
