@@ -102,10 +102,10 @@ func runBinary(t *testing.T, bin string, args ...string) (string, string) {
 	return out.String(), errb.String()
 }
 
-// buildProbe builds the static binary into a temporary directory.
-func buildProbe(t *testing.T) string {
+// buildProbe builds the static binary into dir.
+func buildProbe(t *testing.T, dir string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ssm-probe")
+	bin := filepath.Join(dir, "ssm-probe")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -124,7 +124,7 @@ func TestVolumeLinksStayInside(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := buildProbe(t)
+	bin := buildProbe(t, t.TempDir())
 	root, host := hostileVolume(t)
 	common := []string{"--root", root, "--since", "0", "--log-level", "debug", "--imds-endpoint", "http://127.0.0.1:1"}
 	runs := [][]string{}

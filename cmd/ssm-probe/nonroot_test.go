@@ -46,12 +46,7 @@ func newNonRootWorld(t *testing.T) *nonRootWorld {
 			t.Fatal(err)
 		}
 	}
-	w := &nonRootWorld{root: filepath.Join(dir, "root"), bin: filepath.Join(dir, "ssm-probe"), caFile: filepath.Join(dir, "ca.pem")}
-	build := exec.Command("go", "build", "-o", w.bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	w := &nonRootWorld{root: filepath.Join(dir, "root"), bin: buildProbe(t, dir), caFile: filepath.Join(dir, "ca.pem")}
 	ic := imdstest.DefaultConfig(imdstest.V2Required)
 	ic.VPCCIDRs = []string{"127.0.0.0/16"}
 	srv := imdstest.New(ic)

@@ -181,15 +181,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if fl, ok := w.(http.Flusher); ok {
 			fl.Flush()
 		}
-		t := time.NewTimer(HangLimit)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-		case <-t.C:
-		}
+		waitForClient(r)
 		return
 	}
 	_, _ = w.Write([]byte(body))
+}
+
+// waitForClient blocks until the client of r leaves, or HangLimit.
+func waitForClient(r *http.Request) {
+	t := time.NewTimer(HangLimit)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+	case <-t.C:
+	}
 }
 
 // serveToken answers the IMDSv2 token PUT according to the mode.
@@ -200,13 +205,8 @@ func (h *handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	case HangingPut:
 		// Accept the request and never answer, like a PUT whose reply dies
-		// at hop limit 1. Stop when the client leaves or after HangLimit.
-		t := time.NewTimer(HangLimit)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-		case <-t.C:
-		}
+		// at hop limit 1.
+		waitForClient(r)
 		return
 	}
 	if r.Method != http.MethodPut {
