@@ -85,6 +85,14 @@ func runBinary(t *testing.T, bin string, args ...string) (string, string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{hostMarker + "=" + hostMarker, "PATH=/usr/bin:/bin"}
+	out, errs, _ := runBounded(t, cmd, containmentRunLimit)
+	return out, errs
+}
+
+// runBounded runs cmd, killing it and failing the test when it runs over
+// limit, and returns its stdout, stderr and exit error.
+func runBounded(t *testing.T, cmd *exec.Cmd, limit time.Duration) (string, string, error) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -93,13 +101,14 @@ func runBinary(t *testing.T, bin string, args ...string) (string, string) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
-	case <-done:
-	case <-time.After(containmentRunLimit):
+	case err := <-done:
+		return out.String(), errb.String(), err
+	case <-time.After(limit):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("%v ran over %v", args, containmentRunLimit)
+		t.Fatalf("%v ran over %v", cmd.Args, limit)
 	}
-	return out.String(), errb.String()
+	return "", "", nil
 }
 
 // buildProbe builds the static binary into dir.

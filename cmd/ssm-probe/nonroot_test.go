@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,20 +123,7 @@ func (w *nonRootWorld) run(t *testing.T, cred *syscall.Credential, live bool) (i
 	cmd := exec.Command(w.bin, args...)
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(nonRootRunLimit):
-		cmd.Process.Kill()
-		t.Fatalf("the probe ran over %v", nonRootRunLimit)
-	}
+	stdout, stderr, err := runBounded(t, cmd, nonRootRunLimit)
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -146,8 +132,8 @@ func (w *nonRootWorld) run(t *testing.T, cred *syscall.Credential, live bool) (i
 		t.Fatal(err)
 	}
 	var r jsonReport
-	if jerr := json.Unmarshal(out.Bytes(), &r); jerr != nil {
-		t.Fatalf("exit %d, report not JSON: %v\nstdout %s\nstderr %s", code, jerr, out.String(), errb.String())
+	if jerr := json.Unmarshal([]byte(stdout), &r); jerr != nil {
+		t.Fatalf("exit %d, report not JSON: %v\nstdout %s\nstderr %s", code, jerr, stdout, stderr)
 	}
 	return code, r
 }
