@@ -65,11 +65,12 @@ func agentCheck(cfg *Config) Check {
 }
 
 // unreadable returns the host paths that could not be read for want of
-// permission, in order, once each.
+// permission, in order, once each. The running agent's environ is left to
+// the agent.proxy check, which says what it hides (the proxy).
 func unreadable(problems []rootfs.Problem) []string {
 	var out []string
 	for _, p := range problems {
-		if p.Class == errclass.Permission && !slices.Contains(out, p.Path) {
+		if p.Class == errclass.Permission && !strings.HasSuffix(p.Path, "/environ") && !slices.Contains(out, p.Path) {
 			out = append(out, p.Path)
 		}
 	}

@@ -185,6 +185,11 @@ func TestNonRoot(t *testing.T) {
 				!strings.Contains(reason, "identity_config.json") || !strings.Contains(reason, "registration") {
 				t.Errorf("as nobody the agent check (%s) does not name every unreadable file: %s", st, reason)
 			}
+			if live {
+				if st, _, reason, req := find(asNobody, "agent.proxy"); st != "skip" || !req || !strings.Contains(reason, "needs root to read /proc/<pid>/environ") {
+					t.Errorf("as nobody the agent.proxy check is %s, required %v: %s; want a required skip that needs root", st, req, reason)
+				}
+			}
 			if st, _, reason, _ := find(asNobody, "logs"); !strings.Contains(reason, "journal") {
 				t.Errorf("as nobody the logs check (%s) does not name the journal: %s", st, reason)
 			}
