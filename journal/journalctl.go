@@ -94,6 +94,28 @@ func (s *scanner) containedJournal(host string) (string, error) {
 	return dir, nil
 }
 
+// systemJournalDenied reports whether the running machine has a system
+// journal file (systemd-journald.service(8): /var/log/journal/<machine-id>/
+// or /run/log/journal/<machine-id>/system.journal) and none may be read by
+// this process, and names the first.
+func systemJournalDenied() (string, bool) {
+	var first string
+	for _, pat := range []string{"/var/log/journal/*/system.journal", "/run/log/journal/*/system.journal"} {
+		m, _ := filepath.Glob(pat)
+		for _, p := range m {
+			fh, _, err := rootfs.OpenRegular(p)
+			if err == nil {
+				fh.Close()
+				return "", false
+			}
+			if first == "" && errors.Is(err, fs.ErrPermission) {
+				first = p
+			}
+		}
+	}
+	return first, first != ""
+}
+
 // errJournalLink refuses a journal directory that holds a symbolic link.
 var errJournalLink = errors.New("a symbolic link in the volume's journal directory; the journal was not read, so that nothing outside the volume is")
 
@@ -115,6 +137,14 @@ func (s *scanner) readJournal(ctx context.Context, it *planItem) {
 			return
 		}
 		t.dir = dir
+	}
+	if t.host == "" && t.dir == "" && t.file == "" {
+		if p, denied := systemJournalDenied(); denied {
+			// journalctl would show this user's journal only, and call it
+			// the system's: the agent's messages would be missing unseen.
+			it.src.Status, it.src.Class, it.src.Reason = StatusSkipped, errclass.Permission, NeedsRoot(p)
+			return
+		}
 	}
 	if s.budget <= 0 {
 		it.src.Status, it.src.Reason = StatusSkipped, "byte budget exhausted"
