@@ -151,6 +151,12 @@ func DefaultPatterns() []Pattern {
 			Regexp: regexp.MustCompile(`SSM Connection channel status is set to (\w+)`), Extract: FieldValue},
 		{Kind: KindAgentVersion, Literals: []string{"amazon-ssm-agent - v"},
 			Regexp: regexp.MustCompile(`amazon-ssm-agent - v(\d+(?:\.\d+)+)`), Extract: FieldValue},
+		// The successes the Timeline needs (timeline.go cites their source).
+		{Kind: KindHealthPing, Literals: []string{"reporting agent health"}, Class: errclass.None, API: "UpdateInstanceInformation"},
+		{Kind: KindHealthPingOK, Literals: []string{"UpdateInstanceInformation Response"}, Class: errclass.None, API: "UpdateInstanceInformation"},
+		{Kind: KindCredentialsReady, Literals: []string{"Credentials ready"}, Class: errclass.None},
+		{Kind: KindRegistered, Literals: []string{"Successfully registered the instance with AWS SSM"},
+			Regexp: regexp.MustCompile(`(?:instance-id: (mi-[0-9a-f]+))?`), Class: errclass.None, Extract: FieldValue},
 		{Kind: KindProxyConfig, Literals: []string{" https_proxy: ", " http_proxy: ", " no_proxy: ", " HTTPS_PROXY: ", " HTTP_PROXY: ", " NO_PROXY: "},
 			Regexp: regexp.MustCompile(`(?i)\b((?:https?|no)_proxy)\s*[:=]\s*"?([^\s"]*)`), Extract: FieldValue},
 	}
@@ -272,7 +278,8 @@ func (m *Matcher) Match(text []byte) []Event {
 // failure, so that it carries no error class.
 func informative(k Kind) bool {
 	switch k {
-	case KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig:
+	case KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig,
+		KindHealthPing, KindHealthPingOK, KindCredentialsReady, KindRegistered:
 		return true
 	}
 	return false
