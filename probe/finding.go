@@ -3,6 +3,9 @@ package probe
 import (
 	"fmt"
 	"sort"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/probe/host/changes"
 )
 
 // ID names a finding. IDs are a contract (FINDINGS.md): they never change
@@ -41,6 +44,12 @@ type Finding struct {
 	Evidence    []string `json:"evidence"`
 	Remediation []string `json:"remediation"`
 	Docs        []string `json:"docs"`
+
+	// Since and ChangesBefore date the headline finding (timeline.go):
+	// when its failures began in the agent's logs, and what changed on the
+	// host in the window before. Absent on the other findings.
+	Since         time.Time        `json:"since,omitzero"`
+	ChangesBefore []changes.Change `json:"changes_before,omitempty"`
 }
 
 // Entry is the catalog's description of a finding ID: its default severity,

@@ -60,6 +60,7 @@ type Result struct {
 	Context   Context
 	Findings  []Finding
 	Checks    []CheckRecord
+	Timeline  *Timeline // nil when neither the logs nor the host's files were read
 }
 
 // Counts returns how many findings of each severity r holds.

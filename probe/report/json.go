@@ -31,6 +31,7 @@ type Doc struct {
 	Context    probe.Context       `json:"context"`
 	Findings   []probe.Finding     `json:"findings"`
 	Checks     []probe.CheckRecord `json:"checks"`
+	Timeline   *probe.Timeline     `json:"timeline,omitempty"` // since when, and what changed then (additive to v1)
 }
 
 // NewDoc builds the JSON document of r. Empty lists are rendered as [] and
@@ -45,6 +46,7 @@ func NewDoc(r *probe.Result, m Meta) Doc {
 		Context:    r.Context,
 		Findings:   make([]probe.Finding, 0, len(r.Findings)),
 		Checks:     make([]probe.CheckRecord, 0, len(r.Checks)),
+		Timeline:   r.Timeline,
 	}
 	if d.Context.VPCCIDRs == nil {
 		d.Context.VPCCIDRs = []string{}

@@ -53,6 +53,7 @@ func Text(w io.Writer, r *probe.Result, m Meta, opt TextOptions) error {
 		tw.width = 80
 	}
 	tw.header(r, m)
+	tw.timeline(r.Timeline)
 	for _, f := range r.Findings {
 		tw.finding(f)
 	}
