@@ -138,7 +138,7 @@ func ends(s Kind, key runKey) bool {
 func endpoints(ev Event) []string {
 	var out []string
 	for _, h := range ev.Fields.Hosts {
-		if s := serviceOf(h); s != "" && !slices.Contains(out, s) {
+		if s := ServiceOf(h); s != "" && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
@@ -156,9 +156,10 @@ func endpoints(ev Event) []string {
 	return []string{""}
 }
 
-// serviceOf returns the AWS service a host name belongs to
-// (<service>.<region>.<domain>, or <bucket>.s3.<region>.<domain>).
-func serviceOf(host string) string {
+// ServiceOf returns the AWS service a host name belongs to
+// (<service>.<region>.<domain>, or <bucket>.s3.<region>.<domain>): ssm,
+// ssmmessages, ec2messages, s3, logs or kms; "" for any other name.
+func ServiceOf(host string) string {
 	labels := strings.Split(strings.ToLower(host), ".")
 	switch labels[0] {
 	case "ssm", "ssmmessages", "ec2messages", "s3", "logs", "kms":

@@ -38,6 +38,8 @@ type Timeline struct {
 	ClockSync      *changes.ClockSync      `json:"clock_sync,omitempty"`
 	WindowFrom     time.Time               `json:"window_from,omitzero"` // the changes shown are from WindowFrom to Since
 	Changes        []changes.Change        `json:"changes"`              // host changes in the window, oldest first
+
+	all []changes.Change // every dated host change, for the findings' own windows
 }
 
 // timelineOf builds the timeline from the observations; nil when neither
@@ -56,6 +58,7 @@ func timelineOf(o *Observations) *Timeline {
 	if lt == nil && o.Host == nil {
 		return nil
 	}
+	tl.all = all
 	if lt == nil {
 		tl.NoSuccess = "the agent's logs were not read"
 		return tl
@@ -94,16 +97,36 @@ func changesBefore(all []changes.Change, since time.Time) []changes.Change {
 
 // attachTimeline dates the headline finding, the first fail (else warn)
 // finding, which is the root cause the report leads with: when its
-// failures began and what changed on the host just before.
+// failures began and what changed on the host just before. When the
+// finding names endpoints and the logs show failures to them, its since is
+// the earliest of those runs; else the earliest run of all.
 func attachTimeline(fs []Finding, tl *Timeline) {
 	if tl == nil || tl.Since.IsZero() {
 		return
 	}
 	for i := range fs {
-		if fs[i].Severity == SevFail || fs[i].Severity == SevWarn {
-			fs[i].Since = tl.Since
-			fs[i].ChangesBefore = tl.Changes
-			return
+		f := &fs[i]
+		if f.Severity != SevFail && f.Severity != SevWarn {
+			continue
+		}
+		f.Since = tl.Since
+		for _, r := range tl.Failing { // earliest first
+			if r.Endpoint != "" && namesService(f, r.Endpoint) {
+				f.Since = r.Since
+				break
+			}
+		}
+		f.ChangesBefore = changesBefore(tl.all, f.Since)
+		return
+	}
+}
+
+// namesService reports whether f names an endpoint of service svc.
+func namesService(f *Finding, svc string) bool {
+	for _, h := range f.Endpoints {
+		if journal.ServiceOf(h) == svc {
+			return true
 		}
 	}
+	return false
 }

@@ -69,6 +69,14 @@ func TestTimelineOf(t *testing.T) {
 	if !fs[1].Since.Equal(since) || len(fs[1].ChangesBefore) != 1 || !fs[0].Since.IsZero() || !fs[2].Since.IsZero() {
 		t.Errorf("findings %+v", fs)
 	}
+	// A finding about ssmmessages is dated by the ssmmessages run.
+	later := since.Add(4 * time.Minute)
+	obs.Logs.Timeline.Failing = append(obs.Logs.Timeline.Failing, journal.Run{Kind: journal.KindEndpointTimeout, Endpoint: "ssmmessages", Since: later})
+	fs = []Finding{{ID: NetEndpointBlocked, Severity: SevFail, Endpoints: []string{"ssmmessages.us-east-1.amazonaws.com"}}}
+	attachTimeline(fs, timelineOf(obs))
+	if !fs[0].Since.Equal(later) || len(fs[0].ChangesBefore) != 1 {
+		t.Errorf("endpoint finding %+v", fs[0])
+	}
 	if timelineOf(&Observations{}) != nil {
 		t.Error("a timeline from nothing")
 	}

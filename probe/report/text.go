@@ -164,6 +164,7 @@ func (t *textWriter) finding(f probe.Finding) {
 	if f.Summary != "" {
 		t.wrap(ind, ind, f.Summary)
 	}
+	t.dated(ind, f)
 	if len(f.Evidence) > 0 {
 		t.line(ind + t.paint(ansiDim, "Evidence:"))
 		for _, e := range f.Evidence {

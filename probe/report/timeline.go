@@ -106,3 +106,22 @@ func (t *textWriter) timeline(tl *probe.Timeline) {
 		t.wrap("  ", "    ", s)
 	}
 }
+
+// dated writes the headline finding's date: since when its failures run in
+// the agent's logs, and the host changes in the window before.
+func (t *textWriter) dated(ind string, f probe.Finding) {
+	if f.Since.IsZero() {
+		return
+	}
+	s := "Failing since " + f.Since.UTC().Format("2006-01-02 15:04:05") + " UTC (the agent's logs)"
+	if len(f.ChangesBefore) == 0 {
+		s += "; no change on the host in the hour before."
+	} else {
+		var cs []string
+		for _, c := range f.ChangesBefore {
+			cs = append(cs, changeName(c.What)+" at "+clock(c.Time, f.Since))
+		}
+		s += "; changed on the host just before: " + strings.Join(cs, ", ") + "."
+	}
+	t.wrap(ind, ind, s)
+}
