@@ -27,8 +27,8 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 	bypassWorks := true // every bypassed name still reaches its (public) address
 	for i := range vs {
 		v := &vs[i]
-		if !v.e.Required || v.proxy != nil || v.hijacked() {
-			continue // through a proxy, the proxy resolves the name; a hijack has its own rule
+		if !v.e.Required || v.proxy != nil || v.hijacked() || v.rcodeFailed() {
+			continue // through a proxy, the proxy resolves the name; a hijack and an error rcode have their own rules
 		}
 		vpcAddrs, vpcBy := v.vpcAnswer()
 		switch {

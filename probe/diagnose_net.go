@@ -77,7 +77,7 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 				} else {
 					add(&public, v.e.Host, line+publicNote(p, &v, a))
 				}
-			case stage != "":
+			case stage == "tls" || stage == "http":
 				add(&tlsBad, v.e.Host, line)
 			}
 		}
