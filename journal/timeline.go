@@ -9,28 +9,33 @@ import (
 )
 
 // The lines the timeline dates by, as the agent writes them (public source,
-// github.com/aws/amazon-ssm-agent):
+// github.com/aws/amazon-ssm-agent; line numbers at the commit named):
 //
-//   - `HealthCheck reporting agent health.` (INFO) before every health ping,
-//     agent/health/healthcheck.go (HealthCheck.updateHealth); a failed ping
-//     is followed by `error when calling AWS APIs` from sdkutil.HandleAwsError.
-//   - `UpdateInstanceInformation Response` (DEBUG) after a ping that the ssm
-//     endpoint answered, agent/ssm/service.go (sdkService.UpdateInstanceInformation
-//     and UpdateEmptyInstanceInformation, the hibernation ping).
-//   - `Set up control channel successfully` (INFO), and `Successfully opened
-//     websocket connection to: <addr>`, agent/messageservice/interactor/mgsinteractor/mgsinteractor.go
-//     and agent/session/communicator/websocketchannel.go: ssmmessages works.
-//   - `Credentials ready` (INFO, context [CredentialRefresher]),
-//     core/app/credentialrefresher/credentialrefresher.go
-//     (sendCredentialsReadyMessage): the core agent holds credentials. It is
-//     also logged at start-up from credentials cached on disk, so it ends a
-//     run of credential errors but is not proof that an endpoint answered.
+//   - `HealthCheck reporting agent health.` (INFO) before every health ping:
+//     aws/amazon-ssm-agent agent/health/healthcheck.go:100 (7a15400e,
+//     HealthCheck.updateHealth). A failed ping is followed by `error when
+//     calling AWS APIs` from sdkutil.HandleAwsError; an answered one logs
+//     nothing at INFO.
+//   - `UpdateInstanceInformation Response` (DEBUG) after a ping the ssm
+//     endpoint answered: aws/amazon-ssm-agent agent/ssm/service.go
+//     (sdkService.UpdateInstanceInformation, UpdateEmptyInstanceInformation).
+//   - `Set up control channel successfully` (INFO): aws/amazon-ssm-agent
+//     agent/messageservice/interactor/mgsinteractor/mgsinteractor.go;
+//     `Successfully opened websocket connection to: <addr>`:
+//     agent/session/communicator/websocketchannel.go. ssmmessages works.
+//   - `Credentials ready` (INFO, context [CredentialRefresher]):
+//     aws/amazon-ssm-agent core/app/credentialrefresher/credentialrefresher.go:183
+//     (02a23568, sendCredentialsReadyMessage). It is also logged at start-up
+//     from credentials cached on disk, so it ends a run of credential errors
+//     but is not proof that an endpoint answered.
 //   - `Successfully registered the instance with AWS SSM using Managed
-//     instance-id: %s` (INFO), agent/agent_parser.go (processRegistration).
+//     instance-id: %s` (INFO): aws/amazon-ssm-agent agent/agent_parser.go
+//     (processRegistration).
 //   - `amazon-ssm-agent - v<version>`, logged once by every start of the core
 //     agent (`Starting Core Agent: amazon-ssm-agent - v3.0.161.0`).
-//   - hibernate.log: `Health ping failed with error - %v` and `Agent is in
-//     hibernate mode. …`, agent/hibernation/hibernation.go: pings to ssm fail.
+//   - hibernate.log: `Agent is in hibernate mode. …` and `Health ping failed
+//     with error - %v`: aws/amazon-ssm-agent agent/hibernation/hibernation.go:77
+//     and :104 (26e1622b): the pings to ssm fail.
 
 // MaxStarts is how many agent starts a Timeline lists (the latest).
 const MaxStarts = 16
