@@ -210,7 +210,7 @@ func (s *scanner) runFiles(ctx context.Context, plan []planItem, idx []int, span
 			m := s.cat.NewMatcher()
 			for i := range next {
 				it := &plan[i]
-				it.agg, it.tl = &Aggregator{}, &timelineAcc{}
+				it.agg = &Aggregator{}
 				s.readFile(ctx, it, m, spans[filepath.Dir(it.file.path)])
 			}
 		}()
@@ -389,13 +389,15 @@ func (s *scanner) readFile(ctx context.Context, it *planItem, m *Matcher, dedupe
 	}
 	cr := &ctxReader{ctx: ctx, r: io.LimitReader(f, it.alloc)}
 	name := it.file.path
-	var line int // the line of the entry being matched, for where
-	where := func() string {
+	at := func(p pos) string {
 		if offset > 0 {
-			return name + "@" + strconv.FormatInt(offset, 10) + ":" + strconv.Itoa(line)
+			return name + "@" + strconv.FormatInt(offset, 10) + ":" + strconv.Itoa(p.line)
 		}
-		return name + ":" + strconv.Itoa(line)
+		return name + ":" + strconv.Itoa(p.line)
 	}
+	it.tl = newTimelineAcc(at)
+	var line int // the line of the entry being matched, for where
+	where := func() string { return at(pos{line: line}) }
 	asm := NewAssembler(s.opt.Location, func(e *Entry) bool {
 		line = e.Line
 		s.entry(src, e, dedupe, m, sink{it.agg, it.tl}, where)
@@ -452,8 +454,10 @@ func (s *scanner) entry(src *Source, e *Entry, dedupe span, m *Matcher, to sink,
 		}
 	}
 	for _, ev := range m.Match(e.Text) {
-		to.agg.Add(ev, e.Time, e.Text, where)
-		to.tl.add(ev, e.Time, where)
+		if ev.Kind != KindHealthPing { // a ping about to be sent: for the timeline only
+			to.agg.Add(ev, e.Time, e.Text, where)
+		}
+		to.tl.add(ev, e.Time, pos{e.Line, e.Cursor})
 	}
 }
 

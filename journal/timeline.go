@@ -181,12 +181,21 @@ type runKey struct {
 	endpoint string
 }
 
+// pos is where an entry is in its source: its line (files) or cursor
+// (journal). The Source strings are built from it only for what the
+// timeline keeps, so that the frequent health-ping lines allocate nothing.
+type pos struct {
+	line   int
+	cursor string
+}
+
 // trail is one source's failures of one key since its last success that
 // ended them.
 type trail struct {
+	key         runKey
 	first, last time.Time
 	count       int
-	where       string
+	where       pos
 	secs        []int64 // distinct failure seconds, in arrival order, at most maxRunTimes
 	full        bool    // secs hit the cap
 }
@@ -194,31 +203,45 @@ type trail struct {
 // timelineAcc gathers one source's timeline. Its memory is bounded: one
 // Mark per success kind, one trail per key, the latest starts.
 type timelineAcc struct {
-	success map[Kind]Mark
-	trails  map[runKey]*trail
-	starts  []Start
-	ping    Mark // a health ping not yet known to have worked
-	pingBad bool // an ssm failure followed it
+	name    func(pos) string // names a position of this source
+	success []markAt         // the latest of each success kind, one per kind (a handful)
+	trails  []*trail         // one per key (a few dozen at most); a slice is cheaper than a map at every ping
+	starts  []startAt
+	ping    markAt // a health ping not yet known to have worked
+	pingBad bool   // an ssm failure followed it
 }
 
-// add records one event of an entry at t; where names the entry.
-func (a *timelineAcc) add(ev Event, t time.Time, where func() string) {
+type markAt struct {
+	m  Mark
+	at pos
+}
+
+type startAt struct {
+	s  Start
+	at pos
+}
+
+// newTimelineAcc returns the accumulator of one source; name formats its
+// positions.
+func newTimelineAcc(name func(pos) string) *timelineAcc {
+	return &timelineAcc{name: name}
+}
+
+// add records one event of an entry at t, found at at.
+func (a *timelineAcc) add(ev Event, t time.Time, at pos) {
 	if t.IsZero() {
 		return
 	}
-	if a.success == nil {
-		a.success, a.trails = map[Kind]Mark{}, map[runKey]*trail{}
-	}
 	if ev.Kind == KindHealthPing {
 		// The previous ping worked when no ssm failure came before this one.
-		if !a.ping.Time.IsZero() && !a.pingBad {
+		if !a.ping.m.Time.IsZero() && !a.pingBad {
 			a.succeed(a.ping)
 		}
-		a.ping, a.pingBad = Mark{Kind: KindHealthPingOK, Endpoint: "ssm", Time: t, Source: where(), Inferred: true}, false
+		a.ping, a.pingBad = markAt{Mark{Kind: KindHealthPingOK, Endpoint: "ssm", Time: t, Inferred: true}, at}, false
 		return
 	}
 	if ep, ok := serviceSuccess(ev.Kind); ok {
-		a.succeed(Mark{Kind: ev.Kind, Endpoint: ep, Time: t, Source: where()})
+		a.succeed(markAt{Mark{Kind: ev.Kind, Endpoint: ep, Time: t}, at})
 		return
 	}
 	if ev.Kind == KindAgentVersion {
@@ -226,7 +249,7 @@ func (a *timelineAcc) add(ev Event, t time.Time, where func() string) {
 		if len(ev.Fields.Values) > 0 {
 			v = ev.Fields.Values[0]
 		}
-		a.starts = append(a.starts, Start{Time: t, Version: v, Source: where()})
+		a.starts = append(a.starts, startAt{Start{Time: t, Version: v}, at})
 		if len(a.starts) > 4*MaxStarts {
 			a.starts = slices.Delete(a.starts, 0, len(a.starts)-MaxStarts)
 		}
@@ -240,10 +263,19 @@ func (a *timelineAcc) add(ev Event, t time.Time, where func() string) {
 			a.pingBad = true
 		}
 		k := runKey{ev.Kind, ep}
-		tr := a.trails[k]
-		if tr == nil {
-			tr = &trail{first: t, where: where()}
-			a.trails[k] = tr
+		var tr *trail
+		for _, x := range a.trails {
+			if x.key == k {
+				tr = x
+				break
+			}
+		}
+		switch {
+		case tr == nil:
+			tr = &trail{key: k, first: t, where: at}
+			a.trails = append(a.trails, tr)
+		case a.endedSince(k, tr.last):
+			*tr = trail{key: k, first: t, where: at} // a success ended the old run
 		}
 		tr.count++
 		tr.first = minTime(tr.first, t)
@@ -259,16 +291,34 @@ func (a *timelineAcc) add(ev Event, t time.Time, where func() string) {
 	}
 }
 
-// succeed records a success and drops the trails it ends.
-func (a *timelineAcc) succeed(m Mark) {
-	if old, ok := a.success[m.Kind]; !ok || !m.Time.Before(old.Time) {
-		a.success[m.Kind] = m
-	}
-	for k, tr := range a.trails {
-		if ends(m.Kind, k) && !tr.last.After(m.Time) {
-			delete(a.trails, k)
+// succeed records a success. The trails it ends are reset lazily, at their
+// next failure (endedSince), or left behind by buildTimeline, so that the
+// frequent pings cost a few comparisons.
+func (a *timelineAcc) succeed(ma markAt) {
+	m := ma.m
+	found := false
+	for i := range a.success {
+		if a.success[i].m.Kind == m.Kind {
+			if !m.Time.Before(a.success[i].m.Time) {
+				a.success[i] = ma
+			}
+			found = true
 		}
 	}
+	if !found {
+		a.success = append(a.success, ma)
+	}
+}
+
+// endedSince reports whether a success of this source that ends runs of k
+// came at or after last.
+func (a *timelineAcc) endedSince(k runKey, last time.Time) bool {
+	for _, s := range a.success {
+		if !last.After(s.m.Time) && ends(s.m.Kind, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // after returns the trail's first failure after s, how many failures
@@ -294,8 +344,11 @@ func buildTimeline(accs []*timelineAcc, loc *time.Location) *Timeline {
 	tl := &Timeline{Zone: zoneName(loc), Successes: []Mark{}, Failing: []Run{}, Starts: []Start{}}
 	best := map[Kind]Mark{}
 	for _, a := range accs {
-		for k, m := range a.success {
-			if old, ok := best[k]; !ok || m.Time.After(old.Time) {
+		for _, ma := range a.success {
+			k := ma.m.Kind
+			if old, ok := best[k]; !ok || ma.m.Time.After(old.Time) {
+				m := ma.m
+				m.Source = a.name(ma.at)
 				best[k] = m
 			}
 		}
@@ -316,7 +369,8 @@ func buildTimeline(accs []*timelineAcc, loc *time.Location) *Timeline {
 
 	runs := map[runKey]*Run{}
 	for _, a := range accs {
-		for k, tr := range a.trails {
+		for _, tr := range a.trails {
+			k := tr.key
 			var s time.Time
 			for sk, m := range best {
 				if ends(sk, k) && m.Time.After(s) {
@@ -329,7 +383,7 @@ func buildTimeline(accs []*timelineAcc, loc *time.Location) *Timeline {
 			}
 			where := ""
 			if first.Equal(tr.first) {
-				where = tr.where
+				where = a.name(tr.where)
 			}
 			r := runs[k]
 			if r == nil {
@@ -354,7 +408,11 @@ func buildTimeline(accs []*timelineAcc, loc *time.Location) *Timeline {
 
 	var starts []Start
 	for _, a := range accs {
-		starts = append(starts, a.starts...)
+		for _, sa := range a.starts {
+			st := sa.s
+			st.Source = a.name(sa.at)
+			starts = append(starts, st)
+		}
 	}
 	slices.SortStableFunc(starts, func(x, y Start) int { return x.Time.Compare(y.Time) })
 	for _, st := range starts {

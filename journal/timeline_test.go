@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 	_ "time/tzdata" // Asia/Tokyo on hosts without zoneinfo
@@ -112,7 +113,6 @@ func TestTimelineNoSuccess(t *testing.T) {
 // another source holds, at the first failure after it.
 func TestBuildTimelineAcrossSources(t *testing.T) {
 	at := func(m int) time.Time { return time.Date(2024, 3, 1, 19, m, 0, 0, time.UTC) }
-	w := func(s string) func() string { return func() string { return s } }
 	timeout := Event{Kind: KindEndpointTimeout, Fields: Fields{Hosts: []string{"ssmmessages.us-east-1.amazonaws.com"}}}
 	cases := []struct {
 		name      string
@@ -128,12 +128,13 @@ func TestBuildTimelineAcrossSources(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a, b := &timelineAcc{}, &timelineAcc{}
+			name := func(p pos) string { return "f:" + strconv.Itoa(p.line) }
+			a, b := newTimelineAcc(name), newTimelineAcc(name)
 			for _, m := range []int{0, 1, 2, 3} {
-				a.add(timeout, at(m), w("a"))
+				a.add(timeout, at(m), pos{line: m})
 			}
 			if c.successAt >= 0 {
-				b.add(Event{Kind: KindControlChannelUp}, at(c.successAt), w("b"))
+				b.add(Event{Kind: KindControlChannelUp}, at(c.successAt), pos{line: 1})
 			}
 			tl := buildTimeline([]*timelineAcc{a, b}, time.UTC)
 			if c.since.IsZero() {
