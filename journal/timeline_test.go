@@ -177,3 +177,28 @@ func TestEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineRunCap: a run of more distinct failure seconds than a source
+// keeps, cut by a success found in another source after the last kept
+// second, begins at or before its latest failure (approx).
+func TestTimelineRunCap(t *testing.T) {
+	t0 := time.Date(2024, 3, 1, 19, 0, 0, 0, time.UTC)
+	timeout := Event{Kind: KindEndpointTimeout, Fields: Fields{Hosts: []string{"ssm.us-east-1.amazonaws.com"}}}
+	name := func(p pos) string { return "f:" + strconv.Itoa(p.line) }
+	a, b := newTimelineAcc(name), newTimelineAcc(name)
+	for i := range maxRunTimes + 44 {
+		a.add(timeout, t0.Add(time.Duration(i)*time.Second), pos{line: i + 1})
+	}
+	b.add(Event{Kind: KindHealthPingOK}, t0.Add(280*time.Second), pos{line: 1})
+	tl := buildTimeline([]*timelineAcc{a, b}, time.UTC)
+	if len(tl.Failing) != 1 || !tl.Failing[0].Approx || !tl.Failing[0].Since.Equal(t0.Add(299*time.Second)) || tl.Failing[0].Source != "" {
+		t.Errorf("runs %+v", tl.Failing)
+	}
+	// Cut inside the kept seconds, the start is exact.
+	c := newTimelineAcc(name)
+	c.add(Event{Kind: KindHealthPingOK}, t0.Add(100*time.Second+time.Millisecond), pos{line: 1})
+	tl = buildTimeline([]*timelineAcc{a, c}, time.UTC)
+	if r := tl.Failing[0]; r.Approx || !r.Since.Equal(t0.Add(101*time.Second)) || r.Count != maxRunTimes-101 {
+		t.Errorf("run %+v", r)
+	}
+}

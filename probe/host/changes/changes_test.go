@@ -50,6 +50,16 @@ func fixtureRoot(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(root, "var/log/wtmp"), w, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	clock := filepath.Join(root, "var/lib/systemd/timesync/clock")
+	if err := os.MkdirAll(filepath.Dir(clock), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(clock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(clock, t0.Add(-20*time.Minute), t0.Add(-20*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	return root
 }
 
@@ -96,6 +106,9 @@ func TestRead(t *testing.T) {
 	}
 	if f.Boot == nil || !f.Boot.Time.Equal(t0.Add(-5*time.Hour)) || f.Boot.Source != "/var/log/wtmp" {
 		t.Errorf("boot %+v", f.Boot)
+	}
+	if c := f.ClockSync; c == nil || c.Synchronized != nil || !c.LastSync.Equal(t0.Add(-20*time.Minute)) || c.Source != "/var/lib/systemd/timesync/clock" {
+		t.Errorf("clock sync %+v (offline: no synchronized flag, the last sync from timesyncd's clock file)", c)
 	}
 	ch := f.Changes()
 	for i := 1; i < len(ch); i++ {
