@@ -61,6 +61,9 @@ func timelineOf(o *Observations) *Timeline {
 	tl.all = all
 	if lt == nil {
 		tl.NoSuccess = "the agent's logs were not read"
+		if o.Logs != nil {
+			tl.NoSuccess = "the saved observations carry no log timeline"
+		}
 		return tl
 	}
 	tl.Zone, tl.LastSuccess, tl.Since, tl.VersionChanges = lt.Zone, lt.LastSuccess, lt.Since, lt.VersionChanges
