@@ -158,7 +158,7 @@ func opener(fsys *rootfs.FS, path string) func() (*os.File, error) {
 	if fsys == nil {
 		return func() (*os.File, error) { return openNoBlock(path) }
 	}
-	return func() (*os.File, error) { return fsys.Open(path) }
+	return func() (*os.File, error) { return fsys.OpenRegular(path) }
 }
 
 // splitLines splits data into lines, accepting LF, CRLF and a final line

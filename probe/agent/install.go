@@ -97,7 +97,7 @@ func (in *inspector) units() {
 // dpkg reads the dpkg status database (dpkg(1), deb-control(5): stanzas of
 // "Field: value" lines separated by blank lines).
 func (in *inspector) dpkg() {
-	fh, err := in.fs.Open(DpkgStatusPath)
+	fh, err := in.fs.OpenRegular(DpkgStatusPath)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			in.problem(DpkgStatusPath, err)

@@ -379,9 +379,9 @@ func (f FS) ReadTail(p string, max int64) (data []byte, truncated bool, err erro
 	return b, truncated, nil
 }
 
-// Open opens the regular file at host path p for streaming; the caller
-// caps what it reads and closes the file.
-func (f FS) Open(p string) (*os.File, error) {
+// OpenRegular opens the regular file at host path p for streaming; the
+// caller caps what it reads and closes the file.
+func (f FS) OpenRegular(p string) (*os.File, error) {
 	fh, _, err := f.open(p)
 	return fh, err
 }
