@@ -60,6 +60,9 @@ type Result struct {
 	Context   Context
 	Findings  []Finding
 	Checks    []CheckRecord
+	// Observations are what the result was diagnosed from: the file that
+	// --save-observations writes and --observations re-diagnoses.
+	Observations *Observations
 }
 
 // Counts returns how many findings of each severity r holds.

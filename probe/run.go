@@ -89,6 +89,8 @@ func Finish(obs *Observations, took time.Duration) *Result {
 		Context:   contextOf(obs),
 		Findings:  findings,
 		Checks:    obs.Checks,
+
+		Observations: obs,
 	}
 }
 
