@@ -181,6 +181,11 @@ func e2e(ctx context.Context, r *lab.Runner, sel []*lab.Scenario, reports string
 		} else {
 			probs = lab.Evaluate(s.Want, run.Report, run.Exit, run.Wall)
 			res = lab.Classify(s.Want, probs)
+			// The saved observations must replay to the same report,
+			// whatever the scenario's known bugs.
+			if rp := lab.ReplayProblems(run.Report, run.Replay); len(rp) > 0 {
+				res, probs = lab.Fail, append(probs, rp...)
+			}
 		}
 		switch {
 		case res == lab.KnownBug:

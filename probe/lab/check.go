@@ -159,3 +159,34 @@ func Classify(w Want, probs []string) Result {
 
 // OK reports whether the result keeps the run green.
 func (r Result) OK() bool { return r == Pass || r == KnownBug }
+
+// ReplayProblems compares a run's report with the report of its saved
+// observations re-diagnosed (--save-observations, then --observations):
+// the status and every finding, with its summary and evidence, must be
+// the same. It returns every difference.
+func ReplayProblems(run, replay *Report) []string {
+	if replay == nil {
+		return []string{"no replay of the saved observations"}
+	}
+	var probs []string
+	if run.Status != replay.Status {
+		probs = append(probs, fmt.Sprintf("replay: status %s, the run's %s", replay.Status, run.Status))
+	}
+	key := func(f ReportFinding) string {
+		return f.ID + "/" + f.Severity + ": " + f.Summary + " | " + strings.Join(f.Evidence, " | ")
+	}
+	n := max(len(run.Findings), len(replay.Findings))
+	for i := range n {
+		var a, b string
+		if i < len(run.Findings) {
+			a = key(run.Findings[i])
+		}
+		if i < len(replay.Findings) {
+			b = key(replay.Findings[i])
+		}
+		if a != b {
+			probs = append(probs, fmt.Sprintf("replay: finding %d is %q, the run's %q", i+1, b, a))
+		}
+	}
+	return probs
+}

@@ -185,6 +185,25 @@ func TestAddressPlan(t *testing.T) {
 
 // TestInstanceScript checks the generated script's syntax with bash -n and
 // that it carries the scenario's agent and no probe flags but the format.
+func TestReplayProblems(t *testing.T) {
+	run := &Report{Status: "fail", Findings: []ReportFinding{{ID: "net.endpoint-blocked", Severity: "fail", Summary: "s", Evidence: []string{"a", "b"}}}}
+	same := &Report{Status: "fail", Findings: []ReportFinding{{ID: "net.endpoint-blocked", Severity: "fail", Summary: "s", Evidence: []string{"a", "b"}}}}
+	if p := ReplayProblems(run, same); len(p) != 0 {
+		t.Errorf("identical reports: %v", p)
+	}
+	for name, r := range map[string]*Report{
+		"status":   {Status: "unknown", Findings: same.Findings},
+		"evidence": {Status: "fail", Findings: []ReportFinding{{ID: "net.endpoint-blocked", Severity: "fail", Summary: "s", Evidence: []string{"a"}}}},
+		"extra":    {Status: "fail", Findings: append(append([]ReportFinding{}, same.Findings...), ReportFinding{ID: "dns.stub-resolver", Severity: "info"})},
+		"missing":  {Status: "fail"},
+		"none":     nil,
+	} {
+		if p := ReplayProblems(run, r); len(p) == 0 {
+			t.Errorf("%s: a differing replay passed", name)
+		}
+	}
+}
+
 func TestInstanceScript(t *testing.T) {
 	s, err := LoadScenario("scenarios/agent-proxy.json")
 	if err != nil {
@@ -192,7 +211,7 @@ func TestInstanceScript(t *testing.T) {
 	}
 	sc := InstanceScript(s, "/tmp/it's here", "/bin/ssm-probe", "json")
 	for _, want := range []string{"'https_proxy=http://10.0.9.20:3128'", "exec -a amazon-ssm-agent",
-		"W='/tmp/it'\\''s here'", "'/bin/ssm-probe' --format 'json' --no-color >", "SSL_CERT_FILE="} {
+		"W='/tmp/it'\\''s here'", "'/bin/ssm-probe' --format 'json' --no-color --save-observations \"$W/probe.obs.json\" >", "SSL_CERT_FILE="} {
 		if !strings.Contains(sc, want) {
 			t.Errorf("script lacks %q:\n%s", want, sc)
 		}
