@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
@@ -32,7 +33,7 @@ func TestScanGolden(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.opt.Location = time.UTC
-			golden(t, "testdata/scan/"+c.name+".want.json", Scan(context.Background(), c.opt))
+			golden.JSON(t, "testdata/scan/"+c.name+".want.json", Scan(context.Background(), c.opt))
 		})
 	}
 }
@@ -158,7 +159,7 @@ func TestJournalctl(t *testing.T) {
 	needJournalctl(t)
 	root := journalRoot(t)
 	res := Scan(context.Background(), Options{Root: root, Journal: true, JournalReader: "journalctl", JournalctlPath: journalctlBin, Location: time.UTC})
-	golden(t, "testdata/scan/journal.want.json", scrub(res, root))
+	golden.JSON(t, "testdata/scan/journal.want.json", scrub(res, root))
 }
 
 // TestJournalReadersAgree reads the same journal through sdjournal (cgo

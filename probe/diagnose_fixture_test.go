@@ -2,7 +2,6 @@ package probe
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite generated testdata (observation fixtures)")
 
 // fixture is one observation fixture file: what the probe saw, and the
 // findings (ID and severity) it must yield. Nothing else is compared, so a

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
@@ -13,7 +14,7 @@ const logFixtures = "testdata/obs/logs"
 // TestDiagnoseLogs table-tests the log.* rules and their cross-reference
 // with live checks, from the fixtures in testdata/obs/logs.
 func TestDiagnoseLogs(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		for name, f := range logScenarios() {
 			writeFixture(t, logFixtures, name, f)
 		}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
@@ -16,7 +17,7 @@ const netFixtures = "testdata/obs/net"
 // observation fixtures in testdata/obs/net (regenerate: go test -run
 // TestDiagnoseDNSAndNet ./probe -update).
 func TestDiagnoseDNSAndNet(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		for name, f := range netScenarios() {
 			writeFixture(t, netFixtures, name, f)
 		}

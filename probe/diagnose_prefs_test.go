@@ -3,6 +3,7 @@ package probe
 import (
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
 )
@@ -14,7 +15,7 @@ const prefsFixtures = "testdata/obs/prefs"
 // TestDiagnosePrefs ./probe -update). The preferences check's observation
 // travels in its check record, as it does in a saved run.
 func TestDiagnosePrefs(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		for name, f := range prefsScenarios() {
 			writeFixture(t, prefsFixtures, name, f)
 		}

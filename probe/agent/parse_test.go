@@ -3,13 +3,11 @@ package agent
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	goldenfile "github.com/ssm-probe/ssm-probe/probe/internal/golden"
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 )
 
 // errString returns the error text, or "" for nil, so results serialise.
@@ -71,18 +69,6 @@ func parsers() map[string]func([]byte) any {
 // compares the JSON of the result with <case>.want.json.
 func TestParsers(t *testing.T) {
 	for name, parse := range parsers() {
-		ins, err := filepath.Glob(filepath.Join("testdata", "parse", name, "*.in"))
-		if err != nil || len(ins) == 0 {
-			t.Fatalf("%s: no test inputs (%v)", name, err)
-		}
-		for _, in := range ins {
-			t.Run(name+"/"+filepath.Base(in), func(t *testing.T) {
-				b, err := os.ReadFile(in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				goldenfile.JSON(t, strings.TrimSuffix(in, ".in")+".want.json", parse(b), *update)
-			})
-		}
+		golden.Cases(t, filepath.Join("testdata", "parse", name), parse)
 	}
 }

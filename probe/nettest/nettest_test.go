@@ -36,7 +36,9 @@ type recorder struct {
 	errs []string
 }
 
-func (r *recorder) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 func TestLoopbackDialerRefusesOthers(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
