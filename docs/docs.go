@@ -1,5 +1,5 @@
 // Package docs holds the repository's documents and reads the part of them
-// that tests hold the code to: the finding tables of FINDINGS.md.
+// that tests hold the code to: the finding tables of docs/FINDINGS.md.
 package docs
 
 import (
@@ -11,7 +11,7 @@ import (
 //go:embed FINDINGS.md
 var findingsMD string
 
-// FindingRow is one finding of FINDINGS.md: its ID and its default
+// FindingRow is one finding of docs/FINDINGS.md: its ID and its default
 // severity, the first severity word of the row's severity column.
 type FindingRow struct {
 	ID       string
@@ -21,7 +21,7 @@ type FindingRow struct {
 
 var severities = map[string]bool{"fail": true, "warn": true, "info": true}
 
-// Findings returns every row of the finding tables of FINDINGS.md, in
+// Findings returns every row of the finding tables of docs/FINDINGS.md, in
 // document order. A finding table is one whose header starts
 // "| ID | severity |"; each of its rows names one backquoted ID. A row
 // without a severity word, or a finding table of another shape, is an
@@ -43,7 +43,7 @@ func parseFindings(md string) ([]FindingRow, error) {
 		}
 		if cells[0] == "ID" {
 			if len(cells) < 2 || strings.ToLower(cells[1]) != "severity" {
-				return nil, fmt.Errorf("FINDINGS.md:%d: a finding table's second column must be \"severity\", not %q", n, strings.Join(cells[1:], "|"))
+				return nil, fmt.Errorf("docs/FINDINGS.md:%d: a finding table's second column must be \"severity\", not %q", n, strings.Join(cells[1:], "|"))
 			}
 			inTable = true
 			continue
@@ -53,19 +53,19 @@ func parseFindings(md string) ([]FindingRow, error) {
 		}
 		id := strings.Trim(cells[0], "`")
 		if id == cells[0] || !strings.Contains(id, ".") {
-			return nil, fmt.Errorf("FINDINGS.md:%d: first cell %q is not a backquoted finding ID", n, cells[0])
+			return nil, fmt.Errorf("docs/FINDINGS.md:%d: first cell %q is not a backquoted finding ID", n, cells[0])
 		}
 		if len(cells) < 2 {
-			return nil, fmt.Errorf("FINDINGS.md:%d: %s has no severity", n, id)
+			return nil, fmt.Errorf("docs/FINDINGS.md:%d: %s has no severity", n, id)
 		}
 		sev := strings.ToLower(strings.Trim(strings.Fields(cells[1] + " x")[0], ",;()"))
 		if !severities[sev] {
-			return nil, fmt.Errorf("FINDINGS.md:%d: %s: severity %q does not start with fail, warn or info", n, id, cells[1])
+			return nil, fmt.Errorf("docs/FINDINGS.md:%d: %s: severity %q does not start with fail, warn or info", n, id, cells[1])
 		}
 		rows = append(rows, FindingRow{ID: id, Severity: sev, Line: n})
 	}
 	if len(rows) == 0 {
-		return nil, fmt.Errorf("FINDINGS.md: no finding table found")
+		return nil, fmt.Errorf("docs/FINDINGS.md: no finding table found")
 	}
 	return rows, nil
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// AgentLogDir is where the agent writes its logs on Linux (AGENT-FACTS.md,
+// AgentLogDir is where the agent writes its logs on Linux (docs/AGENT-FACTS.md,
 // "Files and locations"), relative to the host root.
 const AgentLogDir = "var/log/amazon/ssm"
 

@@ -19,16 +19,16 @@ func TestCatalogMatchesFindingsDoc(t *testing.T) {
 	for _, r := range rows {
 		id := ID(r.ID)
 		if documented[id] {
-			t.Errorf("FINDINGS.md:%d: %s documented twice", r.Line, id)
+			t.Errorf("docs/FINDINGS.md:%d: %s documented twice", r.Line, id)
 		}
 		documented[id] = true
 		e, ok := cat[id]
 		if !ok {
-			t.Errorf("FINDINGS.md:%d: %s is documented but not in the catalog", r.Line, id)
+			t.Errorf("docs/FINDINGS.md:%d: %s is documented but not in the catalog", r.Line, id)
 			continue
 		}
 		if string(e.Severity) != r.Severity {
-			t.Errorf("FINDINGS.md:%d: %s is %s in the document, %s in the catalog", r.Line, id, r.Severity, e.Severity)
+			t.Errorf("docs/FINDINGS.md:%d: %s is %s in the document, %s in the catalog", r.Line, id, r.Severity, e.Severity)
 		}
 	}
 	for _, id := range AllIDs() {

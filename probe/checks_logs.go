@@ -9,7 +9,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/journal"
 )
 
-// DefaultSince is how far back the agent's logs are read (INTERFACE.md).
+// DefaultSince is how far back the agent's logs are read (docs/INTERFACE.md).
 const DefaultSince = 24 * time.Hour
 
 // logsCheck reads the agent's rolled log files and its journal (or the

@@ -9,7 +9,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
-// diagnoseDNS implements the dns.* findings of FINDINGS.md: it compares what
+// diagnoseDNS implements the dns.* findings of docs/FINDINGS.md: it compares what
 // the host's resolvers, AmazonProvidedDNS and the hosts file say about each
 // endpoint name, and combines that with what port 443 did.
 func diagnoseDNS(cat *Catalog, o *Observations) []Finding {

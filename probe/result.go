@@ -2,7 +2,7 @@ package probe
 
 import "time"
 
-// Verdict is the overall status of a run (INTERFACE.md, exit codes).
+// Verdict is the overall status of a run (docs/INTERFACE.md, exit codes).
 type Verdict string
 
 // The verdicts and the exit codes they map to.
@@ -28,7 +28,7 @@ func (v Verdict) ExitCode() int {
 }
 
 // Context is what the report says about where the probe ran (the JSON
-// "context" object of INTERFACE.md).
+// "context" object of docs/INTERFACE.md).
 type Context struct {
 	Mode       string       `json:"mode"` // ec2 | hybrid | offline
 	Region     string       `json:"region"`

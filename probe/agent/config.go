@@ -95,7 +95,7 @@ func (in *inspector) config() {
 	in.f.Config = c
 }
 
-// Credential sources of identity_config.json (research/AGENT-FACTS.md).
+// Credential sources of identity_config.json (docs/AGENT-FACTS.md).
 const (
 	CredentialEC2  = "EC2"  // the instance profile
 	CredentialSSM  = "SSM"  // Default Host Management Configuration
@@ -167,7 +167,7 @@ func (in *inspector) registration() {
 
 // Hibernation summarises hibernate.log. The agent hibernates when its
 // health pings keep failing: it logs these lines and backs off its checks
-// exponentially, up to an hour (research/AGENT-FACTS.md).
+// exponentially, up to an hour (docs/AGENT-FACTS.md).
 type Hibernation struct {
 	Path           string    `json:"path"`
 	Hibernating    bool      `json:"hibernating"`               // at least one hibernation line

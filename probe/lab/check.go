@@ -52,7 +52,7 @@ func ParseReport(b []byte) (*Report, error) {
 	return &r, nil
 }
 
-// exitCodes maps a status to the probe's exit code (INTERFACE.md).
+// exitCodes maps a status to the probe's exit code (docs/INTERFACE.md).
 var exitCodes = map[string]int{"ok": 0, "warn": 1, "fail": 2, "unknown": 3}
 
 // splitWant splits "id/severity" (severity optional).

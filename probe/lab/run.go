@@ -154,7 +154,7 @@ func (r *Runner) prepareTree(s *Scenario, w string) error {
 }
 
 // fakeAgent stands in for /usr/bin/amazon-ssm-agent: it answers -version
-// the way the real binary does (research/AGENT-FACTS.md).
+// the way the real binary does (docs/AGENT-FACTS.md).
 const fakeAgent = `#!/bin/sh
 # ssm-probe lab: a stand-in for the SSM Agent binary.
 case "$1" in
@@ -415,7 +415,7 @@ func Preflight(ctx context.Context, ex Exec) error {
 }
 
 // logTimeLayout is the agent's log timestamp: local time without a zone
-// (research/AGENT-FACTS.md, "Log line format").
+// (docs/AGENT-FACTS.md, "Log line formats").
 const logTimeLayout = "2006-01-02 15:04:05"
 
 // Retime shifts every line's leading agent timestamp by one offset, chosen

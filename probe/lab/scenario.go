@@ -215,7 +215,7 @@ type AgentSpec struct {
 }
 
 // LogAge is how long before the run the last retimed log line lies: well
-// inside the 15 minutes within which FINDINGS.md calls a log fault recent.
+// inside the 15 minutes within which docs/FINDINGS.md calls a log fault recent.
 const LogAge = 2 * time.Minute
 
 // Want is what the probe must report.
@@ -237,7 +237,7 @@ type Want struct {
 	Comment  string `json:"comment,omitempty"` // why the expectation is what it is
 }
 
-// agentDirs are where a scenario may put agent files (AGENT-FACTS.md).
+// agentDirs are where a scenario may put agent files (docs/AGENT-FACTS.md).
 var agentDirs = []string{"/etc/amazon/ssm/", "/var/log/amazon/ssm/", "/var/lib/amazon/ssm/"}
 
 // Overlays are the host directories the instance sees through an overlay,
