@@ -51,7 +51,7 @@ unit:
 ## and network namespaces)
 test: fmt-check vet unit binaries packaging-test e2e
 
-## demo: every seed's failure reproduced in the network-namespace lab (root)
+## demo: every lab scenario's failure reproduced in network namespaces (root)
 demo: lab-demo
 
 clean:

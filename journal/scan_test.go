@@ -27,8 +27,8 @@ func TestScanGolden(t *testing.T) {
 		{"rotated", Options{Root: "testdata/rotated"}},
 		{"rotated-since", Options{Root: "testdata/rotated", Since: since}},
 		{"rotated-budget", Options{Root: "testdata/rotated", ByteBudget: 600}},
-		{"seed001", Options{Paths: []string{"testdata/seed001"}}},
-		{"seed002", Options{Paths: []string{"testdata/seed002"}}},
+		{"journalctl-endpoint-timeouts", Options{Paths: []string{"testdata/journalctl-endpoint-timeouts"}}},
+		{"session-logging-s3-head", Options{Paths: []string{"testdata/session-logging-s3-head"}}},
 		{"entries-dir", Options{Paths: []string{"testdata/entries/flatcar.log", "testdata/entries/garbage.log", "testdata/no-such-file"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -113,7 +113,7 @@ func journalRoot(t *testing.T) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	in, err := os.Open("testdata/journal/seed001.journal.gz")
+	in, err := os.Open("testdata/journal/endpoint-timeouts.journal.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func scrub(res *Result, root string) *Result {
 }
 
 // TestJournalctl reads the journal file made by systemd-journal-remote from
-// testdata/journal/seed001.export through `journalctl --directory`.
+// testdata/journal/endpoint-timeouts.export through `journalctl --directory`.
 func TestJournalctl(t *testing.T) {
 	needJournalctl(t)
 	root := journalRoot(t)

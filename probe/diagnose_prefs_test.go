@@ -72,7 +72,7 @@ func prefsScenarios() map[string]fixture {
 	cwprefs := prefs.Preferences{SessionType: "Standard_Stream", CloudWatchLogGroupName: "/ssm/sessions"}
 	kmsprefs := prefs.Preferences{SessionType: "Standard_Stream", KMSKeyID: "alias/ssm-sessions"}
 	return map[string]fixture{
-		"bucket-missing": fx("seed 002: the preferences log to an S3 bucket that was deleted",
+		"bucket-missing": fx("The preferences log to an S3 bucket that was deleted",
 			withPrefs(healthy(), StatusPass, &PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketMissing, 404)}),
 			w(PrefsS3BucketMissing, SevFail)),
 		"bucket-exists": fx("the bucket exists and s3 answers: nothing to report",

@@ -248,11 +248,7 @@ func demo(ctx context.Context, r *lab.Runner, sel []*lab.Scenario, reports strin
 		if ctx.Err() != nil {
 			return exitFail
 		}
-		seed := ""
-		if s.Seed != "" {
-			seed = " (seed " + s.Seed + ")"
-		}
-		fmt.Fprintf(w, "== %s%s\n   broken: %s\n", s.Name, seed, s.Broken)
+		fmt.Fprintf(w, "== %s\n   broken: %s\n", s.Name, s.Broken)
 		run, err := r.RunScenario(ctx, s, "text")
 		saveReport(reports, s.Name+".txt", run, w)
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 
 // rescueMachineID is the machine ID of the broken host: its /etc/machine-id
 // and the _MACHINE_ID of the journal fixture, which systemd-journal-remote
-// made from journal/testdata/journal/seed001.export.
+// made from journal/testdata/journal/endpoint-timeouts.export.
 const rescueMachineID = "fedcba9876543210fedcba9876543210"
 
 // maxJournalFixture caps the decompressed journal fixture (about 10 KiB gzipped).
@@ -29,7 +29,7 @@ func rescueRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
 	rootfstest.CopyTree(t, "testdata/rescue-root", root)
-	fh, err := os.Open("../../journal/testdata/journal/seed001.journal.gz")
+	fh, err := os.Open("../../journal/testdata/journal/endpoint-timeouts.journal.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
