@@ -3,7 +3,6 @@ package probe
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
@@ -362,14 +361,4 @@ func hostsPath(o *Observations) string {
 		return o.Resolv.Hosts.Path
 	}
 	return "/etc/hosts"
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[string][]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

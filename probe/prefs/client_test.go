@@ -276,6 +276,7 @@ func TestTransport(t *testing.T) {
 // hide the credentials.
 func TestClientNeverPrintsCredentials(t *testing.T) {
 	cl := New(Options{Region: region}, fakeCreds())
+	//lint:ignore SA9005 marshalling a Client on purpose: its JSON must hold no secret
 	b, _ := json.Marshal(cl)
 	for _, out := range []string{fmt.Sprint(cl), fmt.Sprintf("%+v", cl), fmt.Sprintf("%#v", cl), fmt.Sprintf("%v", *cl),
 		fmt.Sprintf("%+v", *cl), fmt.Sprintf("%#v", *cl), string(b)} {

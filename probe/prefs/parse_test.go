@@ -43,7 +43,7 @@ type awsErrorWant struct {
 func TestParseAWSError(t *testing.T) {
 	golden.Cases(t, filepath.Join("testdata", "awserror"), func(b []byte) any {
 		e := parseAWSError(b, "")
-		return awsErrorWant{Type: e.Type, Message: e.Message}
+		return awsErrorWant(e)
 	})
 	// The X-Amzn-ErrorType header wins over the body, and loses its suffix.
 	e := parseAWSError([]byte(`{"__type":"Other"}`), "AccessDeniedException:http://internal.amazon.com/coral/")
