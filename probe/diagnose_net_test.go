@@ -221,7 +221,7 @@ func fx(comment string, s *scen, want ...wantFinding) fixture {
 	return fixture{Comment: comment, Want: want, Observations: *s.o}
 }
 
-func w(id ID, sev Severity) wantFinding { return wantFinding{id, sev} }
+func w(id ID, sev Severity) wantFinding { return wantFinding{ID: id, Severity: sev} }
 
 // netScenarios are the DNS x network situations of the lab's scenarios,
 // and their healthy counterparts.
