@@ -354,6 +354,16 @@ func identityScenarios(t *testing.T) map[string]fixture {
 					"free_percent": 0, "avail_percent": 0, "inodes_known": false, "free_inodes_percent": 0},
 				obj{"path": "/var/lib/amazon/ssm", "checked": false, "reason": "not checked: not-found: no such file",
 					"free_percent": 0, "avail_percent": 0, "inodes_known": false, "free_inodes_percent": 0}}})),
+		"agent-zombie": c("The only amazon-ssm-agent is a zombie (state Z, not reaped): not running, named as such; its environ is not read, so the verdict is not unknown.",
+			ws(wt(AgentNotRunning, SevFail, "pid 4101 (amazon-ssm-agent) has exited (state Z, a zombie)", "its parent, pid 4100,", "sudo systemctl enable --now amazon-ssm-agent")),
+			agent(compose(compose(idAgentStopped, idNotRunningWhy), obj{
+				"excluded": arr{obj{"pid": 4101, "name": "amazon-ssm-agent", "by": "comm", "state": "Z", "ppid": 4100, "excluded": "exited"}}}).(obj))),
+		"agent-impostor-and-container": c("Only an impostor (exec -a amazon-ssm-agent sleep) and a container's agent run: neither is this host's agent.",
+			ws(wt(AgentNotRunning, SevFail, "calls itself amazon-ssm-agent but runs /usr/bin/sleep", "another PID namespace (pid:[4026532512])", "not taken as the agent's proxy settings")),
+			agent(compose(compose(idAgentStopped, idNotRunningWhy), obj{
+				"excluded": arr{obj{"pid": 600, "name": "amazon-ssm-agent", "by": "cmdline", "exe": "/usr/bin/sleep", "state": "S", "ppid": 1, "excluded": "not-agent-binary"},
+					obj{"pid": 1500, "name": "amazon-ssm-agent", "by": "cmdline", "exe": "/usr/bin/amazon-ssm-agent", "state": "S", "ppid": 1499,
+						"excluded": "other-pid-namespace", "pid_namespace": "pid:[4026532512]"}}}).(obj))),
 	}
 }
 

@@ -121,6 +121,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) (
 		}
 		uses["kms"] = strings.Join(why, ", ")
 	}
+	paths := pathsByHost(o)
 	for _, v := range views(o) {
 		why, used := uses[v.e.Service]
 		if !used || v.proxy != nil {
@@ -130,7 +131,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) (
 		switch {
 		case len(addrs) == 0 && (v.agent != nil || len(v.sys) > 0):
 			ev = append(ev, fmt.Sprintf("%s (required by %s): no address from the agent's resolver", v.e.Host, why))
-		case len(addrs) > 0 && v.tried(addrs) && !v.reached(addrs) && !v.fromHosts():
+		case len(addrs) > 0 && paths[v.e.Host] != nil && paths[v.e.Host].State == PathBroken && !v.fromHosts():
 			ev = append(ev, fmt.Sprintf("%s (required by %s): %s", v.e.Host, why, netSummary(&v, addrs)))
 		default:
 			continue
