@@ -22,6 +22,8 @@ const (
 	docHibernation    = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-technical-details.html"
 	docPrefsCLI       = "https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-configure-preferences-cli.html"
 	docPrefsConsole   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-getting-started-configure-preferences.html"
+
+	docDeregisterHybrid = "https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-deregister-hybrid-nodes.html"
 )
 
 // prefsFixCLI is the command pair that edits the account's Session Manager
@@ -317,5 +319,13 @@ func NewCatalog() Catalog {
 				IAMNoInstanceProfile, IAMCredsUnavailable, NetEndpointBlocked, NetNoRoute, NetConnectionRefused,
 				NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub, DNSResolverBypassesVPC, DNSEndpointNoAddress,
 				DNSHostsStale, DNSVPCResolverSilent}},
+
+		// Failures operators report most (issue 17).
+		Entry{ID: AgentForeignRegistration, Severity: SevFail,
+			Title: "The agent holds another machine's registration",
+			Remediation: []string{
+				"Before baking an AMI from a host that ran the agent, stop the agent and remove /var/lib/amazon/ssm/registration, /var/lib/amazon/ssm/Vault and /var/lib/amazon/ssm/runtimeconfig/identity_config.json, so that instances launched from it register as themselves.",
+			},
+			Docs: []string{docDeregisterHybrid, docAgentInstall}},
 	)
 }

@@ -24,6 +24,7 @@ func Diagnose(obs *Observations) []Finding {
 		diagnoseLogs,
 		diagnosePrefs,
 		diagnoseIncomplete,
+		diagnoseRegistration,
 	} {
 		fs = append(fs, rule(&cat, obs)...)
 	}

@@ -55,6 +55,9 @@ const (
 	PrefsLogGroupMissing        ID = "prefs.log-group-missing"
 	PrefsLoggingEndpointUnreach ID = "prefs.logging-endpoint-unreachable"
 	PrefsUnreadable             ID = "prefs.unreadable"
+
+	// Failures operators report most (issue 17; documented in docs/FINDINGS.md).
+	AgentForeignRegistration ID = "agent.foreign-registration"
 )
 
 // AllIDs returns every ID constant above, in catalog order.
@@ -70,5 +73,6 @@ func AllIDs() []ID {
 		LogTLSError, LogProxyError, LogThrottled,
 		ProbeIncomplete, HostResolvConf, IMDSUnusable,
 		PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach, PrefsUnreadable,
+		AgentForeignRegistration,
 	}
 }

@@ -1,0 +1,102 @@
+package probe
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/agent"
+	"github.com/ssm-probe/ssm-probe/probe/host"
+)
+
+const operatorFixtures = "testdata/obs/operators"
+
+// TestDiagnoseOperators table-tests the rules for the failures operators
+// report most (issue 17) from the fixtures in testdata/obs/operators. Each
+// case is the healthy EC2 instance of testdata/obs/identity with one change.
+func TestDiagnoseOperators(t *testing.T) {
+	if *update {
+		for name, f := range operatorScenarios(t) {
+			writeFixture(t, operatorFixtures, name, f)
+		}
+	}
+	runFixtures(t, operatorFixtures)
+}
+
+// healthyEC2 loads the healthy EC2 observations of the identity fixtures.
+func healthyEC2(t *testing.T) *Observations {
+	t.Helper()
+	b, err := os.ReadFile("testdata/obs/identity/healthy-ec2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct{ Observations Observations }
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return &f.Observations
+}
+
+// opEvent is a log summary of kind k whose last line is ago before the
+// identity fixtures' run time.
+func opEvent(o *Observations, k journal.Kind, ago time.Duration, text string, values ...string) journal.Summary {
+	last := o.StartedAt.Add(-ago)
+	return journal.Summary{Kind: k, Count: 3, First: last.Add(-10 * time.Minute), Last: last, Values: values,
+		Samples: []journal.Sample{{Source: agent.AgentLogPath + ":120", Time: last, Text: text}}}
+}
+
+func withEvents(o *Observations, evs ...journal.Summary) *Observations {
+	o.Logs = &journal.Result{Sources: []journal.Source{{Name: agent.AgentLogPath, Kind: journal.SourceFile, Status: journal.StatusRead}}, Events: evs}
+	return o
+}
+
+func opFx(comment string, o *Observations, want ...wantFinding) fixture {
+	return fixture{Comment: comment, Want: want, Observations: *o}
+}
+
+func operatorScenarios(t *testing.T) map[string]fixture {
+	hybridReg := func(o *Observations) *Observations {
+		o.Agent.Registration = &agent.Registration{Path: agent.RegistrationPath, ManagedInstanceID: "mi-0a1b2c3d4e5f60718", Region: "eu-west-1"}
+		return o
+	}
+	vault := func(o *Observations, entries ...agent.VaultEntry) *Observations {
+		o.Agent.Vault = &agent.Vault{Manifest: true, Entries: entries, Fingerprint: agent.VaultStoreDir + "/" + agent.VaultFingerprintKey}
+		return o
+	}
+	regKey := agent.VaultEntry{Key: agent.VaultRegistrationKey, Path: agent.VaultStoreDir + "/" + agent.VaultRegistrationKey, InstanceID: "mi-0a1b2c3d4e5f60718", Region: "eu-west-1"}
+	otherEC2 := agent.VaultEntry{Key: agent.VaultEC2RegistrationKey, Path: agent.VaultStoreDir + "/" + agent.VaultEC2RegistrationKey, InstanceID: "i-0fedcba9876543210", Region: "ap-northeast-1"}
+	ownEC2 := otherEC2
+	ownEC2.InstanceID = "i-0123456789abcdef0"
+	offline := func(o *Observations) *Observations {
+		o.Live, o.Offline, o.IMDS = false, true, nil
+		o.Host.EC2 = host.EC2Identity{Verdict: host.EC2Unknown, Reason: "no DMI or hypervisor identity file under the root"}
+		return o
+	}
+	return map[string]fixture{
+		"registration-cloned-hybrid": opFx("An AMI baked from a hybrid node: the registration file and the Vault hold mi-…, the logs show the OnPrem identity taken.",
+			withEvents(vault(hybridReg(healthyEC2(t)), regKey), opEvent(healthyEC2(t), journal.KindIdentitySelected, time.Hour,
+				"2024-06-01 11:00:00.0000 INFO [amazon-ssm-agent] Agent will take identity from OnPrem", "OnPrem")),
+			w(AgentForeignRegistration, SevFail)),
+		"registration-other-instance": opFx("The Vault's EC2RegistrationKey names another instance (a cloned root volume).",
+			vault(healthyEC2(t), otherEC2), w(AgentForeignRegistration, SevFail)),
+		"registration-own-instance": opFx("The Vault's EC2RegistrationKey names this instance: healthy.",
+			vault(healthyEC2(t), ownEC2)),
+		"registration-hybrid-server": opFx("A real hybrid server (not EC2, no IMDS): its registration is its own.",
+			func() *Observations {
+				o := hybridReg(healthyEC2(t))
+				o.IMDS = nil
+				o.Host.EC2 = host.EC2Identity{Verdict: host.EC2No}
+				return o
+			}()),
+		"registration-offline-unknown": opFx("--root on a volume whose EC2 identity cannot be read, holding a hybrid registration: warn.",
+			offline(vault(healthyEC2(t), regKey)), w(AgentForeignRegistration, SevWarn)),
+		"registration-offline-dmi": opFx("--root where the DMI identity says EC2 and the registration file holds mi-…: fail.",
+			func() *Observations {
+				o := hybridReg(offline(healthyEC2(t)))
+				o.Host.EC2 = healthyEC2(t).Host.EC2
+				return o
+			}(), w(AgentForeignRegistration, SevFail)),
+	}
+}
