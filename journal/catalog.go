@@ -223,6 +223,11 @@ func agentMessagePatterns() []Pattern {
 		{Kind: KindDataChannelError,
 			Literals: []string{"failed to create websocket for datachannel", "failed to open datachannel with error", "Setting up data channel with id"},
 			Extract:  hostAddrFields},
+		// ssm-user, made when Run As is off: aws/amazon-ssm-agent
+		// agent/session/utility/utility_unix.go:79 (`Failed to create %s: %v`
+		// after `useradd -m ssm-user`) and :99 (`Failed to add %s to sudoers
+		// file: %v`).
+		{Kind: KindSSMUserCreateFailed, Literals: []string{"Failed to create ssm-user", "Failed to add ssm-user to sudoers file"}},
 	}
 }
 

@@ -49,7 +49,13 @@ type Writable struct {
 	Mode          string `json:"mode,omitempty"`            // the file's permission bits, e.g. -rw-r--r--
 	OwnerWritable bool   `json:"owner_writable"`            // the owner (root) may write it
 	ReadOnlyMount bool   `json:"read_only_mount,omitempty"` // /etc is on a read-only mount
+	Immutable     bool   `json:"immutable,omitempty"`       // chattr +i: not even root may replace it
 }
+
+// Blocked reports whether root could not write /etc/passwd. The file mode
+// does not count: root writes a 0444 file all the same (useradd replaces it
+// with a new file), but not on a read-only mount or an immutable file.
+func (w Writable) Blocked() bool { return w.ReadOnlyMount || w.Immutable }
 
 // Facts is what Inspect read.
 type Facts struct {
@@ -172,6 +178,10 @@ func writable(fsys rootfs.FS) Writable {
 		return Writable{Reason: "not checked: " + err.Error()}
 	}
 	w := Writable{Checked: true, Mode: fi.Mode().Perm().String(), OwnerWritable: fi.Mode().Perm()&0o200 != 0}
+	if fh, err := fsys.OpenRegular(PasswdPath); err == nil {
+		w.Immutable, _ = immutable(fh) // file systems without the flags answer none
+		fh.Close()
+	}
 	if !fsys.IsLive() {
 		w.Reason = "mount not checked: under --root the mount is this machine's, not the instance's"
 		return w
