@@ -24,6 +24,7 @@ const (
 	docPrefsConsole   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-getting-started-configure-preferences.html"
 
 	docDeregisterHybrid = "https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-deregister-hybrid-nodes.html"
+	docRunAs            = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-run-as.html"
 )
 
 // prefsFixCLI is the command pair that edits the account's Session Manager
@@ -327,5 +328,17 @@ func NewCatalog() Catalog {
 				"Before baking an AMI from a host that ran the agent, stop the agent and remove /var/lib/amazon/ssm/registration, /var/lib/amazon/ssm/Vault and /var/lib/amazon/ssm/runtimeconfig/identity_config.json, so that instances launched from it register as themselves.",
 			},
 			Docs: []string{docDeregisterHybrid, docAgentInstall}},
+		Entry{ID: SessionRunAsUserMissing, Severity: SevFail,
+			Title: "Sessions run as a user that does not exist on this host",
+			Remediation: []string{
+				"Or change the preference (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\": set the operating system user name to a user every instance has, or turn Run As off; from the CLI: " + prefsFixCLI + " (set inputs.runAsDefaultUser, or inputs.runAsEnabled to false). An IAM user or role tagged SSMSessionRunAs runs as the tag's user instead.",
+			},
+			Docs: []string{docRunAs, docPrefsConsole, docPrefsCLI}},
+		Entry{ID: SessionSSMUserUncreatable, Severity: SevFail,
+			Title: "The agent cannot create ssm-user",
+			Remediation: []string{
+				"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or " + prefsFixCLI + " (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user).",
+			},
+			Docs: []string{docRunAs, docPrefsConsole}},
 	)
 }

@@ -25,6 +25,7 @@ func Diagnose(obs *Observations) []Finding {
 		diagnosePrefs,
 		diagnoseIncomplete,
 		diagnoseRegistration,
+		diagnoseRunAs,
 	} {
 		fs = append(fs, rule(&cat, obs)...)
 	}

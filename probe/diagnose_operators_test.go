@@ -9,6 +9,8 @@ import (
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/host"
+	"github.com/ssm-probe/ssm-probe/probe/prefs"
+	"github.com/ssm-probe/ssm-probe/probe/users"
 )
 
 const operatorFixtures = "testdata/obs/operators"
@@ -56,7 +58,31 @@ func opFx(comment string, o *Observations, want ...wantFinding) fixture {
 	return fixture{Comment: comment, Want: want, Observations: *o}
 }
 
+// withUsers gives o a local user database: root, ec2-user and the names
+// given, a writable /etc/passwd, useradd and /etc/sudoers.d.
+func withUsers(o *Observations, names ...string) *Observations {
+	o.Users = &users.Facts{Root: "/", PasswdRead: true, Users: append([]string{"root", "ec2-user"}, names...), Sources: []string{"files"},
+		Passwd: users.Writable{Checked: true, Mode: "-rw-r--r--", OwnerWritable: true}, Useradd: "/usr/sbin/useradd", SudoersDir: true}
+	return o
+}
+
+// withPrefsDoc gives o the preferences document p, read with a 200.
+func withPrefsDoc(o *Observations, p prefs.Preferences) *Observations {
+	o.Prefs = &PrefsObs{Region: "ap-northeast-1", Role: "app-ssm-role", Document: &prefs.DocumentResult{
+		Call:     &prefs.Call{API: "ssm:GetDocument", Host: "ssm.ap-northeast-1.amazonaws.com", Status: 200},
+		Document: &prefs.Document{Name: prefs.DocumentName, Version: "3", Format: "JSON", Status: "Active", Prefs: &p}}}
+	return o
+}
+
 func operatorScenarios(t *testing.T) map[string]fixture {
+	runAs := prefs.Preferences{SessionType: "Standard_Stream", RunAsEnabled: true, RunAsDefaultUser: "appuser"}
+	runAsOff := prefs.Preferences{SessionType: "Standard_Stream"}
+	ptyLine := "2024-06-01 11:58:02.4400 ERROR [ssm-session-worker] [alice-0123456789abcdef0] [DataBackend] [pluginName=Standard_Stream] Unable to start command: failed to start pty since RunAs user appuser does not exist"
+	readOnly := func(o *Observations) *Observations {
+		o.Users.Passwd.ReadOnlyMount = true
+		o.Users.Useradd = ""
+		return o
+	}
 	hybridReg := func(o *Observations) *Observations {
 		o.Agent.Registration = &agent.Registration{Path: agent.RegistrationPath, ManagedInstanceID: "mi-0a1b2c3d4e5f60718", Region: "eu-west-1"}
 		return o
@@ -98,5 +124,39 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 				o.Host.EC2 = healthyEC2(t).Host.EC2
 				return o
 			}(), w(AgentForeignRegistration, SevFail)),
+
+		"runas-user-missing": opFx("Run As on with appuser, which /etc/passwd does not hold: every session fails.",
+			withPrefsDoc(withUsers(healthyEC2(t), "ssm-user"), runAs), w(SessionRunAsUserMissing, SevFail)),
+		"runas-user-present": opFx("Run As on with appuser, which exists: healthy.",
+			withPrefsDoc(withUsers(healthyEC2(t), "appuser"), runAs)),
+		"runas-user-sssd": opFx("Run As user not in /etc/passwd, but nsswitch asks sss: warn, the directory may serve it.",
+			func() *Observations {
+				o := withPrefsDoc(withUsers(healthyEC2(t)), runAs)
+				o.Users.Sources = []string{"files", "sss"}
+				return o
+			}(), w(SessionRunAsUserMissing, SevWarn)),
+		"runas-user-sssd-logs": opFx("Run As user not in /etc/passwd, nsswitch asks sss, and the agent says the user does not exist, a minute ago: fail.",
+			func() *Observations {
+				o := withPrefsDoc(withUsers(healthyEC2(t)), runAs)
+				o.Users.Sources = []string{"files", "sss"}
+				return withEvents(o, opEvent(o, journal.KindRunAsUserMissing, time.Minute, ptyLine, "appuser"))
+			}(), w(SessionRunAsUserMissing, SevFail)),
+		"runas-logs-only": opFx("Preferences unreadable; the agent's logs show the pty error a minute ago: fail, named from the logs.",
+			withEvents(withUsers(healthyEC2(t)), opEvent(healthyEC2(t), journal.KindRunAsUserMissing, time.Minute, ptyLine, "appuser")),
+			w(SessionRunAsUserMissing, SevFail)),
+		"runas-logs-stale-prefs-off": opFx("The pty error is in the logs, but Run As is now off and ssm-user exists: the lines are history.",
+			withPrefsDoc(withEvents(withUsers(healthyEC2(t), "ssm-user"), opEvent(healthyEC2(t), journal.KindRunAsUserMissing, time.Minute, ptyLine, "appuser")), runAsOff)),
+		"runas-no-default-user": opFx("Run As on with no default user.",
+			withPrefsDoc(withUsers(healthyEC2(t)), prefs.Preferences{SessionType: "Standard_Stream", RunAsEnabled: true}), w(SessionRunAsUserMissing, SevFail)),
+		"ssm-user-uncreatable": opFx("Run As off, no ssm-user, /etc read-only and no useradd: the agent cannot create it.",
+			withPrefsDoc(readOnly(withUsers(healthyEC2(t))), runAsOff), w(SessionSSMUserUncreatable, SevFail)),
+		"ssm-user-uncreatable-prefs-unknown": opFx("Same host, preferences unreadable: warn, since Run As may be on.",
+			readOnly(withUsers(healthyEC2(t))), w(SessionSSMUserUncreatable, SevWarn)),
+		"ssm-user-creatable": opFx("Run As off, no ssm-user yet, but the agent can create it: healthy.",
+			withPrefsDoc(withUsers(healthyEC2(t)), runAsOff)),
+		"ssm-user-create-failed-logs": opFx("Run As off; the agent logged a minute ago that it failed to create ssm-user: fail.",
+			withPrefsDoc(withEvents(withUsers(healthyEC2(t)), opEvent(healthyEC2(t), journal.KindSSMUserCreateFailed, time.Minute,
+				"2024-06-01 11:58:01.9930 ERROR [ssm-session-worker] [alice-0123456789abcdef0] Failed to create ssm-user: exit status 1")), runAsOff),
+			w(SessionSSMUserUncreatable, SevFail)),
 	}
 }

@@ -57,7 +57,9 @@ const (
 	PrefsUnreadable             ID = "prefs.unreadable"
 
 	// Failures operators report most (issue 17; documented in docs/FINDINGS.md).
-	AgentForeignRegistration ID = "agent.foreign-registration"
+	AgentForeignRegistration  ID = "agent.foreign-registration"
+	SessionRunAsUserMissing   ID = "session.runas-user-missing"
+	SessionSSMUserUncreatable ID = "session.ssm-user-uncreatable"
 )
 
 // AllIDs returns every ID constant above, in catalog order.
@@ -73,6 +75,6 @@ func AllIDs() []ID {
 		LogTLSError, LogProxyError, LogThrottled,
 		ProbeIncomplete, HostResolvConf, IMDSUnusable,
 		PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach, PrefsUnreadable,
-		AgentForeignRegistration,
+		AgentForeignRegistration, SessionRunAsUserMissing, SessionSSMUserUncreatable,
 	}
 }
