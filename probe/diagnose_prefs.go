@@ -46,8 +46,7 @@ func diagnosePrefs(cat *Catalog, o *Observations) []Finding {
 		}
 		cannot("The session preferences could not be read: ssm rejected the signature for its time.", ev...)
 	case d.Call.Fault == prefs.FaultDenied:
-		cannot(fmt.Sprintf("The session preferences could not be read: the instance role %s may not call ssm:GetDocument (%s). AmazonSSMManagedInstanceCore allows it; the agent's logs are used instead.", po.Role, d.Call.ErrorType),
-			d.Call.Summary())
+		out = append(out, ssmDenied(cat, po, d.Call.ErrorType, d.Call.Summary()))
 	case d.Missing:
 		// No preferences document: the defaults, no session logging.
 	case d.Call.Status != 200:
@@ -89,17 +88,19 @@ func prefsFindings(cat *Catalog, o *Observations, po *PrefsObs, wide string, can
 			cannot(fmt.Sprintf("Whether log group %s of the session preferences exists is unknown: the role %s may not call logs:DescribeLogGroups.", g.LogGroup, po.Role), g.Call.Summary())
 		}
 	}
-	if ev := prefsEndpointFaults(o, pr, po); len(ev) > 0 {
-		out = append(out, cat.New(PrefsLoggingEndpointUnreach,
+	if ev, hosts := prefsEndpointFaults(o, pr, po); len(ev) > 0 {
+		f := cat.New(PrefsLoggingEndpointUnreach,
 			"The session preferences turn on session logging or encryption, and the endpoint that needs cannot be reached from this host: the endpoint is optional for Session Manager, but required once the preferences use it. Every session's screen stays blank for minutes before the prompt appears, or the session fails. "+wide,
-			ev))
+			ev)
+		f.about(hosts...)
+		out = append(out, f)
 	}
 	return out
 }
 
 // prefsEndpointFaults lists the endpoints the preferences make required
 // and that cannot be reached the way the agent connects.
-func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) []string {
+func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) (ev, hosts []string) {
 	uses := map[string]string{}
 	if pr.UsesS3() {
 		uses["s3"] = fmt.Sprintf("s3BucketName %q", pr.S3BucketName)
@@ -120,7 +121,6 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) [
 		}
 		uses["kms"] = strings.Join(why, ", ")
 	}
-	var ev []string
 	for _, v := range views(o) {
 		why, used := uses[v.e.Service]
 		if !used || v.proxy != nil {
@@ -135,6 +135,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) [
 		default:
 			continue
 		}
+		hosts = append(hosts, v.e.Host)
 		if v.e.Service == "s3" && po.Bucket != nil && !po.Bucket.Call.Answered() {
 			ev = append(ev, "signed "+po.Bucket.Call.Summary())
 		}
@@ -142,7 +143,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) [
 			ev = append(ev, "signed "+po.LogGroup.Call.Summary())
 		}
 	}
-	return ev
+	return ev, hosts
 }
 
 func docVersion(po *PrefsObs) string {
@@ -151,3 +152,20 @@ func docVersion(po *PrefsObs) string {
 	}
 	return "unknown"
 }
+
+// ssmDenied is iam.ssm-access-denied: the instance role was refused
+// ssm:GetDocument, which AmazonSSMManagedInstanceCore allows. What stops
+// that call stops the agent's own calls too: the managed policy is missing,
+// or an SCP, a permissions boundary or the VPC endpoint's policy denies it.
+func ssmDenied(cat *Catalog, po *PrefsObs, errType, call string) Finding {
+	role := orPlaceholder(po.Role, "ROLE")
+	return cat.New(IAMSSMAccessDenied,
+		fmt.Sprintf("The instance role %s was refused ssm:GetDocument (%s), which AmazonSSMManagedInstanceCore allows. Whatever refuses it most likely refuses the agent's own Systems Manager calls too, so the instance may not register or open sessions. The session preferences were not read.",
+			role, orPlaceholder(errType, "AccessDenied")),
+		[]string{call, "role: " + role},
+		fmt.Sprintf("Managed policy missing: aws iam list-attached-role-policies --role-name %s; attach it: aws iam attach-role-policy --role-name %s --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", role, role),
+		"Service control policy: in the Organizations management account, aws organizations list-policies-for-target --target-id ACCOUNT_ID --filter SERVICE_CONTROL_POLICY, and look for a Deny on ssm:*, ssmmessages:* or ec2messages:*; narrow it or exempt the role.",
+		fmt.Sprintf("Permissions boundary: aws iam get-role --role-name %s --query Role.PermissionsBoundary; if one is set, it must allow ssm:*, ssmmessages:* and ec2messages:* calls the managed policy grants (or remove it: aws iam delete-role-permissions-boundary --role-name %s).", role, role),
+		"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy).")
+}
+

@@ -56,6 +56,11 @@ const (
 	PrefsLoggingEndpointUnreach ID = "prefs.logging-endpoint-unreachable"
 	PrefsUnreadable             ID = "prefs.unreadable"
 
+	// The agent path (issue 13; documented in docs/FINDINGS.md).
+	ProbeUnexplained    ID = "probe.unexplained"
+	DNSResolverError    ID = "dns.resolver-error"
+	DNSSearchListHijack ID = "dns.search-list-hijack"
+	IAMSSMAccessDenied  ID = "iam.ssm-access-denied"
 	// Failures operators report most (issue 17; documented in docs/FINDINGS.md).
 	AgentForeignRegistration  ID = "agent.foreign-registration"
 	SessionRunAsUserMissing   ID = "session.runas-user-missing"
@@ -75,6 +80,7 @@ func AllIDs() []ID {
 		LogTLSError, LogProxyError, LogThrottled,
 		ProbeIncomplete, HostResolvConf, IMDSUnusable,
 		PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach, PrefsUnreadable,
+		ProbeUnexplained, DNSResolverError, DNSSearchListHijack, IAMSSMAccessDenied,
 		AgentForeignRegistration, SessionRunAsUserMissing, SessionSSMUserUncreatable,
 	}
 }
