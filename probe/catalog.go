@@ -32,6 +32,8 @@ const (
 
 	docDeregisterHybrid = "https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-deregister-hybrid-nodes.html"
 	docRunAs            = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-run-as.html"
+	docSessionKMS       = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-enable-encryption.html"
+	docKMSKeyPolicy     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"
 )
 
 // prefsFixCLI is the command pair that edits the account's Session Manager
@@ -370,5 +372,13 @@ func NewCatalog() Catalog {
 				"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or " + prefsFixCLI + " (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user).",
 			},
 			Docs: []string{docRunAs, docPrefsConsole}},
+		Entry{ID: SessionKMSAccessDenied, Severity: SevFail,
+			Title: "Sessions are encrypted with a KMS key the instance may not use",
+			Remediation: []string{
+				"The person starting the session needs kms:GenerateDataKey on the same key (their IAM policy, and the key policy).",
+				"Or stop encrypting sessions (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > clear \"Enable KMS encryption\", or " + prefsFixCLI + " (set inputs.kmsKeyId to \"\").",
+			},
+			Docs:      []string{docSessionKMS, docKMSKeyPolicy, docPrefsConsole},
+			DependsOn: []ID{PrefsLoggingEndpointUnreach, NetOptionalEndpointUnreach}},
 	)
 }

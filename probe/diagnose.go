@@ -37,6 +37,7 @@ func diagnose(obs *Observations) ([]Finding, []AgentPath) {
 		diagnoseIncomplete,
 		diagnoseRegistration,
 		diagnoseRunAs,
+		diagnoseKMS,
 	} {
 		fs = append(fs, rule(&cat, obs)...)
 	}

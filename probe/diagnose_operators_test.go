@@ -45,7 +45,11 @@ func healthyEC2(t *testing.T) *Observations {
 // identity fixtures' run time.
 func opEvent(o *Observations, k journal.Kind, ago time.Duration, text string, values ...string) journal.Summary {
 	last := o.StartedAt.Add(-ago)
-	return journal.Summary{Kind: k, Count: 3, First: last.Add(-10 * time.Minute), Last: last, Values: values,
+	var apis []string
+	if k == journal.KindKMSDataKeyFailed {
+		apis = []string{"kms:Decrypt"}
+	}
+	return journal.Summary{APIs: apis, Kind: k, Count: 3, First: last.Add(-10 * time.Minute), Last: last, Values: values,
 		Samples: []journal.Sample{{Source: agent.AgentLogPath + ":120", Time: last, Text: text}}}
 }
 
@@ -77,6 +81,9 @@ func withPrefsDoc(o *Observations, p prefs.Preferences) *Observations {
 func operatorScenarios(t *testing.T) map[string]fixture {
 	runAs := prefs.Preferences{SessionType: "Standard_Stream", RunAsEnabled: true, RunAsDefaultUser: "appuser"}
 	runAsOff := prefs.Preferences{SessionType: "Standard_Stream"}
+	kmsKey := "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	kmsPrefs := prefs.Preferences{SessionType: "Standard_Stream", KMSKeyID: kmsKey}
+	kmsLine := "2024-06-01 11:58:30.1180 ERROR [ssm-session-worker] [alice-0123456789abcdef0] [DataBackend] Fetching data key failed: Unable to retrieve data key, AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/app-ssm-role/i-0123456789abcdef0 is not authorized to perform: kms:Decrypt on resource: " + kmsKey
 	ptyLine := "2024-06-01 11:58:02.4400 ERROR [ssm-session-worker] [alice-0123456789abcdef0] [DataBackend] [pluginName=Standard_Stream] Unable to start command: failed to start pty since RunAs user appuser does not exist"
 	readOnly := func(o *Observations) *Observations {
 		o.Users.Passwd.ReadOnlyMount = true
@@ -158,5 +165,25 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 			withPrefsDoc(withEvents(withUsers(healthyEC2(t)), opEvent(healthyEC2(t), journal.KindSSMUserCreateFailed, time.Minute,
 				"2024-06-01 11:58:01.9930 ERROR [ssm-session-worker] [alice-0123456789abcdef0] Failed to create ssm-user: exit status 1")), runAsOff),
 			w(SessionSSMUserUncreatable, SevFail)),
+
+		"kms-denied": opFx("Sessions encrypted with a key the role may not decrypt with, a minute ago, and the preferences still name it: fail.",
+			withPrefsDoc(withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindKMSDataKeyFailed, time.Minute, kmsLine, kmsKey)), kmsPrefs),
+			w(SessionKMSAccessDenied, SevFail)),
+		"kms-denied-key-id": opFx("The preferences name the key by its ID: still the same key, fail.",
+			withPrefsDoc(withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindKMSDataKeyFailed, time.Minute, kmsLine, kmsKey)),
+				prefs.Preferences{SessionType: "Standard_Stream", KMSKeyID: "1234abcd-12ab-34cd-56ef-1234567890ab"}),
+			w(SessionKMSAccessDenied, SevFail)),
+		"kms-denied-old": opFx("The same lines, three hours old: warn.",
+			withPrefsDoc(withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindKMSDataKeyFailed, 3*time.Hour, kmsLine, kmsKey)), kmsPrefs),
+			w(SessionKMSAccessDenied, SevWarn)),
+		"kms-denied-other-key": opFx("The lines name a key the preferences no longer use: warn.",
+			withPrefsDoc(withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindKMSDataKeyFailed, time.Minute, kmsLine, kmsKey)),
+				prefs.Preferences{SessionType: "Standard_Stream", KMSKeyID: "arn:aws:kms:ap-northeast-1:123456789012:key/99999999-0000-1111-2222-333333333333"}),
+			w(SessionKMSAccessDenied, SevWarn)),
+		"kms-prefs-unknown": opFx("Recent lines, preferences unreadable: warn.",
+			withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindKMSDataKeyFailed, time.Minute, kmsLine, kmsKey)),
+			w(SessionKMSAccessDenied, SevWarn)),
+		"kms-prefs-off": opFx("Recent lines, but the preferences no longer encrypt sessions: nothing to fix.",
+			withPrefsDoc(withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindKMSDataKeyFailed, time.Minute, kmsLine, kmsKey)), runAsOff)),
 	}
 }

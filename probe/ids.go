@@ -65,6 +65,7 @@ const (
 	AgentForeignRegistration  ID = "agent.foreign-registration"
 	SessionRunAsUserMissing   ID = "session.runas-user-missing"
 	SessionSSMUserUncreatable ID = "session.ssm-user-uncreatable"
+	SessionKMSAccessDenied    ID = "session.kms-access-denied"
 )
 
 // AllIDs returns every ID constant above, in catalog order.
@@ -81,6 +82,6 @@ func AllIDs() []ID {
 		ProbeIncomplete, HostResolvConf, IMDSUnusable,
 		PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach, PrefsUnreadable,
 		ProbeUnexplained, DNSResolverError, DNSSearchListHijack, IAMSSMAccessDenied,
-		AgentForeignRegistration, SessionRunAsUserMissing, SessionSSMUserUncreatable,
+		AgentForeignRegistration, SessionRunAsUserMissing, SessionSSMUserUncreatable, SessionKMSAccessDenied,
 	}
 }
