@@ -34,6 +34,7 @@ const (
 	docRunAs            = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-run-as.html"
 	docSessionKMS       = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-enable-encryption.html"
 	docKMSKeyPolicy     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"
+	docInotify          = "https://man7.org/linux/man-pages/man7/inotify.7.html"
 )
 
 // prefsFixCLI is the command pair that edits the account's Session Manager
@@ -380,5 +381,11 @@ func NewCatalog() Catalog {
 			},
 			Docs:      []string{docSessionKMS, docKMSKeyPolicy, docPrefsConsole},
 			DependsOn: []ID{PrefsLoggingEndpointUnreach, NetOptionalEndpointUnreach}},
+		Entry{ID: HostInotifyExhausted, Severity: SevFail,
+			Title: "The agent's workers run out of inotify instances or file descriptors",
+			Remediation: []string{
+				"Find what holds the instances (the evidence lists the largest holders; for all: sudo find /proc/*/fd -lname anon_inode:inotify | cut -d/ -f3 | sort | uniq -c | sort -rn | head) and fix or restart it, then restart the agent: sudo systemctl restart amazon-ssm-agent",
+			},
+			Docs: []string{docInotify, docAgentStatus}},
 	)
 }

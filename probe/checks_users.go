@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ssm-probe/ssm-probe/probe/inotify"
 	"github.com/ssm-probe/ssm-probe/probe/users"
 )
 
@@ -24,6 +25,39 @@ func usersCheck(cfg *Config) Check {
 			}
 			if len(gaps) > 0 {
 				out.Status, out.Reason = StatusWarn, strings.Join(gaps, "; ")
+			}
+			return out
+		},
+	}
+}
+
+// inotifyCheck reads the inotify limits and how much of them the agent's
+// user holds (package inotify). It needs the live process table: under an
+// offline --root, /proc is this machine's, not the instance's.
+func inotifyCheck(cfg *Config) Check {
+	target := "/proc/sys/fs/inotify"
+	if !cfg.Live || cfg.Offline {
+		return Check{Name: "inotify", Target: target, Run: func(context.Context) Outcome {
+			return Outcome{Status: StatusSkip, Reason: offlineReason}
+		}}
+	}
+	procDir := cfg.ProcDir
+	if procDir == "" {
+		procDir = "/proc"
+	}
+	return Check{
+		Name:   "inotify",
+		Target: target,
+		Run: func(ctx context.Context) Outcome {
+			f := inotify.Read(ctx, procDir)
+			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Inotify = f }}
+			switch {
+			case !f.Checked:
+				out.Status, out.Reason = StatusSkip, f.Reason
+			case len(f.Problems) > 0:
+				out.Status, out.Reason = StatusWarn, strings.Join(f.Problems, "; ")
+			case f.Unreadable > 0:
+				out.Status, out.Reason = StatusWarn, fmt.Sprintf("the descriptors of %d processes could not be read (needs root): the counts are lower bounds", f.Unreadable)
 			}
 			return out
 		},

@@ -38,6 +38,7 @@ func diagnose(obs *Observations) ([]Finding, []AgentPath) {
 		diagnoseRegistration,
 		diagnoseRunAs,
 		diagnoseKMS,
+		diagnoseInotify,
 	} {
 		fs = append(fs, rule(&cat, obs)...)
 	}

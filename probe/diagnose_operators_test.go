@@ -9,6 +9,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/host"
+	"github.com/ssm-probe/ssm-probe/probe/inotify"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
 	"github.com/ssm-probe/ssm-probe/probe/users"
 )
@@ -78,7 +79,16 @@ func withPrefsDoc(o *Observations, p prefs.Preferences) *Observations {
 	return o
 }
 
+// withInotify gives o inotify facts: root holds instances of max 128.
+func withInotify(o *Observations, instances int, filesAllocated int64) *Observations {
+	o.Inotify = &inotify.Facts{Checked: true, MaxUserInstances: 128, MaxUserWatches: 65536, FilesAllocated: filesAllocated, FilesMax: 100000,
+		RootInstances: instances, RootWatches: 3 * instances, Procs: 140,
+		Holders: []inotify.Holder{{PID: 4242, Comm: "node", UID: 0, Instances: instances - 4, Watches: 3 * (instances - 4)}, {PID: 812, Comm: "amazon-ssm-agen", UID: 0, Instances: 4, Watches: 12}}}
+	return o
+}
+
 func operatorScenarios(t *testing.T) map[string]fixture {
+	fwLine := "2024-06-01 11:59:41.0070 ERROR [ssm-session-worker] [alice-0123456789abcdef0] filewatcher listener encountered error when start watcher: too many open files"
 	runAs := prefs.Preferences{SessionType: "Standard_Stream", RunAsEnabled: true, RunAsDefaultUser: "appuser"}
 	runAsOff := prefs.Preferences{SessionType: "Standard_Stream"}
 	kmsKey := "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -185,5 +195,21 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 			w(SessionKMSAccessDenied, SevWarn)),
 		"kms-prefs-off": opFx("Recent lines, but the preferences no longer encrypt sessions: nothing to fix.",
 			withPrefsDoc(withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindKMSDataKeyFailed, time.Minute, kmsLine, kmsKey)), runAsOff)),
+
+		"inotify-exhausted-logs": opFx("Root holds all 128 inotify instances and the workers logged the filewatcher error a minute ago: fail.",
+			withEvents(withInotify(healthyEC2(t), 128, 2000), opEvent(healthyEC2(t), journal.KindFilewatcherError, time.Minute, fwLine, "too many open files")),
+			w(HostInotifyExhausted, SevFail)),
+		"inotify-logs-only": opFx("The filewatcher error a minute ago, no live counts (not root): fail, with the sysctl chosen from the error.",
+			withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindFilewatcherError, time.Minute, fwLine, "too many open files")),
+			w(HostInotifyExhausted, SevFail)),
+		"inotify-logs-old": opFx("The filewatcher error three hours ago, plenty of instances now: warn.",
+			withEvents(withInotify(healthyEC2(t), 12, 2000), opEvent(healthyEC2(t), journal.KindFilewatcherError, 3*time.Hour, fwLine, "too many open files")),
+			w(HostInotifyExhausted, SevWarn)),
+		"inotify-near-limit": opFx("Root holds 120 of 128 inotify instances, no error yet: warn.",
+			withInotify(healthyEC2(t), 120, 2000), w(HostInotifyExhausted, SevWarn)),
+		"inotify-files-near-limit": opFx("95% of the system's file handles are in use: warn.",
+			withInotify(healthyEC2(t), 12, 95000), w(HostInotifyExhausted, SevWarn)),
+		"inotify-healthy": opFx("12 of 128 instances, 2% of file handles: healthy.",
+			withInotify(healthyEC2(t), 12, 2000)),
 	}
 }

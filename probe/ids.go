@@ -66,6 +66,7 @@ const (
 	SessionRunAsUserMissing   ID = "session.runas-user-missing"
 	SessionSSMUserUncreatable ID = "session.ssm-user-uncreatable"
 	SessionKMSAccessDenied    ID = "session.kms-access-denied"
+	HostInotifyExhausted      ID = "host.inotify-exhausted"
 )
 
 // AllIDs returns every ID constant above, in catalog order.
@@ -83,5 +84,6 @@ func AllIDs() []ID {
 		PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach, PrefsUnreadable,
 		ProbeUnexplained, DNSResolverError, DNSSearchListHijack, IAMSSMAccessDenied,
 		AgentForeignRegistration, SessionRunAsUserMissing, SessionSSMUserUncreatable, SessionKMSAccessDenied,
+		HostInotifyExhausted,
 	}
 }

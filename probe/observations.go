@@ -7,6 +7,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
+	"github.com/ssm-probe/ssm-probe/probe/inotify"
 	"github.com/ssm-probe/ssm-probe/probe/users"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
@@ -34,7 +35,8 @@ type Observations struct {
 	Prefs    *PrefsObs       `json:"prefs,omitempty"`     // the account\'s Session Manager preferences and their destinations
 	Checks   []CheckRecord   `json:"checks,omitempty"`
 
-	Users *users.Facts `json:"users,omitempty"` // the local users and whether ssm-user can be created (issue 17)
+	Users   *users.Facts   `json:"users,omitempty"`   // the local users and whether ssm-user can be created (issue 17)
+	Inotify *inotify.Facts `json:"inotify,omitempty"` // inotify and file-handle use, live only (issue 17)
 }
 
 // ResolvFacts is what the host's resolver configuration says.

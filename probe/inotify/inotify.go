@@ -58,8 +58,9 @@ type Facts struct {
 	RootInstances    int      `json:"root_instances"`            // inotify instances of uid 0, the agent's user
 	RootWatches      int      `json:"root_watches"`
 	Procs            int      `json:"procs_scanned"`
-	Truncated        bool     `json:"truncated,omitempty"` // the bounds stopped the scan: counts are lower bounds
-	Holders          []Holder `json:"holders,omitempty"`   // the largest holders of uid 0, most instances first
+	Truncated        bool     `json:"truncated,omitempty"`  // the bounds stopped the scan: counts are lower bounds
+	Unreadable       int      `json:"unreadable,omitempty"` // processes whose fd directory could not be read (not root): counts are lower bounds
+	Holders          []Holder `json:"holders,omitempty"`    // the largest holders of uid 0, most instances first
 	Problems         []string `json:"problems,omitempty"`
 }
 
@@ -110,8 +111,11 @@ func Read(ctx context.Context, procDir string) *Facts {
 			break
 		}
 		f.Procs++
-		h, n := scanProc(filepath.Join(procDir, e.Name()), MaxFDs-fds)
+		h, n, ok := scanProc(filepath.Join(procDir, e.Name()), MaxFDs-fds)
 		fds += n
+		if !ok {
+			f.Unreadable++
+		}
 		if h.Instances == 0 {
 			continue
 		}
@@ -131,8 +135,9 @@ func Read(ctx context.Context, procDir string) *Facts {
 }
 
 // scanProc counts the inotify instances and watches of one process, reading
-// at most budget descriptors; it returns how many it looked at.
-func scanProc(dir string, budget int) (Holder, int) {
+// at most budget descriptors; it returns how many it looked at, and false
+// when its fd directory could not be read.
+func scanProc(dir string, budget int) (Holder, int, bool) {
 	var h Holder
 	h.UID = -1
 	if b, err := readSmall(filepath.Join(dir, "status")); err == nil {
@@ -144,7 +149,7 @@ func scanProc(dir string, budget int) (Holder, int) {
 	fdDir := filepath.Join(dir, "fd")
 	ents, err := os.ReadDir(fdDir)
 	if err != nil {
-		return h, 0
+		return h, 0, errors.Is(err, os.ErrNotExist) // a process that exited meanwhile is not a gap
 	}
 	n := 0
 	for _, e := range ents {
@@ -161,7 +166,7 @@ func scanProc(dir string, budget int) (Holder, int) {
 			h.Watches += CountWatches(b)
 		}
 	}
-	return h, n
+	return h, n, true
 }
 
 // ParseFileNr parses fs.file-nr: allocated, unused and maximum handles.
