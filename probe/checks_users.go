@@ -3,9 +3,11 @@ package probe
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/inotify"
+	"github.com/ssm-probe/ssm-probe/probe/routes"
 	"github.com/ssm-probe/ssm-probe/probe/users"
 )
 
@@ -31,20 +33,54 @@ func usersCheck(cfg *Config) Check {
 	}
 }
 
+// liveOnly is a non-required skip for a check that needs the live host.
+func liveOnly(name, target string) Check {
+	return Check{Name: name, Target: target, Run: func(context.Context) Outcome {
+		return Outcome{Status: StatusSkip, Reason: offlineReason}
+	}}
+}
+
+// procPath returns the machine path of p under the process table.
+func procPath(cfg *Config, p string) string {
+	if cfg.ProcDir != "" {
+		return filepath.Join(cfg.ProcDir, p)
+	}
+	return filepath.Join("/proc", p)
+}
+
+// routesCheck reads the default routes and addresses of both families
+// (package routes), to tell an IPv6-only host. Live only.
+func routesCheck(cfg *Config) Check {
+	target := "/proc/net/route, /proc/net/ipv6_route"
+	if !cfg.Live || cfg.Offline {
+		return liveOnly("routes", target)
+	}
+	return Check{
+		Name:   "routes",
+		Target: target,
+		Run: func(ctx context.Context) Outcome {
+			f := routes.Read(ctx, procPath(cfg, "net"))
+			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Routes = f }}
+			switch {
+			case !f.Checked:
+				out.Status, out.Reason = StatusSkip, f.Reason
+			case len(f.Problems) > 0:
+				out.Status, out.Reason = StatusWarn, strings.Join(f.Problems, "; ")
+			}
+			return out
+		},
+	}
+}
+
 // inotifyCheck reads the inotify limits and how much of them the agent's
 // user holds (package inotify). It needs the live process table: under an
 // offline --root, /proc is this machine's, not the instance's.
 func inotifyCheck(cfg *Config) Check {
 	target := "/proc/sys/fs/inotify"
 	if !cfg.Live || cfg.Offline {
-		return Check{Name: "inotify", Target: target, Run: func(context.Context) Outcome {
-			return Outcome{Status: StatusSkip, Reason: offlineReason}
-		}}
+		return liveOnly("inotify", target)
 	}
-	procDir := cfg.ProcDir
-	if procDir == "" {
-		procDir = "/proc"
-	}
+	procDir := procPath(cfg, "")
 	return Check{
 		Name:   "inotify",
 		Target: target,

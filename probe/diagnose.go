@@ -39,6 +39,7 @@ func diagnose(obs *Observations) ([]Finding, []AgentPath) {
 		diagnoseRunAs,
 		diagnoseKMS,
 		diagnoseInotify,
+		diagnoseIPv6Only,
 	} {
 		fs = append(fs, rule(&cat, obs)...)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/inotify"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
+	"github.com/ssm-probe/ssm-probe/probe/routes"
 	"github.com/ssm-probe/ssm-probe/probe/users"
 )
 
@@ -84,6 +85,23 @@ func withInotify(o *Observations, instances int, filesAllocated int64) *Observat
 	o.Inotify = &inotify.Facts{Checked: true, MaxUserInstances: 128, MaxUserWatches: 65536, FilesAllocated: filesAllocated, FilesMax: 100000,
 		RootInstances: instances, RootWatches: 3 * instances, Procs: 140,
 		Holders: []inotify.Holder{{PID: 4242, Comm: "node", UID: 0, Instances: instances - 4, Watches: 3 * (instances - 4)}, {PID: 812, Comm: "amazon-ssm-agen", UID: 0, Instances: 4, Watches: 12}}}
+	return o
+}
+
+// withRoutes gives o routing facts and a plan whose three required
+// endpoints end with domain (".amazonaws.com" or ".api.aws"). No DNS was
+// observed for the plan, so probe.incomplete (info) names the agent paths
+// that could not be looked at.
+func withRoutes(o *Observations, ipv6Only bool, domain string) *Observations {
+	o.Routes = &routes.Facts{Checked: true, IPv6Default: "ens5", IPv6Addrs: []string{"2600:1f18::a11"}}
+	if !ipv6Only {
+		o.Routes.IPv4Default, o.Routes.IPv4Addrs = "ens5", []string{"10.0.5.17"}
+	}
+	o.Plan = &Plan{Region: "ap-northeast-1", RegionSource: "imds", Domain: "amazonaws.com", DomainSource: "imds"}
+	for _, svc := range []string{"ssm", "ssmmessages", "ec2messages"} {
+		o.Plan.Endpoints = append(o.Plan.Endpoints, Endpoint{Service: svc, Host: svc + ".ap-northeast-1" + domain, Required: true, Why: "the agent's channel"})
+	}
+	o.Plan.Endpoints = append(o.Plan.Endpoints, Endpoint{Service: "s3", Host: "s3.ap-northeast-1.amazonaws.com", Why: "optional"})
 	return o
 }
 
@@ -211,5 +229,12 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 			withInotify(healthyEC2(t), 12, 95000), w(HostInotifyExhausted, SevWarn)),
 		"inotify-healthy": opFx("12 of 128 instances, 2% of file handles: healthy.",
 			withInotify(healthyEC2(t), 12, 2000)),
+
+		"ipv6-only-standard-names": opFx("IPv6-only host (no IPv4 route or address) whose agent uses the IPv4-only standard names: fail with the config change.",
+			withRoutes(healthyEC2(t), true, ".amazonaws.com"), w(NetIPv6OnlyEndpoints, SevFail), w(ProbeIncomplete, SevInfo)),
+		"ipv6-only-dual-stack-names": opFx("IPv6-only host whose agent config names the dual-stack endpoints: nothing to fix.",
+			withRoutes(healthyEC2(t), true, ".api.aws"), w(ProbeIncomplete, SevInfo)),
+		"dual-stack-host": opFx("A host with both families and the standard names: not IPv6-only.",
+			withRoutes(healthyEC2(t), false, ".amazonaws.com"), w(ProbeIncomplete, SevInfo)),
 	}
 }

@@ -67,6 +67,7 @@ const (
 	SessionSSMUserUncreatable ID = "session.ssm-user-uncreatable"
 	SessionKMSAccessDenied    ID = "session.kms-access-denied"
 	HostInotifyExhausted      ID = "host.inotify-exhausted"
+	NetIPv6OnlyEndpoints      ID = "net.ipv6-only-endpoints"
 )
 
 // AllIDs returns every ID constant above, in catalog order.
@@ -84,6 +85,6 @@ func AllIDs() []ID {
 		PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach, PrefsUnreadable,
 		ProbeUnexplained, DNSResolverError, DNSSearchListHijack, IAMSSMAccessDenied,
 		AgentForeignRegistration, SessionRunAsUserMissing, SessionSSMUserUncreatable, SessionKMSAccessDenied,
-		HostInotifyExhausted,
+		HostInotifyExhausted, NetIPv6OnlyEndpoints,
 	}
 }

@@ -12,7 +12,7 @@ const offlineReason = "not checked: needs the live instance (--root reads anothe
 // Checks are listed here explicitly, never registered from init.
 func factChecks(cfg *Config) []Check {
 	cs := []Check{resolvCheck(cfg), agentCheck(cfg), hostCheck(cfg), usersCheck(cfg)}
-	cs = append(cs, inotifyCheck(cfg))
+	cs = append(cs, inotifyCheck(cfg), routesCheck(cfg))
 	if cfg.Live {
 		cs = append(cs, imdsCheck(cfg))
 	} else {
