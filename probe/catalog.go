@@ -34,7 +34,6 @@ const (
 	docRunAs            = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-run-as.html"
 	docSessionKMS       = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-enable-encryption.html"
 	docKMSKeyPolicy     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"
-	docInotify          = "https://man7.org/linux/man-pages/man7/inotify.7.html"
 	docDualStack        = "https://docs.aws.amazon.com/general/latest/gr/rande.html#dual-stack-endpoints"
 )
 
@@ -387,7 +386,7 @@ func NewCatalog() Catalog {
 			Remediation: []string{
 				"Find what holds the instances (the evidence lists the largest holders; for all: sudo find /proc/*/fd -lname anon_inode:inotify | cut -d/ -f3 | sort | uniq -c | sort -rn | head) and fix or restart it, then restart the agent: sudo systemctl restart amazon-ssm-agent",
 			},
-			Docs: []string{docInotify, docAgentStatus}},
+			Docs: []string{docTroubleshoot, docAgentStatus}},
 		Entry{ID: NetIPv6OnlyEndpoints, Severity: SevFail,
 			Title: "This IPv6-only host uses endpoint names that have no IPv6 address",
 			Remediation: []string{
