@@ -9,6 +9,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -83,6 +85,8 @@ type PrefsSpec struct {
 	CloudWatchLogGroupName string `json:"cloudWatchLogGroupName,omitempty"` // session logs go to this log group
 	LogGroupDeleted        bool   `json:"log_group_deleted,omitempty"`      // DescribeLogGroups does not list it
 	KMSKeyID               string `json:"kmsKeyId,omitempty"`               // session data is encrypted with this key
+	RunAsEnabled           bool   `json:"runAsEnabled,omitempty"`           // sessions start as RunAsDefaultUser
+	RunAsDefaultUser       string `json:"runAsDefaultUser,omitempty"`       // the Run As user
 }
 
 // maxLogGroupName is the longest CloudWatch Logs group name (CloudWatch
@@ -103,7 +107,7 @@ func (p *PrefsSpec) Validate() error {
 	}
 	switch p.Document {
 	case "", PrefsNone:
-		if p.S3BucketName != "" || p.CloudWatchLogGroupName != "" || p.KMSKeyID != "" || p.BucketDeleted || p.LogGroupDeleted {
+		if p.S3BucketName != "" || p.CloudWatchLogGroupName != "" || p.KMSKeyID != "" || p.BucketDeleted || p.LogGroupDeleted || p.RunAsEnabled || p.RunAsDefaultUser != "" {
 			return fmt.Errorf("prefs: document %q has no inputs and no destinations; use %q", PrefsNone, PrefsSaved)
 		}
 		return nil
@@ -126,8 +130,15 @@ func (p *PrefsSpec) Validate() error {
 	if len(p.KMSKeyID) > maxKMSKeyID || strings.ContainsAny(p.KMSKeyID, " \t\n\"") {
 		return fmt.Errorf("prefs: kmsKeyId %q is not a key ID, alias or ARN", p.KMSKeyID)
 	}
+	if u := p.RunAsDefaultUser; u != "" && !runAsUserRE.MatchString(u) {
+		return fmt.Errorf("prefs: runAsDefaultUser %q is not a user name", u)
+	}
 	return nil
 }
+
+// runAsUserRE is a portable user name (useradd(8): lower case, digits,
+// underscore and hyphen, at most 32 characters).
+var runAsUserRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 
 // validLogGroup applies the CloudWatch Logs group name rule.
 func validLogGroup(g string) bool {
@@ -164,8 +175,8 @@ func (p *PrefsSpec) Fake(dateOffset time.Duration) prefstest.Config {
 		"idleSessionTimeout":          "20",
 		"maxSessionDuration":          "",
 		"kmsKeyId":                    p.KMSKeyID,
-		"runAsEnabled":                false,
-		"runAsDefaultUser":            "",
+		"runAsEnabled":                p.RunAsEnabled,
+		"runAsDefaultUser":            p.RunAsDefaultUser,
 		"shellProfile":                map[string]string{"windows": "", "linux": ""},
 	})
 	if p.S3BucketName != "" && !p.BucketDeleted {
@@ -330,7 +341,7 @@ func (s *Scenario) Validate() error {
 	}
 	for p := range s.Agent.Files {
 		if !agentPath(p) {
-			return fmt.Errorf("agent file %q is outside %v", p, agentDirs)
+			return fmt.Errorf("agent file %q is outside %v and is not one of %v", p, agentDirs, userFiles)
 		}
 	}
 	for _, e := range s.Agent.Env {
@@ -354,10 +365,18 @@ func (s *Scenario) Validate() error {
 	return nil
 }
 
-// agentPath reports whether p is a clean path inside one of agentDirs.
+// userFiles are the files outside agentDirs a scenario may replace: the
+// user database the Run As checks read.
+var userFiles = []string{"/etc/passwd", "/etc/nsswitch.conf"}
+
+// agentPath reports whether p is a clean path inside one of agentDirs, or
+// one of userFiles.
 func agentPath(p string) bool {
 	if path.Clean(p) != p {
 		return false
+	}
+	if slices.Contains(userFiles, p) {
+		return true
 	}
 	for _, d := range agentDirs {
 		if strings.HasPrefix(p, d) && len(p) > len(d) {
