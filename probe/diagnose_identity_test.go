@@ -193,6 +193,10 @@ func TestDiagnoseAgentFixtures(t *testing.T) {
 		{name: "hybrid registration", agentRoot: "hybrid",
 			want: []string{"agent.foreign-registration/fail"},
 			text: map[ID][]string{AgentForeignRegistration: {"/var/lib/amazon/ssm/registration", "mi-"}}},
+		{name: "agents beside an impostor, a zombie and a container's", agentRoot: "procs", proc: true},
+		{name: "only a zombie agent", agentRoot: "zombie", proc: true,
+			want: []string{"agent.not-running/fail"},
+			text: map[ID][]string{AgentNotRunning: {"pid 4101 (amazon-ssm-agent) has exited (state Z, a zombie)", "systemctl enable --now amazon-ssm-agent"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

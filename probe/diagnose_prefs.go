@@ -121,6 +121,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) (
 		}
 		uses["kms"] = strings.Join(why, ", ")
 	}
+	paths := pathsByHost(o)
 	for _, v := range views(o) {
 		why, used := uses[v.e.Service]
 		if !used || v.proxy != nil {
@@ -130,7 +131,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) (
 		switch {
 		case len(addrs) == 0 && (v.agent != nil || len(v.sys) > 0):
 			ev = append(ev, fmt.Sprintf("%s (required by %s): no address from the agent's resolver", v.e.Host, why))
-		case len(addrs) > 0 && v.tried(addrs) && !v.reached(addrs) && !v.fromHosts():
+		case len(addrs) > 0 && paths[v.e.Host] != nil && paths[v.e.Host].State == PathBroken && !v.fromHosts():
 			ev = append(ev, fmt.Sprintf("%s (required by %s): %s", v.e.Host, why, netSummary(&v, addrs)))
 		default:
 			continue
@@ -168,4 +169,3 @@ func ssmDenied(cat *Catalog, po *PrefsObs, errType, call string) Finding {
 		fmt.Sprintf("Permissions boundary: aws iam get-role --role-name %s --query Role.PermissionsBoundary; if one is set, it must allow ssm:*, ssmmessages:* and ec2messages:* calls the managed policy grants (or remove it: aws iam delete-role-permissions-boundary --role-name %s).", role, role),
 		"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy).")
 }
-

@@ -34,6 +34,9 @@ const (
 	AnswerNoData   = "nodata"   // NOERROR with no records
 	AnswerNXDomain = "nxdomain" // name does not exist
 	AnswerSilent   = "silent"   // no reply at all
+	AnswerServFail = "servfail" // SERVFAIL: the server failed to resolve it
+	AnswerRefused  = "refused"  // REFUSED: the server will not resolve it
+	AnswerNotImp   = "notimp"   // NOTIMP: the server does not implement the query
 )
 
 // Scenario is one lab scenario, as read from scenarios/NAME.json.
@@ -85,8 +88,12 @@ type PrefsSpec struct {
 	CloudWatchLogGroupName string `json:"cloudWatchLogGroupName,omitempty"` // session logs go to this log group
 	LogGroupDeleted        bool   `json:"log_group_deleted,omitempty"`      // DescribeLogGroups does not list it
 	KMSKeyID               string `json:"kmsKeyId,omitempty"`               // session data is encrypted with this key
-	RunAsEnabled           bool   `json:"runAsEnabled,omitempty"`           // sessions start as RunAsDefaultUser
-	RunAsDefaultUser       string `json:"runAsDefaultUser,omitempty"`       // the Run As user
+	// DenyGetDocument makes ssm:GetDocument answer AccessDeniedException, as
+	// for a role without AmazonSSMManagedInstanceCore, or an SCP, permissions
+	// boundary or endpoint policy that denies it.
+	DenyGetDocument  bool   `json:"deny_get_document,omitempty"`
+	RunAsEnabled     bool   `json:"runAsEnabled,omitempty"`     // sessions start as RunAsDefaultUser
+	RunAsDefaultUser string `json:"runAsDefaultUser,omitempty"` // the Run As user
 }
 
 // maxLogGroupName is the longest CloudWatch Logs group name (CloudWatch
@@ -160,6 +167,9 @@ func validLogGroup(g string) bool {
 // document. Every named destination exists unless it is marked deleted.
 func (p *PrefsSpec) Fake(dateOffset time.Duration) prefstest.Config {
 	c := prefstest.Config{Region: Region, ClockOffset: dateOffset, RecordLimit: maxRecordedRequests}
+	if p != nil {
+		c.DenyGetDocument = p.DenyGetDocument
+	}
 	if p == nil || p.Document != PrefsSaved {
 		return c
 	}
@@ -195,10 +205,16 @@ const maxRecordedRequests = 1000
 
 // DNSSpec says how a DNS server answers the service names. Default and
 // the Services values are an address set name (SetVPCE, …) or one of
-// AnswerNoData, AnswerNXDomain, AnswerSilent. Other names get NXDOMAIN.
+// AnswerNoData, AnswerNXDomain, AnswerSilent, AnswerServFail,
+// AnswerRefused, AnswerNotImp. Other names get NXDOMAIN, unless Other says
+// otherwise.
 type DNSSpec struct {
 	Default  string            `json:"default"`
 	Services map[string]string `json:"services,omitempty"` // per-service exceptions
+	// Other answers every name that is not a service name, as a wildcard
+	// record does: a service name with a search domain appended, say. It is
+	// an IPv4 address inside the VPC CIDR, or one of the answer kinds.
+	Other string `json:"other,omitempty"`
 }
 
 // Rule drops packets that arrive from the instance: to To (an address set
@@ -214,8 +230,15 @@ type Rule struct {
 // AgentSpec describes the agent the instance has.
 type AgentSpec struct {
 	Installed bool     `json:"installed"`     // /usr/bin/amazon-ssm-agent exists and prints AgentVersion
-	Running   bool     `json:"running"`       // a process named amazon-ssm-agent runs
+	Running   bool     `json:"running"`       // /usr/bin/amazon-ssm-agent runs (the fake agent, FakeAgentName)
 	Env       []string `json:"env,omitempty"` // the running agent's environment (NAME=value)
+	// Zombie leaves an amazon-ssm-agent process that has exited and that
+	// its parent never reaps (state Z), as a killed agent is until then.
+	Zombie bool `json:"zombie,omitempty"`
+	// Unit installs the agent's systemd unit, enabled (UnitPath and its
+	// multi-user.target.wants link). The lab runs no systemd: the service
+	// reads as stopped unless Running starts the agent.
+	Unit bool `json:"unit,omitempty"`
 	// Files are extra files in the agent's directories: host path -> content,
 	// or "@PATH" to copy PATH (relative to the repository root) in.
 	Files map[string]string `json:"files,omitempty"`
@@ -344,6 +367,9 @@ func (s *Scenario) Validate() error {
 			return fmt.Errorf("agent file %q is outside %v and is not one of %v", p, agentDirs, userFiles)
 		}
 	}
+	if (s.Agent.Running || s.Agent.Zombie || s.Agent.Unit) && !s.Agent.Installed {
+		return fmt.Errorf("agent: running, zombie or unit needs installed (the fake agent binary)")
+	}
 	for _, e := range s.Agent.Env {
 		if !strings.Contains(e, "=") {
 			return fmt.Errorf("agent env %q is not NAME=value", e)
@@ -421,12 +447,39 @@ func (d DNSSpec) Zone() (resolvtest.Zone, error) {
 		}
 		z[Host(svc)] = e
 	}
+	if d.Other != "" {
+		e, err := otherEntry(d.Other)
+		if err != nil {
+			return nil, err
+		}
+		z["*"] = e
+	}
 	for svc := range d.Services {
 		if _, ok := z[Host(svc)]; !ok {
 			return nil, fmt.Errorf("dns: unknown service %q", svc)
 		}
 	}
 	return z, nil
+}
+
+// otherAddr returns the address of an Other answer, if it is one.
+func otherAddr(answer string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(answer)
+	return a, err == nil
+}
+
+// otherEntry is the resolvtest entry of DNSSpec.Other.
+func otherEntry(answer string) (resolvtest.Entry, error) {
+	if a, ok := otherAddr(answer); ok {
+		if !a.Is4() || !netip.MustParsePrefix(VPCCIDR).Contains(a) {
+			return resolvtest.Entry{}, fmt.Errorf("dns other: %s must be an IPv4 address inside %s", a, VPCCIDR)
+		}
+		return resolvtest.Entry{Addrs: []netip.Addr{a}}, nil
+	}
+	if answer == SetVPCE || answer == SetVPCESG || answer == SetPublic {
+		return resolvtest.Entry{}, fmt.Errorf("dns other: %q is per service; give one address", answer)
+	}
+	return entry(answer, "")
 }
 
 // entry is the resolvtest entry for one answer kind.
@@ -438,6 +491,12 @@ func entry(answer, service string) (resolvtest.Entry, error) {
 		return resolvtest.Entry{Rcode: dns.RcodeNameError}, nil
 	case AnswerSilent:
 		return resolvtest.Entry{Silent: true}, nil
+	case AnswerServFail:
+		return resolvtest.Entry{Rcode: dns.RcodeServerFailure}, nil
+	case AnswerRefused:
+		return resolvtest.Entry{Rcode: dns.RcodeRefused}, nil
+	case AnswerNotImp:
+		return resolvtest.Entry{Rcode: dns.RcodeNotImplemented}, nil
 	}
 	a, err := SetAddr(answer, service)
 	if err != nil {
@@ -489,6 +548,17 @@ func (s *Scenario) HostExtras() ([]netip.Addr, error) {
 			if !pfx.Contains(a) {
 				return nil, fmt.Errorf("hosts line %q: a new address must be inside %s", l, VPCCIDR)
 			}
+			known[a] = true
+			out = append(out, a)
+		}
+	}
+	// A wildcard's address (DNSSpec.Other) is held too: something is there.
+	specs := []DNSSpec{s.VPCDNS}
+	if s.CorpDNS != nil {
+		specs = append(specs, *s.CorpDNS)
+	}
+	for _, d := range specs {
+		if a, ok := otherAddr(d.Other); ok && !known[a] {
 			known[a] = true
 			out = append(out, a)
 		}
