@@ -24,7 +24,9 @@ var agentConfigKey = map[string]string{"ssm": "Ssm", "ssmmessages": "Mgs", "ec2m
 // loopback and link-local, and the agent talks to endpoint names that are
 // not dual-stack (<service>.<region>.api.aws): the standard names answer
 // with IPv4 addresses only, which this host cannot reach. The fix is the
-// exact amazon-ssm-agent.json change, and IMDS at [fd00:ec2::254].
+// exact amazon-ssm-agent.json change, and IMDS at [fd00:ec2::254]. A
+// subnet with DNS64 and NAT64 reaches the IPv4-only names anyway; the
+// agent paths then show it (verdict.go) and the finding is downgraded.
 func diagnoseIPv6Only(cat *Catalog, o *Observations) []Finding {
 	r := o.Routes
 	if !r.IPv6Only() || o.Plan == nil || o.Plan.Region == "" {
@@ -61,5 +63,10 @@ func diagnoseIPv6Only(cat *Catalog, o *Observations) []Finding {
 			"And point the agent's AWS SDK at it: sudo systemctl edit amazon-ssm-agent, add [Service] Environment=AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6, then sudo systemctl restart amazon-ssm-agent. To check it from here: ssm-probe --imds-endpoint "+imdsIPv6)
 	}
 	summary := fmt.Sprintf("This host is IPv6-only, and the agent talks to %s, whose names answer with IPv4 addresses only: the agent cannot reach Systems Manager. On an IPv6-only host it needs the dual-stack endpoints (<service>.%s.api.aws) and IMDS at [fd00:ec2::254].", strings.Join(bad, ", "), region)
-	return []Finding{cat.New(NetIPv6OnlyEndpoints, summary, ev, fixes...)}
+	f := cat.New(NetIPv6OnlyEndpoints, summary, ev, fixes...)
+	// Naming the endpoints lets the verdict rules weigh the agent's own
+	// paths: behind DNS64 and NAT64 the IPv4-only names still work, and
+	// the finding is then only a warning.
+	f.about(bad...)
+	return []Finding{f}
 }
