@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	goldenfile "github.com/ssm-probe/ssm-probe/probe/internal/golden"
@@ -29,21 +28,7 @@ func TestParsers(t *testing.T) {
 			return map[string]any{"allocated": a, "max": m, "error": e}
 		},
 	}
-	for name, parse := range parsers {
-		ins, _ := filepath.Glob(filepath.Join("testdata", name, "*.in"))
-		if len(ins) == 0 {
-			t.Fatalf("no inputs for %s", name)
-		}
-		for _, in := range ins {
-			t.Run(name+"/"+filepath.Base(in), func(t *testing.T) {
-				b, err := os.ReadFile(in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				goldenfile.JSON(t, strings.TrimSuffix(in, ".in")+".want.json", parse(b), *update)
-			})
-		}
-	}
+	goldenfile.Parsers(t, "testdata", parsers, *update)
 }
 
 func put(t *testing.T, p, body string) {

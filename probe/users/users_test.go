@@ -23,21 +23,7 @@ func TestParsers(t *testing.T) {
 		},
 		"nsswitch": func(b []byte) any { return ParsePasswdSources(b) },
 	}
-	for name, parse := range parsers {
-		ins, _ := filepath.Glob(filepath.Join("testdata", name, "*.in"))
-		if len(ins) == 0 {
-			t.Fatalf("no inputs for %s", name)
-		}
-		for _, in := range ins {
-			t.Run(name+"/"+filepath.Base(in), func(t *testing.T) {
-				b, err := os.ReadFile(in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				goldenfile.JSON(t, strings.TrimSuffix(in, ".in")+".want.json", parse(b), *update)
-			})
-		}
-	}
+	goldenfile.Parsers(t, "testdata", parsers, *update)
 }
 
 func TestParsePasswdCap(t *testing.T) {

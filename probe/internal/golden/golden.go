@@ -4,7 +4,9 @@ package golden
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +39,27 @@ func JSON(t testing.TB, path string, got any, update bool) {
 	}
 	if !reflect.DeepEqual(g, w) {
 		t.Errorf("differs from %s (go test -update to accept):\n got %s\nwant %s", path, gb, wb)
+	}
+}
+
+// Parsers runs each parser on every dir/<name>/*.in and compares its result
+// with the golden <case>.want.json beside it (see JSON). A parser without
+// inputs fails the test.
+func Parsers(t *testing.T, dir string, parsers map[string]func([]byte) any, update bool) {
+	t.Helper()
+	for name, parse := range parsers {
+		ins, _ := filepath.Glob(filepath.Join(dir, name, "*.in"))
+		if len(ins) == 0 {
+			t.Fatalf("no inputs for %s in %s", name, dir)
+		}
+		for _, in := range ins {
+			t.Run(name+"/"+filepath.Base(in), func(t *testing.T) {
+				b, err := os.ReadFile(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				JSON(t, strings.TrimSuffix(in, ".in")+".want.json", parse(b), update)
+			})
+		}
 	}
 }

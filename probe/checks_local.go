@@ -40,6 +40,22 @@ func liveOnly(name, target string) Check {
 	}}
 }
 
+// liveOutcome is the outcome of a live facts check: skip when it could not
+// look, warn when some files could not be read or gap says what was not
+// seen, else pass.
+func liveOutcome(detail any, checked bool, reason string, problems []string, gap string, save func(*Observations)) Outcome {
+	out := Outcome{Status: StatusPass, Detail: detail, save: save}
+	switch {
+	case !checked:
+		out.Status, out.Reason = StatusSkip, reason
+	case len(problems) > 0:
+		out.Status, out.Reason = StatusWarn, strings.Join(problems, "; ")
+	case gap != "":
+		out.Status, out.Reason = StatusWarn, gap
+	}
+	return out
+}
+
 // procPath returns the machine path of p under the process table.
 func procPath(cfg *Config, p string) string {
 	if cfg.ProcDir != "" {
@@ -60,14 +76,7 @@ func routesCheck(cfg *Config) Check {
 		Target: target,
 		Run: func(ctx context.Context) Outcome {
 			f := routes.Read(ctx, procPath(cfg, "net"))
-			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Routes = f }}
-			switch {
-			case !f.Checked:
-				out.Status, out.Reason = StatusSkip, f.Reason
-			case len(f.Problems) > 0:
-				out.Status, out.Reason = StatusWarn, strings.Join(f.Problems, "; ")
-			}
-			return out
+			return liveOutcome(f, f.Checked, f.Reason, f.Problems, "", func(o *Observations) { o.Routes = f })
 		},
 	}
 }
@@ -86,16 +95,11 @@ func inotifyCheck(cfg *Config) Check {
 		Target: target,
 		Run: func(ctx context.Context) Outcome {
 			f := inotify.Read(ctx, procDir)
-			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Inotify = f }}
-			switch {
-			case !f.Checked:
-				out.Status, out.Reason = StatusSkip, f.Reason
-			case len(f.Problems) > 0:
-				out.Status, out.Reason = StatusWarn, strings.Join(f.Problems, "; ")
-			case f.Unreadable > 0:
-				out.Status, out.Reason = StatusWarn, fmt.Sprintf("the descriptors of %d processes could not be read (needs root): the counts are lower bounds", f.Unreadable)
+			gap := ""
+			if f.Unreadable > 0 {
+				gap = fmt.Sprintf("the descriptors of %d processes could not be read (needs root): the counts are lower bounds", f.Unreadable)
 			}
-			return out
+			return liveOutcome(f, f.Checked, f.Reason, f.Problems, gap, func(o *Observations) { o.Inotify = f })
 		},
 	}
 }
