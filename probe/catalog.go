@@ -54,7 +54,8 @@ func NewCatalog() Catalog {
 				"Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > (the VPC) > Actions > Edit VPC settings > Enable DNS resolution, or: aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-support \"{\\\"Value\\\":true}\"",
 				"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver.",
 			},
-			Docs: []string{docVPCDNS}},
+			Docs:      []string{docVPCDNS},
+			DependsOn: []ID{NetIPv6OnlyEndpoints}},
 		Entry{ID: DNSEndpointResolvesPub, Severity: SevFail,
 			Title: "Endpoint names resolve to public addresses that cannot be reached",
 			Remediation: []string{
@@ -97,7 +98,7 @@ func NewCatalog() Catalog {
 				"Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it).",
 			},
 			Docs:      []string{docVPCDNS},
-			DependsOn: []ID{DNSVPCResolverSilent, HostResolvConf}},
+			DependsOn: []ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
 		Entry{ID: DNSStubResolver, Severity: SevInfo,
 			Title: "The system resolver is the systemd-resolved stub"},
 
@@ -162,7 +163,8 @@ func NewCatalog() Catalog {
 			Remediation: []string{
 				"Check that the metadata endpoint is enabled and that no host firewall or route blocks 169.254.169.254: aws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID --http-endpoint enabled",
 			},
-			Docs: []string{docIMDSOptions}},
+			Docs:      []string{docIMDSOptions},
+			DependsOn: []ID{NetIPv6OnlyEndpoints}},
 		Entry{ID: IMDSTokenTimeout, Severity: SevFail,
 			Title: "IMDSv2 token requests get no answer (hop limit)",
 			Remediation: []string{

@@ -11,6 +11,10 @@ import (
 // instances.
 const imdsIPv6 = "http://[fd00:ec2::254]"
 
+// resolverIPv6 is the Route 53 Resolver's (AmazonProvidedDNS) IPv6 address
+// on Nitro instances.
+const resolverIPv6 = "fd00:ec2::253"
+
 // dualStackSuffix ends the dual-stack (IPv4 and IPv6) endpoint names of the
 // aws partition: <service>.<region>.api.aws.
 const dualStackSuffix = ".api.aws"
@@ -61,6 +65,21 @@ func diagnoseIPv6Only(cat *Catalog, o *Observations) []Finding {
 		fixes = append(fixes,
 			"Turn on IMDS's IPv6 endpoint: aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-protocol-ipv6 enabled --region "+region,
 			"And point the agent's AWS SDK at it: sudo systemctl edit amazon-ssm-agent, add [Service] Environment=AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6, then sudo systemctl restart amazon-ssm-agent. To check it from here: ssm-probe --imds-endpoint "+imdsIPv6)
+	}
+	if f := o.Resolv; f != nil {
+		var v4 []string
+		all4 := true
+		for _, a := range f.systemAddrs() {
+			if a.Unmap().Is4() && !a.IsLoopback() {
+				v4 = append(v4, a.String())
+			} else {
+				all4 = false
+			}
+		}
+		if all4 && len(v4) > 0 {
+			ev = append(ev, "the resolver is asked over IPv4 only ("+strings.Join(v4, ", ")+"), which this host cannot reach")
+			fixes = append(fixes, "Resolve over IPv6: the Route 53 Resolver answers at "+resolverIPv6+" on Nitro instances; DHCPv6 in an IPv6-only subnet hands it out (check the subnet's DHCP options set and the host's network configuration: netplan, NetworkManager, systemd-networkd), or set it: nameserver "+resolverIPv6+" in /etc/resolv.conf, or the upstream of systemd-resolved.")
+		}
 	}
 	summary := fmt.Sprintf("This host is IPv6-only, and the agent talks to %s, whose names answer with IPv4 addresses only: the agent cannot reach Systems Manager. On an IPv6-only host it needs the dual-stack endpoints (<service>.%s.api.aws) and IMDS at [fd00:ec2::254].", strings.Join(bad, ", "), region)
 	f := cat.New(NetIPv6OnlyEndpoints, summary, ev, fixes...)

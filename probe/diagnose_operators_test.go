@@ -32,7 +32,13 @@ func TestDiagnoseOperators(t *testing.T) {
 // healthyEC2 loads the healthy EC2 observations of the identity fixtures.
 func healthyEC2(t *testing.T) *Observations {
 	t.Helper()
-	b, err := os.ReadFile("testdata/obs/identity/healthy-ec2.json")
+	return identityObs(t, "healthy-ec2")
+}
+
+// identityObs loads the observations of one identity fixture.
+func identityObs(t *testing.T, name string) *Observations {
+	t.Helper()
+	b, err := os.ReadFile("testdata/obs/identity/" + name + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,5 +242,7 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 			withRoutes(healthyEC2(t), true, ".api.aws"), w(ProbeIncomplete, SevInfo)),
 		"dual-stack-host": opFx("A host with both families and the standard names: not IPv6-only.",
 			withRoutes(healthyEC2(t), false, ".amazonaws.com"), w(ProbeIncomplete, SevInfo)),
+		"ipv6-only-imds-unreachable": opFx("IPv6-only host where IMDS at 169.254.169.254 cannot be reached: imds.unreachable folds into net.ipv6-only-endpoints, which carries the IMDS IPv6 fix.",
+			withRoutes(identityObs(t, "imds-unreachable-ec2"), true, ".amazonaws.com"), w(NetIPv6OnlyEndpoints, SevFail), w(ProbeIncomplete, SevInfo)),
 	}
 }

@@ -45,7 +45,11 @@ type Scenario struct {
 	Seed   string `json:"seed"`   // the seed post-mortem it reproduces ("001 §2"), or ""
 	Broken string `json:"broken"` // what is broken, for a person
 	// IMDSMode is an imdstest.Mode; empty means v2-required.
-	IMDSMode   string   `json:"imds_mode,omitempty"`
+	IMDSMode string `json:"imds_mode,omitempty"`
+	// IPv6Only gives the instance an IPv6-only subnet: no IPv4 address or
+	// route, an IPv6 address and a default route to the infrastructure
+	// namespace (which has no other link, so nothing leaves the lab).
+	IPv6Only   bool     `json:"ipv6_only,omitempty"`
 	ResolvConf []string `json:"resolv_conf,omitempty"` // the instance's /etc/resolv.conf lines; empty means "nameserver 10.0.0.2"
 	Hosts      []string `json:"hosts,omitempty"`       // lines added to the instance's /etc/hosts
 	VPCDNS     DNSSpec  `json:"vpc_dns"`               // AmazonProvidedDNS
