@@ -135,6 +135,11 @@ func DefaultPatterns() []Pattern {
 			Not: []string{"proxyconnect tcp"}, Class: errclass.TLSUntrusted, Extract: hostAddr},
 		{Kind: KindProxyError, Literals: []string{"proxyconnect tcp"}, Extract: hostAddr},
 		{Kind: KindThrottled, Literals: []string{"ThrottlingException", "Unable to process due to throttling"}, Class: errclass.HTTPStatus, Extract: hostAddr | FieldAPI},
+		// Hibernation: aws/amazon-ssm-agent agent/agent/agent.go, Hibernate
+		// (`Entering SSM Agent hibernate - `), and agent/hibernation/hibernation.go:80
+		// (`Agent is in hibernate mode. …`), :107 (`Health ping failed with
+		// error - %v`), :144 (`Backing off health check to every %v seconds for
+		// %v seconds.`); the last three go to hibernate.log, which the scan reads.
 		{Kind: KindHibernating,
 			Literals: []string{"Entering SSM Agent hibernate", "Agent is in hibernate mode", "Health ping failed with error", "Backing off health check to every"}},
 		{Kind: KindConnectionRefused, Literals: []string{"connect: connection refused"}, Not: []string{"proxyconnect tcp"}, Class: errclass.Refused, Extract: hostAddr},
