@@ -30,6 +30,13 @@ type ReportFinding struct {
 	Title    string   `json:"title"`
 	Summary  string   `json:"summary"`
 	Evidence []string `json:"evidence"`
+	Since    string   `json:"since"` // when its failures began (the headline finding only)
+	// ChangesBefore are the host changes in the window before Since.
+	ChangesBefore []struct {
+		Time string `json:"time"`
+		What string `json:"what"`
+		Path string `json:"path"`
+	} `json:"changes_before"`
 }
 
 // ReportCheck is one check record of a Report.
@@ -128,6 +135,7 @@ func Evaluate(w Want, r *Report, exit int, wall time.Duration) []string {
 			probs = append(probs, "unexpected fail finding "+f.ID+": "+f.Title)
 		}
 	}
+	probs = append(probs, dated(w, r)...)
 	limit := DefaultMaxWall
 	if w.MaxSeconds > 0 {
 		limit = time.Duration(w.MaxSeconds * float64(time.Second))
@@ -165,3 +173,29 @@ func Classify(w Want, probs []string) Result {
 
 // OK reports whether the result keeps the run green.
 func (r Result) OK() bool { return r == Pass || r == KnownBug }
+
+// dated checks want.changed_before: the headline finding carries since and
+// names each path among the changes before it.
+func dated(w Want, r *Report) []string {
+	if len(w.ChangedBefore) == 0 {
+		return nil
+	}
+	if len(r.Findings) == 0 {
+		return []string{"no headline finding to carry since and changes_before"}
+	}
+	h := r.Findings[0]
+	var probs []string
+	if h.Since == "" {
+		probs = append(probs, "headline finding "+h.ID+" has no since")
+	}
+	for _, p := range w.ChangedBefore {
+		found := false
+		for _, c := range h.ChangesBefore {
+			found = found || c.Path == p
+		}
+		if !found {
+			probs = append(probs, fmt.Sprintf("headline finding %s does not name %s as changed before since %s", h.ID, p, h.Since))
+		}
+	}
+	return probs
+}

@@ -64,7 +64,12 @@ type Scenario struct {
 	// serve; nil means the account never saved any (no document).
 	Prefs *PrefsSpec `json:"prefs,omitempty"`
 	Agent AgentSpec  `json:"agent"`
-	Want  Want       `json:"want"`
+	// FileAges dates files of the instance: host path -> how long before
+	// the run it was last written ("10m35s"), for /etc/resolv.conf,
+	// /etc/hosts and the agent files among Agent.Files. A scenario so
+	// replays a change made on the host just before the agent broke.
+	FileAges map[string]string `json:"file_ages,omitempty"`
+	Want     Want              `json:"want"`
 }
 
 // Preferences documents a scenario can serve (PrefsSpec.Document).
@@ -265,6 +270,9 @@ type Want struct {
 	// Absent lists findings ("id" or "id/severity") that must not appear,
 	// whatever their severity.
 	Absent []string `json:"absent,omitempty"`
+	// ChangedBefore lists host paths the headline finding (the report's
+	// first) must name among its changes_before, and it must carry since.
+	ChangedBefore []string `json:"changed_before,omitempty"`
 	// MaxSeconds bounds the probe's wall time; 0 means the probe's 15 s
 	// deadline plus a margin.
 	MaxSeconds float64 `json:"max_seconds,omitempty"`
@@ -392,7 +400,26 @@ func (s *Scenario) Validate() error {
 	if _, err := s.HostExtras(); err != nil {
 		return err
 	}
+	if _, err := s.Ages(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// Ages parses FileAges.
+func (s *Scenario) Ages() (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for p, a := range s.FileAges {
+		if _, ok := s.Agent.Files[p]; !ok && p != "/etc/resolv.conf" && p != "/etc/hosts" {
+			return nil, fmt.Errorf("file_ages %q: /etc/resolv.conf, /etc/hosts or one of agent.files", p)
+		}
+		d, err := time.ParseDuration(a)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("file_ages %q: %q is not a duration >= 0", p, a)
+		}
+		out[p] = d
+	}
+	return out, nil
 }
 
 // userFiles are the files outside agentDirs a scenario may replace: the
