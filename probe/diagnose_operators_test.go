@@ -233,6 +233,18 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 			withInotify(healthyEC2(t), 120, 2000), w(HostInotifyExhausted, SevWarn)),
 		"inotify-files-near-limit": opFx("95% of the system's file handles are in use: warn.",
 			withInotify(healthyEC2(t), 12, 95000), w(HostInotifyExhausted, SevWarn)),
+		"inotify-logs-offline": opFx("ssm-probe logs on the filewatcher error a minute old: warn, since nothing live confirms it.",
+			func() *Observations {
+				o := withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindFilewatcherError, time.Minute, fwLine, "too many open files"))
+				o.Live, o.IMDS, o.Agent, o.Host = false, nil, nil, nil
+				return o
+			}(), w(HostInotifyExhausted, SevWarn)),
+		"runas-logs-offline": opFx("ssm-probe logs on the pty error a minute old: warn, since nothing live confirms it.",
+			func() *Observations {
+				o := withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindRunAsUserMissing, time.Minute, ptyLine, "appuser"))
+				o.Live, o.IMDS, o.Agent, o.Host, o.Users = false, nil, nil, nil, nil
+				return o
+			}(), w(SessionRunAsUserMissing, SevWarn)),
 		"inotify-healthy": opFx("12 of 128 instances, 2% of file handles: healthy.",
 			withInotify(healthyEC2(t), 12, 2000)),
 

@@ -46,9 +46,12 @@ func logSummary(o *Observations, k journal.Kind) *journal.Summary {
 	return nil
 }
 
-// recentLog reports whether s's last line is within logRecent of the run.
+// recentLog reports whether s's last line is within logRecent of a live
+// run. Without live checks (ssm-probe logs, an offline --root) nothing
+// confirms that the fault is still present, so log lines never make a
+// finding fail (FINDINGS.md, "From the agent's logs").
 func recentLog(o *Observations, s *journal.Summary) bool {
-	return s != nil && !s.Last.IsZero() && o.StartedAt.Sub(s.Last) <= logRecent
+	return o.Live && s != nil && !s.Last.IsZero() && o.StartedAt.Sub(s.Last) <= logRecent
 }
 
 func prefsWhere(o *Observations) string {
@@ -76,10 +79,13 @@ func runAsUserFinding(cat *Catalog, o *Observations, p *prefs.Preferences, logs 
 	case p != nil && strings.TrimSpace(user) == "":
 		summary = "The Session Manager preferences turn Run As on but name no default user: every session fails with \"please set the RunAs default user\", unless the IAM user or role starting it carries an SSMSessionRunAs tag."
 	case u == nil || !u.PasswdRead:
-		if !recent {
-			return nil // nothing read here, nothing recent in the logs
+		if logs == nil {
+			return nil // nothing read here, nothing in the logs
 		}
-		summary = fmt.Sprintf("Sessions fail to start: the agent reports that the Run As user %s does not exist on this host (/etc/passwd could not be read to confirm it).", user)
+		summary = fmt.Sprintf("The agent reports that the Run As user %s does not exist on this host, so sessions fail to start (/etc/passwd was not read to confirm it).", orUnknown(user))
+		if !recent {
+			severity = SevWarn
+		}
 	case u.Has(user):
 		return nil
 	default:
