@@ -147,6 +147,10 @@ func DefaultPatterns() []Pattern {
 		{Kind: KindNetworkUnreachable, Literals: []string{"connect: no route to host", "connect: network is unreachable"}, Not: []string{"proxyconnect tcp"}, Class: errclass.Unreachable, Extract: hostAddr},
 		{Kind: KindAPIError, Literals: []string{"error when calling AWS APIs", "RequestError: send request failed", "increasing error count by"},
 			Not: []string{"[DataBackend]"}, Extract: hostAddr},
+		// The ssmmessages control channel: aws/amazon-ssm-agent
+		// agent/messageservice/interactor/mgsinteractor/mgsinteractor.go,
+		// Initialize (`Error setting up control channel: %v`, then `Set up
+		// control channel successfully`, the KindControlChannelUp row below).
 		{Kind: KindControlChannelError,
 			Literals: []string{"Failed to get controlchannel token", "CreateControlChannel failed", "createControlChannel request failed", "Error setting up control channel", "failed to reconnect to the control channel", "Failed to dial websocket", "I/O timeout. Error:"},
 			Extract:  hostAddr},
