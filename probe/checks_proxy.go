@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
@@ -136,14 +137,9 @@ func proxyChecks(cfg *Config, o *Observations) []Check {
 // tryProxy runs CONNECT, TLS and one request through the proxy at raw.
 func tryProxy(ctx context.Context, cfg *Config, raw string, e Endpoint) *ProxyObs {
 	p := &ProxyObs{Service: e.Service, Host: e.Host}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		if u2, err2 := url.Parse("http://" + raw); err2 == nil && u2.Host != "" {
-			u, err = u2, nil // Go's ProxyFromEnvironment also accepts a bare host:port
-		}
-	}
-	if err != nil || u.Host == "" {
-		p.Dial = Stage{Class: errclass.Malformed, Detail: "the proxy setting is not a URL"}
+	u, err := agent.ParseProxy(raw)
+	if err != nil {
+		p.Dial = Stage{Class: errclass.Malformed, Detail: err.Error()}
 		return p
 	}
 	p.Scheme = u.Scheme
