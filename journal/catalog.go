@@ -103,8 +103,8 @@ func notSessionAPIs(e *Event) bool {
 // DefaultPatterns returns the catalog's table: every message listed in
 // docs/AGENT-FACTS.md ("Messages"). It builds a fresh table on each call.
 func DefaultPatterns() []Pattern {
-	hostAddr := FieldHost | FieldAddress | FieldURL
-	return []Pattern{
+	hostAddr := hostAddrFields
+	return append([]Pattern{
 		{Kind: KindEndpointTimeout,
 			Literals: []string{": i/o timeout", "connect: connection timed out", "Client.Timeout exceeded", "I/O timeout. Error:", "Client terminated MDS long poll connection"},
 			Not:      []string{"lookup ", "read udp ", "[DataBackend]", "HTTP HEAD request failed", "s3://", "CloudWatch", "proxyconnect tcp"},
@@ -126,7 +126,7 @@ func DefaultPatterns() []Pattern {
 		{Kind: KindDHMCNotConfigured, Literals: []string{"instance management role is not configured"}, Class: errclass.HTTPStatus, Extract: FieldAPI},
 		{Kind: KindAccessDenied,
 			Literals: []string{"AccessDeniedException", "Unauthorized request", "Request is not authenticated", "is not authorized to perform"},
-			Not:      []string{"instance management role is not configured", "[DataBackend]", "Error when decrypting data key"},
+			Not:      []string{"instance management role is not configured", "[DataBackend]", "Error when decrypting data key", "Fetching data key failed", "Unable to retrieve data key", "MachineFingerprintDoesNotMatch"},
 			Class:    errclass.HTTPStatus, Extract: hostAddr | FieldAPI, Accept: notSessionAPIs},
 		{Kind: KindDNSError, Literals: []string{": no such host"}, Class: errclass.NXDomain, Extract: FieldHost | FieldAddress | FieldURL},
 		{Kind: KindDNSError, Literals: []string{"server misbehaving"}, Class: errclass.ServFail, Extract: FieldHost | FieldAddress | FieldURL},
@@ -136,12 +136,21 @@ func DefaultPatterns() []Pattern {
 			Not: []string{"proxyconnect tcp"}, Class: errclass.TLSUntrusted, Extract: hostAddr},
 		{Kind: KindProxyError, Literals: []string{"proxyconnect tcp"}, Extract: hostAddr},
 		{Kind: KindThrottled, Literals: []string{"ThrottlingException", "Unable to process due to throttling"}, Class: errclass.HTTPStatus, Extract: hostAddr | FieldAPI},
+		// Hibernation: aws/amazon-ssm-agent agent/agent/agent.go, Hibernate
+		// (`Entering SSM Agent hibernate - `), and agent/hibernation/hibernation.go:80
+		// (`Agent is in hibernate mode. …`), :107 (`Health ping failed with
+		// error - %v`), :144 (`Backing off health check to every %v seconds for
+		// %v seconds.`); the last three go to hibernate.log, which the scan reads.
 		{Kind: KindHibernating,
 			Literals: []string{"Entering SSM Agent hibernate", "Agent is in hibernate mode", "Health ping failed with error", "Backing off health check to every"}},
 		{Kind: KindConnectionRefused, Literals: []string{"connect: connection refused"}, Not: []string{"proxyconnect tcp"}, Class: errclass.Refused, Extract: hostAddr},
 		{Kind: KindNetworkUnreachable, Literals: []string{"connect: no route to host", "connect: network is unreachable"}, Not: []string{"proxyconnect tcp"}, Class: errclass.Unreachable, Extract: hostAddr},
 		{Kind: KindAPIError, Literals: []string{"error when calling AWS APIs", "RequestError: send request failed", "increasing error count by"},
 			Not: []string{"[DataBackend]"}, Extract: hostAddr},
+		// The ssmmessages control channel: aws/amazon-ssm-agent
+		// agent/messageservice/interactor/mgsinteractor/mgsinteractor.go,
+		// Initialize (`Error setting up control channel: %v`, then `Set up
+		// control channel successfully`, the KindControlChannelUp row below).
 		{Kind: KindControlChannelError,
 			Literals: []string{"Failed to get controlchannel token", "CreateControlChannel failed", "createControlChannel request failed", "Error setting up control channel", "failed to reconnect to the control channel", "Failed to dial websocket", "I/O timeout. Error:"},
 			Extract:  hostAddr},
@@ -160,8 +169,86 @@ func DefaultPatterns() []Pattern {
 			Regexp: regexp.MustCompile(`(?:instance-id: (mi-[0-9a-f]+))?`), Class: errclass.None, Extract: FieldValue},
 		{Kind: KindProxyConfig, Literals: []string{" https_proxy: ", " http_proxy: ", " no_proxy: ", " HTTPS_PROXY: ", " HTTP_PROXY: ", " NO_PROXY: "},
 			Regexp: regexp.MustCompile(`(?i)\b((?:https?|no)_proxy)\s*[:=]\s*"?([^\s"]*)`), Extract: FieldValue},
+	}, agentMessagePatterns()...)
+}
+
+// agentMessagePatterns are the agent's own messages about its identity,
+// credentials, session worker and IPC (issue 17), each beside the place in
+// the agent's public source that prints it. They are matched at every log
+// level: the EC2 role provider logs its failures at DEBUG, and the scan
+// reads DEBUG lines like any other.
+func agentMessagePatterns() []Pattern {
+	return []Pattern{
+		// Registration and the OnPrem/EC2 identity choice: the agent tries the
+		// identities in order (OnPrem first) and logs the one it takes.
+		// aws/amazon-ssm-agent common/identity/identity_selector.go:88
+		// (`Agent will take identity from %s`).
+		{Kind: KindIdentitySelected, Literals: []string{"Agent will take identity from "},
+			Regexp: regexp.MustCompile(`Agent will take identity from (\w+)`), Extract: FieldValue},
+		// aws/amazon-ssm-agent common/identity/identity_selector.go:97
+		// (`Agent failed to assume any identity`) and :108 (`failed to find
+		// identity, retrying: %v`).
+		{Kind: KindIdentityFailed, Literals: []string{"Agent failed to assume any identity", "failed to find identity, retrying"}},
+		// A hybrid registration the Vault cannot serve: aws/amazon-ssm-agent
+		// agent/managedInstances/registration/instance_info.go:205
+		// (`Failed to load instance info from vault. %v`) and :208 (`Failed to
+		// unmarshal instance info. %v`), logged through
+		// `error while loading server info`.
+		{Kind: KindRegistrationError, Literals: []string{"Failed to load instance info from vault", "Failed to unmarshal instance info"}},
+		// ssm rejects the registration of a disk cloned from another machine:
+		// aws/amazon-ssm-agent core/app/credentialrefresher/credentialrefresher.go:217-219
+		// (ssm.ErrCodeMachineFingerprintDoesNotMatch, logged as `Retrieve
+		// credentials produced unrecoverable aws error: %v`).
+		{Kind: KindFingerprintChanged, Literals: []string{"MachineFingerprintDoesNotMatch"}, Class: errclass.HTTPStatus},
+		// The credential refresher: aws/amazon-ssm-agent
+		// core/app/credentialrefresher/credentialrefresher.go:219 (unrecoverable
+		// aws error), :237 (`Retrieve credentials produced error: %v`); and the
+		// EC2 role provider, which logs at DEBUG: aws/amazon-ssm-agent
+		// common/identity/credentialproviders/ec2roleprovider/ec2_role_provider.go:67
+		// (instance profile), :75 (Default Host Management, `failed to connect to
+		// Systems Manager with SSM role credentials`), :82 (`no valid credentials
+		// could be retrieved for ec2 identity`, already listed above).
+		{Kind: KindCredentialsError,
+			Literals: []string{"Retrieve credentials produced unrecoverable aws error", "Retrieve credentials produced error", "failed to connect to Systems Manager with SSM role credentials"},
+			Not:      []string{"MachineFingerprintDoesNotMatch"}, Extract: hostAddrFields},
+		// KMS session encryption: aws/amazon-ssm-agent
+		// agent/session/datachannel/datachannel.go, ProcessKMSEncryptionHandshakeAction
+		// (`Fetching data key failed: %s`), wrapping agent/crypto/blockcipher.go
+		// UpdateEncryptionKey (`Unable to retrieve data key, %v`), whose cause
+		// is KMS's answer, e.g. AccessDeniedException … kms:Decrypt. Values: the
+		// key ARN; APIs: the denied action.
+		{Kind: KindKMSDataKeyFailed, Literals: []string{"Fetching data key failed", "Unable to retrieve data key"},
+			Regexp: regexp.MustCompile(`(?:(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key|alias)/[A-Za-z0-9/_-]+)|$)`), Extract: FieldValue | FieldAPI},
+		// pty and Run As: aws/amazon-ssm-agent agent/session/shell/shell_unix.go:123
+		// (`failed to start pty since RunAs user %s does not exist`) and :117
+		// (`please set the RunAs default user`). Values: the user.
+		{Kind: KindRunAsUserMissing, Literals: []string{"failed to start pty since RunAs user", "please set the RunAs default user"},
+			Regexp: regexp.MustCompile(`(?:RunAs user (\S+) does not exist|please set the RunAs default user)`), Extract: FieldValue, Class: errclass.NotFound},
+		// filewatcher IPC between the agent and its workers: aws/amazon-ssm-agent
+		// common/filewatcherbasedipc/filewatcherchannel.go:90 (`filewatcher
+		// listener encountered error when start watcher: %v`: inotify_init,
+		// EMFILE when fs.inotify.max_user_instances is used up) and :96 (`… when
+		// add watch: %v`: ENOSPC when max_user_watches is). Values: the error.
+		{Kind: KindFilewatcherError, Literals: []string{"filewatcher listener encountered error when"},
+			Regexp: regexp.MustCompile(`encountered error when (?:start watcher|add watch): ([^\n]+)`), Extract: FieldValue},
+		// The session worker's data channel (a websocket to ssmmessages):
+		// aws/amazon-ssm-agent agent/session/datachannel/datachannel.go, NewDataChannel
+		// (`failed to create websocket for datachannel with error: %s`,
+		// `failed to open datachannel with error: %s`), reported to the client as
+		// `Setting up data channel with id %s failed: %s`.
+		{Kind: KindDataChannelError,
+			Literals: []string{"failed to create websocket for datachannel", "failed to open datachannel with error", "Setting up data channel with id"},
+			Extract:  hostAddrFields},
+		// ssm-user, made when Run As is off: aws/amazon-ssm-agent
+		// agent/session/utility/utility_unix.go:79 (`Failed to create %s: %v`
+		// after `useradd -m ssm-user`) and :99 (`Failed to add %s to sudoers
+		// file: %v`).
+		{Kind: KindSSMUserCreateFailed, Literals: []string{"Failed to create ssm-user", "Failed to add ssm-user to sudoers file"}},
 	}
 }
+
+// hostAddrFields are the fields of a message about a connection.
+const hostAddrFields = FieldHost | FieldAddress | FieldURL
 
 // NewCatalog compiles a pattern table. It fails on a pattern without literals
 // or with a literal shorter than 4 bytes.
@@ -304,7 +391,7 @@ func (m *Matcher) Match(text []byte) []Event {
 func informative(k Kind) bool {
 	switch k {
 	case KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig,
-		KindHealthPing, KindHealthPingOK, KindCredentialsReady, KindRegistered:
+		KindHealthPing, KindHealthPingOK, KindCredentialsReady, KindRegistered, KindIdentitySelected:
 		return true
 	}
 	return false

@@ -49,6 +49,18 @@ const (
 	KindHealthPingOK          Kind = "health-ping-ok"          // DEBUG: UpdateInstanceInformation answered (the health ping reached ssm)
 	KindCredentialsReady      Kind = "credentials-ready"       // the core agent's credential refresher has credentials
 	KindRegistered            Kind = "registered"              // hybrid registration succeeded (Values: the mi- ID)
+
+	// The agent's own messages (issue 17). Each is matched at any level,
+	// DEBUG included: the EC2 role provider logs its failures at DEBUG.
+	KindIdentitySelected    Kind = "identity-selected"      // which identity the agent took (Values: OnPrem, EC2, ECS, CustomIdentity)
+	KindIdentityFailed      Kind = "identity-failed"        // the agent could assume no identity
+	KindRegistrationError   Kind = "registration-error"     // the hybrid registration in the Vault could not be loaded
+	KindFingerprintChanged  Kind = "fingerprint-mismatch"   // ssm refuses the registration: the machine fingerprint changed (a cloned disk)
+	KindKMSDataKeyFailed    Kind = "kms-data-key-failed"    // the session worker could not get the session's KMS data key (Values: the key ARN)
+	KindRunAsUserMissing    Kind = "runas-user-missing"     // Run As names a user that does not exist here (Values: the user)
+	KindFilewatcherError    Kind = "filewatcher-error"      // the IPC file watcher could not start (Values: the error, e.g. too many open files)
+	KindDataChannelError    Kind = "data-channel-error"     // the session worker's data channel (ssmmessages websocket) failed
+	KindSSMUserCreateFailed Kind = "ssm-user-create-failed" // the agent could not create ssm-user or its sudoers file
 )
 
 // Kinds lists every kind in the stable order used for Result.Events.
@@ -59,5 +71,8 @@ func Kinds() []Kind {
 		KindConnectionRefused, KindNetworkUnreachable, KindAPIError, KindControlChannelError, KindMDSError,
 		KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig, KindS3Fallback,
 		KindHealthPing, KindHealthPingOK, KindCredentialsReady, KindRegistered,
+		KindIdentitySelected, KindIdentityFailed, KindRegistrationError, KindFingerprintChanged,
+		KindKMSDataKeyFailed, KindRunAsUserMissing, KindFilewatcherError, KindDataChannelError,
+		KindSSMUserCreateFailed,
 	}
 }

@@ -29,6 +29,12 @@ const (
 	docSCP            = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html"
 	docBoundary       = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"
 	docEndpointPolicy = "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html"
+
+	docDeregisterHybrid = "https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-deregister-hybrid-nodes.html"
+	docRunAs            = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-run-as.html"
+	docSessionKMS       = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-enable-encryption.html"
+	docKMSKeyPolicy     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"
+	docDualStack        = "https://docs.aws.amazon.com/general/latest/gr/rande.html#dual-stack-endpoints"
 )
 
 // prefsFixCLI is the command pair that edits the account's Session Manager
@@ -48,7 +54,8 @@ func NewCatalog() Catalog {
 				"Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > (the VPC) > Actions > Edit VPC settings > Enable DNS resolution, or: aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-support \"{\\\"Value\\\":true}\"",
 				"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver.",
 			},
-			Docs: []string{docVPCDNS}},
+			Docs:      []string{docVPCDNS},
+			DependsOn: []ID{NetIPv6OnlyEndpoints}},
 		Entry{ID: DNSEndpointResolvesPub, Severity: SevFail,
 			Title: "Endpoint names resolve to public addresses that cannot be reached",
 			Remediation: []string{
@@ -91,7 +98,7 @@ func NewCatalog() Catalog {
 				"Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it).",
 			},
 			Docs:      []string{docVPCDNS},
-			DependsOn: []ID{DNSVPCResolverSilent, HostResolvConf}},
+			DependsOn: []ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
 		Entry{ID: DNSStubResolver, Severity: SevInfo,
 			Title: "The system resolver is the systemd-resolved stub"},
 
@@ -156,7 +163,8 @@ func NewCatalog() Catalog {
 			Remediation: []string{
 				"Check that the metadata endpoint is enabled and that no host firewall or route blocks 169.254.169.254: aws ec2 modify-instance-metadata-options --instance-id INSTANCE_ID --http-endpoint enabled",
 			},
-			Docs: []string{docIMDSOptions}},
+			Docs:      []string{docIMDSOptions},
+			DependsOn: []ID{NetIPv6OnlyEndpoints}},
 		Entry{ID: IMDSTokenTimeout, Severity: SevFail,
 			Title: "IMDSv2 token requests get no answer (hop limit)",
 			Remediation: []string{
@@ -347,5 +355,45 @@ func NewCatalog() Catalog {
 		Entry{ID: IAMSSMAccessDenied, Severity: SevWarn,
 			Title: "The instance role may not call the Systems Manager API",
 			Docs:  []string{docInstanceRole, docSCP, docBoundary, docEndpointPolicy}},
+
+		// Failures operators report most (issue 17).
+		Entry{ID: AgentForeignRegistration, Severity: SevFail,
+			Title: "The agent holds another machine's registration",
+			Remediation: []string{
+				"Before baking an AMI from a host that ran the agent, stop the agent and remove /var/lib/amazon/ssm/registration, /var/lib/amazon/ssm/Vault and /var/lib/amazon/ssm/runtimeconfig/identity_config.json, so that instances launched from it register as themselves.",
+			},
+			Docs: []string{docDeregisterHybrid, docAgentInstall}},
+		Entry{ID: SessionRunAsUserMissing, Severity: SevFail,
+			Title: "Sessions run as a user that does not exist on this host",
+			Remediation: []string{
+				"Or change the preference (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\": set the operating system user name to a user every instance has, or turn Run As off; from the CLI: " + prefsFixCLI + " (set inputs.runAsDefaultUser, or inputs.runAsEnabled to false). An IAM user or role tagged SSMSessionRunAs runs as the tag's user instead.",
+			},
+			Docs: []string{docRunAs, docPrefsConsole, docPrefsCLI}},
+		Entry{ID: SessionSSMUserUncreatable, Severity: SevFail,
+			Title: "The agent cannot create ssm-user",
+			Remediation: []string{
+				"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or " + prefsFixCLI + " (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user).",
+			},
+			Docs: []string{docRunAs, docPrefsConsole}},
+		Entry{ID: SessionKMSAccessDenied, Severity: SevFail,
+			Title: "Sessions are encrypted with a KMS key the instance may not use",
+			Remediation: []string{
+				"The person starting the session needs kms:GenerateDataKey on the same key (their IAM policy, and the key policy).",
+				"Or stop encrypting sessions (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > clear \"Enable KMS encryption\", or " + prefsFixCLI + " (set inputs.kmsKeyId to \"\").",
+			},
+			Docs:      []string{docSessionKMS, docKMSKeyPolicy, docPrefsConsole},
+			DependsOn: []ID{PrefsLoggingEndpointUnreach, NetOptionalEndpointUnreach}},
+		Entry{ID: HostInotifyExhausted, Severity: SevFail,
+			Title: "The agent's workers run out of inotify instances or file descriptors",
+			Remediation: []string{
+				"Find what holds the instances (the evidence lists the largest holders; for all: sudo find /proc/*/fd -lname anon_inode:inotify | cut -d/ -f3 | sort | uniq -c | sort -rn | head) and fix or restart it, then restart the agent: sudo systemctl restart amazon-ssm-agent",
+			},
+			Docs: []string{docTroubleshoot, docAgentStatus}},
+		Entry{ID: NetIPv6OnlyEndpoints, Severity: SevFail,
+			Title: "This IPv6-only host uses endpoint names that have no IPv6 address",
+			Remediation: []string{
+				"Or give the subnet IPv4 (a dual-stack subnet with a NAT path or interface endpoints), since the standard endpoint names (*.amazonaws.com) answer IPv4 only.",
+			},
+			Docs: []string{docDualStack, docIMDSOptions, docAgentConfig}},
 	)
 }

@@ -35,6 +35,11 @@ func diagnose(obs *Observations) ([]Finding, []AgentPath) {
 		diagnoseLogs,
 		diagnosePrefs,
 		diagnoseIncomplete,
+		diagnoseRegistration,
+		diagnoseRunAs,
+		diagnoseKMS,
+		diagnoseInotify,
+		diagnoseIPv6Only,
 	} {
 		fs = append(fs, rule(&cat, obs)...)
 	}

@@ -136,7 +136,11 @@ func TestDiagnoseAgentFixtures(t *testing.T) {
 			text: map[ID][]string{AgentHibernating: {"1200 s", "restart"}}},
 		{name: "proxy in the environment, running", agentRoot: "proxy", proc: true},
 		{name: "running but no environ", agentRoot: "no-environ", proc: true},
-		{name: "hybrid registration", agentRoot: "hybrid"},
+		// An EC2 instance (IMDS answers) whose agent holds a hybrid
+		// registration: a cloned registration (issue 17).
+		{name: "hybrid registration", agentRoot: "hybrid",
+			want: []string{"agent.foreign-registration/fail"},
+			text: map[ID][]string{AgentForeignRegistration: {"/var/lib/amazon/ssm/registration", "mi-"}}},
 		{name: "agents beside an impostor, a zombie and a container's", agentRoot: "procs", proc: true},
 		{name: "only a zombie agent", agentRoot: "zombie", proc: true,
 			want: []string{"agent.not-running/fail"},

@@ -61,6 +61,13 @@ const (
 	DNSResolverError    ID = "dns.resolver-error"
 	DNSSearchListHijack ID = "dns.search-list-hijack"
 	IAMSSMAccessDenied  ID = "iam.ssm-access-denied"
+	// Failures operators report most (issue 17; documented in docs/FINDINGS.md).
+	AgentForeignRegistration  ID = "agent.foreign-registration"
+	SessionRunAsUserMissing   ID = "session.runas-user-missing"
+	SessionSSMUserUncreatable ID = "session.ssm-user-uncreatable"
+	SessionKMSAccessDenied    ID = "session.kms-access-denied"
+	HostInotifyExhausted      ID = "host.inotify-exhausted"
+	NetIPv6OnlyEndpoints      ID = "net.ipv6-only-endpoints"
 )
 
 // AllIDs returns every ID constant above, in catalog order.
@@ -77,5 +84,7 @@ func AllIDs() []ID {
 		ProbeIncomplete, HostResolvConf, IMDSUnusable,
 		PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach, PrefsUnreadable,
 		ProbeUnexplained, DNSResolverError, DNSSearchListHijack, IAMSSMAccessDenied,
+		AgentForeignRegistration, SessionRunAsUserMissing, SessionSSMUserUncreatable, SessionKMSAccessDenied,
+		HostInotifyExhausted, NetIPv6OnlyEndpoints,
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
+	"github.com/ssm-probe/ssm-probe/probe/inotify"
+	"github.com/ssm-probe/ssm-probe/probe/routes"
+	"github.com/ssm-probe/ssm-probe/probe/users"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
 
@@ -32,6 +35,10 @@ type Observations struct {
 	Logs     *journal.Result `json:"logs,omitempty"`      // what the agent's logs show
 	Prefs    *PrefsObs       `json:"prefs,omitempty"`     // the account\'s Session Manager preferences and their destinations
 	Checks   []CheckRecord   `json:"checks,omitempty"`
+
+	Users   *users.Facts   `json:"users,omitempty"`   // the local users and whether ssm-user can be created (issue 17)
+	Inotify *inotify.Facts `json:"inotify,omitempty"` // inotify and file-handle use, live only (issue 17)
+	Routes  *routes.Facts  `json:"routes,omitempty"`  // default routes and addresses of both families, live only (issue 17)
 }
 
 // ResolvFacts is what the host's resolver configuration says.

@@ -11,7 +11,8 @@ const offlineReason = "not checked: needs the live instance (--root reads anothe
 // factChecks lists the first phase: what the host's files and IMDS say.
 // Checks are listed here explicitly, never registered from init.
 func factChecks(cfg *Config) []Check {
-	cs := []Check{resolvCheck(cfg), agentCheck(cfg), hostCheck(cfg)}
+	cs := []Check{resolvCheck(cfg), agentCheck(cfg), hostCheck(cfg), usersCheck(cfg)}
+	cs = append(cs, inotifyCheck(cfg), routesCheck(cfg))
 	if cfg.Live {
 		cs = append(cs, imdsCheck(cfg))
 	} else {

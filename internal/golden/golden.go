@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -84,6 +85,19 @@ func Cases(t *testing.T, dir string, parse func([]byte) any) {
 			}
 			JSON(t, strings.TrimSuffix(in, ".in")+".want.json", parse(b))
 		})
+	}
+}
+
+// Parsers runs Cases for each parser on dir/<name>, in name order.
+func Parsers(t *testing.T, dir string, parsers map[string]func([]byte) any) {
+	t.Helper()
+	names := make([]string, 0, len(parsers))
+	for n := range parsers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		Cases(t, filepath.Join(dir, n), parsers[n])
 	}
 }
 

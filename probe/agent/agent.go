@@ -161,6 +161,8 @@ type Facts struct {
 	Registration     *Registration    `json:"registration,omitempty"`      // hybrid activation, nil when absent
 	Hibernation      *Hibernation     `json:"hibernation,omitempty"`       // nil when hibernate.log is absent
 
+	Vault *Vault `json:"vault,omitempty"` // registration IDs in the agent's Vault (never key material); nil when it has none
+
 	Notes    []string         `json:"notes,omitempty"`    // context that is neither evidence nor a problem
 	Problems []rootfs.Problem `json:"problems,omitempty"` // files that could not be read or parsed
 }
@@ -188,7 +190,7 @@ func Inspect(ctx context.Context, opt Options) *Facts {
 	if in.opt.BinaryPaths == nil {
 		in.opt.BinaryPaths = []string{BinaryPath, SnapBinaryPath}
 	}
-	steps := []func(){in.install, in.versions, in.processes, in.config, in.identity, in.registration, in.hibernation}
+	steps := []func(){in.install, in.versions, in.processes, in.config, in.identity, in.registration, in.hibernation, in.vault}
 	for _, step := range steps {
 		if ctx.Err() != nil {
 			f.Problems = append(f.Problems, rootfs.ProblemOf(f.Root, ctx.Err()))

@@ -66,6 +66,10 @@ func parsers() map[string]func([]byte) any {
 			v, ok := parseRPMQuery(out, err)
 			return res{map[string]any{"version": v, "installed": ok}, ""}
 		},
+		"vault": func(b []byte) any {
+			id, region, err := ParseVaultEntry(b)
+			return res{map[string]string{"instance_id": id, "region": region}, errString(err)}
+		},
 	}
 }
 

@@ -126,7 +126,12 @@ func (n *Net) Leftovers(ctx context.Context) ([]string, error) {
 // instance its address and routes. The veth is created inside the
 // infrastructure namespace and its peer moved straight into the instance's,
 // so no link ever exists in the host's namespace.
-func (n *Net) Setup(ctx context.Context, extra []netip.Addr) error {
+//
+// With ipv6Only the instance gets no IPv4 address or route, but RouterAddr6
+// and InstanceAddr6 on the veth and an IPv6 default route through it: the
+// infrastructure namespace has no link but lo and the veth, so the route
+// ends there.
+func (n *Net) Setup(ctx context.Context, extra []netip.Addr, ipv6Only bool) error {
 	steps := [][]string{
 		{"netns", "add", InfraNS},
 		{"netns", "add", InstNS},
@@ -140,6 +145,9 @@ func (n *Net) Setup(ctx context.Context, extra []netip.Addr) error {
 	var infra strings.Builder
 	infra.WriteString("link set lo up\n")
 	fmt.Fprintf(&infra, "addr add %s/24 dev %s\nlink set %s up\n", RouterAddr, InfraLink, InfraLink)
+	if ipv6Only {
+		fmt.Fprintf(&infra, "addr add %s/64 dev %s nodad\n", RouterAddr6, InfraLink)
+	}
 	for _, a := range InfraAddrs(extra) {
 		fmt.Fprintf(&infra, "addr add %s/32 dev lo\n", a)
 	}
@@ -148,9 +156,14 @@ func (n *Net) Setup(ctx context.Context, extra []netip.Addr) error {
 	}
 	var inst strings.Builder
 	inst.WriteString("link set lo up\n")
-	fmt.Fprintf(&inst, "addr add %s/24 dev %s\nlink set %s up\n", InstanceAddr, InstLink, InstLink)
-	for _, p := range InstanceRoutes() {
-		fmt.Fprintf(&inst, "route add %s via %s dev %s\n", p, RouterAddr, InstLink)
+	if ipv6Only {
+		fmt.Fprintf(&inst, "addr add %s/64 dev %s nodad\nlink set %s up\n", InstanceAddr6, InstLink, InstLink)
+		fmt.Fprintf(&inst, "route add ::/0 via %s dev %s\n", RouterAddr6, InstLink)
+	} else {
+		fmt.Fprintf(&inst, "addr add %s/24 dev %s\nlink set %s up\n", InstanceAddr, InstLink, InstLink)
+		for _, p := range InstanceRoutes() {
+			fmt.Fprintf(&inst, "route add %s via %s dev %s\n", p, RouterAddr, InstLink)
+		}
 	}
 	_, err := n.ip(ctx, inst.String(), "-n", InstNS, "-batch", "-")
 	return err
@@ -219,8 +232,10 @@ func Ruleset(rules []Rule) (string, error) {
 
 // Isolated checks that the instance cannot reach the host's network: each
 // namespace holds only loopback and its end of the veth pair, the instance
-// has no default route, and a route lookup for an address outside the lab's
-// prefixes fails (a lookup sends no packet).
+// has no IPv4 default route and routes IPv6 only through the veth or lo
+// (an IPv6-only scenario's default route ends in the infrastructure
+// namespace), and a route lookup for an address outside the lab's prefixes
+// fails (a lookup sends no packet).
 func (n *Net) Isolated(ctx context.Context) error {
 	for ns, want := range map[string][]string{InstNS: {"lo", InstLink}, InfraNS: {"lo", InfraLink}} {
 		out, err := n.ip(ctx, "", "-n", ns, "-j", "link", "show")
@@ -242,7 +257,7 @@ func (n *Net) Isolated(ctx context.Context) error {
 			return fmt.Errorf("namespace %s has links %v, want only %v", ns, got, want)
 		}
 	}
-	out, err := n.ip(ctx, "", "-n", InstNS, "-j", "route", "show", "table", "all")
+	out, err := n.ip(ctx, "", "-4", "-n", InstNS, "-j", "route", "show", "table", "all")
 	if err != nil {
 		return err
 	}
@@ -251,12 +266,28 @@ func (n *Net) Isolated(ctx context.Context) error {
 		Dev string `json:"dev"`
 	}
 	if err := json.Unmarshal(out, &routes); err != nil {
-		return fmt.Errorf("ip -n %s -j route show: %w", InstNS, err)
+		return fmt.Errorf("ip -4 -n %s -j route show: %w", InstNS, err)
 	}
 	for _, r := range routes {
 		if r.Dst == "default" {
 			return fmt.Errorf("namespace %s has a default route via %s", InstNS, r.Dev)
 		}
+		if r.Dev != "" && r.Dev != InstLink && r.Dev != "lo" {
+			return fmt.Errorf("namespace %s routes %s via %s", InstNS, r.Dst, r.Dev)
+		}
+	}
+	out6, err := n.ip(ctx, "", "-6", "-n", InstNS, "-j", "route", "show", "table", "all")
+	if err != nil {
+		return err
+	}
+	var routes6 []struct {
+		Dst string `json:"dst"`
+		Dev string `json:"dev"`
+	}
+	if err := json.Unmarshal(out6, &routes6); err != nil {
+		return fmt.Errorf("ip -6 -n %s -j route show: %w", InstNS, err)
+	}
+	for _, r := range routes6 {
 		if r.Dev != "" && r.Dev != InstLink && r.Dev != "lo" {
 			return fmt.Errorf("namespace %s routes %s via %s", InstNS, r.Dst, r.Dev)
 		}

@@ -48,6 +48,10 @@ const (
 	ProxyAddr    = "10.0.9.20" // a corporate HTTP CONNECT proxy
 	ProxyPort    = 3128
 
+	// The IPv6-only subnet (Scenario.IPv6Only): unique local addresses.
+	InstanceAddr6 = "fd00:5::10" // the instance, /64
+	RouterAddr6   = "fd00:5::1"  // the infrastructure's end of the veth
+
 	Region     = "ap-northeast-1"
 	Domain     = "amazonaws.com"
 	InstanceID = "i-0fake0123456789ab"

@@ -84,7 +84,7 @@ func (r *Runner) RunScenario(ctx context.Context, s *Scenario, format string) (r
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Net.Setup(ctx, extra); err != nil {
+	if err := r.Net.Setup(ctx, extra, s.IPv6Only); err != nil {
 		return nil, err
 	}
 	if err := r.Net.Isolated(ctx); err != nil {

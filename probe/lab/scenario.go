@@ -9,6 +9,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -42,7 +44,11 @@ type Scenario struct {
 	Name   string `json:"name"`   // the file's base name
 	Broken string `json:"broken"` // what is broken, for a person
 	// IMDSMode is an imdstest.Mode; empty means v2-required.
-	IMDSMode   string   `json:"imds_mode,omitempty"`
+	IMDSMode string `json:"imds_mode,omitempty"`
+	// IPv6Only gives the instance an IPv6-only subnet: no IPv4 address or
+	// route, an IPv6 address and a default route to the infrastructure
+	// namespace (which has no other link, so nothing leaves the lab).
+	IPv6Only   bool     `json:"ipv6_only,omitempty"`
 	ResolvConf []string `json:"resolv_conf,omitempty"` // the instance's /etc/resolv.conf lines; empty means "nameserver 10.0.0.2"
 	Hosts      []string `json:"hosts,omitempty"`       // lines added to the instance's /etc/hosts
 	VPCDNS     DNSSpec  `json:"vpc_dns"`               // AmazonProvidedDNS
@@ -93,7 +99,9 @@ type PrefsSpec struct {
 	// DenyGetDocument makes ssm:GetDocument answer AccessDeniedException, as
 	// for a role without AmazonSSMManagedInstanceCore, or an SCP, permissions
 	// boundary or endpoint policy that denies it.
-	DenyGetDocument bool `json:"deny_get_document,omitempty"`
+	DenyGetDocument  bool   `json:"deny_get_document,omitempty"`
+	RunAsEnabled     bool   `json:"runAsEnabled,omitempty"`     // sessions start as RunAsDefaultUser
+	RunAsDefaultUser string `json:"runAsDefaultUser,omitempty"` // the Run As user
 }
 
 // maxLogGroupName is the longest CloudWatch Logs group name (CloudWatch
@@ -114,7 +122,7 @@ func (p *PrefsSpec) Validate() error {
 	}
 	switch p.Document {
 	case "", PrefsNone:
-		if p.S3BucketName != "" || p.CloudWatchLogGroupName != "" || p.KMSKeyID != "" || p.BucketDeleted || p.LogGroupDeleted {
+		if p.S3BucketName != "" || p.CloudWatchLogGroupName != "" || p.KMSKeyID != "" || p.BucketDeleted || p.LogGroupDeleted || p.RunAsEnabled || p.RunAsDefaultUser != "" {
 			return fmt.Errorf("prefs: document %q has no inputs and no destinations; use %q", PrefsNone, PrefsSaved)
 		}
 		return nil
@@ -137,8 +145,15 @@ func (p *PrefsSpec) Validate() error {
 	if len(p.KMSKeyID) > maxKMSKeyID || strings.ContainsAny(p.KMSKeyID, " \t\n\"") {
 		return fmt.Errorf("prefs: kmsKeyId %q is not a key ID, alias or ARN", p.KMSKeyID)
 	}
+	if u := p.RunAsDefaultUser; u != "" && !runAsUserRE.MatchString(u) {
+		return fmt.Errorf("prefs: runAsDefaultUser %q is not a user name", u)
+	}
 	return nil
 }
+
+// runAsUserRE is a portable user name (useradd(8): lower case, digits,
+// underscore and hyphen, at most 32 characters).
+var runAsUserRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 
 // validLogGroup applies the CloudWatch Logs group name rule.
 func validLogGroup(g string) bool {
@@ -178,8 +193,8 @@ func (p *PrefsSpec) Fake(dateOffset time.Duration) prefstest.Config {
 		"idleSessionTimeout":          "20",
 		"maxSessionDuration":          "",
 		"kmsKeyId":                    p.KMSKeyID,
-		"runAsEnabled":                false,
-		"runAsDefaultUser":            "",
+		"runAsEnabled":                p.RunAsEnabled,
+		"runAsDefaultUser":            p.RunAsDefaultUser,
 		"shellProfile":                map[string]string{"windows": "", "linux": ""},
 	})
 	if p.S3BucketName != "" && !p.BucketDeleted {
@@ -360,7 +375,7 @@ func (s *Scenario) Validate() error {
 	}
 	for p := range s.Agent.Files {
 		if !agentPath(p) {
-			return fmt.Errorf("agent file %q is outside %v", p, agentDirs)
+			return fmt.Errorf("agent file %q is outside %v and is not one of %v", p, agentDirs, userFiles)
 		}
 	}
 	if (s.Agent.Running || s.Agent.Zombie || s.Agent.Unit) && !s.Agent.Installed {
@@ -406,10 +421,18 @@ func (s *Scenario) Ages() (map[string]time.Duration, error) {
 	return out, nil
 }
 
-// agentPath reports whether p is a clean path inside one of agentDirs.
+// userFiles are the files outside agentDirs a scenario may replace: the
+// user database the Run As checks read.
+var userFiles = []string{"/etc/passwd", "/etc/nsswitch.conf"}
+
+// agentPath reports whether p is a clean path inside one of agentDirs, or
+// one of userFiles.
 func agentPath(p string) bool {
 	if path.Clean(p) != p {
 		return false
+	}
+	if slices.Contains(userFiles, p) {
+		return true
 	}
 	for _, d := range agentDirs {
 		if strings.HasPrefix(p, d) && len(p) > len(d) {

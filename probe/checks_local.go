@@ -1,0 +1,105 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/probe/inotify"
+	"github.com/ssm-probe/ssm-probe/probe/routes"
+	"github.com/ssm-probe/ssm-probe/probe/users"
+)
+
+// usersCheck reads the local user database and whether the agent could
+// create ssm-user (package users), for the Run As rules. What could not be
+// read makes it warn, so "not checked" never reads as healthy.
+func usersCheck(cfg *Config) Check {
+	return Check{
+		Name:   "users",
+		Target: users.PasswdPath,
+		Run: func(ctx context.Context) Outcome {
+			f := users.Inspect(ctx, cfg.Root)
+			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Users = f }}
+			var gaps []string
+			for _, p := range f.Problems {
+				gaps = append(gaps, fmt.Sprintf("%s: %s: %s", p.Path, p.Class, p.Detail))
+			}
+			if len(gaps) > 0 {
+				out.Status, out.Reason = StatusWarn, strings.Join(gaps, "; ")
+			}
+			return out
+		},
+	}
+}
+
+// liveOnly is a non-required skip for a check that needs the live host.
+func liveOnly(name, target string) Check {
+	return Check{Name: name, Target: target, Run: func(context.Context) Outcome {
+		return Outcome{Status: StatusSkip, Reason: offlineReason}
+	}}
+}
+
+// liveOutcome is the outcome of a live facts check: skip when it could not
+// look, warn when some files could not be read or gap says what was not
+// seen, else pass.
+func liveOutcome(detail any, checked bool, reason string, problems []string, gap string, save func(*Observations)) Outcome {
+	out := Outcome{Status: StatusPass, Detail: detail, save: save}
+	switch {
+	case !checked:
+		out.Status, out.Reason = StatusSkip, reason
+	case len(problems) > 0:
+		out.Status, out.Reason = StatusWarn, strings.Join(problems, "; ")
+	case gap != "":
+		out.Status, out.Reason = StatusWarn, gap
+	}
+	return out
+}
+
+// procPath returns the machine path of p under the process table.
+func procPath(cfg *Config, p string) string {
+	if cfg.ProcDir != "" {
+		return filepath.Join(cfg.ProcDir, p)
+	}
+	return filepath.Join("/proc", p)
+}
+
+// routesCheck reads the default routes and addresses of both families
+// (package routes), to tell an IPv6-only host. Live only.
+func routesCheck(cfg *Config) Check {
+	target := "/proc/net/route, /proc/net/ipv6_route"
+	if !cfg.Live || cfg.Offline {
+		return liveOnly("routes", target)
+	}
+	return Check{
+		Name:   "routes",
+		Target: target,
+		Run: func(ctx context.Context) Outcome {
+			f := routes.Read(ctx, procPath(cfg, "net"))
+			return liveOutcome(f, f.Checked, f.Reason, f.Problems, "", func(o *Observations) { o.Routes = f })
+		},
+	}
+}
+
+// inotifyCheck reads the inotify limits and how much of them the agent's
+// user holds (package inotify). It needs the live process table: under an
+// offline --root, /proc is this machine's, not the instance's.
+func inotifyCheck(cfg *Config) Check {
+	target := "/proc/sys/fs/inotify"
+	if !cfg.Live || cfg.Offline {
+		return liveOnly("inotify", target)
+	}
+	procDir := procPath(cfg, "")
+	return Check{
+		Name:   "inotify",
+		Target: target,
+		Run: func(ctx context.Context) Outcome {
+			f := inotify.Read(ctx, procDir)
+			gap := ""
+			if f.Unreadable > 0 {
+				gap = fmt.Sprintf("the descriptors of %d processes could not be read (needs root): the counts are lower bounds", f.Unreadable)
+			}
+			return liveOutcome(f, f.Checked, f.Reason, f.Problems, gap, func(o *Observations) { o.Inotify = f })
+		},
+	}
+}

@@ -1,0 +1,114 @@
+package probe
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/inotify"
+)
+
+// inotifyWarnUse is the share of a limit in use from which
+// host.inotify-exhausted warns.
+const inotifyWarnUse = 0.9
+
+// diagnoseInotify reports host.inotify-exhausted: the agent's workers log
+// "filewatcher listener encountered error when start watcher: too many
+// open files" (aws/amazon-ssm-agent
+// common/filewatcherbasedipc/filewatcherchannel.go:90), or the agent's user
+// (root) holds 90% of fs.inotify.max_user_instances or max_user_watches, or
+// the system 90% of its file handles (fs.file-nr). It is fail when the
+// logs show the error within 15 minutes of the run, warn otherwise. The
+// fix raises the limit and persists it under /etc/sysctl.d.
+func diagnoseInotify(cat *Catalog, o *Observations) []Finding {
+	logs := logSummary(o, journal.KindFilewatcherError)
+	f := o.Inotify
+	var ev, fixes []string
+	near := false
+	if f != nil && f.Checked {
+		lower := ""
+		if f.Truncated || f.Unreadable > 0 {
+			lower = " (at least: the scan did not see every process)"
+		}
+		ev = append(ev, fmt.Sprintf("inotify instances held by root: %d of fs.inotify.max_user_instances %d (%.0f%%)%s", f.RootInstances, f.MaxUserInstances, 100*f.InstancesUse(), lower),
+			fmt.Sprintf("inotify watches held by root: %d of fs.inotify.max_user_watches %d (%.0f%%)", f.RootWatches, f.MaxUserWatches, 100*f.WatchesUse()),
+			fmt.Sprintf("file handles: %d of fs.file-max %d (fs.file-nr)", f.FilesAllocated, f.FilesMax))
+		for _, h := range f.Holders {
+			ev = append(ev, fmt.Sprintf("pid %d (%s) holds %d inotify instances, %d watches", h.PID, h.Comm, h.Instances, h.Watches))
+		}
+		if f.InstancesUse() >= inotifyWarnUse {
+			near = true
+			fixes = append(fixes, sysctlFix("fs.inotify.max_user_instances", max(2*f.MaxUserInstances, 1024)))
+		}
+		if f.WatchesUse() >= inotifyWarnUse {
+			near = true
+			fixes = append(fixes, sysctlFix("fs.inotify.max_user_watches", max(2*f.MaxUserWatches, 524288)))
+		}
+		if f.FilesUse() >= inotifyWarnUse {
+			near = true
+			fixes = append(fixes, sysctlFix("fs.file-max", 2*f.FilesMax))
+		}
+	}
+	if logs == nil && !near {
+		return nil
+	}
+	if logs != nil {
+		ev = append(ev, summaryEvidence(logs)...)
+		if len(fixes) == 0 {
+			fixes = append(fixes, inotifyLogFixes(logs, f)...)
+		}
+	}
+	severity := SevWarn
+	summary := "The agent's user is close to a kernel limit the agent's IPC depends on: its workers talk through directories watched with inotify, and when the limit is reached they cannot start, so commands and sessions hang."
+	if recentLog(o, logs) {
+		severity = SevFail
+		summary = "The agent's workers cannot start their IPC file watcher (" + strings.Join(logs.Values, "; ") + "), so commands and sessions hang. inotify_init fails with \"too many open files\" when the agent's user (root) has used up fs.inotify.max_user_instances, or the worker its open-file limit; adding a watch fails with \"no space left on device\" when max_user_watches is used up."
+	} else if logs != nil {
+		summary = "The agent's logs show its workers failing to start their IPC file watcher (" + strings.Join(logs.Values, "; ") + "), but not in the last 15 minutes. When it happens, commands and sessions hang."
+	}
+	fd := cat.New(HostInotifyExhausted, summary, ev, fixes...)
+	fd.Severity = severity
+	return []Finding{fd}
+}
+
+// sysctlFix raises a sysctl now and persists it under /etc/sysctl.d.
+func sysctlFix(key string, value int64) string {
+	return fmt.Sprintf("Raise %s: sudo sysctl -w %s=%d && echo '%s = %d' | sudo tee -a /etc/sysctl.d/90-ssm-agent.conf >/dev/null && sudo sysctl --system", key, key, value, key, value)
+}
+
+// inotifyLogFixes chooses the limit from the error the logs name, when the
+// live counts did not show which.
+func inotifyLogFixes(logs *journal.Summary, f *inotify.Facts) []string {
+	cur := func(v, def int64) int64 {
+		if v > 0 {
+			return max(2*v, def)
+		}
+		return def
+	}
+	var instances, watches int64 = 1024, 524288
+	if f != nil {
+		instances, watches = cur(f.MaxUserInstances, 1024), cur(f.MaxUserWatches, 524288)
+	}
+	var out []string
+	add := func(fs ...string) {
+		for _, f := range fs {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	for _, v := range logs.Values {
+		switch {
+		case strings.Contains(v, "no space left on device"):
+			add(sysctlFix("fs.inotify.max_user_watches", watches))
+		case strings.Contains(v, "too many open files"):
+			add(sysctlFix("fs.inotify.max_user_instances", instances),
+				"If root is far from that limit, the worker hit its own open-file limit instead: sudo systemctl edit amazon-ssm-agent, add [Service] LimitNOFILE=65536, then sudo systemctl restart amazon-ssm-agent")
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, sysctlFix("fs.inotify.max_user_instances", instances))
+	}
+	return out
+}
