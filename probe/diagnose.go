@@ -2,7 +2,6 @@ package probe
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Diagnose turns observations into findings. It is pure: it reads only obs,
@@ -51,6 +50,16 @@ func diagnose(obs *Observations) ([]Finding, []AgentPath) {
 	return fs, paths
 }
 
+// ProbeIncomplete: a required check or agent path could not look.
+const ProbeIncomplete ID = "probe.incomplete"
+
+// probeEntries are the findings about the probe's own view (diagnose.go).
+var probeEntries = []Entry{
+	{ID: ProbeIncomplete, Severity: SevInfo,
+		Title: "Some required checks could not run",
+		Fix:   "Run the probe as root on the instance itself (sudo ssm-probe), with a longer --deadline if checks timed out."},
+}
+
 // diagnoseIncomplete names the required checks that could not look, so that
 // an unknown verdict always says why.
 func diagnoseIncomplete(cat *Catalog, o *Observations) []Finding {
@@ -75,75 +84,4 @@ func diagnoseIncomplete(cat *Catalog, o *Observations) []Finding {
 	return []Finding{cat.New(ProbeIncomplete,
 		fmt.Sprintf("%d required check(s) or agent path(s) could not look, so their part of the picture is unknown; the probe does not count them as healthy.", len(ev)),
 		ev)}
-}
-
-// diagnoseResolvConf reports the systemd-resolved stub (info) and the
-// problems of resolv.conf that change how names resolve.
-func diagnoseResolvConf(cat *Catalog, o *Observations) []Finding {
-	f := o.Resolv
-	if f == nil || f.Conf == nil {
-		return nil
-	}
-	var out []Finding
-	c := f.Conf
-	if c.IsStub() {
-		up := "none could be read"
-		if f.Upstream != nil && len(f.Upstream.Nameservers) > 0 {
-			up = strings.Join(f.systemResolvers(), ", ")
-		}
-		out = append(out, cat.New(DNSStubResolver,
-			fmt.Sprintf("%s names the systemd-resolved stub; it forwards to the upstream servers in %s: %s. The probe asks those directly.",
-				c.Path, upstreamPath(f), up), nil))
-	}
-	if ev := describeProblems(c); len(ev) > 0 || c.Missing || len(c.Nameservers) == 0 {
-		summary := fmt.Sprintf("%s has %d problem(s).", c.Path, len(c.Problems))
-		noServer := !c.Unreadable && (c.Missing || len(c.Nameservers) == 0)
-		switch {
-		case c.Missing:
-			summary = c.Path + " does not exist: Go programs such as the SSM agent then ask a DNS server on the local host (127.0.0.1:53 and [::1]:53), which usually is not there."
-		case c.Unreadable:
-			summary = c.Path + " could not be read by the probe, so which nameservers the agent asks is unknown."
-		case len(c.Nameservers) == 0:
-			summary = c.Path + " names no nameserver (it is empty, or has no nameserver line): Go programs such as the SSM agent then ask 127.0.0.1:53 and [::1]:53, which usually is not there."
-		}
-		var broken []string
-		if noServer {
-			broken = brokenAtResolve(o, true)
-		}
-		var fixes []string
-		if len(broken) > 0 {
-			// The agent's own lookups fail for it: this is the root cause.
-			summary += fmt.Sprintf(" The agent's lookups of %s fail because of it.", strings.Join(broken, ", "))
-			for _, p := range AgentPaths(o) {
-				if p.Required && p.State == PathBroken && p.Failed == StageResolve {
-					ev = append(ev, "agent path: "+p.Line()+": "+p.Detail)
-				}
-			}
-			fixes = append(fixes, fmt.Sprintf("Restore %s with the VPC resolver: echo 'nameserver %s' | sudo tee %s (or let DHCP rewrite it: sudo dhclient -r && sudo dhclient, or sudo systemctl restart systemd-networkd / NetworkManager); then sudo systemctl restart amazon-ssm-agent",
-				c.Path, vpcResolverAddr(o), c.Path))
-		}
-		f := cat.New(HostResolvConf, summary, ev, fixes...)
-		if len(broken) > 0 {
-			f.Severity = SevFail
-			f.about(broken...)
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
-// vpcResolverAddr is the VPC resolver to name in a fix: the plan's first
-// AmazonProvidedDNS address, else the link-local one every VPC has.
-func vpcResolverAddr(o *Observations) string {
-	if o.Plan != nil && len(o.Plan.VPC) > 0 {
-		return o.Plan.VPC[0].String()
-	}
-	return "169.254.169.253"
-}
-
-func upstreamPath(f *ResolvFacts) string {
-	if f.Upstream != nil {
-		return f.Upstream.Path
-	}
-	return "the systemd-resolved upstream file"
 }

@@ -24,6 +24,64 @@ const (
 	unitSnap    = "snap.amazon-ssm-agent.amazon-ssm-agent"
 )
 
+// The findings of the agent itself and of the host it runs on.
+const (
+	AgentNotInstalled     ID = "agent.not-installed"
+	AgentNotRunning       ID = "agent.not-running"
+	AgentOutdated         ID = "agent.outdated"
+	AgentHibernating      ID = "agent.hibernating"
+	AgentEndpointOverride ID = "agent.endpoint-override"
+	HostDiskFull          ID = "host.disk-full"
+)
+
+// The agent package's regional download URL for amd64 (AWS guide "Manually
+// installing SSM Agent on Linux"), by package system (agentFill).
+const (
+	rpmURL = "https://s3.{{.REGION}}.amazonaws.com/amazon-ssm-{{.REGION}}/latest/linux_amd64/amazon-ssm-agent.rpm"
+	debURL = "https://s3.{{.REGION}}.amazonaws.com/amazon-ssm-{{.REGION}}/latest/debian_amd64/amazon-ssm-agent.deb"
+)
+
+var agentEntries = []Entry{
+	{ID: AgentNotInstalled, Severity: SevFail,
+		Title: "The SSM Agent is not installed",
+		Fix: `{{if eq .pkg "rpm"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now amazon-ssm-agent` +
+			`{{else if eq .pkg "dpkg"}}sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now amazon-ssm-agent` +
+			`{{else}}Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now amazon-ssm-agent{{end}}`,
+		Docs: []string{docAgentInstall}},
+	{ID: AgentNotRunning, Severity: SevFail,
+		Title: "The SSM Agent is not running",
+		Fix: fixLines(
+			"{{if .masked}}sudo systemctl unmask {{or .unit \"amazon-ssm-agent\"}} && sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{else if .snap}}sudo snap start --enable amazon-ssm-agent{{else}}sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{end}}",
+			"Then read why it stopped: sudo journalctl -u {{or .unit \"amazon-ssm-agent\"}} -n 100; sudo tail -n 100 "+agent.AgentLogPath),
+		Docs: []string{docAgentStatus}},
+	{ID: AgentOutdated, Severity: SevFail,
+		Title: "The SSM Agent is too old",
+		Fix: `Update the agent to {{or .target "` + agent.MinSessionManager + `"}} or later (the latest is best): aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}}, or on the host: ` +
+			`{{if .snap}}sudo snap refresh amazon-ssm-agent{{else if eq .pkg "rpm"}}sudo yum install -y ` + rpmURL +
+			`{{else if eq .pkg "dpkg"}}curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb{{else}}reinstall the latest package for this distribution{{end}}`,
+		Docs: []string{docAgentVersion, docAgentInstall}},
+	{ID: AgentHibernating, Severity: SevWarn,
+		Title: "The SSM Agent is hibernating",
+		Fix:   "Fix the cause first (the other findings), then restart the agent so it retries now: {{if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}",
+		Docs:  []string{docHibernation}},
+	{ID: AgentEndpointOverride, Severity: SevInfo,
+		Title: "The agent config overrides a region, domain or endpoint"},
+	{ID: HostDiskFull, Severity: SevFail,
+		Title: "The disk is (nearly) full",
+		Fix: fixLines(
+			"Find what fills it: sudo df -h {{.PATHS}}; sudo df -i {{.PATHS}}; sudo du -xh --max-depth=2 {{.PATH}} | sort -h | tail -n 20",
+			"Free space, e.g. sudo journalctl --vacuum-size=200M; sudo apt-get clean or sudo dnf clean all; remove old files under /var/log, then restart the agent."),
+		Docs: []string{docTroubleshoot}},
+}
+
+// agentFill fills the agent's fixes: how it is installed (pkg: rpm or
+// dpkg; snap), its unit, the instance and the region of its download URL.
+func agentFill(o *Observations) Fill {
+	unit, snap := agentUnit(o.Agent)
+	return Fill{"pkg": packageSystem(o.Agent), "snap": snap, "unit": unit,
+		"INSTANCE_ID": instanceOf(o), "regionFlag": regionFlag(o), "REGION": regionOf(o)}
+}
+
 // diagnoseAgent names what is wrong with the SSM Agent itself (docs/FINDINGS.md,
 // "Agent and host"): not installed, installed but not running, too old,
 // hibernating, and (info) endpoint overrides in its config. A fact the
@@ -68,23 +126,9 @@ func agentNotInstalled(cat *Catalog, o *Observations) Finding {
 		ev = append(ev, "package database read: "+db)
 	}
 	ev = append(ev, a.Notes...)
-	return specificFinding(cat, AgentNotInstalled,
+	return cat.New(AgentNotInstalled,
 		fmt.Sprintf("The SSM Agent is not installed under %s: no binary, package, snap or systemd unit was found, so nothing on this host can answer Session Manager.", a.Root),
-		ev, installFix(o))
-}
-
-// installFix returns the install command for the package system found.
-// The package URLs are the regional ones of the AWS guide "Manually
-// installing SSM Agent on Linux" (linux_arm64 / debian_arm64 on Graviton).
-func installFix(o *Observations) string {
-	switch packageSystem(o.Agent) {
-	case agent.KindRPM:
-		return "sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y " + packageURL(o, agent.KindRPM) + "; then sudo systemctl enable --now amazon-ssm-agent"
-	case agent.KindDpkg:
-		return "sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb " + packageURL(o, agent.KindDpkg) +
-			" && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now amazon-ssm-agent"
-	}
-	return "Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now amazon-ssm-agent"
+		ev, agentFill(o))
 }
 
 // packageSystem returns agent.KindRPM or agent.KindDpkg for the package
@@ -99,20 +143,6 @@ func packageSystem(a *agent.Facts) string {
 		}
 	}
 	return ""
-}
-
-// packageURL returns the regional download URL of the agent package of
-// kind (agent.KindRPM or agent.KindDpkg) for amd64.
-func packageURL(o *Observations, kind string) string {
-	region := regionOf(o)
-	if region == "" {
-		region = "REGION"
-	}
-	base := "https://s3." + region + ".amazonaws.com/amazon-ssm-" + region + "/latest/"
-	if kind == agent.KindRPM {
-		return base + "linux_amd64/amazon-ssm-agent.rpm"
-	}
-	return base + "debian_amd64/amazon-ssm-agent.deb"
 }
 
 // agentUnit returns the agent's systemd unit name and whether it is the
@@ -135,7 +165,6 @@ func agentUnit(a *agent.Facts) (string, bool) {
 // process table was read.
 func agentNotRunning(cat *Catalog, o *Observations) Finding {
 	a := o.Agent
-	unit, snap := agentUnit(a)
 	ev := []string{"no amazon-ssm-agent process in the process table"}
 	summary := "The SSM Agent is installed but not running: no amazon-ssm-agent process exists, so Session Manager cannot reach this host."
 	if len(a.Excluded) > 0 {
@@ -160,17 +189,7 @@ func agentNotRunning(cat *Catalog, o *Observations) Finding {
 		}
 		ev = append(ev, fmt.Sprintf("unit %s: %s", u.Path, state))
 	}
-	var fixes []string
-	switch {
-	case masked:
-		fixes = append(fixes, "sudo systemctl unmask "+unit+" && sudo systemctl enable --now "+unit)
-	case snap:
-		fixes = append(fixes, "sudo snap start --enable amazon-ssm-agent")
-	default:
-		fixes = append(fixes, "sudo systemctl enable --now "+unit)
-	}
-	fixes = append(fixes, "Then read why it stopped: sudo journalctl -u "+unit+" -n 100; sudo tail -n 100 "+agent.AgentLogPath)
-	return specificFinding(cat, AgentNotRunning, summary, ev, fixes...)
+	return cat.New(AgentNotRunning, summary, ev, agentFill(o), Fill{"masked": masked})
 }
 
 // agentOutdated builds agent.outdated: a fail below agent.MinSessionManager,
@@ -206,26 +225,7 @@ func agentOutdated(cat *Catalog, o *Observations) (Finding, bool) {
 	if sev == SevWarn {
 		target = agent.MinDefaultHostManagement
 	}
-	fix := fmt.Sprintf("Update the agent to %s or later (the latest is best): aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids %s%s, or on the host: %s",
-		target, instanceOf(o), regionFlag(o), updateCommand(o))
-	f := specificFinding(cat, AgentOutdated, summary, ev, fix)
-	f.Severity = sev
-	return f, true
-}
-
-// updateCommand returns the on-host update command for how the agent was
-// installed.
-func updateCommand(o *Observations) string {
-	if _, snap := agentUnit(o.Agent); snap {
-		return "sudo snap refresh amazon-ssm-agent"
-	}
-	switch packageSystem(o.Agent) {
-	case agent.KindRPM:
-		return "sudo yum install -y " + packageURL(o, agent.KindRPM)
-	case agent.KindDpkg:
-		return "curl -fsSLo /tmp/amazon-ssm-agent.deb " + packageURL(o, agent.KindDpkg) + " && sudo dpkg -i /tmp/amazon-ssm-agent.deb"
-	}
-	return "reinstall the latest package for this distribution"
+	return cat.NewAt(AgentOutdated, sev, summary, ev, agentFill(o), Fill{"target": target}), true
 }
 
 // agentHibernating builds agent.hibernating. The agent backs its health
@@ -234,7 +234,6 @@ func updateCommand(o *Observations) string {
 func agentHibernating(cat *Catalog, o *Observations) Finding {
 	a := o.Agent
 	h := a.Hibernation
-	unit, snap := agentUnit(a)
 	ev := []string{fmt.Sprintf("%s: %d hibernation line(s), first %s, last %s", h.Path, h.Lines, h.First, h.Last)}
 	if h.LastMessage != "" {
 		ev = append(ev, "last: "+h.LastMessage)
@@ -250,12 +249,7 @@ func agentHibernating(cat *Catalog, o *Observations) Finding {
 	if h.Truncated {
 		ev = append(ev, "only the end of the file was read")
 	}
-	restart := "sudo systemctl restart " + unit
-	if snap {
-		restart = "sudo snap restart amazon-ssm-agent"
-	}
-	return specificFinding(cat, AgentHibernating, summary, ev,
-		"Fix the cause first (the other findings), then restart the agent so it retries now: "+restart)
+	return cat.New(AgentHibernating, summary, ev, agentFill(o))
 }
 
 // agentOverrides builds agent.endpoint-override, listing every override.
@@ -336,15 +330,10 @@ func diagnoseHost(cat *Catalog, o *Observations) []Finding {
 	if sev == SevFail {
 		what = "full"
 	}
-	dirs := strings.Join(worst, " ")
-	f := specificFinding(cat, HostDiskFull,
+	return []Finding{cat.NewAt(HostDiskFull, sev,
 		fmt.Sprintf("The file system holding %s is %s (space or inodes below %.0f%%): the agent cannot write its state and logs, and a session opens on a blank screen.",
 			strings.Join(worst, " and "), what, diskWarnPercent),
-		ev,
-		"Find what fills it: sudo df -h "+dirs+"; sudo df -i "+dirs+"; sudo du -xh --max-depth=2 "+worst[0]+" | sort -h | tail -n 20",
-		"Free space, e.g. sudo journalctl --vacuum-size=200M; sudo apt-get clean or sudo dnf clean all; remove old files under /var/log, then restart the agent.")
-	f.Severity = sev
-	return []Finding{f}
+		ev, Fill{"PATHS": strings.Join(worst, " "), "PATH": worst[0]})}
 }
 
 // bytesIEC formats n bytes with a binary unit, e.g. "48.0 MiB".

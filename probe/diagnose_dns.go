@@ -8,6 +8,56 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
+// The DNS findings that compare the host's resolvers, AmazonProvidedDNS and
+// the hosts file.
+const (
+	DNSVPCResolverSilent      ID = "dns.vpc-resolver-silent"
+	DNSResolverBypassesVPC    ID = "dns.resolver-bypasses-vpc"
+	DNSEndpointNoAddress      ID = "dns.endpoint-no-address"
+	DNSHostsOverride          ID = "dns.hosts-override"
+	DNSHostsStale             ID = "dns.hosts-stale"
+	DNSNameserverUnresponsive ID = "dns.nameserver-unresponsive"
+)
+
+var dnsEntries = []Entry{
+	{ID: DNSVPCResolverSilent, Severity: SevFail,
+		Title: "AmazonProvidedDNS does not answer",
+		Fix: fixLines(
+			"Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > {{.VPC_ID}} > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id {{.VPC_ID}} --enable-dns-support \"{\\\"Value\\\":true}\"",
+			"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver."),
+		Docs:      []string{docVPCDNS},
+		DependsOn: []ID{NetIPv6OnlyEndpoints}},
+	{ID: DNSResolverBypassesVPC, Severity: SevFail,
+		Title: "The host's DNS servers do not see the VPC's endpoint zone",
+		Fix: fixLines(
+			"On the DNS servers {{.DNS_SERVERS}}: add a conditional forwarder for {{.REGION}}.{{or .domain \"amazonaws.com\"}} to the IP addresses of a Route 53 Resolver inbound endpoint in {{.VPC}}.",
+			"Recommended: create a Route 53 Resolver inbound endpoint in the VPC and add a conditional forwarder for the region's amazonaws.com zone (e.g. REGION.amazonaws.com) on the host's DNS servers, pointing at the inbound endpoint's addresses. AmazonProvidedDNS itself does not answer queries from outside the VPC.",
+			"Or give the subnet a NAT path so that the public addresses work.",
+			"Stop-gap only: pin the endpoint names in /etc/hosts to the endpoint's private addresses (they break when the endpoint is recreated)."),
+		Docs:      []string{docResolverIn, docVPCEndpoints},
+		DependsOn: []ID{HostResolvConf}},
+	{ID: DNSEndpointNoAddress, Severity: SevFail,
+		Title: "An endpoint name has no address",
+		Fix: fixLines(
+			"Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values={{.VPC_ID}} --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids {{.SUBNET_ID}}",
+			"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides."),
+		Docs:      []string{docVPCEndpoints, docPrivateDNS},
+		DependsOn: []ID{HostResolvConf}},
+	{ID: DNSHostsOverride, Severity: SevWarn,
+		Title: "/etc/hosts pins an endpoint name",
+		Fix:   "Remove the pin from /etc/hosts and let DNS answer; the pin breaks silently when the endpoint is recreated.",
+		Docs:  []string{docPrivateDNS}},
+	{ID: DNSHostsStale, Severity: SevFail,
+		Title: "/etc/hosts pins an endpoint name to a wrong address",
+		Fix:   "Remove the stale line from /etc/hosts (or correct it to what AmazonProvidedDNS answers), then restart the agent: sudo systemctl restart amazon-ssm-agent",
+		Docs:  []string{docPrivateDNS}},
+	{ID: DNSNameserverUnresponsive, Severity: SevWarn,
+		Title:     "A configured nameserver does not answer",
+		Fix:       "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it).",
+		Docs:      []string{docVPCDNS},
+		DependsOn: []ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
+}
+
 // diagnoseDNS implements the dns.* findings of docs/FINDINGS.md: it compares what
 // the host's resolvers, AmazonProvidedDNS and the hosts file say about each
 // endpoint name, and combines that with what port 443 did.
@@ -65,14 +115,16 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 		}
 	}
 	if len(bypass) > 0 {
-		f := cat.New(DNSResolverBypassesVPC,
+		sev := SevFail
+		if bypassWorks {
+			sev = SevWarn
+		}
+		f := cat.NewAt(DNSResolverBypassesVPC, sev,
 			fmt.Sprintf("The DNS servers this host uses (%s) do not forward to the VPC resolver, so they never see the private DNS of the VPC's interface endpoints; AmazonProvidedDNS, which does, answers with addresses inside the VPC. AmazonProvidedDNS does not answer queries from outside the VPC, so the fix is a Route 53 Resolver inbound endpoint with a conditional forwarder, or a NAT path.",
 				joinAddrs(p.System)),
 			bypass,
-			fmt.Sprintf("On the DNS servers %s: add a conditional forwarder for %s.%s to the IP addresses of a Route 53 Resolver inbound endpoint in %s.",
-				joinAddrs(p.System), p.Region, p.Domain, vpcName(o)))
+			Fill{"DNS_SERVERS": joinAddrs(p.System), "REGION": p.Region, "domain": p.Domain, "VPC": vpcName(o)})
 		if bypassWorks {
-			f.Severity = SevWarn
 			f.Summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
 		}
 		f.about(bypassHosts...)
@@ -83,11 +135,10 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 		if o.IMDS != nil && o.IMDS.SubnetID != "" {
 			subnet = o.IMDS.SubnetID
 		}
-		f := specificFinding(cat, DNSEndpointNoAddress,
+		f := cat.New(DNSEndpointNoAddress,
 			"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
 			noAddr,
-			fmt.Sprintf("Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=%s --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids %s", vpcID(o), subnet),
-			"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides.")
+			Fill{"VPC_ID": vpcID(o), "SUBNET_ID": subnet})
 		f.about(noAddrHosts...)
 		out = append(out, f)
 	}
@@ -137,12 +188,10 @@ func vpcSilent(cat *Catalog, o *Observations, vs []endpointView) []Finding {
 		}
 	}
 	ev = append(ev, fmt.Sprintf("%d of %d questions to AmazonProvidedDNS got no answer; VPC CIDR %s", quiet, asked, prefixes(p.VPCCIDRs)))
-	f := specificFinding(cat, DNSVPCResolverSilent,
+	f := cat.New(DNSVPCResolverSilent,
 		fmt.Sprintf("This host is in %s, but AmazonProvidedDNS (%s) gives no answer at all. The VPC attribute \"DNS resolution\" (enableDnsSupport) is most likely off, or a host firewall drops port 53 to the resolver.",
 			vpcName(o), joinAddrs(p.VPC)),
-		ev,
-		fmt.Sprintf("Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > %s > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id %s --enable-dns-support \"{\\\"Value\\\":true}\"", vpcID(o), vpcID(o)),
-		"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver.")
+		ev, Fill{"VPC_ID": vpcID(o)})
 	if hostAsksVPC(o) {
 		// The host asks the silent resolver itself: every lookup that
 		// broke broke here.
@@ -231,11 +280,13 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 		if len(alive) > 0 {
 			ev = append(ev, "answering other questions: "+strings.Join(alive, ", "))
 		}
-		f := cat.New(DNSNameserverUnresponsive,
-			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quietHosts, ", ")), ev)
-		f.Severity = SevFail
+		sev := SevFail
 		if !quietRequired {
-			f.Severity = SevWarn
+			sev = SevWarn
+		}
+		f := cat.NewAt(DNSNameserverUnresponsive, sev,
+			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quietHosts, ", ")), ev)
+		if !quietRequired {
 			f.Summary += " Only optional endpoints are affected."
 		}
 		f.about(quietHosts...)
@@ -247,9 +298,8 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 			fmt.Sprintf("The nameserver(s) %s in %s do not answer while %s do, so every lookup that reaches them first waits for a timeout.",
 				strings.Join(dead, ", "), resolvPath(o), strings.Join(alive, ", ")), ev)}
 	}
-	f := cat.New(DNSNameserverUnresponsive,
+	f := cat.NewAt(DNSNameserverUnresponsive, SevFail,
 		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev)
-	f.Severity = SevFail
 	f.about(brokenAtResolve(o, false)...)
 	return []Finding{f}
 }

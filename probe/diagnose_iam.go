@@ -19,6 +19,44 @@ const codeSuccess = "Success"
 // Configuration ("Using the Default Host Management Configuration setting").
 const dhmcRole = "AWSSystemsManagerDefaultEC2InstanceManagementRole"
 
+// The instance profile findings.
+const (
+	IAMNoInstanceProfile ID = "iam.no-instance-profile"
+	IAMCredsUnavailable  ID = "iam.credentials-unavailable"
+)
+
+// The two fixes of iam.no-instance-profile: attach a profile, or turn on
+// Default Host Management Configuration.
+const (
+	attachProfileFix = "an instance profile whose role has AmazonSSMManagedInstanceCore: aws ec2 associate-iam-instance-profile --instance-id {{.INSTANCE_ID}} --iam-instance-profile Name=PROFILE_NAME --region {{.REGION}}"
+	enableDHMCFix    = "Default Host Management Configuration must be turned on for the account and region: aws ssm update-service-setting --setting-id arn:aws:ssm:{{.REGION}}:ACCOUNT_ID:servicesetting/ssm/managed-instance/default-ec2-instance-management-role --setting-value service-role/" + dhmcRole + " --region {{.REGION}}"
+)
+
+var iamEntries = []Entry{
+	// When DHMC can stand in (dhmcReady), turning it on comes first;
+	// otherwise attaching a profile, then what DHMC lacks (dhmc.fill).
+	{ID: IAMNoInstanceProfile, Severity: SevFail,
+		Title: "No instance profile is attached",
+		Fix: fixLines(
+			"{{if .dhmcReady}}"+enableDHMCFix, "Or attach "+attachProfileFix+"{{else}}Attach "+attachProfileFix,
+			"{{if eq .imdsFix \"hop\"}}For IMDSv2, raise the PUT response hop limit: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-put-response-hop-limit 2{{.regionFlag}}{{end}}",
+			"{{if eq .imdsFix \"endpoint\"}}Make IMDSv2 answer: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-endpoint enabled{{.regionFlag}}{{end}}",
+			"{{if .agentFix}}Update the agent to "+string(agent.MinDefaultHostManagement)+" or later: aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}} (needs working credentials), or the distribution's package manager.{{end}}",
+			"{{if or .imdsFix .agentFix}}Or, once the above is fixed: "+enableDHMCFix+"{{end}}{{end}}"),
+		Docs: []string{docInstanceRole, docDHMC}},
+	// The first fix depends on why the credentials are unusable (cause).
+	{ID: IAMCredsUnavailable, Severity: SevFail,
+		Title: "The instance role's credentials are unusable",
+		Fix: fixLines(
+			"{{if eq .cause \"unreadable\"}}Check that role {{.ROLE_NAME}} still exists (aws iam get-role --role-name {{.ROLE_NAME}}) and re-associate the instance profile.{{else if eq .cause \"expired\"}}Check this host's clock first (timedatectl; chronyc tracking): a clock running ahead makes valid credentials look expired.",
+			"If the clock is right, IMDS cannot refresh the role's credentials: re-associate the instance profile: aws ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values={{.INSTANCE_ID}}{{.regionFlag}}, then aws ec2 replace-iam-instance-profile-association --association-id ASSOCIATION_ID --iam-instance-profile Arn={{.PROFILE_ARN}}{{.regionFlag}}{{else}}"+
+				"Let EC2 assume role {{.ROLE_NAME}}: check its trust policy (aws iam get-role --role-name {{.ROLE_NAME}} --query Role.AssumeRolePolicyDocument) allows ec2.amazonaws.com, e.g. aws iam update-assume-role-policy --role-name {{.ROLE_NAME}}"+
+				` --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'{{end}}`,
+			"Check the role's trust policy (it must trust ec2.amazonaws.com) and that the role still exists; re-associate the instance profile if needed."),
+		Docs:      []string{docInstanceRole},
+		DependsOn: []ID{IAMNoInstanceProfile}},
+}
+
 // diagnoseIAM names what keeps the agent from getting credentials through
 // the instance profile (docs/FINDINGS.md, "Instance identity and credentials"):
 //   - iam.no-instance-profile: meta-data/iam/info is 404. A fail, or a warn
@@ -54,7 +92,7 @@ type dhmc struct {
 	ok      bool
 	have    []string // needs that are met, in words
 	missing []string // needs that are not met, in words
-	fixes   []string // how to meet the missing needs
+	fill    Fill     // how to meet the missing needs: imdsFix, agentFix
 }
 
 // dhmcReadiness checks the two host-side needs of DHMC: IMDSv2 working
@@ -62,16 +100,16 @@ type dhmc struct {
 // agent.MinDefaultHostManagement or later. An unknown version counts as
 // missing: "not checked" is never "healthy".
 func dhmcReadiness(o *Observations) dhmc {
-	var d dhmc
+	d := dhmc{fill: Fill{}}
 	id := o.IMDS
 	if id.Token.Obtained && id.Access == imds.AccessV2 {
 		d.have = append(d.have, "IMDSv2 works (token obtained, metadata read with it)")
 	} else {
 		d.missing = append(d.missing, fmt.Sprintf("IMDSv2 does not work (%s; metadata read %s)", tokenEvidence(id), accessWords(id.Access)))
 		if id.Failure == imds.FailTokenTimeout {
-			d.fixes = append(d.fixes, "For IMDSv2, raise the PUT response hop limit: aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-put-response-hop-limit 2"+regionFlag(o))
+			d.fill["imdsFix"] = "hop"
 		} else {
-			d.fixes = append(d.fixes, "Make IMDSv2 answer: aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-endpoint enabled"+regionFlag(o))
+			d.fill["imdsFix"] = "endpoint"
 		}
 	}
 	a := o.Agent
@@ -87,8 +125,7 @@ func dhmcReadiness(o *Observations) dhmc {
 			d.missing = append(d.missing, "the agent version is unknown (no source gave one)")
 		case !v.AtLeast(agent.MinDefaultHostManagement):
 			d.missing = append(d.missing, fmt.Sprintf("agent %s (from %s) is older than %s", v, a.VersionSource, agent.MinDefaultHostManagement))
-			d.fixes = append(d.fixes, fmt.Sprintf("Update the agent to %s or later: aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids %s%s (needs working credentials), or the distribution's package manager.",
-				agent.MinDefaultHostManagement, instanceOf(o), regionFlag(o)))
+			d.fill["agentFix"] = true
 		default:
 			d.have = append(d.have, fmt.Sprintf("agent %s (from %s) is %s or later", v, a.VersionSource, agent.MinDefaultHostManagement))
 		}
@@ -116,31 +153,21 @@ func noInstanceProfile(cat *Catalog, o *Observations) Finding {
 		ev = append(ev, fmt.Sprintf("%s: CredentialSource %s", agent.IdentityPath, a.CredentialSource))
 		usesDHMC = a.CredentialSource == agent.CredentialSSM
 	}
-	attachCmd := "an instance profile whose role has AmazonSSMManagedInstanceCore: aws ec2 associate-iam-instance-profile --instance-id " + inst +
-		" --iam-instance-profile Name=PROFILE_NAME --region " + region
-	attach := "Attach " + attachCmd
-	enable := "Default Host Management Configuration must be turned on for the account and region: aws ssm update-service-setting --setting-id arn:aws:ssm:" + region +
-		":ACCOUNT_ID:servicesetting/ssm/managed-instance/default-ec2-instance-management-role --setting-value service-role/" + dhmcRole + " --region " + region
+	fill := Fill{"INSTANCE_ID": inst, "REGION": region, "regionFlag": regionFlag(o), "dhmcReady": d.ok}
 	if d.ok {
 		summary := fmt.Sprintf("Instance %s has no instance profile. Default Host Management Configuration can stand in: %s. It serves only where it is turned on for the account and region.",
 			inst, strings.Join(d.have, "; "))
 		if usesDHMC {
 			summary += " The agent's identity_config.json shows it already gets its credentials that way."
 		}
-		f := specificFinding(cat, IAMNoInstanceProfile, summary, ev, enable, "Or attach "+attachCmd)
-		f.Severity = SevWarn
-		return f
+		return cat.NewAt(IAMNoInstanceProfile, SevWarn, summary, ev, fill)
 	}
 	summary := fmt.Sprintf("Instance %s has no instance profile, and Default Host Management Configuration cannot stand in: %s. The agent has no credentials to reach Systems Manager.",
 		inst, strings.Join(d.missing, "; "))
 	if usesDHMC {
 		summary += " identity_config.json shows the agent used DHMC before; it cannot now."
 	}
-	fixes := append([]string{attach}, d.fixes...)
-	if len(d.fixes) > 0 {
-		fixes = append(fixes, "Or, once the above is fixed: "+enable)
-	}
-	return specificFinding(cat, IAMNoInstanceProfile, summary, ev, fixes...)
+	return cat.New(IAMNoInstanceProfile, summary, ev, fill, d.fill)
 }
 
 // credentialsUnavailable builds iam.credentials-unavailable when the role's
@@ -159,13 +186,11 @@ func credentialsUnavailable(cat *Catalog, o *Observations) (Finding, bool) {
 	}
 	c := p.Credentials
 	now := o.StartedAt
-	var summary string
-	var fixes []string
+	var summary, cause string
 	switch {
 	case p.InfoCode != "" && p.InfoCode != codeSuccess:
 		summary = fmt.Sprintf("The instance profile of %s is attached, but IMDS reports its state as %s instead of Success, so the agent gets no credentials.", inst, p.InfoCode)
 		ev = append(ev, "GET /latest/meta-data/iam/info: Code "+p.InfoCode)
-		fixes = append(fixes, trustFix(role))
 	case c == nil:
 		return Finding{}, false
 	case c.Class != errclass.None:
@@ -174,7 +199,7 @@ func credentialsUnavailable(cat *Catalog, o *Observations) (Finding, bool) {
 		if c.Status != 0 {
 			ev = append(ev, fmt.Sprintf("GET /latest/meta-data/iam/security-credentials/%s: HTTP %d", p.Role, c.Status))
 		}
-		fixes = append(fixes, "Check that role "+role+" still exists (aws iam get-role --role-name "+role+") and re-associate the instance profile.")
+		cause = "unreadable"
 	case c.Code != "" && c.Code != codeSuccess:
 		summary = fmt.Sprintf("Role %s is attached to %s, but IMDS could not get credentials for it: Code %s.", role, inst, c.Code)
 		if c.Message != "" {
@@ -184,26 +209,17 @@ func credentialsUnavailable(cat *Catalog, o *Observations) (Finding, bool) {
 		if c.Message != "" {
 			ev = append(ev, "Message: "+c.Message)
 		}
-		fixes = append(fixes, trustFix(role))
 	case c.Expired:
 		summary = fmt.Sprintf("Role %s is attached to %s, but the credentials IMDS hands out expired at %s, so every call the agent signs with them is rejected.",
 			role, inst, c.Expiration.UTC().Format(time.RFC3339))
 		ev = append(ev, fmt.Sprintf("Expiration %s, LastUpdated %s, probe clock %s",
 			c.Expiration.UTC().Format(time.RFC3339), c.LastUpdated.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
-		fixes = append(fixes,
-			"Check this host's clock first (timedatectl; chronyc tracking): a clock running ahead makes valid credentials look expired.",
-			"If the clock is right, IMDS cannot refresh the role's credentials: re-associate the instance profile: aws ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values="+inst+
-				regionFlag(o)+", then aws ec2 replace-iam-instance-profile-association --association-id ASSOCIATION_ID --iam-instance-profile Arn="+orPlaceholder(p.ARN, "PROFILE_ARN")+regionFlag(o))
+		cause = "expired"
 	default:
 		return Finding{}, false
 	}
-	return cat.New(IAMCredsUnavailable, summary, ev, fixes...), true
-}
-
-// trustFix is the fix for a role EC2 cannot assume.
-func trustFix(role string) string {
-	return "Let EC2 assume role " + role + ": check its trust policy (aws iam get-role --role-name " + role + " --query Role.AssumeRolePolicyDocument) allows ec2.amazonaws.com, e.g. aws iam update-assume-role-policy --role-name " + role +
-		` --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'`
+	return cat.New(IAMCredsUnavailable, summary, ev, idFill(o),
+		Fill{"cause": cause, "ROLE_NAME": role, "PROFILE_ARN": p.ARN}), true
 }
 
 func orUnknown(s string) string { return orPlaceholder(s, "(unknown)") }

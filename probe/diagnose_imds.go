@@ -10,15 +10,56 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 )
 
-// specificFinding builds a finding whose fixes are the specific forms of
-// the catalog's generic ones: the same commands with the real instance ID,
-// region or unit name. The generic lines, with their placeholders, are then
-// dropped so that each fix is shown once; title, severity and doc links
-// still come from the catalog.
-func specificFinding(cat *Catalog, id ID, summary string, ev []string, fixes ...string) Finding {
-	f := cat.New(id, summary, ev, fixes...)
-	f.Remediation = append([]string{}, fixes...)
-	return f
+// The instance metadata service findings.
+const (
+	IMDSUnreachable  ID = "imds.unreachable"
+	IMDSTokenTimeout ID = "imds.token-timeout"
+	IMDSDisabled     ID = "imds.disabled"
+	IMDSUnusable     ID = "imds.unusable"
+)
+
+// imdsEnableFix turns the metadata endpoint on.
+const imdsEnableFix = "aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-endpoint enabled{{.regionFlag}}"
+
+// imdsPlacementFix is the fix of a metadata service that gives the agent
+// nothing: on EC2, turn it on and look for what catches its address; off
+// EC2 (hybrid), an activation, or nothing when the agent has one
+// (placement.fill).
+const imdsPlacementFix = "{{if .hybrid}}{{if .registered}}Nothing to fix for IMDS: a hybrid node does not use it. The agent's credentials come from its registration.{{else}}" +
+	"Create an activation and register the agent with it: aws ssm create-activation --iam-role SSM_SERVICE_ROLE --region {{.REGION}}, then: sudo amazon-ssm-agent -register -code ACTIVATION_CODE -id ACTIVATION_ID -region {{.REGION}} && sudo systemctl restart amazon-ssm-agent{{end}}{{else}}" +
+	"Make sure the metadata endpoint is enabled: " + imdsEnableFix + "\n" +
+	"Look for a host firewall rule or route that catches 169.254.169.254: sudo iptables -S OUTPUT; sudo nft list ruleset; ip route get 169.254.169.254{{end}}"
+
+var imdsEntries = []Entry{
+	{ID: IMDSUnreachable, Severity: SevFail,
+		Title:     "The instance metadata service cannot be reached",
+		Fix:       imdsPlacementFix,
+		Docs:      []string{docIMDSOptions},
+		DependsOn: []ID{NetIPv6OnlyEndpoints}},
+	{ID: IMDSTokenTimeout, Severity: SevFail,
+		Title: "IMDSv2 token requests get no answer (hop limit)",
+		Fix: fixLines(
+			"aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-put-response-hop-limit 2{{.regionFlag}}",
+			"Or run the agent (and this probe) in the host's network namespace."),
+		Docs: []string{docIMDSOptions}},
+	{ID: IMDSDisabled, Severity: SevFail,
+		Title: "The instance metadata service is turned off",
+		Fix:   imdsEnableFix,
+		Docs:  []string{docIMDSOptions}},
+	// Something answers, but not usefully: a 401 to every request with
+	// the token, or nothing readable, gets the placement fix; an iam/info
+	// that fails, the search for what answers in IMDS's place.
+	{ID: IMDSUnusable, Severity: SevFail,
+		Title: "The instance metadata service answers, but not usefully",
+		Fix: "{{if .placement}}" + imdsPlacementFix + "{{else}}" +
+			"Look for something answering in IMDS's place (a proxy without no_proxy=169.254.169.254, a DNAT rule, a container metadata emulator): ip route get 169.254.169.254; sudo iptables -t nat -S; sudo nft list ruleset{{end}}",
+		Docs: []string{docIMDSOptions}},
+}
+
+// idFill fills the instance and region of a fix: the instance ID (or its
+// placeholder) and " --region R" when the region is known.
+func idFill(o *Observations) Fill {
+	return Fill{"INSTANCE_ID": instanceOf(o), "regionFlag": regionFlag(o)}
 }
 
 // placeholderInstance stands in for the instance ID in a fix when neither
@@ -45,10 +86,9 @@ func diagnoseIMDS(cat *Catalog, o *Observations) []Finding {
 	}
 	switch id.Failure {
 	case imds.FailUnreachable, imds.FailNoAnswer:
-		return []Finding{imdsUnreachable(cat, o)}
+		return []Finding{imdsUnreachable(cat, o, IMDSUnreachable)}
 	case imds.FailUnauthorized, imds.FailOther:
-		f := imdsUnreachable(cat, o)
-		return []Finding{retag(cat, f, IMDSUnusable)}
+		return []Finding{imdsUnreachable(cat, o, IMDSUnusable)}
 	case imds.FailDisabled:
 		return []Finding{imdsDisabled(cat, o)}
 	case imds.FailTokenTimeout:
@@ -62,22 +102,12 @@ func diagnoseIMDS(cat *Catalog, o *Observations) []Finding {
 	return nil
 }
 
-// retag gives f another catalog ID, keeping what the rule wrote (summary,
-// evidence, specific fixes) and taking title and docs from the new entry.
-func retag(cat *Catalog, f Finding, id ID) Finding {
-	e := (*cat)[id]
-	f.ID, f.Title, f.Docs = id, e.Title, append([]string{}, e.Docs...)
-	if f.Severity != SevInfo {
-		f.Severity = e.Severity
-	}
-	return f
-}
-
-// imdsUnreachable builds imds.unreachable for every failure that leaves the
-// agent without metadata and is neither 403 nor the hop limit: no TCP, no
-// answer on an open connection, every GET refused with 401, or nothing
-// readable at all.
-func imdsUnreachable(cat *Catalog, o *Observations) Finding {
+// imdsUnreachable builds id (imds.unreachable, or imds.unusable for a 401
+// or nothing readable) for every failure that leaves the agent without
+// metadata and is neither 403 nor the hop limit: no TCP, no answer on an
+// open connection, every GET refused with 401, or nothing readable at all.
+// Off EC2 it is info: the agent runs in hybrid mode there.
+func imdsUnreachable(cat *Catalog, o *Observations, fid ID) Finding {
 	id := o.IMDS
 	pl := ec2Placement(o)
 	var summary string
@@ -101,20 +131,12 @@ func imdsUnreachable(cat *Catalog, o *Observations) Finding {
 		ev = append(ev, tokenEvidence(id), tokenlessEvidence(id))
 	}
 	ev = append(ev, pl.evidence...)
-	var fixes []string
-	if pl.onEC2 {
-		summary += " " + pl.summary
-		fixes = append(fixes,
-			"Make sure the metadata endpoint is enabled: aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-endpoint enabled"+regionFlag(o),
-			"Look for a host firewall rule or route that catches 169.254.169.254: sudo iptables -S OUTPUT; sudo nft list ruleset; ip route get 169.254.169.254")
-	}
-	f := specificFinding(cat, IMDSUnreachable, summary, ev, fixes...)
+	summary += " " + pl.summary
+	sev := (*cat)[fid].Severity
 	if !pl.onEC2 {
-		f.Severity = SevInfo
-		f.Summary += " " + pl.summary
-		f.Remediation = pl.hybridFixes(o)
+		sev = SevInfo
 	}
-	return f
+	return cat.NewAt(fid, sev, summary, ev, idFill(o), pl.fill(o))
 }
 
 // imdsDisabled builds imds.disabled, naming each request that got 403.
@@ -129,10 +151,9 @@ func imdsDisabled(cat *Catalog, o *Observations) Finding {
 	}
 	ev = append(ev, fieldEvidence(id, http.StatusForbidden)...)
 	ev = append(ev, ec2Placement(o).evidence...)
-	return specificFinding(cat, IMDSDisabled,
+	return cat.New(IMDSDisabled,
 		fmt.Sprintf("The instance metadata service at %s answers 403 Forbidden: the metadata endpoint of instance %s is turned off, so the agent gets no identity and no credentials.", id.Endpoint, instanceOf(o)),
-		ev,
-		"aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-endpoint enabled"+regionFlag(o))
+		ev, idFill(o))
 }
 
 // imdsTokenTimeout builds imds.token-timeout. Whether the tokenless GET got
@@ -153,9 +174,7 @@ func imdsTokenTimeout(cat *Catalog, o *Observations) Finding {
 		}
 	}
 	ev = append(ev, fmt.Sprintf("metadata read: %s", accessWords(id.Access)))
-	return specificFinding(cat, IMDSTokenTimeout, summary, ev,
-		"aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-put-response-hop-limit 2"+regionFlag(o),
-		"Or run the agent (and this probe) in the host's network namespace.")
+	return cat.New(IMDSTokenTimeout, summary, ev, idFill(o))
 }
 
 // placement is what the host facts say about where the probe runs, for the
@@ -220,21 +239,12 @@ func ec2Placement(o *Observations) placement {
 	return p
 }
 
-// hybridFixes are the fixes for a host outside EC2: it needs a hybrid
-// activation (AWS docs, "Setting up Systems Manager for hybrid and
-// multicloud environments"), or nothing when it already has one.
-func (p placement) hybridFixes(o *Observations) []string {
-	if o.Agent != nil && o.Agent.Registration != nil {
-		return []string{"Nothing to fix for IMDS: a hybrid node does not use it. The agent's credentials come from its registration."}
-	}
-	region := "REGION"
-	if o.Region != "" {
-		region = o.Region
-	}
-	return []string{
-		"Create an activation and register the agent with it: aws ssm create-activation --iam-role SSM_SERVICE_ROLE --region " + region +
-			", then: sudo amazon-ssm-agent -register -code ACTIVATION_CODE -id ACTIVATION_ID -region " + region + " && sudo systemctl restart amazon-ssm-agent",
-	}
+// fill fills imdsPlacementFix: off EC2 the host needs a hybrid activation
+// (AWS docs, "Setting up Systems Manager for hybrid and multicloud
+// environments") in the --region given, or nothing when it already has one.
+func (p placement) fill(o *Observations) Fill {
+	return Fill{"placement": true, "hybrid": !p.onEC2,
+		"registered": o.Agent != nil && o.Agent.Registration != nil, "REGION": o.Region}
 }
 
 // evidenceValue returns the value read from path p in e.

@@ -2,12 +2,28 @@ package probe
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/inotify"
 )
+
+// The kernel limits the agent's IPC needs.
+const (
+	HostInotifyExhausted ID = "host.inotify-exhausted"
+)
+
+var inotifyEntries = []Entry{
+	{ID: HostInotifyExhausted, Severity: SevFail,
+		Title: "The agent's workers run out of inotify instances or file descriptors",
+		Fix: fixLines(
+			sysctlFix("instances", "fs.inotify.max_user_instances"),
+			"{{if .nofile}}If root is far from that limit, the worker hit its own open-file limit instead: sudo systemctl edit amazon-ssm-agent, add [Service] LimitNOFILE=65536, then sudo systemctl restart amazon-ssm-agent{{end}}",
+			sysctlFix("watches", "fs.inotify.max_user_watches"),
+			sysctlFix("files", "fs.file-max"),
+			"Find what holds the instances (the evidence lists the largest holders; for all: sudo find /proc/*/fd -lname anon_inode:inotify | cut -d/ -f3 | sort | uniq -c | sort -rn | head) and fix or restart it, then restart the agent: sudo systemctl restart amazon-ssm-agent"),
+		Docs: []string{docTroubleshoot, docAgentStatus}},
+}
 
 // inotifyWarnUse is the share of a limit in use from which
 // host.inotify-exhausted warns.
@@ -24,7 +40,8 @@ const inotifyWarnUse = 0.9
 func diagnoseInotify(cat *Catalog, o *Observations) []Finding {
 	logs := logSummary(o, journal.KindFilewatcherError)
 	f := o.Inotify
-	var ev, fixes []string
+	var ev []string
+	fill := Fill{}
 	near := false
 	if f != nil && f.Checked {
 		lower := ""
@@ -39,15 +56,15 @@ func diagnoseInotify(cat *Catalog, o *Observations) []Finding {
 		}
 		if f.InstancesUse() >= inotifyWarnUse {
 			near = true
-			fixes = append(fixes, sysctlFix("fs.inotify.max_user_instances", max(2*f.MaxUserInstances, 1024)))
+			fill["instances"] = max(2*f.MaxUserInstances, 1024)
 		}
 		if f.WatchesUse() >= inotifyWarnUse {
 			near = true
-			fixes = append(fixes, sysctlFix("fs.inotify.max_user_watches", max(2*f.MaxUserWatches, 524288)))
+			fill["watches"] = max(2*f.MaxUserWatches, 524288)
 		}
 		if f.FilesUse() >= inotifyWarnUse {
 			near = true
-			fixes = append(fixes, sysctlFix("fs.file-max", 2*f.FilesMax))
+			fill["files"] = 2 * f.FilesMax
 		}
 	}
 	if logs == nil && !near {
@@ -55,8 +72,8 @@ func diagnoseInotify(cat *Catalog, o *Observations) []Finding {
 	}
 	if logs != nil {
 		ev = append(ev, summaryEvidence(logs)...)
-		if len(fixes) == 0 {
-			fixes = append(fixes, inotifyLogFixes(logs, f)...)
+		if len(fill) == 0 {
+			fill = inotifyLogFixes(logs, f)
 		}
 	}
 	severity := SevWarn
@@ -67,19 +84,20 @@ func diagnoseInotify(cat *Catalog, o *Observations) []Finding {
 	} else if logs != nil {
 		summary = "The agent's logs show its workers failing to start their IPC file watcher (" + strings.Join(logs.Values, "; ") + "), but not in the last 15 minutes. When it happens, commands and sessions hang."
 	}
-	fd := cat.New(HostInotifyExhausted, summary, ev, fixes...)
-	fd.Severity = severity
-	return []Finding{fd}
+	return []Finding{cat.NewAt(HostInotifyExhausted, severity, summary, ev, fill)}
 }
 
-// sysctlFix raises a sysctl now and persists it under /etc/sysctl.d.
-func sysctlFix(key string, value int64) string {
-	return fmt.Sprintf("Raise %s: sudo sysctl -w %s=%d && echo '%s = %d' | sudo tee -a /etc/sysctl.d/90-ssm-agent.conf >/dev/null && sudo sysctl --system", key, key, value, key, value)
+// sysctlFix is the fix template line that raises sysctl key to the value
+// of field now and persists it under /etc/sysctl.d; it is left out when
+// the rule does not fill field.
+func sysctlFix(field, key string) string {
+	v := "{{." + field + "}}"
+	return "{{if ." + field + "}}Raise " + key + ": sudo sysctl -w " + key + "=" + v + " && echo '" + key + " = " + v + "' | sudo tee -a /etc/sysctl.d/90-ssm-agent.conf >/dev/null && sudo sysctl --system{{end}}"
 }
 
-// inotifyLogFixes chooses the limit from the error the logs name, when the
-// live counts did not show which.
-func inotifyLogFixes(logs *journal.Summary, f *inotify.Facts) []string {
+// inotifyLogFixes chooses the limit to raise from the error the logs name,
+// when the live counts did not show which.
+func inotifyLogFixes(logs *journal.Summary, f *inotify.Facts) Fill {
 	cur := func(v, def int64) int64 {
 		if v > 0 {
 			return max(2*v, def)
@@ -90,25 +108,17 @@ func inotifyLogFixes(logs *journal.Summary, f *inotify.Facts) []string {
 	if f != nil {
 		instances, watches = cur(f.MaxUserInstances, 1024), cur(f.MaxUserWatches, 524288)
 	}
-	var out []string
-	add := func(fs ...string) {
-		for _, f := range fs {
-			if !slices.Contains(out, f) {
-				out = append(out, f)
-			}
-		}
-	}
+	fill := Fill{}
 	for _, v := range logs.Values {
 		switch {
 		case strings.Contains(v, "no space left on device"):
-			add(sysctlFix("fs.inotify.max_user_watches", watches))
+			fill["watches"] = watches
 		case strings.Contains(v, "too many open files"):
-			add(sysctlFix("fs.inotify.max_user_instances", instances),
-				"If root is far from that limit, the worker hit its own open-file limit instead: sudo systemctl edit amazon-ssm-agent, add [Service] LimitNOFILE=65536, then sudo systemctl restart amazon-ssm-agent")
+			fill["instances"], fill["nofile"] = instances, true
 		}
 	}
-	if len(out) == 0 {
-		out = append(out, sysctlFix("fs.inotify.max_user_instances", instances))
+	if len(fill) == 0 {
+		fill["instances"] = instances
 	}
-	return out
+	return fill
 }

@@ -7,6 +7,23 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 )
 
+// The IPv6-only host.
+const (
+	NetIPv6OnlyEndpoints ID = "net.ipv6-only-endpoints"
+)
+
+var ipv6Entries = []Entry{
+	{ID: NetIPv6OnlyEndpoints, Severity: SevFail,
+		Title: "This IPv6-only host uses endpoint names that have no IPv6 address",
+		Fix: fixLines(
+			"In {{.AGENT_CONFIG}} set the dual-stack endpoints (merge into the existing sections): {{.DUAL_STACK_SECTIONS}}; then sudo systemctl restart amazon-ssm-agent. Agent 3.3.3270.0 and later can instead be told to use the dual-stack endpoints itself (its UseDualStackEndpoint option; https://github.com/aws/amazon-ssm-agent/releases/tag/3.3.3270.0).",
+			"{{if .imdsV4}}Turn on IMDS's IPv6 endpoint: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-protocol-ipv6 enabled --region {{.REGION}}",
+			"And point the agent's AWS SDK at it: sudo systemctl edit amazon-ssm-agent, add [Service] Environment=AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6, then sudo systemctl restart amazon-ssm-agent. To check it from here: ssm-probe --imds-endpoint "+imdsIPv6+"{{end}}",
+			"{{if .dnsV4}}Resolve over IPv6: the Route 53 Resolver answers at "+resolverIPv6+" on Nitro instances; DHCPv6 in an IPv6-only subnet hands it out (check the subnet's DHCP options set and the host's network configuration: netplan, NetworkManager, systemd-networkd), or set it: nameserver "+resolverIPv6+" in /etc/resolv.conf, or the upstream of systemd-resolved.{{end}}",
+			"Or give the subnet IPv4 (a dual-stack subnet with a NAT path or interface endpoints), since the standard endpoint names (*.amazonaws.com) answer IPv4 only."),
+		Docs: []string{docDualStack, docIMDSOptions, docAgentConfig}},
+}
+
 // imdsIPv6 is the instance metadata service's IPv6 address on Nitro
 // instances.
 const imdsIPv6 = "http://[fd00:ec2::254]"
@@ -57,14 +74,11 @@ func diagnoseIPv6Only(cat *Catalog, o *Observations) []Finding {
 	if a := o.Agent; a != nil && a.Config != nil && a.Config.Path != "" {
 		path = a.Config.Path
 	}
-	fixes := []string{
-		fmt.Sprintf("In %s set the dual-stack endpoints (merge into the existing sections): {%s}; then sudo systemctl restart amazon-ssm-agent. Agent 3.3.3270.0 and later can instead be told to use the dual-stack endpoints itself (its UseDualStackEndpoint option; https://github.com/aws/amazon-ssm-agent/releases/tag/3.3.3270.0).", path, strings.Join(sections, ", ")),
-	}
+	fill := Fill{"AGENT_CONFIG": path, "DUAL_STACK_SECTIONS": "{" + strings.Join(sections, ", ") + "}",
+		"INSTANCE_ID": instanceOf(o), "REGION": region}
 	if id := o.IMDS; id == nil || !id.Reachable {
 		ev = append(ev, "IMDS at 169.254.169.254 is IPv4; on this host it answers only at "+imdsIPv6)
-		fixes = append(fixes,
-			"Turn on IMDS's IPv6 endpoint: aws ec2 modify-instance-metadata-options --instance-id "+instanceOf(o)+" --http-protocol-ipv6 enabled --region "+region,
-			"And point the agent's AWS SDK at it: sudo systemctl edit amazon-ssm-agent, add [Service] Environment=AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6, then sudo systemctl restart amazon-ssm-agent. To check it from here: ssm-probe --imds-endpoint "+imdsIPv6)
+		fill["imdsV4"] = true
 	}
 	if f := o.Resolv; f != nil {
 		var v4 []string
@@ -78,11 +92,11 @@ func diagnoseIPv6Only(cat *Catalog, o *Observations) []Finding {
 		}
 		if all4 && len(v4) > 0 {
 			ev = append(ev, "the resolver is asked over IPv4 only ("+strings.Join(v4, ", ")+"), which this host cannot reach")
-			fixes = append(fixes, "Resolve over IPv6: the Route 53 Resolver answers at "+resolverIPv6+" on Nitro instances; DHCPv6 in an IPv6-only subnet hands it out (check the subnet's DHCP options set and the host's network configuration: netplan, NetworkManager, systemd-networkd), or set it: nameserver "+resolverIPv6+" in /etc/resolv.conf, or the upstream of systemd-resolved.")
+			fill["dnsV4"] = true
 		}
 	}
 	summary := fmt.Sprintf("This host is IPv6-only, and the agent talks to %s, whose names answer with IPv4 addresses only: the agent cannot reach Systems Manager. On an IPv6-only host it needs the dual-stack endpoints (<service>.%s.api.aws) and IMDS at [fd00:ec2::254].", strings.Join(bad, ", "), region)
-	f := cat.New(NetIPv6OnlyEndpoints, summary, ev, fixes...)
+	f := cat.New(NetIPv6OnlyEndpoints, summary, ev, fill)
 	// Naming the endpoints lets the verdict rules weigh the agent's own
 	// paths: behind DNS64 and NAT64 the IPv4-only names still work, and
 	// the finding is then only a warning.

@@ -7,6 +7,23 @@ import (
 	"github.com/ssm-probe/ssm-probe/journal"
 )
 
+// The KMS key that encrypts sessions.
+const (
+	SessionKMSAccessDenied ID = "session.kms-access-denied"
+)
+
+var kmsEntries = []Entry{
+	{ID: SessionKMSAccessDenied, Severity: SevFail,
+		Title: "Sessions are encrypted with a KMS key the instance may not use",
+		Fix: fixLines(
+			"Let the instance role use the key: aws iam put-role-policy --role-name {{.ROLE_NAME}} --policy-name SessionManagerKMS --policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kms:Decrypt\",\"Resource\":\"{{.KEY_ARN}}\"}]}'",
+			"And let the key policy allow it: aws kms get-key-policy --key-id {{.KEY_ARN}} --policy-name default --output text > key-policy.json; add a statement allowing kms:Decrypt to the role's ARN (or to the account root, so that IAM policies decide) and remove any Deny that matches it; then aws kms put-key-policy --key-id {{.KEY_ARN}} --policy-name default --policy file://key-policy.json",
+			"The person starting the session needs kms:GenerateDataKey on the same key (their IAM policy, and the key policy).",
+			"Or stop encrypting sessions (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > clear \"Enable KMS encryption\", or "+prefsFixCLI+" (set inputs.kmsKeyId to \"\")."),
+		Docs:      []string{docSessionKMS, docKMSKeyPolicy, docPrefsConsole},
+		DependsOn: []ID{PrefsLoggingEndpointUnreach, NetOptionalEndpointUnreach}},
+}
+
 // diagnoseKMS reports session.kms-access-denied: the session worker logged
 // "Fetching data key failed" (aws/amazon-ssm-agent
 // agent/session/datachannel/datachannel.go), so it could not decrypt the
@@ -57,13 +74,7 @@ func diagnoseKMS(cat *Catalog, o *Observations) []Finding {
 	keyRef := orPlaceholder(key, "KEY_ARN")
 	role := orPlaceholder(instanceRole(o), "ROLE_NAME")
 	summary := fmt.Sprintf("The account's Session Manager preferences encrypt sessions with KMS key %s, and the agent could not get the session's data key: KMS refused %s to this instance's role %s. Every session ends during its handshake.", keyRef, denied, role)
-	fixes := []string{
-		fmt.Sprintf("Let the instance role use the key: aws iam put-role-policy --role-name %s --policy-name SessionManagerKMS --policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kms:Decrypt\",\"Resource\":\"%s\"}]}'", role, keyRef),
-		fmt.Sprintf("And let the key policy allow it: aws kms get-key-policy --key-id %s --policy-name default --output text > key-policy.json; add a statement allowing kms:Decrypt to the role's ARN (or to the account root, so that IAM policies decide) and remove any Deny that matches it; then aws kms put-key-policy --key-id %s --policy-name default --policy file://key-policy.json", keyRef, keyRef),
-	}
-	f := cat.New(SessionKMSAccessDenied, summary, ev, fixes...)
-	f.Severity = severity
-	return []Finding{f}
+	return []Finding{cat.NewAt(SessionKMSAccessDenied, severity, summary, ev, Fill{"ROLE_NAME": role, "KEY_ARN": keyRef})}
 }
 
 // kmsKeyMatches reports whether the key ARN from a log line may be the key

@@ -11,6 +11,64 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 )
 
+// The findings read from the agent's logs.
+const (
+	LogEndpointTimeout       ID = "log.endpoint-timeout"
+	LogSessionLoggingBlocked ID = "log.session-logging-blocked"
+	LogCredentialsError      ID = "log.credentials-error"
+	LogAccessDenied          ID = "log.access-denied"
+	LogDNSError              ID = "log.dns-error"
+	LogTLSError              ID = "log.tls-error"
+	LogProxyError            ID = "log.proxy-error"
+	LogThrottled             ID = "log.throttled"
+)
+
+var logEntries = []Entry{
+	{ID: LogEndpointTimeout, Severity: SevWarn,
+		Title: "The agent's logs show timeouts to Systems Manager endpoints",
+		Fix:   "Run sudo ssm-probe on the instance: it tells an endpoint security group without 443, a missing NAT path and a DNS problem apart. For an interface endpoint, allow inbound 443 on its security group from the VPC CIDR.",
+		Docs:  []string{docAgentLogs, docVPCEndpoints},
+		DependsOn: []ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
+			DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, ProbeUnexplained}},
+	{ID: LogSessionLoggingBlocked, Severity: SevWarn,
+		Title: "Session logging cannot reach its S3 bucket or CloudWatch log group",
+		Fix: fixLines(
+			"Systems Manager > Session Manager > Preferences: correct the S3 bucket / CloudWatch log group or turn session logging off (the setting is account- and region-wide).",
+			"Add the s3 (gateway) and logs (interface) endpoints or a NAT path, and grant the role s3:PutObject / logs:PutLogEvents for the destination."),
+		Docs:      []string{docSessionLogging},
+		DependsOn: []ID{NetOptionalEndpointUnreach, PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach}},
+	{ID: LogCredentialsError, Severity: SevWarn,
+		Title:     "The agent's logs show credential errors",
+		Fix:       "Give the agent credentials: attach an instance profile whose role has AmazonSSMManagedInstanceCore (aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID --iam-instance-profile Name=PROFILE_NAME), or turn on Default Host Management Configuration for the account and region; sudo ssm-probe on the instance tells which of IMDS, the profile and the role's credentials fails.",
+		Docs:      []string{docInstanceRole, docDHMC},
+		DependsOn: []ID{IAMNoInstanceProfile, IAMCredsUnavailable, IMDSTokenTimeout, IMDSDisabled, IMDSUnreachable}},
+	{ID: LogAccessDenied, Severity: SevWarn,
+		Title:     "The agent's logs show access denied",
+		Fix:       "Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name ROLE --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+		Docs:      []string{docInstanceRole},
+		DependsOn: []ID{IAMSSMAccessDenied}},
+	{ID: LogDNSError, Severity: SevWarn,
+		Title: "The agent's logs show DNS failures",
+		Fix:   "Check the nameservers in /etc/resolv.conf and the VPC attributes DNS resolution and DNS hostnames; sudo ssm-probe compares the host's resolvers with AmazonProvidedDNS.",
+		Docs:  []string{docAgentLogs},
+		DependsOn: []ID{DNSVPCResolverSilent, DNSResolverBypassesVPC, DNSEndpointNoAddress,
+			DNSNameserverUnresponsive, DNSResolverError, DNSSearchListHijack, HostResolvConf}},
+	{ID: LogTLSError, Severity: SevWarn,
+		Title:     "The agent's logs show TLS certificate errors",
+		Fix:       "Exempt the Systems Manager endpoints from TLS inspection, or install the Amazon Trust Services roots (ca-certificates).",
+		Docs:      []string{docTroubleshoot},
+		DependsOn: []ID{NetTLSFailed}},
+	{ID: LogProxyError, Severity: SevWarn,
+		Title:     "The agent's logs show proxy errors",
+		Fix:       "Check the proxy named in the agent's environment (systemctl show amazon-ssm-agent -p Environment); Session Manager needs an http:// proxy that allows CONNECT to the endpoints.",
+		Docs:      []string{docAgentProxy},
+		DependsOn: []ID{NetProxyFailed}},
+	{ID: LogThrottled, Severity: SevWarn,
+		Title: "The agent's logs show API throttling",
+		Fix:   "Throttling is usually transient; if it persists, look for many agents or scripts sharing the account's ssm API rate in this region.",
+		Docs:  []string{docTroubleshoot}},
+}
+
 // logRecent is how close to the run a log finding's last occurrence must be
 // for it to count as current (docs/FINDINGS.md, "From the agent's logs").
 const logRecent = 15 * time.Minute
@@ -55,7 +113,12 @@ func diagnoseLogs(cat *Catalog, o *Observations) []Finding {
 		return nil
 	}
 	rules := logFindings()
-	byID := map[ID]*Finding{}
+	type found struct {
+		severity Severity
+		summary  string
+		ev       []string
+	}
+	byID := map[ID]*found{}
 	var order []ID
 	for _, s := range o.Logs.Events {
 		r, ok := rules[s.Kind]
@@ -79,20 +142,19 @@ func diagnoseLogs(cat *Catalog, o *Observations) []Finding {
 			}
 		}
 		if f, seen := byID[r.id]; seen {
-			f.Evidence = append(f.Evidence, ev...)
+			f.ev = append(f.ev, ev...)
 			if severity == SevFail {
-				f.Severity = SevFail
+				f.severity = SevFail
 			}
 			continue
 		}
-		f := cat.New(r.id, r.summary, ev)
-		f.Severity = severity
-		byID[r.id] = &f
+		byID[r.id] = &found{severity, r.summary, ev}
 		order = append(order, r.id)
 	}
 	var out []Finding
 	for _, id := range order {
-		out = append(out, *byID[id])
+		f := byID[id]
+		out = append(out, cat.NewAt(id, f.severity, f.summary, f.ev))
 	}
 	return out
 }

@@ -9,6 +9,58 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
+// The network path findings: what the addresses the agent dials did.
+const (
+	NetEndpointBlocked         ID = "net.endpoint-blocked"
+	DNSEndpointResolvesPub     ID = "dns.endpoint-resolves-public"
+	NetNoRoute                 ID = "net.no-route"
+	NetConnectionRefused       ID = "net.connection-refused"
+	NetTLSFailed               ID = "net.tls-failed"
+	NetClockSkew               ID = "net.clock-skew"
+	NetOptionalEndpointUnreach ID = "net.optional-endpoint-unreachable"
+)
+
+var netEntries = []Entry{
+	{ID: NetEndpointBlocked, Severity: SevFail,
+		Title: "The VPC endpoint does not accept HTTPS from this instance",
+		Fix: fixLines(
+			"On the security group of each endpoint (VPC console > Endpoints > the endpoint > Security groups): aws ec2 authorize-security-group-ingress --group-id ENDPOINT_SG_ID --protocol tcp --port 443 --cidr {{.VPC_CIDR}} (or --source-group with this instance's security group)",
+			"Less often: the instance's security group egress rules or the subnet's network ACL block 443 to the endpoint."),
+		Docs: []string{docEndpointSG, docVPCEndpoints}},
+	{ID: DNSEndpointResolvesPub, Severity: SevFail,
+		Title: "Endpoint names resolve to public addresses that cannot be reached",
+		Fix: fixLines(
+			"If interface endpoints exist, make their private DNS take effect, checking in this order: (1) VPC attribute \"DNS hostnames\": aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-hostnames \"{\\\"Value\\\":true}\"; (2) VPC attribute \"DNS resolution\": aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-support \"{\\\"Value\\\":true}\"; (3) the endpoint's \"Private DNS names\": aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --private-dns-enabled",
+			"If there are no interface endpoints, create them for ssm, ssmmessages and ec2messages, or give the subnet a NAT gateway or internet gateway route."),
+		Docs: []string{docVPCDNS, docPrivateDNS, docVPCEndpoints}},
+	{ID: NetNoRoute, Severity: SevFail,
+		Title: "No network path to the public endpoints",
+		Fix: fixLines(
+			"Give the subnet a route to a NAT gateway (private subnet) or an internet gateway with a public IP (public subnet), or an HTTP proxy for the agent.",
+			"Or create interface endpoints for ssm, ssmmessages and ec2messages with private DNS enabled."),
+		Docs:      []string{docNAT, docVPCEndpoints},
+		DependsOn: []ID{DNSEndpointResolvesPub}},
+	{ID: NetConnectionRefused, Severity: SevFail,
+		Title: "Connections to the endpoint are refused",
+		Fix:   "Look for a local firewall REJECT rule (iptables -S; nft list ruleset) or an appliance in the path that resets port 443.",
+		Docs:  []string{docTroubleshoot}},
+	{ID: NetTLSFailed, Severity: SevFail,
+		Title: "TLS to the endpoint fails",
+		Fix: fixLines(
+			"If a TLS-inspecting proxy or firewall sits in the path, exempt the Systems Manager endpoints from inspection.",
+			"Otherwise install the Amazon Trust Services roots (Amazon Root CA 1, Starfield Services Root CA - G2) in the system trust store (ca-certificates)."),
+		Docs: []string{docTroubleshoot}},
+	{ID: NetClockSkew, Severity: SevFail,
+		Title: "The clock is off",
+		Fix:   "Synchronise the clock with the Amazon Time Sync Service (169.254.169.123) through chrony, then restart the agent. SigV4 rejects requests more than 5 minutes off.",
+		Docs:  []string{docTimeSync}},
+	{ID: NetOptionalEndpointUnreach, Severity: SevWarn,
+		Title:     "An optional endpoint (s3, logs or kms) cannot be reached",
+		Fix:       "If session logging or encryption is used, add the matching endpoint (an S3 gateway endpoint, or interface endpoints for logs and kms) or a NAT path; otherwise sessions stall for minutes before the prompt appears.",
+		Docs:      []string{docSessionLogging, docVPCEndpoints},
+		DependsOn: []ID{PrefsLoggingEndpointUnreach}},
+}
+
 // Clock skew thresholds (docs/FINDINGS.md, net.clock-skew). SigV4 rejects a
 // request whose clock is more than 5 minutes off.
 const (
@@ -97,12 +149,10 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 	}
 	var out []Finding
 	if len(blocked) > 0 {
-		out = append(out, specificFinding(cat, NetEndpointBlocked,
+		out = append(out, cat.New(NetEndpointBlocked,
 			fmt.Sprintf("Endpoint names resolve to addresses inside %s, which belong to interface VPC endpoints, and TCP 443 to them times out: the endpoints' security group does not allow HTTPS from this instance. Private DNS of an interface endpoint is VPC-wide: creating the endpoint redirected every subnet, including subnets that used to reach the service through a NAT or internet gateway, which is why instances that worked before broke.",
 				vpcName(o)),
-			blocked,
-			fmt.Sprintf("On the security group of each endpoint (VPC console > Endpoints > the endpoint > Security groups): aws ec2 authorize-security-group-ingress --group-id ENDPOINT_SG_ID --protocol tcp --port 443 --cidr %s (or --source-group with this instance's security group)", firstCIDR(p)),
-			"Less often: the instance's security group egress rules or the subnet's network ACL block 443 to the endpoint."))
+			blocked, Fill{"VPC_CIDR": firstCIDR(p)}))
 	}
 	if len(public) > 0 {
 		if len(p.VPCCIDRs) > 0 {
@@ -129,14 +179,11 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 	// An optional endpoint is its own finding only when every required one
 	// works; otherwise it fails for the same root cause as they do.
 	if len(optional) > 0 && requiredReached(o) {
-		f := cat.New(NetOptionalEndpointUnreach,
-			"Optional endpoints cannot be reached. Sessions work without them unless session logging (S3, CloudWatch Logs) or KMS encryption is on; if it is, sessions stall for minutes before the prompt appears, or fail.",
-			optional)
+		sev, summary := SevWarn, "Optional endpoints cannot be reached. Sessions work without them unless session logging (S3, CloudWatch Logs) or KMS encryption is on; if it is, sessions stall for minutes before the prompt appears, or fail."
 		if logsShow(o, journal.KindSessionLoggingBlocked) {
-			f.Severity = SevFail
-			f.Summary = "Session logging is in use (the agent's logs show the session worker retrying its S3 bucket or CloudWatch log group), and the endpoint it needs cannot be reached: every session's screen stays blank for minutes before the prompt appears. The setting is account- and region-wide."
+			sev, summary = SevFail, "Session logging is in use (the agent's logs show the session worker retrying its S3 bucket or CloudWatch log group), and the endpoint it needs cannot be reached: every session's screen stays blank for minutes before the prompt appears. The setting is account- and region-wide."
 		}
-		out = append(out, f)
+		out = append(out, cat.NewAt(NetOptionalEndpointUnreach, sev, summary, optional))
 	}
 	for i := range out {
 		switch out[i].ID {
@@ -177,12 +224,13 @@ func clockSkew(cat *Catalog, o *Observations) []Finding {
 	if worst < 0 {
 		dir = "behind"
 	}
-	f := cat.New(NetClockSkew,
+	sev := SevFail
+	if abs(worst) < skewFailSeconds {
+		sev = SevWarn
+	}
+	f := cat.NewAt(NetClockSkew, sev,
 		fmt.Sprintf("The local clock is %d s %s the endpoints' clock. SigV4 rejects requests more than 300 s off, so the agent's calls fail with signature errors once the skew passes 5 minutes.", abs(worst), dir),
 		[]string{from, fmt.Sprintf("local clock minus endpoint Date: %+d s", worst)})
-	if abs(worst) < skewFailSeconds {
-		f.Severity = SevWarn
-	}
 	return []Finding{f}
 }
 

@@ -7,6 +7,56 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
 )
 
+// The findings of the account's Session Manager preferences, and of the
+// ssm call that reads them.
+const (
+	PrefsS3BucketMissing        ID = "prefs.s3-bucket-missing"
+	PrefsLogGroupMissing        ID = "prefs.log-group-missing"
+	PrefsLoggingEndpointUnreach ID = "prefs.logging-endpoint-unreachable"
+	PrefsUnreadable             ID = "prefs.unreadable"
+	IAMSSMAccessDenied          ID = "iam.ssm-access-denied"
+)
+
+var prefsEntries = []Entry{
+	{ID: PrefsS3BucketMissing, Severity: SevFail,
+		Title: "Session logs go to an S3 bucket that does not exist",
+		Fix: fixLines(
+			"Point S3 logging at an existing bucket, or turn it off: in prefs.json set inputs.s3BucketName to an existing bucket or \"\" (now {{printf \"%q\" .BUCKET}}); or recreate it: aws s3api create-bucket --bucket {{.BUCKET}} --region {{.REGION}} --create-bucket-configuration LocationConstraint={{.REGION}}",
+			"Systems Manager > Session Manager > Preferences > Edit: under S3 logging, choose an existing bucket or turn S3 logging off (account- and region-wide).",
+			"Or from the CLI: "+prefsFixCLI+" (set inputs.s3BucketName to an existing bucket, or to \"\" to turn S3 logging off)."),
+		Docs: []string{docSessionLogging, docPrefsConsole, docPrefsCLI}},
+	{ID: PrefsLogGroupMissing, Severity: SevFail,
+		Title: "Session logs go to a CloudWatch log group that does not exist",
+		Fix: fixLines(
+			"Recreate the log group (aws logs create-log-group --log-group-name {{.LOG_GROUP}} --region {{.REGION}}), or in prefs.json set inputs.cloudWatchLogGroupName to an existing group or \"\" to turn CloudWatch logging off.",
+			"Systems Manager > Session Manager > Preferences > Edit: under CloudWatch logging, choose an existing log group or turn CloudWatch logging off (account- and region-wide); or recreate the group: aws logs create-log-group --log-group-name LOG_GROUP",
+			"Or from the CLI: "+prefsFixCLI+" (set inputs.cloudWatchLogGroupName to an existing group, or to \"\" to turn CloudWatch logging off)."),
+		Docs: []string{docSessionLogging, docPrefsConsole, docPrefsCLI}},
+	{ID: PrefsLoggingEndpointUnreach, Severity: SevFail,
+		Title: "Session preferences need an endpoint this host cannot reach",
+		Fix: fixLines(
+			"Give the subnet the endpoint the preferences use: an S3 gateway endpoint (aws ec2 create-vpc-endpoint --vpc-id VPC_ID --service-name com.amazonaws.REGION.s3 --route-table-ids RTB_ID), interface endpoints for logs and kms, or a NAT path.",
+			"Or turn the logging or encryption off: Systems Manager > Session Manager > Preferences > Edit (account- and region-wide), or "+prefsFixCLI+" (set inputs.s3BucketName / inputs.cloudWatchLogGroupName to \"\", inputs.kmsKeyId to \"\" and the encryption flags to false)."),
+		Docs: []string{docSessionLogging, docVPCEndpoints, docPrefsCLI}},
+	{ID: PrefsUnreadable, Severity: SevInfo,
+		Title: "The session preferences could not be checked",
+		Fix:   "To let the probe read them, grant the instance role ssm:GetDocument on document/SSM-SessionManagerRunShell (AmazonSSMManagedInstanceCore has it), and s3:ListBucket / logs:DescribeLogGroups for the destinations; or read them yourself: Systems Manager > Session Manager > Preferences, or aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text",
+		Docs:  []string{docPrefsConsole, docPrefsCLI},
+		DependsOn: []ID{NetClockSkew, IMDSUnreachable, IMDSTokenTimeout, IMDSDisabled, IMDSUnusable,
+			IAMNoInstanceProfile, IAMCredsUnavailable, NetEndpointBlocked, NetNoRoute, NetConnectionRefused,
+			NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub, DNSResolverBypassesVPC, DNSEndpointNoAddress,
+			DNSHostsStale, DNSVPCResolverSilent, DNSResolverError, DNSSearchListHijack, HostResolvConf,
+			DNSNameserverUnresponsive, IAMSSMAccessDenied, ProbeUnexplained}},
+	{ID: IAMSSMAccessDenied, Severity: SevWarn,
+		Title: "The instance role may not call the Systems Manager API",
+		Fix: fixLines(
+			"Managed policy missing: aws iam list-attached-role-policies --role-name {{.ROLE}}; attach it: aws iam attach-role-policy --role-name {{.ROLE}} --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+			"Service control policy: in the Organizations management account, aws organizations list-policies-for-target --target-id ACCOUNT_ID --filter SERVICE_CONTROL_POLICY, and look for a Deny on ssm:*, ssmmessages:* or ec2messages:*; narrow it or exempt the role.",
+			"Permissions boundary: aws iam get-role --role-name {{.ROLE}} --query Role.PermissionsBoundary; if one is set, it must allow ssm:*, ssmmessages:* and ec2messages:* calls the managed policy grants (or remove it: aws iam delete-role-permissions-boundary --role-name {{.ROLE}}).",
+			"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy)."),
+		Docs: []string{docInstanceRole, docSCP, docBoundary, docEndpointPolicy}},
+}
+
 // regionWide is said by every preferences finding: one person's setting
 // stalls everyone's sessions.
 const regionWide = "The Session Manager preferences are account- and region-wide: whoever set them, they apply to every session to every instance in %s."
@@ -72,7 +122,7 @@ func prefsFindings(cat *Catalog, o *Observations, po *PrefsObs, wide string, can
 			out = append(out, cat.New(PrefsS3BucketMissing,
 				fmt.Sprintf("The session preferences stream session logs to S3 bucket %s, and S3 answers that it does not exist (deleted, or never created). The agent retries the upload before it gives up, so every session's screen stays blank for minutes before the prompt appears. %s", b.Bucket, wide),
 				[]string{fmt.Sprintf("%s: s3BucketName %q (document version %s)", prefs.DocumentName, b.Bucket, docVersion(po)), b.Call.Summary()},
-				fmt.Sprintf("Point S3 logging at an existing bucket, or turn it off: in prefs.json set inputs.s3BucketName to an existing bucket or \"\" (now %q); or recreate it: aws s3api create-bucket --bucket %s --region %s --create-bucket-configuration LocationConstraint=%s", b.Bucket, b.Bucket, po.Region, po.Region)))
+				Fill{"BUCKET": b.Bucket, "REGION": po.Region}))
 		case prefs.BucketForbidden:
 			cannot(fmt.Sprintf("Whether S3 bucket %s of the session preferences exists is unknown: HeadBucket answered 403, which is inconclusive (the role may lack s3:ListBucket on it, or the bucket belongs to another account).", b.Bucket), b.Call.Summary())
 		}
@@ -83,7 +133,7 @@ func prefsFindings(cat *Catalog, o *Observations, po *PrefsObs, wide string, can
 			out = append(out, cat.New(PrefsLogGroupMissing,
 				fmt.Sprintf("The session preferences stream session logs to CloudWatch log group %s, and no log group of that name exists (deleted, or never created). Sessions stall or fail while the agent looks for it. %s", g.LogGroup, wide),
 				[]string{fmt.Sprintf("%s: cloudWatchLogGroupName %q (document version %s)", prefs.DocumentName, g.LogGroup, docVersion(po)), g.Call.Summary()},
-				fmt.Sprintf("Recreate the log group (aws logs create-log-group --log-group-name %s --region %s), or in prefs.json set inputs.cloudWatchLogGroupName to an existing group or \"\" to turn CloudWatch logging off.", g.LogGroup, po.Region)))
+				Fill{"LOG_GROUP": g.LogGroup, "REGION": po.Region}))
 		case prefs.LogGroupDenied:
 			cannot(fmt.Sprintf("Whether log group %s of the session preferences exists is unknown: the role %s may not call logs:DescribeLogGroups.", g.LogGroup, po.Role), g.Call.Summary())
 		}
@@ -163,9 +213,5 @@ func ssmDenied(cat *Catalog, po *PrefsObs, errType, call string) Finding {
 	return cat.New(IAMSSMAccessDenied,
 		fmt.Sprintf("The instance role %s was refused ssm:GetDocument (%s), which AmazonSSMManagedInstanceCore allows. Whatever refuses it most likely refuses the agent's own Systems Manager calls too, so the instance may not register or open sessions. The session preferences were not read.",
 			role, orPlaceholder(errType, "AccessDenied")),
-		[]string{call, "role: " + role},
-		fmt.Sprintf("Managed policy missing: aws iam list-attached-role-policies --role-name %s; attach it: aws iam attach-role-policy --role-name %s --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", role, role),
-		"Service control policy: in the Organizations management account, aws organizations list-policies-for-target --target-id ACCOUNT_ID --filter SERVICE_CONTROL_POLICY, and look for a Deny on ssm:*, ssmmessages:* or ec2messages:*; narrow it or exempt the role.",
-		fmt.Sprintf("Permissions boundary: aws iam get-role --role-name %s --query Role.PermissionsBoundary; if one is set, it must allow ssm:*, ssmmessages:* and ec2messages:* calls the managed policy grants (or remove it: aws iam delete-role-permissions-boundary --role-name %s).", role, role),
-		"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy).")
+		[]string{call, "role: " + role}, Fill{"ROLE": role})
 }

@@ -5,6 +5,23 @@ import (
 	"strings"
 )
 
+// The findings of the agent's proxy.
+const (
+	NetProxyFailed          ID = "net.proxy-failed"
+	NetProxyIMDSNotExcluded ID = "net.proxy-imds-not-excluded"
+)
+
+var proxyEntries = []Entry{
+	{ID: NetProxyFailed, Severity: SevFail,
+		Title: "The agent's proxy does not carry its connections",
+		Fix:   "Fix the proxy, or correct the agent's proxy settings: sudo systemctl edit amazon-ssm-agent (Environment=\"https_proxy=...\"), then sudo systemctl restart amazon-ssm-agent. HTTPS proxies are not supported for Session Manager.",
+		Docs:  []string{docAgentProxy}},
+	{ID: NetProxyIMDSNotExcluded, Severity: SevWarn,
+		Title: "The agent's no_proxy does not cover the metadata service",
+		Fix:   "Add 169.254.169.254 to no_proxy in the agent's environment: sudo systemctl edit amazon-ssm-agent, Environment=\"no_proxy=169.254.169.254\", then sudo systemctl restart amazon-ssm-agent",
+		Docs:  []string{docAgentProxy}},
+}
+
 // diagnoseProxy implements net.proxy-failed and net.proxy-imds-not-excluded
 // from the agent's own proxy environment (/proc/<pid>/environ) and the
 // CONNECT checks made through it.

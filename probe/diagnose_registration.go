@@ -10,6 +10,21 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/host"
 )
 
+// The registration the agent holds.
+const (
+	AgentForeignRegistration ID = "agent.foreign-registration"
+)
+
+var registrationEntries = []Entry{
+	{ID: AgentForeignRegistration, Severity: SevFail,
+		Title: "The agent holds another machine's registration",
+		Fix: fixLines(
+			"sudo systemctl stop amazon-ssm-agent && sudo rm -f {{.FILES}} && sudo systemctl start amazon-ssm-agent (the agent then logs \"Agent will take identity from EC2\" in /var/log/amazon/ssm/amazon-ssm-agent.log)",
+			"{{if .foreignMI}}If no machine uses the hybrid node {{.foreignMI}} any more, deregister it: aws ssm deregister-managed-instance --instance-id {{.foreignMI}} --region {{.REGION_OF_THE_NODE}}{{end}}",
+			"Before baking an AMI from a host that ran the agent, stop the agent and remove /var/lib/amazon/ssm/registration, /var/lib/amazon/ssm/Vault and /var/lib/amazon/ssm/runtimeconfig/identity_config.json, so that instances launched from it register as themselves."),
+		Docs: []string{docDeregisterHybrid, docAgentInstall}},
+}
+
 // diagnoseRegistration reports agent.foreign-registration: the host is an
 // EC2 instance, but the agent's state holds a hybrid (OnPrem) registration
 // (mi-…) or the registration of another EC2 instance. The agent tries the
@@ -83,15 +98,8 @@ func diagnoseRegistration(cat *Catalog, o *Observations) []Finding {
 	if severity == SevWarn {
 		summary = "The agent's state under this root holds a hybrid registration. If this volume belongs to an EC2 instance, that registration was made for another machine (an AMI baked from a registered host), and the agent takes it instead of the instance's own EC2 identity."
 	}
-	fixes := []string{
-		"sudo systemctl stop amazon-ssm-agent && sudo rm -f " + strings.Join(files, " ") + " && sudo systemctl start amazon-ssm-agent (the agent then logs \"Agent will take identity from EC2\" in /var/log/amazon/ssm/amazon-ssm-agent.log)",
-	}
-	if foreignMI != "" {
-		fixes = append(fixes, "If no machine uses the hybrid node "+foreignMI+" any more, deregister it: aws ssm deregister-managed-instance --instance-id "+foreignMI+" --region "+orPlaceholder(foreignRegion, "REGION_OF_THE_NODE"))
-	}
-	f := cat.New(AgentForeignRegistration, summary, ev, fixes...)
-	f.Severity = severity
-	return []Finding{f}
+	return []Finding{cat.NewAt(AgentForeignRegistration, severity, summary, ev,
+		Fill{"FILES": strings.Join(files, " "), "foreignMI": foreignMI, "REGION_OF_THE_NODE": foreignRegion})}
 }
 
 // ec2InstanceID returns this instance's EC2 ID and where it came from: IMDS,

@@ -8,6 +8,33 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
+// The findings of the agent's own resolver path.
+const (
+	DNSResolverError    ID = "dns.resolver-error"
+	DNSSearchListHijack ID = "dns.search-list-hijack"
+)
+
+var resolveEntries = []Entry{
+	{ID: DNSResolverError, Severity: SevFail,
+		Title: "The resolver the agent uses answers endpoint names with an error",
+		// Both halves apply unless the rule saw only one kind of answer.
+		Fix: fixLines(
+			"{{if not .vpcOnly}}On the DNS server(s) {{.DNS_SERVERS}}: fix the forwarding of {{.REGION}}.{{or .domain \"amazonaws.com\"}} (a conditional forwarder to a Route 53 Resolver inbound endpoint in {{.VPC}}, or to the VPC resolver when the server runs inside the VPC); check its logs for the failing upstream.",
+			"Or point the host at AmazonProvidedDNS: set the VPC's DHCP options set to domain-name-servers=AmazonProvidedDNS (VPC console > DHCP option sets), then renew the lease or reboot.{{end}}",
+			"{{if not .forwardOnly}}List the Resolver rules associated with the VPC and look for one covering {{.REGION}}.{{or .domain \"amazonaws.com\"}} or amazonaws.com: aws route53resolver list-resolver-rule-associations --filters Name=VPCId,Values={{.VPC_ID}}; then aws route53resolver get-resolver-rule --resolver-rule-id RULE_ID; disassociate a rule whose targets do not answer (aws route53resolver disassociate-resolver-rule --vpc-id {{.VPC_ID}} --resolver-rule-id RULE_ID) or fix its targets.",
+			"Check DNS Firewall: aws route53resolver list-firewall-rule-group-associations --vpc-id {{.VPC_ID}}; a rule group that blocks or fails the zone answers like this.",
+			"Check DNSSEC validation: aws route53resolver get-resolver-dnssec-config --resource-id {{.VPC_ID}}; if validation is on and a private zone breaks the chain, turn it off for the VPC while you fix the zone.{{end}}"),
+		Docs:      []string{docVPCDNS, docResolverIn, docResolverRules, docDNSFirewall},
+		DependsOn: []ID{HostResolvConf}},
+	{ID: DNSSearchListHijack, Severity: SevFail,
+		Title: "A search domain answers the endpoint names before the real names are asked",
+		Fix: fixLines(
+			"In {{.RESOLV_CONF}} (or what writes it: the DHCP options set, NetworkManager, systemd-resolved, cloud-init), set options ndots:1, or any ndots of at most {{.DOTS}}, so that the endpoint names are asked as they are first; then restart the agent: sudo systemctl restart amazon-ssm-agent",
+			"Or remove the search domain {{.SEARCH_DOMAINS}} from {{.RESOLV_CONF}}, or its wildcard record (*.{{.SEARCH_DOMAIN}}) from its DNS zone.",
+			"Or give the agent fully qualified endpoint names in /etc/amazon/ssm/amazon-ssm-agent.json, with a trailing dot (e.g. \"Ssm\": {\"Endpoint\": \"{{.ENDPOINT}}.\"}), which the resolver never expands."),
+		Docs: []string{docDHCPOptions, docAgentConfig}},
+}
+
 // rcodeClasses are the error classes of a DNS reply that carried an rcode
 // other than NOERROR and NXDOMAIN: the resolver spoke, and refused or
 // failed to resolve. A dns-error without an rcode is a reply that was not
@@ -74,30 +101,24 @@ func diagnoseResolverError(cat *Catalog, o *Observations) []Finding {
 	if len(hosts) == 0 {
 		return nil
 	}
-	var fixes []string
 	summary := fmt.Sprintf("The resolver the agent asks (%s) answers %s for the endpoint names, so the agent cannot resolve them.",
 		strings.Join(servers, ", "), strings.Join(rcodes, "/"))
 	if len(forwardEv) > 0 {
 		summary += " AmazonProvidedDNS answers the same names, so the configured resolver's forwarding is at fault."
-		fixes = append(fixes,
-			fmt.Sprintf("On the DNS server(s) %s: fix the forwarding of %s.%s (a conditional forwarder to a Route 53 Resolver inbound endpoint in %s, or to the VPC resolver when the server runs inside the VPC); check its logs for the failing upstream.",
-				strings.Join(servers, ", "), p.Region, p.Domain, vpcName(o)),
-			"Or point the host at AmazonProvidedDNS: set the VPC's DHCP options set to domain-name-servers=AmazonProvidedDNS (VPC console > DHCP option sets), then renew the lease or reboot.")
 	}
 	if len(vpcEv) > 0 {
 		summary += " AmazonProvidedDNS does not answer them either, so the cause is inside the VPC: a Route 53 Resolver rule that forwards the zone to an unreachable target, a DNS Firewall rule, or a DNSSEC validation failure."
-		fixes = append(fixes,
-			fmt.Sprintf("List the Resolver rules associated with the VPC and look for one covering %s.%s or amazonaws.com: aws route53resolver list-resolver-rule-associations --filters Name=VPCId,Values=%s; then aws route53resolver get-resolver-rule --resolver-rule-id RULE_ID; disassociate a rule whose targets do not answer (aws route53resolver disassociate-resolver-rule --vpc-id %s --resolver-rule-id RULE_ID) or fix its targets.",
-				p.Region, p.Domain, vpcID(o), vpcID(o)),
-			fmt.Sprintf("Check DNS Firewall: aws route53resolver list-firewall-rule-group-associations --vpc-id %s; a rule group that blocks or fails the zone answers like this.", vpcID(o)),
-			fmt.Sprintf("Check DNSSEC validation: aws route53resolver get-resolver-dnssec-config --resource-id %s; if validation is on and a private zone breaks the chain, turn it off for the VPC while you fix the zone.", vpcID(o)))
+	}
+	sev := SevFail
+	if !required {
+		sev = SevWarn
+		summary += " Only optional endpoints are affected."
 	}
 	ev := append(forwardEv, vpcEv...)
-	f := cat.New(DNSResolverError, summary, ev, fixes...)
-	if !required {
-		f.Severity = SevWarn
-		f.Summary += " Only optional endpoints are affected."
-	}
+	f := cat.NewAt(DNSResolverError, sev, summary, ev, Fill{
+		"vpcOnly": len(forwardEv) == 0, "forwardOnly": len(vpcEv) == 0,
+		"DNS_SERVERS": strings.Join(servers, ", "), "REGION": p.Region, "domain": p.Domain,
+		"VPC": vpcName(o), "VPC_ID": vpcID(o)})
 	f.about(hosts...)
 	return []Finding{f}
 }
@@ -153,18 +174,16 @@ func diagnoseSearchListHijack(cat *Catalog, o *Observations) []Finding {
 		return nil
 	}
 	dots := strings.Count(hosts[0], ".")
-	fixes := []string{
-		fmt.Sprintf("In %s (or what writes it: the DHCP options set, NetworkManager, systemd-resolved, cloud-init), set options ndots:1, or any ndots of at most %d, so that the endpoint names are asked as they are first; then restart the agent: sudo systemctl restart amazon-ssm-agent", conf, dots),
-		fmt.Sprintf("Or remove the search domain %s from %s, or its wildcard record (*.%s) from its DNS zone.", strings.Join(domains, ", "), conf, domains[0]),
-		fmt.Sprintf("Or give the agent fully qualified endpoint names in /etc/amazon/ssm/amazon-ssm-agent.json, with a trailing dot (e.g. \"Ssm\": {\"Endpoint\": \"%s.\"}), which the resolver never expands.", example),
-	}
 	summary := fmt.Sprintf("%s sets ndots:%d, more than the %d dots in the endpoint names, so the agent's resolver asks each name with the search domain %s appended first; that domain's DNS answers (a wildcard record), and the agent connects to the wrong address.",
 		conf, ndots, dots, strings.Join(domains, ", "))
-	f := cat.New(DNSSearchListHijack, summary, ev, fixes...)
+	sev := SevFail
 	if !broken {
-		f.Severity = SevWarn
-		f.Summary += " Today that address still answers HTTPS, so sessions work, but only by accident of the search domain's records."
+		sev = SevWarn
+		summary += " Today that address still answers HTTPS, so sessions work, but only by accident of the search domain's records."
 	}
+	f := cat.NewAt(DNSSearchListHijack, sev, summary, ev, Fill{
+		"RESOLV_CONF": conf, "DOTS": fmt.Sprint(dots), "SEARCH_DOMAINS": strings.Join(domains, ", "),
+		"SEARCH_DOMAIN": domains[0], "ENDPOINT": example})
 	f.about(hosts...)
 	return []Finding{f}
 }

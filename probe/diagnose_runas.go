@@ -9,6 +9,28 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/users"
 )
 
+// The findings of the user a session runs as.
+const (
+	SessionRunAsUserMissing   ID = "session.runas-user-missing"
+	SessionSSMUserUncreatable ID = "session.ssm-user-uncreatable"
+)
+
+var runAsEntries = []Entry{
+	{ID: SessionRunAsUserMissing, Severity: SevFail,
+		Title: "Sessions run as a user that does not exist on this host",
+		Fix: fixLines(
+			"{{if not .noUser}}Create the user on this host: sudo useradd -m {{.USER}} (or, for a directory user, make `getent passwd {{.USER}}` answer through sssd/LDAP).{{end}}",
+			"Or change the preference (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\": set the operating system user name to a user every instance has, or turn Run As off; from the CLI: "+prefsFixCLI+" (set inputs.runAsDefaultUser, or inputs.runAsEnabled to false). An IAM user or role tagged SSMSessionRunAs runs as the tag's user instead."),
+		Docs: []string{docRunAs, docPrefsConsole, docPrefsCLI}},
+	{ID: SessionSSMUserUncreatable, Severity: SevFail,
+		Title: "The agent cannot create ssm-user",
+		Fix: fixLines(
+			"Create the user where /etc is writable (e.g. in the image): sudo useradd -m ssm-user && echo 'ssm-user ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/ssm-agent-users && sudo chmod 440 /etc/sudoers.d/ssm-agent-users",
+			"{{if not .useradd}}Or install useradd (the passwd / shadow-utils package).{{end}}",
+			"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or "+prefsFixCLI+" (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user)."),
+		Docs: []string{docRunAs, docPrefsConsole}},
+}
+
 // diagnoseRunAs checks the user sessions start as (FINDINGS.md):
 //   - session.runas-user-missing: the preferences turn Run As on and name a
 //     default user that /etc/passwd does not hold, or the agent's logs say
@@ -99,13 +121,7 @@ func runAsUserFinding(cat *Catalog, o *Observations, p *prefs.Preferences, logs 
 			}
 		}
 	}
-	var fixes []string
-	if strings.TrimSpace(user) != "" {
-		fixes = append(fixes, fmt.Sprintf("Create the user on this host: sudo useradd -m %s (or, for a directory user, make `getent passwd %s` answer through sssd/LDAP).", user, user))
-	}
-	f := cat.New(SessionRunAsUserMissing, summary, ev, fixes...)
-	f.Severity = severity
-	return []Finding{f}
+	return []Finding{cat.NewAt(SessionRunAsUserMissing, severity, summary, ev, Fill{"noUser": strings.TrimSpace(user) == "", "USER": user})}
 }
 
 // logNames reports whether the log summary names user (or names none).
@@ -169,11 +185,5 @@ func ssmUserFinding(cat *Catalog, o *Observations, p *prefs.Preferences) []Findi
 	if severity == SevWarn {
 		summary = "If Run As is off (the default), sessions start as ssm-user, which does not exist, and the agent cannot create it on this host."
 	}
-	fixes := []string{"Create the user where /etc is writable (e.g. in the image): sudo useradd -m ssm-user && echo 'ssm-user ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/ssm-agent-users && sudo chmod 440 /etc/sudoers.d/ssm-agent-users"}
-	if u.Useradd == "" {
-		fixes = append(fixes, "Or install useradd (the passwd / shadow-utils package).")
-	}
-	f := cat.New(SessionSSMUserUncreatable, summary, ev, fixes...)
-	f.Severity = severity
-	return []Finding{f}
+	return []Finding{cat.NewAt(SessionSSMUserUncreatable, severity, summary, ev, Fill{"useradd": u.Useradd})}
 }

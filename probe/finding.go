@@ -9,7 +9,8 @@ import (
 )
 
 // ID names a finding. IDs are a contract (docs/FINDINGS.md): they never change
-// meaning and are never reused. Every ID is a constant in ids.go.
+// meaning and are never reused. Every ID is a constant beside its catalog
+// entry, in the file of the rule that raises it.
 type ID string
 
 // Severity ranks a finding (docs/FINDINGS.md, "Severity levels").
@@ -77,27 +78,44 @@ func (f *Finding) about(hosts ...string) {
 	}
 }
 
-// Entry is the catalog's description of a finding ID: its default severity,
-// its title, the fixes and doc links every instance carries, and the
+// Entry is the catalog's description of a finding ID, declared beside the
+// rule that raises it (diagnose_*.go): its severity as docs/FINDINGS.md
+// lists it, its title, its one fix template, its doc links, and the
 // upstream findings that, when present, explain it (DependsOn). A finding
 // whose upstream is present is folded into that upstream as evidence: one
 // root cause gives one finding (docs/FINDINGS.md, "Rules").
+//
+// Fix is a text/template (fix.go), one fix per line, that the rule fills
+// with the names and addresses involved (a Fill); rendered with nothing,
+// it is the placeholder form the catalog prints.
 type Entry struct {
-	ID          ID
-	Severity    Severity
-	Title       string
-	Remediation []string
-	Docs        []string
-	DependsOn   []ID
+	ID        ID
+	Severity  Severity
+	Title     string
+	Fix       string
+	Docs      []string
+	DependsOn []ID
+
+	fix *fixTemplate // Fix, parsed by newCatalog
+}
+
+// RenderFix returns the entry's fixes filled with fills; with none, the
+// placeholder form (VPC_ID, REGION, …).
+func (e Entry) RenderFix(fills ...Fill) []string {
+	if e.fix == nil && e.Fix != "" {
+		e.fix = parseFix(e.ID, e.Fix)
+	}
+	return e.fix.render(fills...)
 }
 
 // Catalog maps IDs to their entries. It is built once by newCatalog and
 // never changed afterwards.
 type Catalog map[ID]Entry
 
-// newCatalog builds a catalog from entries. It panics on an empty or
-// duplicate ID, or on a DependsOn naming an unknown ID: both are
-// programming errors that the catalog test catches before release.
+// newCatalog builds a catalog from entries, parsing each fix template. It
+// panics on an empty or duplicate ID, a DependsOn naming an unknown ID, or
+// a fix template that does not parse: all are programming errors that the
+// catalog test catches before release.
 func newCatalog(entries ...Entry) Catalog {
 	c := make(Catalog, len(entries))
 	for _, e := range entries {
@@ -107,6 +125,7 @@ func newCatalog(entries ...Entry) Catalog {
 		if _, dup := c[e.ID]; dup {
 			panic(fmt.Sprintf("finding catalog: %s registered twice", e.ID))
 		}
+		e.fix = parseFix(e.ID, e.Fix)
 		c[e.ID] = e
 	}
 	for _, e := range entries {
@@ -119,24 +138,35 @@ func newCatalog(entries ...Entry) Catalog {
 	return c
 }
 
-// New builds a finding of id from the catalog: severity, title, generic
-// remediation and docs come from the entry; summary and evidence from the
-// rule that fired. Rule-specific fixes come first in Remediation.
-func (c Catalog) New(id ID, summary string, evidence []string, fixes ...string) Finding {
+// New builds a finding of id at the entry's severity: title, docs and the
+// fix template come from the entry; summary and evidence from the rule
+// that fired, and fills (merged, later ones winning) fill the fix.
+func (c Catalog) New(id ID, summary string, evidence []string, fills ...Fill) Finding {
+	return c.NewAt(id, c.entry(id).Severity, summary, evidence, fills...)
+}
+
+// NewAt is New for a rule that decides the severity itself (a warn while
+// the path still works, info off EC2): the decision is made here, once,
+// when the finding is built.
+func (c Catalog) NewAt(id ID, sev Severity, summary string, evidence []string, fills ...Fill) Finding {
+	e := c.entry(id)
+	return Finding{
+		ID:          id,
+		Severity:    sev,
+		Title:       e.Title,
+		Summary:     summary,
+		Evidence:    append([]string{}, evidence...),
+		Remediation: append([]string{}, e.RenderFix(fills...)...),
+		Docs:        append([]string{}, e.Docs...),
+	}
+}
+
+func (c Catalog) entry(id ID) Entry {
 	e, ok := c[id]
 	if !ok {
 		panic(fmt.Sprintf("finding catalog: unknown ID %s", id))
 	}
-	rem := append(append([]string{}, fixes...), e.Remediation...)
-	return Finding{
-		ID:          id,
-		Severity:    e.Severity,
-		Title:       e.Title,
-		Summary:     summary,
-		Evidence:    append([]string{}, evidence...),
-		Remediation: rem,
-		Docs:        append([]string{}, e.Docs...),
-	}
+	return e
 }
 
 // maxFolded is how many evidence lines of a folded finding are carried

@@ -5,6 +5,21 @@ import (
 	"strings"
 )
 
+// ProbeUnexplained is the safety net of the verdict: a required endpoint's
+// path is broken and no rule names why.
+const (
+	ProbeUnexplained ID = "probe.unexplained"
+)
+
+var verdictEntries = []Entry{
+	{ID: ProbeUnexplained, Severity: SevFail,
+		Title: "The agent's path to an endpoint is broken for a reason no rule knows",
+		Fix: fixLines(
+			"Follow the evidence: it names the endpoint, the stage where the agent's path stops (resolve, proxy, tcp, tls, https), the error class and the raw detail.",
+			"Please report it with the saved observations (ssm-probe --format json > report.json), so that a rule can name this cause: https://github.com/ssm-probe/ssm-probe/issues"),
+		Docs: []string{docTroubleshoot}},
+}
+
 // The verdict is held to the agent's own path (AgentPaths): the rules
 // explain a break, they do not decide whether there is one.
 //

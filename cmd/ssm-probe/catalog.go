@@ -16,8 +16,9 @@ import (
 const CatalogSchema = "ssm-probe/catalog/v1"
 
 // catalogEntry is one finding as "ssm-probe catalog" and "ssm-probe explain"
-// print it: the catalog's default severity, title, generic fix and docs. A
-// run's finding puts its specific fix, naming the objects involved, first.
+// print it: the catalog's default severity, title, fix and docs. The fix is
+// the finding's one template with placeholders (VPC_ID, REGION, …) where a
+// run's finding names the objects involved.
 type catalogEntry struct {
 	ID        probe.ID       `json:"id"`
 	Severity  probe.Severity `json:"severity"`
@@ -39,7 +40,7 @@ func catalogEntries() []catalogEntry {
 	for _, id := range probe.AllIDs() {
 		e := cat[id]
 		out = append(out, catalogEntry{ID: e.ID, Severity: e.Severity, Title: e.Title,
-			Fix: nonNil(e.Remediation), Docs: nonNil(e.Docs), DependsOn: nonNilIDs(e.DependsOn)})
+			Fix: nonNil(e.RenderFix()), Docs: nonNil(e.Docs), DependsOn: nonNilIDs(e.DependsOn)})
 	}
 	return out
 }
