@@ -77,11 +77,12 @@ type Source struct {
 
 // Result is what Scan found.
 type Result struct {
-	Sources         []Source  `json:"sources"`          // every source considered, in reading order
-	Events          []Summary `json:"events"`           // one per kind seen, in Kinds order
-	BytesRead       int64     `json:"bytes_read"`       // over all sources
-	BudgetExhausted bool      `json:"budget_exhausted"` // some data was not read because of the byte budget
-	Notes           []string  `json:"notes,omitempty"`  // problems that are not a source's (walk errors, caps)
+	Sources         []Source  `json:"sources"`                 // every source considered, in reading order
+	Events          []Summary `json:"events"`                  // one per kind seen, in Kinds order
+	BytesRead       int64     `json:"bytes_read"`              // over all sources
+	BytesPlanned    int64     `json:"bytes_planned,omitempty"` // of files, what the byte budget granted: BytesRead falls short of it when the scan stopped early
+	BudgetExhausted bool      `json:"budget_exhausted"`        // some data was not read because of the byte budget
+	Notes           []string  `json:"notes,omitempty"`         // problems that are not a source's (walk errors, caps)
 }
 
 // scanner is the state of one Scan.
@@ -128,6 +129,9 @@ func Scan(ctx context.Context, opt Options) (res *Result) {
 		plan = s.planDefault()
 	}
 	s.allocate(plan)
+	for i := range plan {
+		res.BytesPlanned += plan[i].alloc
+	}
 	s.readFiles(ctx, plan)
 	for i := range plan {
 		s.budget -= plan[i].src.Bytes

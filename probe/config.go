@@ -30,6 +30,12 @@ const (
 	// when every check runs to the end of its budget.
 	renderReserve = 250 * time.Millisecond
 
+	// logShare is the part of the run's time the log scan may take: it
+	// runs beside the live checks, never before them, and when its budget
+	// runs out it stops and says how far it got. Half leaves the network
+	// checks the whole run and still reads 512 MiB at a few hundred MB/s.
+	logShare = 2
+
 	// DefaultMaxConcurrent caps the checks (and so the sockets) in flight
 	// at once. Far below any file-descriptor limit, and far below the
 	// 1024 packets/s AmazonProvidedDNS allows an interface (AGENT-FACTS.md).
@@ -73,6 +79,7 @@ type Config struct {
 	Offline        bool           // the host files come from another machine (--root other than "/")
 	MaxConcurrent  int            // checks in flight at once
 	NoAPI          bool           // --no-api: make no signed AWS API call (the session preferences are not read)
+	LogBudget      time.Duration  // time the log scan may take beside the live checks; 0: (Deadline - render reserve) / logShare
 	Log            zerolog.Logger
 }
 
@@ -109,6 +116,14 @@ func (c *Config) Path(p string) string {
 		return r
 	}
 	return filepath.Join(c.Root, p)
+}
+
+// logBudget is the time the log scan of a full run may take.
+func (c *Config) logBudget() time.Duration {
+	if c.LogBudget > 0 {
+		return c.LogBudget
+	}
+	return (c.Deadline - renderReserve) / logShare
 }
 
 // normalize fills the fields a caller left at their zero value.
