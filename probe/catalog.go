@@ -22,6 +22,13 @@ const (
 	docHibernation    = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-technical-details.html"
 	docPrefsCLI       = "https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-configure-preferences-cli.html"
 	docPrefsConsole   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-getting-started-configure-preferences.html"
+	docResolverRules  = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-rules-managing.html"
+	docDNSFirewall    = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-dns-firewall.html"
+	docDHCPOptions    = "https://docs.aws.amazon.com/vpc/latest/userguide/DHCPOptionSet.html"
+	docAgentConfig    = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-config.html"
+	docSCP            = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html"
+	docBoundary       = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"
+	docEndpointPolicy = "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html"
 )
 
 // prefsFixCLI is the command pair that edits the account's Session Manager
@@ -56,14 +63,16 @@ func NewCatalog() Catalog {
 				"Or give the subnet a NAT path so that the public addresses work.",
 				"Stop-gap only: pin the endpoint names in /etc/hosts to the endpoint's private addresses (they break when the endpoint is recreated).",
 			},
-			Docs: []string{docResolverIn, docVPCEndpoints}},
+			Docs:      []string{docResolverIn, docVPCEndpoints},
+			DependsOn: []ID{HostResolvConf}},
 		Entry{ID: DNSEndpointNoAddress, Severity: SevFail,
 			Title: "An endpoint name has no address",
 			Remediation: []string{
 				"If the name belongs to an interface endpoint with private DNS enabled, select at least one subnet for it: VPC console > Endpoints > (endpoint) > Actions > Manage subnets, or: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids SUBNET_ID",
 				"Check the region and domain in /etc/amazon/ssm/amazon-ssm-agent.json overrides.",
 			},
-			Docs: []string{docVPCEndpoints, docPrivateDNS}},
+			Docs:      []string{docVPCEndpoints, docPrivateDNS},
+			DependsOn: []ID{HostResolvConf}},
 		Entry{ID: DNSHostsOverride, Severity: SevWarn,
 			Title: "/etc/hosts pins an endpoint name",
 			Remediation: []string{
@@ -82,7 +91,7 @@ func NewCatalog() Catalog {
 				"Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it).",
 			},
 			Docs:      []string{docVPCDNS},
-			DependsOn: []ID{DNSVPCResolverSilent}},
+			DependsOn: []ID{DNSVPCResolverSilent, HostResolvConf}},
 		Entry{ID: DNSStubResolver, Severity: SevInfo,
 			Title: "The system resolver is the systemd-resolved stub"},
 
@@ -216,7 +225,7 @@ func NewCatalog() Catalog {
 			},
 			Docs: []string{docAgentLogs, docVPCEndpoints},
 			DependsOn: []ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
-				DNSHostsStale, DNSEndpointNoAddress}},
+				DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, ProbeUnexplained}},
 		Entry{ID: LogSessionLoggingBlocked, Severity: SevWarn,
 			Title: "Session logging cannot reach its S3 bucket or CloudWatch log group",
 			Remediation: []string{
@@ -234,7 +243,8 @@ func NewCatalog() Catalog {
 			Remediation: []string{
 				"Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name ROLE --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 			},
-			Docs: []string{docInstanceRole}},
+			Docs:      []string{docInstanceRole},
+			DependsOn: []ID{IAMSSMAccessDenied}},
 		Entry{ID: LogDNSError, Severity: SevWarn,
 			Title: "The agent's logs show DNS failures",
 			Remediation: []string{
@@ -242,7 +252,7 @@ func NewCatalog() Catalog {
 			},
 			Docs: []string{docAgentLogs},
 			DependsOn: []ID{DNSVPCResolverSilent, DNSResolverBypassesVPC, DNSEndpointNoAddress,
-				DNSNameserverUnresponsive}},
+				DNSNameserverUnresponsive, DNSResolverError, DNSSearchListHijack, HostResolvConf}},
 		Entry{ID: LogTLSError, Severity: SevWarn,
 			Title: "The agent's logs show TLS certificate errors",
 			Remediation: []string{
@@ -316,6 +326,26 @@ func NewCatalog() Catalog {
 			DependsOn: []ID{NetClockSkew, IMDSUnreachable, IMDSTokenTimeout, IMDSDisabled, IMDSUnusable,
 				IAMNoInstanceProfile, IAMCredsUnavailable, NetEndpointBlocked, NetNoRoute, NetConnectionRefused,
 				NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub, DNSResolverBypassesVPC, DNSEndpointNoAddress,
-				DNSHostsStale, DNSVPCResolverSilent}},
+				DNSHostsStale, DNSVPCResolverSilent, DNSResolverError, DNSSearchListHijack, HostResolvConf,
+				DNSNameserverUnresponsive, IAMSSMAccessDenied, ProbeUnexplained}},
+
+		// The agent path (issue 13).
+		Entry{ID: ProbeUnexplained, Severity: SevFail,
+			Title: "The agent's path to an endpoint is broken for a reason no rule knows",
+			Remediation: []string{
+				"Follow the evidence: it names the endpoint, the stage where the agent's path stops (resolve, proxy, tcp, tls, https), the error class and the raw detail.",
+				"Please report it with the saved observations (ssm-probe --format json > report.json), so that a rule can name this cause: https://github.com/ssm-probe/ssm-probe/issues",
+			},
+			Docs: []string{docTroubleshoot}},
+		Entry{ID: DNSResolverError, Severity: SevFail,
+			Title:     "The resolver the agent uses answers endpoint names with an error",
+			Docs:      []string{docVPCDNS, docResolverIn, docResolverRules, docDNSFirewall},
+			DependsOn: []ID{HostResolvConf}},
+		Entry{ID: DNSSearchListHijack, Severity: SevFail,
+			Title: "A search domain answers the endpoint names before the real names are asked",
+			Docs:  []string{docDHCPOptions, docAgentConfig}},
+		Entry{ID: IAMSSMAccessDenied, Severity: SevWarn,
+			Title: "The instance role may not call the Systems Manager API",
+			Docs:  []string{docInstanceRole, docSCP, docBoundary, docEndpointPolicy}},
 	)
 }

@@ -8,9 +8,18 @@ import (
 // Diagnose turns observations into findings. It is pure: it reads only obs,
 // touches nothing, and returns the same findings for the same input, sorted
 // fail, warn, info, with downstream symptoms folded into their root causes
-// (Catalog.settle). Each family of rules lives in its own diagnose_*.go.
+// (Catalog.settle), and held to the agent's own paths (verdict.go). Each
+// family of rules lives in its own diagnose_*.go.
 func Diagnose(obs *Observations) []Finding {
+	fs, _ := diagnose(obs)
+	return fs
+}
+
+// diagnose is Diagnose that also returns the agent paths it held the
+// findings to.
+func diagnose(obs *Observations) ([]Finding, []AgentPath) {
 	cat := NewCatalog()
+	paths := AgentPaths(obs)
 	var fs []Finding
 	for _, rule := range []func(*Catalog, *Observations) []Finding{
 		diagnoseResolvConf,
@@ -19,6 +28,8 @@ func Diagnose(obs *Observations) []Finding {
 		diagnoseAgent,
 		diagnoseHost,
 		diagnoseDNS,
+		diagnoseResolverError,
+		diagnoseSearchListHijack,
 		diagnoseNet,
 		diagnoseProxy,
 		diagnoseLogs,
@@ -27,7 +38,12 @@ func Diagnose(obs *Observations) []Finding {
 	} {
 		fs = append(fs, rule(&cat, obs)...)
 	}
-	return cat.settle(fs)
+	heldToPaths(fs, paths)
+	fs = cat.settle(fs)
+	if extra := unexplained(&cat, fs, paths); len(extra) > 0 {
+		fs = cat.settle(append(fs, extra...))
+	}
+	return fs, paths
 }
 
 // diagnoseIncomplete names the required checks that could not look, so that
@@ -43,11 +59,16 @@ func diagnoseIncomplete(cat *Catalog, o *Observations) []Finding {
 			ev = append(ev, s)
 		}
 	}
+	for _, p := range AgentPaths(o) {
+		if p.Required && p.State == PathUnknown {
+			ev = append(ev, fmt.Sprintf("agent path %s: %s", p.Line(), p.Detail))
+		}
+	}
 	if len(ev) == 0 {
 		return nil
 	}
 	return []Finding{cat.New(ProbeIncomplete,
-		fmt.Sprintf("%d required check(s) could not look, so their part of the picture is unknown; the probe does not count them as healthy.", len(ev)),
+		fmt.Sprintf("%d required check(s) or agent path(s) could not look, so their part of the picture is unknown; the probe does not count them as healthy.", len(ev)),
 		ev)}
 }
 

@@ -23,11 +23,12 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 	out = append(out, unresponsive(cat, o)...)
 
 	var bypass, noAddr, override, stale []string
+	var bypassHosts, noAddrHosts, overrideHosts, staleHosts []string
 	bypassWorks := true // every bypassed name still reaches its (public) address
 	for i := range vs {
 		v := &vs[i]
-		if !v.e.Required || v.proxy != nil {
-			continue // through a proxy, the proxy resolves the name
+		if !v.e.Required || v.proxy != nil || v.hijacked() {
+			continue // through a proxy, the proxy resolves the name; a hijack has its own rule
 		}
 		vpcAddrs, vpcBy := v.vpcAnswer()
 		switch {
@@ -41,13 +42,17 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 			switch {
 			case vpcBy != nil && !overlap(pins, vpcAddrs):
 				stale = append(stale, ev+fmt.Sprintf("; AmazonProvidedDNS %s answers %s", vpcBy.Resolver, joinAddrs(vpcAddrs)))
+				staleHosts = append(staleHosts, v.e.Host)
 			case v.tried(pins) && !v.reached(pins):
 				stale = append(stale, ev+"; port 443 on it does not answer: "+netSummary(v, pins))
+				staleHosts = append(staleHosts, v.e.Host)
 			case v.reached(pins):
 				override = append(override, ev+"; it still matches AmazonProvidedDNS and port 443 answers")
+				overrideHosts = append(overrideHosts, v.e.Host)
 			}
 		case bypasses(p, v):
 			bypass = append(bypass, bypassEvidence(p, v, vpcAddrs, vpcBy)...)
+			bypassHosts = append(bypassHosts, v.e.Host)
 			addrs, _ := v.agentAddrs()
 			if !v.reached(addrs) {
 				bypassWorks = false
@@ -56,6 +61,7 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 			}
 		case noAddress(v):
 			noAddr = append(noAddr, noAddressEvidence(v, vpcAddrs, vpcBy))
+			noAddrHosts = append(noAddrHosts, v.e.Host)
 		}
 	}
 	if len(bypass) > 0 {
@@ -69,6 +75,7 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 			f.Severity = SevWarn
 			f.Summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
 		}
+		f.about(bypassHosts...)
 		out = append(out, f)
 	}
 	if len(noAddr) > 0 {
@@ -76,21 +83,27 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 		if o.IMDS != nil && o.IMDS.SubnetID != "" {
 			subnet = o.IMDS.SubnetID
 		}
-		out = append(out, specificFinding(cat, DNSEndpointNoAddress,
+		f := specificFinding(cat, DNSEndpointNoAddress,
 			"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
 			noAddr,
 			fmt.Sprintf("Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=%s --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids %s", vpcID(o), subnet),
-			"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides."))
+			"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides.")
+		f.about(noAddrHosts...)
+		out = append(out, f)
 	}
 	if len(stale) > 0 {
-		out = append(out, cat.New(DNSHostsStale,
+		f := cat.New(DNSHostsStale,
 			"/etc/hosts pins endpoint names to addresses that are no longer right; the agent reads /etc/hosts before DNS and connects there.",
-			stale))
+			stale)
+		f.about(staleHosts...)
+		out = append(out, f)
 	}
 	if len(override) > 0 {
-		out = append(out, cat.New(DNSHostsOverride,
+		f := cat.New(DNSHostsOverride,
 			"/etc/hosts pins endpoint names. The pins work today, but they break silently when the endpoint is recreated or its addresses change.",
-			override))
+			override)
+		f.about(overrideHosts...)
+		out = append(out, f)
 	}
 	return out
 }
@@ -124,12 +137,31 @@ func vpcSilent(cat *Catalog, o *Observations, vs []endpointView) []Finding {
 		}
 	}
 	ev = append(ev, fmt.Sprintf("%d of %d questions to AmazonProvidedDNS got no answer; VPC CIDR %s", quiet, asked, prefixes(p.VPCCIDRs)))
-	return []Finding{specificFinding(cat, DNSVPCResolverSilent,
+	f := specificFinding(cat, DNSVPCResolverSilent,
 		fmt.Sprintf("This host is in %s, but AmazonProvidedDNS (%s) gives no answer at all. The VPC attribute \"DNS resolution\" (enableDnsSupport) is most likely off, or a host firewall drops port 53 to the resolver.",
 			vpcName(o), joinAddrs(p.VPC)),
 		ev,
 		fmt.Sprintf("Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > %s > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id %s --enable-dns-support \"{\\\"Value\\\":true}\"", vpcID(o), vpcID(o)),
-		"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver.")}
+		"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver.")
+	if hostAsksVPC(o) {
+		// The host asks the silent resolver itself: every lookup that
+		// broke broke here.
+		f.about(brokenAtResolve(o, false)...)
+	}
+	return []Finding{f}
+}
+
+// hostAsksVPC reports whether one of the host's own resolvers is
+// AmazonProvidedDNS.
+func hostAsksVPC(o *Observations) bool {
+	for _, s := range o.Plan.System {
+		for _, v := range o.Plan.VPC {
+			if s == v {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // unresponsive is dns.nameserver-unresponsive: a configured nameserver that
@@ -176,6 +208,7 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 	f := cat.New(DNSNameserverUnresponsive,
 		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev)
 	f.Severity = SevFail
+	f.about(brokenAtResolve(o, false)...)
 	return []Finding{f}
 }
 
@@ -184,7 +217,7 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 // nothing, or not at all, while AmazonProvidedDNS answers inside the VPC.
 func bypasses(p *Plan, v *endpointView) bool {
 	vpcAddrs, vpcBy := v.vpcAnswer()
-	if vpcBy == nil || len(p.VPCCIDRs) == 0 || !anyInVPC(p, vpcAddrs) {
+	if len(p.System) == 0 || vpcBy == nil || len(p.VPCCIDRs) == 0 || !anyInVPC(p, vpcAddrs) {
 		return false
 	}
 	for _, d := range v.sys {

@@ -26,18 +26,26 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 		return nil
 	}
 	var blocked, public, refused, tlsBad, optional []string
+	hosts := map[*[]string][]string{} // the endpoints behind each evidence list
+	add := func(list *[]string, host, line string) {
+		*list = append(*list, line)
+		hosts[list] = appendUnique(hosts[list], host)
+	}
 	var issuers []string
 	for _, v := range views(o) {
 		if v.proxy != nil { // the agent does not go direct
 			if stage, class, detail := v.proxy.Failed(); stage != "" && !v.e.Required {
-				optional = append(optional, fmt.Sprintf("%s (%s) via %s: %s failed (%s): %s", v.e.Host, v.e.Why, v.proxy.Proxy, stage, class, detail))
+				add(&optional, v.e.Host, fmt.Sprintf("%s (%s) via %s: %s failed (%s): %s", v.e.Host, v.e.Why, v.proxy.Proxy, stage, class, detail))
 			}
 			continue // a required endpoint through the proxy is judged by diagnoseProxy
+		}
+		if v.hijacked() {
+			continue // judged by dns.search-list-hijack
 		}
 		addrs, src := v.agentAddrs()
 		if len(addrs) == 0 {
 			if !v.e.Required && (v.agent != nil || len(v.sys) > 0) {
-				optional = append(optional, fmt.Sprintf("%s (%s): no address from the agent's resolver", v.e.Host, v.e.Why))
+				add(&optional, v.e.Host, fmt.Sprintf("%s (%s): no address from the agent's resolver", v.e.Host, v.e.Why))
 			}
 			continue
 		}
@@ -45,7 +53,7 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 			continue // pins and bypasses are judged by the DNS rules; untried means not checked
 		}
 		if !v.e.Required {
-			optional = append(optional, fmt.Sprintf("%s (%s): %s", v.e.Host, v.e.Why, netSummary(&v, addrs)))
+			add(&optional, v.e.Host, fmt.Sprintf("%s (%s): %s", v.e.Host, v.e.Why, netSummary(&v, addrs)))
 			continue
 		}
 		for _, a := range addrs {
@@ -57,20 +65,20 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 			line := fmt.Sprintf("%s -> %s (from %s): %s", v.e.Host, a, src, stageLine(n, stage))
 			switch {
 			case stage == "tcp" && class == errclass.Refused:
-				refused = append(refused, line)
+				add(&refused, v.e.Host, line)
 			case stage == "tls":
-				tlsBad = append(tlsBad, line)
+				add(&tlsBad, v.e.Host, line)
 				if n.TLS.Issuer != "" {
 					issuers = appendUnique(issuers, n.TLS.Issuer)
 				}
 			case stage == "tcp" && (class == errclass.Timeout || class == errclass.Unreachable):
 				if c, in := p.inVPC(a); in {
-					blocked = append(blocked, line+fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c))
+					add(&blocked, v.e.Host, line+fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c))
 				} else {
-					public = append(public, line+publicNote(p, &v, a))
+					add(&public, v.e.Host, line+publicNote(p, &v, a))
 				}
 			case stage != "":
-				tlsBad = append(tlsBad, line)
+				add(&tlsBad, v.e.Host, line)
 			}
 		}
 	}
@@ -116,6 +124,20 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 			f.Summary = "Session logging is in use (the agent's logs show the session worker retrying its S3 bucket or CloudWatch log group), and the endpoint it needs cannot be reached: every session's screen stays blank for minutes before the prompt appears. The setting is account- and region-wide."
 		}
 		out = append(out, f)
+	}
+	for i := range out {
+		switch out[i].ID {
+		case NetEndpointBlocked:
+			out[i].about(hosts[&blocked]...)
+		case DNSEndpointResolvesPub, NetNoRoute:
+			out[i].about(hosts[&public]...)
+		case NetConnectionRefused:
+			out[i].about(hosts[&refused]...)
+		case NetTLSFailed:
+			out[i].about(hosts[&tlsBad]...)
+		case NetOptionalEndpointUnreach:
+			out[i].about(hosts[&optional]...)
+		}
 	}
 	out = append(out, clockSkew(cat, o)...)
 	return out

@@ -89,17 +89,19 @@ func prefsFindings(cat *Catalog, o *Observations, po *PrefsObs, wide string, can
 			cannot(fmt.Sprintf("Whether log group %s of the session preferences exists is unknown: the role %s may not call logs:DescribeLogGroups.", g.LogGroup, po.Role), g.Call.Summary())
 		}
 	}
-	if ev := prefsEndpointFaults(o, pr, po); len(ev) > 0 {
-		out = append(out, cat.New(PrefsLoggingEndpointUnreach,
+	if ev, hosts := prefsEndpointFaults(o, pr, po); len(ev) > 0 {
+		f := cat.New(PrefsLoggingEndpointUnreach,
 			"The session preferences turn on session logging or encryption, and the endpoint that needs cannot be reached from this host: the endpoint is optional for Session Manager, but required once the preferences use it. Every session's screen stays blank for minutes before the prompt appears, or the session fails. "+wide,
-			ev))
+			ev)
+		f.about(hosts...)
+		out = append(out, f)
 	}
 	return out
 }
 
 // prefsEndpointFaults lists the endpoints the preferences make required
 // and that cannot be reached the way the agent connects.
-func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) []string {
+func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) (ev, hosts []string) {
 	uses := map[string]string{}
 	if pr.UsesS3() {
 		uses["s3"] = fmt.Sprintf("s3BucketName %q", pr.S3BucketName)
@@ -120,7 +122,6 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) [
 		}
 		uses["kms"] = strings.Join(why, ", ")
 	}
-	var ev []string
 	for _, v := range views(o) {
 		why, used := uses[v.e.Service]
 		if !used || v.proxy != nil {
@@ -135,6 +136,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) [
 		default:
 			continue
 		}
+		hosts = append(hosts, v.e.Host)
 		if v.e.Service == "s3" && po.Bucket != nil && !po.Bucket.Call.Answered() {
 			ev = append(ev, "signed "+po.Bucket.Call.Summary())
 		}
@@ -142,7 +144,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) [
 			ev = append(ev, "signed "+po.LogGroup.Call.Summary())
 		}
 	}
-	return ev
+	return ev, hosts
 }
 
 func docVersion(po *PrefsObs) string {

@@ -14,7 +14,7 @@ func diagnoseProxy(cat *Catalog, o *Observations) []Finding {
 	}
 	px := o.Agent.Proxy
 	var out []Finding
-	var failed []string
+	var failed, failedHosts []string
 	required := map[string]bool{}
 	if o.Plan != nil {
 		for _, e := range o.Plan.Endpoints {
@@ -27,12 +27,15 @@ func diagnoseProxy(cat *Catalog, o *Observations) []Finding {
 		}
 		if stage, class, detail := p.Failed(); stage != "" {
 			failed = append(failed, fmt.Sprintf("%s via %s: %s failed (%s): %s", p.Host, p.Proxy, stage, class, detail))
+			failedHosts = append(failedHosts, p.Host)
 		}
 	}
 	if len(failed) > 0 {
-		out = append(out, cat.New(NetProxyFailed,
+		f := cat.New(NetProxyFailed,
 			fmt.Sprintf("The agent's environment sets https_proxy=%s, so the agent reaches the endpoints only through that proxy, and going through it fails.", px.HTTPSProxy),
-			failed))
+			failed)
+		f.about(failedHosts...)
+		out = append(out, f)
 	}
 	if (px.HTTPSProxy != "" || px.HTTPProxy != "") && !noProxyMatch(px.NoProxy, imdsAddr.String()) {
 		np := px.NoProxy

@@ -41,6 +41,31 @@ type Finding struct {
 	Evidence    []string `json:"evidence"`
 	Remediation []string `json:"remediation"`
 	Docs        []string `json:"docs"`
+	// Endpoints names the endpoints whose broken path this finding explains
+	// (host names); the verdict rules read it (verdict.go).
+	Endpoints []string `json:"endpoints,omitempty"`
+	// Explains lists the IDs of the findings folded into this one: symptoms
+	// of the same root cause (Catalog.settle).
+	Explains []ID `json:"explains"`
+}
+
+// names reports whether f names the endpoint host.
+func (f *Finding) names(host string) bool {
+	for _, h := range f.Endpoints {
+		if h == host {
+			return true
+		}
+	}
+	return false
+}
+
+// about adds hosts to the endpoints f explains, once each.
+func (f *Finding) about(hosts ...string) {
+	for _, h := range hosts {
+		if h != "" && !f.names(h) {
+			f.Endpoints = append(f.Endpoints, h)
+		}
+	}
 }
 
 // Entry is the catalog's description of a finding ID: its default severity,
@@ -117,15 +142,18 @@ const maxFolded = 3
 func (c Catalog) settle(fs []Finding) []Finding {
 	present := make(map[ID]int, len(fs))
 	for i, f := range fs {
-		if _, ok := present[f.ID]; !ok {
-			present[f.ID] = i
+		if j, ok := present[f.ID]; !ok || f.Severity.rank() < fs[j].Severity.rank() {
+			present[f.ID] = i // the most severe instance stands for its ID
 		}
 	}
 	into := make([]int, len(fs)) // the finding each folds into, or -1
 	for i, f := range fs {
 		into[i] = -1
 		for _, up := range c[f.ID].DependsOn {
-			if j, ok := present[up]; ok && j != i {
+			// A root cause explains a symptom only when it is at least as
+			// severe: a warn about resolv.conf's options does not swallow a
+			// fail about an endpoint.
+			if j, ok := present[up]; ok && j != i && fs[j].Severity.rank() <= f.Severity.rank() {
 				into[i] = j
 				break
 			}
@@ -141,6 +169,11 @@ func (c Catalog) settle(fs []Finding) []Finding {
 			keep[i] = true
 			continue
 		}
+		fs[root].Explains = appendID(fs[root].Explains, f.ID)
+		for _, x := range f.Explains {
+			fs[root].Explains = appendID(fs[root].Explains, x)
+		}
+		fs[root].about(f.Endpoints...)
 		fs[root].Evidence = append(fs[root].Evidence, "also explains: "+f.Title)
 		for k, e := range f.Evidence {
 			if k == maxFolded {
@@ -167,4 +200,13 @@ func (c Catalog) settle(fs []Finding) []Finding {
 		return a.Summary < b.Summary
 	})
 	return out
+}
+
+func appendID(ids []ID, id ID) []ID {
+	for _, x := range ids {
+		if x == id {
+			return ids
+		}
+	}
+	return append(ids, id)
 }

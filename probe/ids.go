@@ -55,6 +55,12 @@ const (
 	PrefsLogGroupMissing        ID = "prefs.log-group-missing"
 	PrefsLoggingEndpointUnreach ID = "prefs.logging-endpoint-unreachable"
 	PrefsUnreadable             ID = "prefs.unreadable"
+
+	// The agent path (issue 13; documented in docs/FINDINGS.md).
+	ProbeUnexplained    ID = "probe.unexplained"
+	DNSResolverError    ID = "dns.resolver-error"
+	DNSSearchListHijack ID = "dns.search-list-hijack"
+	IAMSSMAccessDenied  ID = "iam.ssm-access-denied"
 )
 
 // AllIDs returns every ID constant above, in catalog order.
@@ -70,5 +76,6 @@ func AllIDs() []ID {
 		LogTLSError, LogProxyError, LogThrottled,
 		ProbeIncomplete, HostResolvConf, IMDSUnusable,
 		PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach, PrefsUnreadable,
+		ProbeUnexplained, DNSResolverError, DNSSearchListHijack, IAMSSMAccessDenied,
 	}
 }

@@ -60,6 +60,7 @@ type Result struct {
 	Context   Context
 	Findings  []Finding
 	Checks    []CheckRecord
+	Paths     []AgentPath // the agent's path to every planned endpoint
 }
 
 // Counts returns how many findings of each severity r holds.
@@ -75,28 +76,4 @@ func (r *Result) Counts() (fail, warn, info int) {
 		}
 	}
 	return fail, warn, info
-}
-
-// verdict reaches the run's verdict: fail when any finding fails; unknown
-// when a required check could not look (a skipped, timed-out or broken
-// check is never taken as healthy); else warn or ok from the findings.
-func verdict(findings []Finding, checks []CheckRecord) Verdict {
-	var warn bool
-	for _, f := range findings {
-		switch f.Severity {
-		case SevFail:
-			return VerdictFail
-		case SevWarn:
-			warn = true
-		}
-	}
-	for _, c := range checks {
-		if c.Required && !c.Status.Checked() {
-			return VerdictUnknown
-		}
-	}
-	if warn {
-		return VerdictWarn
-	}
-	return VerdictOK
 }

@@ -94,14 +94,15 @@ func RunLogs(ctx context.Context, cfg Config) *Result {
 // Finish diagnoses obs and assembles the result; it touches nothing but obs.
 // It is also the entry point for re-diagnosing saved observations.
 func Finish(obs *Observations, took time.Duration) *Result {
-	findings := Diagnose(obs)
+	findings, paths := diagnose(obs)
 	return &Result{
 		StartedAt: obs.StartedAt,
 		Duration:  took,
-		Verdict:   verdict(findings, obs.Checks),
+		Verdict:   verdict(findings, obs.Checks, paths),
 		Context:   contextOf(obs),
 		Findings:  findings,
 		Checks:    obs.Checks,
+		Paths:     paths,
 	}
 }
 

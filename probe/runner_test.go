@@ -153,7 +153,7 @@ func TestAgentEnvUnreadableIsUnknown(t *testing.T) {
 	if recs[0].Status != StatusSkip || !recs[0].Required || recs[0].Target != "/proc/2391/environ" {
 		t.Fatalf("record %+v", recs[0])
 	}
-	if v := verdict(nil, recs); v != VerdictUnknown {
+	if v := verdict(nil, recs, nil); v != VerdictUnknown {
 		t.Errorf("verdict %s, want unknown", v)
 	}
 	fs := Diagnose(&Observations{Checks: recs})

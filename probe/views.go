@@ -114,11 +114,17 @@ func (v *endpointView) tried(addrs []netip.Addr) bool {
 
 // silent reports whether d got no usable DNS answer at all (timeout,
 // refused, unreachable, or only replies that were not DNS answers to the
-// question): the resolver did not speak.
+// question): the resolver did not speak. A reply with an error rcode
+// (SERVFAIL, REFUSED, NOTIMP, FORMERR) is speech: dns.resolver-error.
 func silent(d *DNSObs) bool {
 	switch d.A.Class {
-	case errclass.Timeout, errclass.Refused, errclass.Unreachable, errclass.DNSError:
-		return d.Class() != errclass.None && d.Class() != errclass.NXDomain && d.Class() != errclass.NoData
+	case errclass.Timeout, errclass.Refused, errclass.Unreachable:
+	case errclass.DNSError:
+		if d.A.Rcode != "" {
+			return false
+		}
+	default:
+		return false
 	}
-	return false
+	return d.Class() != errclass.None && d.Class() != errclass.NXDomain && d.Class() != errclass.NoData
 }

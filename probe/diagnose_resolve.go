@@ -1,0 +1,207 @@
+package probe
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
+)
+
+// rcodeClasses are the error classes of a DNS reply that carried an rcode
+// other than NOERROR and NXDOMAIN: the resolver spoke, and refused or
+// failed to resolve. A dns-error without an rcode is a reply that was not
+// DNS at all, which counts as silence (views.go, silent).
+func rcodeError(class errclass.Class, rcode string) bool {
+	switch class {
+	case errclass.ServFail, errclass.DNSRefused:
+		return true
+	case errclass.DNSError:
+		return rcode != ""
+	}
+	return false
+}
+
+// diagnoseResolverError is dns.resolver-error: the resolver the agent asks
+// answers endpoint names with SERVFAIL, REFUSED, NOTIMP or FORMERR. Whether
+// AmazonProvidedDNS answers the same names tells where the fault lies: if it
+// does, the configured resolver's forwarding; if it does not, or the
+// configured resolver is AmazonProvidedDNS, something inside the VPC (a
+// Route 53 Resolver rule forwarding to an unreachable target, DNS Firewall,
+// or a DNSSEC validation failure).
+func diagnoseResolverError(cat *Catalog, o *Observations) []Finding {
+	p := o.Plan
+	if p == nil {
+		return nil
+	}
+	paths := pathsByHost(o)
+	vs := views(o)
+	var forwardEv, vpcEv, hosts, servers, rcodes []string
+	required := false
+	for i := range vs {
+		v := &vs[i]
+		ap := paths[v.e.Host]
+		if ap == nil || ap.State != PathBroken || ap.Failed != StageResolve || !rcodeError(ap.Class, ap.Rcode) {
+			continue
+		}
+		server := strings.TrimSuffix(ap.Server, ":53")
+		rcode := ap.Rcode
+		if rcode == "" {
+			rcode = strings.ToUpper(string(ap.Class))
+		}
+		line := fmt.Sprintf("%s answered %s for %s", orPlaceholder(server, "the resolver"), rcode, orPlaceholder(ap.FQDN, v.e.Host))
+		vpcAddrs, vpcBy := v.vpcAnswer()
+		askedIsVPC := false
+		if a, err := netip.ParseAddr(server); err == nil {
+			for _, x := range p.VPC {
+				askedIsVPC = askedIsVPC || x == a
+			}
+		}
+		if vpcBy != nil && !askedIsVPC {
+			forwardEv = append(forwardEv, line+fmt.Sprintf("; AmazonProvidedDNS %s answers it with %s (%s)", vpcBy.Resolver, joinAddrs(vpcAddrs), placeAddrs(p, vpcAddrs)))
+		} else {
+			why := "AmazonProvidedDNS gives no address for it either"
+			if askedIsVPC {
+				why = "that resolver is AmazonProvidedDNS itself"
+			}
+			vpcEv = append(vpcEv, line+"; "+why)
+		}
+		hosts = append(hosts, v.e.Host)
+		servers = appendUnique(servers, orPlaceholder(server, "the resolver"))
+		rcodes = appendUnique(rcodes, rcode)
+		required = required || v.e.Required
+	}
+	if len(hosts) == 0 {
+		return nil
+	}
+	var fixes []string
+	summary := fmt.Sprintf("The resolver the agent asks (%s) answers %s for the endpoint names, so the agent cannot resolve them.",
+		strings.Join(servers, ", "), strings.Join(rcodes, "/"))
+	if len(forwardEv) > 0 {
+		summary += " AmazonProvidedDNS answers the same names, so the configured resolver's forwarding is at fault."
+		fixes = append(fixes,
+			fmt.Sprintf("On the DNS server(s) %s: fix the forwarding of %s.%s (a conditional forwarder to a Route 53 Resolver inbound endpoint in %s, or to the VPC resolver when the server runs inside the VPC); check its logs for the failing upstream.",
+				strings.Join(servers, ", "), p.Region, p.Domain, vpcName(o)),
+			"Or point the host at AmazonProvidedDNS: set the VPC's DHCP options set to domain-name-servers=AmazonProvidedDNS (VPC console > DHCP option sets), then renew the lease or reboot.")
+	}
+	if len(vpcEv) > 0 {
+		summary += " AmazonProvidedDNS does not answer them either, so the cause is inside the VPC: a Route 53 Resolver rule that forwards the zone to an unreachable target, a DNS Firewall rule, or a DNSSEC validation failure."
+		fixes = append(fixes,
+			fmt.Sprintf("List the Resolver rules associated with the VPC and look for one covering %s.%s or amazonaws.com: aws route53resolver list-resolver-rule-associations --filters Name=VPCId,Values=%s; then aws route53resolver get-resolver-rule --resolver-rule-id RULE_ID; disassociate a rule whose targets do not answer (aws route53resolver disassociate-resolver-rule --vpc-id %s --resolver-rule-id RULE_ID) or fix its targets.",
+				p.Region, p.Domain, vpcID(o), vpcID(o)),
+			fmt.Sprintf("Check DNS Firewall: aws route53resolver list-firewall-rule-group-associations --vpc-id %s; a rule group that blocks or fails the zone answers like this.", vpcID(o)),
+			fmt.Sprintf("Check DNSSEC validation: aws route53resolver get-resolver-dnssec-config --resource-id %s; if validation is on and a private zone breaks the chain, turn it off for the VPC while you fix the zone.", vpcID(o)))
+	}
+	ev := append(forwardEv, vpcEv...)
+	f := cat.New(DNSResolverError, summary, ev, fixes...)
+	if !required {
+		f.Severity = SevWarn
+		f.Summary += " Only optional endpoints are affected."
+	}
+	f.about(hosts...)
+	return []Finding{f}
+}
+
+// diagnoseSearchListHijack is dns.search-list-hijack: the agent's resolver
+// expanded an endpoint name through the search list before it asked the
+// name itself, and a search domain answered. Go's resolver (the agent is a
+// Go program) tries the name as given first only when it has at least
+// ndots dots; otherwise each search domain comes first (Go's
+// net/dnsconfig_unix.go, nameList; resolv.NameList follows it). RES_OPTIONS
+// and LOCALDOMAIN in the agent's environment do not change this: Go's
+// net/conf.go only lets them switch a cgo-enabled binary to libc, and the
+// agent's Linux release binaries are built without cgo.
+func diagnoseSearchListHijack(cat *Catalog, o *Observations) []Finding {
+	p := o.Plan
+	if p == nil {
+		return nil
+	}
+	paths := pathsByHost(o)
+	ndots := 1
+	conf := "/etc/resolv.conf"
+	if o.Resolv != nil && o.Resolv.Conf != nil {
+		ndots, conf = o.Resolv.Conf.Options.Ndots, o.Resolv.Conf.Path
+	}
+	var ev, hosts, domains []string
+	broken := false
+	for _, h := range sortedPathHosts(paths) {
+		ap := paths[h]
+		if !ap.Expanded || ap.Source != "dns" {
+			continue
+		}
+		domain := strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(ap.FQDN), strings.ToLower(h)+"."), ".")
+		var addrs []string
+		for _, a := range ap.Addrs {
+			addrs = append(addrs, a.Addr.String())
+		}
+		line := fmt.Sprintf("the agent's resolver asked %s before %s. (ndots:%d, and %s has %d dots), and %s answered %s",
+			ap.FQDN, h, ndots, h, strings.Count(h, "."), orPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the resolver"), strings.Join(addrs, ", "))
+		switch {
+		case ap.State == PathOK:
+			line += "; HTTPS on it answers"
+		default:
+			line += "; " + ap.Line()
+			broken = broken || ap.Required
+		}
+		ev = append(ev, line)
+		hosts = append(hosts, h)
+		domains = appendUnique(domains, orPlaceholder(domain, "a search domain"))
+	}
+	if len(hosts) == 0 {
+		return nil
+	}
+	dots := strings.Count(hosts[0], ".")
+	fixes := []string{
+		fmt.Sprintf("In %s (or what writes it: the DHCP options set, NetworkManager, systemd-resolved, cloud-init), set options ndots:1, or any ndots of at most %d, so that the endpoint names are asked as they are first; then restart the agent: sudo systemctl restart amazon-ssm-agent", conf, dots),
+		fmt.Sprintf("Or remove the search domain %s from %s, or its wildcard record (*.%s) from its DNS zone.", strings.Join(domains, ", "), conf, domains[0]),
+		fmt.Sprintf("Or give the agent fully qualified endpoint names in /etc/amazon/ssm/amazon-ssm-agent.json, with a trailing dot (e.g. \"Ssm\": {\"Endpoint\": \"%s.\"}), which the resolver never expands.", hosts[0]),
+	}
+	summary := fmt.Sprintf("%s sets ndots:%d, more than the %d dots in the endpoint names, so the agent's resolver asks each name with the search domain %s appended first; that domain's DNS answers (a wildcard record), and the agent connects to the wrong address.",
+		conf, ndots, dots, strings.Join(domains, ", "))
+	f := cat.New(DNSSearchListHijack, summary, ev, fixes...)
+	if !broken {
+		f.Severity = SevWarn
+		f.Summary += " Today that address still answers HTTPS, so sessions work, but only by accident of the search domain's records."
+	}
+	f.about(hosts...)
+	return []Finding{f}
+}
+
+// pathsByHost returns the agent paths of o by endpoint host.
+func pathsByHost(o *Observations) map[string]*AgentPath {
+	ps := AgentPaths(o)
+	m := make(map[string]*AgentPath, len(ps))
+	for i := range ps {
+		m[ps[i].Host] = &ps[i]
+	}
+	return m
+}
+
+func sortedPathHosts(m map[string]*AgentPath) []string {
+	hs := make([]string, 0, len(m))
+	for h := range m {
+		hs = append(hs, h)
+	}
+	sort.Strings(hs)
+	return hs
+}
+
+// hijacked reports whether the agent's answer for v came from a search-list
+// expansion (judged by dns.search-list-hijack, not by the other rules).
+func (v *endpointView) hijacked() bool {
+	a := v.agent
+	return a != nil && a.Answer.Class == errclass.None && a.Answer.Source == "dns" && a.Answer.FQDN != "" &&
+		!strings.EqualFold(strings.TrimSuffix(a.Answer.FQDN, "."), v.e.Host)
+}
+
+// brokenAtResolve lists the hosts whose agent path breaks at resolving.
+func brokenAtResolve(o *Observations, requiredOnly bool) []string {
+	var hs []string
+	for _, p := range AgentPaths(o) {
+		if p.State == PathBroken && p.Failed == StageResolve && (p.Required || !requiredOnly) {
+			hs = append(hs, p.Host)
+		}
+	}
+	return hs
+}
