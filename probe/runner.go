@@ -96,6 +96,7 @@ type runner struct {
 
 	mu      sync.Mutex // guards obs while checks run, and the fields below
 	closed  bool       // the deadline passed or every check returned: nothing more is saved
+	waiting bool       // wait was called: pending reaching zero ends the run
 	pending int        // checks running or queued, plus batches whose follow-up has not run
 	idle    chan struct{}
 	batches []*batch
@@ -200,7 +201,7 @@ func (r *runner) release(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pending -= n
-	if r.pending == 0 && !r.closed {
+	if r.pending == 0 && r.waiting && !r.closed {
 		r.closed = true
 		close(r.idle)
 	}
@@ -219,6 +220,7 @@ func (r *runner) read(f func(*Observations)) {
 // checks still out are then recorded as timeouts.
 func (r *runner) wait() {
 	r.mu.Lock()
+	r.waiting = true
 	if r.pending == 0 && !r.closed {
 		r.closed = true
 		close(r.idle)
