@@ -412,6 +412,13 @@ func (s *scanner) readFile(ctx context.Context, it *planItem, m *Matcher, dedupe
 	src.Lines = num
 	src.Bytes = cr.n
 	switch {
+	case rerr != nil && ctx.Err() != nil:
+		// The scan's time ran out: not a fault of the file.
+		src.Status, src.Class = StatusPartial, errclass.Of(ctx.Err())
+		src.Reason = "scan stopped (" + ctx.Err().Error() + ") after " + strconv.FormatInt(cr.n, 10) + " of " + strconv.FormatInt(it.alloc, 10) + " bytes"
+		if cr.n == 0 {
+			src.Status = StatusSkipped
+		}
 	case rerr != nil:
 		src.Status, src.Class, src.Reason = StatusPartial, errclass.Of(rerr), rerr.Error()
 		if cr.n == 0 {

@@ -151,12 +151,12 @@ func TestAgentLookup(t *testing.T) {
 			queries: [2]int{2, 2}, exchanges: 4,
 		},
 		{
-			name:    "every nameserver silent",
-			conf:    "nameserver 127.0.0.1\nnameserver 127.0.0.2\noptions attempts:2\n",
-			corp:    resolvtest.Zone{"*": {Silent: true}},
-			vpc:     resolvtest.Zone{"*": {Silent: true}},
-			lookup:  endpoint,
-			want:    AgentAnswer{Order: OrderFilesDNS, Class: errclass.Timeout},
+			name:   "every nameserver silent",
+			conf:   "nameserver 127.0.0.1\nnameserver 127.0.0.2\noptions attempts:2\n",
+			corp:   resolvtest.Zone{"*": {Silent: true}},
+			vpc:    resolvtest.Zone{"*": {Silent: true}},
+			lookup: endpoint,
+			want:   AgentAnswer{Order: OrderFilesDNS, Class: errclass.Timeout},
 			// Go makes 8 exchanges; each (server, question) is asked once.
 			queries: [2]int{2, 2}, exchanges: 8,
 		},
