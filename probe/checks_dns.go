@@ -26,6 +26,14 @@ const dnsAttempts = 2
 // names are not asked directly makes it ask in turn.
 const agentLookupBudget = 2
 
+// agentPrefetchShare sets when the agent view stops following the agent's
+// order one exchange at a time and asks everything it may still need at
+// once: after --timeout/20 (100 ms at the default), far above a healthy
+// resolver's answer (under 10 ms in a VPC), so a healthy host sends no
+// extra query, and early enough that a silent server costs one --timeout
+// in all.
+const agentPrefetchShare = 20
+
 // Resolver roles.
 const (
 	RoleSystem = "system" // named by resolv.conf (or the stub's upstreams)
@@ -101,7 +109,11 @@ func resolverRoles(p *Plan) ([]netip.Addr, map[netip.Addr][]string) {
 // dnsCache answers each (server, name, type, transport) once per run: the
 // direct checks and the agent view share it, so the agent view waits for
 // no answer twice. The first asker sends the query; the others wait for it.
+// Queries run under the run's context, never an asker's, so an asker that
+// gives up (the agent view's prefetch, once its walk is over) cannot leave
+// a cancelled answer for the others; each query ends within one --timeout.
 type dnsCache struct {
+	ctx  context.Context
 	mu   sync.Mutex
 	m    map[dnsKey]*dnsEntry
 	qopt resolv.QueryOptions
@@ -119,14 +131,14 @@ type dnsEntry struct {
 	a    resolv.Answer
 }
 
-func newDNSCache(cfg *Config) *dnsCache {
-	return &dnsCache{m: map[dnsKey]*dnsEntry{},
+func newDNSCache(ctx context.Context, cfg *Config) *dnsCache {
+	return &dnsCache{ctx: ctx, m: map[dnsKey]*dnsEntry{},
 		qopt: resolv.QueryOptions{Timeout: cfg.Timeout, Attempts: dnsAttempts, Dial: cfg.Dialer.DialContext}}
 }
 
 // ask returns the answer of server for name and qtype, asking it at most
 // once per run.
-func (c *dnsCache) ask(ctx context.Context, server netip.AddrPort, name string, qtype uint16, tcp bool) resolv.Answer {
+func (c *dnsCache) ask(server netip.AddrPort, name string, qtype uint16, tcp bool) resolv.Answer {
 	k := dnsKey{server, strings.ToLower(dns.Fqdn(name)), qtype, tcp}
 	c.mu.Lock()
 	e := c.m[k]
@@ -138,20 +150,9 @@ func (c *dnsCache) ask(ctx context.Context, server netip.AddrPort, name string, 
 	e.once.Do(func() {
 		q := c.qopt
 		q.TCP = tcp
-		e.a = resolv.Query(ctx, server, name, qtype, q)
+		e.a = resolv.Query(c.ctx, server, name, qtype, q)
 	})
 	return e.a
-}
-
-// dnsChecks asks every resolver for every planned name, directly, and
-// resolves every name the way the agent would.
-func dnsChecks(cfg *Config, p *Plan, f *ResolvFacts) []Check {
-	cache := newDNSCache(cfg)
-	var cs []Check
-	for _, e := range p.Endpoints {
-		cs = append(cs, dnsChecksFor(cfg, p, f, e, cache)...)
-	}
-	return cs
 }
 
 // dnsChecksFor lists the checks of one endpoint name: one per resolver,
@@ -170,8 +171,8 @@ func dnsChecksFor(cfg *Config, p *Plan, f *ResolvFacts, e Endpoint, cache *dnsCa
 				d := &DNSObs{Service: e.Service, Host: e.Host, Resolver: r, Roles: rl}
 				var wg sync.WaitGroup
 				wg.Add(2)
-				go func() { defer wg.Done(); d.A = cache.ask(ctx, server, e.Host, dns.TypeA, false) }()
-				go func() { defer wg.Done(); d.AAAA = cache.ask(ctx, server, e.Host, dns.TypeAAAA, false) }()
+				go func() { defer wg.Done(); d.A = cache.ask(server, e.Host, dns.TypeA, false) }()
+				go func() { defer wg.Done(); d.AAAA = cache.ask(server, e.Host, dns.TypeAAAA, false) }()
 				wg.Wait()
 				out := Outcome{Status: StatusPass, Class: d.Class(), Detail: d,
 					save: func(o *Observations) { o.DNS = append(o.DNS, *d) }}
@@ -204,8 +205,9 @@ func dnsChecksFor(cfg *Config, p *Plan, f *ResolvFacts, e Endpoint, cache *dnsCa
 			useVC := conf != nil && conf.Options.UseVC
 			ans := resolv.AgentLookup(ctx, e.Host, conf, hosts, nss, resolv.AgentOptions{
 				Port: uint16(cfg.DNSPort), Timeout: cfg.Timeout, Dial: cfg.Dialer.DialContext,
-				Ask: func(ctx context.Context, server netip.AddrPort, fqdn string, qtype uint16) resolv.Answer {
-					return cache.ask(ctx, server, fqdn, qtype, useVC)
+				Prefetch: cfg.Timeout / agentPrefetchShare,
+				Ask: func(_ context.Context, server netip.AddrPort, fqdn string, qtype uint16) resolv.Answer {
+					return cache.ask(server, fqdn, qtype, useVC)
 				}})
 			a := &AgentDNSObs{Service: e.Service, Host: e.Host, Answer: ans}
 			out := Outcome{Status: StatusPass, Class: ans.Class, Detail: a,

@@ -149,16 +149,10 @@ func netTargets(p *Plan, o *Observations) []netTarget {
 	return out
 }
 
-// netChecks tries every target address concurrently (the runner's limit
-// applies). Each stage has its own per-attempt timeout, so a black-holed
-// address costs one timeout, and all of them together cost about one too.
-func netChecks(cfg *Config, p *Plan, o *Observations) []Check {
-	var cs []Check
-	for _, t := range netTargets(p, o) {
-		cs = append(cs, netCheck(cfg, t))
-	}
-	return cs
-}
+// Every target address is tried concurrently (the runner's limit applies),
+// each as soon as an answer names it (see live). Each stage has its own
+// per-attempt timeout, so a black-holed address costs one timeout, and all
+// of them together cost about one too.
 
 // netCheck tries one target address: TCP, TLS, HTTPS.
 func netCheck(cfg *Config, t netTarget) Check {

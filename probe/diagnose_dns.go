@@ -198,7 +198,10 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 	if len(dead) == 0 {
 		return nil
 	}
-	ev := []string{fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "the per-attempt timeout")}
+	ev := []string{fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "--timeout")}
+	if s := agentStallEvidence(o); s != "" {
+		ev = append(ev, s)
+	}
 	if len(alive) > 0 {
 		ev = append(ev, "answering: "+strings.Join(alive, ", "))
 		return []Finding{cat.New(DNSNameserverUnresponsive,
@@ -210,6 +213,17 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 	f.Severity = SevFail
 	f.about(brokenAtResolve(o, false)...)
 	return []Finding{f}
+}
+
+// agentStallEvidence is what the agent's own resolver waits on silent
+// nameservers, from the first agent-view lookup that waits on any.
+func agentStallEvidence(o *Observations) string {
+	for _, a := range o.AgentDNS {
+		if s := a.Answer.StallSummary(); s != "" {
+			return a.Host + ": " + s
+		}
+	}
+	return ""
 }
 
 // bypasses reports whether the host's own resolvers, which are not

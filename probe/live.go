@@ -63,7 +63,7 @@ func startLive(r *runner, cfg *Config, o *Observations) *live {
 	defer l.mu.Unlock()
 	l.proxy = r.start(proxyChecks(cfg, o), nil)
 
-	cache := newDNSCache(cfg)
+	cache := newDNSCache(r.ctx, cfg)
 	type group struct {
 		e      Endpoint
 		checks []Check
@@ -103,7 +103,16 @@ func startLive(r *runner, cfg *Config, o *Observations) *live {
 // covers yet, right after one of e's DNS checks returned.
 func (l *live) answered(e Endpoint) {
 	var ts, todo []netTarget
-	l.r.read(func(o *Observations) { ts = netTargets(&Plan{Endpoints: []Endpoint{e}}, o) })
+	proxied := false
+	l.r.read(func(o *Observations) {
+		ts = netTargets(&Plan{Endpoints: []Endpoint{e}}, o)
+		proxied = agentProxies(o, e.Host)
+	})
+	if proxied {
+		// The agent never dials this host itself: its calls go through the
+		// proxy (the proxy check), and the proxy resolves the name.
+		return
+	}
 	l.mu.Lock()
 	for _, t := range ts {
 		k := netKey(t.e.Host, t.addr)

@@ -34,6 +34,12 @@ type AgentOptions struct {
 	// probe passes answers it already has (or is getting) for the same
 	// server, name and type, so that the agent view costs no extra wait.
 	Ask func(ctx context.Context, server netip.AddrPort, fqdn string, qtype uint16) Answer
+	// Prefetch, when above zero, is how long the walk may take before every
+	// exchange it may still need (each later candidate name, each server)
+	// is asked at once, so that a silent server met on the first name does
+	// not make each later name wait its own timeout in turn: the lookup
+	// then takes about one timeout in all. 0: ask only in the agent's order.
+	Prefetch time.Duration
 }
 
 // AgentStall is a nameserver the agent's resolver waits out during one
@@ -193,11 +199,26 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 	}
 	w := &walker{ask: ask, memo: map[memoKey]*memoEntry{}, timeout: agentTimeout}
 	serial := conf.Options.SingleRequest || conf.Options.SingleRequestReopen
+	names := conf.NameList(name, opt.Hostname)
+	if opt.Prefetch > 0 {
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel() // the walk is over: drop what it did not need
+		t := time.AfterFunc(opt.Prefetch, func() {
+			for _, fqdn := range names {
+				for _, s := range servers {
+					for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
+						go w.exchange(pctx, netip.AddrPortFrom(s, port), fqdn, qt)
+					}
+				}
+			}
+		})
+		defer t.Stop()
+	}
 	offset := 0 // Go's dnsConfig.serverOffset: starts at 0, +1 per question when rotate is set
 
 	var lastErr *Answer
 	var slowest oneName
-	for _, fqdn := range conf.NameList(name, opt.Hostname) {
+	for _, fqdn := range names {
 		qtypes := []uint16{dns.TypeA, dns.TypeAAAA}
 		results := make([]oneName, len(qtypes))
 		var wg sync.WaitGroup
@@ -268,21 +289,25 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 
 // StallSummary says in one sentence how long the agent waits on silent
 // nameservers for this lookup, or "" when it waits on none. For example:
-// "the agent waits 5 s per lookup on 10.0.9.9:53 before it tries 10.0.0.2:53".
+// "the agent waits 5s per lookup on 10.0.9.9:53 before it tries 10.0.0.2:53
+// (resolv.conf timeout:5 attempts:2)".
 func (a *AgentAnswer) StallSummary() string {
 	if len(a.Stalls) == 0 {
 		return ""
 	}
 	var parts []string
-	for _, s := range a.Stalls {
+	for i, s := range a.Stalls {
 		p := fmt.Sprintf("%v on %s", s.Wait, s.Server)
+		if i == 0 {
+			p = fmt.Sprintf("%v per lookup on %s", s.Wait, s.Server)
+		}
 		if s.Next != "" && stallIndex(a.Stalls, s.Next) < 0 {
 			p += " before it tries " + s.Next
 		}
 		parts = append(parts, p)
 	}
 	how := fmt.Sprintf("timeout:%d attempts:%d", int(a.ExchangeTimeout/time.Second), a.Attempts)
-	s := "the agent waits " + strings.Join(parts, ", then ") + " per lookup (resolv.conf " + how + ")"
+	s := "the agent waits " + strings.Join(parts, ", then ") + " (resolv.conf " + how + ")"
 	if a.Class != errclass.None {
 		s += fmt.Sprintf(", %v in all, and then fails", a.Wait)
 	}

@@ -290,7 +290,7 @@ func TestAgentLookupWait(t *testing.T) {
 			corp:     resolvtest.Zone{"*": {Silent: true}},
 			wantWait: 5 * time.Second,
 			stalls:   []AgentStall{{Server: "127.0.0.1:PORT", Timeouts: 1, Wait: 5 * time.Second, Next: "127.0.0.2:PORT"}},
-			summary:  "the agent waits 5s on 127.0.0.1:PORT before it tries 127.0.0.2:PORT per lookup (resolv.conf timeout:5 attempts:2)",
+			summary:  "the agent waits 5s per lookup on 127.0.0.1:PORT before it tries 127.0.0.2:PORT (resolv.conf timeout:5 attempts:2)",
 		},
 		{
 			name:     "every nameserver silent, timeout:3 attempts:3",
@@ -300,7 +300,7 @@ func TestAgentLookupWait(t *testing.T) {
 			class:    errclass.Timeout,
 			stalls: []AgentStall{{Server: "127.0.0.1:PORT", Timeouts: 3, Wait: 9 * time.Second, Next: "127.0.0.2:PORT"},
 				{Server: "127.0.0.2:PORT", Timeouts: 3, Wait: 9 * time.Second, Next: "127.0.0.1:PORT"}},
-			summary: "the agent waits 9s on 127.0.0.1:PORT, then 9s on 127.0.0.2:PORT per lookup (resolv.conf timeout:3 attempts:3), 18s in all, and then fails",
+			summary: "the agent waits 9s per lookup on 127.0.0.1:PORT, then 9s on 127.0.0.2:PORT (resolv.conf timeout:3 attempts:3), 18s in all, and then fails",
 		},
 	}
 	for _, tt := range tests {

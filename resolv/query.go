@@ -103,9 +103,9 @@ func Query(ctx context.Context, server netip.AddrPort, name string, qtype uint16
 	if attempts <= 0 {
 		attempts = DefaultQueryAttempts
 	}
+	start := time.Now() // before the deadline is set, so a wait to the end records at least timeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	start := time.Now()
 	step := timeout / time.Duration(attempts)
 	hedge := time.NewTimer(step)
 	defer hedge.Stop()
