@@ -93,3 +93,48 @@ func TestSettleChain(t *testing.T) {
 		}
 	}
 }
+
+// TestSettleExplains: the kept finding lists every ID folded into it, also
+// through a chain, for machines (JSON "explains", prom).
+func TestSettleExplains(t *testing.T) {
+	cat := NewCatalog()
+	fs := cat.settle([]Finding{
+		cat.New(LogSessionLoggingBlocked, "logs", nil),
+		cat.New(NetOptionalEndpointUnreach, "optional", nil),
+		cat.New(PrefsLoggingEndpointUnreach, "prefs", nil),
+	})
+	if len(fs) != 1 {
+		t.Fatalf("got %d findings", len(fs))
+	}
+	got := fs[0].Explains
+	if len(got) != 2 || !containsID(got, LogSessionLoggingBlocked) || !containsID(got, NetOptionalEndpointUnreach) {
+		t.Errorf("explains %v, want both folded IDs", got)
+	}
+}
+
+// TestSettleKeepsAFailOverAWarnRoot: a root cause folds a symptom only when
+// it is at least as severe, so a warn about resolv.conf's options never
+// hides a fail about an endpoint.
+func TestSettleKeepsAFailOverAWarnRoot(t *testing.T) {
+	cat := NewCatalog()
+	warnRoot := cat.New(HostResolvConf, "unknown option", nil)
+	fs := cat.settle([]Finding{warnRoot, cat.New(DNSEndpointNoAddress, "nodata", nil)})
+	if len(fs) != 2 {
+		t.Fatalf("a warn root folded a fail: %+v", fs)
+	}
+	failRoot := warnRoot
+	failRoot.Severity = SevFail
+	fs = cat.settle([]Finding{failRoot, cat.New(DNSEndpointNoAddress, "nodata", nil)})
+	if len(fs) != 1 || fs[0].ID != HostResolvConf {
+		t.Fatalf("a fail root did not fold its symptom: %+v", fs)
+	}
+}
+
+func containsID(ids []ID, id ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}

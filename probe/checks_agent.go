@@ -31,6 +31,22 @@ func agentCheck(cfg *Config) Check {
 				out.Status, out.Reason = StatusFail, "installed, not running"
 			case !f.RunningChecked:
 				out.Status, out.Reason = StatusWarn, f.RunningReason
+			default:
+				out.Reason = "running"
+			}
+			// What the scan saw under the agent's names but did not count is
+			// said here; an impostor beside the running agent makes a warn.
+			var seen []string
+			for _, p := range f.Excluded {
+				seen = append(seen, p.Why())
+				if p.Excluded == agent.ExcludedNotAgentBinary && out.Status == StatusPass {
+					out.Status = StatusWarn
+				}
+			}
+			if len(seen) > 0 {
+				out.Reason += "; not counted: " + strings.Join(seen, "; ")
+			} else if out.Status == StatusPass {
+				out.Reason = ""
 			}
 			return out
 		},

@@ -92,15 +92,48 @@ func diagnoseResolvConf(cat *Catalog, o *Observations) []Finding {
 	}
 	if ev := describeProblems(c); len(ev) > 0 || c.Missing || len(c.Nameservers) == 0 {
 		summary := fmt.Sprintf("%s has %d problem(s).", c.Path, len(c.Problems))
+		noServer := !c.Unreadable && (c.Missing || len(c.Nameservers) == 0)
 		switch {
 		case c.Missing:
-			summary = c.Path + " does not exist: Go programs such as the SSM agent then ask a DNS server on the local host (127.0.0.1:53), which usually is not there."
+			summary = c.Path + " does not exist: Go programs such as the SSM agent then ask a DNS server on the local host (127.0.0.1:53 and [::1]:53), which usually is not there."
+		case c.Unreadable:
+			summary = c.Path + " could not be read by the probe, so which nameservers the agent asks is unknown."
 		case len(c.Nameservers) == 0:
-			summary = c.Path + " names no nameserver: Go programs such as the SSM agent then ask 127.0.0.1:53."
+			summary = c.Path + " names no nameserver (it is empty, or has no nameserver line): Go programs such as the SSM agent then ask 127.0.0.1:53 and [::1]:53, which usually is not there."
 		}
-		out = append(out, cat.New(HostResolvConf, summary, ev))
+		var broken []string
+		if noServer {
+			broken = brokenAtResolve(o, true)
+		}
+		var fixes []string
+		if len(broken) > 0 {
+			// The agent's own lookups fail for it: this is the root cause.
+			summary += fmt.Sprintf(" The agent's lookups of %s fail because of it.", strings.Join(broken, ", "))
+			for _, p := range AgentPaths(o) {
+				if p.Required && p.State == PathBroken && p.Failed == StageResolve {
+					ev = append(ev, "agent path: "+p.Line()+": "+p.Detail)
+				}
+			}
+			fixes = append(fixes, fmt.Sprintf("Restore %s with the VPC resolver: echo 'nameserver %s' | sudo tee %s (or let DHCP rewrite it: sudo dhclient -r && sudo dhclient, or sudo systemctl restart systemd-networkd / NetworkManager); then sudo systemctl restart amazon-ssm-agent",
+				c.Path, vpcResolverAddr(o), c.Path))
+		}
+		f := cat.New(HostResolvConf, summary, ev, fixes...)
+		if len(broken) > 0 {
+			f.Severity = SevFail
+			f.about(broken...)
+		}
+		out = append(out, f)
 	}
 	return out
+}
+
+// vpcResolverAddr is the VPC resolver to name in a fix: the plan's first
+// AmazonProvidedDNS address, else the link-local one every VPC has.
+func vpcResolverAddr(o *Observations) string {
+	if o.Plan != nil && len(o.Plan.VPC) > 0 {
+		return o.Plan.VPC[0].String()
+	}
+	return "169.254.169.253"
 }
 
 func upstreamPath(f *ResolvFacts) string {

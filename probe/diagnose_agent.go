@@ -137,6 +137,15 @@ func agentNotRunning(cat *Catalog, o *Observations) Finding {
 	a := o.Agent
 	unit, snap := agentUnit(a)
 	ev := []string{"no amazon-ssm-agent process in the process table"}
+	summary := "The SSM Agent is installed but not running: no amazon-ssm-agent process exists, so Session Manager cannot reach this host."
+	if len(a.Excluded) > 0 {
+		// Zombies, other namespaces' agents and impostors are seen, not counted.
+		ev[0] = "no live amazon-ssm-agent process of this host runs an agent binary"
+		for _, p := range a.Excluded {
+			ev = append(ev, p.Why())
+		}
+		summary = "The SSM Agent is installed but not running: no live amazon-ssm-agent process of this host runs the agent (what the process table holds under that name is listed below), so Session Manager cannot reach this host."
+	}
 	if a.Version != "" {
 		ev = append(ev, fmt.Sprintf("installed version %s (from %s)", a.Version, a.VersionSource))
 	}
@@ -161,9 +170,7 @@ func agentNotRunning(cat *Catalog, o *Observations) Finding {
 		fixes = append(fixes, "sudo systemctl enable --now "+unit)
 	}
 	fixes = append(fixes, "Then read why it stopped: sudo journalctl -u "+unit+" -n 100; sudo tail -n 100 "+agent.AgentLogPath)
-	return specificFinding(cat, AgentNotRunning,
-		"The SSM Agent is installed but not running: no amazon-ssm-agent process exists, so Session Manager cannot reach this host.",
-		ev, fixes...)
+	return specificFinding(cat, AgentNotRunning, summary, ev, fixes...)
 }
 
 // agentOutdated builds agent.outdated: a fail below agent.MinSessionManager,

@@ -25,10 +25,11 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 	var bypass, noAddr, override, stale []string
 	var bypassHosts, noAddrHosts, overrideHosts, staleHosts []string
 	bypassWorks := true // every bypassed name still reaches its (public) address
+	paths := pathsByHost(o)
 	for i := range vs {
 		v := &vs[i]
-		if !v.e.Required || v.proxy != nil || v.hijacked() {
-			continue // through a proxy, the proxy resolves the name; a hijack has its own rule
+		if !v.e.Required || v.proxy != nil || v.hijacked() || v.rcodeFailed() {
+			continue // through a proxy, the proxy resolves the name; a hijack and an error rcode have their own rules
 		}
 		vpcAddrs, vpcBy := v.vpcAnswer()
 		switch {
@@ -43,10 +44,10 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 			case vpcBy != nil && !overlap(pins, vpcAddrs):
 				stale = append(stale, ev+fmt.Sprintf("; AmazonProvidedDNS %s answers %s", vpcBy.Resolver, joinAddrs(vpcAddrs)))
 				staleHosts = append(staleHosts, v.e.Host)
-			case v.tried(pins) && !v.reached(pins):
+			case pathBrokenAt(paths, v.e.Host, StageTCP):
 				stale = append(stale, ev+"; port 443 on it does not answer: "+netSummary(v, pins))
 				staleHosts = append(staleHosts, v.e.Host)
-			case v.reached(pins):
+			case pathOK(paths, v.e.Host):
 				override = append(override, ev+"; it still matches AmazonProvidedDNS and port 443 answers")
 				overrideHosts = append(overrideHosts, v.e.Host)
 			}
@@ -54,7 +55,7 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 			bypass = append(bypass, bypassEvidence(p, v, vpcAddrs, vpcBy)...)
 			bypassHosts = append(bypassHosts, v.e.Host)
 			addrs, _ := v.agentAddrs()
-			if !v.reached(addrs) {
+			if !pathOK(paths, v.e.Host) {
 				bypassWorks = false
 			} else {
 				bypass = append(bypass, fmt.Sprintf("%s still answers on %s through another path (NAT or internet)", v.e.Host, joinAddrs(addrs)))
@@ -195,12 +196,54 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 			alive = append(alive, a.String())
 		}
 	}
-	if len(dead) == 0 {
+	// The agent's own lookups that got no usable answer at all: the
+	// nameservers it asks are silent for those names, whatever they do for
+	// the others.
+	var quietEv, quietHosts, quietServers []string
+	quietRequired := false
+	for _, p := range AgentPaths(o) {
+		if p.State != PathBroken || p.Failed != StageResolve || !silentClass(p.Class, p.Rcode) {
+			continue
+		}
+		quietRequired = quietRequired || p.Required
+		quietHosts = append(quietHosts, p.Host)
+		if s := strings.TrimSuffix(p.Server, ":53"); s != "" {
+			quietServers = appendUnique(quietServers, s)
+		}
+		line := fmt.Sprintf("the agent's lookup of %s got no answer (%s)", p.Host, p.Class)
+		if p.Detail != "" {
+			line += ": " + p.Detail
+		}
+		quietEv = append(quietEv, line)
+	}
+	if len(dead) == 0 && len(quietHosts) == 0 {
 		return nil
 	}
-	ev := []string{fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "--timeout")}
+	var ev []string
+	if len(dead) > 0 {
+		ev = append(ev, fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "--timeout"))
+	}
 	if s := agentStallEvidence(o); s != "" {
 		ev = append(ev, s)
+	}
+	if len(quietHosts) > 0 {
+		servers := strings.Join(quietServers, ", ")
+		if servers == "" {
+			servers = strings.Join(systemOrDefault(o), ", ")
+		}
+		ev = append(ev, quietEv...)
+		if len(alive) > 0 {
+			ev = append(ev, "answering other questions: "+strings.Join(alive, ", "))
+		}
+		f := cat.New(DNSNameserverUnresponsive,
+			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quietHosts, ", ")), ev)
+		f.Severity = SevFail
+		if !quietRequired {
+			f.Severity = SevWarn
+			f.Summary += " Only optional endpoints are affected."
+		}
+		f.about(quietHosts...)
+		return []Finding{f}
 	}
 	if len(alive) > 0 {
 		ev = append(ev, "answering: "+strings.Join(alive, ", "))
@@ -224,6 +267,32 @@ func agentStallEvidence(o *Observations) string {
 		}
 	}
 	return ""
+}
+
+// silentClass reports whether a failed lookup got no usable reply at all:
+// a timeout, an unreachable or refusing server (ICMP), or replies that were
+// not DNS answers (a dns-error without an rcode).
+func silentClass(c errclass.Class, rcode string) bool {
+	switch c {
+	case errclass.Timeout, errclass.Unreachable, errclass.Refused:
+		return true
+	case errclass.DNSError:
+		return rcode == ""
+	}
+	return false
+}
+
+// systemOrDefault names the nameservers the agent asks: resolv.conf's, or
+// Go's defaults when it names none.
+func systemOrDefault(o *Observations) []string {
+	var out []string
+	for _, a := range o.Plan.System {
+		out = append(out, a.String())
+	}
+	if len(out) == 0 {
+		out = []string{"127.0.0.1", "::1"}
+	}
+	return out
 }
 
 // bypasses reports whether the host's own resolvers, which are not

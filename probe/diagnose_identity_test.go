@@ -189,6 +189,10 @@ func TestDiagnoseAgentFixtures(t *testing.T) {
 		{name: "proxy in the environment, running", agentRoot: "proxy", proc: true},
 		{name: "running but no environ", agentRoot: "no-environ", proc: true},
 		{name: "hybrid registration", agentRoot: "hybrid"},
+		{name: "agents beside an impostor, a zombie and a container's", agentRoot: "procs", proc: true},
+		{name: "only a zombie agent", agentRoot: "zombie", proc: true,
+			want: []string{"agent.not-running/fail"},
+			text: map[ID][]string{AgentNotRunning: {"pid 4101 (amazon-ssm-agent) has exited (state Z, a zombie)", "systemctl enable --now amazon-ssm-agent"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -32,6 +32,7 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 		hosts[list] = appendUnique(hosts[list], host)
 	}
 	var issuers []string
+	paths := pathsByHost(o)
 	for _, v := range views(o) {
 		if v.proxy != nil { // the agent does not go direct
 			if stage, class, detail := v.proxy.Failed(); stage != "" && !v.e.Required {
@@ -49,11 +50,30 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 			}
 			continue
 		}
-		if v.fromHosts() || !v.tried(addrs) || v.reached(addrs) || bypasses(p, &v) {
-			continue // pins and bypasses are judged by the DNS rules; untried means not checked
+		// The agent's path decides what is broken: Go's dialer moves to the
+		// next address only when TCP fails, and a TLS or HTTP failure on the
+		// address that connected ends the request.
+		ap := paths[v.e.Host]
+		if ap == nil || ap.State != PathBroken || ap.Failed == StageResolve || bypasses(p, &v) {
+			continue // working, not checked, or judged by the DNS rules
+		}
+		if v.fromHosts() && ap.Failed == StageTCP {
+			continue // a pin that does not answer: dns.hosts-stale
 		}
 		if !v.e.Required {
 			add(&optional, v.e.Host, fmt.Sprintf("%s (%s): %s", v.e.Host, v.e.Why, netSummary(&v, addrs)))
+			continue
+		}
+		if ap.Failed != StageTCP {
+			n := v.net[ap.Dialed]
+			if n == nil {
+				continue
+			}
+			stage, _ := n.Failed()
+			add(&tlsBad, v.e.Host, fmt.Sprintf("%s -> %s (from %s): %s", v.e.Host, ap.Dialed, src, stageLine(n, stage)))
+			if n.TLS != nil && n.TLS.Issuer != "" && !n.TLS.OK {
+				issuers = appendUnique(issuers, n.TLS.Issuer)
+			}
 			continue
 		}
 		for _, a := range addrs {
@@ -66,19 +86,12 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 			switch {
 			case stage == "tcp" && class == errclass.Refused:
 				add(&refused, v.e.Host, line)
-			case stage == "tls":
-				add(&tlsBad, v.e.Host, line)
-				if n.TLS.Issuer != "" {
-					issuers = appendUnique(issuers, n.TLS.Issuer)
-				}
 			case stage == "tcp" && (class == errclass.Timeout || class == errclass.Unreachable):
 				if c, in := p.inVPC(a); in {
 					add(&blocked, v.e.Host, line+fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c))
 				} else {
 					add(&public, v.e.Host, line+publicNote(p, &v, a))
 				}
-			case stage != "":
-				add(&tlsBad, v.e.Host, line)
 			}
 		}
 	}
@@ -240,21 +253,11 @@ func appendUnique(s []string, x string) []string {
 	return append(s, x)
 }
 
-// requiredReached reports whether every required endpoint answered over
-// HTTPS on an address the agent would use.
+// requiredReached reports whether every required endpoint's agent path
+// reaches HTTPS.
 func requiredReached(o *Observations) bool {
-	for _, v := range views(o) {
-		if !v.e.Required {
-			continue
-		}
-		if v.proxy != nil {
-			if stage, _, _ := v.proxy.Failed(); stage != "" {
-				return false
-			}
-			continue
-		}
-		addrs, _ := v.agentAddrs()
-		if !v.reached(addrs) {
+	for _, p := range AgentPaths(o) {
+		if p.Required && !p.OK() {
 			return false
 		}
 	}

@@ -46,8 +46,7 @@ func diagnosePrefs(cat *Catalog, o *Observations) []Finding {
 		}
 		cannot("The session preferences could not be read: ssm rejected the signature for its time.", ev...)
 	case d.Call.Fault == prefs.FaultDenied:
-		cannot(fmt.Sprintf("The session preferences could not be read: the instance role %s may not call ssm:GetDocument (%s). AmazonSSMManagedInstanceCore allows it; the agent's logs are used instead.", po.Role, d.Call.ErrorType),
-			d.Call.Summary())
+		out = append(out, ssmDenied(cat, po, d.Call.ErrorType, d.Call.Summary()))
 	case d.Missing:
 		// No preferences document: the defaults, no session logging.
 	case d.Call.Status != 200:
@@ -122,6 +121,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) (
 		}
 		uses["kms"] = strings.Join(why, ", ")
 	}
+	paths := pathsByHost(o)
 	for _, v := range views(o) {
 		why, used := uses[v.e.Service]
 		if !used || v.proxy != nil {
@@ -131,7 +131,7 @@ func prefsEndpointFaults(o *Observations, pr *prefs.Preferences, po *PrefsObs) (
 		switch {
 		case len(addrs) == 0 && (v.agent != nil || len(v.sys) > 0):
 			ev = append(ev, fmt.Sprintf("%s (required by %s): no address from the agent's resolver", v.e.Host, why))
-		case len(addrs) > 0 && v.tried(addrs) && !v.reached(addrs) && !v.fromHosts():
+		case len(addrs) > 0 && paths[v.e.Host] != nil && paths[v.e.Host].State == PathBroken && !v.fromHosts():
 			ev = append(ev, fmt.Sprintf("%s (required by %s): %s", v.e.Host, why, netSummary(&v, addrs)))
 		default:
 			continue
@@ -152,4 +152,20 @@ func docVersion(po *PrefsObs) string {
 		return po.Document.Document.Version
 	}
 	return "unknown"
+}
+
+// ssmDenied is iam.ssm-access-denied: the instance role was refused
+// ssm:GetDocument, which AmazonSSMManagedInstanceCore allows. What stops
+// that call stops the agent's own calls too: the managed policy is missing,
+// or an SCP, a permissions boundary or the VPC endpoint's policy denies it.
+func ssmDenied(cat *Catalog, po *PrefsObs, errType, call string) Finding {
+	role := orPlaceholder(po.Role, "ROLE")
+	return cat.New(IAMSSMAccessDenied,
+		fmt.Sprintf("The instance role %s was refused ssm:GetDocument (%s), which AmazonSSMManagedInstanceCore allows. Whatever refuses it most likely refuses the agent's own Systems Manager calls too, so the instance may not register or open sessions. The session preferences were not read.",
+			role, orPlaceholder(errType, "AccessDenied")),
+		[]string{call, "role: " + role},
+		fmt.Sprintf("Managed policy missing: aws iam list-attached-role-policies --role-name %s; attach it: aws iam attach-role-policy --role-name %s --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", role, role),
+		"Service control policy: in the Organizations management account, aws organizations list-policies-for-target --target-id ACCOUNT_ID --filter SERVICE_CONTROL_POLICY, and look for a Deny on ssm:*, ssmmessages:* or ec2messages:*; narrow it or exempt the role.",
+		fmt.Sprintf("Permissions boundary: aws iam get-role --role-name %s --query Role.PermissionsBoundary; if one is set, it must allow ssm:*, ssmmessages:* and ec2messages:* calls the managed policy grants (or remove it: aws iam delete-role-permissions-boundary --role-name %s).", role, role),
+		"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy).")
 }

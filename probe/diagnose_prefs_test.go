@@ -117,10 +117,10 @@ func prefsScenarios() map[string]fixture {
 		"no-document": fx("no preferences document: the defaults, no logging; the check says so, no finding",
 			withPrefs(healthy(), StatusPass, &PrefsObs{Document: &prefs.DocumentResult{Missing: true,
 				Call: okCall(prefs.APIGetDocument, "ssm", 400, "InvalidDocument", prefs.FaultNone)}})),
-		"access-denied": fx("the role may not call GetDocument: not checked, naming the role",
+		"access-denied": fx("the role may not call GetDocument: a warn naming the role and the four causes (policy, SCP, boundary, endpoint policy)",
 			withPrefs(healthy(), StatusSkip, &PrefsObs{Document: &prefs.DocumentResult{
 				Call: okCall(prefs.APIGetDocument, "ssm", 400, "AccessDeniedException", prefs.FaultDenied)}}),
-			w(PrefsUnreadable, SevInfo)),
+			w(IAMSSMAccessDenied, SevWarn)),
 		"signature-expired": fx("the signature was rejected for its time and no Date header showed skew: net.clock-skew from the signature",
 			withPrefs(healthy(), StatusFail, &PrefsObs{Document: &prefs.DocumentResult{
 				Call: okCall(prefs.APIGetDocument, "ssm", 400, "InvalidSignatureException", prefs.FaultClockSkew)}}),

@@ -195,6 +195,29 @@ func (v *endpointView) hijacked() bool {
 		!strings.EqualFold(strings.TrimSuffix(a.Answer.FQDN, "."), v.e.Host)
 }
 
+// rcodeFailed reports whether the agent's lookup for v failed on a reply
+// with an error rcode (judged by dns.resolver-error).
+func (v *endpointView) rcodeFailed() bool {
+	a := v.agent
+	if a == nil || a.Answer.Class == errclass.None {
+		return false
+	}
+	q := failingQuery(&a.Answer)
+	return q != nil && rcodeError(a.Answer.Class, q.Rcode)
+}
+
+// pathOK reports whether host's agent path reaches HTTPS.
+func pathOK(paths map[string]*AgentPath, host string) bool {
+	p := paths[host]
+	return p != nil && p.OK()
+}
+
+// pathBrokenAt reports whether host's agent path broke at stage.
+func pathBrokenAt(paths map[string]*AgentPath, host string, stage PathStage) bool {
+	p := paths[host]
+	return p != nil && p.State == PathBroken && p.Failed == stage
+}
+
 // brokenAtResolve lists the hosts whose agent path breaks at resolving.
 func brokenAtResolve(o *Observations, requiredOnly bool) []string {
 	var hs []string

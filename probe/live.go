@@ -45,17 +45,7 @@ var prefsServices = map[string]bool{"ssm": true, "s3": true, "logs": true}
 // the checks started here do: every later read goes through r.read.
 func startLive(r *runner, cfg *Config, o *Observations) *live {
 	l := &live{r: r, cfg: cfg, p: o.Plan, net: map[string]*batch{}}
-	var pre []Check
-	if a := o.Agent; cfg.Live && a != nil && a.Running && !a.ProxyChecked {
-		pre = append(pre, agentEnvCheck(a))
-	}
-	switch p := o.Plan; {
-	case !cfg.Live:
-		pre = append(pre, skipped("dns", "endpoint names", offlineReason))
-	case p.Problem != "":
-		pre = append(pre, planProblemCheck(p))
-	}
-	l.pre = append(l.pre, r.start(pre, nil))
+	l.pre = append(l.pre, r.start(planChecks(cfg, o), nil))
 	if !cfg.Live || o.Plan.Problem != "" {
 		return l
 	}
@@ -97,6 +87,22 @@ func startLive(r *runner, cfg *Config, o *Observations) *live {
 		}
 	}
 	return l
+}
+
+// planChecks lists the checks that come before any name is asked: the
+// agent's unread environment, and why no name is asked when none is.
+func planChecks(cfg *Config, o *Observations) []Check {
+	var cs []Check
+	if a := o.Agent; cfg.Live && a != nil && a.Running && !a.ProxyChecked {
+		cs = append(cs, agentEnvCheck(a))
+	}
+	switch p := o.Plan; {
+	case !cfg.Live:
+		cs = append(cs, skipped("dns", "endpoint names", offlineReason))
+	case p.Problem != "":
+		cs = append(cs, planProblemCheck(p))
+	}
+	return cs
 }
 
 // answered starts the endpoint checks of every address of e that no check

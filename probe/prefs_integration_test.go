@@ -35,7 +35,7 @@ func prefsWorld(t *testing.T, fc prefstest.Config, prefix string) (*lab, *prefst
 func prefsIDs(res *Result) []string {
 	var out []string
 	for _, f := range res.Findings {
-		if strings.HasPrefix(string(f.ID), "prefs.") || strings.HasPrefix(string(f.ID), "net.") {
+		if strings.HasPrefix(string(f.ID), "prefs.") || strings.HasPrefix(string(f.ID), "net.") || f.ID == IAMSSMAccessDenied {
 			out = append(out, string(f.ID)+"/"+string(f.Severity))
 		}
 	}
@@ -105,7 +105,7 @@ func TestPrefsStates(t *testing.T) {
 			status: StatusPass, reason: "turn no session logging", valid: 1},
 		{name: "access denied names the role",
 			fc:   prefstest.Config{DenyGetDocument: true},
-			want: []string{"prefs.unreadable/info"}, status: StatusSkip, reason: "ssm-probe-fake-role", valid: 1,
+			want: []string{"iam.ssm-access-denied/warn"}, status: StatusSkip, reason: "ssm-probe-fake-role", valid: 1,
 			summaryHas: "ssm-probe-fake-role"},
 		{name: "log group denied is inconclusive",
 			fc:   prefstest.Config{Document: doc(map[string]any{"cloudWatchLogGroupName": "/ssm/sessions"}), DenyLogs: true},
@@ -132,7 +132,7 @@ func TestPrefsStates(t *testing.T) {
 			if c.summaryHas != "" {
 				var found bool
 				for _, f := range res.Findings {
-					if strings.HasPrefix(string(f.ID), "prefs.") && strings.Contains(f.Summary, c.summaryHas) {
+					if (strings.HasPrefix(string(f.ID), "prefs.") || f.ID == IAMSSMAccessDenied) && strings.Contains(f.Summary, c.summaryHas) {
 						found = true
 					}
 				}

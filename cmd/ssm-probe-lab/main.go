@@ -6,6 +6,7 @@
 //	ssm-probe-lab demo [--probe BIN] [--scenarios DIR] [--run SUBSTR]  verdicts, fail and warn findings next to what was broken
 //	ssm-probe-lab cleanup                                              remove a crashed run's leftovers
 //	ssm-probe-lab serve --spec FILE                                    (internal) the servers, inside ssmp-infra
+//	amazon-ssm-agent [-version]                                        (internal) a copy run as the instance's fake agent
 //
 // e2e exits 0 when every scenario passed, 1 when one failed. When the lab
 // cannot run (not root, no network namespaces) it says SKIPPED and exits
@@ -36,6 +37,13 @@ const (
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == lab.FakeAgentName {
+		// Copied into a lab instance as /usr/bin/amazon-ssm-agent.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := lab.FakeAgent(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

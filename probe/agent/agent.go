@@ -67,6 +67,8 @@ type Options struct {
 	BinaryPaths []string       // host paths of the agent binary, tried in order; nil means BinaryPath then SnapBinaryPath
 	Location    *time.Location // zone of the agent's log timestamps, which carry none; nil means time.Local
 	Run         Runner         // runs commands; nil means os/exec with output capped at MaxCommandOutputBytes
+
+	afterScan func(pid int) // tests: called between the scan and the read of pid's environ
 }
 
 // Install kinds recorded in InstallEvidence.Kind.
@@ -111,10 +113,17 @@ type Unit struct {
 
 // Process is one agent or worker process found in the process table.
 type Process struct {
-	PID  int    `json:"pid"`
-	Name string `json:"name"`          // amazon-ssm-agent, ssm-agent-worker, ssm-session-worker or ssm-document-worker
-	By   string `json:"by"`            // which file named it: cmdline, exe or comm
-	Exe  string `json:"exe,omitempty"` // target of /proc/<pid>/exe when readable
+	PID   int    `json:"pid"`
+	Name  string `json:"name"`            // amazon-ssm-agent, ssm-agent-worker, ssm-session-worker or ssm-document-worker
+	By    string `json:"by"`              // which file named it: cmdline, exe or comm
+	Exe   string `json:"exe,omitempty"`   // target of /proc/<pid>/exe when readable
+	State string `json:"state,omitempty"` // the state letter of /proc/<pid>/stat (R, S, Z, …) when readable
+	PPID  int    `json:"ppid,omitempty"`  // the parent's pid, from the same line
+	// Excluded says why the process is not counted as this host's running
+	// agent or worker: ExcludedExited, ExcludedOtherNamespace or
+	// ExcludedNotAgentBinary; "" for a counted process.
+	Excluded     string `json:"excluded,omitempty"`
+	PIDNamespace string `json:"pid_namespace,omitempty"` // /proc/<pid>/ns/pid, for ExcludedOtherNamespace
 }
 
 // Facts is everything Inspect learned about the agent. Tri-state fields come
@@ -135,9 +144,13 @@ type Facts struct {
 	RunningChecked bool      `json:"running_checked"`
 	RunningReason  string    `json:"running_reason,omitempty"` // why not checked, e.g. "not checked: offline root"
 	Running        bool      `json:"running"`
-	PIDs           []int     `json:"pids,omitempty"`    // amazon-ssm-agent processes
+	PIDs           []int     `json:"pids,omitempty"`    // live amazon-ssm-agent processes of this host from an agent binary
 	Agents         []Process `json:"agents,omitempty"`  // the same, with how each was identified
 	Workers        []Process `json:"workers,omitempty"` // worker processes
+	// Excluded are processes named like the agent or a worker that are not
+	// counted: exited but not reaped, in another PID namespace, or not an
+	// agent binary (Process.Excluded says which).
+	Excluded []Process `json:"excluded,omitempty"`
 
 	ProxyChecked bool      `json:"proxy_checked"`
 	ProxyReason  string    `json:"proxy_reason,omitempty"` // why not checked, e.g. "not checked: needs root to read /proc/<pid>/environ"

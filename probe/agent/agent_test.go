@@ -87,8 +87,8 @@ func TestInspectFixtures(t *testing.T) {
 			want(t, "running", f.RunningChecked && f.Running, true)
 			want(t, "pids", f.PIDs, []int{812})
 			want(t, "workers", f.Workers, []Process{
-				{PID: 840, Name: ProcAgentWorker, By: "cmdline", Exe: "/usr/bin/ssm-agent-worker (deleted)"},
-				{PID: 901, Name: ProcSessionWorker, By: "comm"},
+				{PID: 840, Name: ProcAgentWorker, By: "cmdline", Exe: "/usr/bin/ssm-agent-worker (deleted)", State: "S", PPID: 1},
+				{PID: 901, Name: ProcSessionWorker, By: "comm", State: "S", PPID: 1},
 			})
 			want(t, "proxy checked", f.ProxyChecked, true)
 			if f.Proxy == nil {
@@ -107,6 +107,22 @@ func TestInspectFixtures(t *testing.T) {
 			want(t, "registration", f.Registration, &Registration{Path: RegistrationPath, ManagedInstanceID: "mi-0123456789abcdef0", Region: "eu-west-1"})
 			want(t, "credential source", f.CredentialSource, CredentialNone)
 		}},
+		{"procs", func(t *testing.T, f *Facts) {
+			want(t, "pids", f.PIDs, []int{812, 900})
+			want(t, "excluded", excludedPIDs(f), map[int]string{
+				600: ExcludedNotAgentBinary, 700: ExcludedExited, 1500: ExcludedOtherNamespace, 1501: ExcludedOtherNamespace})
+			want(t, "workers", f.Workers, []Process(nil))
+			if f.Proxy == nil {
+				t.Fatalf("no proxy found: %s", f.ProxyReason)
+			}
+			want(t, "the host agent's proxy, not the impostor's", f.Proxy.HTTPSProxy, "http://proxy.corp.example:3128")
+		}},
+		{"zombie", func(t *testing.T, f *Facts) {
+			want(t, "running", f.RunningChecked && !f.Running, true)
+			want(t, "proxy reason", f.ProxyReason, ReasonNotRunning)
+			want(t, "excluded", f.Excluded, []Process{{PID: 4101, Name: ProcAgent, By: "comm", State: "Z", PPID: 4100, Excluded: ExcludedExited}})
+			want(t, "why", strings.Contains(f.Excluded[0].Why(), "its parent, pid 4100, has not reaped it"), true)
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,6 +131,15 @@ func TestInspectFixtures(t *testing.T) {
 			goldenfile.JSON(t, filepath.Join("testdata", "golden", tc.name+".want.json"), f, *update)
 		})
 	}
+}
+
+// excludedPIDs maps each excluded process to why it was excluded.
+func excludedPIDs(f *Facts) map[int]string {
+	m := map[int]string{}
+	for _, p := range f.Excluded {
+		m[p.PID] = p.Excluded
+	}
+	return m
 }
 
 func want[T any](t *testing.T, what string, got, want T) {

@@ -55,6 +55,10 @@ func parsers() map[string]func([]byte) any {
 			ev, ok := lastStartupLine(b)
 			return res{map[string]any{"evidence": ev, "found": ok}, ""}
 		},
+		"stat": func(b []byte) any {
+			st, err := parseStat(b)
+			return res{st, errString(err)}
+		},
 		"rpmq": func(b []byte) any {
 			first, out, _ := bytes.Cut(b, []byte("\n"))
 			var err error

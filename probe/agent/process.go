@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
@@ -34,10 +35,64 @@ const (
 	ReasonEnvironRoot   = "not checked: needs root to read /proc/<pid>/environ"
 	ReasonNotRunning    = "not checked: the agent is not running"
 	ReasonEnvironFailed = "not checked: could not read /proc/<pid>/environ"
+	ReasonEnvironGone   = "not checked: the agent process exited while its environment was read, twice"
 )
 
+// Why a process named like the agent is not counted as this host's running
+// agent (Process.Excluded).
+const (
+	// ExcludedExited: /proc/<pid>/stat gives state Z (zombie: it exited and
+	// its parent has not reaped it) or X (dead), proc(5).
+	ExcludedExited = "exited"
+	// ExcludedOtherNamespace: /proc/<pid>/ns/pid differs from the probe's
+	// own, so it belongs to another PID namespace, e.g. a container's agent,
+	// which serves that container rather than this host.
+	ExcludedOtherNamespace = "other-pid-namespace"
+	// ExcludedNotAgentBinary: it calls itself amazon-ssm-agent, but
+	// /proc/<pid>/exe is not an agent binary from a known install path
+	// (agentBinaryPaths). Its environment is not the agent's.
+	ExcludedNotAgentBinary = "not-agent-binary"
+)
+
+// agentBinaryPaths are the host paths where the agent's packages install
+// amazon-ssm-agent: /usr/bin for the rpm (aws/amazon-ssm-agent
+// packaging/linux/amazon-ssm-agent.spec:20) and deb packages
+// (packaging/ubuntu/amazon-ssm-agent.service:11), /usr/sbin for SUSE's
+// (packaging/suse/amazon-ssm-agent.service:6). The snap runs it from the
+// root of its revision, /snap/amazon-ssm-agent/<revision>/amazon-ssm-agent
+// (packaging/snap/snapcraft.yml:16); see knownAgentBinary.
+func agentBinaryPaths() []string {
+	return []string{BinaryPath, "/usr/sbin/amazon-ssm-agent"}
+}
+
+// snapDir is where snapd mounts the agent snap's revisions.
+const snapDir = "/snap/amazon-ssm-agent/"
+
+// knownAgentBinary reports whether exe, the target of /proc/<pid>/exe, is
+// an agent binary from a known install path. A binary replaced by an
+// upgrade while it runs reads "<path> (deleted)" and still counts. The path
+// is taken as a host path and, for a process table that is not the root's
+// own (tests), also under the root; on the live root the two are the same.
+func knownAgentBinary(fsys rootfs.FS, exe string) bool {
+	p := path.Clean(strings.TrimSuffix(exe, " (deleted)"))
+	for _, k := range agentBinaryPaths() {
+		if p == k || p == fsys.Join(k) {
+			return true
+		}
+	}
+	for _, prefix := range []string{snapDir, fsys.Join(snapDir) + "/"} {
+		if rev, ok := strings.CutPrefix(p, prefix); ok {
+			rev, bin, ok := strings.Cut(rev, "/")
+			return ok && rev != "" && bin == ProcAgent
+		}
+	}
+	return false
+}
+
 // processes scans the process table for the agent and its workers, then
-// reads the core process's proxy environment.
+// reads the core process's proxy environment. When that process ends
+// between the scan and the read (the read fails with ESRCH or ENOENT, or
+// the process is a zombie after it), the table is scanned once more.
 func (in *inspector) processes() {
 	procDir := in.opt.ProcDir
 	if procDir == "" {
@@ -48,35 +103,93 @@ func (in *inspector) processes() {
 		procDir = "/proc"
 	}
 	pfs := rootfs.FS{Root: procDir}
-	agents, workers, err := in.scanProcs(pfs)
-	if err != nil {
-		in.problem(procDir, err)
-		in.f.RunningReason = "not checked: " + err.Error()
-		in.f.ProxyReason = in.f.RunningReason
-		return
+	var s scan
+	var env []byte
+	var envErr error
+	for attempt := 0; attempt < 2; attempt++ {
+		var err error
+		if s, err = in.scanProcs(pfs); err != nil {
+			in.problem(procDir, err)
+			in.f.RunningReason = "not checked: " + err.Error()
+			in.f.ProxyReason = in.f.RunningReason
+			return
+		}
+		if len(s.agents) == 0 {
+			break
+		}
+		// The lowest PID is the one systemd started; another would be a
+		// second install (snap and package) racing it, whose environment
+		// may differ.
+		pid := s.agents[0].PID
+		if in.opt.afterScan != nil {
+			in.opt.afterScan(pid)
+		}
+		env, envErr = pfs.ReadFile(path.Join("/", strconv.Itoa(pid), "environ"), MaxEnvironBytes)
+		if !vanished(pfs, pid, envErr) {
+			break
+		}
+		envErr = errGone
 	}
 	in.f.RunningChecked = true
-	in.f.Agents, in.f.Workers = agents, workers
-	for _, p := range agents {
+	in.f.Agents, in.f.Workers, in.f.Excluded = s.agents, s.workers, s.excluded
+	for _, p := range s.agents {
 		in.f.PIDs = append(in.f.PIDs, p.PID)
 	}
-	in.f.Running = len(agents) > 0
-	if !in.f.Running {
+	in.f.Running = len(s.agents) > 0
+	switch {
+	case !in.f.Running:
 		in.f.ProxyReason = ReasonNotRunning
-		return
+	case errors.Is(envErr, errGone):
+		in.f.ProxyReason = ReasonEnvironGone
+	case envErr != nil && !errors.Is(envErr, rootfs.ErrTooLarge):
+		in.f.ProxyReason = environReason(envErr)
+		in.problem(path.Join(procDir, strconv.Itoa(s.agents[0].PID), "environ"), envErr)
+	default:
+		in.f.ProxyChecked = true
+		in.f.Proxy = ProxyFromEnviron(env)
 	}
-	// The lowest PID is the one systemd started; another would be a second
-	// install (snap and package) racing it, whose environment may differ.
-	pid := agents[0].PID
-	envPath := path.Join("/", strconv.Itoa(pid), "environ")
-	b, err := pfs.ReadFile(envPath, MaxEnvironBytes)
-	if err != nil && !errors.Is(err, rootfs.ErrTooLarge) {
-		in.f.ProxyReason = environReason(err)
-		in.problem(path.Join(procDir, envPath), err)
-		return
+}
+
+// Why says, for a person, why an excluded process is not counted; "" for
+// a counted one.
+func (p Process) Why() string {
+	switch p.Excluded {
+	case ExcludedExited:
+		what := "a zombie"
+		if p.State == "X" {
+			what = "dead"
+		}
+		parent := "its parent"
+		if p.PPID > 0 {
+			parent = fmt.Sprintf("its parent, pid %d,", p.PPID)
+		}
+		return fmt.Sprintf("pid %d (%s) has exited (state %s, %s): %s has not reaped it yet; it runs nothing", p.PID, p.Name, p.State, what, parent)
+	case ExcludedOtherNamespace:
+		return fmt.Sprintf("pid %d (%s) runs in another PID namespace (%s), for example inside a container: it is not this host's agent", p.PID, p.Name, p.PIDNamespace)
+	case ExcludedNotAgentBinary:
+		return fmt.Sprintf("pid %d calls itself %s but runs %s, which is not an agent binary from a known install path (%s, %s or %s<revision>/%s); its environment is not taken as the agent's proxy settings",
+			p.PID, p.Name, p.Exe, agentBinaryPaths()[0], agentBinaryPaths()[1], snapDir, ProcAgent)
 	}
-	in.f.ProxyChecked = true
-	in.f.Proxy = ProxyFromEnviron(b)
+	return ""
+}
+
+// errGone marks an environ read whose process ended during it.
+var errGone = errors.New("the process exited")
+
+// vanished reports whether process pid ended around a read of its environ
+// that returned err: the read failed with ESRCH, /proc/<pid> is gone (the
+// read then failed with ENOENT), or the process is now a zombie (whose
+// environ reads as empty, without an error).
+func vanished(pfs rootfs.FS, pid int, err error) bool {
+	if errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	dir := "/" + strconv.Itoa(pid)
+	if _, lerr := pfs.Lstat(dir); isNotExist(lerr) {
+		return true
+	}
+	st, serr := readStat(pfs, pid)
+	return serr == nil && st.exited()
 }
 
 // environReason turns a failure to read environ into a "not checked"
@@ -89,16 +202,29 @@ func environReason(err error) string {
 	return ReasonEnvironFailed + ": " + err.Error()
 }
 
+// scan is what one pass over the process table found.
+type scan struct {
+	agents   []Process // live amazon-ssm-agent processes of this host
+	workers  []Process // live worker processes of this host
+	excluded []Process // agent-named processes not counted, with Excluded set
+}
+
 // scanProcs lists numeric entries of the process table and classifies each.
-// A process that exits during the scan is skipped.
-func (in *inspector) scanProcs(pfs rootfs.FS) (agents, workers []Process, err error) {
+// A process that exits during the scan is skipped; one that has exited but
+// is not reaped, runs in another PID namespace, or is an impostor of the
+// core process goes to excluded.
+func (in *inspector) scanProcs(pfs rootfs.FS) (scan, error) {
+	var s scan
 	ents, err := pfs.ReadDir("/")
 	if err != nil {
-		return nil, nil, err
+		return s, err
 	}
+	// Unreadable (another user's process, or a fixture tree without it):
+	// then no process is taken as foreign.
+	selfNS, _ := pfs.Readlink("/self/ns/pid")
 	for _, e := range ents {
 		if in.ctx.Err() != nil {
-			return agents, workers, in.ctx.Err()
+			return s, in.ctx.Err()
 		}
 		pid, perr := strconv.Atoi(e.Name())
 		if perr != nil || pid <= 0 {
@@ -108,16 +234,77 @@ func (in *inspector) scanProcs(pfs rootfs.FS) (agents, workers []Process, err er
 		if !ok {
 			continue
 		}
-		if p.Name == ProcAgent {
-			agents = append(agents, p)
-		} else {
-			workers = append(workers, p)
+		st, serr := readStat(pfs, pid)
+		if isNotExist(serr) {
+			if _, lerr := pfs.Lstat("/" + strconv.Itoa(pid)); isNotExist(lerr) {
+				continue // exited and reaped during the scan
+			}
+		}
+		p.State, p.PPID = st.State, st.PPID
+		switch ns, _ := pfs.Readlink("/" + strconv.Itoa(pid) + "/ns/pid"); {
+		case serr == nil && st.exited():
+			p.Excluded = ExcludedExited
+		case selfNS != "" && ns != "" && ns != selfNS:
+			p.Excluded, p.PIDNamespace = ExcludedOtherNamespace, ns
+		case p.Name == ProcAgent && p.Exe != "" && !knownAgentBinary(in.fs, p.Exe):
+			p.Excluded = ExcludedNotAgentBinary
+		}
+		switch {
+		case p.Excluded != "":
+			s.excluded = append(s.excluded, p)
+		case p.Name == ProcAgent:
+			s.agents = append(s.agents, p)
+		default:
+			s.workers = append(s.workers, p)
 		}
 	}
-	byPID := func(s []Process) { sort.Slice(s, func(i, j int) bool { return s[i].PID < s[j].PID }) }
-	byPID(agents)
-	byPID(workers)
-	return agents, workers, nil
+	for _, l := range [][]Process{s.agents, s.workers, s.excluded} {
+		sort.Slice(l, func(i, j int) bool { return l[i].PID < l[j].PID })
+	}
+	return s, nil
+}
+
+// procStat is what the probe reads of /proc/<pid>/stat.
+type procStat struct {
+	State string `json:"state"` // one letter: R, S, D, Z, T, t, X, I, …
+	PPID  int    `json:"ppid"`
+}
+
+// exited reports whether the state is Z (zombie) or X (dead).
+func (s procStat) exited() bool { return s.State == "Z" || s.State == "X" }
+
+// readStat reads and parses /proc/<pid>/stat.
+func readStat(pfs rootfs.FS, pid int) (procStat, error) {
+	b, err := pfs.ReadFile("/"+strconv.Itoa(pid)+"/stat", MaxSmallFileBytes)
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseStat(b)
+}
+
+// errStat reports a /proc/<pid>/stat line that is not "pid (comm) state
+// ppid …".
+var errStat = errors.New("malformed /proc/<pid>/stat")
+
+// parseStat parses the start of a /proc/<pid>/stat line (proc(5)): the pid,
+// the command name in parentheses, the state and the parent's pid. The
+// name may itself hold spaces and parentheses, so the fields after it start
+// after the last ')'.
+func parseStat(b []byte) (procStat, error) {
+	line := string(b)
+	i := strings.LastIndexByte(line, ')')
+	if i < 0 || !strings.Contains(line[:i], " (") {
+		return procStat{}, errStat
+	}
+	f := strings.Fields(line[i+1:])
+	if len(f) < 2 || len(f[0]) != 1 {
+		return procStat{}, errStat
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil || ppid < 0 {
+		return procStat{}, errStat
+	}
+	return procStat{State: f[0], PPID: ppid}, nil
 }
 
 // identify names the process pid from, in order, the base name of argv[0]

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -184,28 +185,58 @@ func TestAddressPlan(t *testing.T) {
 }
 
 // TestInstanceScript checks the generated script's syntax with bash -n and
-// that it carries the scenario's agent and no probe flags but the format.
+// that it carries the scenario's agent (the fake agent binary at the
+// package's path, not an exec -a impostor; a zombie when asked) and no
+// probe flags but the format.
 func TestInstanceScript(t *testing.T) {
-	s, err := LoadScenario("scenarios/agent-proxy.json")
-	if err != nil {
-		t.Fatal(err)
+	cases := map[string][]string{
+		"agent-proxy": {"'https_proxy=http://10.0.9.20:3128'", " /usr/bin/amazon-ssm-agent &\n",
+			"W='/tmp/it'\\''s here'", "'/bin/ssm-probe' --format 'json' --no-color >", "SSL_CERT_FILE="},
+		"agent-zombie": {"exec /usr/bin/amazon-ssm-agent -version >/dev/null) & exec sleep 600", "(amazon-ssm-agen) Z ", "exit 1"},
 	}
-	sc := InstanceScript(s, "/tmp/it's here", "/bin/ssm-probe", "json")
-	for _, want := range []string{"'https_proxy=http://10.0.9.20:3128'", "exec -a amazon-ssm-agent",
-		"W='/tmp/it'\\''s here'", "'/bin/ssm-probe' --format 'json' --no-color >", "SSL_CERT_FILE="} {
-		if !strings.Contains(sc, want) {
-			t.Errorf("script lacks %q:\n%s", want, sc)
-		}
+	for name, wants := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, err := LoadScenario("scenarios/" + name + ".json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := InstanceScript(s, "/tmp/it's here", "/bin/ssm-probe", "json")
+			for _, want := range wants {
+				if !strings.Contains(sc, want) {
+					t.Errorf("script lacks %q:\n%s", want, sc)
+				}
+			}
+			if strings.Contains(sc, "exec -a") {
+				t.Errorf("the agent runs under another program's exe:\n%s", sc)
+			}
+			if strings.Contains(sc, "--vpc-dns") || strings.Contains(sc, "--imds-endpoint") || strings.Contains(sc, "--ca-file") {
+				t.Error("the probe must run with its defaults")
+			}
+			if _, err := exec.LookPath("bash"); err != nil {
+				t.Skip("no bash")
+			}
+			cmd := exec.Command("bash", "-n")
+			cmd.Stdin = strings.NewReader(sc)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("bash -n: %v: %s", err, out)
+			}
+		})
 	}
-	if strings.Contains(sc, "--vpc-dns") || strings.Contains(sc, "--imds-endpoint") || strings.Contains(sc, "--ca-file") {
-		t.Error("the probe must run with its defaults")
+}
+
+// TestFakeAgent: the fake agent answers -version as the real binary does,
+// refuses other arguments, and runs until its context ends.
+func TestFakeAgent(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := FakeAgent(context.Background(), []string{"-version"}, &out, &errb); code != 0 || out.String() != "SSM Agent version: "+AgentVersion+"\n" {
+		t.Errorf("-version: exit %d, %q", code, out.String())
 	}
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash")
+	if code := FakeAgent(context.Background(), []string{"-register"}, &out, &errb); code != 1 {
+		t.Errorf("-register: exit %d, want 1", code)
 	}
-	cmd := exec.Command("bash", "-n")
-	cmd.Stdin = strings.NewReader(sc)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("bash -n: %v: %s", err, out)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if code := FakeAgent(ctx, nil, &out, &errb); code != 0 {
+		t.Errorf("run: exit %d", code)
 	}
 }

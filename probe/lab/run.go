@@ -38,7 +38,7 @@ const (
 // removed again whatever happens.
 type Runner struct {
 	Probe    string // absolute path of the ssm-probe binary
-	Self     string // absolute path of ssm-probe-lab, started as the server process
+	Self     string // absolute path of ssm-probe-lab, started as the server process and copied in as the fake agent
 	RepoRoot string // where "@path" agent files are read from
 	WorkDir  string // scratch directory, removed and recreated per scenario
 	Net      *Net
@@ -106,7 +106,7 @@ func (r *Runner) RunScenario(ctx context.Context, s *Scenario, format string) (r
 func (r *Runner) scenarioDir(s *Scenario) string { return filepath.Join(r.WorkDir, s.Name) }
 
 // prepareTree writes the overlay upper directories: the agent's files and
-// the fake agent binary, and the instance script.
+// the fake agent binary (a copy of ssm-probe-lab, see FakeAgentName).
 func (r *Runner) prepareTree(s *Scenario, w string) error {
 	for _, d := range Overlays() {
 		for _, sub := range []string{"upper", "work"} {
@@ -122,8 +122,13 @@ func (r *Runner) prepareTree(s *Scenario, w string) error {
 				return err
 			}
 		}
-		if err := os.WriteFile(filepath.Join(up, "/usr/bin/amazon-ssm-agent"), []byte(fakeAgent), 0o755); err != nil {
+		if err := installFakeAgent(r.Self, filepath.Join(up, "/usr/bin/amazon-ssm-agent")); err != nil {
 			return err
+		}
+		if s.Agent.Unit {
+			if err := installUnit(up); err != nil {
+				return err
+			}
 		}
 	}
 	for p, content := range s.Agent.Files {
@@ -151,17 +156,6 @@ func (r *Runner) prepareTree(s *Scenario, w string) error {
 	}
 	return nil
 }
-
-// fakeAgent stands in for /usr/bin/amazon-ssm-agent: it answers -version
-// the way the real binary does (research/AGENT-FACTS.md).
-const fakeAgent = `#!/bin/sh
-# ssm-probe lab: a stand-in for the SSM Agent binary.
-case "$1" in
--version|--version) echo "SSM Agent version: ` + AgentVersion + `"; exit 0 ;;
-esac
-echo "amazon-ssm-agent: ssm-probe lab stand-in" >&2
-exit 1
-`
 
 // readCapped reads at most limit bytes of file, failing when it is larger.
 func readCapped(file string, limit int64) ([]byte, error) {
@@ -315,8 +309,9 @@ func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'
 // namespace: it lays the agent's files over /etc, /var/lib, /var/log and
 // /usr/bin with overlays (the host's directories are untouched), restores
 // the /etc/netns bind mounts the /etc overlay hides, fakes the EC2 DMI
-// identity on a tmpfs over /sys/class, starts the fake agent, and runs the
-// probe with its defaults, SSL_CERT_FILE aside.
+// identity on a tmpfs over /sys/class, leaves a zombie agent and starts the
+// fake agent when the scenario asks, and runs the probe with its defaults,
+// SSL_CERT_FILE aside.
 func InstanceScript(s *Scenario, w, probeBin, format string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/bash\n# ssm-probe lab: the instance of scenario %s.\nset -euo pipefail\nW=%s\n", s.Name, shq(w))
@@ -328,15 +323,24 @@ func InstanceScript(s *Scenario, w, probeBin, format string) string {
 	fmt.Fprintf(&b, "for f in resolv.conf hosts; do mount --bind %s/\"$f\" /etc/\"$f\"; done\n", shq("/etc/netns/"+InstNS))
 	b.WriteString("mount -t tmpfs -o size=64k,mode=0755 ssmp-dmi /sys/class\nmkdir -p /sys/class/dmi/id\n")
 	fmt.Fprintf(&b, "echo %s > /sys/class/dmi/id/board_asset_tag\necho 'Amazon EC2' > /sys/class/dmi/id/sys_vendor\n", shq(InstanceID))
+	if s.Agent.Zombie {
+		// A zombie agent: it exits while its parent, a shell that has
+		// exec'd sleep, never waits for it. The delay lets the exec happen
+		// first, so that bash cannot reap it. Wait, bounded (100 x 20 ms),
+		// until /proc shows it in state Z, and give up loudly otherwise.
+		b.WriteString("/bin/bash -c '(sleep 0.2; exec /usr/bin/amazon-ssm-agent -version >/dev/null) & exec sleep 600' &\n")
+		b.WriteString("zombie() { grep -qs '^[0-9]* (amazon-ssm-agen) Z ' /proc/[0-9]*/stat; }\n")
+		b.WriteString("for i in $(seq 100); do zombie && break; sleep 0.02; done\nzombie || { echo 'lab: no zombie amazon-ssm-agent appeared' >&2; exit 1; }\n")
+	}
 	if s.Agent.Running {
 		b.WriteString("env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin")
 		for _, e := range s.Agent.Env {
 			b.WriteString(" " + shq(e))
 		}
-		b.WriteString(" /bin/bash -c 'exec -a amazon-ssm-agent sleep 600' &\n")
-		// Wait, bounded (50 x 20 ms), until the exec has happened: a probe
-		// that scans /proc first would see bash, not the agent.
-		b.WriteString("agent=$!\nfor i in $(seq 50); do\n  case \"$(tr '\\0' ' ' </proc/$agent/cmdline 2>/dev/null)\" in amazon-ssm-agent*) break;; esac\n  sleep 0.02\ndone\n")
+		b.WriteString(" /usr/bin/amazon-ssm-agent &\n")
+		// Wait, bounded (50 x 20 ms), until env has exec'd the agent: a
+		// probe that scans /proc first would see env, not the agent.
+		b.WriteString("agent=$!\nfor i in $(seq 50); do\n  case \"$(tr '\\0' ' ' </proc/$agent/cmdline 2>/dev/null)\" in /usr/bin/amazon-ssm-agent*) break;; esac\n  sleep 0.02\ndone\n")
 	}
 	fmt.Fprintf(&b, "t0=$(date +%%s%%N)\nrc=0\nSSL_CERT_FILE=\"$W/ca.pem\" %s --format %s --no-color >\"$W/probe.out\" 2>\"$W/probe.err\" || rc=$?\n",
 		shq(probeBin), shq(format))

@@ -203,8 +203,15 @@ type Rule struct {
 // AgentSpec describes the agent the instance has.
 type AgentSpec struct {
 	Installed bool     `json:"installed"`     // /usr/bin/amazon-ssm-agent exists and prints AgentVersion
-	Running   bool     `json:"running"`       // a process named amazon-ssm-agent runs
+	Running   bool     `json:"running"`       // /usr/bin/amazon-ssm-agent runs (the fake agent, FakeAgentName)
 	Env       []string `json:"env,omitempty"` // the running agent's environment (NAME=value)
+	// Zombie leaves an amazon-ssm-agent process that has exited and that
+	// its parent never reaps (state Z), as a killed agent is until then.
+	Zombie bool `json:"zombie,omitempty"`
+	// Unit installs the agent's systemd unit, enabled (UnitPath and its
+	// multi-user.target.wants link). The lab runs no systemd: the service
+	// reads as stopped unless Running starts the agent.
+	Unit bool `json:"unit,omitempty"`
 	// Files are extra files in the agent's directories: host path -> content,
 	// or "@PATH" to copy PATH (relative to the repository root) in.
 	Files map[string]string `json:"files,omitempty"`
@@ -332,6 +339,9 @@ func (s *Scenario) Validate() error {
 		if !agentPath(p) {
 			return fmt.Errorf("agent file %q is outside %v", p, agentDirs)
 		}
+	}
+	if (s.Agent.Running || s.Agent.Zombie || s.Agent.Unit) && !s.Agent.Installed {
+		return fmt.Errorf("agent: running, zombie or unit needs installed (the fake agent binary)")
 	}
 	for _, e := range s.Agent.Env {
 		if !strings.Contains(e, "=") {

@@ -31,6 +31,7 @@ type Doc struct {
 	Context    probe.Context       `json:"context"`
 	Findings   []probe.Finding     `json:"findings"`
 	Checks     []probe.CheckRecord `json:"checks"`
+	Paths      []probe.AgentPath   `json:"paths"` // the agent's path to every planned endpoint (additive to v1)
 }
 
 // NewDoc builds the JSON document of r. Empty lists are rendered as [] and
@@ -45,6 +46,7 @@ func NewDoc(r *probe.Result, m Meta) Doc {
 		Context:    r.Context,
 		Findings:   make([]probe.Finding, 0, len(r.Findings)),
 		Checks:     make([]probe.CheckRecord, 0, len(r.Checks)),
+		Paths:      append(make([]probe.AgentPath, 0, len(r.Paths)), r.Paths...),
 	}
 	if d.Context.VPCCIDRs == nil {
 		d.Context.VPCCIDRs = []string{}
@@ -59,6 +61,9 @@ func NewDoc(r *probe.Result, m Meta) Doc {
 		f.Evidence = nonNil(f.Evidence)
 		f.Remediation = nonNil(f.Remediation)
 		f.Docs = nonNil(f.Docs)
+		if f.Explains == nil {
+			f.Explains = []probe.ID{}
+		}
 		d.Findings = append(d.Findings, f)
 	}
 	for _, c := range r.Checks {

@@ -15,6 +15,7 @@ import (
 const (
 	MetricStatus        = "ssm_probe_status"
 	MetricFinding       = "ssm_probe_finding"
+	MetricExplains      = "ssm_probe_finding_explains"
 	MetricCheckDuration = "ssm_probe_check_duration_seconds"
 	MetricLastRun       = "ssm_probe_last_run_timestamp_seconds"
 	MetricInfo          = "ssm_probe_info"
@@ -25,6 +26,8 @@ const (
 //
 //   - ssm_probe_status: the verdict's exit code (0 ok, 1 warn, 2 fail, 3 unknown);
 //   - ssm_probe_finding{id,severity}: 1 for every finding of the run;
+//   - ssm_probe_finding_explains{id,explains}: 1 for every finding ID folded
+//     into the root cause id (the JSON finding's "explains");
 //   - ssm_probe_check_duration_seconds{name,target}: how long each check took;
 //   - ssm_probe_last_run_timestamp_seconds: when the run started, in Unix seconds;
 //   - ssm_probe_info{version,commit}: 1, naming the probe build.
@@ -55,6 +58,18 @@ func Prom(w io.Writer, r *probe.Result, m Meta) error {
 		}
 		seen[labels] = true
 		fmt.Fprintf(bw, "%s%s 1\n", MetricFinding, labels)
+	}
+
+	family(MetricExplains, "A finding of the last ssm-probe run folded into the root cause that explains it (1 while present).")
+	for _, f := range r.Findings {
+		for _, x := range f.Explains {
+			labels := promLabels("id", string(f.ID), "explains", string(x))
+			if seen[labels] {
+				continue
+			}
+			seen[labels] = true
+			fmt.Fprintf(bw, "%s%s 1\n", MetricExplains, labels)
+		}
 	}
 
 	family(MetricCheckDuration, "Duration of each check of the last ssm-probe run, in seconds.")

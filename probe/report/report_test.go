@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,13 +32,23 @@ func sample() *probe.Result {
 			Agent:     probe.AgentContext{Version: "3.3.1142.0", Running: &running},
 		},
 		Findings: []probe.Finding{
-			cat.New(probe.NetEndpointBlocked,
+			explaining(cat.New(probe.NetEndpointBlocked,
 				"ssm.ap-northeast-1.amazonaws.com resolves to 172.30.4.52, inside the VPC (an interface endpoint), and TCP 443 to it times out. DNS is VPC-wide: creating the endpoint redirected every subnet, including those that used to go out through a NAT or internet gateway.",
 				[]string{"172.30.0.2 answered ssm.ap-northeast-1.amazonaws.com with 172.30.4.52 (inside 172.30.0.0/16)",
 					"TCP 172.30.4.52:443 timed out after 2000 ms",
-					"agent log \u2014 \x1b[31mdial tcp 172.30.4.52:443: i/o timeout\x1b[0m (47 times)"}),
+					"agent log \u2014 \x1b[31mdial tcp 172.30.4.52:443: i/o timeout\x1b[0m (47 times)"}), probe.LogEndpointTimeout),
 			cat.New(probe.AgentHibernating, "hibernate.log shows the agent backing off.", []string{"/var/log/amazon/ssm/hibernate.log:12"}),
 			cat.New(probe.DNSStubResolver, "", nil),
+		},
+		Paths: []probe.AgentPath{
+			{Service: "ssm", Host: "ssm.ap-northeast-1.amazonaws.com", Required: true, Via: "direct", Source: "dns",
+				Server: "172.30.0.2:53", FQDN: "ssm.ap-northeast-1.amazonaws.com.", Reached: probe.StageResolve,
+				Addrs: []probe.PathAddr{{Addr: netip.MustParseAddr("172.30.4.52"), Checked: true, Failed: probe.StageTCP,
+					Class: errclass.Timeout, Detail: "dial tcp 172.30.4.52:443: i/o timeout"}},
+				State: probe.PathBroken, Failed: probe.StageTCP, Class: errclass.Timeout, Detail: "dial tcp 172.30.4.52:443: i/o timeout"},
+			{Service: "s3", Host: "s3.ap-northeast-1.amazonaws.com", Via: "direct", Source: "dns", Server: "172.30.0.2:53",
+				Addrs:  []probe.PathAddr{{Addr: netip.MustParseAddr("52.219.4.1"), Checked: true, Reached: probe.StageHTTPS}},
+				Dialed: netip.MustParseAddr("52.219.4.1"), State: probe.PathOK, Reached: probe.StageHTTPS},
 		},
 		Checks: []probe.CheckRecord{
 			{Name: "resolv.conf", Target: "/etc/resolv.conf", Status: probe.StatusPass, DurationMS: 0,
@@ -48,6 +59,12 @@ func sample() *probe.Result {
 				Reason: "not checked: needs root to read /proc/2391/environ"},
 		},
 	}
+}
+
+// explaining records that f folded the findings ids.
+func explaining(f probe.Finding, ids ...probe.ID) probe.Finding {
+	f.Explains = ids
+	return f
 }
 
 func golden(t *testing.T, name string, got []byte) {

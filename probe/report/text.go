@@ -56,6 +56,7 @@ func Text(w io.Writer, r *probe.Result, m Meta, opt TextOptions) error {
 	for _, f := range r.Findings {
 		tw.finding(f)
 	}
+	tw.paths(r.Paths)
 	tw.checks(r.Checks)
 	return tw.w.Flush()
 }
@@ -169,6 +170,13 @@ func (t *textWriter) finding(f probe.Finding) {
 			t.wrap(ind+"- ", ind+"  ", e)
 		}
 	}
+	if len(f.Explains) > 0 {
+		ids := make([]string, len(f.Explains))
+		for i, x := range f.Explains {
+			ids[i] = string(x)
+		}
+		t.wrap(ind+"Explains: ", ind+"  ", strings.Join(ids, ", "))
+	}
 	if len(f.Remediation) > 0 {
 		t.line(ind + "Fix:")
 		for i, e := range f.Remediation {
@@ -203,6 +211,30 @@ func (t *textWriter) wrap(first, rest, s string) {
 	}
 	if n > 0 {
 		t.line(cur)
+	}
+}
+
+// paths writes one line per planned endpoint: how the agent would get
+// there (name -> source -> address -> stage reached), marked ok, FAIL or ?.
+func (t *textWriter) paths(ps []probe.AgentPath) {
+	if len(ps) == 0 {
+		return
+	}
+	t.line("")
+	t.line(t.paint(ansiBold, "Agent paths:"))
+	for _, p := range ps {
+		mark, color := "  ok  ", ansiGreen
+		switch p.State {
+		case probe.PathBroken:
+			mark, color = " FAIL ", ansiRed
+		case probe.PathUnknown:
+			mark, color = "  ?   ", ansiYellow
+		}
+		opt := ""
+		if !p.Required {
+			opt = " (optional)"
+		}
+		t.wrap(t.paint(color, mark), "        ", p.Line()+opt)
 	}
 }
 

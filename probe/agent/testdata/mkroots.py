@@ -108,13 +108,20 @@ w(c, "/var/log/amazon/ssm/hibernate.log", """2024-06-01 10:00:00 INFO Entering S
 # proxy: a live-looking process table with the agent, two workers and a proxy environment.
 c = "proxy"
 w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
-def proc(pid, comm, argv, environ=None, exe=None):
+HOST_PID_NS = "pid:[4026531836]"
+def proc(pid, comm, argv, environ=None, exe=None, state="S", ppid=1, ns=HOST_PID_NS):
+    """One /proc/<pid> of case c: comm, cmdline, stat (proc(5): pid, (comm),
+    state, ppid, then the process group and session), and when given the
+    environ, the exe link and the ns/pid link (a zombie has none)."""
     w(c, f"/proc/{pid}/comm", comm + "\n")
     w(c, f"/proc/{pid}/cmdline", "".join(a + "\0" for a in argv))
+    w(c, f"/proc/{pid}/stat", f"{pid} ({comm}) {state} {ppid} {pid} {pid} 0 -1 4194560 120 0 0 0 3 1 0 0 20 0 1 0 1234\n")
     if environ is not None:
         w(c, f"/proc/{pid}/environ", "".join(e + "\0" for e in environ))
     if exe:
         ln(c, f"/proc/{pid}/exe", exe)
+    if ns:
+        ln(c, f"/proc/{pid}/ns/pid", ns)
 proc(1, "systemd", ["/sbin/init", "splash"], ["HOME=/"], "/usr/lib/systemd/systemd")
 proc(812, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], [
     "LANG=C.UTF-8", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin",
@@ -139,3 +146,32 @@ w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
 w(c, "/etc/systemd/system/amazon-ssm-agent.service", "[Service]\nExecStart=/usr/bin/amazon-ssm-agent\n")
 w(c, "/var/lib/amazon/ssm/registration", '{"ManagedInstanceID":"mi-0123456789abcdef0","Region":"eu-west-1"}')
 w(c, "/var/lib/amazon/ssm/runtimeconfig/identity_config.json", '{"CredentialSource":"None"}')
+
+# procs: beside the host's agent (812) and a snap's (900), the table holds
+# what is not counted: an impostor with the lowest pid and a proxy
+# environment (600: argv[0] amazon-ssm-agent, exe /usr/bin/sleep), a zombie
+# agent (700), and a container's agent and worker in another PID namespace
+# (1500, 1501). The proxy settings are the host agent's.
+c = "procs"
+w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
+proc(1, "systemd", ["/sbin/init"], ["HOME=/"], "/usr/lib/systemd/systemd", ppid=0)
+proc(600, "sleep", ["amazon-ssm-agent"], ["https_proxy=http://impostor.example:3128"], "/usr/bin/sleep")
+proc(700, "amazon-ssm-agen", [], state="Z", ppid=699, ns=None)
+proc(699, "sleep", ["sleep", "600"], None, "/usr/bin/sleep")
+proc(812, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://proxy.corp.example:3128"], "/usr/bin/amazon-ssm-agent")
+proc(900, "amazon-ssm-agen", ["/snap/amazon-ssm-agent/7993/amazon-ssm-agent"], ["PATH=/usr/bin"], "/snap/amazon-ssm-agent/7993/amazon-ssm-agent")
+proc(1500, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://container.example:3128"], "/usr/bin/amazon-ssm-agent", ppid=1499, ns="pid:[4026532512]")
+proc(1501, "ssm-agent-worke", ["/usr/bin/ssm-agent-worker"], None, "/usr/bin/ssm-agent-worker", ppid=1500, ns="pid:[4026532512]")
+proc(950, "bash", ["bash"], None, "/usr/bin/bash")
+ln(c, "/proc/self", "950")
+
+# zombie: the agent was killed and its parent has not reaped it (state Z):
+# nothing runs the agent, and there is no environment to read.
+c = "zombie"
+w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
+w(c, "/etc/systemd/system/amazon-ssm-agent.service", "[Service]\nExecStart=/usr/bin/amazon-ssm-agent\n")
+proc(1, "systemd", ["/sbin/init"], ["HOME=/"], "/usr/lib/systemd/systemd", ppid=0)
+proc(4100, "bash", ["bash", "-c", "exec sleep 600"], None, "/usr/bin/sleep")
+proc(4101, "amazon-ssm-agen", [], state="Z", ppid=4100, ns=None)
+proc(950, "bash", ["bash"], None, "/usr/bin/bash")
+ln(c, "/proc/self", "950")

@@ -285,6 +285,20 @@ case("host-disk-unchecked", "Disks that could not be measured give no finding (t
         {"path": "/var/lib/amazon/ssm", "checked": False, "reason": "not checked: not-found: no such file",
         "free_percent": 0, "avail_percent": 0, "inodes_known": False, "free_inodes_percent": 0}]}))
 
+case("agent-zombie", "The only amazon-ssm-agent is a zombie (state Z, not reaped): not running, named as such; its environ is not read, so the verdict is not unknown.",
+     [W("agent.not-running", "fail", "pid 4101 (amazon-ssm-agent) has exited (state Z, a zombie)", "its parent, pid 4100,", "sudo systemctl enable --now amazon-ssm-agent")],
+     lambda o: o["agent"].update({"running": False, "pids": None, "agents": None, "proxy_checked": False,
+        "proxy_reason": "not checked: the agent is not running",
+        "excluded": [{"pid": 4101, "name": "amazon-ssm-agent", "by": "comm", "state": "Z", "ppid": 4100, "excluded": "exited"}]}))
+
+case("agent-impostor-and-container", "Only an impostor (exec -a amazon-ssm-agent sleep) and a container's agent run: neither is this host's agent.",
+     [W("agent.not-running", "fail", "calls itself amazon-ssm-agent but runs /usr/bin/sleep", "another PID namespace (pid:[4026532512])", "not taken as the agent's proxy settings")],
+     lambda o: o["agent"].update({"running": False, "pids": None, "agents": None, "proxy_checked": False,
+        "proxy_reason": "not checked: the agent is not running",
+        "excluded": [{"pid": 600, "name": "amazon-ssm-agent", "by": "cmdline", "exe": "/usr/bin/sleep", "state": "S", "ppid": 1, "excluded": "not-agent-binary"},
+                     {"pid": 1500, "name": "amazon-ssm-agent", "by": "cmdline", "exe": "/usr/bin/amazon-ssm-agent", "state": "S", "ppid": 1499,
+                      "excluded": "other-pid-namespace", "pid_namespace": "pid:[4026532512]"}]}))
+
 def strip_none(v):
     if isinstance(v, dict):
         return {k: strip_none(x) for k, x in v.items() if x is not None}
