@@ -40,7 +40,7 @@ var (
 func extract(text []byte, which Field) Fields {
 	var f Fields
 	if which&(FieldURL|FieldHost|FieldBucket) != 0 && has(text, "://") {
-		for _, u := range reURL.FindAll(text, 8) {
+		for _, u := range findURLs(text, 8) {
 			us := strings.TrimRight(string(u), ".:)]\"'")
 			host := urlHost(us)
 			if which&FieldURL != 0 {
