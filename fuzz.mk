@@ -12,13 +12,14 @@ FUZZ_TARGETS := \
 	./journal:FuzzScanText ./journal:FuzzParseEntries ./journal:FuzzMatcher \
 	./probe/imds:FuzzParseValue ./probe/imds:FuzzParseCIDRList ./probe/imds:FuzzParseRoleList \
 	./probe/imds:FuzzParseIAMInfo ./probe/imds:FuzzParseCredentials \
-	./probe/report:FuzzJSONRoundTrip ./probe/report:FuzzText ./probe/report:FuzzPromRoundTrip
+	./probe/report:FuzzJSONRoundTrip ./probe/report:FuzzText ./probe/report:FuzzPromRoundTrip \
+	./probe:FuzzDiagnoseWorld
 
 .PHONY: fuzz fuzz-seeds
 
 ## fuzz-seeds: run every fuzz target on its committed corpus only (fast)
 fuzz-seeds:
-	go test -count=1 -run '^Fuzz' ./resolv ./probe/agent ./journal ./probe/imds ./probe/report
+	go test -count=1 -run '^Fuzz' ./resolv ./probe/agent ./journal ./probe/imds ./probe/report ./probe
 
 ## fuzz: run each fuzz target for FUZZTIME, FUZZJOBS at a time with one
 ## worker each (go test allows one -fuzz target per run): 19 targets x 15s

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
@@ -60,7 +61,8 @@ type Event struct {
 type Catalog struct {
 	patterns []Pattern
 	pf       *prefilter
-	litPats  [][]int // literal index → pattern indexes
+	litPats  [][]int   // literal index → pattern indexes
+	bare     [][]Event // per pattern: its one event, prebuilt, when it extracts nothing (the frequent health-ping line); else nil
 }
 
 // agentServices are the services whose timeouts are log.endpoint-timeout.
@@ -151,6 +153,12 @@ func DefaultPatterns() []Pattern {
 			Regexp: regexp.MustCompile(`SSM Connection channel status is set to (\w+)`), Extract: FieldValue},
 		{Kind: KindAgentVersion, Literals: []string{"amazon-ssm-agent - v"},
 			Regexp: regexp.MustCompile(`amazon-ssm-agent - v(\d+(?:\.\d+)+)`), Extract: FieldValue},
+		// The successes the Timeline needs (timeline.go cites their source).
+		{Kind: KindHealthPing, Literals: []string{"reporting agent health"}, Class: errclass.None},
+		{Kind: KindHealthPingOK, Literals: []string{"UpdateInstanceInformation Response"}, Class: errclass.None, API: "UpdateInstanceInformation"},
+		{Kind: KindCredentialsReady, Literals: []string{"Credentials ready"}, Class: errclass.None},
+		{Kind: KindRegistered, Literals: []string{"Successfully registered the instance with AWS SSM"},
+			Regexp: regexp.MustCompile(`(?:instance-id: (mi-[0-9a-f]+))?`), Class: errclass.None, Extract: FieldValue},
 		{Kind: KindProxyConfig, Literals: []string{" https_proxy: ", " http_proxy: ", " no_proxy: ", " HTTPS_PROXY: ", " HTTP_PROXY: ", " NO_PROXY: "},
 			Regexp: regexp.MustCompile(`(?i)\b((?:https?|no)_proxy)\s*[:=]\s*"?([^\s"]*)`), Extract: FieldValue},
 	}
@@ -182,6 +190,12 @@ func NewCatalog(patterns []Pattern) (*Catalog, error) {
 		return nil, err
 	}
 	c.pf = pf
+	c.bare = make([][]Event, len(patterns))
+	for i, p := range patterns {
+		if p.Extract == 0 && p.Regexp == nil && len(p.Not) == 0 && p.Accept == nil && p.API == "" && (p.Class != errclass.None || informative(p.Kind)) {
+			c.bare[i] = []Event{{Kind: p.Kind, Class: p.Class}}
+		}
+	}
 	return c, nil
 }
 
@@ -201,6 +215,8 @@ type Matcher struct {
 	seen   []bool
 	hitPat []bool
 	hits   []int
+	pats   []int   // scratch: the hit patterns in table order
+	out    []Event // the result buffer Match returns
 	// memo holds the events of recent entry bodies (the text after the
 	// agent's timestamp): error-heavy logs repeat a few errors thousands of
 	// times, and the field extractors' expressions cost far more than a
@@ -221,7 +237,8 @@ func (c *Catalog) NewMatcher() *Matcher {
 
 // Match returns the events of one entry's text (all its lines, joined by
 // '\n'), at most one per kind, in catalog order. It returns nil, without
-// allocating, when no literal occurs in text.
+// allocating, when no literal occurs in text. The slice is the Matcher's or
+// the Catalog's: valid until the next Match, and not to be modified.
 func (m *Matcher) Match(text []byte) []Event {
 	m.hits = m.hits[:0]
 	m.c.pf.find(text, m.seen, m.onLit)
@@ -229,18 +246,22 @@ func (m *Matcher) Match(text []byte) []Event {
 		return nil
 	}
 	clear(m.seen)
+	for _, i := range m.hits {
+		m.hitPat[i] = false
+	}
+	// Patterns in table order, so the result is deterministic.
+	if len(m.hits) == 1 && m.c.bare[m.hits[0]] != nil {
+		return m.c.bare[m.hits[0]] // shared and read-only: no copy for the commonest hit
+	}
 	body := text[timestampLen(text):]
 	if evs, ok := m.memo[string(body)]; ok {
-		for _, i := range m.hits {
-			m.hitPat[i] = false
-		}
-		return evs
+		return evs // read-only, like every result
 	}
 	evs := m.match(text)
 	if m.memo == nil || len(m.memo) >= memoSize {
 		m.memo = make(map[string][]Event, memoSize)
 	}
-	m.memo[string(body)] = evs
+	m.memo[string(body)] = slices.Clone(evs) // m.out is reused by the next match
 	return evs
 }
 
@@ -265,16 +286,13 @@ func timestampLen(t []byte) int {
 	return n
 }
 
-// match computes the events of text, whose literals are in m.hits.
+// match computes the events of text, whose literals' patterns are in
+// m.hits, into m.out.
 func (m *Matcher) match(text []byte) []Event {
-	for _, i := range m.hits {
-		m.hitPat[i] = false
-	}
-	// Patterns in table order, so the result is deterministic.
-	pats := append([]int(nil), m.hits...)
-	sortInts(pats)
-	var out []Event
-	for _, i := range pats {
+	m.pats = append(m.pats[:0], m.hits...)
+	sortInts(m.pats)
+	out := m.out[:0]
+	for _, i := range m.pats {
 		p := &m.c.patterns[i]
 		if containsAny(text, p.Not) {
 			continue
@@ -308,10 +326,20 @@ func (m *Matcher) match(text []byte) []Event {
 				ev.Class = errclass.None // backing off is a state, not an error
 			}
 		}
-		if p.Accept != nil && !p.Accept(&ev) {
-			continue
+		if p.Accept != nil {
+			// A copy for the call, so that ev itself stays off the heap
+			// for the patterns without Accept (the frequent ones).
+			evc := ev
+			if !p.Accept(&evc) {
+				continue
+			}
+			ev = evc
 		}
 		out = mergeEvent(out, ev)
+	}
+	m.out = out
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
@@ -320,7 +348,8 @@ func (m *Matcher) match(text []byte) []Event {
 // failure, so that it carries no error class.
 func informative(k Kind) bool {
 	switch k {
-	case KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig:
+	case KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig,
+		KindHealthPing, KindHealthPingOK, KindCredentialsReady, KindRegistered:
 		return true
 	}
 	return false

@@ -17,6 +17,10 @@
 // considered is listed with its status, so "could not read" is never shown as
 // "nothing found".
 //
+// The same pass builds a Timeline (timeline.go): the last line showing the
+// agent reached the service, the current run of each failure kind per
+// endpoint, and the agent's starts and version changes.
+//
 // The layers are exported so that they can be tested and fuzzed on their
 // own: ReadLines (capped line splitting), Assembler / ParseEntries (entries
 // from lines), Catalog.Match (events from one entry), Aggregator (summaries),

@@ -67,8 +67,8 @@ func (s *scanner) readJournal(ctx context.Context, it *planItem) {
 		s.res.BudgetExhausted = true
 		return
 	}
-	it.agg = &Aggregator{}
-	jr := &journalReader{s: s, src: &it.src, agg: it.agg}
+	it.agg, it.tl = &Aggregator{}, newTimelineAcc(journalPos)
+	jr := &journalReader{s: s, src: &it.src, to: sink{it.agg, it.tl}}
 	switch s.opt.JournalReader {
 	case "journalctl":
 		jr.journalctl(ctx, t)
@@ -86,8 +86,8 @@ func (s *scanner) readJournal(ctx context.Context, it *planItem) {
 			}
 			note := it.src.Reason
 			it.src = Source{Name: t.name, Kind: SourceJournal}
-			it.agg = &Aggregator{}
-			jr = &journalReader{s: s, src: &it.src, agg: it.agg}
+			it.agg, it.tl = &Aggregator{}, newTimelineAcc(journalPos)
+			jr = &journalReader{s: s, src: &it.src, to: sink{it.agg, it.tl}}
 			s.res.Notes = append(s.res.Notes, "sdjournal failed ("+note+"); read the journal with journalctl")
 		}
 		jr.journalctl(ctx, t)
@@ -100,7 +100,7 @@ func (s *scanner) readJournal(ctx context.Context, it *planItem) {
 type journalReader struct {
 	s     *scanner
 	src   *Source
-	agg   *Aggregator
+	to    sink
 	asm   *Assembler
 	bytes int64
 	over  bool // the byte budget ran out
@@ -110,10 +110,10 @@ type journalReader struct {
 func (j *journalReader) message(msg []byte, cursor string, usec uint64) bool {
 	if j.asm == nil {
 		var cur string
-		where := func() string { return "journal:" + cur }
+		where := func() string { return journalPos(pos{cursor: cur}) }
 		j.asm = NewAssembler(j.s.opt.Location, func(e *Entry) bool {
 			cur = e.Cursor
-			j.s.entry(j.src, e, span{}, j.s.m, j.agg, where)
+			j.s.entry(j.src, e, span{}, j.s.m, j.to, where)
 			return true
 		})
 	}
@@ -312,3 +312,6 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 }
 
 func (c *cappedBuffer) String() string { return c.buf.String() }
+
+// journalPos names a journal entry by its cursor.
+func journalPos(p pos) string { return "journal:" + p.cursor }

@@ -21,7 +21,9 @@ type Kind string
 // dial failures, KindAPIError and KindControlChannelError / KindMDSError are
 // the symptoms that usually accompany a network finding, KindControlChannelUp
 // and KindChannelInUse show which channel works, KindAgentVersion and
-// KindProxyConfig describe the agent.
+// KindProxyConfig describe the agent. KindHealthPingOK, KindControlChannelUp,
+// KindCredentialsReady and KindRegistered are the successes the Timeline
+// dates the last working moment by.
 const (
 	KindEndpointTimeout       Kind = "endpoint-timeout"        // dial/request timeout to ssm, ssmmessages or ec2messages
 	KindSessionLoggingBlocked Kind = "session-logging-blocked" // session worker cannot use the S3 bucket, log group or KMS key of the session preferences
@@ -43,6 +45,10 @@ const (
 	KindAgentVersion          Kind = "agent-version"           // startup line `amazon-ssm-agent - v<version>` (Values: the version)
 	KindProxyConfig           Kind = "proxy-config"            // startup dump of the proxy environment (Values: name=value, userinfo redacted)
 	KindS3Fallback            Kind = "s3-fallback"             // signed HeadBucket failed; the agent falls back (often harmless)
+	KindHealthPing            Kind = "health-ping"             // the health check is about to ping ssm (INFO; whether it worked shows in what follows)
+	KindHealthPingOK          Kind = "health-ping-ok"          // DEBUG: UpdateInstanceInformation answered (the health ping reached ssm)
+	KindCredentialsReady      Kind = "credentials-ready"       // the core agent's credential refresher has credentials
+	KindRegistered            Kind = "registered"              // hybrid registration succeeded (Values: the mi- ID)
 )
 
 // Kinds lists every kind in the stable order used for Result.Events.
@@ -52,5 +58,6 @@ func Kinds() []Kind {
 		KindAccessDenied, KindDNSError, KindTLSError, KindProxyError, KindThrottled, KindHibernating,
 		KindConnectionRefused, KindNetworkUnreachable, KindAPIError, KindControlChannelError, KindMDSError,
 		KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig, KindS3Fallback,
+		KindHealthPing, KindHealthPingOK, KindCredentialsReady, KindRegistered,
 	}
 }

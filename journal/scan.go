@@ -83,6 +83,7 @@ type Result struct {
 	BytesPlanned    int64     `json:"bytes_planned,omitempty"` // of files, what the byte budget granted: BytesRead falls short of it when the scan stopped early
 	BudgetExhausted bool      `json:"budget_exhausted"`        // some data was not read because of the byte budget
 	Notes           []string  `json:"notes,omitempty"`         // problems that are not a source's (walk errors, caps)
+	Timeline        *Timeline `json:"timeline"`                // when it last worked, since when it fails, starts and versions
 }
 
 // scanner is the state of one Scan.
@@ -151,14 +152,19 @@ func Scan(ctx context.Context, opt Options) (res *Result) {
 	if ctx.Err() != nil {
 		res.Notes = append(res.Notes, "scan cancelled: "+ctx.Err().Error())
 	}
+	var tls []*timelineAcc
 	for i := range plan {
 		res.Sources = append(res.Sources, plan[i].src)
 		if plan[i].agg != nil {
 			s.agg.Merge(plan[i].agg)
 		}
+		if plan[i].tl != nil {
+			tls = append(tls, plan[i].tl)
+		}
 		res.BytesRead += plan[i].src.Bytes
 	}
 	res.Events = s.agg.Summaries()
+	res.Timeline = buildTimeline(tls, opt.Location)
 	return res
 }
 
@@ -251,6 +257,7 @@ type planItem struct {
 	journal     *journalTarget
 	partialTail bool        // the budget granted only the file's tail
 	agg         *Aggregator // events of this file, merged by Scan in plan order
+	tl          *timelineAcc
 }
 
 // planDefault lists the agent's rolled sets under Root and, when asked, the
@@ -386,16 +393,18 @@ func (s *scanner) readFile(ctx context.Context, it *planItem, m *Matcher, dedupe
 	}
 	cr := &ctxReader{ctx: ctx, r: io.LimitReader(f, it.alloc)}
 	name := it.file.path
-	var line int // the line of the entry being matched, for where
-	where := func() string {
+	at := func(p pos) string {
 		if offset > 0 {
-			return name + "@" + strconv.FormatInt(offset, 10) + ":" + strconv.Itoa(line)
+			return name + "@" + strconv.FormatInt(offset, 10) + ":" + strconv.Itoa(p.line)
 		}
-		return name + ":" + strconv.Itoa(line)
+		return name + ":" + strconv.Itoa(p.line)
 	}
+	it.tl = newTimelineAcc(at)
+	var line int // the line of the entry being matched, for where
+	where := func() string { return at(pos{line: line}) }
 	asm := NewAssembler(s.opt.Location, func(e *Entry) bool {
 		line = e.Line
-		s.entry(src, e, dedupe, m, it.agg, where)
+		s.entry(src, e, dedupe, m, sink{it.agg, it.tl}, where)
 		return true
 	})
 	num := 0
@@ -432,7 +441,7 @@ func (s *scanner) readFile(ctx context.Context, it *planItem, m *Matcher, dedupe
 }
 
 // entry accounts one entry of a source and matches it.
-func (s *scanner) entry(src *Source, e *Entry, dedupe span, m *Matcher, agg *Aggregator, where func() string) {
+func (s *scanner) entry(src *Source, e *Entry, dedupe span, m *Matcher, to sink, where func() string) {
 	src.Entries++
 	if e.Truncated || e.Invalid {
 		src.Malformed++
@@ -456,8 +465,17 @@ func (s *scanner) entry(src *Source, e *Entry, dedupe span, m *Matcher, agg *Agg
 		}
 	}
 	for _, ev := range m.Match(e.Text) {
-		agg.Add(ev, e.Time, e.Text, where)
+		if ev.Kind != KindHealthPing { // a ping about to be sent: for the timeline only
+			to.agg.Add(ev, e.Time, e.Text, where)
+		}
+		to.tl.add(ev, e.Time, pos{e.Line, e.Cursor})
 	}
+}
+
+// sink is where one source's events go: the summaries and the timeline.
+type sink struct {
+	agg *Aggregator
+	tl  *timelineAcc
 }
 
 // ctxReader stops reading when its context is done, and counts bytes.

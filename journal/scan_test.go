@@ -107,12 +107,18 @@ func TestScanBinaryAndHuge(t *testing.T) {
 // layout (var/log/journal/<machine-id>/system.journal) and returns the root.
 func journalRoot(t *testing.T) string {
 	t.Helper()
+	return journalRootOf(t, "seed001")
+}
+
+// journalRootOf is journalRoot for testdata/journal/<name>.journal.gz.
+func journalRootOf(t *testing.T, name string) string {
+	t.Helper()
 	root := t.TempDir()
 	dir := filepath.Join(root, "var/log/journal/fedcba9876543210fedcba9876543210")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	in, err := os.Open("testdata/journal/seed001.journal.gz")
+	in, err := os.Open("testdata/journal/" + name + ".journal.gz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/host"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // DefaultSince is how far back the agent's logs are read (INTERFACE.md).
@@ -26,7 +28,7 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 		Target: target,
 		Run: func(ctx context.Context) Outcome {
 			opt := journal.Options{Root: cfg.Root, Paths: cfg.LogPaths, Journal: len(cfg.LogPaths) == 0 && !cfg.NoJournal,
-				JournalctlPath: cfg.JournalctlPath, Location: cfg.Location}
+				JournalctlPath: cfg.JournalctlPath, Location: logZone(cfg)}
 			if cfg.Since > 0 {
 				opt.Since = cfg.Now().Add(-cfg.Since)
 			}
@@ -73,4 +75,19 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 			return out
 		},
 	}
+}
+
+// logZone is the zone of the agent's zone-less log timestamps: cfg.Location
+// when set; else the zone the probed root is set to (its /etc/localtime, read
+// under --root), since the agent runs under systemd without TZ and writes
+// that zone's local time; else the probe's own zone. A volume from a host in
+// Tokyo read on a UTC rescue host is so read in Tokyo time.
+func logZone(cfg *Config) *time.Location {
+	if cfg.Location != nil {
+		return cfg.Location
+	}
+	if loc := host.Zone(rootfs.FS{Root: cfg.Root}); loc != nil {
+		return loc
+	}
+	return time.Local
 }

@@ -3,7 +3,6 @@ package probe
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
@@ -117,7 +116,6 @@ func diagnoseSearchListHijack(cat *Catalog, o *Observations) []Finding {
 	if p == nil {
 		return nil
 	}
-	paths := pathsByHost(o)
 	ndots := 1
 	conf := "/etc/resolv.conf"
 	if o.Resolv != nil && o.Resolv.Conf != nil {
@@ -125,8 +123,9 @@ func diagnoseSearchListHijack(cat *Catalog, o *Observations) []Finding {
 	}
 	var ev, hosts, domains []string
 	broken := false
-	for _, h := range sortedPathHosts(paths) {
-		ap := paths[h]
+	example := ""
+	for _, ap := range AgentPaths(o) {
+		h := ap.Host
 		if !ap.Expanded || ap.Source != "dns" {
 			continue
 		}
@@ -135,18 +134,20 @@ func diagnoseSearchListHijack(cat *Catalog, o *Observations) []Finding {
 		for _, a := range ap.Addrs {
 			addrs = append(addrs, a.Addr.String())
 		}
-		line := fmt.Sprintf("the agent's resolver asked %s before %s. (ndots:%d, and %s has %d dots), and %s answered %s",
-			ap.FQDN, h, ndots, h, strings.Count(h, "."), orPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the resolver"), strings.Join(addrs, ", "))
-		switch {
-		case ap.State == PathOK:
+		line := fmt.Sprintf("%s: asked first as %s, which %s answered with %s", h, ap.FQDN,
+			orPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the resolver"), strings.Join(addrs, ", "))
+		if ap.State == PathOK {
 			line += "; HTTPS on it answers"
-		default:
-			line += "; " + ap.Line()
+		} else {
+			line += fmt.Sprintf("; the agent's path stops there: %s %s", ap.Failed, ap.Class)
 			broken = broken || ap.Required
 		}
 		ev = append(ev, line)
 		hosts = append(hosts, h)
 		domains = appendUnique(domains, orPlaceholder(domain, "a search domain"))
+		if example == "" || ap.Service == "ssm" {
+			example = h
+		}
 	}
 	if len(hosts) == 0 {
 		return nil
@@ -155,7 +156,7 @@ func diagnoseSearchListHijack(cat *Catalog, o *Observations) []Finding {
 	fixes := []string{
 		fmt.Sprintf("In %s (or what writes it: the DHCP options set, NetworkManager, systemd-resolved, cloud-init), set options ndots:1, or any ndots of at most %d, so that the endpoint names are asked as they are first; then restart the agent: sudo systemctl restart amazon-ssm-agent", conf, dots),
 		fmt.Sprintf("Or remove the search domain %s from %s, or its wildcard record (*.%s) from its DNS zone.", strings.Join(domains, ", "), conf, domains[0]),
-		fmt.Sprintf("Or give the agent fully qualified endpoint names in /etc/amazon/ssm/amazon-ssm-agent.json, with a trailing dot (e.g. \"Ssm\": {\"Endpoint\": \"%s.\"}), which the resolver never expands.", hosts[0]),
+		fmt.Sprintf("Or give the agent fully qualified endpoint names in /etc/amazon/ssm/amazon-ssm-agent.json, with a trailing dot (e.g. \"Ssm\": {\"Endpoint\": \"%s.\"}), which the resolver never expands.", example),
 	}
 	summary := fmt.Sprintf("%s sets ndots:%d, more than the %d dots in the endpoint names, so the agent's resolver asks each name with the search domain %s appended first; that domain's DNS answers (a wildcard record), and the agent connects to the wrong address.",
 		conf, ndots, dots, strings.Join(domains, ", "))
@@ -176,15 +177,6 @@ func pathsByHost(o *Observations) map[string]*AgentPath {
 		m[ps[i].Host] = &ps[i]
 	}
 	return m
-}
-
-func sortedPathHosts(m map[string]*AgentPath) []string {
-	hs := make([]string, 0, len(m))
-	for h := range m {
-		hs = append(hs, h)
-	}
-	sort.Strings(hs)
-	return hs
 }
 
 // hijacked reports whether the agent's answer for v came from a search-list

@@ -3,6 +3,9 @@ package probe
 import (
 	"fmt"
 	"sort"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/probe/host/changes"
 )
 
 // ID names a finding. IDs are a contract (FINDINGS.md): they never change
@@ -47,6 +50,12 @@ type Finding struct {
 	// Explains lists the IDs of the findings folded into this one: symptoms
 	// of the same root cause (Catalog.settle).
 	Explains []ID `json:"explains"`
+
+	// Since and ChangesBefore date the headline finding (timeline.go):
+	// when its failures began in the agent's logs, and what changed on the
+	// host in the window before. Absent on the other findings.
+	Since         time.Time        `json:"since,omitzero"`
+	ChangesBefore []changes.Change `json:"changes_before,omitempty"`
 }
 
 // names reports whether f names the endpoint host.

@@ -61,6 +61,7 @@ type Result struct {
 	Findings  []Finding
 	Checks    []CheckRecord
 	Paths     []AgentPath // the agent's path to every planned endpoint
+	Timeline  *Timeline   // nil when neither the logs nor the host's files were read
 }
 
 // Counts returns how many findings of each severity r holds.

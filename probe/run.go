@@ -95,6 +95,8 @@ func RunLogs(ctx context.Context, cfg Config) *Result {
 // It is also the entry point for re-diagnosing saved observations.
 func Finish(obs *Observations, took time.Duration) *Result {
 	findings, paths := diagnose(obs)
+	tl := timelineOf(obs)
+	attachTimeline(findings, tl)
 	return &Result{
 		StartedAt: obs.StartedAt,
 		Duration:  took,
@@ -103,6 +105,7 @@ func Finish(obs *Observations, took time.Duration) *Result {
 		Findings:  findings,
 		Checks:    obs.Checks,
 		Paths:     paths,
+		Timeline:  tl,
 	}
 }
 

@@ -40,6 +40,28 @@ func readClock(fsys rootfs.FS, now time.Time) Clock {
 	return c
 }
 
+// Zone returns the time zone configured under fsys (/etc/localtime as TZif
+// data, localtime(5)), or nil when it is absent or malformed. The agent
+// runs under systemd without TZ, so this is the zone of its zone-less log
+// timestamps and of dpkg.log's.
+func Zone(fsys rootfs.FS) *time.Location {
+	b, err := fsys.ReadFile("/etc/localtime", maxTZFile)
+	if err != nil {
+		return nil
+	}
+	name := "localtime"
+	if t, err := fsys.Readlink("/etc/localtime"); err == nil {
+		if _, n, ok := strings.Cut(t, "zoneinfo/"); ok {
+			name = n
+		}
+	}
+	loc, err := time.LoadLocationFromTZData(name, b)
+	if err != nil {
+		return nil
+	}
+	return loc
+}
+
 // hostZone loads /etc/localtime under fsys as TZif data (tzfile(5)) and
 // names it from its link target below a "zoneinfo/" directory, or from
 // /etc/timezone (Debian). It returns nil when neither file exists.

@@ -10,6 +10,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/probe/host/changes"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
@@ -31,6 +32,7 @@ type Facts struct {
 	EC2      EC2Identity      `json:"ec2"`
 	Disks    []Disk           `json:"disks"`
 	Clock    Clock            `json:"clock"`
+	Changes  *changes.Facts   `json:"changes,omitempty"` // file times, package records, boot and clock sync
 	Problems []rootfs.Problem `json:"problems,omitempty"`
 }
 
@@ -56,5 +58,6 @@ func Inspect(ctx context.Context, opt Options) *Facts {
 		f.Disks = append(f.Disks, measure(fsys, p))
 	}
 	f.Clock = readClock(fsys, now())
+	f.Changes = changes.Read(fsys, changes.Options{Location: Zone(fsys)})
 	return f
 }

@@ -31,6 +31,13 @@ type ReportFinding struct {
 	Title    string   `json:"title"`
 	Summary  string   `json:"summary"`
 	Evidence []string `json:"evidence"`
+	Since    string   `json:"since"` // when its failures began (the headline finding only)
+	// ChangesBefore are the host changes in the window before Since.
+	ChangesBefore []struct {
+		Time string `json:"time"`
+		What string `json:"what"`
+		Path string `json:"path"`
+	} `json:"changes_before"`
 }
 
 // ReportCheck is one check record of a Report.
@@ -119,10 +126,17 @@ func Evaluate(w Want, r *Report, exit int, wall time.Duration) []string {
 		}
 	}
 	for _, f := range r.Findings {
+		if f.ID == "probe.unexplained" {
+			// The safety net names a broken path no rule explains; every
+			// failure the lab builds has a rule, so this is always a bug.
+			probs = append(probs, "probe.unexplained in the lab: "+f.Summary)
+			continue
+		}
 		if f.Severity == "fail" && !wanted[f.ID] {
 			probs = append(probs, "unexpected fail finding "+f.ID+": "+f.Title)
 		}
 	}
+	probs = append(probs, dated(w, r)...)
 	limit := time.Duration(w.MaxSeconds * float64(time.Second))
 	if w.MaxSeconds <= 0 {
 		limit = MaxWall // a loaded scenario always has one (Validate)
@@ -160,3 +174,29 @@ func Classify(w Want, probs []string) Result {
 
 // OK reports whether the result keeps the run green.
 func (r Result) OK() bool { return r == Pass || r == KnownBug }
+
+// dated checks want.changed_before: the headline finding carries since and
+// names each path among the changes before it.
+func dated(w Want, r *Report) []string {
+	if len(w.ChangedBefore) == 0 {
+		return nil
+	}
+	if len(r.Findings) == 0 {
+		return []string{"no headline finding to carry since and changes_before"}
+	}
+	h := r.Findings[0]
+	var probs []string
+	if h.Since == "" {
+		probs = append(probs, "headline finding "+h.ID+" has no since")
+	}
+	for _, p := range w.ChangedBefore {
+		found := false
+		for _, c := range h.ChangesBefore {
+			found = found || c.Path == p
+		}
+		if !found {
+			probs = append(probs, fmt.Sprintf("headline finding %s does not name %s as changed before since %s", h.ID, p, h.Since))
+		}
+	}
+	return probs
+}

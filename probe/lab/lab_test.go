@@ -34,7 +34,8 @@ func TestScenarios(t *testing.T) {
 		"private-dns-not-in-effect", "endpoint-sg-no-443", "private-dns-no-subnet", "session-logging-s3-blocked",
 		"domain-joined-public", "hosts-stale", "no-instance-profile", "imds-hop-limit", "clock-skew",
 		"agent-proxy", "agent-not-running", "all-black-holed", "session-logging-bucket-deleted",
-		"session-logging-log-group-deleted"} {
+		"session-logging-log-group-deleted", "agent-zombie", "resolver-servfail", "resolver-refused",
+		"search-domain-wildcard", "resolv-conf-empty", "getdocument-denied"} {
 		if !got[want] {
 			t.Errorf("scenario %s is missing", want)
 		}

@@ -95,6 +95,9 @@ func (r *Runner) RunScenario(ctx context.Context, s *Scenario, format string) (r
 	if err := r.Net.WriteEtc(s.ResolvConfText(), s.HostsText()); err != nil {
 		return nil, err
 	}
+	if err := r.age(s, w); err != nil {
+		return nil, err
+	}
 	stop, err := r.startServers(ctx, s, w)
 	if err != nil {
 		return nil, err
@@ -104,6 +107,35 @@ func (r *Runner) RunScenario(ctx context.Context, s *Scenario, format string) (r
 }
 
 func (r *Runner) scenarioDir(s *Scenario) string { return filepath.Join(r.WorkDir, s.Name) }
+
+// now is the runner's clock.
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// age sets the modification times of s.FileAges: /etc/resolv.conf and
+// /etc/hosts are the files ip netns exec binds over /etc, the agent's files
+// are in the overlay's upper directory.
+func (r *Runner) age(s *Scenario, w string) error {
+	ages, err := s.Ages()
+	if err != nil {
+		return err
+	}
+	for p, d := range ages {
+		f := filepath.Join(w, "upper", p)
+		if p == "/etc/resolv.conf" || p == "/etc/hosts" {
+			f = filepath.Join(r.Net.NetnsDir, InstNS, filepath.Base(p))
+		}
+		at := r.now().Add(-d)
+		if err := os.Chtimes(f, at, at); err != nil {
+			return fmt.Errorf("file_ages %s: %w", p, err)
+		}
+	}
+	return nil
+}
 
 // prepareTree writes the overlay upper directories: the agent's files and
 // the fake agent binary (a copy of ssm-probe-lab, see FakeAgentName).
@@ -140,11 +172,7 @@ func (r *Runner) prepareTree(s *Scenario, w string) error {
 			}
 		}
 		if s.Agent.RecentLogs && strings.HasPrefix(p, "/var/log/") {
-			now := time.Now
-			if r.Now != nil {
-				now = r.Now
-			}
-			b = Retime(b, now().Add(-LogAge), time.Local)
+			b = Retime(b, r.now().Add(-LogAge), time.Local)
 		}
 		dst := filepath.Join(up, p)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {

@@ -32,6 +32,9 @@ const (
 	AnswerNoData   = "nodata"   // NOERROR with no records
 	AnswerNXDomain = "nxdomain" // name does not exist
 	AnswerSilent   = "silent"   // no reply at all
+	AnswerServFail = "servfail" // SERVFAIL: the server failed to resolve it
+	AnswerRefused  = "refused"  // REFUSED: the server will not resolve it
+	AnswerNotImp   = "notimp"   // NOTIMP: the server does not implement the query
 )
 
 // Scenario is one lab scenario, as read from scenarios/NAME.json.
@@ -55,7 +58,12 @@ type Scenario struct {
 	// serve; nil means the account never saved any (no document).
 	Prefs *PrefsSpec `json:"prefs,omitempty"`
 	Agent AgentSpec  `json:"agent"`
-	Want  Want       `json:"want"`
+	// FileAges dates files of the instance: host path -> how long before
+	// the run it was last written ("10m35s"), for /etc/resolv.conf,
+	// /etc/hosts and the agent files among Agent.Files. A scenario so
+	// replays a change made on the host just before the agent broke.
+	FileAges map[string]string `json:"file_ages,omitempty"`
+	Want     Want              `json:"want"`
 }
 
 // Preferences documents a scenario can serve (PrefsSpec.Document).
@@ -83,6 +91,10 @@ type PrefsSpec struct {
 	CloudWatchLogGroupName string `json:"cloudWatchLogGroupName,omitempty"` // session logs go to this log group
 	LogGroupDeleted        bool   `json:"log_group_deleted,omitempty"`      // DescribeLogGroups does not list it
 	KMSKeyID               string `json:"kmsKeyId,omitempty"`               // session data is encrypted with this key
+	// DenyGetDocument makes ssm:GetDocument answer AccessDeniedException, as
+	// for a role without AmazonSSMManagedInstanceCore, or an SCP, permissions
+	// boundary or endpoint policy that denies it.
+	DenyGetDocument bool `json:"deny_get_document,omitempty"`
 }
 
 // maxLogGroupName is the longest CloudWatch Logs group name (CloudWatch
@@ -149,6 +161,9 @@ func validLogGroup(g string) bool {
 // document. Every named destination exists unless it is marked deleted.
 func (p *PrefsSpec) Fake(dateOffset time.Duration) prefstest.Config {
 	c := prefstest.Config{Region: Region, ClockOffset: dateOffset, RecordLimit: maxRecordedRequests}
+	if p != nil {
+		c.DenyGetDocument = p.DenyGetDocument
+	}
 	if p == nil || p.Document != PrefsSaved {
 		return c
 	}
@@ -184,10 +199,16 @@ const maxRecordedRequests = 1000
 
 // DNSSpec says how a DNS server answers the service names. Default and
 // the Services values are an address set name (SetVPCE, …) or one of
-// AnswerNoData, AnswerNXDomain, AnswerSilent. Other names get NXDOMAIN.
+// AnswerNoData, AnswerNXDomain, AnswerSilent, AnswerServFail,
+// AnswerRefused, AnswerNotImp. Other names get NXDOMAIN, unless Other says
+// otherwise.
 type DNSSpec struct {
 	Default  string            `json:"default"`
 	Services map[string]string `json:"services,omitempty"` // per-service exceptions
+	// Other answers every name that is not a service name, as a wildcard
+	// record does: a service name with a search domain appended, say. It is
+	// an IPv4 address inside the VPC CIDR, or one of the answer kinds.
+	Other string `json:"other,omitempty"`
 }
 
 // Rule drops packets that arrive from the instance: to To (an address set
@@ -234,6 +255,9 @@ type Want struct {
 	// Absent lists findings ("id" or "id/severity") that must not appear,
 	// whatever their severity.
 	Absent []string `json:"absent,omitempty"`
+	// ChangedBefore lists host paths the headline finding (the report's
+	// first) must name among its changes_before, and it must carry since.
+	ChangedBefore []string `json:"changed_before,omitempty"`
 	// MaxSeconds bounds the probe's wall time in this world, at the
 	// default --timeout. Required, and at most MaxWall.
 	MaxSeconds float64 `json:"max_seconds"`
@@ -361,10 +385,29 @@ func (s *Scenario) Validate() error {
 	if _, err := s.HostExtras(); err != nil {
 		return err
 	}
+	if _, err := s.Ages(); err != nil {
+		return err
+	}
 	if s.Want.MaxSeconds <= 0 || s.Want.MaxSeconds > MaxWall.Seconds() {
 		return fmt.Errorf("want.max_seconds %g: required, above 0 and at most %g", s.Want.MaxSeconds, MaxWall.Seconds())
 	}
 	return nil
+}
+
+// Ages parses FileAges.
+func (s *Scenario) Ages() (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for p, a := range s.FileAges {
+		if _, ok := s.Agent.Files[p]; !ok && p != "/etc/resolv.conf" && p != "/etc/hosts" {
+			return nil, fmt.Errorf("file_ages %q: /etc/resolv.conf, /etc/hosts or one of agent.files", p)
+		}
+		d, err := time.ParseDuration(a)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("file_ages %q: %q is not a duration >= 0", p, a)
+		}
+		out[p] = d
+	}
+	return out, nil
 }
 
 // agentPath reports whether p is a clean path inside one of agentDirs.
@@ -415,12 +458,39 @@ func (d DNSSpec) Zone() (resolvtest.Zone, error) {
 		}
 		z[Host(svc)] = e
 	}
+	if d.Other != "" {
+		e, err := otherEntry(d.Other)
+		if err != nil {
+			return nil, err
+		}
+		z["*"] = e
+	}
 	for svc := range d.Services {
 		if _, ok := z[Host(svc)]; !ok {
 			return nil, fmt.Errorf("dns: unknown service %q", svc)
 		}
 	}
 	return z, nil
+}
+
+// otherAddr returns the address of an Other answer, if it is one.
+func otherAddr(answer string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(answer)
+	return a, err == nil
+}
+
+// otherEntry is the resolvtest entry of DNSSpec.Other.
+func otherEntry(answer string) (resolvtest.Entry, error) {
+	if a, ok := otherAddr(answer); ok {
+		if !a.Is4() || !netip.MustParsePrefix(VPCCIDR).Contains(a) {
+			return resolvtest.Entry{}, fmt.Errorf("dns other: %s must be an IPv4 address inside %s", a, VPCCIDR)
+		}
+		return resolvtest.Entry{Addrs: []netip.Addr{a}}, nil
+	}
+	if answer == SetVPCE || answer == SetVPCESG || answer == SetPublic {
+		return resolvtest.Entry{}, fmt.Errorf("dns other: %q is per service; give one address", answer)
+	}
+	return entry(answer, "")
 }
 
 // entry is the resolvtest entry for one answer kind.
@@ -432,6 +502,12 @@ func entry(answer, service string) (resolvtest.Entry, error) {
 		return resolvtest.Entry{Rcode: dns.RcodeNameError}, nil
 	case AnswerSilent:
 		return resolvtest.Entry{Silent: true}, nil
+	case AnswerServFail:
+		return resolvtest.Entry{Rcode: dns.RcodeServerFailure}, nil
+	case AnswerRefused:
+		return resolvtest.Entry{Rcode: dns.RcodeRefused}, nil
+	case AnswerNotImp:
+		return resolvtest.Entry{Rcode: dns.RcodeNotImplemented}, nil
 	}
 	a, err := SetAddr(answer, service)
 	if err != nil {
@@ -483,6 +559,17 @@ func (s *Scenario) HostExtras() ([]netip.Addr, error) {
 			if !pfx.Contains(a) {
 				return nil, fmt.Errorf("hosts line %q: a new address must be inside %s", l, VPCCIDR)
 			}
+			known[a] = true
+			out = append(out, a)
+		}
+	}
+	// A wildcard's address (DNSSpec.Other) is held too: something is there.
+	specs := []DNSSpec{s.VPCDNS}
+	if s.CorpDNS != nil {
+		specs = append(specs, *s.CorpDNS)
+	}
+	for _, d := range specs {
+		if a, ok := otherAddr(d.Other); ok && !known[a] {
 			known[a] = true
 			out = append(out, a)
 		}

@@ -31,7 +31,8 @@ type Doc struct {
 	Context    probe.Context       `json:"context"`
 	Findings   []probe.Finding     `json:"findings"`
 	Checks     []probe.CheckRecord `json:"checks"`
-	Paths      []probe.AgentPath   `json:"paths"` // the agent's path to every planned endpoint (additive to v1)
+	Paths      []probe.AgentPath   `json:"paths"`              // the agent's path to every planned endpoint (additive to v1)
+	Timeline   *probe.Timeline     `json:"timeline,omitempty"` // since when, and what changed then (additive to v1)
 }
 
 // NewDoc builds the JSON document of r. Empty lists are rendered as [] and
@@ -47,6 +48,7 @@ func NewDoc(r *probe.Result, m Meta) Doc {
 		Findings:   make([]probe.Finding, 0, len(r.Findings)),
 		Checks:     make([]probe.CheckRecord, 0, len(r.Checks)),
 		Paths:      append(make([]probe.AgentPath, 0, len(r.Paths)), r.Paths...),
+		Timeline:   r.Timeline,
 	}
 	if d.Context.VPCCIDRs == nil {
 		d.Context.VPCCIDRs = []string{}

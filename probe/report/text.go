@@ -53,6 +53,7 @@ func Text(w io.Writer, r *probe.Result, m Meta, opt TextOptions) error {
 		tw.width = 80
 	}
 	tw.header(r, m)
+	tw.timeline(r.Timeline)
 	for _, f := range r.Findings {
 		tw.finding(f)
 	}
@@ -164,6 +165,7 @@ func (t *textWriter) finding(f probe.Finding) {
 	if f.Summary != "" {
 		t.wrap(ind, ind, f.Summary)
 	}
+	t.dated(ind, f)
 	if len(f.Evidence) > 0 {
 		t.line(ind + t.paint(ansiDim, "Evidence:"))
 		for _, e := range f.Evidence {

@@ -1,0 +1,6 @@
+//go:build !race
+
+package probe
+
+// raceBuild is true when the tests run under the race detector.
+const raceBuild = false
