@@ -113,46 +113,23 @@ func resolverRoles(p *Plan) ([]netip.Addr, map[netip.Addr][]string) {
 // gives up (the agent view's prefetch, once its walk is over) cannot leave
 // a cancelled answer for the others; each query ends within one --timeout.
 type dnsCache struct {
-	ctx  context.Context
-	mu   sync.Mutex
-	m    map[dnsKey]*dnsEntry
-	qopt resolv.QueryOptions
-}
-
-type dnsKey struct {
-	server netip.AddrPort
-	name   string
-	qtype  uint16
-	tcp    bool
-}
-
-type dnsEntry struct {
-	once sync.Once
-	a    resolv.Answer
+	ctx     context.Context
+	qopt    resolv.QueryOptions
+	answers resolv.Answers
 }
 
 func newDNSCache(ctx context.Context, cfg *Config) *dnsCache {
-	return &dnsCache{ctx: ctx, m: map[dnsKey]*dnsEntry{},
-		qopt: resolv.QueryOptions{Timeout: cfg.Timeout, Attempts: dnsAttempts, Dial: cfg.Dialer.DialContext}}
+	return &dnsCache{ctx: ctx, qopt: resolv.QueryOptions{Timeout: cfg.Timeout, Attempts: dnsAttempts, Dial: cfg.Dialer.DialContext}}
 }
 
 // ask returns the answer of server for name and qtype, asking it at most
 // once per run.
 func (c *dnsCache) ask(server netip.AddrPort, name string, qtype uint16, tcp bool) resolv.Answer {
-	k := dnsKey{server, strings.ToLower(dns.Fqdn(name)), qtype, tcp}
-	c.mu.Lock()
-	e := c.m[k]
-	if e == nil {
-		e = &dnsEntry{}
-		c.m[k] = e
-	}
-	c.mu.Unlock()
-	e.once.Do(func() {
+	return c.answers.Get(server, name, qtype, tcp, func() resolv.Answer {
 		q := c.qopt
 		q.TCP = tcp
-		e.a = resolv.Query(c.ctx, server, name, qtype, q)
+		return resolv.Query(c.ctx, server, name, qtype, q)
 	})
-	return e.a
 }
 
 // dnsChecksFor lists the checks of one endpoint name: one per resolver,

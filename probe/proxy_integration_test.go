@@ -38,20 +38,31 @@ func proxyLab(t *testing.T, refusing bool) *lab {
 	vpce := addrs("127.0.1")
 	l.dns([]string{"127.0.0.1"}, []resolvtest.Zone{zone(addrs("127.77.0"))})
 	l.endpoints(vpce, l.ca, 0)
-	p := &netlab.Proxy{Hosts: map[string]netip.Addr{}, Port: l.cfg.EndpointPort}
-	if !refusing {
-		for s, a := range vpce {
-			p.Hosts[svcHost(s)] = a
-		}
+	known := vpce
+	if refusing {
+		known = nil
+	}
+	addr := startProxy(l, known, nil)
+	l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://"+addr.String(), "no_proxy=localhost,169.254.169.254")
+	return l
+}
+
+// startProxy runs the lab's CONNECT proxy on 127.0.0.9 at l's port, with
+// tunnels to the services' names in hosts; onConnect, when set, sees every
+// CONNECT target. It stops when the test ends.
+func startProxy(l *lab, hosts map[string]netip.Addr, onConnect func(string)) netip.AddrPort {
+	l.t.Helper()
+	p := &netlab.Proxy{Hosts: map[string]netip.Addr{}, Port: l.cfg.EndpointPort, OnConnect: onConnect}
+	for s, a := range hosts {
+		p.Hosts[svcHost(s)] = a
 	}
 	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.9"), uint16(l.port))
 	stop, err := p.Listen(addr)
 	if err != nil {
-		t.Fatal(err)
+		l.t.Fatal(err)
 	}
-	t.Cleanup(stop)
-	l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://"+addr.String(), "no_proxy=localhost,169.254.169.254")
-	return l
+	l.t.Cleanup(stop)
+	return addr
 }
 
 func TestProxyWorks(t *testing.T) {
@@ -134,20 +145,11 @@ func TestSignedCallsThroughAgentProxy(t *testing.T) {
 			l.cfg.EndpointPort = prefstest.Start(t, fake, ips, l.ca)
 			var mu sync.Mutex
 			var connects []string
-			p := &netlab.Proxy{Hosts: map[string]netip.Addr{}, Port: l.cfg.EndpointPort, OnConnect: func(target string) {
+			addr := startProxy(l, live, func(target string) {
 				mu.Lock()
 				connects = append(connects, target)
 				mu.Unlock()
-			}}
-			for s, a := range live {
-				p.Hosts[svcHost(s)] = a
-			}
-			addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.9"), uint16(l.port))
-			stop, err := p.Listen(addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(stop)
+			})
 			l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://"+addr.String(), "no_proxy="+tc.noProxy)
 			res, _ := l.run()
 

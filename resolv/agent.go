@@ -197,7 +197,7 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 			return Query(ctx, server, fqdn, qtype, qopt)
 		}
 	}
-	w := &walker{ask: ask, memo: map[memoKey]*memoEntry{}, timeout: agentTimeout}
+	w := &walker{ask: ask, tcp: conf.Options.UseVC, timeout: agentTimeout}
 	serial := conf.Options.SingleRequest || conf.Options.SingleRequestReopen
 	names := conf.NameList(name, opt.Hostname)
 	if opt.Prefetch > 0 {
@@ -324,37 +324,17 @@ type oneName struct {
 	stalls []AgentStall
 }
 
-type memoKey struct {
-	server netip.AddrPort
-	fqdn   string
-	qtype  uint16
-}
-
-type memoEntry struct {
-	once sync.Once
-	a    Answer
-}
-
 // walker asks each (server, name, type) of one lookup once, whatever the
 // number of attempts, and charges the agent's timeout for silence.
 type walker struct {
 	ask     func(ctx context.Context, server netip.AddrPort, fqdn string, qtype uint16) Answer
-	mu      sync.Mutex
-	memo    map[memoKey]*memoEntry
+	memo    Answers
+	tcp     bool          // use-vc: part of the memo's key
 	timeout time.Duration // the agent's per-exchange timeout
 }
 
 func (w *walker) exchange(ctx context.Context, server netip.AddrPort, fqdn string, qtype uint16) Answer {
-	k := memoKey{server, strings.ToLower(fqdn), qtype}
-	w.mu.Lock()
-	e := w.memo[k]
-	if e == nil {
-		e = &memoEntry{}
-		w.memo[k] = e
-	}
-	w.mu.Unlock()
-	e.once.Do(func() { e.a = w.ask(ctx, server, fqdn, qtype) })
-	return e.a
+	return w.memo.Get(server, fqdn, qtype, w.tcp, func() Answer { return w.ask(ctx, server, fqdn, qtype) })
 }
 
 // silent reports whether the agent would wait its whole timeout on a: no
