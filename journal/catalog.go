@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
 )
 
 // Field is a bit set of the fields a pattern extracts from its entry.
@@ -304,8 +305,10 @@ func (m *Matcher) match(text []byte) []Event {
 				continue
 			}
 			if p.Kind == KindProxyConfig {
-				for _, mm := range p.Regexp.FindAllSubmatch(text, 8) {
-					value = append(value, strings.ToLower(string(mm[1]))+"="+redactUserinfo(string(mm[2])))
+				// Redact the whole entry first: a password holding a blank
+				// would end the match inside the password.
+				for _, mm := range p.Regexp.FindAllSubmatch([]byte(redact.Text(string(text))), 8) {
+					value = append(value, strings.ToLower(string(mm[1]))+"="+string(mm[2]))
 				}
 			} else if len(sm) > 1 && len(sm[1]) > 0 {
 				value = append(value, string(sm[1]))

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
 )
 
 // The field extractors run only on entries that matched a pattern, so they
@@ -31,8 +32,6 @@ var (
 	// reAPIOperation matches the SDK's `… when calling the X operation` and
 	// `operation X`.
 	reAPIOperation = regexp.MustCompile(`calling the (\w+) operation|operation (\w+)`)
-	// reUserinfo matches URL userinfo, which may hold a proxy password.
-	reUserinfo = regexp.MustCompile(`://[^/\s@]+@`)
 )
 
 // extract pulls the fields selected by which out of an entry's text.
@@ -40,11 +39,13 @@ var (
 func extract(text []byte, which Field) Fields {
 	var f Fields
 	if which&(FieldURL|FieldHost|FieldBucket) != 0 && has(text, "://") {
-		for _, u := range findURLs(text, 8) {
+		// Redacted before matching: a password may hold a blank or a
+		// quote, which would end the match inside it.
+		for _, u := range findURLs([]byte(redact.Text(string(text))), 8) {
 			us := strings.TrimRight(string(u), ".:)]\"'")
 			host := urlHost(us)
 			if which&FieldURL != 0 {
-				f.URLs = appendDistinct(f.URLs, redactUserinfo(us))
+				f.URLs = appendDistinct(f.URLs, us)
 			}
 			if which&FieldHost != 0 && host != "" && net.ParseIP(strings.Trim(host, "[]")) == nil {
 				f.Hosts = appendDistinct(f.Hosts, host)
@@ -119,15 +120,6 @@ func urlHost(u string) string {
 		h = hh
 	}
 	return strings.ToLower(h)
-}
-
-// redactUserinfo replaces URL userinfo (user:password@) with "REDACTED@", so
-// that a proxy password in the agent's environment never reaches a report.
-func redactUserinfo(s string) string {
-	if !strings.Contains(s, "@") {
-		return s
-	}
-	return reUserinfo.ReplaceAllString(s, "://REDACTED@")
 }
 
 // classify derives an error class from the error text Go's net, tls and

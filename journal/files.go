@@ -1,13 +1,16 @@
 package journal
 
 import (
+	"fmt"
 	"io/fs"
-	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // AgentLogDir is where the agent writes its logs on Linux (AGENT-FACTS.md,
@@ -26,12 +29,24 @@ const (
 // wrong argument (`ssm-probe logs /`) cannot make the scan walk a whole disk.
 const maxDirFiles = 2000
 
+// maxDirVisits caps how many files one explicit directory walk looks at,
+// kept or not: a folder of a few hundred thousand rolled copies is walked,
+// a whole disk is not.
+const maxDirVisits = 500000
+
 // maxDirDepth caps how deep an explicit directory is walked; support bundles
 // nest the agent's logs two or three levels down.
 const maxDirDepth = 4
 
+// MaxRolledFiles caps the files of one rolled set that are considered: the
+// newest by mtime, then by roll number. The agent keeps a handful of rolls
+// (seelog's maxrolls); a directory of hundreds of thousands of rolled names
+// must cost neither memory nor report size. The rest are counted in a note.
+const MaxRolledFiles = 64
+
 // logFile is one file of a rolled set.
 type logFile struct {
+	host  string // host path under the scan's root, for files of the default plan; "" for explicit paths
 	path  string
 	base  string // the set's name: the file name without a trailing .N
 	roll  int    // N of a rolled file; -1 for the live file
@@ -75,27 +90,85 @@ func sortRolls(set []logFile) {
 	})
 }
 
-// rolledSet lists base and base.N in dir, oldest first. It returns the
-// directory's read error, if any; a missing directory gives fs.ErrNotExist.
-func rolledSet(dir, base string) ([]logFile, error) {
-	ents, err := os.ReadDir(dir)
+// rolledSet lists base and base.N in the host directory dir under fsys,
+// oldest first, keeping the newest MaxRolledFiles; skipped counts the rest.
+// The directory is read in batches, so memory stays bounded however many
+// names it holds. It returns the directory's read error, if any; a missing
+// directory gives fs.ErrNotExist.
+func rolledSet(fsys rootfs.FS, dir, base string) (set []logFile, skipped int, err error) {
+	d, err := fsys.OpenDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var set []logFile
-	for _, e := range ents {
-		b, n := splitRoll(e.Name())
-		if b != base || !e.Type().IsRegular() {
-			continue
+	defer d.Close()
+	machine := fsys.Join(dir)
+	var odd string // a name of the set that is not a regular file
+	for {
+		ents, rerr := d.ReadDir(512)
+		for _, e := range ents {
+			b, n := splitRoll(e.Name())
+			if b != base {
+				continue
+			}
+			if !e.Type().IsRegular() {
+				odd = e.Name()
+				continue
+			}
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			set = append(set, logFile{host: path.Join(dir, e.Name()), path: filepath.Join(machine, e.Name()), base: base, roll: n, size: info.Size(), mtime: info.ModTime()})
+			if len(set) > 2*MaxRolledFiles {
+				set, skipped = newest(set, MaxRolledFiles), skipped+len(set)-MaxRolledFiles
+			}
 		}
-		info, err := e.Info()
-		if err != nil {
-			continue
+		if rerr != nil || len(ents) == 0 {
+			break
 		}
-		set = append(set, logFile{path: filepath.Join(dir, e.Name()), base: base, roll: n, size: info.Size(), mtime: info.ModTime()})
+	}
+	if len(set) > MaxRolledFiles {
+		skipped += len(set) - MaxRolledFiles
+		set = newest(set, MaxRolledFiles)
+	}
+	if len(set) == 0 && odd != "" {
+		return nil, 0, &fs.PathError{Op: "read", Path: filepath.Join(machine, odd), Err: rootfs.ErrNotRegular}
 	}
 	sortRolls(set)
-	return set, nil
+	return set, skipped, nil
+}
+
+// newest keeps the n newest files of a set: latest mtime first, then the
+// live file, then the highest roll number (the agent's newest roll).
+func newest(set []logFile, n int) []logFile {
+	slices.SortFunc(set, func(a, b logFile) int {
+		if c := b.mtime.Compare(a.mtime); c != 0 {
+			return c
+		}
+		ra, rb := a.roll, b.roll
+		if ra < 0 {
+			ra = int(^uint(0) >> 1)
+		}
+		if rb < 0 {
+			rb = int(^uint(0) >> 1)
+		}
+		switch {
+		case ra > rb:
+			return -1
+		case ra < rb:
+			return 1
+		}
+		return strings.Compare(a.path, b.path)
+	})
+	if len(set) > n {
+		set = set[:n]
+	}
+	return set
+}
+
+// skippedNote says how many rolled copies were left out.
+func skippedNote(n int, base, dir string) string {
+	return fmt.Sprintf("%d older rolled copies of %s in %s were not considered (the newest %d were)", n, base, dir, MaxRolledFiles)
 }
 
 // groupRank orders sets inside one directory: the agent's own logs first,
@@ -112,13 +185,19 @@ func groupRank(base string) int {
 	return 3
 }
 
-// walkDir lists the regular files under dir (at most maxDirFiles, at most
-// maxDirDepth levels), grouped into rolled sets. Groups are ordered by
-// directory, then by groupRank and name; each group oldest first. It returns
-// the problems it met as notes ("permission denied on …", "file cap reached").
+// walkDir lists the regular files under dir (at most maxDirDepth levels, at
+// most maxDirVisits files looked at), grouped into rolled sets of which the
+// newest MaxRolledFiles are kept, and at most maxDirFiles files in all.
+// Groups are ordered by directory, then by groupRank and name; each group
+// oldest first. It returns the problems it met as notes ("permission denied
+// on …", "file cap reached", rolled copies skipped).
 func walkDir(root string) ([][]logFile, []string) {
-	var files []logFile
+	type key struct{ dir, base string }
+	groups := map[key][]logFile{}
+	skipped := map[key]int{}
+	var keys []key
 	var notes []string
+	kept, visits := 0, 0
 	capped := false
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -138,7 +217,7 @@ func walkDir(root string) ([][]logFile, []string) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		if len(files) >= maxDirFiles {
+		if visits++; visits > maxDirVisits || kept >= maxDirFiles {
 			capped = true
 			return fs.SkipAll
 		}
@@ -148,21 +227,22 @@ func walkDir(root string) ([][]logFile, []string) {
 			return nil
 		}
 		b, n := splitRoll(d.Name())
-		files = append(files, logFile{path: p, base: b, roll: n, size: info.Size(), mtime: info.ModTime()})
-		return nil
-	})
-	if capped {
-		notes = append(notes, "more than "+strconv.Itoa(maxDirFiles)+" files under "+root+"; the rest were not read")
-	}
-	type key struct{ dir, base string }
-	groups := map[key][]logFile{}
-	var keys []key
-	for _, f := range files {
-		k := key{filepath.Dir(f.path), f.base}
+		k := key{filepath.Dir(p), b}
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}
-		groups[k] = append(groups[k], f)
+		groups[k] = append(groups[k], logFile{path: p, base: b, roll: n, size: info.Size(), mtime: info.ModTime()})
+		kept++
+		if g := groups[k]; len(g) > 2*MaxRolledFiles {
+			// Prune as the walk goes, so memory stays bounded.
+			skipped[k] += len(g) - MaxRolledFiles
+			kept -= len(g) - MaxRolledFiles
+			groups[k] = newest(g, MaxRolledFiles)
+		}
+		return nil
+	})
+	if capped {
+		notes = append(notes, fmt.Sprintf("more than %d files under %s; the rest were not read", min(visits-1, maxDirFiles), root))
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		if c := strings.Compare(a.dir, b.dir); c != 0 {
@@ -176,6 +256,13 @@ func walkDir(root string) ([][]logFile, []string) {
 	out := make([][]logFile, 0, len(keys))
 	for _, k := range keys {
 		g := groups[k]
+		if len(g) > MaxRolledFiles {
+			skipped[k] += len(g) - MaxRolledFiles
+			g = newest(g, MaxRolledFiles)
+		}
+		if skipped[k] > 0 {
+			notes = append(notes, skippedNote(skipped[k], k.base, k.dir))
+		}
 		sortRolls(g)
 		out = append(out, g)
 	}

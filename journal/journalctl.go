@@ -10,12 +10,14 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // JournalctlTimeout caps one journalctl run. journalctl without --follow
@@ -33,6 +35,7 @@ var agentUnits = []string{"amazon-ssm-agent.service", "snap.amazon-ssm-agent.ama
 // journalTarget says which journal to read.
 type journalTarget struct {
 	name string // Source.Name
+	host string // host path of the directory under Options.Root; resolved into dir when read
 	dir  string // --directory; "" with file "" = the system journal
 	file string // --file
 }
@@ -44,21 +47,102 @@ func (s *scanner) unitJournal() *journalTarget {
 	if filepath.Clean(s.opt.Root) == "/" {
 		return &journalTarget{name: "journal"}
 	}
-	dir := filepath.Join(s.opt.Root, "var/log/journal")
-	return &journalTarget{name: "journal:" + dir, dir: dir}
+	dir := filepath.Join(s.opt.Root, journalDir)
+	return &journalTarget{name: "journal:" + dir, host: journalDir}
 }
+
+// journalDir is the persistent journal, relative to the host root
+// (systemd-journald.service(8)).
+const journalDir = "/var/log/journal"
+
+// containedJournal resolves the host directory host under the scan's root
+// and checks that neither it nor the machine-ID directories and files in it
+// hold a symbolic link: journald writes none, and journalctl (or
+// sd_journal) would follow one out of the volume. It returns the machine
+// path to give journalctl.
+func (s *scanner) containedJournal(host string) (string, error) {
+	fsys := s.fsys()
+	dir, err := fsys.Resolve(host)
+	if err != nil {
+		return "", err
+	}
+	if _, err := fsys.Stat(host); err != nil {
+		return "", err
+	}
+	ents, err := fsys.ReadDir(host)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range ents {
+		p := path.Join(host, e.Name())
+		if e.Type()&fs.ModeSymlink != 0 {
+			return "", &fs.PathError{Op: "read", Path: p, Err: errJournalLink}
+		}
+		if !e.IsDir() {
+			continue
+		}
+		sub, err := fsys.ReadDir(p)
+		if err != nil {
+			return "", err
+		}
+		for _, f := range sub {
+			if f.Type()&fs.ModeSymlink != 0 {
+				return "", &fs.PathError{Op: "read", Path: path.Join(p, f.Name()), Err: errJournalLink}
+			}
+		}
+	}
+	return dir, nil
+}
+
+// systemJournalDenied reports whether the running machine has a system
+// journal file (systemd-journald.service(8): /var/log/journal/<machine-id>/
+// or /run/log/journal/<machine-id>/system.journal) and none may be read by
+// this process, and names the first.
+func systemJournalDenied() (string, bool) {
+	var first string
+	for _, pat := range []string{"/var/log/journal/*/system.journal", "/run/log/journal/*/system.journal"} {
+		m, _ := filepath.Glob(pat)
+		for _, p := range m {
+			fh, _, err := rootfs.OpenRegular(p)
+			if err == nil {
+				fh.Close()
+				return "", false
+			}
+			if first == "" && errors.Is(err, fs.ErrPermission) {
+				first = p
+			}
+		}
+	}
+	return first, first != ""
+}
+
+// errJournalLink refuses a journal directory that holds a symbolic link.
+var errJournalLink = errors.New("a symbolic link in the volume's journal directory; the journal was not read, so that nothing outside the volume is")
 
 // readJournal reads the agent unit's messages from the journal with the
 // configured reader.
 func (s *scanner) readJournal(ctx context.Context, it *planItem) {
 	t := it.journal
 	it.src.Name, it.src.Kind = t.name, SourceJournal
-	if t.dir != "" {
-		if _, err := os.Stat(t.dir); err != nil {
-			it.src.Status, it.src.Class, it.src.Reason = StatusMissing, errclass.Of(err), "no persistent journal: "+err.Error()
-			if !errors.Is(err, fs.ErrNotExist) {
+	if t.host != "" {
+		dir, err := s.containedJournal(t.host)
+		if err != nil {
+			it.src.Status, it.src.Class, it.src.Reason = StatusMissing, rootfs.Class(err), "no persistent journal: "+err.Error()
+			switch {
+			case it.src.Class == errclass.Permission:
+				it.src.Status, it.src.Reason = StatusSkipped, NeedsRoot(t.name[len("journal:"):])
+			case !errors.Is(err, fs.ErrNotExist):
 				it.src.Status = StatusError
 			}
+			return
+		}
+		t.dir = dir
+	}
+	if t.host == "" && t.dir == "" && t.file == "" {
+		if p, denied := systemJournalDenied(); denied {
+			// journalctl would show this user's journal only, and call it
+			// the system's: the agent's messages would be missing unseen.
+			it.src.Status, it.src.Class, it.src.Reason = StatusSkipped, errclass.Permission, NeedsRoot(p)
 			return
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // DefaultByteBudget is how many bytes Scan reads at most when
@@ -85,6 +86,12 @@ type Result struct {
 	Notes           []string  `json:"notes,omitempty"`         // problems that are not a source's (walk errors, caps)
 	Timeline        *Timeline `json:"timeline"`                // when it last worked, since when it fails, starts and versions
 }
+
+// NeedsRoot is the reason of a source that the probe's user may not read.
+func NeedsRoot(p string) string { return "needs root to read " + p + " (permission denied)" }
+
+// fsys is the host's file system under Options.Root.
+func (s *scanner) fsys() rootfs.FS { return rootfs.FS{Root: s.opt.Root} }
 
 // scanner is the state of one Scan.
 type scanner struct {
@@ -263,14 +270,21 @@ type planItem struct {
 // planDefault lists the agent's rolled sets under Root and, when asked, the
 // unit's journal.
 func (s *scanner) planDefault() []planItem {
-	dir := filepath.Join(s.opt.Root, AgentLogDir)
+	fsys := s.fsys()
+	dir := fsys.Join(AgentLogDir)
 	var plan []planItem
 	for g, base := range []string{MainLog, HibernateLog, ErrorsLog} {
-		set, err := rolledSet(dir, base)
+		set, skipped, err := rolledSet(fsys, AgentLogDir, base)
+		if skipped > 0 {
+			s.res.Notes = append(s.res.Notes, skippedNote(skipped, base, dir))
+		}
 		if err != nil || len(set) == 0 {
 			src := Source{Name: filepath.Join(dir, base), Kind: SourceFile, Status: StatusMissing, Class: errclass.NotFound, Reason: "no " + base + " or rolled copies in " + dir}
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				src.Status, src.Class, src.Reason = StatusError, errclass.Of(err), err.Error()
+				src.Status, src.Class, src.Reason = StatusError, rootfs.Class(err), err.Error()
+				if src.Class == errclass.Permission {
+					src.Status, src.Reason = StatusSkipped, NeedsRoot(dir)
+				}
 			}
 			plan = append(plan, planItem{src: src, group: g})
 			continue
@@ -291,12 +305,17 @@ func (s *scanner) planPaths() []planItem {
 	g := 0
 	for _, p := range s.opt.Paths {
 		info, err := os.Stat(p)
+		if err == nil && !info.IsDir() && !info.Mode().IsRegular() {
+			// A FIFO, socket or device: opening it could block, and reading
+			// it never ends. Refused before any open.
+			err = &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("%w (mode %s): give a log file or a directory", rootfs.ErrNotRegular, info.Mode().Type())}
+		}
 		if err != nil {
 			st := StatusError
 			if errors.Is(err, fs.ErrNotExist) {
 				st = StatusMissing
 			}
-			plan = append(plan, planItem{src: Source{Name: p, Kind: SourceFile, Status: st, Class: errclass.Of(err), Reason: err.Error()}, group: g})
+			plan = append(plan, planItem{src: Source{Name: p, Kind: SourceFile, Status: st, Class: rootfs.Class(err), Reason: err.Error()}, group: g})
 			g++
 			continue
 		}
@@ -373,11 +392,20 @@ func (s *scanner) allocate(plan []planItem) {
 // than its size.
 func (s *scanner) readFile(ctx context.Context, it *planItem, m *Matcher, dedupe span) {
 	src := &it.src
-	f, err := os.Open(it.file.path)
+	var f *os.File
+	var err error
+	if it.file.host != "" {
+		f, err = s.fsys().OpenRegular(it.file.host) // under the root, never out of it
+	} else {
+		f, _, err = rootfs.OpenRegular(it.file.path) // non-blocking, regular files only
+	}
 	if err != nil {
-		src.Status, src.Class, src.Reason = StatusError, errclass.Of(err), err.Error()
-		if errors.Is(err, fs.ErrNotExist) {
+		src.Status, src.Class, src.Reason = StatusError, rootfs.Class(err), err.Error()
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			src.Status = StatusMissing
+		case src.Class == errclass.Permission:
+			src.Status, src.Reason = StatusSkipped, NeedsRoot(it.file.path)
 		}
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
 )
 
 // MaxSamples is how many sample entries a Summary keeps: the first one seen
@@ -233,7 +234,10 @@ func finish(s Summary) Summary {
 
 // sampleText makes an entry's text safe to show: cut to MaxSampleBytes on a
 // rune boundary, invalid UTF-8 replaced, NULs removed, URL userinfo redacted.
+// The redaction runs on the whole text before the cut, so that a cut between
+// a password and its '@' cannot show the password.
 func sampleText(b []byte) string {
+	b = []byte(redact.Text(string(b)))
 	if len(b) > MaxSampleBytes {
 		b = b[:MaxSampleBytes]
 		// Drop a rune cut in half at the end rather than show U+FFFD.
@@ -245,6 +249,5 @@ func sampleText(b []byte) string {
 		}
 	}
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	s = strings.ReplaceAll(s, "\x00", "")
-	return redactUserinfo(s)
+	return strings.ReplaceAll(s, "\x00", "")
 }

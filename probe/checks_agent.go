@@ -3,11 +3,13 @@ package probe
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // agentCheck gathers the agent's facts from files under the root and, on
@@ -24,13 +26,22 @@ func agentCheck(cfg *Config) Check {
 			}
 			f := agent.Inspect(ctx, opt)
 			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Agent = f }}
+			unread := unreadable(f.Problems)
 			switch {
-			case !f.Installed:
+			case !f.Installed && len(unread) == 0:
 				out.Status, out.Reason = StatusFail, "not installed"
 			case f.RunningChecked && !f.Running:
 				out.Status, out.Reason = StatusFail, "installed, not running"
+			case len(unread) > 0:
+				// What could not be read may hold the answer (an override,
+				// the identity, the registration): never a pass, never a
+				// warn that reads as an answer.
+				out.Status, out.Class = StatusSkip, errclass.Permission
+				out.Reason = "not checked: needs root to read " + strings.Join(unread, ", ")
 			case !f.RunningChecked:
-				out.Status, out.Reason = StatusWarn, f.RunningReason
+				// An offline root has no process table: the check did not
+				// look, which is a skip, never an answer.
+				out.Status, out.Reason = StatusSkip, f.RunningReason
 			default:
 				out.Reason = "running"
 			}
@@ -51,6 +62,19 @@ func agentCheck(cfg *Config) Check {
 			return out
 		},
 	}
+}
+
+// unreadable returns the host paths that could not be read for want of
+// permission, in order, once each. The running agent's environ is left to
+// the agent.proxy check, which says what it hides (the proxy).
+func unreadable(problems []rootfs.Problem) []string {
+	var out []string
+	for _, p := range problems {
+		if p.Class == errclass.Permission && !strings.HasSuffix(p.Path, "/environ") && !slices.Contains(out, p.Path) {
+			out = append(out, p.Path)
+		}
+	}
+	return out
 }
 
 // absentPrefix starts the reason host.Inspect gives a disk path that does

@@ -2,6 +2,9 @@ package probe
 
 import (
 	"context"
+	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
@@ -24,8 +27,16 @@ func imdsCheck(cfg *Config) Check {
 				DialContext: cfg.Dialer.DialContext,
 			})
 			out := Outcome{Status: StatusPass, Detail: id, save: func(o *Observations) { o.IMDS = id }}
+			stalled := stalledBodies(id)
 			switch {
+			case id.Failure == imds.FailNone && len(stalled) > 0:
+				// Some answers came, others' bodies never did: not a pass.
+				out.Status, out.Class = StatusWarn, errclass.Timeout
+				out.Reason = "the bodies of " + strings.Join(stalled, ", ") + " timed out after their headers"
 			case id.Failure == imds.FailNone:
+			case len(stalled) > 0 && id.Access == imds.AccessNone:
+				out.Status, out.Class = StatusFail, errclass.Timeout
+				out.Reason = "IMDS answers with headers but its bodies time out (" + strings.Join(stalled, ", ") + ")"
 			case !id.Reachable:
 				out.Status, out.Class, out.Reason = StatusFail, id.Class, "no TCP connection: "+id.Detail
 			default:
@@ -40,6 +51,19 @@ func imdsCheck(cfg *Config) Check {
 			return out
 		},
 	}
+}
+
+// stalledBodies lists, in order, the metadata paths whose answer came with
+// status 200 but whose body timed out or broke off.
+func stalledBodies(id *imds.Identity) []string {
+	var out []string
+	for p, r := range id.Fields {
+		if r.Status == http.StatusOK && r.Class != errclass.None && r.Class != errclass.Malformed {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // skipped returns a required check that records why it did not run: the

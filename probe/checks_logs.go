@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
@@ -26,6 +27,10 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 	return Check{
 		Name:   "logs",
 		Target: target,
+		// Required: logs the probe may not read (not root) could hold the
+		// fault a root run finds, so such a run must end unknown, not ok.
+		// Logs that do not exist are an answer: the check then passes.
+		Required: true,
 		Run: func(ctx context.Context) Outcome {
 			opt := journal.Options{Root: cfg.Root, Paths: cfg.LogPaths, Journal: len(cfg.LogPaths) == 0 && !cfg.NoJournal,
 				JournalctlPath: cfg.JournalctlPath, Location: logZone(cfg)}
@@ -37,12 +42,14 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 			r := journal.Scan(sctx, opt)
 			outOfTime := sctx.Err() != nil && ctx.Err() == nil
 			out := Outcome{Status: StatusPass, Detail: r, save: func(o *Observations) { o.Logs = r }}
-			var read, other []string
+			var read, other, denied []string
 			for _, s := range r.Sources {
-				switch s.Status {
-				case journal.StatusRead, journal.StatusPartial:
+				switch {
+				case s.Status == journal.StatusRead, s.Status == journal.StatusPartial:
 					read = append(read, s.Name)
-				case journal.StatusMissing:
+				case s.Status == journal.StatusMissing:
+				case s.Class == errclass.Permission:
+					denied = append(denied, s.Name)
 				default:
 					other = append(other, fmt.Sprintf("%s %s: %s", s.Name, s.Status, s.Reason))
 				}
@@ -63,14 +70,18 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 				out.Reason += fmt.Sprintf("; time budget of %v ran out after %d of %d MB planned: the rest was not read",
 					budget.Round(time.Millisecond), r.BytesRead>>20, r.BytesPlanned>>20)
 			}
-			if len(read) == 0 {
-				out.Status, out.Reason = StatusSkip, "not checked: no agent log could be read"
-				if outOfTime {
-					out.Reason = fmt.Sprintf("not checked: the log scan's time budget of %v ran out before any log was read", budget.Round(time.Millisecond))
-				}
-				if len(other) > 0 {
-					out.Reason += " (" + strings.Join(other, "; ") + ")"
-				}
+			switch {
+			case len(denied) > 0:
+				// Some of the agent's logs exist but may not be read: what
+				// they say is unknown, whatever the others say.
+				out.Status, out.Class = StatusSkip, errclass.Permission
+				out.Reason = "not checked: needs root to read " + strings.Join(denied, ", ") + " (permission denied)"
+			case len(read) == 0 && outOfTime:
+				out.Status, out.Reason = StatusSkip, fmt.Sprintf("not checked: the log scan's time budget of %v ran out before any log was read", budget.Round(time.Millisecond))
+			case len(read) == 0 && len(other) > 0:
+				out.Status, out.Reason = StatusSkip, "not checked: no agent log could be read ("+strings.Join(other, "; ")+")"
+			case len(read) == 0:
+				out.Reason = "no agent log exists: nothing to match"
 			}
 			return out
 		},

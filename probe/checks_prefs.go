@@ -31,6 +31,9 @@ type PrefsObs struct {
 	Document *prefs.DocumentResult `json:"document,omitempty"`
 	Bucket   *prefs.BucketResult   `json:"bucket,omitempty"`
 	LogGroup *prefs.LogGroupResult `json:"log_group,omitempty"`
+	// NotFollowed lists, under --root X --live, the volume's settings that
+	// were shown and used for the unsigned checks but not for signing.
+	NotFollowed []string `json:"not_followed_for_signing,omitempty"`
 }
 
 // Prefs returns the preferences when they were read, else nil.
@@ -57,10 +60,26 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 	// Capture now what the check reads: the runner saves other checks'
 	// observations into o while this one runs.
 	targets := map[string]prefs.Target{}
-	for _, e := range p.Endpoints {
-		targets[e.Service] = prefs.Target{Host: e.Host, Addrs: agentAddrsOf(o, e.Host)}
+	region := p.Region
+	var untrusted *signingPlan
+	if cfg.TrustedForSigning() {
+		for _, e := range p.Endpoints {
+			targets[e.Service] = prefs.Target{Host: e.Host, Addrs: agentAddrsOf(o, e.Host)}
+		}
+	} else {
+		untrusted = standardSigningPlan(cfg, o)
+		region = untrusted.region
+		for svc, h := range untrusted.hosts {
+			targets[svc] = prefs.Target{Host: h}
+		}
+		if untrusted.problem != "" {
+			return []Check{skipped(prefsCheckName, target, untrusted.problem)}
+		}
 	}
-	sp := signingProxy(cfg, o)
+	var sp *agentProxy
+	if untrusted == nil {
+		sp = signingProxy(cfg, o) // never the volume's proxy: see TrustedForSigning
+	}
 	var role, noCreds string
 	switch id := o.IMDS; {
 	case id == nil:
@@ -76,16 +95,23 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 		Name:   prefsCheckName,
 		Target: fmt.Sprintf("%s via %s", target, targets["ssm"].Host),
 		Run: func(ctx context.Context) Outcome {
-			po := &PrefsObs{Region: p.Region, Role: role}
+			po := &PrefsObs{Region: region, Role: role}
+			if untrusted != nil {
+				po.NotFollowed = untrusted.notFollowed
+			}
 			if sp != nil {
 				po.Proxy, po.NoProxy = sp.redacted, sp.noProxy
 			}
 			var out Outcome
-			if noCreds != "" {
+			switch {
+			case noCreds != "":
 				po.Skipped = noCreds
 				out = Outcome{Status: StatusSkip, Reason: noCreds, Detail: po}
-			} else {
-				out = readPrefs(ctx, cfg, po, targets, sp)
+			case untrusted != nil:
+				out = readPrefs(ctx, cfg, po, targets, untrusted.resolver(cfg), nil)
+				out.Reason += "; " + untrusted.note()
+			default:
+				out = readPrefs(ctx, cfg, po, targets, nil, sp)
 			}
 			out.save = func(o *Observations) { o.Prefs = po }
 			return out
@@ -104,11 +130,21 @@ func agentAddrsOf(o *Observations, host string) []netip.Addr {
 }
 
 // readPrefs fetches the role's credentials, reads the preferences and
-// checks their destinations. The credentials live only in this call. With
-// sp set, the signed calls go through the agent's proxy as the agent's do;
-// the credentials still come straight from IMDS, which the agent's
-// proxy must not carry (net.proxy-imds-not-excluded says when it would).
-func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[string]prefs.Target, sp *agentProxy) Outcome {
+// checks their destinations. The credentials live only in this call.
+//
+// With resolve set, each target's addresses are looked up just before its
+// call, one lookup at a time (the sockets of a check stay within its share
+// of MaxConcurrent), and only for the calls made.
+//
+// With sp set, the signed calls go through the agent's proxy as the
+// agent's do; the credentials still come straight from IMDS, which the
+// agent's proxy must not carry (net.proxy-imds-not-excluded says when it
+// would).
+func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[string]prefs.Target,
+	resolve func(context.Context, prefs.Target) prefs.Target, sp *agentProxy) Outcome {
+	if resolve == nil {
+		resolve = func(_ context.Context, t prefs.Target) prefs.Target { return t }
+	}
 	creds, err := imds.SigningCredentials(ctx, imds.Options{Endpoint: cfg.IMDSEndpoint, Timeout: cfg.Timeout,
 		Now: cfg.Now, DialContext: cfg.Dialer.DialContext})
 	if err != nil {
@@ -121,8 +157,14 @@ func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[strin
 		opt.Proxy = sp
 	}
 	cl := prefs.New(opt, creds)
-	po.Document = cl.GetDocument(ctx, targets["ssm"])
+	po.Document = cl.GetDocument(ctx, resolve(ctx, targets["ssm"]))
 	pr := po.Prefs()
+	if pr.UsesS3() {
+		targets["s3"] = resolve(ctx, targets["s3"])
+	}
+	if pr.UsesLogs() {
+		targets["logs"] = resolve(ctx, targets["logs"])
+	}
 	var wg sync.WaitGroup
 	if pr.UsesS3() {
 		wg.Add(1)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
@@ -134,18 +135,13 @@ func proxyChecks(cfg *Config, o *Observations) []Check {
 }
 
 // parseProxy reads the agent's proxy setting the way Go's
-// ProxyFromEnvironment does (a bare host:port is taken as http://) and
-// returns it with the address to dial; a setting that cannot be used is
-// returned as a failed dial stage, and is never dialled.
+// ProxyFromEnvironment does (agent.ParseProxy) and returns it with the
+// address to dial; a setting that cannot be used is returned as a failed
+// dial stage, and is never dialled.
 func parseProxy(raw string) (u *url.URL, addr string, bad *Stage) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		if u2, err2 := url.Parse("http://" + raw); err2 == nil && u2.Host != "" {
-			u, err = u2, nil // Go's ProxyFromEnvironment also accepts a bare host:port
-		}
-	}
-	if err != nil || u.Host == "" {
-		return nil, "", &Stage{Class: errclass.Malformed, Detail: "the proxy setting is not a URL"}
+	u, err := agent.ParseProxy(raw)
+	if err != nil {
+		return nil, "", &Stage{Class: errclass.Malformed, Detail: err.Error()}
 	}
 	port := u.Port()
 	if port == "" {
@@ -222,11 +218,11 @@ type agentProxy struct {
 }
 
 // signingProxy returns the agent's proxy for signed calls, or nil when they
-// go direct: the agent has no usable HTTPS proxy, or the files come from
-// another machine (--root other than "/"), whose settings never steer
-// where signed requests go.
+// go direct: the agent has no usable HTTPS proxy, or the host files are not
+// the live root's (TrustedForSigning), whose settings never steer where
+// signed requests go.
 func signingProxy(cfg *Config, o *Observations) *agentProxy {
-	if cfg.Offline || o.Agent == nil || o.Agent.Proxy == nil || o.Agent.Proxy.HTTPSProxyURL() == "" {
+	if !cfg.TrustedForSigning() || o.Agent == nil || o.Agent.Proxy == nil || o.Agent.Proxy.HTTPSProxyURL() == "" {
 		return nil
 	}
 	u, addr, bad := parseProxy(o.Agent.Proxy.HTTPSProxyURL())

@@ -18,16 +18,16 @@ func resolvCheck(cfg *Config) Check {
 		Target:   cfg.ResolvConf,
 		Required: true,
 		Run: func(ctx context.Context) Outcome {
+			// Read under the root, never out of it; paths in the record
+			// are the host's own, not the --root mount.
+			fsys := cfg.FS()
 			f := &ResolvFacts{
-				Conf:     resolv.ReadConf(cfg.Path(cfg.ResolvConf)),
-				Hosts:    resolv.ReadHosts(cfg.Path(cfg.Hosts)),
-				NSSwitch: resolv.ReadNSSwitch(cfg.Path(cfg.NSSwitch)),
+				Conf:     resolv.ReadConfIn(fsys, cfg.ResolvConf),
+				Hosts:    resolv.ReadHostsIn(fsys, cfg.Hosts),
+				NSSwitch: resolv.ReadNSSwitchIn(fsys, cfg.NSSwitch),
 			}
-			// Paths in the record are the host's own, not the --root mount.
-			f.Conf.Path, f.Hosts.Path = cfg.ResolvConf, cfg.Hosts
 			if f.Conf.IsStub() {
-				f.Upstream = resolv.ReadConf(cfg.Path(resolv.ResolvedUpstreamConf))
-				f.Upstream.Path = resolv.ResolvedUpstreamConf
+				f.Upstream = resolv.ReadConfIn(fsys, resolv.ResolvedUpstreamConf)
 			}
 			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Resolv = f }}
 			switch c := f.Conf; {

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -79,7 +78,9 @@ type Config struct {
 	Offline        bool           // the host files come from another machine (--root other than "/")
 	MaxConcurrent  int            // checks in flight at once
 	NoAPI          bool           // --no-api: make no signed AWS API call (the session preferences are not read)
+	SigningDNS     []netip.Addr   // under --root X --live: the nameservers that resolve signed calls' endpoints; empty: the running host's own /etc/resolv.conf and /etc/hosts
 	LogBudget      time.Duration  // time the log scan may take beside the live checks; 0: (Deadline - render reserve) / logShare
+	trustRoot      bool           // tests only: the temporary root stands for the live root's own files (TrustedForSigning)
 	Log            zerolog.Logger
 }
 
@@ -104,19 +105,20 @@ func Defaults() Config {
 	}
 }
 
-// Path returns p as seen under the configured root. Symbolic links are
-// resolved inside the root, as if chrooted (an image's /etc/resolv.conf ->
-// /run/systemd/resolve/stub-resolv.conf stays inside the image); when that
-// fails the plain joined path is returned and its reader reports why.
-func (c *Config) Path(p string) string {
-	if c.Root == "" || c.Root == "/" {
-		return p
-	}
-	if r, err := (rootfs.FS{Root: c.Root}).Resolve(p); err == nil {
-		return r
-	}
-	return filepath.Join(c.Root, p)
-}
+// FS returns the host's file system under the configured root. Every read
+// of a host file goes through it, so that under --root no symbolic link,
+// "..", or absolute link target leads out of the volume (package rootfs).
+func (c *Config) FS() rootfs.FS { return rootfs.FS{Root: c.Root} }
+
+// TrustedForSigning reports whether the host files decide where signed
+// requests and credentials go. Only the live root's do: under --root X
+// --live the files come from a volume someone else wrote, whose endpoint,
+// region and domain overrides, hosts file, proxy settings and CA bundle
+// must never choose where the rescue host's credentials are sent. Signed
+// calls then go to the standard <service>.<region>.<partition domain>
+// names, resolved by the running host (SigningDNS), directly. Code that
+// picks a destination, a proxy or a CA for a signed call consults this.
+func (c *Config) TrustedForSigning() bool { return c.FS().IsLive() || c.trustRoot }
 
 // logBudget is the time the log scan of a full run may take.
 func (c *Config) logBudget() time.Duration {

@@ -220,8 +220,8 @@ func TestDiagnoseAgentFixtures(t *testing.T) {
 			if c.proc && !obs.Agent.RunningChecked {
 				t.Fatalf("process table not read: %s", obs.Agent.RunningReason)
 			}
-			if !c.proc && obs.Agent.Installed && (obs.Agent.RunningChecked || out.Status != StatusWarn) {
-				t.Errorf("offline fixture: running checked %v, check status %s; want not checked and warn", obs.Agent.RunningChecked, out.Status)
+			if !c.proc && obs.Agent.Installed && (obs.Agent.RunningChecked || out.Status != StatusSkip) {
+				t.Errorf("offline fixture: running checked %v, check status %s; want not checked and skip", obs.Agent.RunningChecked, out.Status)
 			}
 			got := identityOnly(Diagnose(obs))
 			want := append([]string{}, c.want...)

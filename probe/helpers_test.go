@@ -39,6 +39,9 @@ func testConfig(t testing.TB) Config {
 	cfg.Dialer = &loopbackDialer{t: t}
 	cfg.IMDSEndpoint = "http://127.0.0.1:1"
 	cfg.VPCDNS = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+	// The root is a temporary tree, so signed calls are resolved by the
+	// signing resolvers, never by the machine's own resolv.conf.
+	cfg.SigningDNS = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
 	return cfg
 }
 

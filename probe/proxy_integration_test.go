@@ -151,6 +151,9 @@ func TestSignedCallsThroughAgentProxy(t *testing.T) {
 				mu.Unlock()
 			})
 			l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://"+addr.String(), "no_proxy="+tc.noProxy)
+			// The temporary root stands for the live one: only the live
+			// root's agent decides where signed calls go (TrustedForSigning).
+			l.cfg.trustRoot = true
 			res, _ := l.run()
 
 			c := prefsCheck(res)

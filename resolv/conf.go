@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // Paths and limits from resolv.conf(5) and systemd-resolved.service(8).
@@ -84,9 +85,15 @@ type Conf struct {
 // ReadConf reads and parses the resolv.conf at path. It never fails: a
 // missing, unreadable, non-regular or oversized file gives a Conf with
 // defaults and a recorded Problem. At most MaxFileSize bytes are read.
-func ReadConf(path string) *Conf {
+func ReadConf(path string) *Conf { return readConf(nil, path) }
+
+// ReadConfIn is ReadConf for the host path path under the root of fsys
+// (the probe's --root): links are resolved inside the root, never out of it.
+func ReadConfIn(fsys rootfs.FS, path string) *Conf { return readConf(&fsys, path) }
+
+func readConf(fsys *rootfs.FS, path string) *Conf {
 	var p problems
-	r := readFile(path, &p)
+	r := readFile(opener(fsys, path), path, &p)
 	c := parseConf(r.data, path, &p)
 	c.Missing = r.missing
 	c.Unreadable = r.unreadable()
@@ -160,7 +167,7 @@ func parseConf(data []byte, path string, p *problems) *Conf {
 			// a note, not an error.
 			p.add(n, line, errclass.Other, "sortlist is honoured by glibc but ignored by Go's resolver")
 		default:
-			p.add(n, line, errclass.Malformed, "unknown keyword %q", clip(f[0]))
+			p.add(n, line, errclass.Malformed, "unknown keyword %q", word(f[0]))
 		}
 	}
 	if len(c.Nameservers) > MaxNameservers {
@@ -179,7 +186,7 @@ func (c *Conf) parseNameserver(n int, line string, f []string, p *problems) {
 	}
 	a, err := netip.ParseAddr(f[1])
 	if err != nil {
-		p.add(n, line, errclass.Malformed, "nameserver %q is not an IP address; it is ignored", clip(f[1]))
+		p.add(n, line, errclass.Malformed, "nameserver %q is not an IP address; it is ignored", word(f[1]))
 		return
 	}
 	if len(f) > 2 {
@@ -239,7 +246,7 @@ func (c *Conf) parseOption(n int, o string, p *problems) {
 		c.GoIgnored = append(c.GoIgnored, o)
 	default:
 		c.Unknown = append(c.Unknown, o)
-		p.add(n, o, errclass.Malformed, "unknown option %q", clip(o))
+		p.add(n, o, errclass.Malformed, "unknown option %q", word(o))
 	}
 }
 
@@ -253,7 +260,7 @@ func (c *Conf) optInt(n int, o, val string, p *problems) int {
 	}
 	v, err := strconv.Atoi(val[:i])
 	if i == 0 || i != len(val) || err != nil {
-		p.add(n, o, errclass.Malformed, "option value %q is not a number", clip(val))
+		p.add(n, o, errclass.Malformed, "option value %q is not a number", word(val))
 	}
 	if err != nil && i > 0 {
 		v = 1 << 24 // Go's dtoi saturates at a large value

@@ -2,6 +2,7 @@ package resolv
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // defaults is the Options value of a file without options lines.
@@ -128,11 +130,11 @@ func TestReadConf(t *testing.T) {
 				Options:     defaults(),
 				Problems: []Problem{
 					{Line: 1, Text: "nameserver", Class: errclass.Malformed, Msg: "nameserver line without an address"},
-					{Line: 2, Text: "nameserver dns.corp.example.com", Class: errclass.Malformed,
+					{Line: 2, Text: "nameserver", Class: errclass.Malformed,
 						Msg: `nameserver "dns.corp.example.com" is not an IP address; it is ignored`},
-					{Line: 3, Text: "nameserver 10.0.0.2 # primary", Class: errclass.Malformed, Msg: "text after the nameserver address is ignored"},
-					{Line: 6, Text: "sortlist 10.0.0.0/255.0.0.0", Class: errclass.Other, Msg: "sortlist is honoured by glibc but ignored by Go's resolver"},
-					{Line: 7, Text: "lookup file bind", Class: errclass.Malformed, Msg: `unknown keyword "lookup"`},
+					{Line: 3, Text: "nameserver", Class: errclass.Malformed, Msg: "text after the nameserver address is ignored"},
+					{Line: 6, Text: "sortlist", Class: errclass.Other, Msg: "sortlist is honoured by glibc but ignored by Go's resolver"},
+					{Line: 7, Text: "lookup", Class: errclass.Malformed, Msg: `unknown keyword "lookup"`},
 				},
 			},
 			useful: []string{"10.0.0.2"},
@@ -278,5 +280,35 @@ func writeFile(t *testing.T, path, text string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadInRootStaysInside: under a root, a resolv.conf linking to a file
+// outside it is not read and says so, and a file of the volume whose first
+// word is long is quoted as that word, capped, never as the whole line.
+func TestReadInRootStaysInside(t *testing.T) {
+	host := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(host, []byte("OUTSIDE-MARKER line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	if err := os.Symlink(host, filepath.Join(root, "etc/resolv.conf")); err != nil {
+		t.Fatal(err)
+	}
+	long := "root:$6$saltsaltsalt$" + strings.Repeat("h", 80) + ":19000:0:99999:7:::"
+	if err := os.WriteFile(filepath.Join(root, "etc/hosts"), []byte(long+" trailing secret words\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fsys := rootfs.FS{Root: root}
+	c := ReadConfIn(fsys, "/etc/resolv.conf")
+	js, _ := json.Marshal(c)
+	if !c.Unreadable || strings.Contains(string(js), "OUTSIDE-MARKER") || !strings.Contains(string(js), "points outside the volume") {
+		t.Errorf("ReadConfIn through an outside link: %s", js)
+	}
+	h := ReadHostsIn(fsys, "/etc/hosts")
+	js, _ = json.Marshal(h)
+	if strings.Contains(string(js), "trailing") || strings.Contains(string(js), strings.Repeat("h", 40)) {
+		t.Errorf("ReadHostsIn quotes more than a capped word: %s", js)
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // MaxFileSize caps every configuration file read by this package. Real
@@ -33,6 +35,26 @@ type Problem struct {
 // maxProblemText caps Problem.Text so a binary line cannot bloat a report.
 const maxProblemText = 120
 
+// maxWord caps a keyword or value quoted from a line. A problem never quotes
+// a whole line, only its first word: a resolv.conf that is really another
+// file (a link to a password database, an environment) shows no more than
+// the start of its first field.
+const maxWord = 32
+
+// word returns the first blank-separated field of s, capped at maxWord bytes
+// and made printable like clip.
+func word(s string) string {
+	f := fields(s)
+	if len(f) == 0 {
+		return ""
+	}
+	w := f[0]
+	if len(w) > maxWord {
+		w = w[:maxWord] + "…"
+	}
+	return clip(w)
+}
+
 // problems accumulates Problems up to maxProblems.
 type problems struct {
 	list    []Problem
@@ -45,7 +67,7 @@ func (p *problems) add(line int, text string, class errclass.Class, format strin
 		p.dropped++
 		return
 	}
-	p.list = append(p.list, Problem{Line: line, Text: clip(text), Class: class, Msg: fmt.Sprintf(format, args...)})
+	p.list = append(p.list, Problem{Line: line, Text: word(text), Class: class, Msg: fmt.Sprintf(format, args...)})
 }
 
 // done returns the recorded problems, with a final entry for those left out.
@@ -93,13 +115,14 @@ func uncomment(line string) string {
 }
 
 // errNotRegular reports a path that is a FIFO, device, socket or directory.
-var errNotRegular = errors.New("not a regular file")
+var errNotRegular = rootfs.ErrNotRegular
 
-// readFile reads at most MaxFileSize bytes of path without blocking on FIFOs
-// (see openNoBlock) and records problems for a missing, unreadable,
-// non-regular or oversized file.
-func readFile(path string, p *problems) fileResult {
-	f, err := openNoBlock(path)
+// readFile reads at most MaxFileSize bytes of the file open opens, named
+// path in messages, without blocking on FIFOs (see openNoBlock and
+// rootfs.FS.Open) and records problems for a missing, unreadable,
+// non-regular or oversized file, or a link out of the --root volume.
+func readFile(open func() (*os.File, error), path string, p *problems) fileResult {
+	f, err := open()
 	if err != nil {
 		var r fileResult
 		switch {
@@ -108,8 +131,10 @@ func readFile(path string, p *problems) fileResult {
 			p.add(0, "", errclass.NotFound, "%s does not exist", path)
 		case errors.Is(err, errNotRegular):
 			p.add(0, "", errclass.Malformed, "%s is %v; refusing to read it", path, err)
+		case errors.As(err, new(*rootfs.OutsideError)):
+			p.add(0, "", errclass.Other, "%v", err)
 		default:
-			p.add(0, "", errclass.Of(err), "cannot open %s: %v", path, err)
+			p.add(0, "", rootfs.Class(err), "cannot open %s: %v", path, err)
 		}
 		return r
 	}
@@ -125,6 +150,15 @@ func readFile(path string, p *problems) fileResult {
 		p.add(0, "", errclass.Malformed, "%s is larger than %d bytes; only the first %d bytes were read", path, MaxFileSize, MaxFileSize)
 	}
 	return r
+}
+
+// opener returns how readFile opens path: under the root of fsys, or, with
+// a nil fsys, as a path of the running machine.
+func opener(fsys *rootfs.FS, path string) func() (*os.File, error) {
+	if fsys == nil {
+		return func() (*os.File, error) { return openNoBlock(path) }
+	}
+	return func() (*os.File, error) { return fsys.OpenRegular(path) }
 }
 
 // splitLines splits data into lines, accepting LF, CRLF and a final line

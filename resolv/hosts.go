@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // DefaultHostsPath is the static host table read by glibc's files module and
@@ -31,9 +32,14 @@ type Hosts struct {
 // followed by names on each line, '#' starting a comment anywhere. It never
 // fails: problems are recorded, and lines with a bad address or no name are
 // skipped the way glibc and Go skip them.
-func ReadHosts(path string) *Hosts {
+func ReadHosts(path string) *Hosts { return readHosts(nil, path) }
+
+// ReadHostsIn is ReadHosts for the host path path under the root of fsys.
+func ReadHostsIn(fsys rootfs.FS, path string) *Hosts { return readHosts(&fsys, path) }
+
+func readHosts(fsys *rootfs.FS, path string) *Hosts {
 	var p problems
-	r := readFile(path, &p)
+	r := readFile(opener(fsys, path), path, &p)
 	h := &Hosts{Path: path, Missing: r.missing, Unreadable: r.unreadable()}
 	checkBinary(r.data, path, &p)
 	for i, line := range splitLines(r.data) {
@@ -46,7 +52,7 @@ func ReadHosts(path string) *Hosts {
 		}
 		a, err := netip.ParseAddr(f[0])
 		if err != nil {
-			p.add(n, text, errclass.Malformed, "%q is not an IP address; the line is ignored", clip(f[0]))
+			p.add(n, text, errclass.Malformed, "%q is not an IP address; the line is ignored", word(f[0]))
 			continue
 		}
 		if len(f) < 2 {

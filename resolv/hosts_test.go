@@ -51,9 +51,9 @@ func TestReadHosts(t *testing.T) {
 			want: Hosts{
 				Entries: []HostEntry{entry("10.0.0.7", 5, "tabbed.example", "alias")},
 				Problems: []Problem{
-					{Line: 1, Text: "10.0.0.300 bad.example", Class: errclass.Malformed, Msg: `"10.0.0.300" is not an IP address; the line is ignored`},
+					{Line: 1, Text: "10.0.0.300", Class: errclass.Malformed, Msg: `"10.0.0.300" is not an IP address; the line is ignored`},
 					{Line: 2, Text: "10.0.0.5", Class: errclass.Malformed, Msg: "address without a host name; the line is ignored"},
-					{Line: 4, Text: "ssm.us-east-1.amazonaws.com 10.0.0.6", Class: errclass.Malformed, Msg: `"ssm.us-east-1.amazonaws.com" is not an IP address; the line is ignored`},
+					{Line: 4, Text: "ssm.us-east-1.amazonaws.com", Class: errclass.Malformed, Msg: `"ssm.us-east-1.amazonaws.com" is not an IP address; the line is ignored`},
 				},
 			},
 			lookups: map[string][]netip.Addr{"alias": addrs("10.0.0.7"), "bad.example": nil, "ssm.us-east-1.amazonaws.com": nil},
@@ -140,9 +140,9 @@ func TestReadNSSwitch(t *testing.T) {
 		{
 			file: "malformed.conf",
 			want: NSSwitch{HostsLine: 3, Hosts: []NSSource{{Name: "dns"}}, Problems: []Problem{
-				{Line: 1, Text: "this line has no colon", Class: errclass.Malformed, Msg: "line has no database name followed by ':'"},
-				{Line: 3, Text: "hosts: dns [NOTFOUND=return", Class: errclass.Malformed, Msg: "another hosts: line; Go uses the last one, glibc the first"},
-				{Line: 3, Text: "hosts: dns [NOTFOUND=return", Class: errclass.Malformed, Msg: "unterminated '[' criterion"},
+				{Line: 1, Text: "this", Class: errclass.Malformed, Msg: "line has no database name followed by ':'"},
+				{Line: 3, Text: "hosts:", Class: errclass.Malformed, Msg: "another hosts: line; Go uses the last one, glibc the first"},
+				{Line: 3, Text: "hosts:", Class: errclass.Malformed, Msg: "unterminated '[' criterion"},
 			}},
 			order: []string{"dns"},
 			goOrd: OrderDNS,

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // DefaultNSSwitchPath is the Name Service Switch configuration.
@@ -42,9 +43,14 @@ const (
 // ReadNSSwitch reads the hosts: line of the nsswitch.conf at path
 // (nsswitch.conf(5)). It never fails; a missing file is recorded with
 // Missing, and HostsOrder then reports the default "files dns".
-func ReadNSSwitch(path string) *NSSwitch {
+func ReadNSSwitch(path string) *NSSwitch { return readNSSwitch(nil, path) }
+
+// ReadNSSwitchIn is ReadNSSwitch for the host path path under the root of fsys.
+func ReadNSSwitchIn(fsys rootfs.FS, path string) *NSSwitch { return readNSSwitch(&fsys, path) }
+
+func readNSSwitch(fsys *rootfs.FS, path string) *NSSwitch {
 	var p problems
-	r := readFile(path, &p)
+	r := readFile(opener(fsys, path), path, &p)
 	s := &NSSwitch{Path: path, Missing: r.missing, Unreadable: r.unreadable()}
 	checkBinary(r.data, path, &p)
 	for i, line := range splitLines(r.data) {

@@ -75,6 +75,10 @@ func newBootWorld(t *testing.T) *bootWorld {
 	rootfstest.CopyTree(t, "../../probe/agent/testdata/roots/deb", w.root)
 	writeTestFile(t, filepath.Join(w.root, "etc/resolv.conf"), []byte("nameserver 127.0.0.1\n"))
 	writeTestFile(t, filepath.Join(w.root, "etc/hosts"), []byte("127.0.0.1 localhost\n"))
+	// A process table with the running agent: under --root a missing one
+	// leaves the required agent check a skip, and the verdict unknown.
+	writeTestFile(t, filepath.Join(w.root, "proc/4242/cmdline"), []byte("/usr/bin/amazon-ssm-agent\x00"))
+	writeTestFile(t, filepath.Join(w.root, "proc/4242/environ"), []byte("PATH=/usr/bin:/bin\x00"))
 
 	zone := resolvtest.Zone{}
 	var ips []netip.Addr
@@ -104,7 +108,8 @@ func imdsConfig() imdstest.Config {
 // probe could reach is named explicitly.
 func (w *bootWorld) args(imdsURL string, more ...string) []string {
 	return append([]string{"run", "--root", w.root, "--live", "--no-color",
-		"--imds-endpoint", imdsURL, "--vpc-dns", "127.0.0.1",
+		"--imds-endpoint", imdsURL, "--vpc-dns", "127.0.0.1", "--signing-dns", "127.0.0.1",
+		"--proc-dir", filepath.Join(w.root, "proc"),
 		"--dns-port", strconv.Itoa(w.dnsPort), "--endpoint-port", strconv.Itoa(w.endpointPort),
 		"--ca-file", w.caFile, "--timeout", bootAttempt.String(), "--deadline", bootDeadline.String(),
 		"--since", "0"}, more...)

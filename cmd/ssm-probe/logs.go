@@ -52,8 +52,13 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fs, "%v", err)
 	}
 	for _, p := range fs.Args() {
-		if _, err := os.Stat(p); err != nil {
+		// Stat never opens, so a FIFO cannot block here; the scan refuses
+		// anything but regular files and directories before opening it.
+		switch st, err := os.Stat(p); {
+		case err != nil:
 			fmt.Fprintf(stderr, "ssm-probe logs: %v (read on)\n", err)
+		case !st.IsDir() && !st.Mode().IsRegular():
+			fmt.Fprintf(stderr, "ssm-probe logs: %s is not a regular file or a directory (mode %s); it is not read (read on)\n", p, st.Mode().Type())
 		}
 	}
 	cfg := probe.Defaults()

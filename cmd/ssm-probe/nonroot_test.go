@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,12 +45,7 @@ func newNonRootWorld(t *testing.T) *nonRootWorld {
 			t.Fatal(err)
 		}
 	}
-	w := &nonRootWorld{root: filepath.Join(dir, "root"), bin: filepath.Join(dir, "ssm-probe"), caFile: filepath.Join(dir, "ca.pem")}
-	build := exec.Command("go", "build", "-o", w.bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	w := &nonRootWorld{root: filepath.Join(dir, "root"), bin: buildProbe(t, dir), caFile: filepath.Join(dir, "ca.pem")}
 	ic := imdstest.DefaultConfig(imdstest.V2Required)
 	ic.VPCCIDRs = []string{"127.0.0.0/16"}
 	srv := imdstest.New(ic)
@@ -85,6 +79,18 @@ func newNonRootWorld(t *testing.T) *nonRootWorld {
 	write("etc/hosts", "127.0.0.1 localhost\n", 0o644)
 	write("var/log/amazon/ssm/amazon-ssm-agent.log",
 		"2024-03-01 10:00:00.0000 INFO [ssm-agent-worker] amazon-ssm-agent - v3.3.1142.0\n", 0o600)
+	// The host facts a non-root user may not read: the agent's config,
+	// identity and registration, the journal, the running agent's environ.
+	write("usr/bin/amazon-ssm-agent", "#!/bin/true\n", 0o755)
+	write("etc/amazon/ssm/amazon-ssm-agent.json", `{"Agent":{"Region":"`+ic.Region+`"}}`, 0o600)
+	write("var/lib/amazon/ssm/runtimeconfig/identity_config.json", `{"CredentialSource":"EC2"}`, 0o600)
+	write("var/lib/amazon/ssm/registration", `{"ManagedInstanceID":"mi-0123456789abcdef0","Region":"`+ic.Region+`"}`, 0o600)
+	write("var/log/journal/0123456789abcdef0123456789abcdef/system.journal", "not a journal\n", 0o600)
+	if err := os.Chmod(filepath.Join(w.root, "var/log/journal"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write("proc/4242/cmdline", "/usr/bin/amazon-ssm-agent\x00", 0o644)
+	write("proc/4242/environ", "PATH=/usr/bin:/bin\x00", 0o600)
 	if err := os.WriteFile(w.caFile, ca.PEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -104,28 +110,20 @@ type jsonReport struct {
 	} `json:"checks"`
 }
 
-// run runs the binary against the world, as cred when it is not nil.
-func (w *nonRootWorld) run(t *testing.T, cred *syscall.Credential) (int, jsonReport) {
+// run runs the binary against the world, as cred when it is not nil:
+// with the loopback peers when live, else offline (--root alone).
+func (w *nonRootWorld) run(t *testing.T, cred *syscall.Credential, live bool) (int, jsonReport) {
 	t.Helper()
-	cmd := exec.Command(w.bin, "--root", w.root, "--live", "--imds-endpoint", w.imdsURL,
-		"--dns-port", fmt.Sprint(w.dnsPort), "--vpc-dns", "127.0.0.1", "--endpoint-port", fmt.Sprint(w.endpointPort),
-		"--ca-file", w.caFile, "--timeout", "500ms", "--deadline", "5s", "--since", "0", "--format", "json")
+	args := []string{"--root", w.root, "--imds-endpoint", w.imdsURL, "--proc-dir", filepath.Join(w.root, "proc"),
+		"--timeout", "500ms", "--deadline", "5s", "--since", "0", "--format", "json"}
+	if live {
+		args = append(args, "--live", "--dns-port", fmt.Sprint(w.dnsPort), "--vpc-dns", "127.0.0.1", "--signing-dns", "127.0.0.1",
+			"--endpoint-port", fmt.Sprint(w.endpointPort), "--ca-file", w.caFile)
+	}
+	cmd := exec.Command(w.bin, args...)
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(nonRootRunLimit):
-		cmd.Process.Kill()
-		t.Fatalf("the probe ran over %v", nonRootRunLimit)
-	}
+	stdout, stderr, err := runBounded(t, cmd, nonRootRunLimit)
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -134,18 +132,21 @@ func (w *nonRootWorld) run(t *testing.T, cred *syscall.Credential) (int, jsonRep
 		t.Fatal(err)
 	}
 	var r jsonReport
-	if jerr := json.Unmarshal(out.Bytes(), &r); jerr != nil {
-		t.Fatalf("exit %d, report not JSON: %v\nstdout %s\nstderr %s", code, jerr, out.String(), errb.String())
+	if jerr := json.Unmarshal([]byte(stdout), &r); jerr != nil {
+		t.Fatalf("exit %d, report not JSON: %v\nstdout %s\nstderr %s", code, jerr, stdout, stderr)
 	}
 	return code, r
 }
 
-// TestNonRoot runs the static binary twice over the same healthy loopback
-// world: as root, and as nobody. The agent log is readable by root only.
-// As nobody, the logs check must be a skip whose reason names the missing
-// permission (never a pass over nothing, never a fail), no check may pass
-// on data it could not read, and the verdict must not be better than
-// root's. It needs root to switch users.
+// TestNonRoot runs the static binary over the same fixture tree as root
+// and as nobody (uid 65534, gid 65534, no supplementary groups, as
+// `setpriv --reuid nobody --regid nogroup --clear-groups` would), once
+// offline and once with loopback peers. The agent's log, config, identity,
+// registration, journal and environ are readable by root only. As nobody,
+// the checks that need them must skip with "needs root to read" (never a
+// pass over nothing), a required one makes the verdict unknown, and the
+// verdict is never better than root's: never ok where root says fail or
+// warn. It needs root to switch users.
 func TestNonRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the test runs the probe both as root and as nobody (uid 65534) via syscall.Credential")
@@ -154,37 +155,56 @@ func TestNonRoot(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	w := newNonRootWorld(t)
-	rootCode, asRoot := w.run(t, nil)
-	code, asNobody := w.run(t, &syscall.Credential{Uid: nobodyUID, Gid: nobodyGID})
-	t.Logf("as root: exit %d, %s; as nobody: exit %d, %s", rootCode, asRoot.Status, code, asNobody.Status)
-	for _, c := range asNobody.Checks {
-		t.Logf("nobody: %-12s %-8s %-10s %s", c.Name, c.Status, c.Class, c.Reason)
-	}
-	find := func(r jsonReport, name string) (string, string, string) {
-		for _, c := range r.Checks {
-			if c.Name == name {
-				return c.Status, c.Class, c.Reason
+	nobody := &syscall.Credential{Uid: nobodyUID, Gid: nobodyGID, Groups: []uint32{}}
+	for _, live := range []bool{false, true} {
+		t.Run(map[bool]string{false: "offline", true: "loopback peers"}[live], func(t *testing.T) {
+			rootCode, asRoot := w.run(t, nil, live)
+			code, asNobody := w.run(t, nobody, live)
+			t.Logf("as root: exit %d, %s; as nobody: exit %d, %s", rootCode, asRoot.Status, code, asNobody.Status)
+			for _, c := range asNobody.Checks {
+				t.Logf("nobody: %-12s %-8s %-10s %s", c.Name, c.Status, c.Class, c.Reason)
 			}
-		}
-		return "", "", ""
-	}
-	if st, _, reason := find(asRoot, "logs"); st != "pass" {
-		t.Errorf("as root the logs check is %s (%s), want pass", st, reason)
-	}
-	st, class, reason := find(asNobody, "logs")
-	if st != "skip" || !strings.Contains(reason, "permission") {
-		t.Errorf("as nobody the logs check is %s/%s %q; want skip with the permission reason", st, class, reason)
-	}
-	for _, c := range asNobody.Checks {
-		if c.Status == "pass" && strings.Contains(c.Reason, "permission denied") {
-			t.Errorf("check %s %s passed on data it could not read: %s", c.Name, c.Target, c.Reason)
-		}
-		if c.Required && c.Status == "skip" && asNobody.Status == "ok" {
-			t.Errorf("required check %s %s skipped, yet the verdict is ok", c.Name, c.Target)
-		}
-	}
-	rank := map[string]int{"ok": 0, "warn": 1, "fail": 2, "unknown": 3}
-	if rank[asNobody.Status] < rank[asRoot.Status] {
-		t.Errorf("as nobody the verdict is %s, better than root's %s", asNobody.Status, asRoot.Status)
+			find := func(r jsonReport, name string) (string, string, string, bool) {
+				for _, c := range r.Checks {
+					if c.Name == name {
+						return c.Status, c.Class, c.Reason, c.Required
+					}
+				}
+				return "", "", "", false
+			}
+			if st, _, reason, _ := find(asRoot, "logs"); st != "pass" && st != "warn" {
+				t.Errorf("as root the logs check is %s (%s), want it read", st, reason)
+			}
+			for _, name := range []string{"logs", "agent"} {
+				st, _, reason, req := find(asNobody, name)
+				if st != "skip" || !strings.Contains(reason, "needs root to read") || !req {
+					t.Errorf("as nobody the %s check is %s, required %v, %q; want a required skip that says it needs root", name, st, req, reason)
+				}
+			}
+			if st, _, reason, _ := find(asNobody, "agent"); !strings.Contains(reason, "amazon-ssm-agent.json") ||
+				!strings.Contains(reason, "identity_config.json") || !strings.Contains(reason, "registration") {
+				t.Errorf("as nobody the agent check (%s) does not name every unreadable file: %s", st, reason)
+			}
+			if live {
+				if st, _, reason, req := find(asNobody, "agent.proxy"); st != "skip" || !req || !strings.Contains(reason, "needs root to read /proc/<pid>/environ") {
+					t.Errorf("as nobody the agent.proxy check is %s, required %v: %s; want a required skip that needs root", st, req, reason)
+				}
+			}
+			if st, _, reason, _ := find(asNobody, "logs"); !strings.Contains(reason, "journal") {
+				t.Errorf("as nobody the logs check (%s) does not name the journal: %s", st, reason)
+			}
+			for _, c := range asNobody.Checks {
+				if c.Status == "pass" && strings.Contains(c.Reason, "permission denied") {
+					t.Errorf("check %s %s passed on data it could not read: %s", c.Name, c.Target, c.Reason)
+				}
+			}
+			if asNobody.Status != "unknown" {
+				t.Errorf("as nobody the verdict is %s; required checks could not look, so it must be unknown", asNobody.Status)
+			}
+			rank := map[string]int{"ok": 0, "warn": 1, "fail": 2, "unknown": 3}
+			if rank[asNobody.Status] < rank[asRoot.Status] || asNobody.Status == "ok" && asRoot.Status != "ok" {
+				t.Errorf("as nobody the verdict is %s, better than root's %s", asNobody.Status, asRoot.Status)
+			}
+		})
 	}
 }

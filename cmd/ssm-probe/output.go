@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // writeAtomic writes data to path through a temporary file in the same
@@ -24,7 +25,9 @@ func writeAtomic(path string, data []byte) error {
 	if _, err := tmp.Write(data); err != nil {
 		return fail(err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	// CreateTemp makes the file 0600; give it the mode a plain create
+	// would, 0666 less the umask, so a 077 umask keeps the report private.
+	if err := tmp.Chmod(0o666 &^ currentUmask()); err != nil {
 		return fail(err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -39,4 +42,12 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// currentUmask returns the process's file mode creation mask. umask(2) can
+// only be read by setting it, so it is set and restored at once.
+func currentUmask() os.FileMode {
+	m := syscall.Umask(0o022)
+	syscall.Umask(m)
+	return os.FileMode(m) & 0o777
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"compress/gzip"
 	"encoding/json"
-	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,20 +26,7 @@ func rescueRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
 	rootfstest.CopyTree(t, "testdata/rescue-root", root)
-	fh, err := os.Open("../../journal/testdata/journal/seed001.journal.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	zr, err := gzip.NewReader(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(io.LimitReader(zr, maxJournalFixture))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeTestFile(t, filepath.Join(root, "var/log/journal", rescueMachineID, "system.journal"), b)
+	writeTestFile(t, filepath.Join(root, "var/log/journal", rescueMachineID, "system.journal"), journalFixture(t))
 	return root
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
 	"github.com/ssm-probe/ssm-probe/probe/report"
 )
 
@@ -33,11 +34,13 @@ type runFlags struct {
 	consolePath                                  string // hidden: the console device for --console
 	observations                                 string // hidden: re-diagnose saved observations
 	vpcDNS, caFile                               string // hidden: AmazonProvidedDNS addresses, CA bundle
+	signingDNS                                   string // hidden: nameservers resolving signed calls under --root X --live
+	procDir                                      string // hidden: the process table to scan for the agent
 	dnsPort, endpointPort                        int    // hidden: ports for DNS servers and endpoints
 }
 
 // hiddenFlags are test seams left out of the usage text.
-var hiddenFlags = map[string]bool{"observations": true, "vpc-dns": true, "dns-port": true,
+var hiddenFlags = map[string]bool{"observations": true, "vpc-dns": true, "dns-port": true, "signing-dns": true, "proc-dir": true,
 	"endpoint-port": true, "ca-file": true, "console-path": true}
 
 func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
@@ -60,6 +63,8 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.logLevel, "log-level", "warn", "the probe's own log level on stderr: debug, info, warn, error")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
 	fs.StringVar(&f.observations, "observations", "", "re-diagnose observations saved as JSON in `FILE` instead of probing")
+	fs.StringVar(&f.procDir, "proc-dir", "", "the process table `DIR` to scan for the agent, instead of /proc (live root only)")
+	fs.StringVar(&f.signingDNS, "signing-dns", "", "comma-separated nameserver `ADDRS` that resolve the signed calls' endpoints under --root X --live, instead of this host's /etc/resolv.conf")
 	fs.StringVar(&f.vpcDNS, "vpc-dns", "", "comma-separated AmazonProvidedDNS `ADDRS` instead of VPC base+2 and 169.254.169.253")
 	fs.IntVar(&f.dnsPort, "dns-port", 53, "`PORT` to ask DNS servers on")
 	fs.IntVar(&f.endpointPort, "endpoint-port", 443, "`PORT` to dial service endpoints on")
@@ -134,8 +139,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		cfg.IMDSEndpoint = imdsEndpoint(f.imds)
 		cfg.DNSPort, cfg.EndpointPort = f.dnsPort, f.endpointPort
 		cfg.NoAPI = f.noAPI
+		cfg.ProcDir = f.procDir
 		if cfg.VPCDNS, err = parseAddrs(f.vpcDNS); err != nil {
 			return usageErr(stderr, fs, "--vpc-dns: %v", err)
+		}
+		if cfg.SigningDNS, err = parseAddrs(f.signingDNS); err != nil {
+			return usageErr(stderr, fs, "--signing-dns: %v", err)
 		}
 		if f.caFile != "" {
 			if cfg.RootCAs, err = loadCAs(f.caFile); err != nil {
@@ -233,7 +242,8 @@ func newLogger(stderr io.Writer, level string) (zerolog.Logger, error) {
 		return zerolog.Nop(), fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)
 	}
 	// Checks log from their own goroutines: serialise the writes.
-	w := zerolog.ConsoleWriter{Out: zerolog.SyncWriter(stderr), NoColor: !isTerminal(stderr), TimeFormat: time.RFC3339Nano}
+	// Every event is redacted whole before it reaches stderr (package redact).
+	w := zerolog.ConsoleWriter{Out: redact.Writer(zerolog.SyncWriter(stderr)), NoColor: !isTerminal(stderr), TimeFormat: time.RFC3339Nano}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 

@@ -94,7 +94,7 @@ func TestInspectFixtures(t *testing.T) {
 			if f.Proxy == nil {
 				t.Fatalf("no proxy found: %s", f.ProxyReason)
 			}
-			want(t, "https proxy", f.Proxy.HTTPSProxy, "http://proxyuser:xxxxx@proxy.corp.example:3128")
+			want(t, "https proxy", f.Proxy.HTTPSProxy, "http://REDACTED@proxy.corp.example:3128")
 			want(t, "https proxy raw", f.Proxy.HTTPSProxyURL(), "http://proxyuser:s3cret@proxy.corp.example:3128")
 			want(t, "http proxy (upper case wins)", f.Proxy.HTTPProxy, "http://proxy.corp.example:3128")
 		}},

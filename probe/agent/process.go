@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"sort"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
 )
 
 // Names of the agent's processes. The core process is amazon-ssm-agent; it
@@ -352,7 +354,7 @@ func knownName(s string, comm bool) string {
 // ProxyVar is one proxy variable found in the agent's environment.
 type ProxyVar struct {
 	Name  string `json:"name"`  // as spelled in the environment, e.g. "https_proxy"
-	Value string `json:"value"` // with any password replaced by "xxxxx"
+	Value string `json:"value"` // with any user information replaced by "REDACTED" (package redact)
 }
 
 // ProxyEnv is the proxy configuration of the agent's environment. The
@@ -417,39 +419,48 @@ func ProxyFromEnviron(b []byte) *ProxyEnv {
 	}
 	for _, k := range order {
 		if vals[k] != "" {
-			p.Vars = append(p.Vars, ProxyVar{Name: k, Value: RedactProxy(vals[k])})
+			p.Vars = append(p.Vars, ProxyVar{Name: k, Value: redact.Value(vals[k])})
 		}
 	}
 	if len(p.Vars) == 0 {
 		return nil
 	}
-	p.HTTPSProxy, p.HTTPProxy = RedactProxy(p.httpsRaw), RedactProxy(p.httpRaw)
+	p.HTTPSProxy, p.HTTPProxy = redact.Value(p.httpsRaw), redact.Value(p.httpRaw)
 	return p
 }
 
-// RedactProxy replaces the password in a proxy URL's user information
-// ("http://user:secret@proxy:3128") with "xxxxx". Values without a password
-// are returned unchanged. The scheme is optional, as Go's proxy parsing
-// allows "proxy:3128".
-func RedactProxy(s string) string {
-	auth := s
-	prefix := ""
-	if i := strings.Index(s, "://"); i >= 0 {
-		prefix, auth = s[:i+3], s[i+3:]
+// ErrMalformedProxy is returned by ParseProxy for a value that does not
+// parse to a host and port. Its text never quotes the value, which may hold
+// a password.
+var ErrMalformedProxy = errors.New("the proxy setting does not parse to host:port, so it was not dialled (a password holding a raw '/', '?', '#' or '@' must be percent-encoded)")
+
+// ParseProxy parses a proxy variable the way Go's http.ProxyFromEnvironment
+// does (golang.org/x/net/http/httpproxy, parseProxy): a value without a
+// scheme is taken as http://value. It fails, with ErrMalformedProxy, when the
+// value does not parse or names no host, or its port is not a number, so that
+// a password holding a raw delimiter never makes the probe dial the wrong
+// host.
+func ParseProxy(raw string) (*url.URL, error) {
+	s := strings.TrimSpace(raw)
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
 	}
-	end := strings.IndexAny(auth, "/?#")
-	if end < 0 {
-		end = len(auth)
+	u, err := url.Parse(s)
+	if err != nil || u.Hostname() == "" || strings.ContainsAny(u.Hostname(), " @") {
+		return nil, ErrMalformedProxy
 	}
-	at := strings.LastIndex(auth[:end], "@")
-	if at < 0 {
-		return s
+	if u.User == nil && strings.Contains(s, "@") {
+		// The '@' that ends the user information fell into the path, query
+		// or fragment: a delimiter in the password cut the authority short,
+		// and the host Go would dial is part of the password.
+		return nil, ErrMalformedProxy
 	}
-	user, _, hasPass := strings.Cut(auth[:at], ":")
-	if !hasPass {
-		return s
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+			return nil, ErrMalformedProxy
+		}
 	}
-	return fmt.Sprintf("%s%s:xxxxx%s", prefix, user, auth[at:])
+	return u, nil
 }
 
 // isNotExist reports whether err means the file is absent.

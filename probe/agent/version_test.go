@@ -146,19 +146,28 @@ func TestRunVersionTimeout(t *testing.T) {
 	}
 }
 
-func TestRedactProxy(t *testing.T) {
-	cases := map[string]string{
-		"http://user:pw@proxy:3128":          "http://user:xxxxx@proxy:3128",
-		"http://user@proxy:3128":             "http://user@proxy:3128",
-		"proxy:3128":                         "proxy:3128",
-		"u:p@proxy:3128":                     "u:xxxxx@proxy:3128",
-		"http://u:p@ss@proxy:3128/path?q=@x": "http://u:xxxxx@proxy:3128/path?q=@x",
-		"http://proxy:3128/a@b":              "http://proxy:3128/a@b",
-		"":                                   "",
-	}
-	for in, want := range cases {
-		if got := RedactProxy(in); got != want {
-			t.Errorf("RedactProxy(%q) = %q, want %q", in, got, want)
+func TestParseProxy(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://proxy:3128":        "proxy:3128",
+		"proxy:3128":               "proxy:3128",
+		"http://u:pw@proxy:3128":   "proxy:3128",
+		"http://TOKEN@proxy":       "proxy",
+		"http://u:p/ss@proxy:3128": "",
+		"u:p#ss@proxy:3128":        "",
+		"http://u:1234/x@proxy":    "",
+		"http://u:p?x@proxy":       "",
+		"http://":                  "",
+		"":                         "",
+	} {
+		u, err := ParseProxy(in)
+		got := ""
+		if err == nil {
+			got = u.Host
+		} else if strings.Contains(err.Error(), in) && in != "" {
+			t.Errorf("ParseProxy(%q): the error quotes the value: %v", in, err)
+		}
+		if got != want {
+			t.Errorf("ParseProxy(%q) host = %q, want %q (err %v)", in, got, want, err)
 		}
 	}
 }

@@ -507,7 +507,8 @@ func errorClass(err error) errclass.Class {
 func accessOf(id *Identity) Access {
 	acc := AccessNone
 	for _, r := range id.Fields {
-		if r.Status != http.StatusOK {
+		// A 200 whose body never arrived (or broke off) answered nothing.
+		if r.Status != http.StatusOK || r.Class != errclass.None && r.Class != errclass.Malformed {
 			continue
 		}
 		if r.TokenSent {

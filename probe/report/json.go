@@ -4,11 +4,15 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
 )
 
 // Schema is the JSON report's schema identifier. A breaking change to the
@@ -60,7 +64,8 @@ func NewDoc(r *probe.Result, m Meta) Doc {
 		d.Context.Resolvers.VPC = []string{}
 	}
 	for _, f := range r.Findings {
-		f.Evidence = nonNil(f.Evidence)
+		f.Summary = redact.Text(f.Summary)
+		f.Evidence = nonNil(redactAll(f.Evidence))
 		f.Remediation = nonNil(f.Remediation)
 		f.Docs = nonNil(f.Docs)
 		if f.Explains == nil {
@@ -72,6 +77,7 @@ func NewDoc(r *probe.Result, m Meta) Doc {
 		if c.Detail == nil {
 			c.Detail = struct{}{}
 		}
+		c.Reason = redact.Text(c.Reason)
 		d.Checks = append(d.Checks, c)
 	}
 	return d
@@ -84,9 +90,55 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// JSON writes r as an indented JSON report.
+// redactAll redacts URL user information in each string (package redact).
+func redactAll(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = redact.Text(s)
+	}
+	return out
+}
+
+// JSON writes r as an indented JSON report. C1 controls and the bidi
+// controls are written as \u escapes (see EscapeInvisible).
 func JSON(w io.Writer, r *probe.Result, m Meta) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(NewDoc(r, m))
+	if err := enc.Encode(NewDoc(r, m)); err != nil {
+		return err
+	}
+	_, err := w.Write(EscapeInvisible(buf.Bytes()))
+	return err
+}
+
+// EscapeInvisible rewrites, in encoded JSON, the C1 controls (U+0080–U+009F,
+// among them U+009B, the 8-bit CSI a terminal obeys) and the bidi
+// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) as \u
+// escapes. encoding/json passes them through raw; a reader that cats the
+// report would see text reordered or escape sequences run. JSON's
+// structure is ASCII, so these runes occur only inside strings, where the
+// escape means the same rune.
+func EscapeInvisible(b []byte) []byte {
+	var out []byte
+	last := 0
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r >= 0x80 && r < 0xa0 || isBidiControl(r) {
+			if out == nil {
+				out = make([]byte, 0, len(b)+16)
+			}
+			out = append(out, b[last:i]...)
+			out = fmt.Appendf(out, `\u%04x`, r)
+			last = i + size
+		}
+		i += size
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[last:]...)
 }

@@ -175,6 +175,9 @@ func TestSanitize(t *testing.T) {
 		{"bad \xff byte", "bad ? byte", "bad ? byte"},
 		{"tab\there", "tab here", "tab here"},
 		{"\u540d\u524d", "??", "\u540d\u524d"},
+		{"csi \u009b31m c1", "csi ?31m c1", "csi ?31m c1"},
+		{"abc\u202Efed\u2066x\u2069", "abc?fed?x?", "abc?fed?x?"},
+		{"via http://u:p w@proxy:3128", "via http://REDACTED@proxy:3128", "via http://REDACTED@proxy:3128"},
 	} {
 		if got := Sanitize(tc.in, true); got != tc.ascii {
 			t.Errorf("Sanitize(%q, ascii) = %q, want %q", tc.in, got, tc.ascii)
@@ -182,5 +185,37 @@ func TestSanitize(t *testing.T) {
 		if got := Sanitize(tc.in, false); got != tc.utf {
 			t.Errorf("Sanitize(%q, utf8) = %q, want %q", tc.in, got, tc.utf)
 		}
+	}
+}
+
+// TestJSONEscapesInvisible: a C1 control (the 8-bit CSI) and the bidi
+// controls in any string reach the JSON report as \u escapes, never raw,
+// and decode back to the same text; user information in a reason is
+// redacted.
+func TestJSONEscapesInvisible(t *testing.T) {
+	r := sample()
+	reason := "csi \u009b31m bidi \u202e\u2066x\u2069 proxy http://user:pass/word@proxy:3128"
+	r.Checks[2].Reason = reason
+	var buf bytes.Buffer
+	if err := JSON(&buf, r, meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{"\u009b", "\u202e", "\u2066", "\u2069"} {
+		if strings.Contains(buf.String(), raw) {
+			t.Errorf("the JSON report holds %U raw", []rune(raw)[0])
+		}
+	}
+	for _, esc := range []string{`\u009b`, `\u202e`, `\u2066`, `\u2069`} {
+		if !strings.Contains(buf.String(), esc) {
+			t.Errorf("the JSON report lacks the escape %s", esc)
+		}
+	}
+	var d Doc
+	if err := json.Unmarshal(buf.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	want := "csi \u009b31m bidi \u202e\u2066x\u2069 proxy http://REDACTED@proxy:3128"
+	if got := d.Checks[2].Reason; got != want {
+		t.Errorf("decoded reason %q, want %q", got, want)
 	}
 }

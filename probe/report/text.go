@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
 )
 
 // TextOptions controls the text report.
@@ -80,10 +81,14 @@ func (t *textWriter) clean(s string) string {
 	return Sanitize(s, !t.opt.Color)
 }
 
-// Sanitize replaces control characters in s, and with ascii also every
-// non-ASCII rune, by '?'. Common typographic punctuation is folded to its
-// ASCII look-alike first. Tabs and line breaks become spaces.
+// Sanitize replaces control characters in s (C0, DEL, C1 and the bidi
+// embeddings, overrides and isolates, which can reorder what a terminal
+// shows), and with ascii also every non-ASCII rune, by '?'. Common
+// typographic punctuation is folded to its ASCII look-alike first. Tabs and
+// line breaks become spaces. URL user information is redacted first
+// (package redact), so no error detail shows a password.
 func Sanitize(s string, ascii bool) string {
+	s = redact.Text(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
@@ -94,7 +99,7 @@ func Sanitize(s string, ascii bool) string {
 			b.WriteByte(' ')
 		case r == utf8.RuneError && size <= 1:
 			b.WriteByte('?')
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidiControl(r):
 			b.WriteByte('?')
 		case r < 0x80 || !ascii:
 			b.WriteRune(r)
@@ -107,6 +112,12 @@ func Sanitize(s string, ascii bool) string {
 		}
 	}
 	return b.String()
+}
+
+// isBidiControl reports whether r is a bidi embedding or override
+// (U+202A–U+202E) or isolate (U+2066–U+2069).
+func isBidiControl(r rune) bool {
+	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
 }
 
 // asciiFold maps typographic runes to ASCII.

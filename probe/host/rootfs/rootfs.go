@@ -18,6 +18,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -54,7 +55,7 @@ func Class(err error) errclass.Class {
 		return errclass.None
 	case errors.Is(err, ErrTooLarge):
 		return errclass.Malformed
-	case errors.Is(err, ErrNotRegular), errors.Is(err, ErrTooManyLinks):
+	case errors.Is(err, ErrNotRegular), errors.Is(err, ErrTooManyLinks), errors.As(err, new(*OutsideError)):
 		return errclass.Other
 	}
 	return errclass.Of(err)
@@ -91,17 +92,53 @@ func (f FS) Join(p string) string {
 
 // Resolve returns the machine path of the host path p with every symbolic
 // link resolved under Root (chroot semantics: ".." never climbs above the
-// root and absolute targets restart at the root). When the final component
-// is missing it returns the joined path and the Lstat error. On the live
-// root it returns p cleaned and lets the kernel resolve links.
+// root and absolute targets restart at the root). When a component is
+// missing it returns the joined path and the Lstat error; when that component
+// was reached through a link whose target was re-rooted (absolute, or
+// climbing above the root) the error is an *OutsideError: the link points
+// outside the volume, and nothing outside is ever opened. On the live root
+// it returns p cleaned and lets the kernel resolve links.
+//
+// Resolve is for messages and for the descriptor-based reads of this
+// package, which open what it returned with openat2 (or a component walk
+// with O_NOFOLLOW), so a link swapped in meanwhile fails rather than leads
+// out of the root.
 func (f FS) Resolve(p string) (string, error) {
 	if f.IsLive() {
 		return path.Clean("/" + p), nil
 	}
+	rel, err := f.resolve(p)
+	return filepath.Join(filepath.Clean(f.Root), rel), err
+}
+
+// OutsideError reports a symbolic link under the root whose target, read
+// inside the root, does not exist: on the machine running the probe it
+// would name one of that machine's files, which is never read.
+type OutsideError struct {
+	Link   string // host path of the link
+	Target string // its target, as written
+}
+
+func (e *OutsideError) Error() string {
+	return fmt.Sprintf("%s is a symbolic link to %s, which points outside the volume; it was not followed", e.Link, clipTarget(e.Target))
+}
+
+// clipTarget caps a link target quoted in a message.
+func clipTarget(t string) string {
+	if len(t) > 120 {
+		t = t[:120] + "…"
+	}
+	return fmt.Sprintf("%q", t)
+}
+
+// resolve returns the host path p with links resolved under the root, as a
+// path relative to it ("" for the root itself).
+func (f FS) resolve(p string) (string, error) {
 	root := filepath.Clean(f.Root)
 	rest := strings.Split(strings.TrimPrefix(path.Clean("/"+p), "/"), "/")
 	var done []string // resolved components under root
 	hops := 0
+	var rerooted *OutsideError // the last link whose target restarted at, or climbed to, the root
 	for len(rest) > 0 {
 		c := rest[0]
 		rest = rest[1:]
@@ -118,7 +155,11 @@ func (f FS) Resolve(p string) (string, error) {
 		fi, err := os.Lstat(cur)
 		if err != nil {
 			// Keep the remaining components so the caller sees the full path.
-			return filepath.Join(append([]string{cur}, rest...)...), err
+			rel := filepath.Join(append(append([]string{}, done...), append([]string{c}, rest...)...)...)
+			if rerooted != nil && errors.Is(err, fs.ErrNotExist) {
+				return rel, rerooted
+			}
+			return rel, err
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			done = append(done, c)
@@ -126,63 +167,125 @@ func (f FS) Resolve(p string) (string, error) {
 		}
 		hops++
 		if hops > maxSymlinkHops {
-			return cur, &fs.PathError{Op: "resolve", Path: cur, Err: ErrTooManyLinks}
+			return filepath.Join(done...), &fs.PathError{Op: "resolve", Path: cur, Err: ErrTooManyLinks}
 		}
 		target, err := os.Readlink(cur)
 		if err != nil {
-			return cur, err
+			return filepath.Join(done...), err
 		}
+		link := "/" + strings.Join(append(append([]string{}, done...), c), "/")
 		if strings.HasPrefix(target, "/") {
 			done = done[:0]
+			rerooted = &OutsideError{Link: link, Target: target}
+		} else if climbs(target, len(done)) {
+			rerooted = &OutsideError{Link: link, Target: target}
 		}
 		rest = append(strings.Split(target, "/"), rest...)
 	}
-	return filepath.Join(append([]string{root}, done...)...), nil
+	return filepath.Join(done...), nil
+}
+
+// climbs reports whether the relative link target, found depth components
+// below the root, climbs above the root with "..".
+func climbs(target string, depth int) bool {
+	for _, c := range strings.Split(target, "/") {
+		switch c {
+		case "..":
+			if depth == 0 {
+				return true
+			}
+			depth--
+		case "", ".":
+		default:
+			depth++
+		}
+	}
+	return false
 }
 
 // Lstat stats the host path p without following a final symbolic link.
 func (f FS) Lstat(p string) (fs.FileInfo, error) {
+	if f.IsLive() {
+		return os.Lstat(f.Join(p))
+	}
 	dir, base := path.Split(path.Clean("/" + p))
-	d, err := f.Resolve(dir)
+	d, err := f.openIn(dir, dirFlags)
 	if err != nil {
 		return nil, err
 	}
-	return os.Lstat(filepath.Join(d, base))
+	defer d.Close()
+	return lstatAt(d, base)
 }
 
 // Stat stats the host path p after resolving links under Root.
 func (f FS) Stat(p string) (fs.FileInfo, error) {
-	rp, err := f.Resolve(p)
+	if f.IsLive() {
+		return os.Stat(f.Join(p))
+	}
+	fh, err := f.openIn(p, pathFlags)
 	if err != nil {
 		return nil, err
 	}
-	return os.Stat(rp)
+	defer fh.Close()
+	return fh.Stat()
 }
 
 // Readlink returns the target of the symbolic link at host path p, unresolved.
 func (f FS) Readlink(p string) (string, error) {
+	if f.IsLive() {
+		return os.Readlink(f.Join(p))
+	}
 	dir, base := path.Split(path.Clean("/" + p))
-	d, err := f.Resolve(dir)
+	d, err := f.openIn(dir, dirFlags)
 	if err != nil {
 		return "", err
 	}
-	return os.Readlink(filepath.Join(d, base))
+	defer d.Close()
+	return readlinkAt(d, base)
 }
 
 // ReadDir lists the directory at host path p.
 func (f FS) ReadDir(p string) ([]os.DirEntry, error) {
-	rp, err := f.Resolve(p)
+	if f.IsLive() {
+		return os.ReadDir(f.Join(p))
+	}
+	d, err := f.openIn(p, dirFlags|os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
-	return os.ReadDir(rp)
+	defer d.Close()
+	ents, err := d.ReadDir(-1)
+	slices.SortFunc(ents, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents, err
+}
+
+// OpenDir opens the directory at host path p for reading in batches
+// (File.ReadDir(n)); the caller closes it.
+func (f FS) OpenDir(p string) (*os.File, error) {
+	if f.IsLive() {
+		fh, err := os.OpenFile(f.Join(p), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		return fh, err
+	}
+	return f.openIn(p, dirFlags|os.O_RDONLY)
+}
+
+// openIn resolves the host path p under the root and opens the result
+// with flags, never leaving the root (openAt: openat2 RESOLVE_IN_ROOT, or a
+// component walk with O_NOFOLLOW).
+func (f FS) openIn(p string, flags int) (*os.File, error) {
+	rel, err := f.resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	return openAt(filepath.Clean(f.Root), rel, flags)
 }
 
 // Exists reports whether the host path p exists after resolving links. Any
-// error other than "not found" counts as existing, since something is there.
+// error other than "not found" and a link out of the volume counts as
+// existing, since something is there.
 func (f FS) Exists(p string) bool {
 	_, err := f.Stat(p)
-	return err == nil || !errors.Is(err, fs.ErrNotExist)
+	return err == nil || !errors.Is(err, fs.ErrNotExist) && !errors.As(err, new(*OutsideError))
 }
 
 // open opens the host path p for reading, refusing anything that is not a
@@ -190,14 +293,33 @@ func (f FS) Exists(p string) bool {
 // and the mode is then checked on the descriptor itself, so there is no
 // window between a check and the open.
 func (f FS) open(p string) (*os.File, fs.FileInfo, error) {
-	rp, err := f.Resolve(p)
+	if f.IsLive() {
+		return openRegular(f.Join(p))
+	}
+	fh, err := f.openIn(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY)
 	if err != nil {
 		return nil, nil, err
 	}
-	fh, err := os.OpenFile(rp, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	return checkRegular(fh)
+}
+
+// OpenRegular opens the regular file at the machine path p (not under a
+// root: an explicit path given by the operator) without blocking on a FIFO
+// or device: O_NONBLOCK, then the mode checked on the descriptor. Anything
+// but a regular file is refused with ErrNotRegular.
+func OpenRegular(p string) (*os.File, fs.FileInfo, error) { return openRegular(p) }
+
+func openRegular(p string) (*os.File, fs.FileInfo, error) {
+	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, nil, err
 	}
+	return checkRegular(fh)
+}
+
+// checkRegular returns fh and its mode when it is a regular file, and
+// closes it otherwise.
+func checkRegular(fh *os.File) (*os.File, fs.FileInfo, error) {
 	fi, err := fh.Stat()
 	if err != nil {
 		fh.Close()
@@ -205,7 +327,7 @@ func (f FS) open(p string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		fh.Close()
-		return nil, nil, &fs.PathError{Op: "open", Path: rp, Err: fmt.Errorf("%w (mode %s)", ErrNotRegular, fi.Mode().Type())}
+		return nil, nil, &fs.PathError{Op: "open", Path: fh.Name(), Err: fmt.Errorf("%w (mode %s)", ErrNotRegular, fi.Mode().Type())}
 	}
 	return fh, fi, nil
 }
@@ -257,8 +379,8 @@ func (f FS) ReadTail(p string, max int64) (data []byte, truncated bool, err erro
 	return b, truncated, nil
 }
 
-// OpenRegular opens the regular file at host path p for streaming; the caller
-// caps what it reads and closes the file.
+// OpenRegular opens the regular file at host path p for streaming; the
+// caller caps what it reads and closes the file.
 func (f FS) OpenRegular(p string) (*os.File, error) {
 	fh, _, err := f.open(p)
 	return fh, err

@@ -50,6 +50,16 @@ func tree(t *testing.T) string {
 }
 
 func TestResolveAndRead(t *testing.T) {
+	for _, walk := range []bool{false, true} {
+		t.Run(map[bool]string{false: "openat2", true: "walk"}[walk], func(t *testing.T) {
+			defer noOpenat2.Store(noOpenat2.Load())
+			noOpenat2.Store(walk)
+			testResolveAndRead(t)
+		})
+	}
+}
+
+func testResolveAndRead(t *testing.T) {
 	root := tree(t)
 	f := FS{Root: root}
 	cases := []struct {
@@ -63,7 +73,7 @@ func TestResolveAndRead(t *testing.T) {
 		{"/../../etc/real.conf", "real\n", errclass.None},
 		{"/data/data.txt", "data\n", errclass.None},
 		{"/loop/a", "", errclass.Other},
-		{"/etc/dangling", "", errclass.NotFound},
+		{"/etc/dangling", "", errclass.Other}, // re-rooted and missing: points outside the volume
 		{"/missing/file", "", errclass.NotFound},
 		{"/etc", "", errclass.Other}, // a directory is not a regular file
 	}
@@ -134,4 +144,52 @@ func TestLive(t *testing.T) {
 	if _, err := (FS{}).Stat("/"); err != nil {
 		t.Errorf("Stat(/) on live root: %v", err)
 	}
+}
+
+// TestOutsideLinks plants links from the root to files and directories of
+// the machine running the test, each holding a marker, and a link to
+// /proc/self/environ: none may be read, each read says the link points
+// outside the volume, and no error text carries the marker.
+func TestOutsideLinks(t *testing.T) {
+	const marker = "HOST-MARKER-7f3a"
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "secret"), []byte(marker+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(host, "logs"), 0o755)
+	os.WriteFile(filepath.Join(host, "logs", "amazon-ssm-agent.log"), []byte(marker+"\n"), 0o644)
+	root := t.TempDir()
+	links := map[string]string{
+		"/etc/resolv.conf":   filepath.Join(host, "secret"),
+		"/etc/hosts":         "../../../../../../../../" + filepath.Join(host, "secret"),
+		"/etc/environ":       "/proc/self/environ",
+		"/var/log/amazon":    filepath.Join(host, "logs"),
+		"/etc/nsswitch.conf": "/etc/indirect",
+		"/etc/indirect":      filepath.Join(host, "secret"),
+	}
+	for p, target := range links {
+		full := filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.Symlink(target, full); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, walk := range []bool{false, true} {
+		noOpenat2.Store(walk)
+		f := FS{Root: root}
+		for _, p := range []string{"/etc/resolv.conf", "/etc/hosts", "/etc/environ", "/etc/nsswitch.conf", "/var/log/amazon/amazon-ssm-agent.log"} {
+			b, err := f.ReadFile(p, 1<<20)
+			var oe *OutsideError
+			if len(b) != 0 || !errors.As(err, &oe) || !strings.Contains(err.Error(), "points outside the volume") {
+				t.Errorf("walk=%v ReadFile(%s) = %q, %v; want nothing and an OutsideError", walk, p, b, err)
+			}
+			if err != nil && strings.Contains(err.Error(), marker) {
+				t.Errorf("error shows the marker: %v", err)
+			}
+		}
+		if ents, err := f.ReadDir("/var/log/amazon"); err == nil || len(ents) > 0 {
+			t.Errorf("walk=%v ReadDir through an outside link = %v, %v", walk, ents, err)
+		}
+	}
+	noOpenat2.Store(false)
 }

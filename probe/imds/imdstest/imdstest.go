@@ -69,6 +69,11 @@ const (
 	CredsExpired Mode = "creds-expired" // the credentials document expired an hour ago
 	RejectToken  Mode = "reject-token"  // PUT answers a token that every GET rejects with 401
 	HugeBody     Mode = "huge-body"     // instance-id answers HugeBodySize bytes
+	// StalledBody answers the token, then every metadata GET with 200 and
+	// its headers but never its body, until the client leaves or
+	// HangLimit. It is left out of AllModes: each GET waits out the
+	// client's timeout.
+	StalledBody Mode = "stalled-body"
 )
 
 // AllModes lists every mode, for table tests.
@@ -170,7 +175,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if h.cfg.Mode == StalledBody {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		waitForClient(r)
+		return
+	}
 	_, _ = w.Write([]byte(body))
+}
+
+// waitForClient blocks until the client of r leaves, or HangLimit.
+func waitForClient(r *http.Request) {
+	t := time.NewTimer(HangLimit)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+	case <-t.C:
+	}
 }
 
 // serveToken answers the IMDSv2 token PUT according to the mode.
@@ -181,13 +205,8 @@ func (h *handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	case HangingPut:
 		// Accept the request and never answer, like a PUT whose reply dies
-		// at hop limit 1. Stop when the client leaves or after HangLimit.
-		t := time.NewTimer(HangLimit)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-		case <-t.C:
-		}
+		// at hop limit 1.
+		waitForClient(r)
 		return
 	}
 	if r.Method != http.MethodPut {
