@@ -41,10 +41,10 @@ bench-logset:
 bench: build bench-logset
 	@command -v /usr/bin/time >/dev/null || { echo "bench: /usr/bin/time is missing: apt-get install time"; exit 1; }
 	@set -u; runs=$(BENCH_RUNS); tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
-	stat3() { sort -n | awk '{a[NR]=$$1} END {printf "%.3g (%.3g-%.3g)", a[int((NR+1)/2)], a[1], a[NR]}'; }; \
+	stat3() { sort -n | awk '{a[NR]=$$1} END {printf "%.4g (%.4g-%.4g)", a[int((NR+1)/2)], a[1], a[NR]}'; }; \
 	wall_rss() { /usr/bin/time -f '%e %M' -o $$tmp/t "$$@" >$$tmp/out 2>&1 || true; tail -n 1 $$tmp/t; }; \
-	bytes=$$(cat $(BENCH_LOGS)/amazon-ssm-agent.log* | wc -c); mb=$$(awk -v b=$$bytes 'BEGIN{print b/1e6}'); \
-	ebytes=$$(cat $(BENCH_ERRLOGS)/amazon-ssm-agent.log* | wc -c); emb=$$(awk -v b=$$ebytes 'BEGIN{print b/1e6}'); \
+	bytes=$$(cat $(BENCH_LOGS)/amazon-ssm-agent.log* | wc -c); mb=$$(awk -v b=$$bytes 'BEGIN{printf "%.0f", b/1e6}'); \
+	ebytes=$$(cat $(BENCH_ERRLOGS)/amazon-ssm-agent.log* | wc -c); emb=$$(awk -v b=$$ebytes 'BEGIN{printf "%.0f", b/1e6}'); \
 	for i in $$(seq $$runs); do \
 		wall_rss $(BIN)/ssm-probe logs --since 0 --format json $(BENCH_LOGS) > $$tmp/l; read w r < $$tmp/l; \
 		awk -v m=$$mb -v w=$$w 'BEGIN{print m/w}' >> $$tmp/logs_mbs; echo $$((r/1024)) >> $$tmp/logs_rss; \
@@ -72,10 +72,10 @@ bench: build bench-logset
 		flock /run/ssm-probe-lab.lock $(BIN)/ssm-probe-lab e2e --probe $(BIN)/ssm-probe --scenarios probe/lab/scenarios 2>&1 \
 			| grep -o 'probe *[0-9.]*s' | grep -o '[0-9.]*' | sort -n | tail -n 1 > $$tmp/slowest || true; \
 	fi; \
-	row() { printf '| %-44s | %-26s | %-14s |\n' "$$1" "$$2" "$$3"; }; \
+	row() { printf '| %-50s | %-26s | %-14s |\n' "$$1" "$$2" "$$3"; }; \
 	med() { if [ -s $$tmp/$$1 ]; then stat3 < $$tmp/$$1; else echo "n/a (lab did not run)"; fi; }; \
 	echo; echo "ssm-probe bench: median (min-max) of $$runs runs, $$(nproc) cores, load $$(cut -d' ' -f1 /proc/loadavg)"; \
-	row "figure" "measured" "target"; row "--------------------------------------------" "--------------------------" "--------------"; \
+	row "figure" "measured" "target"; row "--------------------------------------------------" "--------------------------" "--------------"; \
 	row "binary size, static linux/amd64" "$$(awk -v b=$$(stat -c %s $(BIN)/ssm-probe) 'BEGIN{printf "%.1f MB", b/1e6}')" "~7 MB"; \
 	for w in $(BENCH_WORLDS); do row "lab $${w%%:*} (s)" "$$(med $${w%%:*})" "<= $${w##*:} s"; done; \
 	row "slowest of all $$nsc lab scenarios, one run (s)" "$$(med slowest)" "<= 2.3 s"; \
