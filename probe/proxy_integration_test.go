@@ -150,7 +150,8 @@ func TestSignedCallsThroughAgentProxy(t *testing.T) {
 				connects = append(connects, target)
 				mu.Unlock()
 			})
-			l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://"+addr.String(), "no_proxy="+tc.noProxy)
+			// With credentials, which the proxy receives and no output shows.
+			l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://probeuser:Pr0xyPassw0rd@"+addr.String(), "no_proxy="+tc.noProxy)
 			// The temporary root stands for the live one: only the live
 			// root's agent decides where signed calls go (TrustedForSigning).
 			l.cfg.trustRoot = true
@@ -200,7 +201,7 @@ func TestSignedCallsThroughAgentProxy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, secret := range []string{imdstest.FakeSecretAccessKey, imdstest.FakeToken, imdstest.FakeAccessKeyID, "Authorization", "Signature="} {
+			for _, secret := range []string{imdstest.FakeSecretAccessKey, imdstest.FakeToken, imdstest.FakeAccessKeyID, "Authorization", "Signature=", "Pr0xyPassw0rd"} {
 				if strings.Contains(string(b), secret) {
 					t.Errorf("the report holds %q", secret)
 				}
