@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 GOFLAGS_STATIC := -trimpath -ldflags '$(LDFLAGS)'
 BIN := bin
 
-.PHONY: all deps build build-arm64 binaries test vet fmt-check unit demo clean
+.PHONY: all deps build build-arm64 binaries test vet staticcheck fmt-check unit demo clean
 
 all: build
 
@@ -43,18 +43,22 @@ vet:
 	go vet ./...
 	CGO_ENABLED=0 go vet ./...
 
+## staticcheck: the pinned staticcheck (.ci/install-deps installs it)
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo "$$(go env GOPATH)/bin/staticcheck")
+staticcheck:
+	$(STATICCHECK) ./...
+
 unit:
 	go test -race -count=1 ./...
 	# The diagnosis property test's full 10,000 worlds (a tenth run under -race).
 	go test -count=1 -run '^TestDiagnoseProperties$$' -v ./probe | grep -E '^(ok|FAIL|---|\s+diagnose_property)'
 
+## test: formatting, vet (cgo and static), staticcheck, race-enabled unit
+## tests, static builds, the packages and their checks, then the end-to-end
+## lab (needs root and network namespaces)
+test: fmt-check vet staticcheck unit binaries packaging-test e2e
 
-## test: formatting, vet (cgo and static), race-enabled unit tests, static
-## builds, the packages and their checks, then the end-to-end lab (needs root
-## and network namespaces)
-test: fmt-check vet unit binaries packaging-test e2e
-
-## demo: every seed's failure reproduced in the network-namespace lab (root)
+## demo: every lab scenario's failure reproduced in network namespaces (root)
 demo: lab-demo
 
 clean:

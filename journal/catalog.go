@@ -102,8 +102,7 @@ func notSessionAPIs(e *Event) bool {
 }
 
 // DefaultPatterns returns the catalog's table: every message listed in
-// AGENT-FACTS.md ("Messages that indicate connectivity problems" and
-// "Session activity logging"). It builds a fresh table on each call.
+// docs/AGENT-FACTS.md ("Messages"). It builds a fresh table on each call.
 func DefaultPatterns() []Pattern {
 	hostAddr := FieldHost | FieldAddress | FieldURL
 	return []Pattern{

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 )
 
 // TestCatalogCases matches each entry under testdata/catalog against its
@@ -32,7 +34,7 @@ func TestCatalogCases(t *testing.T) {
 			got = []Event{}
 		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			golden(t, strings.TrimSuffix(f, ".txt")+".want.json", got)
+			golden.JSON(t, strings.TrimSuffix(f, ".txt")+".want.json", got)
 		})
 	}
 	for _, k := range Kinds() {

@@ -26,6 +26,6 @@
 // from lines), Catalog.Match (events from one entry), Aggregator (summaries),
 // and Scan, which ties them to the sources.
 //
-// Message formats come from /work/shared/research/AGENT-FACTS.md (the
-// amazon-ssm-agent source at tag 3.3.1142.0).
+// Message formats come from docs/AGENT-FACTS.md, which gives each its
+// source.
 package journal

@@ -16,7 +16,7 @@ type Format string
 // The formats.
 const (
 	FormatUnknown Format = "unknown" // no known timestamp: kept as an untimed entry
-	FormatAgent   Format = "agent"   // `2006-01-02 15:04:05[.0000] LEVEL …` (seelog default, AGENT-FACTS.md)
+	FormatAgent   Format = "agent"   // `2006-01-02 15:04:05[.0000] LEVEL …`, or `2006-01-02T15:04:05Z LEVEL …` (seelog formats, docs/AGENT-FACTS.md)
 	FormatEpoch   Format = "epoch"   // `1704967520066534055 [Debug] …` (Flatcar's seelog.xml); kept untimed
 )
 
@@ -157,8 +157,8 @@ func isContinuation(line []byte) bool {
 }
 
 // header recognises the start of an entry: the agent's
-// `2006-01-02 15:04:05.0000 LEVEL` or `2006-01-02 15:04:05 LEVEL`, or
-// Flatcar's `<19-digit nanosecond epoch> [Level]`.
+// `2006-01-02 15:04:05.0000 LEVEL` or `2006-01-02 15:04:05 LEVEL`, the
+// UTC form of hibernate.log `2006-01-02T15:04:05Z LEVEL`, or Flatcar's `<19-digit nanosecond epoch> [Level]`.
 func (a *Assembler) header(line []byte) (Format, time.Time, string) {
 	if len(line) < 19 || line[0] < '0' || line[0] > '9' {
 		return FormatUnknown, time.Time{}, ""
@@ -180,9 +180,15 @@ func (a *Assembler) header(line []byte) (Format, time.Time, string) {
 // digits are accepted (digits after the 9th are ignored); the agent writes 4 since 3.3.808.0 and none before.
 func (a *Assembler) agentTime(line []byte) (time.Time, int, bool) {
 	const layout = "dddd-dd-dd dd:dd:dd"
-	cached := a.lastOK && string(a.lastSec[:]) == string(line[:19])
+	// hibernate.log may use the UTC form, 2006-01-02T15:04:05Z: it is never
+	// cached, so the cache only ever holds local times.
+	isoForm := line[10] == 'T'
+	cached := !isoForm && a.lastOK && string(a.lastSec[:]) == string(line[:19])
 	for i := 0; i < len(layout) && !cached; i++ {
 		c := line[i]
+		if i == 10 && isoForm {
+			continue
+		}
 		if layout[i] == 'd' {
 			if c < '0' || c > '9' {
 				return time.Time{}, 0, false
@@ -210,6 +216,11 @@ func (a *Assembler) agentTime(line []byte) (time.Time, int, bool) {
 		}
 		n++
 	}
+	loc := a.loc
+	if isoForm && n < len(line) && line[n] == 'Z' {
+		loc = time.UTC
+		n++
+	}
 	if n < len(line) && line[n] != ' ' && line[n] != '\t' {
 		return time.Time{}, 0, false
 	}
@@ -228,9 +239,11 @@ func (a *Assembler) agentTime(line []byte) (time.Time, int, bool) {
 		if mo < 1 || mo > 12 || dd < 1 || dd > 31 || hh > 23 || mi > 59 || ss > 60 {
 			return time.Time{}, 0, false
 		}
-		sec = time.Date(d(0, 4), time.Month(mo), dd, hh, mi, ss, 0, a.loc)
-		copy(a.lastSec[:], line[:19])
-		a.lastTime, a.lastOK = sec, true
+		sec = time.Date(d(0, 4), time.Month(mo), dd, hh, mi, ss, 0, loc)
+		if !isoForm {
+			copy(a.lastSec[:], line[:19])
+			a.lastTime, a.lastOK = sec, true
+		}
 	}
 	return sec.Add(time.Duration(ns)), n, true
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 )
 
 // gotEntry is Entry as the golden files show it.
@@ -55,7 +57,7 @@ func TestParseEntries(t *testing.T) {
 		}
 		n++
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			golden(t, strings.TrimSuffix(f, filepath.Ext(f))+".want.json", parseFile(t, f))
+			golden.JSON(t, strings.TrimSuffix(f, filepath.Ext(f))+".want.json", parseFile(t, f))
 		})
 	}
 	if n < 9 {

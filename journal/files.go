@@ -13,7 +13,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
-// AgentLogDir is where the agent writes its logs on Linux (AGENT-FACTS.md,
+// AgentLogDir is where the agent writes its logs on Linux (docs/AGENT-FACTS.md,
 // "Files and locations"), relative to the host root.
 const AgentLogDir = "var/log/amazon/ssm"
 

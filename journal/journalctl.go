@@ -28,7 +28,7 @@ const JournalctlTimeout = 60 * time.Second
 // maxStderrBytes caps what is kept of journalctl's standard error.
 const maxStderrBytes = 4 << 10
 
-// AgentUnits are the unit names the agent runs as (AGENT-FACTS.md, "unit"):
+// AgentUnits are the unit names the agent runs as (docs/AGENT-FACTS.md, "Files and locations (Linux)"):
 // the rpm/deb unit and the snap's.
 var agentUnits = []string{"amazon-ssm-agent.service", "snap.amazon-ssm-agent.amazon-ssm-agent.service"}
 

@@ -4,7 +4,7 @@ package journal
 // stable: the probe's findings and the JSON report key on it.
 type Kind string
 
-// The event kinds. Finding mapping (FINDINGS.md, "From the agent's logs"):
+// The event kinds. Finding mapping (docs/FINDINGS.md, "From the agent's logs"):
 //
 //	log.endpoint-timeout        ← KindEndpointTimeout
 //	log.session-logging-blocked ← KindSessionLoggingBlocked

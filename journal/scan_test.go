@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
@@ -26,13 +27,13 @@ func TestScanGolden(t *testing.T) {
 		{"rotated", Options{Root: "testdata/rotated"}},
 		{"rotated-since", Options{Root: "testdata/rotated", Since: since}},
 		{"rotated-budget", Options{Root: "testdata/rotated", ByteBudget: 600}},
-		{"seed001", Options{Paths: []string{"testdata/seed001"}}},
-		{"seed002", Options{Paths: []string{"testdata/seed002"}}},
+		{"journalctl-endpoint-timeouts", Options{Paths: []string{"testdata/journalctl-endpoint-timeouts"}}},
+		{"session-logging-s3-head", Options{Paths: []string{"testdata/session-logging-s3-head"}}},
 		{"entries-dir", Options{Paths: []string{"testdata/entries/flatcar.log", "testdata/entries/garbage.log", "testdata/no-such-file"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.opt.Location = time.UTC
-			golden(t, "testdata/scan/"+c.name+".want.json", Scan(context.Background(), c.opt))
+			golden.JSON(t, "testdata/scan/"+c.name+".want.json", Scan(context.Background(), c.opt))
 		})
 	}
 }
@@ -107,7 +108,7 @@ func TestScanBinaryAndHuge(t *testing.T) {
 // layout (var/log/journal/<machine-id>/system.journal) and returns the root.
 func journalRoot(t *testing.T) string {
 	t.Helper()
-	return journalRootOf(t, "seed001")
+	return journalRootOf(t, "endpoint-timeouts")
 }
 
 // journalRootOf is journalRoot for testdata/journal/<name>.journal.gz.
@@ -159,12 +160,12 @@ func scrub(res *Result, root string) *Result {
 }
 
 // TestJournalctl reads the journal file made by systemd-journal-remote from
-// testdata/journal/seed001.export through `journalctl --directory`.
+// testdata/journal/endpoint-timeouts.export through `journalctl --directory`.
 func TestJournalctl(t *testing.T) {
 	needJournalctl(t)
 	root := journalRoot(t)
 	res := Scan(context.Background(), Options{Root: root, Journal: true, JournalReader: "journalctl", JournalctlPath: journalctlBin, Location: time.UTC})
-	golden(t, "testdata/scan/journal.want.json", scrub(res, root))
+	golden.JSON(t, "testdata/scan/journal.want.json", scrub(res, root))
 }
 
 // TestJournalReadersAgree reads the same journal through sdjournal (cgo

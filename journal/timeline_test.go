@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata" // Asia/Tokyo on hosts without zoneinfo
+
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 )
 
 // utc parses a UTC time of the fixtures.
@@ -28,7 +30,7 @@ func utc(t *testing.T, s string) time.Time {
 func TestTimelineFiles(t *testing.T) {
 	res := Scan(context.Background(), Options{Root: "testdata/timeline/resolv", Location: time.UTC})
 	tl := res.Timeline
-	golden(t, "testdata/timeline/resolv.want.json", tl)
+	golden.JSON(t, "testdata/timeline/resolv.want.json", tl)
 	if tl.LastSuccess == nil || !tl.LastSuccess.Time.Equal(utc(t, "2024-03-01 18:57:03")) || !tl.LastSuccess.Inferred || tl.LastSuccess.Endpoint != "ssm" {
 		t.Errorf("last success %+v, want the inferred 18:57:03 ping", tl.LastSuccess)
 	}
@@ -97,7 +99,7 @@ func TestTimelineJournal(t *testing.T) {
 // TestTimelineNoSuccess: logs with failures only give runs that follow no
 // success, and no last success, rather than a guess.
 func TestTimelineNoSuccess(t *testing.T) {
-	res := Scan(context.Background(), Options{Paths: []string{filepath.Join("testdata/seed002")}, Location: time.UTC})
+	res := Scan(context.Background(), Options{Paths: []string{filepath.Join("testdata/session-logging-s3-head")}, Location: time.UTC})
 	tl := res.Timeline
 	if tl.LastSuccess != nil || len(tl.Failing) == 0 {
 		t.Fatalf("timeline %+v", tl)

@@ -98,7 +98,7 @@ func TestConcurrentSocketsCapped(t *testing.T) {
 }
 
 // amazonDNSLimit is the packets per second AmazonProvidedDNS accepts from
-// one network interface (AGENT-FACTS.md; "DNS quotas", Amazon VPC docs).
+// one network interface (docs/AGENT-FACTS.md; "DNS quotas", Amazon VPC docs).
 const amazonDNSLimit = 1024
 
 // TestDNSQueriesPerRun counts the queries one full healthy run sends to

@@ -37,7 +37,7 @@ const (
 const prefsFixCLI = "aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text > prefs.json; edit prefs.json as described; then aws ssm update-document --name SSM-SessionManagerRunShell --content file://prefs.json --document-version '$LATEST'"
 
 // NewCatalog returns the finding catalog: one entry per ID of ids.go, with
-// the severity, title, generic fixes and doc links of FINDINGS.md. Rules
+// the severity, title, generic fixes and doc links of docs/FINDINGS.md. Rules
 // add the specific fix (with the names and addresses involved) in front.
 func NewCatalog() Catalog {
 	return newCatalog(

@@ -12,7 +12,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
-// DefaultSince is how far back the agent's logs are read (INTERFACE.md).
+// DefaultSince is how far back the agent's logs are read (docs/INTERFACE.md).
 const DefaultSince = 24 * time.Hour
 
 // logsCheck reads the agent's rolled log files and its journal (or the

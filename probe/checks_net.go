@@ -61,7 +61,7 @@ type NetObs struct {
 }
 
 // Reached reports whether the endpoint answered over HTTPS: any HTTP answer
-// proves DNS, TCP and TLS (AGENT-FACTS.md, "Endpoints").
+// proves DNS, TCP and TLS (docs/AGENT-FACTS.md, "Endpoints and configuration").
 func (n *NetObs) Reached() bool { return n.HTTP != nil && n.HTTP.OK }
 
 // Failed returns the first stage that failed and its class, or "" when

@@ -20,7 +20,7 @@ const (
 	// in-VPC round trip (under 10 ms) and keeps a black hole cheap.
 	DefaultTimeout = 2 * time.Second
 
-	// DefaultDeadline caps the whole run (INTERFACE.md). A person at a
+	// DefaultDeadline caps the whole run (docs/INTERFACE.md). A person at a
 	// serial console should get a verdict in seconds, never minutes.
 	DefaultDeadline = 15 * time.Second
 
@@ -37,7 +37,7 @@ const (
 
 	// DefaultMaxConcurrent caps the checks (and so the sockets) in flight
 	// at once. Far below any file-descriptor limit, and far below the
-	// 1024 packets/s AmazonProvidedDNS allows an interface (AGENT-FACTS.md).
+	// 1024 packets/s AmazonProvidedDNS allows an interface (docs/AGENT-FACTS.md).
 	DefaultMaxConcurrent = 32
 )
 

@@ -11,20 +11,20 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 )
 
-// Free-space thresholds of host.disk-full (FINDINGS.md), in percent of the
+// Free-space thresholds of host.disk-full (docs/FINDINGS.md), in percent of the
 // file system, for both bytes and inodes.
 const (
 	diskFailPercent = 1.0
 	diskWarnPercent = 5.0
 )
 
-// Unit names of the agent (research/AGENT-FACTS.md, "Files and locations").
+// Unit names of the agent (docs/AGENT-FACTS.md, "Files and locations (Linux)").
 const (
 	unitPackage = "amazon-ssm-agent"
 	unitSnap    = "snap.amazon-ssm-agent.amazon-ssm-agent"
 )
 
-// diagnoseAgent names what is wrong with the SSM Agent itself (FINDINGS.md,
+// diagnoseAgent names what is wrong with the SSM Agent itself (docs/FINDINGS.md,
 // "Agent and host"): not installed, installed but not running, too old,
 // hibernating, and (info) endpoint overrides in its config. A fact the
 // probe could not gather gives no finding: the agent check record already
@@ -229,7 +229,7 @@ func updateCommand(o *Observations) string {
 }
 
 // agentHibernating builds agent.hibernating. The agent backs its health
-// pings off up to an hour while hibernating (research/AGENT-FACTS.md), so
+// pings off up to an hour while hibernating (docs/AGENT-FACTS.md), so
 // after a fix it must be restarted to retry now.
 func agentHibernating(cat *Catalog, o *Observations) Finding {
 	a := o.Agent
@@ -278,7 +278,7 @@ func agentOverrides(cat *Catalog, c *agent.ConfigOverrides) Finding {
 		ev)
 }
 
-// diagnoseHost names host problems that break sessions (FINDINGS.md,
+// diagnoseHost names host problems that break sessions (docs/FINDINGS.md,
 // host.disk-full): free space or inodes on / or /var/lib/amazon/ssm below
 // diskFailPercent (fail) or diskWarnPercent (warn). Space counts what root,
 // which the agent runs as, may still use (statfs f_bfree). Paths on one file

@@ -3,13 +3,12 @@ package probe
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
-// diagnoseDNS implements the dns.* findings of FINDINGS.md: it compares what
+// diagnoseDNS implements the dns.* findings of docs/FINDINGS.md: it compares what
 // the host's resolvers, AmazonProvidedDNS and the hosts file say about each
 // endpoint name, and combines that with what port 443 did.
 func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
@@ -445,14 +444,4 @@ func hostsPath(o *Observations) string {
 		return o.Resolv.Hosts.Path
 	}
 	return "/etc/hosts"
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[string][]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -1,8 +1,8 @@
 package probe
 
 import (
+	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,11 +11,12 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite generated testdata (observation fixtures)")
-
-// fixture is one observation fixture file: what the probe saw, and the
-// findings (ID and severity) it must yield. Nothing else is compared, so a
-// wording change does not break the table.
+// fixture is one observation fixture file, the one format of every
+// directory under testdata/obs: what the probe saw, and the findings it must
+// yield, each with its severity and, optionally, text it must contain (the
+// names of the objects involved). Nothing else is compared, so a wording
+// change does not break the table. The files are written by the Go
+// scenario tables beside each test (go test ./probe -update).
 type fixture struct {
 	Comment      string        `json:"comment"`
 	Want         []wantFinding `json:"want"`
@@ -25,6 +26,7 @@ type fixture struct {
 type wantFinding struct {
 	ID       ID       `json:"id"`
 	Severity Severity `json:"severity"`
+	Text     []string `json:"text,omitempty"` // each must appear in the summary, evidence or remediation
 }
 
 func writeFixture(t *testing.T, dir, name string, f fixture) {
@@ -38,8 +40,11 @@ func writeFixture(t *testing.T, dir, name string, f fixture) {
 	}
 }
 
-// runFixtures diagnoses every fixture under dir and compares the findings.
-func runFixtures(t *testing.T, dir string) {
+// runFixtures diagnoses every fixture under dir and compares the findings;
+// with families given (ID prefixes), only the findings of those families.
+// Files are decoded strictly: an unknown field is an error, so a typo
+// cannot silently weaken a case.
+func runFixtures(t *testing.T, dir string, families ...string) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
@@ -53,20 +58,26 @@ func runFixtures(t *testing.T, dir string) {
 				t.Fatal(err)
 			}
 			var f fixture
-			if err := json.Unmarshal(b, &f); err != nil {
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&f); err != nil {
 				t.Fatal(err)
 			}
 			got := []wantFinding{}
-			fs := Diagnose(&f.Observations)
-			for _, x := range fs {
-				got = append(got, wantFinding{x.ID, x.Severity})
+			var fs []Finding
+			for _, x := range Diagnose(&f.Observations) {
+				if !inFamilies(x.ID, families) {
+					continue
+				}
+				fs = append(fs, x)
+				got = append(got, wantFinding{ID: x.ID, Severity: x.Severity})
 				if x.Title == "" || (x.Severity != SevInfo && x.Summary == "") {
 					t.Errorf("%s: empty title or summary", x.ID)
 				}
 			}
-			want := append([]wantFinding{}, f.Want...)
-			if want == nil {
-				want = []wantFinding{}
+			want := []wantFinding{}
+			for _, w := range f.Want {
+				want = append(want, wantFinding{ID: w.ID, Severity: w.Severity})
 			}
 			sortWant(got)
 			sortWant(want)
@@ -74,6 +85,22 @@ func runFixtures(t *testing.T, dir string) {
 				t.Errorf("findings\n got %v\nwant %v", got, want)
 				for _, x := range fs {
 					t.Logf("%s %s: %s\n  %s", x.Severity, x.ID, x.Summary, strings.Join(x.Evidence, "\n  "))
+				}
+			}
+			for _, w := range f.Want {
+				for _, x := range fs {
+					if x.ID != w.ID {
+						continue
+					}
+					if len(w.Text) > 0 && x.Severity != SevInfo && len(x.Remediation) == 0 {
+						t.Errorf("%s names its objects but gives no fix", x.ID)
+					}
+					txt := x.Summary + "\n" + strings.Join(x.Evidence, "\n") + "\n" + strings.Join(x.Remediation, "\n")
+					for _, s := range w.Text {
+						if !strings.Contains(txt, s) {
+							t.Errorf("%s does not mention %q:\n%s", x.ID, s, txt)
+						}
+					}
 				}
 			}
 		})
@@ -87,4 +114,18 @@ func sortWant(w []wantFinding) {
 		}
 		return w[i].Severity < w[j].Severity
 	})
+}
+
+// inFamilies reports whether id starts with one of families; no families
+// means every ID.
+func inFamilies(id ID, families []string) bool {
+	if len(families) == 0 {
+		return true
+	}
+	for _, p := range families {
+		if strings.HasPrefix(string(id), p) {
+			return true
+		}
+	}
+	return false
 }

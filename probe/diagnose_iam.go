@@ -20,11 +20,11 @@ const codeSuccess = "Success"
 const dhmcRole = "AWSSystemsManagerDefaultEC2InstanceManagementRole"
 
 // diagnoseIAM names what keeps the agent from getting credentials through
-// the instance profile (FINDINGS.md, "Instance identity and credentials"):
+// the instance profile (docs/FINDINGS.md, "Instance identity and credentials"):
 //   - iam.no-instance-profile: meta-data/iam/info is 404. A fail, or a warn
 //     when Default Host Management Configuration (DHMC) could stand in,
 //     which needs IMDSv2 working and agent 3.2.582.0 or later
-//     (research/AGENT-FACTS.md, "Versions that change what is required").
+//     (docs/AGENT-FACTS.md, "Versions that change what is required").
 //   - iam.credentials-unavailable: a role is attached but its credentials
 //     document has a Code other than Success, has expired, or cannot be
 //     read. No part of the credentials is ever printed: the observation

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
@@ -20,22 +21,6 @@ import (
 
 // identityFamilies are the finding families the identity rules own.
 var identityFamilies = []string{"imds.", "iam.", "agent.", "host.disk-full"}
-
-// identityWant is one expected finding of an observation fixture: its ID,
-// severity, and text that must appear in its summary, evidence or
-// remediation (the names of the objects involved).
-type identityWant struct {
-	ID       ID       `json:"id"`
-	Severity Severity `json:"severity"`
-	Text     []string `json:"text"`
-}
-
-// identityCase is one file under testdata/obs/identity.
-type identityCase struct {
-	Description  string         `json:"description"`
-	Want         []identityWant `json:"want"`
-	Observations Observations   `json:"observations"`
-}
 
 // identityOnly keeps the findings of the identity families.
 func identityOnly(fs []Finding) []Finding {
@@ -66,55 +51,18 @@ func identityText(f Finding) string {
 	return f.Summary + "\n" + strings.Join(f.Evidence, "\n") + "\n" + strings.Join(f.Remediation, "\n")
 }
 
-// TestDiagnoseIdentity decodes each observation fixture (strictly: an
-// unknown field is an error, so a typo cannot silently weaken a case),
-// diagnoses it, and compares the identity findings with the fixture's want:
-// the same IDs with the same severities, each naming its objects.
+const identityFixtures = "testdata/obs/identity"
+
+// TestDiagnoseIdentity table-tests the imds.*, iam.*, agent.* and host.*
+// rules from the fixtures in testdata/obs/identity, written from
+// identityScenarios (go test -run TestDiagnoseIdentity ./probe -update).
 func TestDiagnoseIdentity(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "obs", "identity", "*.json"))
-	if err != nil || len(files) < 20 {
-		t.Fatalf("fixtures: %v (%d files)", err, len(files))
+	if golden.Update() {
+		for name, f := range identityScenarios(t) {
+			writeFixture(t, identityFixtures, name, f)
+		}
 	}
-	for _, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".json")
-		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.DisallowUnknownFields()
-			var c identityCase
-			if err := dec.Decode(&c); err != nil {
-				t.Fatalf("decode: %v", err)
-			}
-			got := identityOnly(Diagnose(&c.Observations))
-			want := []string{}
-			for _, w := range c.Want {
-				want = append(want, string(w.ID)+"/"+string(w.Severity))
-			}
-			sort.Strings(want)
-			if g := identityIDSev(got); !reflect.DeepEqual(g, want) {
-				t.Fatalf("%s\n got %v\nwant %v", c.Description, g, want)
-			}
-			for _, w := range c.Want {
-				for _, f := range got {
-					if f.ID != w.ID {
-						continue
-					}
-					txt := identityText(f)
-					for _, s := range w.Text {
-						if !strings.Contains(txt, s) {
-							t.Errorf("%s does not mention %q:\n%s", f.ID, s, txt)
-						}
-					}
-					if f.Title == "" || len(f.Remediation) == 0 && f.Severity != SevInfo {
-						t.Errorf("%s has no title or no fix: %+v", f.ID, f)
-					}
-				}
-			}
-		})
-	}
+	runFixtures(t, identityFixtures, identityFamilies...)
 }
 
 // TestDiagnoseIdentityPure checks that diagnosis does not change its input
@@ -124,7 +72,7 @@ func TestDiagnoseIdentityPure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c identityCase
+	var c fixture
 	if err := json.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
 	}

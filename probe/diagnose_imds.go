@@ -26,7 +26,7 @@ func specificFinding(cat *Catalog, id ID, summary string, ev []string, fixes ...
 const placeholderInstance = "INSTANCE_ID"
 
 // diagnoseIMDS names what keeps the instance metadata service from serving
-// the agent (FINDINGS.md, "Instance identity and credentials"):
+// the agent (docs/FINDINGS.md, "Instance identity and credentials"):
 //   - imds.unreachable: no TCP connection, or a connection on which nothing
 //     usable is ever answered. It is a fail on EC2 and info elsewhere, where
 //     the agent runs in hybrid mode. "On EC2" comes from the host facts (DMI,

@@ -12,7 +12,7 @@ import (
 )
 
 // logRecent is how close to the run a log finding's last occurrence must be
-// for it to count as current (FINDINGS.md, "From the agent's logs").
+// for it to count as current (docs/FINDINGS.md, "From the agent's logs").
 const logRecent = 15 * time.Minute
 
 // logFinding maps an event kind of the journal catalog to its finding, and

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
@@ -13,7 +14,7 @@ const logFixtures = "testdata/obs/logs"
 // TestDiagnoseLogs table-tests the log.* rules and their cross-reference
 // with live checks, from the fixtures in testdata/obs/logs.
 func TestDiagnoseLogs(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		for name, f := range logScenarios() {
 			writeFixture(t, logFixtures, name, f)
 		}
@@ -48,10 +49,10 @@ func logScenarios() map[string]fixture {
 			agent("10.0.0.2", none, vpce)
 	}
 	return map[string]fixture{
-		"timeouts-logs-only": fx("ssm-probe logs on seed 001's lines: no live check, so warn.",
+		"timeouts-logs-only": fx("ssm-probe logs on an agent's endpoint timeouts: no live check, so warn.",
 			withLogs(newScen(nil), false, event(journal.KindEndpointTimeout, 5*time.Minute, "172.30.4.52:443")),
 			w(LogEndpointTimeout, SevWarn)),
-		"timeouts-folded-into-blocked": fx("Seed 001 live: the log timeouts are evidence of net.endpoint-blocked, not a second finding.",
+		"timeouts-folded-into-blocked": fx("Live: the log timeouts are evidence of net.endpoint-blocked, not a second finding.",
 			withLogs(newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, []string{"10.0.4.X"}).
 				answer("169.254.169.253", none, []string{"10.0.4.X"}).agent("10.0.0.2", none, []string{"10.0.4.X"}).
 				net("10.0.4.X", "timeout"), true, event(journal.KindEndpointTimeout, 2*time.Minute, "10.0.4.11:443")),
@@ -59,11 +60,11 @@ func logScenarios() map[string]fixture {
 		"timeouts-in-the-past": fx("Old timeouts, everything answers now: warn, not fail.",
 			withLogs(healthy().net("10.0.1.X", "ok"), true, event(journal.KindEndpointTimeout, 3*time.Hour, "10.0.1.11:443")),
 			w(LogEndpointTimeout, SevWarn)),
-		"session-logging-s3-blocked": fx("Seed 002: logs show the DataBackend HEAD retries and the s3 endpoint does not answer: one fail finding.",
+		"session-logging-s3-blocked": fx("The logs show the DataBackend HEAD retries and the s3 endpoint does not answer: one fail finding.",
 			withLogs(healthy().net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "logs", "kms").net("10.0.1.X", "timeout", "s3"),
 				true, event(journal.KindSessionLoggingBlocked, time.Minute)),
 			w(NetOptionalEndpointUnreach, SevFail)),
-		"session-logging-logs-only": fx("Seed 002 lines through ssm-probe logs: warn.",
+		"session-logging-logs-only": fx("The session worker's HEAD retries through ssm-probe logs: warn.",
 			withLogs(newScen(nil), false, event(journal.KindSessionLoggingBlocked, time.Minute)),
 			w(LogSessionLoggingBlocked, SevWarn)),
 		"access-denied": fx("AccessDenied on ssm calls: the role lacks the managed policy; no live check confirms it.",

@@ -9,7 +9,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
-// Clock skew thresholds (FINDINGS.md, net.clock-skew). SigV4 rejects a
+// Clock skew thresholds (docs/FINDINGS.md, net.clock-skew). SigV4 rejects a
 // request whose clock is more than 5 minutes off.
 const (
 	skewFailSeconds = 300

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
@@ -16,7 +17,7 @@ const netFixtures = "testdata/obs/net"
 // observation fixtures in testdata/obs/net (regenerate: go test -run
 // TestDiagnoseDNSAndNet ./probe -update).
 func TestDiagnoseDNSAndNet(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		for name, f := range netScenarios() {
 			writeFixture(t, netFixtures, name, f)
 		}
@@ -220,9 +221,9 @@ func fx(comment string, s *scen, want ...wantFinding) fixture {
 	return fixture{Comment: comment, Want: want, Observations: *s.o}
 }
 
-func w(id ID, sev Severity) wantFinding { return wantFinding{id, sev} }
+func w(id ID, sev Severity) wantFinding { return wantFinding{ID: id, Severity: sev} }
 
-// netScenarios are the DNS x network situations of seeds 000, 001 and 003,
+// netScenarios are the DNS x network situations of the lab's scenarios,
 // and their healthy counterparts.
 func netScenarios() map[string]fixture {
 	none := errclass.None
@@ -235,23 +236,23 @@ func netScenarios() map[string]fixture {
 		"healthy-nat": fx("No endpoints; public addresses through a NAT gateway; all answer.",
 			newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, pub).answer("169.254.169.253", none, pub).
 				agent("10.0.0.2", none, pub).net("52.119.0.X", "ok")),
-		"vpc-dns-resolution-off": fx("Seed 000 section 2: enableDnsSupport off; AmazonProvidedDNS silent at base+2 and 169.254.169.253.",
+		"vpc-dns-resolution-off": fx("enableDnsSupport off; AmazonProvidedDNS silent at base+2 and 169.254.169.253.",
 			newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", errclass.Timeout, nil).answer("169.254.169.253", errclass.Timeout, nil).
 				agent("10.0.0.2", errclass.Timeout, nil),
 			w(DNSVPCResolverSilent, SevFail)),
-		"private-dns-not-in-effect": fx("Seed 000 sections 1 and 3: endpoints exist but names resolve public, and there is no NAT.",
+		"private-dns-not-in-effect": fx("Endpoints exist but names resolve public, and there is no NAT.",
 			newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, pub).answer("169.254.169.253", none, pub).
 				agent("10.0.0.2", none, pub).net("52.119.0.X", "timeout"),
 			w(DNSEndpointResolvesPub, SevFail)),
-		"endpoint-sg-no-443": fx("Seed 001: names resolve to the interface endpoint, whose security group drops 443.",
+		"endpoint-sg-no-443": fx("Names resolve to the interface endpoint, whose security group drops 443.",
 			newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, []string{"10.0.4.X"}).answer("169.254.169.253", none, []string{"10.0.4.X"}).
 				agent("10.0.0.2", none, []string{"10.0.4.X"}).net("10.0.4.X", "timeout"),
 			w(NetEndpointBlocked, SevFail)),
-		"private-dns-no-subnet": fx("Seed 001 footnote: private DNS on, no subnet selected: NODATA.",
+		"private-dns-no-subnet": fx("Private DNS on, no subnet selected: NODATA.",
 			newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", errclass.NoData, nil).answer("169.254.169.253", errclass.NoData, nil).
 				agent("10.0.0.2", errclass.NoData, nil),
 			w(DNSEndpointNoAddress, SevFail)),
-		"domain-joined-public": fx("Seed 003: the AD DNS server does not forward to the VPC; it answers public addresses, there is no NAT.",
+		"domain-joined-public": fx("The AD DNS server does not forward to the VPC; it answers public addresses, there is no NAT.",
 			newScen([]string{"10.0.9.9"}, "10.0.0.0/16").answer("10.0.9.9", none, []string{"203.0.113.X"}).
 				answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce).
 				agent("10.0.9.9", none, []string{"203.0.113.X"}).net("203.0.113.X", "timeout").net("10.0.1.X", "ok"),
@@ -261,7 +262,7 @@ func netScenarios() map[string]fixture {
 				answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce).
 				agent("10.0.9.9", none, []string{"203.0.113.X"}).net("203.0.113.X", "ok").net("10.0.1.X", "ok"),
 			w(DNSResolverBypassesVPC, SevWarn)),
-		"hosts-stale": fx("Seed 003: /etc/hosts pins the names to an old endpoint address.",
+		"hosts-stale": fx("/etc/hosts pins the names to an old endpoint address.",
 			newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce).
 				agent("hosts", none, []string{"10.0.7.X"}).net("10.0.7.X", "timeout").net("10.0.1.X", "ok"),
 			w(DNSHostsStale, SevFail)),
@@ -289,7 +290,7 @@ func netScenarios() map[string]fixture {
 			newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce).
 				agent("10.0.0.2", none, vpce).net("10.0.1.X", "skew:-60"),
 			w(NetClockSkew, SevWarn)),
-		"optional-s3-blocked": fx("Seed 002 path: sessions work, but the s3 endpoint cannot be reached.",
+		"optional-s3-blocked": fx("Sessions work, but the s3 endpoint cannot be reached.",
 			newScen([]string{"10.0.0.2"}, "10.0.0.0/16").answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce).
 				agent("10.0.0.2", none, vpce).net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "logs", "kms").
 				net("10.0.1.X", "timeout", "s3"),

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
@@ -16,7 +17,7 @@ const pathFixtures = "testdata/obs/path"
 // to the paths, from the fixtures in testdata/obs/path (regenerate: go test
 // -run TestDiagnosePaths ./probe -update).
 func TestDiagnosePaths(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		for name, f := range pathScenarios() {
 			writeFixture(t, pathFixtures, name, f)
 		}

@@ -8,11 +8,11 @@ import (
 )
 
 // regionWide is said by every preferences finding: one person's setting
-// stalls everyone's sessions (seed 002).
+// stalls everyone's sessions.
 const regionWide = "The Session Manager preferences are account- and region-wide: whoever set them, they apply to every session to every instance in %s."
 
 // diagnosePrefs implements the prefs.* findings from the preferences check
-// (issue 10, seed 002): a deleted S3 bucket or log group, an endpoint the
+// (issue 10): a deleted S3 bucket or log group, an endpoint the
 // preferences need that cannot be reached, and preferences that could not
 // be checked (info, with the reason; folded into the root cause when
 // another finding explains it). A signature rejected for its time is
@@ -70,7 +70,7 @@ func prefsFindings(cat *Catalog, o *Observations, po *PrefsObs, wide string, can
 		switch b.State {
 		case prefs.BucketMissing:
 			out = append(out, cat.New(PrefsS3BucketMissing,
-				fmt.Sprintf("The session preferences stream session logs to S3 bucket %s, and S3 answers that it does not exist (deleted, or never created). The agent retries the upload before it gives up, so every session's screen stays blank for minutes before the prompt appears (seed 002). %s", b.Bucket, wide),
+				fmt.Sprintf("The session preferences stream session logs to S3 bucket %s, and S3 answers that it does not exist (deleted, or never created). The agent retries the upload before it gives up, so every session's screen stays blank for minutes before the prompt appears. %s", b.Bucket, wide),
 				[]string{fmt.Sprintf("%s: s3BucketName %q (document version %s)", prefs.DocumentName, b.Bucket, docVersion(po)), b.Call.Summary()},
 				fmt.Sprintf("Point S3 logging at an existing bucket, or turn it off: in prefs.json set inputs.s3BucketName to an existing bucket or \"\" (now %q); or recreate it: aws s3api create-bucket --bucket %s --region %s --create-bucket-configuration LocationConstraint=%s", b.Bucket, b.Bucket, po.Region, po.Region)))
 		case prefs.BucketForbidden:

@@ -3,6 +3,7 @@ package probe
 import (
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
 )
@@ -14,7 +15,7 @@ const prefsFixtures = "testdata/obs/prefs"
 // TestDiagnosePrefs ./probe -update). The preferences check's observation
 // travels in its check record, as it does in a saved run.
 func TestDiagnosePrefs(t *testing.T) {
-	if *update {
+	if golden.Update() {
 		for name, f := range prefsScenarios() {
 			writeFixture(t, prefsFixtures, name, f)
 		}
@@ -71,7 +72,7 @@ func prefsScenarios() map[string]fixture {
 	cwprefs := prefs.Preferences{SessionType: "Standard_Stream", CloudWatchLogGroupName: "/ssm/sessions"}
 	kmsprefs := prefs.Preferences{SessionType: "Standard_Stream", KMSKeyID: "alias/ssm-sessions"}
 	return map[string]fixture{
-		"bucket-missing": fx("seed 002: the preferences log to an S3 bucket that was deleted",
+		"bucket-missing": fx("The preferences log to an S3 bucket that was deleted",
 			withPrefs(healthy(), StatusPass, &PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketMissing, 404)}),
 			w(PrefsS3BucketMissing, SevFail)),
 		"bucket-exists": fx("the bucket exists and s3 answers: nothing to report",

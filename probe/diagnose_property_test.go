@@ -88,9 +88,8 @@ type world struct {
 
 // worldGen holds the fixtures worlds are made from.
 type worldGen struct {
-	healthy   Observations   // identity/healthy-ec2: IMDS, agent, host
-	identity  []Observations // every identity fixture, for perturbed IMDS/agent/host states
-	resolvers []string
+	healthy  Observations   // identity/healthy-ec2: IMDS, agent, host
+	identity []Observations // every identity fixture, for perturbed IMDS/agent/host states
 }
 
 func newWorldGen(t testing.TB) *worldGen {

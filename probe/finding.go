@@ -8,11 +8,11 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/host/changes"
 )
 
-// ID names a finding. IDs are a contract (FINDINGS.md): they never change
+// ID names a finding. IDs are a contract (docs/FINDINGS.md): they never change
 // meaning and are never reused. Every ID is a constant in ids.go.
 type ID string
 
-// Severity ranks a finding (FINDINGS.md, "Severity levels").
+// Severity ranks a finding (docs/FINDINGS.md, "Severity levels").
 type Severity string
 
 // The severities, most severe first.
@@ -81,7 +81,7 @@ func (f *Finding) about(hosts ...string) {
 // its title, the fixes and doc links every instance carries, and the
 // upstream findings that, when present, explain it (DependsOn). A finding
 // whose upstream is present is folded into that upstream as evidence: one
-// root cause gives one finding (FINDINGS.md, "Rules").
+// root cause gives one finding (docs/FINDINGS.md, "Rules").
 type Entry struct {
 	ID          ID
 	Severity    Severity

@@ -1,33 +1,12 @@
 package probe
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"testing"
+
+	"github.com/ssm-probe/ssm-probe/probe/nettest"
 )
-
-// loopbackDialer dials only loopback addresses. Any other address fails
-// the test and is refused without a packet being sent: engine tests can
-// never reach the machine's resolvers, the internet, or its own IMDS.
-type loopbackDialer struct {
-	t testing.TB
-	d net.Dialer
-}
-
-func (l *loopbackDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, err
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil || !a.Unmap().IsLoopback() {
-		l.t.Errorf("test tried to dial non-loopback %s %s", network, address)
-		return nil, fmt.Errorf("loopbackDialer: refusing %s", address)
-	}
-	return l.d.DialContext(ctx, network, address)
-}
 
 // testConfig returns a Config whose every dial is checked to be loopback,
 // with files under an empty temporary root and an IMDS endpoint on a port
@@ -36,7 +15,7 @@ func testConfig(t testing.TB) Config {
 	t.Helper()
 	cfg := Defaults()
 	cfg.Root = t.TempDir()
-	cfg.Dialer = &loopbackDialer{t: t}
+	cfg.Dialer = nettest.Loopback(t)
 	cfg.IMDSEndpoint = "http://127.0.0.1:1"
 	cfg.VPCDNS = []netip.Addr{netip.MustParseAddr("127.0.0.1")}
 	// The root is a temporary tree, so signed calls are resolved by the

@@ -1,6 +1,6 @@
 package probe
 
-// The finding IDs of FINDINGS.md. They are a contract: scripts, health
+// The finding IDs of docs/FINDINGS.md. They are a contract: scripts, health
 // checks and dashboards key on them. Never change the meaning of one, never
 // reuse one. Every ID here has exactly one catalog entry (catalog.go);
 // TestCatalogComplete enforces it.
@@ -45,7 +45,7 @@ const (
 	LogProxyError            ID = "log.proxy-error"
 	LogThrottled             ID = "log.throttled"
 
-	// Added by this project (documented in docs/FINDINGS-EXTRA.md).
+	// Added by this project (documented in docs/FINDINGS.md, "Added by this project").
 	ProbeIncomplete ID = "probe.incomplete"
 	IMDSUnusable    ID = "imds.unusable"
 	HostResolvConf  ID = "host.resolv-conf-problem"

@@ -33,7 +33,7 @@ type Plan struct {
 	Problem      string         `json:"problem,omitempty"` // why no endpoint could be planned
 }
 
-// services lists the endpoints of AGENT-FACTS.md, "Endpoints": the three
+// services lists the endpoints of docs/AGENT-FACTS.md, "Endpoints and configuration": the three
 // that sessions need, then the optional ones with what each serves. STS is
 // not used by the agent and is not tested.
 func services() []Endpoint {
@@ -48,7 +48,7 @@ func services() []Endpoint {
 }
 
 // partitionDomain returns the DNS suffix of region's partition
-// (AGENT-FACTS.md): amazonaws.com.cn for cn-, c2s.ic.gov for us-iso-,
+// (docs/AGENT-FACTS.md): amazonaws.com.cn for cn-, c2s.ic.gov for us-iso-,
 // sc2s.sgov.gov for us-isob-, amazonaws.com otherwise.
 func partitionDomain(region string) string {
 	switch {
@@ -69,7 +69,7 @@ func buildPlan(cfg *Config, o *Observations) *Plan {
 	if o.Agent != nil {
 		ov = o.Agent.Config
 	}
-	// The region as the agent chooses it (INTERFACE.md, --region): the flag,
+	// The region as the agent chooses it (docs/INTERFACE.md, --region): the flag,
 	// the agent config, IMDS, then the hybrid registration.
 	switch {
 	case cfg.Region != "":
@@ -133,7 +133,7 @@ func agentAtLeast(o *Observations, min string) bool {
 }
 
 // overrideHost returns the host name the agent config sets for service, or
-// "". The agent accepts a bare host or a URL (AGENT-FACTS.md, "Endpoints").
+// "". The agent accepts a bare host or a URL (docs/AGENT-FACTS.md, "Endpoints and configuration").
 func overrideHost(ov *agent.ConfigOverrides, service string) string {
 	if ov == nil {
 		return ""

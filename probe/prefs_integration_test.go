@@ -79,7 +79,7 @@ func TestPrefsStates(t *testing.T) {
 		valid      int    // signed requests the fake verified
 		summaryHas string // substring of the first prefs finding's summary
 	}{
-		{name: "seed 002: S3 bucket deleted",
+		{name: "S3 bucket deleted",
 			fc:   prefstest.Config{Document: doc(map[string]any{"s3BucketName": "corp-session-logs", "s3EncryptionEnabled": false})},
 			want: []string{"prefs.s3-bucket-missing/fail"}, status: StatusPass, reason: "end to end", valid: 2,
 			summaryHas: "account- and region-wide"},

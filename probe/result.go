@@ -2,7 +2,7 @@ package probe
 
 import "time"
 
-// Verdict is the overall status of a run (INTERFACE.md, exit codes).
+// Verdict is the overall status of a run (docs/INTERFACE.md, exit codes).
 type Verdict string
 
 // The verdicts and the exit codes they map to.
@@ -28,7 +28,7 @@ func (v Verdict) ExitCode() int {
 }
 
 // Context is what the report says about where the probe ran (the JSON
-// "context" object of INTERFACE.md).
+// "context" object of docs/INTERFACE.md).
 type Context struct {
 	Mode       string       `json:"mode"` // ec2 | hybrid | offline
 	Region     string       `json:"region"`
@@ -62,6 +62,9 @@ type Result struct {
 	Checks    []CheckRecord
 	Paths     []AgentPath // the agent's path to every planned endpoint
 	Timeline  *Timeline   // nil when neither the logs nor the host's files were read
+	// Observations are what the result was diagnosed from: the file that
+	// --save-observations writes and --observations re-diagnoses.
+	Observations *Observations
 }
 
 // Counts returns how many findings of each severity r holds.

@@ -106,6 +106,8 @@ func Finish(obs *Observations, took time.Duration) *Result {
 		Checks:    obs.Checks,
 		Paths:     paths,
 		Timeline:  tl,
+
+		Observations: obs,
 	}
 }
 

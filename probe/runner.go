@@ -15,7 +15,7 @@ import (
 // is never counted as healthy.
 type Status string
 
-// The check statuses of the report contract (INTERFACE.md).
+// The check statuses of the report contract (docs/INTERFACE.md).
 const (
 	StatusPass    Status = "pass"
 	StatusWarn    Status = "warn"

@@ -40,7 +40,7 @@ func nssFrom(t *testing.T, text string) *NSSwitch {
 	return ReadNSSwitch(path)
 }
 
-// TestCorporateVersusVPC is the seed-003 case: the configured (corporate)
+// TestCorporateVersusVPC is the domain-joined case: the configured (corporate)
 // resolver answers the endpoint with a public address while AmazonProvidedDNS
 // answers with the interface endpoint's private address.
 func TestCorporateVersusVPC(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 // Query defaults and limits.
 const (
 	// DefaultQueryTimeout is the per-attempt limit when QueryOptions.Timeout
-	// is zero. It matches the probe's --timeout default (INTERFACE.md): long
+	// is zero. It matches the probe's --timeout default (docs/INTERFACE.md): long
 	// enough for a resolver that forwards across a VPN, short enough that
 	// a silent resolver does not stall the run.
 	DefaultQueryTimeout = 2 * time.Second

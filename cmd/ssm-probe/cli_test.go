@@ -43,12 +43,14 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestLogsSeeds runs "ssm-probe logs" on the seed articles' own log lines:
+// TestLogsRealLines runs "ssm-probe logs" on real agent log lines (the
+// journal of an agent timing out to its endpoints, and a session worker's
+// S3 HEAD retries):
 // each must name its finding from the lines alone.
-func TestLogsSeeds(t *testing.T) {
+func TestLogsRealLines(t *testing.T) {
 	for _, tc := range []struct{ dir, id string }{
-		{"../../journal/testdata/seed001", "log.endpoint-timeout"},
-		{"../../journal/testdata/seed002", "log.session-logging-blocked"},
+		{"../../journal/testdata/journalctl-endpoint-timeouts", "log.endpoint-timeout"},
+		{"../../journal/testdata/session-logging-s3-head", "log.session-logging-blocked"},
 	} {
 		code, out, stderr := runCLI(t, "logs", "--since", "0", "--format", "json", tc.dir)
 		if code != 1 {
@@ -73,7 +75,7 @@ func TestLogsSeeds(t *testing.T) {
 func TestOutputIsAtomicAndExitCodeKept(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "report.json")
-	code, out, stderr := runCLI(t, "logs", "--since", "0", "--format", "json", "--output", target, "../../journal/testdata/seed001")
+	code, out, stderr := runCLI(t, "logs", "--since", "0", "--format", "json", "--output", target, "../../journal/testdata/journalctl-endpoint-timeouts")
 	if code != 1 || out != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
@@ -85,7 +87,7 @@ func TestOutputIsAtomicAndExitCodeKept(t *testing.T) {
 	if len(ents) != 1 {
 		t.Errorf("temporary files left behind: %v", ents)
 	}
-	if code, _, _ := runCLI(t, "logs", "--output", filepath.Join(dir, "no", "such", "dir", "r.json"), "../../journal/testdata/seed001"); code != exitUnknown {
+	if code, _, _ := runCLI(t, "logs", "--output", filepath.Join(dir, "no", "such", "dir", "r.json"), "../../journal/testdata/journalctl-endpoint-timeouts"); code != exitUnknown {
 		t.Errorf("unwritable output: exit %d, want %d", code, exitUnknown)
 	}
 }

@@ -62,7 +62,7 @@ func hostileVolume(t *testing.T) (root, host string) {
 // fixtures, which mentions journalMarker.
 func journalFixture(t *testing.T) []byte {
 	t.Helper()
-	fh, err := os.Open("../../journal/testdata/journal/seed001.journal.gz")
+	fh, err := os.Open("../../journal/testdata/journal/endpoint-timeouts.journal.gz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
 // Command ssm-probe finds out why AWS Systems Manager Session Manager cannot
-// reach this host, and says how to fix it. See INTERFACE.md for the
+// reach this host, and says how to fix it. See docs/INTERFACE.md for the
 // commands, flags, exit codes and report formats.
 package main
 
@@ -18,7 +18,7 @@ var (
 	date    = ""
 )
 
-// Exit codes (INTERFACE.md): 0 ok, 1 warn, 2 fail, 3 unknown, 64 usage.
+// Exit codes (docs/INTERFACE.md): 0 ok, 1 warn, 2 fail, 3 unknown, 64 usage.
 const (
 	exitUnknown = 3
 	exitUsage   = 64
@@ -28,6 +28,9 @@ const usageText = `Usage:
   ssm-probe [run] [flags]     probe this host: identity, DNS, network path, agent, logs
   ssm-probe logs [flags] [PATH...]
                               analyse SSM agent logs only (no network)
+  ssm-probe catalog [--format text|json]
+                              list every finding: severity, title, fix, docs
+  ssm-probe explain ID        print one finding's catalog entry
   ssm-probe version           print version, commit, build date, Go version
 
 Run "ssm-probe run -h" or "ssm-probe logs -h" for the flags.
@@ -49,6 +52,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(args, stdout, stderr)
 	case "logs":
 		return cmdLogs(args, stdout, stderr)
+	case "catalog":
+		return cmdCatalog(args, stdout, stderr)
+	case "explain":
+		return cmdExplain(args, stdout, stderr)
 	case "version":
 		if len(args) > 0 {
 			fmt.Fprintf(stderr, "ssm-probe version: unexpected argument %q\n\n%s", args[0], usageText)

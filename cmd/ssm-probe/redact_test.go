@@ -84,7 +84,8 @@ func TestRedaction(t *testing.T) {
 			}
 			for _, format := range []string{"text", "json", "prom"} {
 				var stdout, stderr redactBuffer
-				code := run([]string{"run",
+				saved := filepath.Join(t.TempDir(), "observations.json")
+				code := run([]string{"run", "--save-observations", saved,
 					"--root", root, "--live",
 					"--imds-endpoint", srv.URL,
 					"--vpc-dns", dnsSrv.Addr.Addr().String(),
@@ -105,6 +106,7 @@ func TestRedaction(t *testing.T) {
 						t.Errorf("%s: stderr holds secret %q", format, s)
 					}
 				}
+				noSecretSaved(t, saved, redactSecrets())
 				// The run must really have happened: a debug log, a report
 				// naming the fake instance, and (for JSON) a parseable one.
 				if !strings.Contains(stderr.String(), "check start") {
@@ -122,6 +124,24 @@ func TestRedaction(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// noSecretSaved checks that the --save-observations file at path was
+// written, is JSON, and holds none of secrets.
+func noSecretSaved(t *testing.T, path string, secrets []string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("--save-observations wrote nothing: %v", err)
+	}
+	if !json.Valid(b) || !bytes.Contains(b, []byte(`"checks"`)) {
+		t.Fatalf("%s is not an observations file:\n%s", path, b)
+	}
+	for _, s := range secrets {
+		if bytes.Contains(b, []byte(s)) {
+			t.Errorf("the saved observations hold secret %q", s)
+		}
 	}
 }
 
@@ -207,7 +227,8 @@ func TestRedactionSigningPath(t *testing.T) {
 			port := prefstest.Start(t, fake, []netip.Addr{lo}, ca)
 			for _, format := range []string{"text", "json", "prom"} {
 				var stdout, stderr redactBuffer
-				code := run([]string{"run",
+				saved := filepath.Join(t.TempDir(), "observations.json")
+				code := run([]string{"run", "--save-observations", saved,
 					"--root", root, "--live",
 					"--imds-endpoint", imdsSrv.URL,
 					"--vpc-dns", dnsSrv.Addr.Addr().String(),
@@ -229,6 +250,7 @@ func TestRedactionSigningPath(t *testing.T) {
 						t.Errorf("%s: stderr holds secret %q", format, s)
 					}
 				}
+				noSecretSaved(t, saved, redactSecrets())
 				// The run really signed: the JSON checks record the call, and
 				// the verified calls found the deleted bucket.
 				if format == "json" && !strings.Contains(stdout.String(), "ssm:GetDocument") {

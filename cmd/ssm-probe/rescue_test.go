@@ -12,7 +12,7 @@ import (
 
 // rescueMachineID is the machine ID of the broken host: its /etc/machine-id
 // and the _MACHINE_ID of the journal fixture, which systemd-journal-remote
-// made from journal/testdata/journal/seed001.export.
+// made from journal/testdata/journal/endpoint-timeouts.export.
 const rescueMachineID = "fedcba9876543210fedcba9876543210"
 
 // maxJournalFixture caps the decompressed journal fixture (about 10 KiB gzipped).

@@ -26,13 +26,13 @@ import (
 // maxObservationsFile caps --observations input.
 const maxObservationsFile = 64 << 20
 
-// runFlags are the flags of "ssm-probe run" (INTERFACE.md).
+// runFlags are the flags of "ssm-probe run" (docs/INTERFACE.md).
 type runFlags struct {
 	format, output, region, root, imds, logLevel string
 	timeout, deadline, since, wait               time.Duration
 	live, noColor, console, noAPI                bool
 	consolePath                                  string // hidden: the console device for --console
-	observations                                 string // hidden: re-diagnose saved observations
+	observations, saveObservations               string // re-diagnose saved observations; save this run's
 	vpcDNS, caFile                               string // hidden: AmazonProvidedDNS addresses, CA bundle
 	signingDNS                                   string // hidden: nameservers resolving signed calls under --root X --live
 	procDir                                      string // hidden: the process table to scan for the agent
@@ -40,7 +40,7 @@ type runFlags struct {
 }
 
 // hiddenFlags are test seams left out of the usage text.
-var hiddenFlags = map[string]bool{"observations": true, "vpc-dns": true, "dns-port": true, "signing-dns": true, "proc-dir": true,
+var hiddenFlags = map[string]bool{"vpc-dns": true, "dns-port": true, "signing-dns": true, "proc-dir": true,
 	"endpoint-port": true, "ca-file": true, "console-path": true}
 
 func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
@@ -62,7 +62,8 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.imds, "imds-endpoint", "", "instance metadata `URL` (default $AWS_EC2_METADATA_SERVICE_ENDPOINT, else "+probe.DefaultIMDSEndpoint+")")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "the probe's own log level on stderr: debug, info, warn, error")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
-	fs.StringVar(&f.observations, "observations", "", "re-diagnose observations saved as JSON in `FILE` instead of probing")
+	fs.StringVar(&f.observations, "observations", "", "re-diagnose observations saved by --save-observations in `FILE` instead of probing")
+	fs.StringVar(&f.saveObservations, "save-observations", "", "also write this run's observations as JSON to `FILE` (atomically; no secret), for a support case or a replay with --observations")
 	fs.StringVar(&f.procDir, "proc-dir", "", "the process table `DIR` to scan for the agent, instead of /proc (live root only)")
 	fs.StringVar(&f.signingDNS, "signing-dns", "", "comma-separated nameserver `ADDRS` that resolve the signed calls' endpoints under --root X --live, instead of this host's /etc/resolv.conf")
 	fs.StringVar(&f.vpcDNS, "vpc-dns", "", "comma-separated AmazonProvidedDNS `ADDRS` instead of VPC base+2 and 169.254.169.253")
@@ -157,6 +158,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		stop()
 	}
 	code := render(wr.res, f, stdout, stderr)
+	if f.saveObservations != "" {
+		if err := saveObservations(f.saveObservations, wr.res.Observations); err != nil {
+			fmt.Fprintf(stderr, "ssm-probe: --save-observations: %v\n", err)
+			code = exitUnknown
+		}
+	}
 	if f.console {
 		toConsole(f.consolePath, wr, reportMeta(), stderr)
 	}
@@ -179,6 +186,21 @@ func imdsEndpoint(flagValue string) string {
 		return env
 	}
 	return probe.DefaultIMDSEndpoint
+}
+
+// saveObservations writes obs as indented JSON through the report's writer.
+// Observations hold no secret: the checks record outcomes, codes and
+// redacted proxy URLs, never credentials, tokens or signed headers
+// (TestSavedObservationsHoldNoSecret).
+func saveObservations(path string, obs *probe.Observations) error {
+	if obs == nil {
+		return errors.New("this run has no observations to save")
+	}
+	b, err := json.MarshalIndent(obs, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, append(b, '\n'))
 }
 
 // rediagnose reads saved observations and diagnoses them again.

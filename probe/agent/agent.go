@@ -7,7 +7,7 @@
 // through package rootfs, with capped reads. Live state (the process table
 // and running commands) is used only when the root is the machine's own
 // "/", because a volume mounted from another instance has no processes.
-// Locations and message texts come from research/AGENT-FACTS.md.
+// Locations and message texts come from docs/AGENT-FACTS.md.
 package agent
 
 import (
@@ -17,7 +17,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
-// Well-known host paths of the agent's files (research/AGENT-FACTS.md).
+// Well-known host paths of the agent's files (docs/AGENT-FACTS.md).
 const (
 	BinaryPath       = "/usr/bin/amazon-ssm-agent"
 	SnapBinaryPath   = "/snap/amazon-ssm-agent/current/amazon-ssm-agent"

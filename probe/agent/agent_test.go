@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,11 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
-	goldenfile "github.com/ssm-probe/ssm-probe/probe/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the .want.json golden files")
 
 // inspectFixture runs Inspect on testdata/roots/<name>, scanning its proc
 // directory when it has one, and blanks the machine-specific Root.
@@ -128,7 +125,7 @@ func TestInspectFixtures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := inspectFixture(t, tc.name)
 			tc.check(t, f)
-			goldenfile.JSON(t, filepath.Join("testdata", "golden", tc.name+".want.json"), f, *update)
+			golden.JSON(t, filepath.Join("testdata", "golden", tc.name+".want.json"), f)
 		})
 	}
 }

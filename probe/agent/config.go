@@ -95,7 +95,7 @@ func (in *inspector) config() {
 	in.f.Config = c
 }
 
-// Credential sources of identity_config.json (research/AGENT-FACTS.md).
+// Credential sources of identity_config.json (docs/AGENT-FACTS.md).
 const (
 	CredentialEC2  = "EC2"  // the instance profile
 	CredentialSSM  = "SSM"  // Default Host Management Configuration
@@ -167,7 +167,7 @@ func (in *inspector) registration() {
 
 // Hibernation summarises hibernate.log. The agent hibernates when its
 // health pings keep failing: it logs these lines and backs off its checks
-// exponentially, up to an hour (research/AGENT-FACTS.md).
+// exponentially, up to an hour (docs/AGENT-FACTS.md).
 type Hibernation struct {
 	Path           string    `json:"path"`
 	Hibernating    bool      `json:"hibernating"`               // at least one hibernation line
@@ -188,11 +188,15 @@ func hibernateMarkers() []string {
 // backoffRE extracts the interval from "Backing off health check to every %v seconds for %v seconds."
 var backoffRE = regexp.MustCompile(`Backing off health check to every (\d+) seconds`)
 
-// hibernateLineRE splits a hibernate.log line, "2006-01-02 15:04:05 LEVEL message".
-var hibernateLineRE = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)? +([A-Za-z]+) +(.*)$`)
+// hibernateLineRE splits a hibernate.log line. Agents write it in one of
+// two seelog formats (docs/AGENT-FACTS.md, "Log line formats"): local time,
+// "2006-01-02 15:04:05 LEVEL message", or UTC, "2006-01-02T15:04:05Z LEVEL
+// message". Groups: the timestamp without fraction, "Z" for UTC, the level
+// and the message.
+var hibernateLineRE = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z?) +([A-Za-z]+) +(.*)$`)
 
 // ParseHibernateLog summarises the lines of hibernate.log. Lines without a
-// leading timestamp are ignored; loc is the zone of the timestamps.
+// leading timestamp are ignored; loc is the zone of the local-time form.
 func ParseHibernateLog(b []byte, loc *time.Location) Hibernation {
 	var h Hibernation
 	for _, line := range bytes.Split(b, []byte("\n")) {
@@ -200,7 +204,7 @@ func ParseHibernateLog(b []byte, loc *time.Location) Hibernation {
 		if m == nil {
 			continue
 		}
-		msg := string(m[3])
+		msg := string(m[4])
 		hit := false
 		for _, mk := range hibernateMarkers() {
 			hit = hit || strings.Contains(msg, mk)
@@ -209,17 +213,22 @@ func ParseHibernateLog(b []byte, loc *time.Location) Hibernation {
 			continue
 		}
 		h.Lines++
+		stamp := string(m[1]) + string(m[2])
 		if h.First == "" {
-			h.First = string(m[1])
+			h.First = stamp
 		}
-		h.Last, h.LastMessage = string(m[1]), msg
+		h.Last, h.LastMessage = stamp, msg
 		if bm := backoffRE.FindStringSubmatch(msg); bm != nil {
 			h.BackoffSeconds, _ = strconv.Atoi(bm[1])
 		}
 	}
 	h.Hibernating = h.Lines > 0
 	if h.Last != "" {
-		if t, err := time.ParseInLocation("2006-01-02 15:04:05", h.Last, loc); err == nil {
+		layout, in := "2006-01-02 15:04:05", loc
+		if strings.HasSuffix(h.Last, "Z") {
+			layout, in = "2006-01-02T15:04:05Z", time.UTC
+		}
+		if t, err := time.ParseInLocation(layout, h.Last, in); err == nil {
 			h.LastTime = t
 		}
 	}

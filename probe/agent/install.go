@@ -22,7 +22,7 @@ func unitDirs() []string {
 }
 
 // unitNames are the agent's unit names: packages, then the snap
-// (research/AGENT-FACTS.md).
+// (docs/AGENT-FACTS.md).
 func unitNames() []string {
 	return []string{"amazon-ssm-agent.service", "snap.amazon-ssm-agent.amazon-ssm-agent.service"}
 }

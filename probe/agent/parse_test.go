@@ -3,13 +3,11 @@ package agent
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	goldenfile "github.com/ssm-probe/ssm-probe/probe/internal/golden"
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 )
 
 // errString returns the error text, or "" for nil, so results serialise.
@@ -75,18 +73,20 @@ func parsers() map[string]func([]byte) any {
 // compares the JSON of the result with <case>.want.json.
 func TestParsers(t *testing.T) {
 	for name, parse := range parsers() {
-		ins, err := filepath.Glob(filepath.Join("testdata", "parse", name, "*.in"))
-		if err != nil || len(ins) == 0 {
-			t.Fatalf("%s: no test inputs (%v)", name, err)
-		}
-		for _, in := range ins {
-			t.Run(name+"/"+filepath.Base(in), func(t *testing.T) {
-				b, err := os.ReadFile(in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				goldenfile.JSON(t, strings.TrimSuffix(in, ".in")+".want.json", parse(b), *update)
-			})
-		}
+		golden.Cases(t, filepath.Join("testdata", "parse", name), parse)
+	}
+}
+
+// TestHibernateLogZones: the local-time form is read in the given zone, the
+// UTC form ("…T…Z") as UTC whatever the zone.
+func TestHibernateLogZones(t *testing.T) {
+	tokyo := time.FixedZone("JST", 9*3600)
+	local := ParseHibernateLog([]byte("2024-06-01 10:05:00 INFO Backing off health check to every 300 seconds for 900 seconds.\n"), tokyo)
+	utc := ParseHibernateLog([]byte("2024-06-01T10:05:00Z INFO Backing off health check to every 300 seconds for 900 seconds.\n"), tokyo)
+	if want := time.Date(2024, 6, 1, 1, 5, 0, 0, time.UTC); !local.LastTime.Equal(want) {
+		t.Errorf("local form: %v, want %v", local.LastTime, want)
+	}
+	if want := time.Date(2024, 6, 1, 10, 5, 0, 0, time.UTC); !utc.LastTime.Equal(want) || utc.BackoffSeconds != 300 {
+		t.Errorf("UTC form: %v (backoff %d), want %v", utc.LastTime, utc.BackoffSeconds, want)
 	}
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // Names of the agent's processes. The core process is amazon-ssm-agent; it
-// starts the workers (research/AGENT-FACTS.md, "Log line format").
+// starts the workers (docs/AGENT-FACTS.md, "Log line formats").
 const (
 	ProcAgent          = "amazon-ssm-agent"
 	ProcAgentWorker    = "ssm-agent-worker"

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Version thresholds from research/AGENT-FACTS.md ("Versions that change what
+// Version thresholds from docs/AGENT-FACTS.md ("Versions that change what
 // is required"). Each parses with ParseVersion; TestThresholdsParse checks so.
 const (
 	// MinSessionManager is the oldest agent that supports Session Manager

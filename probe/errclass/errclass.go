@@ -1,6 +1,6 @@
 // Package errclass holds the closed set of error classes that every check
 // records next to the socket or file it touched. Diagnosis switches on these
-// classes and never on error strings (ARCHITECTURE.md, "Data flow").
+// classes and never on error strings (docs/ARCHITECTURE.md, "Data flow").
 package errclass
 
 import (

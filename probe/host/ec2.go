@@ -26,7 +26,7 @@ type EC2Evidence struct {
 }
 
 // EC2Identity says whether the host is an EC2 instance and which file decided.
-// "On EC2" decides whether an unreachable IMDS is a failure (FINDINGS.md,
+// "On EC2" decides whether an unreachable IMDS is a failure (docs/FINDINGS.md,
 // imds.unreachable), so it must not come from IMDS itself.
 type EC2Identity struct {
 	Verdict    string        `json:"verdict"`               // EC2Yes, EC2No or EC2Unknown

@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultDiskPaths are the paths whose file systems must not fill up: the
-// root file system and the agent's state directory (FINDINGS.md,
+// root file system and the agent's state directory (docs/FINDINGS.md,
 // host.disk-full).
 func DefaultDiskPaths() []string { return []string{"/", "/var/lib/amazon/ssm"} }
 

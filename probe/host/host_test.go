@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,11 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
-	goldenfile "github.com/ssm-probe/ssm-probe/probe/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the .want.json golden files")
 
 // TestDetectEC2 runs DetectEC2 on each fixture tree, checks the verdict and
 // the deciding file, and compares the whole identity with its golden file.
@@ -34,15 +31,9 @@ func TestDetectEC2(t *testing.T) {
 			if id.Verdict != c.verdict || id.DecidedBy != c.decidedBy || id.InstanceID != c.instanceID {
 				t.Errorf("got verdict %q by %q id %q; want %q by %q id %q", id.Verdict, id.DecidedBy, id.InstanceID, c.verdict, c.decidedBy, c.instanceID)
 			}
-			golden(t, filepath.Join("testdata", "golden", c.name+".ec2.want.json"), id)
+			golden.JSON(t, filepath.Join("testdata", "golden", c.name+".ec2.want.json"), id)
 		})
 	}
-}
-
-// golden compares v, as JSON, with the file p (rewritten with -update).
-func golden[T any](t *testing.T, p string, v T) {
-	t.Helper()
-	goldenfile.JSON(t, p, v, *update)
 }
 
 // TestUnreadableIdentity checks that an identity file that cannot be read

@@ -12,7 +12,7 @@ import (
 )
 
 // DefaultTimeout is the per-attempt limit when Options.Timeout is zero. It
-// matches the probe's --timeout default (INTERFACE.md): IMDS is a link-local
+// matches the probe's --timeout default (docs/INTERFACE.md): IMDS is a link-local
 // service that answers in milliseconds, so 2 s is generous and still keeps a
 // silent PUT from stalling the run.
 const DefaultTimeout = 2 * time.Second

@@ -60,7 +60,7 @@ func ParseReport(b []byte) (*Report, error) {
 	return &r, nil
 }
 
-// exitCodes maps a status to the probe's exit code (INTERFACE.md).
+// exitCodes maps a status to the probe's exit code (docs/INTERFACE.md).
 var exitCodes = map[string]int{"ok": 0, "warn": 1, "fail": 2, "unknown": 3}
 
 // splitWant splits "id/severity" (severity optional).
@@ -196,6 +196,37 @@ func dated(w Want, r *Report) []string {
 		}
 		if !found {
 			probs = append(probs, fmt.Sprintf("headline finding %s does not name %s as changed before since %s", h.ID, p, h.Since))
+		}
+	}
+	return probs
+}
+
+// ReplayProblems compares a run's report with the report of its saved
+// observations re-diagnosed (--save-observations, then --observations):
+// the status and every finding, with its summary and evidence, must be
+// the same. It returns every difference.
+func ReplayProblems(run, replay *Report) []string {
+	if replay == nil {
+		return []string{"no replay of the saved observations"}
+	}
+	var probs []string
+	if run.Status != replay.Status {
+		probs = append(probs, fmt.Sprintf("replay: status %s, the run's %s", replay.Status, run.Status))
+	}
+	key := func(f ReportFinding) string {
+		return f.ID + "/" + f.Severity + ": " + f.Summary + " | " + strings.Join(f.Evidence, " | ")
+	}
+	n := max(len(run.Findings), len(replay.Findings))
+	for i := range n {
+		var a, b string
+		if i < len(run.Findings) {
+			a = key(run.Findings[i])
+		}
+		if i < len(replay.Findings) {
+			b = key(replay.Findings[i])
+		}
+		if a != b {
+			probs = append(probs, fmt.Sprintf("replay: finding %d is %q, the run's %q", i+1, b, a))
 		}
 	}
 	return probs

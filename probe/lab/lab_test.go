@@ -185,6 +185,25 @@ func TestAddressPlan(t *testing.T) {
 	}
 }
 
+func TestReplayProblems(t *testing.T) {
+	run := &Report{Status: "fail", Findings: []ReportFinding{{ID: "net.endpoint-blocked", Severity: "fail", Summary: "s", Evidence: []string{"a", "b"}}}}
+	same := &Report{Status: "fail", Findings: []ReportFinding{{ID: "net.endpoint-blocked", Severity: "fail", Summary: "s", Evidence: []string{"a", "b"}}}}
+	if p := ReplayProblems(run, same); len(p) != 0 {
+		t.Errorf("identical reports: %v", p)
+	}
+	for name, r := range map[string]*Report{
+		"status":   {Status: "unknown", Findings: same.Findings},
+		"evidence": {Status: "fail", Findings: []ReportFinding{{ID: "net.endpoint-blocked", Severity: "fail", Summary: "s", Evidence: []string{"a"}}}},
+		"extra":    {Status: "fail", Findings: append(append([]ReportFinding{}, same.Findings...), ReportFinding{ID: "dns.stub-resolver", Severity: "info"})},
+		"missing":  {Status: "fail"},
+		"none":     nil,
+	} {
+		if p := ReplayProblems(run, r); len(p) == 0 {
+			t.Errorf("%s: a differing replay passed", name)
+		}
+	}
+}
+
 // TestInstanceScript checks the generated script's syntax with bash -n and
 // that it carries the scenario's agent (the fake agent binary at the
 // package's path, not an exec -a impostor; a zombie when asked) and no
@@ -192,7 +211,7 @@ func TestAddressPlan(t *testing.T) {
 func TestInstanceScript(t *testing.T) {
 	cases := map[string][]string{
 		"agent-proxy": {"'https_proxy=http://10.0.9.20:3128'", " /usr/bin/amazon-ssm-agent &\n",
-			"W='/tmp/it'\\''s here'", "'/bin/ssm-probe' --format 'json' --no-color >", "SSL_CERT_FILE="},
+			"W='/tmp/it'\\''s here'", "'/bin/ssm-probe' --format 'json' --no-color --save-observations \"$W/probe.obs.json\" >", "SSL_CERT_FILE="},
 		"agent-zombie": {"exec /usr/bin/amazon-ssm-agent -version >/dev/null) & exec sleep 600", "(amazon-ssm-agen) Z ", "exit 1"},
 	}
 	for name, wants := range cases {

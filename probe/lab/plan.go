@@ -53,11 +53,11 @@ const (
 	InstanceID = "i-0fake0123456789ab"
 	// AgentVersion is what the fake agent binary prints for -version; it is
 	// above 3.2.582.0, so Default Host Management could stand in for a
-	// missing instance profile (research/AGENT-FACTS.md).
+	// missing instance profile (docs/AGENT-FACTS.md).
 	AgentVersion = "3.3.1142.0"
 )
 
-// Services are the endpoints the probe plans (AGENT-FACTS.md, "Endpoints"),
+// Services are the endpoints the probe plans (docs/AGENT-FACTS.md, "Endpoints and configuration"),
 // in plan order; an address set gives service i the host number 11+i.
 var servicesList = [...]string{"ssm", "ssmmessages", "ec2messages", "s3", "logs", "kms"}
 

@@ -2,8 +2,6 @@ package lab
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"reflect"
@@ -14,22 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
+	"github.com/ssm-probe/ssm-probe/probe/nettest"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
 )
-
-// loopbackOnly dials loopback addresses only, refusing anything else
-// without sending a packet.
-func loopbackOnly(t *testing.T) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		ap, err := netip.ParseAddrPort(addr)
-		if err != nil || !ap.Addr().IsLoopback() {
-			t.Errorf("dial of non-loopback %s", addr)
-			return nil, fmt.Errorf("refused non-loopback %s", addr)
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-}
 
 // prefsResult is what the probe's preferences client learns from the lab's
 // endpoints.
@@ -83,7 +68,7 @@ func TestServePrefs(t *testing.T) {
 
 			creds := aws.Credentials{AccessKeyID: imdstest.FakeAccessKeyID, SecretAccessKey: imdstest.FakeSecretAccessKey,
 				SessionToken: imdstest.FakeToken}
-			cl := prefs.New(prefs.Options{Region: Region, Port: int(ep.Port()), Dial: loopbackOnly(t),
+			cl := prefs.New(prefs.Options{Region: Region, Port: int(ep.Port()), Dial: nettest.Loopback(t).Dial,
 				RootCAs: caPool(t, spec.CAFile), Timeout: clientTimeout}, creds)
 			target := func(svc string) prefs.Target { return prefs.Target{Host: Host(svc), Addrs: []netip.Addr{loopback}} }
 			ctx := context.Background()

@@ -55,6 +55,7 @@ type Run struct {
 	Exit     int           // the probe's exit code
 	Wall     time.Duration // the probe process's wall time, measured inside the instance
 	Stderr   string        // the probe's standard error
+	Replay   *Report       // the saved observations re-diagnosed (--observations), when Format is json
 }
 
 // RunScenario runs the probe once in a fresh lab built for s. The lab is
@@ -325,8 +326,38 @@ func (r *Runner) runInstance(ctx context.Context, s *Scenario, w, format string)
 		if run.Report, err = ParseReport(run.Output); err != nil {
 			return run, fmt.Errorf("probe output: %w (exit %d, stderr %q)", err, run.Exit, run.Stderr)
 		}
+		if run.Replay, err = r.replay(ctx, filepath.Join(w, observationsFile)); err != nil {
+			return run, err
+		}
 	}
 	return run, nil
+}
+
+// observationsFile is where the instance's probe saves its observations
+// (--save-observations) in the scenario's work directory.
+const observationsFile = "probe.obs.json"
+
+// replay re-diagnoses the observations the instance's probe saved, with
+// --observations: pure, no network, so it runs outside the namespaces.
+func (r *Runner) replay(ctx context.Context, obsFile string) (*Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, r.Probe, "--observations", obsFile, "--format", "json")
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
+	var out, errb capBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("replay of %s: %w", obsFile, ctx.Err())
+	}
+	if _, exit := err.(*exec.ExitError); err != nil && !exit {
+		return nil, fmt.Errorf("replay of %s: %v", obsFile, err)
+	}
+	rep, perr := ParseReport(out.b)
+	if perr != nil {
+		return nil, fmt.Errorf("replay of %s: %w (stderr %q)", obsFile, perr, strings.TrimSpace(string(errb.b)))
+	}
+	return rep, nil
 }
 
 // shq quotes s for bash.
@@ -370,8 +401,12 @@ func InstanceScript(s *Scenario, w, probeBin, format string) string {
 		// probe that scans /proc first would see env, not the agent.
 		b.WriteString("agent=$!\nfor i in $(seq 50); do\n  case \"$(tr '\\0' ' ' </proc/$agent/cmdline 2>/dev/null)\" in /usr/bin/amazon-ssm-agent*) break;; esac\n  sleep 0.02\ndone\n")
 	}
-	fmt.Fprintf(&b, "t0=$(date +%%s%%N)\nrc=0\nSSL_CERT_FILE=\"$W/ca.pem\" %s --format %s --no-color >\"$W/probe.out\" 2>\"$W/probe.err\" || rc=$?\n",
-		shq(probeBin), shq(format))
+	save := ""
+	if format == "json" {
+		save = ` --save-observations "$W/` + observationsFile + `"`
+	}
+	fmt.Fprintf(&b, "t0=$(date +%%s%%N)\nrc=0\nSSL_CERT_FILE=\"$W/ca.pem\" %s --format %s --no-color%s >\"$W/probe.out\" 2>\"$W/probe.err\" || rc=$?\n",
+		shq(probeBin), shq(format), save)
 	b.WriteString("t1=$(date +%s%N)\necho \"$rc $((t1 - t0))\" >\"$W/probe.meta\"\n")
 	return b.String()
 }
@@ -412,7 +447,7 @@ func Preflight(ctx context.Context, ex Exec) error {
 }
 
 // logTimeLayout is the agent's log timestamp: local time without a zone
-// (research/AGENT-FACTS.md, "Log line format").
+// (docs/AGENT-FACTS.md, "Log line formats").
 const logTimeLayout = "2006-01-02 15:04:05"
 
 // Retime shifts every line's leading agent timestamp by one offset, chosen

@@ -24,7 +24,7 @@ import (
 const maxScenarioBytes = 1 << 20
 
 // maxAgentFileBytes caps one agent file a scenario copies in (a log
-// fixture); the seed logs are a few KiB.
+// fixture); the real log excerpts are a few KiB.
 const maxAgentFileBytes = 4 << 20
 
 // Answer kinds a DNS server can give besides an address set.
@@ -40,7 +40,6 @@ const (
 // Scenario is one lab scenario, as read from scenarios/NAME.json.
 type Scenario struct {
 	Name   string `json:"name"`   // the file's base name
-	Seed   string `json:"seed"`   // the seed post-mortem it reproduces ("001 §2"), or ""
 	Broken string `json:"broken"` // what is broken, for a person
 	// IMDSMode is an imdstest.Mode; empty means v2-required.
 	IMDSMode   string   `json:"imds_mode,omitempty"`
@@ -237,13 +236,13 @@ type AgentSpec struct {
 	// or "@PATH" to copy PATH (relative to the repository root) in.
 	Files map[string]string `json:"files,omitempty"`
 	// RecentLogs shifts the timestamps of the log files among Files so that
-	// the last line is LogAge before the run: a seed's log excerpt then reads
+	// the last line is LogAge before the run: a real log excerpt then reads
 	// as a fault the agent hit just now, not years ago.
 	RecentLogs bool `json:"recent_logs,omitempty"`
 }
 
 // LogAge is how long before the run the last retimed log line lies: well
-// inside the 15 minutes within which FINDINGS.md calls a log fault recent.
+// inside the 15 minutes within which docs/FINDINGS.md calls a log fault recent.
 const LogAge = 2 * time.Minute
 
 // Want is what the probe must report.
@@ -268,7 +267,7 @@ type Want struct {
 	Comment  string `json:"comment,omitempty"` // why the expectation is what it is
 }
 
-// agentDirs are where a scenario may put agent files (AGENT-FACTS.md).
+// agentDirs are where a scenario may put agent files (docs/AGENT-FACTS.md).
 var agentDirs = []string{"/etc/amazon/ssm/", "/var/log/amazon/ssm/", "/var/lib/amazon/ssm/"}
 
 // Overlays are the host directories the instance sees through an overlay,

@@ -35,19 +35,6 @@ func secrets() []string {
 	return []string{imdstest.FakeAccessKeyID, imdstest.FakeSecretAccessKey, imdstest.FakeToken}
 }
 
-// loopbackDial refuses, without a packet, anything but loopback.
-func loopbackDial(t *testing.T) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		ap, err := netip.ParseAddrPort(addr)
-		if err != nil || !ap.Addr().IsLoopback() {
-			t.Errorf("dial of non-loopback %s", addr)
-			return nil, fmt.Errorf("refused non-loopback %s", addr)
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-}
-
 // world is one fake and a client pointed at it.
 type world struct {
 	fake *prefstest.Server
@@ -61,7 +48,7 @@ func newWorld(t *testing.T, cfg prefstest.Config, creds aws.Credentials, now fun
 	fake := prefstest.New(cfg)
 	ca := nettest.NewCA(t, "prefs test root")
 	port := prefstest.Start(t, fake, []netip.Addr{lo}, ca)
-	cl := New(Options{Region: region, Port: port, Dial: loopbackDial(t), RootCAs: ca.Pool, Timeout: testTimeout, Now: now}, creds)
+	cl := New(Options{Region: region, Port: port, Dial: nettest.Loopback(t).Dial, RootCAs: ca.Pool, Timeout: testTimeout, Now: now}, creds)
 	return &world{fake: fake, cl: cl, port: port}
 }
 
@@ -266,7 +253,7 @@ func TestTransport(t *testing.T) {
 	})
 	t.Run("untrusted", func(t *testing.T) {
 		other := nettest.NewCA(t, "Corp TLS Inspection CA")
-		cl := New(Options{Region: region, Port: w.port, Dial: loopbackDial(t), RootCAs: other.Pool, Timeout: testTimeout}, fakeCreds())
+		cl := New(Options{Region: region, Port: w.port, Dial: nettest.Loopback(t).Dial, RootCAs: other.Pool, Timeout: testTimeout}, fakeCreds())
 		before := len(w.fake.Requests())
 		r := cl.GetDocument(context.Background(), target("ssm"))
 		if r.Call.Stage != "tls" || r.Call.Class != errclass.TLSUntrusted || len(w.fake.Requests()) != before {
@@ -277,7 +264,7 @@ func TestTransport(t *testing.T) {
 		hole := netip.MustParseAddr("127.0.0.3")
 		port := nettest.FreePort(t, hole)
 		nettest.BlackHole(t, hole, port)
-		cl := New(Options{Region: region, Port: port, Dial: loopbackDial(t), Timeout: 300 * time.Millisecond}, fakeCreds())
+		cl := New(Options{Region: region, Port: port, Dial: nettest.Loopback(t).Dial, Timeout: 300 * time.Millisecond}, fakeCreds())
 		t0 := time.Now()
 		r := cl.GetDocument(context.Background(), Target{Host: "ssm." + region + ".amazonaws.com", Addrs: []netip.Addr{hole}})
 		if took := time.Since(t0); r.Call.Class != errclass.Timeout || took > time.Second {
@@ -290,6 +277,7 @@ func TestTransport(t *testing.T) {
 // hide the credentials.
 func TestClientNeverPrintsCredentials(t *testing.T) {
 	cl := New(Options{Region: region}, fakeCreds())
+	//lint:ignore SA9005 marshalling a Client on purpose: its JSON must hold no secret
 	b, _ := json.Marshal(cl)
 	for _, out := range []string{fmt.Sprint(cl), fmt.Sprintf("%+v", cl), fmt.Sprintf("%#v", cl), fmt.Sprintf("%v", *cl),
 		fmt.Sprintf("%+v", *cl), fmt.Sprintf("%#v", *cl), string(b)} {
@@ -330,7 +318,7 @@ func (failingProxy) Tunnel(context.Context, string) (net.Conn, error) {
 // goes through its tunnel, needs no address of its own, and records the
 // proxy and the tunnel's failure class; a host no_proxy covers goes direct.
 func TestClientProxy(t *testing.T) {
-	cl := New(Options{Region: region, Dial: loopbackDial(t), Timeout: testTimeout,
+	cl := New(Options{Region: region, Dial: nettest.Loopback(t).Dial, Timeout: testTimeout,
 		Proxy: failingProxy{covered: "logs." + region + ".amazonaws.com"}}, fakeCreds())
 	d := cl.GetDocument(context.Background(), Target{Host: "ssm." + region + ".amazonaws.com"})
 	c := d.Call

@@ -1,61 +1,11 @@
 package prefs
 
 import (
-	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
-	"reflect"
-	"strings"
 	"testing"
+
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the .want.json files from the parsers' output")
-
-// runCases parses every testdata/<dir>/*.in with parse and compares the
-// result, as JSON, with the matching .want.json.
-func runCases(t *testing.T, dir string, newWant func() any, parse func([]byte) any) {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", dir, "*.in"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no cases in testdata/%s (%v)", dir, err)
-	}
-	for _, in := range files {
-		name := strings.TrimSuffix(filepath.Base(in), ".in")
-		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := parse(b)
-			wantFile := strings.TrimSuffix(in, ".in") + ".want.json"
-			if *update {
-				out, _ := json.MarshalIndent(got, "", "  ")
-				if err := os.WriteFile(wantFile, append(out, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			wb, err := os.ReadFile(wantFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := newWant()
-			if err := json.Unmarshal(wb, want); err != nil {
-				t.Fatalf("%s: %v", wantFile, err)
-			}
-			// Compare through JSON, so that got and want have one shape.
-			gb, _ := json.Marshal(got)
-			gotV := newWant()
-			if err := json.Unmarshal(gb, gotV); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(gotV, want) {
-				t.Errorf("got  %s\nwant %s", gb, wb)
-			}
-		})
-	}
-}
 
 type documentWant struct {
 	Document Document `json:"document"`
@@ -63,7 +13,7 @@ type documentWant struct {
 }
 
 func TestParseDocument(t *testing.T) {
-	runCases(t, "document", func() any { return new(documentWant) }, func(b []byte) any {
+	golden.Cases(t, filepath.Join("testdata", "document"), func(b []byte) any {
 		d, err := ParseDocument(b)
 		w := documentWant{Document: d}
 		if err != nil {
@@ -79,7 +29,7 @@ type logGroupsWant struct {
 }
 
 func TestParseLogGroups(t *testing.T) {
-	runCases(t, "loggroups", func() any { return new(logGroupsWant) }, func(b []byte) any {
+	golden.Cases(t, filepath.Join("testdata", "loggroups"), func(b []byte) any {
 		m, err := ParseLogGroups(b, "/ssm/sessions")
 		return logGroupsWant{Match: m, Err: err != nil}
 	})
@@ -91,9 +41,9 @@ type awsErrorWant struct {
 }
 
 func TestParseAWSError(t *testing.T) {
-	runCases(t, "awserror", func() any { return new(awsErrorWant) }, func(b []byte) any {
+	golden.Cases(t, filepath.Join("testdata", "awserror"), func(b []byte) any {
 		e := parseAWSError(b, "")
-		return awsErrorWant{Type: e.Type, Message: e.Message}
+		return awsErrorWant(e)
 	})
 	// The X-Amzn-ErrorType header wins over the body, and loses its suffix.
 	e := parseAWSError([]byte(`{"__type":"Other"}`), "AccessDeniedException:http://internal.amazon.com/coral/")

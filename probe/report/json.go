@@ -1,6 +1,6 @@
 // Package report renders a probe.Result as text, JSON or Prometheus
 // exposition. Every format is rendered from the same findings; the JSON
-// form is the versioned contract of INTERFACE.md.
+// form is the versioned contract of docs/INTERFACE.md.
 package report
 
 import (
@@ -25,7 +25,7 @@ type Meta struct {
 	Commit  string `json:"commit"`
 }
 
-// Doc is the JSON report document (INTERFACE.md, "JSON report").
+// Doc is the JSON report document (docs/INTERFACE.md, "JSON report (schema ssm-probe/report/v1)").
 type Doc struct {
 	Schema     string              `json:"schema"`
 	Probe      Meta                `json:"probe"`

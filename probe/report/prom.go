@@ -10,8 +10,8 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe"
 )
 
-// The metric names of the Prometheus output (INTERFACE.md, "Prometheus
-// output"). They are a contract: dashboards and alert rules key on them.
+// The metric names of the Prometheus output (docs/INTERFACE.md, "Prometheus
+// output (--format prom)"). They are a contract: dashboards and alert rules key on them.
 const (
 	MetricStatus        = "ssm_probe_status"
 	MetricFinding       = "ssm_probe_finding"

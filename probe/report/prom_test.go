@@ -5,10 +5,12 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe"
 )
 
@@ -22,7 +24,7 @@ func TestPromGolden(t *testing.T) {
 	if err := Prom(&b, sample(), meta); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.prom", b.Bytes())
+	golden.Bytes(t, filepath.Join("testdata", "report.prom"), b.Bytes())
 }
 
 // hostile returns a result whose labels need escaping and whose series

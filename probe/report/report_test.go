@@ -3,19 +3,16 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe"
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // sample is a fixed result that exercises every part of the reports.
 func sample() *probe.Result {
@@ -67,23 +64,6 @@ func explaining(f probe.Finding, ids ...probe.ID) probe.Finding {
 	return f
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./probe/report -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
-
 var meta = Meta{Version: "v0.1.0-test", Commit: "abc1234"}
 
 func TestTextGolden(t *testing.T) {
@@ -98,7 +78,7 @@ func TestTextGolden(t *testing.T) {
 		if err := Text(&b, sample(), meta, tc.opt); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, tc.name, b.Bytes())
+		golden.Bytes(t, filepath.Join("testdata", tc.name), b.Bytes())
 	}
 }
 
@@ -135,7 +115,7 @@ func TestJSONGolden(t *testing.T) {
 	if err := JSON(&b, sample(), meta); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.json", b.Bytes())
+	golden.Bytes(t, filepath.Join("testdata", "report.json"), b.Bytes())
 }
 
 func TestJSONContract(t *testing.T) {

@@ -2,10 +2,12 @@ package report
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe"
 	"github.com/ssm-probe/ssm-probe/probe/host/changes"
@@ -41,7 +43,7 @@ func TestTimelineGolden(t *testing.T) {
 	if err := Text(&b, timelineSample(), meta, TextOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report-timeline.txt", b.Bytes())
+	golden.Bytes(t, filepath.Join("testdata", "report-timeline.txt"), b.Bytes())
 	lines := strings.Split(b.String(), "\n")
 	if !strings.HasPrefix(lines[3], "  last worked 18:57:03 (health ping); failing since 19:01:00") || !strings.Contains(b.String(), "/etc/resolv.conf 19:00:10") {
 		t.Errorf("no timeline under the verdict:\n%s", strings.Join(lines[:6], "\n"))
@@ -50,7 +52,7 @@ func TestTimelineGolden(t *testing.T) {
 	if err := JSON(&b, timelineSample(), meta); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report-timeline.json", b.Bytes())
+	golden.Bytes(t, filepath.Join("testdata", "report-timeline.json"), b.Bytes())
 }
 
 func TestTimelineLine(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package logset writes a realistic rolled SSM Agent log set for benchmarks:
 // amazon-ssm-agent.log.N … plus the live file, lines in the agent's format
-// (AGENT-FACTS.md, "Log line format"), about one matching entry per
+// (docs/AGENT-FACTS.md, "Log line formats"), about one matching entry per
 // thousand lines, some of them multi-line.
 package logset
 

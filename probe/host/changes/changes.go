@@ -77,7 +77,7 @@ type Change struct {
 }
 
 // watched are the files whose times matter for Session Manager
-// (research: the agent's config files and units, research/AGENT-FACTS.md
+// (the agent's config files and units, docs/AGENT-FACTS.md
 // locations; systemd.unit(5) for drop-in directories).
 var watched = []struct{ path, role string }{
 	{"/etc/resolv.conf", "resolver"},

@@ -1,5 +1,5 @@
 // Package rootfs reads a host's files under a configurable root directory,
-// the probe's --root (INTERFACE.md). Paths are resolved with chroot
+// the probe's --root (docs/INTERFACE.md). Paths are resolved with chroot
 // semantics: an absolute symbolic link found under the root points inside
 // the root, never at the machine running the probe, so a volume mounted
 // from a broken instance is read as that instance would read it.
