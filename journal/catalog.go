@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/errclass"
@@ -303,7 +304,17 @@ type Matcher struct {
 	hits   []int
 	pats   []int   // scratch: the hit patterns in table order
 	out    []Event // the result buffer Match returns
+	// memo holds the events of recent entry bodies (the text after the
+	// agent's timestamp): error-heavy logs repeat a few errors thousands of
+	// times, and the field extractors' expressions cost far more than a
+	// map lookup. The events depend on the text only, and no pattern looks
+	// at the timestamp. Cleared when it reaches memoSize.
+	memo map[string][]Event
 }
+
+// memoSize bounds Matcher.memo: distinct error bodies in a log are few
+// (a few hundred at most in the agent's logs), and each entry is capped.
+const memoSize = 512
 
 // NewMatcher returns a Matcher for c. A Matcher is not safe for concurrent
 // use; make one per goroutine.
@@ -329,6 +340,42 @@ func (m *Matcher) Match(text []byte) []Event {
 	if len(m.hits) == 1 && m.c.bare[m.hits[0]] != nil {
 		return m.c.bare[m.hits[0]] // shared and read-only: no copy for the commonest hit
 	}
+	body := text[timestampLen(text):]
+	if evs, ok := m.memo[string(body)]; ok {
+		return evs // read-only, like every result
+	}
+	evs := m.match(text)
+	if m.memo == nil || len(m.memo) >= memoSize {
+		m.memo = make(map[string][]Event, memoSize)
+	}
+	m.memo[string(body)] = slices.Clone(evs) // m.out is reused by the next match
+	return evs
+}
+
+// timestampLen is the length of the agent's leading "2006-01-02 15:04:05"
+// timestamp (with any fraction and the space after it), or 0.
+func timestampLen(t []byte) int {
+	if len(t) < 20 || t[4] != '-' || t[7] != '-' || t[10] != ' ' || t[13] != ':' || t[16] != ':' {
+		return 0
+	}
+	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		if t[i] < '0' || t[i] > '9' {
+			return 0
+		}
+	}
+	n := 19
+	for n < len(t) && (t[n] == '.' || t[n] >= '0' && t[n] <= '9') {
+		n++
+	}
+	if n < len(t) && t[n] == ' ' {
+		n++
+	}
+	return n
+}
+
+// match computes the events of text, whose literals' patterns are in
+// m.hits, into m.out.
+func (m *Matcher) match(text []byte) []Event {
 	m.pats = append(m.pats[:0], m.hits...)
 	sortInts(m.pats)
 	out := m.out[:0]

@@ -41,8 +41,8 @@ func extract(text []byte, which Field) Fields {
 	if which&(FieldURL|FieldHost|FieldBucket) != 0 && has(text, "://") {
 		// Redacted before matching: a password may hold a blank or a
 		// quote, which would end the match inside it.
-		for _, us := range reURL.FindAllString(redact.Text(string(text)), 8) {
-			us = strings.TrimRight(us, ".:)]\"'")
+		for _, u := range findURLs([]byte(redact.Text(string(text))), 8) {
+			us := strings.TrimRight(string(u), ".:)]\"'")
 			host := urlHost(us)
 			if which&FieldURL != 0 {
 				f.URLs = appendDistinct(f.URLs, us)

@@ -78,12 +78,13 @@ type Source struct {
 
 // Result is what Scan found.
 type Result struct {
-	Sources         []Source  `json:"sources"`          // every source considered, in reading order
-	Events          []Summary `json:"events"`           // one per kind seen, in Kinds order
-	BytesRead       int64     `json:"bytes_read"`       // over all sources
-	BudgetExhausted bool      `json:"budget_exhausted"` // some data was not read because of the byte budget
-	Notes           []string  `json:"notes,omitempty"`  // problems that are not a source's (walk errors, caps)
-	Timeline        *Timeline `json:"timeline"`         // when it last worked, since when it fails, starts and versions
+	Sources         []Source  `json:"sources"`                 // every source considered, in reading order
+	Events          []Summary `json:"events"`                  // one per kind seen, in Kinds order
+	BytesRead       int64     `json:"bytes_read"`              // over all sources
+	BytesPlanned    int64     `json:"bytes_planned,omitempty"` // of files, what the byte budget granted: BytesRead falls short of it when the scan stopped early
+	BudgetExhausted bool      `json:"budget_exhausted"`        // some data was not read because of the byte budget
+	Notes           []string  `json:"notes,omitempty"`         // problems that are not a source's (walk errors, caps)
+	Timeline        *Timeline `json:"timeline"`                // when it last worked, since when it fails, starts and versions
 }
 
 // NeedsRoot is the reason of a source that the probe's user may not read.
@@ -136,6 +137,9 @@ func Scan(ctx context.Context, opt Options) (res *Result) {
 		plan = s.planDefault()
 	}
 	s.allocate(plan)
+	for i := range plan {
+		res.BytesPlanned += plan[i].alloc
+	}
 	s.readFiles(ctx, plan)
 	for i := range plan {
 		s.budget -= plan[i].src.Bytes
@@ -445,6 +449,13 @@ func (s *scanner) readFile(ctx context.Context, it *planItem, m *Matcher, dedupe
 	src.Lines = num
 	src.Bytes = cr.n
 	switch {
+	case rerr != nil && ctx.Err() != nil:
+		// The scan's time ran out: not a fault of the file.
+		src.Status, src.Class = StatusPartial, errclass.Of(ctx.Err())
+		src.Reason = "scan stopped (" + ctx.Err().Error() + ") after " + strconv.FormatInt(cr.n, 10) + " of " + strconv.FormatInt(it.alloc, 10) + " bytes"
+		if cr.n == 0 {
+			src.Status = StatusSkipped
+		}
 	case rerr != nil:
 		src.Status, src.Class, src.Reason = StatusPartial, errclass.Of(rerr), rerr.Error()
 		if cr.n == 0 {

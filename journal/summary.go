@@ -52,6 +52,24 @@ type Summary struct {
 // value is ready to use. It is not safe for concurrent use.
 type Aggregator struct {
 	byKind map[Kind]*Summary
+	// tails holds, per kind, the raw latest entries since the samples were
+	// last rendered: most entries of a busy kind are overwritten by later
+	// ones, so only the survivors are made safe to show (sampleText), when
+	// the summary is read or merged.
+	tails map[Kind]*rawTail
+}
+
+// rawTail is a ring of the latest MaxSamples-1 raw sample entries.
+type rawTail struct {
+	s    [MaxSamples - 1]rawSample
+	next int // where the next one goes
+	n    int // how many were added (all but the last MaxSamples-1 are overwritten)
+}
+
+type rawSample struct {
+	source string
+	t      time.Time
+	text   []byte // at most MaxSampleBytes, reused
 }
 
 // Add records one event of an entry. where names the entry's position; it
@@ -86,18 +104,45 @@ func (a *Aggregator) Add(ev Event, t time.Time, text []byte, where func() string
 	if ev.Class != errclass.None && !slices.Contains(s.Classes, ev.Class) {
 		s.Classes = append(s.Classes, ev.Class)
 	}
-	sample := Sample{Source: where(), Time: t, Text: sampleText(text)}
 	if len(s.Samples) < MaxSamples {
-		s.Samples = append(s.Samples, sample)
-	} else {
-		copy(s.Samples[1:], s.Samples[2:])
-		s.Samples[MaxSamples-1] = sample
+		s.Samples = append(s.Samples, Sample{Source: where(), Time: t, Text: sampleText(text)})
+		return
+	}
+	if a.tails == nil {
+		a.tails = make(map[Kind]*rawTail)
+	}
+	rt := a.tails[ev.Kind]
+	if rt == nil {
+		rt = &rawTail{}
+		a.tails[ev.Kind] = rt
+	}
+	r := &rt.s[rt.next]
+	r.source, r.t = where(), t
+	r.text = append(r.text[:0], text[:min(len(text), MaxSampleBytes+1)]...) // one more: sampleText sees the cut
+	rt.next = (rt.next + 1) % len(rt.s)
+	rt.n++
+}
+
+// render turns the raw latest entries into samples, as if each had been
+// added in turn: the first sample stays, the latest MaxSamples-1 follow.
+func (a *Aggregator) render() {
+	for k, rt := range a.tails {
+		s := a.byKind[k]
+		n := min(rt.n, len(rt.s))
+		for i := 0; i < n; i++ {
+			r := &rt.s[(rt.next-n+i+len(rt.s))%len(rt.s)]
+			copy(s.Samples[1:], s.Samples[2:])
+			s.Samples[MaxSamples-1] = Sample{Source: r.source, Time: r.t, Text: sampleText(r.text)}
+		}
+		rt.n = 0
 	}
 }
 
 // Merge folds o, which holds events that come after a's, into a. Counts add
 // up; the samples stay the first overall and the latest two.
 func (a *Aggregator) Merge(o *Aggregator) {
+	a.render()
+	o.render()
 	if a.byKind == nil {
 		a.byKind = make(map[Kind]*Summary)
 	}
@@ -156,6 +201,7 @@ func (s *Summary) addCapped(dst, vals []string) []string {
 // of a custom catalog that Kinds does not list follow, sorted), with every
 // list sorted.
 func (a *Aggregator) Summaries() []Summary {
+	a.render()
 	var out []Summary
 	done := map[Kind]bool{}
 	for _, k := range Kinds() {

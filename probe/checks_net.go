@@ -149,31 +149,29 @@ func netTargets(p *Plan, o *Observations) []netTarget {
 	return out
 }
 
-// netChecks tries every target address concurrently (the runner's limit
-// applies). Each stage has its own per-attempt timeout, so a black-holed
-// address costs one timeout, and all of them together cost about one too.
-func netChecks(cfg *Config, p *Plan, o *Observations) []Check {
-	var cs []Check
-	for _, t := range netTargets(p, o) {
-		t := t
-		cs = append(cs, Check{
-			Name:     "endpoint",
-			Target:   fmt.Sprintf("%s %s", t.e.Host, net.JoinHostPort(t.addr.String(), strconv.Itoa(cfg.EndpointPort))),
-			Required: t.e.Required,
-			Run: func(ctx context.Context) Outcome {
-				n := tryEndpoint(ctx, cfg, t)
-				out := Outcome{Status: StatusPass, Detail: n, save: func(o *Observations) { o.Net = append(o.Net, *n) }}
-				if stage, class := n.Failed(); stage != "" {
-					out.Status, out.Class = StatusFail, class
-					out.Reason = stage + ": " + stageDetail(n, stage)
-				} else if n.HTTP != nil {
-					out.Reason = fmt.Sprintf("HTTP %d", n.HTTP.Status)
-				}
-				return out
-			},
-		})
+// Every target address is tried concurrently (the runner's limit applies),
+// each as soon as an answer names it (see live). Each stage has its own
+// per-attempt timeout, so a black-holed address costs one timeout, and all
+// of them together cost about one too.
+
+// netCheck tries one target address: TCP, TLS, HTTPS.
+func netCheck(cfg *Config, t netTarget) Check {
+	return Check{
+		Name:     "endpoint",
+		Target:   fmt.Sprintf("%s %s", t.e.Host, net.JoinHostPort(t.addr.String(), strconv.Itoa(cfg.EndpointPort))),
+		Required: t.e.Required,
+		Run: func(ctx context.Context) Outcome {
+			n := tryEndpoint(ctx, cfg, t)
+			out := Outcome{Status: StatusPass, Detail: n, save: func(o *Observations) { o.Net = append(o.Net, *n) }}
+			if stage, class := n.Failed(); stage != "" {
+				out.Status, out.Class = StatusFail, class
+				out.Reason = stage + ": " + stageDetail(n, stage)
+			} else if n.HTTP != nil {
+				out.Reason = fmt.Sprintf("HTTP %d", n.HTTP.Status)
+			}
+			return out
+		},
 	}
-	return cs
 }
 
 func stageDetail(n *NetObs, stage string) string {

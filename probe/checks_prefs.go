@@ -24,8 +24,10 @@ const noAPIReason = "not checked: --no-api turns off every signed API call"
 // no credential: the role is named, its keys never are.
 type PrefsObs struct {
 	Region   string                `json:"region"`
-	Role     string                `json:"role,omitempty"`    // the instance role whose credentials signed
-	Skipped  string                `json:"skipped,omitempty"` // why no call was made (no credentials, no address)
+	Role     string                `json:"role,omitempty"`     // the instance role whose credentials signed
+	Skipped  string                `json:"skipped,omitempty"`  // why no call was made (no credentials, no address)
+	Proxy    string                `json:"proxy,omitempty"`    // the agent's HTTPS proxy the calls use, as the agent's own do (redacted); empty: direct
+	NoProxy  string                `json:"no_proxy,omitempty"` // the agent's no_proxy, which sends the hosts it covers direct
 	Document *prefs.DocumentResult `json:"document,omitempty"`
 	Bucket   *prefs.BucketResult   `json:"bucket,omitempty"`
 	LogGroup *prefs.LogGroupResult `json:"log_group,omitempty"`
@@ -74,6 +76,10 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 			return []Check{skipped(prefsCheckName, target, untrusted.problem)}
 		}
 	}
+	var sp *agentProxy
+	if untrusted == nil {
+		sp = signingProxy(cfg, o) // never the volume's proxy: see TrustedForSigning
+	}
 	var role, noCreds string
 	switch id := o.IMDS; {
 	case id == nil:
@@ -93,16 +99,19 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 			if untrusted != nil {
 				po.NotFollowed = untrusted.notFollowed
 			}
+			if sp != nil {
+				po.Proxy, po.NoProxy = sp.redacted, sp.noProxy
+			}
 			var out Outcome
 			switch {
 			case noCreds != "":
 				po.Skipped = noCreds
 				out = Outcome{Status: StatusSkip, Reason: noCreds, Detail: po}
 			case untrusted != nil:
-				out = readPrefs(ctx, cfg, po, targets, untrusted.resolver(cfg))
+				out = readPrefs(ctx, cfg, po, targets, untrusted.resolver(cfg), nil)
 				out.Reason += "; " + untrusted.note()
 			default:
-				out = readPrefs(ctx, cfg, po, targets, nil)
+				out = readPrefs(ctx, cfg, po, targets, nil, sp)
 			}
 			out.save = func(o *Observations) { o.Prefs = po }
 			return out
@@ -126,7 +135,13 @@ func agentAddrsOf(o *Observations, host string) []netip.Addr {
 // With resolve set, each target's addresses are looked up just before its
 // call, one lookup at a time (the sockets of a check stay within its share
 // of MaxConcurrent), and only for the calls made.
-func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[string]prefs.Target, resolve func(context.Context, prefs.Target) prefs.Target) Outcome {
+//
+// With sp set, the signed calls go through the agent's proxy as the
+// agent's do; the credentials still come straight from IMDS, which the
+// agent's proxy must not carry (net.proxy-imds-not-excluded says when it
+// would).
+func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[string]prefs.Target,
+	resolve func(context.Context, prefs.Target) prefs.Target, sp *agentProxy) Outcome {
 	if resolve == nil {
 		resolve = func(_ context.Context, t prefs.Target) prefs.Target { return t }
 	}
@@ -136,8 +151,12 @@ func readPrefs(ctx context.Context, cfg *Config, po *PrefsObs, targets map[strin
 		po.Skipped = "not checked: no signing credentials: " + err.Error()
 		return Outcome{Status: StatusSkip, Class: errclass.Other, Reason: po.Skipped, Detail: po}
 	}
-	cl := prefs.New(prefs.Options{Region: po.Region, Port: cfg.EndpointPort, Dial: cfg.Dialer.DialContext,
-		RootCAs: cfg.RootCAs, Timeout: cfg.Timeout, Now: cfg.Now}, creds)
+	opt := prefs.Options{Region: po.Region, Port: cfg.EndpointPort, Dial: cfg.Dialer.DialContext,
+		RootCAs: cfg.RootCAs, Timeout: cfg.Timeout, Now: cfg.Now}
+	if sp != nil {
+		opt.Proxy = sp
+	}
+	cl := prefs.New(opt, creds)
 	po.Document = cl.GetDocument(ctx, resolve(ctx, targets["ssm"]))
 	pr := po.Prefs()
 	if pr.UsesS3() {
@@ -173,11 +192,18 @@ func prefsOutcome(po *PrefsObs) Outcome {
 	out := Outcome{Status: StatusPass, Detail: po}
 	d := po.Document
 	c := d.Call
+	at := c.Addr
+	if c.Proxy != "" {
+		at = "through the agent's proxy " + c.Proxy + ", CONNECT, as the agent sends it"
+	}
 	proof := fmt.Sprintf("signed ssm:GetDocument answered by %s (%s): the ssm API works end to end from this host with role %s's credentials and this clock",
-		c.Host, c.Addr, po.Role)
+		c.Host, at, po.Role)
 	switch {
 	case !c.Answered():
 		out.Status, out.Class, out.Reason = StatusFail, c.Class, "no answer: "+c.Summary()
+		if po.Proxy != "" && c.Proxy == "" {
+			out.Reason += " (direct: the agent's no_proxy covers " + c.Host + ")"
+		}
 	case c.Fault == prefs.FaultDenied:
 		out.Status, out.Class = StatusSkip, errclass.HTTPStatus
 		out.Reason = fmt.Sprintf("not checked: role %s may not call ssm:GetDocument (%s); the agent's logs are used instead", po.Role, c.ErrorType)

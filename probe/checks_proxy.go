@@ -134,15 +134,15 @@ func proxyChecks(cfg *Config, o *Observations) []Check {
 	return cs
 }
 
-// tryProxy runs CONNECT, TLS and one request through the proxy at raw.
-func tryProxy(ctx context.Context, cfg *Config, raw string, e Endpoint) *ProxyObs {
-	p := &ProxyObs{Service: e.Service, Host: e.Host}
+// parseProxy reads the agent's proxy setting the way Go's
+// ProxyFromEnvironment does (agent.ParseProxy) and returns it with the
+// address to dial; a setting that cannot be used is returned as a failed
+// dial stage, and is never dialled.
+func parseProxy(raw string) (u *url.URL, addr string, bad *Stage) {
 	u, err := agent.ParseProxy(raw)
 	if err != nil {
-		p.Dial = Stage{Class: errclass.Malformed, Detail: err.Error()}
-		return p
+		return nil, "", &Stage{Class: errclass.Malformed, Detail: err.Error()}
 	}
-	p.Scheme = u.Scheme
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"https": "443", "socks5": "1080"}[u.Scheme]
@@ -150,28 +150,30 @@ func tryProxy(ctx context.Context, cfg *Config, raw string, e Endpoint) *ProxyOb
 			port = "80"
 		}
 	}
-	addr := net.JoinHostPort(u.Hostname(), port)
-	p.Proxy = u.Scheme + "://" + addr
+	addr = net.JoinHostPort(u.Hostname(), port)
 	if u.Scheme != "http" {
-		p.Dial = Stage{Class: errclass.Other, Detail: fmt.Sprintf("%s proxies are not supported for Session Manager; use an http:// proxy", u.Scheme)}
+		return u, addr, &Stage{Class: errclass.Other, Detail: fmt.Sprintf("%s proxies are not supported for Session Manager; use an http:// proxy", u.Scheme)}
+	}
+	return u, addr, nil
+}
+
+// tryProxy runs CONNECT, TLS and one request through the proxy at raw.
+func tryProxy(ctx context.Context, cfg *Config, raw string, e Endpoint) *ProxyObs {
+	p := &ProxyObs{Service: e.Service, Host: e.Host}
+	u, addr, bad := parseProxy(raw)
+	if u != nil {
+		p.Scheme, p.Proxy = u.Scheme, u.Scheme+"://"+addr
+	}
+	if bad != nil {
+		p.Dial = *bad
 		return p
 	}
-	t0 := cfg.Now()
-	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	conn, err := cfg.Dialer.DialContext(dctx, "tcp", addr)
-	cancel()
-	p.Dial.DurationMS = cfg.Now().Sub(t0).Milliseconds()
-	if err != nil {
-		p.Dial.Class, p.Dial.Detail = errclass.Of(err), err.Error()
+	var conn net.Conn
+	conn, p.Dial, p.Connect = openTunnel(ctx, cfg, u, addr, net.JoinHostPort(e.Host, strconv.Itoa(cfg.EndpointPort)))
+	if conn == nil {
 		return p
 	}
 	defer conn.Close()
-	p.Dial.OK = true
-
-	p.Connect = connect(ctx, cfg, conn, u, net.JoinHostPort(e.Host, strconv.Itoa(cfg.EndpointPort)))
-	if !p.Connect.OK {
-		return p
-	}
 	tlsStage, verified := handshake(ctx, cfg, conn, e.Host)
 	p.TLS = tlsStage
 	if verified != nil {
@@ -179,6 +181,88 @@ func tryProxy(ctx context.Context, cfg *Config, raw string, e Endpoint) *ProxyOb
 	}
 	return p
 }
+
+// openTunnel dials the proxy at addr and asks it for a tunnel to target.
+// The connection is returned only when the proxy answered 200; the stages
+// say how far it got.
+func openTunnel(ctx context.Context, cfg *Config, u *url.URL, addr, target string) (net.Conn, Stage, *HTTPStage) {
+	var dial Stage
+	t0 := cfg.Now()
+	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	conn, err := cfg.Dialer.DialContext(dctx, "tcp", addr)
+	cancel()
+	dial.DurationMS = cfg.Now().Sub(t0).Milliseconds()
+	if err != nil {
+		dial.Class, dial.Detail = errclass.Of(err), err.Error()
+		return nil, dial, nil
+	}
+	dial.OK = true
+	c := connect(ctx, cfg, conn, u, target)
+	if !c.OK {
+		conn.Close()
+		return nil, dial, c
+	}
+	return conn, dial, c
+}
+
+// agentProxy sends the signed calls (package prefs) the way the agent
+// sends its own: through its HTTPS proxy with CONNECT, unless no_proxy
+// covers the host (Go's semantics, noProxyMatch), exactly as the proxy
+// checks go.
+type agentProxy struct {
+	cfg      *Config
+	u        *url.URL
+	addr     string
+	noProxy  string
+	redacted string // scheme://host:port, never credentials
+}
+
+// signingProxy returns the agent's proxy for signed calls, or nil when they
+// go direct: the agent has no usable HTTPS proxy, or the host files are not
+// the live root's (TrustedForSigning), whose settings never steer where
+// signed requests go.
+func signingProxy(cfg *Config, o *Observations) *agentProxy {
+	if !cfg.TrustedForSigning() || o.Agent == nil || o.Agent.Proxy == nil || o.Agent.Proxy.HTTPSProxyURL() == "" {
+		return nil
+	}
+	u, addr, bad := parseProxy(o.Agent.Proxy.HTTPSProxyURL())
+	if bad != nil {
+		return nil
+	}
+	return &agentProxy{cfg: cfg, u: u, addr: addr, noProxy: o.Agent.Proxy.NoProxy, redacted: u.Scheme + "://" + addr}
+}
+
+// Via returns the proxy the agent sends host's calls through, or "".
+func (a *agentProxy) Via(host string) string {
+	if noProxyMatch(a.noProxy, host) {
+		return ""
+	}
+	return a.redacted
+}
+
+// Tunnel opens a CONNECT tunnel to target through the proxy.
+func (a *agentProxy) Tunnel(ctx context.Context, target string) (net.Conn, error) {
+	conn, dial, c := openTunnel(ctx, a.cfg, a.u, a.addr, target)
+	switch {
+	case conn != nil:
+		return conn, nil
+	case !dial.OK:
+		return nil, &tunnelError{class: dial.Class, msg: "dialling the proxy " + a.redacted + ": " + dial.Detail}
+	default:
+		return nil, &tunnelError{class: c.Class, msg: "CONNECT " + target + " through " + a.redacted + ": " + c.Detail}
+	}
+}
+
+// tunnelError keeps the class of a failed tunnel for the call's record.
+type tunnelError struct {
+	class errclass.Class
+	msg   string
+}
+
+func (e *tunnelError) Error() string { return e.msg }
+
+// Class returns the failure's class, for package prefs's record.
+func (e *tunnelError) Class() errclass.Class { return e.class }
 
 // connect asks the proxy for a tunnel to target and reads its answer.
 func connect(ctx context.Context, cfg *Config, conn net.Conn, u *url.URL, target string) *HTTPStage {

@@ -29,6 +29,12 @@ const (
 	// when every check runs to the end of its budget.
 	renderReserve = 250 * time.Millisecond
 
+	// logShare is the part of the run's time the log scan may take: it
+	// runs beside the live checks, never before them, and when its budget
+	// runs out it stops and says how far it got. Half leaves the network
+	// checks the whole run and still reads 512 MiB at a few hundred MB/s.
+	logShare = 2
+
 	// DefaultMaxConcurrent caps the checks (and so the sockets) in flight
 	// at once. Far below any file-descriptor limit, and far below the
 	// 1024 packets/s AmazonProvidedDNS allows an interface (docs/AGENT-FACTS.md).
@@ -73,6 +79,8 @@ type Config struct {
 	MaxConcurrent  int            // checks in flight at once
 	NoAPI          bool           // --no-api: make no signed AWS API call (the session preferences are not read)
 	SigningDNS     []netip.Addr   // under --root X --live: the nameservers that resolve signed calls' endpoints; empty: the running host's own /etc/resolv.conf and /etc/hosts
+	LogBudget      time.Duration  // time the log scan may take beside the live checks; 0: (Deadline - render reserve) / logShare
+	trustRoot      bool           // tests only: the temporary root stands for the live root's own files (TrustedForSigning)
 	Log            zerolog.Logger
 }
 
@@ -110,7 +118,15 @@ func (c *Config) FS() rootfs.FS { return rootfs.FS{Root: c.Root} }
 // calls then go to the standard <service>.<region>.<partition domain>
 // names, resolved by the running host (SigningDNS), directly. Code that
 // picks a destination, a proxy or a CA for a signed call consults this.
-func (c *Config) TrustedForSigning() bool { return c.FS().IsLive() }
+func (c *Config) TrustedForSigning() bool { return c.FS().IsLive() || c.trustRoot }
+
+// logBudget is the time the log scan of a full run may take.
+func (c *Config) logBudget() time.Duration {
+	if c.LogBudget > 0 {
+		return c.LogBudget
+	}
+	return (c.Deadline - renderReserve) / logShare
+}
 
 // normalize fills the fields a caller left at their zero value.
 func (c *Config) normalize() {

@@ -269,7 +269,10 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 	}
 	var ev []string
 	if len(dead) > 0 {
-		ev = append(ev, fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "the per-attempt timeout"))
+		ev = append(ev, fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "--timeout"))
+	}
+	if s := agentStallEvidence(o); s != "" {
+		ev = append(ev, s)
 	}
 	if len(quietHosts) > 0 {
 		servers := strings.Join(quietServers, ", ")
@@ -302,6 +305,17 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev)
 	f.about(brokenAtResolve(o, false)...)
 	return []Finding{f}
+}
+
+// agentStallEvidence is what the agent's own resolver waits on silent
+// nameservers, from the first agent-view lookup that waits on any.
+func agentStallEvidence(o *Observations) string {
+	for _, a := range o.AgentDNS {
+		if s := a.Answer.StallSummary(); s != "" {
+			return a.Host + ": " + s
+		}
+	}
+	return ""
 }
 
 // silentClass reports whether a failed lookup got no usable reply at all:

@@ -1,11 +1,18 @@
 package probe
 
 import (
+	"encoding/json"
+	"net"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
+	"github.com/ssm-probe/ssm-probe/probe/prefs/prefstest"
 
 	netlab "github.com/ssm-probe/ssm-probe/probe/lab"
 	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"
@@ -31,20 +38,31 @@ func proxyLab(t *testing.T, refusing bool) *lab {
 	vpce := addrs("127.0.1")
 	l.dns([]string{"127.0.0.1"}, []resolvtest.Zone{zone(addrs("127.77.0"))})
 	l.endpoints(vpce, l.ca, 0)
-	p := &netlab.Proxy{Hosts: map[string]netip.Addr{}, Port: l.cfg.EndpointPort}
-	if !refusing {
-		for s, a := range vpce {
-			p.Hosts[svcHost(s)] = a
-		}
+	known := vpce
+	if refusing {
+		known = nil
+	}
+	addr := startProxy(l, known, nil)
+	l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://"+addr.String(), "no_proxy=localhost,169.254.169.254")
+	return l
+}
+
+// startProxy runs the lab's CONNECT proxy on 127.0.0.9 at l's port, with
+// tunnels to the services' names in hosts; onConnect, when set, sees every
+// CONNECT target. It stops when the test ends.
+func startProxy(l *lab, hosts map[string]netip.Addr, onConnect func(string)) netip.AddrPort {
+	l.t.Helper()
+	p := &netlab.Proxy{Hosts: map[string]netip.Addr{}, Port: l.cfg.EndpointPort, OnConnect: onConnect}
+	for s, a := range hosts {
+		p.Hosts[svcHost(s)] = a
 	}
 	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.9"), uint16(l.port))
 	stop, err := p.Listen(addr)
 	if err != nil {
-		t.Fatal(err)
+		l.t.Fatal(err)
 	}
-	t.Cleanup(stop)
-	l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://"+addr.String(), "no_proxy=localhost,169.254.169.254")
-	return l
+	l.t.Cleanup(stop)
+	return addr
 }
 
 func TestProxyWorks(t *testing.T) {
@@ -98,5 +116,96 @@ func TestNoProxyMatch(t *testing.T) {
 		if got := noProxyMatch(tc.list, tc.host); got != tc.want {
 			t.Errorf("noProxyMatch(%q, %q) = %v, want %v", tc.list, tc.host, got, tc.want)
 		}
+	}
+}
+
+// TestSignedCallsThroughAgentProxy checks that the signed calls go the
+// way the agent's own do: through its HTTPS proxy with CONNECT. The names
+// resolve to addresses where nothing listens, so only the proxy path can
+// work; the proxy must see CONNECT to the ssm endpoint and the fake
+// endpoint the signed request. When no_proxy covers the endpoint, the call
+// goes direct (and fails here), and the check says why.
+func TestSignedCallsThroughAgentProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name, noProxy string
+		viaProxy      bool
+	}{
+		{"proxied", "localhost,169.254.169.254", true},
+		{"no_proxy covers ssm", "localhost,169.254.169.254,.amazonaws.com", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLab(t, "127.0.0.1")
+			live := addrs("127.0.1")
+			l.dns([]string{"127.0.0.1"}, []resolvtest.Zone{zone(addrs("127.77.0"))})
+			fake := prefstest.New(prefstest.Config{Region: labRegion})
+			var ips []netip.Addr
+			for _, a := range live {
+				ips = append(ips, a)
+			}
+			l.cfg.EndpointPort = prefstest.Start(t, fake, ips, l.ca)
+			var mu sync.Mutex
+			var connects []string
+			addr := startProxy(l, live, func(target string) {
+				mu.Lock()
+				connects = append(connects, target)
+				mu.Unlock()
+			})
+			// With credentials, which the proxy receives and no output shows.
+			l.fakeAgentProc("PATH=/usr/bin", "https_proxy=http://probeuser:Pr0xyPassw0rd@"+addr.String(), "no_proxy="+tc.noProxy)
+			// The temporary root stands for the live one: only the live
+			// root's agent decides where signed calls go (TrustedForSigning).
+			l.cfg.trustRoot = true
+			res, _ := l.run()
+
+			c := prefsCheck(res)
+			if c == nil {
+				t.Fatal("no prefs check")
+			}
+			po, _ := c.Detail.(*PrefsObs)
+			if po == nil || po.Document == nil {
+				t.Fatalf("prefs check %s %s: no document call", c.Status, c.Reason)
+			}
+			ssmTarget := net.JoinHostPort(svcHost("ssm"), strconv.Itoa(l.cfg.EndpointPort))
+			mu.Lock()
+			sawSSM := slices.Contains(connects, ssmTarget)
+			mu.Unlock()
+			signed := 0
+			for _, r := range fake.Requests() {
+				if r.Signed && r.Valid {
+					signed++
+				}
+			}
+			if tc.viaProxy {
+				if c.Status != StatusPass || !strings.Contains(c.Reason, "through the agent's proxy http://"+addr.String()) {
+					t.Errorf("prefs check %s: %s", c.Status, c.Reason)
+				}
+				if po.Document.Call.Proxy != "http://"+addr.String() || po.Proxy != "http://"+addr.String() {
+					t.Errorf("call proxy %q, obs proxy %q", po.Document.Call.Proxy, po.Proxy)
+				}
+				if !sawSSM {
+					t.Errorf("the proxy saw CONNECT %v, want %s among them", connects, ssmTarget)
+				}
+				if signed == 0 {
+					t.Errorf("the endpoint verified no signed request: %+v", fake.Requests())
+				}
+			} else {
+				if c.Status == StatusPass || !strings.Contains(c.Reason, "no_proxy covers "+svcHost("ssm")) || po.Document.Call.Proxy != "" {
+					t.Errorf("prefs check %s: %s (call proxy %q)", c.Status, c.Reason, po.Document.Call.Proxy)
+				}
+				if sawSSM || signed != 0 {
+					t.Errorf("no_proxy covers ssm, yet the proxy saw %v and the endpoint %d signed requests", connects, signed)
+				}
+			}
+			// Neither the report nor the observations carry a credential.
+			b, err := json.Marshal(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, secret := range []string{imdstest.FakeSecretAccessKey, imdstest.FakeToken, imdstest.FakeAccessKeyID, "Authorization", "Signature=", "Pr0xyPassw0rd"} {
+				if strings.Contains(string(b), secret) {
+					t.Errorf("the report holds %q", secret)
+				}
+			}
+		})
 	}
 }

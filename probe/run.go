@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -21,27 +22,22 @@ func factChecks(cfg *Config) []Check {
 	return cs
 }
 
-// planChecks lists the second phase: DNS for every planned name.
-func planChecks(cfg *Config, o *Observations) []Check {
-	p := o.Plan
-	cs := []Check{logsCheck(cfg)} // the logs need no network: read them meanwhile
-	if a := o.Agent; cfg.Live && a != nil && a.Running && !a.ProxyChecked {
-		cs = append(cs, agentEnvCheck(a))
-	}
-	switch {
-	case !cfg.Live:
-		return append(cs, skipped("dns", "endpoint names", offlineReason))
-	case p.Problem != "":
-		return append(cs, Check{Name: "plan", Target: "endpoint names", Required: true, Run: func(context.Context) Outcome {
-			return Outcome{Status: StatusSkip, Reason: "not checked: " + p.Problem}
-		}})
-	}
-	return append(cs, dnsChecks(cfg, p, o.Resolv)...)
+// planProblemCheck is the required check that says why no name was asked.
+func planProblemCheck(p *Plan) Check {
+	return Check{Name: "plan", Target: "endpoint names", Required: true, Run: func(context.Context) Outcome {
+		return Outcome{Status: StatusSkip, Reason: "not checked: " + p.Problem}
+	}}
 }
 
 // Run probes the host described by cfg and returns the diagnosed result. It
 // returns within cfg.Deadline of its start even when a check blocks forever:
 // checks still running at the deadline are recorded as timeouts.
+//
+// The agent's logs are read beside everything else, within their own
+// budget (logBudget), so they never hold back a live check. The host's files
+// and IMDS come first (the plan needs them); then every name is asked of
+// every resolver, and each answer's addresses are dialled as soon as it
+// arrives (see live).
 func Run(ctx context.Context, cfg Config) *Result {
 	cfg.normalize()
 	began := time.Now() // deadlines are real time; cfg.Now stamps the report
@@ -49,17 +45,34 @@ func Run(ctx context.Context, cfg Config) *Result {
 	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
 	defer cancel()
 
-	// Phase 1: the host's files and IMDS.
-	obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, factChecks(&cfg))...)
-	// Phase 2: the plan, then every name asked of every resolver.
-	obs.Plan = buildPlan(&cfg, obs)
-	obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, planChecks(&cfg, obs))...)
-	// Phase 3: every address any resolver returned, through TCP, TLS, HTTPS.
-	if cfg.Live && obs.Plan.Problem == "" {
-		net := append(netChecks(&cfg, obs.Plan, obs), proxyChecks(&cfg, obs)...)
-		net = append(net, prefsChecks(&cfg, obs)...)
-		obs.Checks = append(obs.Checks, runChecks(runCtx, &cfg, obs, net)...)
+	r := newRunner(runCtx, &cfg, obs)
+	logs := r.start([]Check{logsCheck(&cfg, cfg.logBudget())}, nil)
+	var (
+		liveMu sync.Mutex // the live part starts once: after the facts, or at the deadline
+		net    *live
+	)
+	facts := r.start(factChecks(&cfg), func() {
+		liveMu.Lock()
+		defer liveMu.Unlock()
+		var o Observations
+		r.read(func(obs *Observations) {
+			obs.Plan = buildPlan(&cfg, obs)
+			o = *obs // the facts and the plan, which no check writes any more
+		})
+		net = startLive(r, &cfg, &o)
+	})
+	r.wait()
+	liveMu.Lock()
+	if net == nil {
+		// The deadline came before the facts were in: plan from what there
+		// is, and list the live checks as not started.
+		obs.Plan = buildPlan(&cfg, obs)
+		net = startLive(r, &cfg, obs)
 	}
+	liveMu.Unlock()
+	obs.Checks = append(obs.Checks, facts.records()...)
+	obs.Checks = append(obs.Checks, logs.records()...)
+	obs.Checks = append(obs.Checks, net.records(obs)...)
 	return Finish(obs, time.Since(began))
 }
 
@@ -73,7 +86,7 @@ func RunLogs(ctx context.Context, cfg Config) *Result {
 	obs := &Observations{StartedAt: cfg.Now(), Root: cfg.Root, Offline: cfg.Offline}
 	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
 	defer cancel()
-	obs.Checks = runChecks(runCtx, &cfg, obs, []Check{logsCheck(&cfg)})
+	obs.Checks = runChecks(runCtx, &cfg, obs, []Check{logsCheck(&cfg, cfg.Deadline)})
 	res := Finish(obs, time.Since(began))
 	res.Context.Mode = "offline"
 	return res

@@ -67,84 +67,205 @@ type CheckRecord struct {
 	Detail     any            `json:"detail"`
 }
 
-// runChecks runs checks concurrently, at most limit at once, and returns one
-// record per check in the order given. It returns when every check has
-// returned or ctx is done, whichever comes first: a check still running
-// then (one that ignored its context) is recorded as a timeout and left to
-// finish on its own; its late result is dropped. A panicking check is
-// recorded as an error with the panic value; it never takes the run down.
+// runChecks runs checks concurrently, at most cfg.MaxConcurrent at once,
+// and returns one record per check in the order given. It returns when
+// every check has returned or ctx is done, whichever comes first: a check
+// still running then (one that ignored its context) is recorded as a
+// timeout and left to finish on its own; its late result is dropped. A
+// panicking check is recorded as an error with the panic value; it never
+// takes the run down.
 func runChecks(ctx context.Context, cfg *Config, obs *Observations, checks []Check) []CheckRecord {
-	now, limit := cfg.Now, cfg.MaxConcurrent
-	type result struct {
-		i   int
-		out Outcome
-		dur time.Duration
-	}
-	recs := make([]CheckRecord, len(checks))
-	for i, c := range checks {
-		recs[i] = CheckRecord{Name: c.Name, Target: c.Target, Required: c.Required}
-	}
+	r := newRunner(ctx, cfg, obs)
+	b := r.start(checks, nil)
+	r.wait()
+	return b.records()
+}
+
+// runner runs checks that may start further checks when they finish, so
+// that no stage waits for an unrelated one: an endpoint's TCP check starts
+// when its name has its answers, not when every name has. All checks share
+// one concurrency limit and one deadline (the runner's context); every
+// observation is saved under one lock, on the runner's side, and only for a
+// check that returned before the deadline, so a late check can never race
+// with diagnosis.
+type runner struct {
+	ctx context.Context
+	cfg *Config
+	obs *Observations
+	sem chan struct{}
+
+	mu      sync.Mutex // guards obs while checks run, and the fields below
+	closed  bool       // the deadline passed or every check returned: nothing more is saved
+	waiting bool       // wait was called: pending reaching zero ends the run
+	pending int        // checks running or queued, plus batches whose follow-up has not run
+	idle    chan struct{}
+	batches []*batch
+}
+
+// batch is the checks of one start call, with their records in order.
+type batch struct {
+	recs    []CheckRecord
+	started []time.Time
+	done    []bool
+	left    int
+	then    func()
+}
+
+func newRunner(ctx context.Context, cfg *Config, obs *Observations) *runner {
+	limit := cfg.MaxConcurrent
 	if limit <= 0 {
 		limit = 1
 	}
-	// Buffered for every check, so a late check never blocks on send after
-	// the runner has stopped listening.
-	results := make(chan result, len(checks))
-	sem := make(chan struct{}, limit)
-	started := make([]time.Time, len(checks))
-	var startMu sync.Mutex
+	return &runner{ctx: ctx, cfg: cfg, obs: obs, sem: make(chan struct{}, limit), idle: make(chan struct{})}
+}
+
+// start runs checks; then, when set, runs once every one of them has
+// returned and been saved (before the deadline), and may start more. It
+// never blocks.
+func (r *runner) start(checks []Check, then func()) *batch {
+	b := &batch{recs: make([]CheckRecord, len(checks)), started: make([]time.Time, len(checks)),
+		done: make([]bool, len(checks)), left: len(checks), then: then}
 	for i, c := range checks {
-		go func(i int, c Check) {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results <- result{i: i, out: Outcome{Status: StatusTimeout, Class: errclass.Timeout,
-					Reason: "not started: the run deadline came first"}}
-				return
-			}
-			defer func() { <-sem }()
-			t0 := now()
-			startMu.Lock()
-			started[i] = t0
-			startMu.Unlock()
-			out := runOne(ctx, cfg, c)
-			results <- result{i: i, out: out, dur: now().Sub(t0)}
-		}(i, c)
+		b.recs[i] = CheckRecord{Name: c.Name, Target: c.Target, Required: c.Required}
 	}
-	done := make([]bool, len(checks))
-	for pending := len(checks); pending > 0; pending-- {
-		select {
-		case r := <-results:
-			done[r.i] = true
-			recs[r.i].Status = r.out.Status
-			recs[r.i].Class = r.out.Class
-			recs[r.i].Reason = r.out.Reason
-			recs[r.i].Detail = r.out.Detail
-			recs[r.i].DurationMS = r.dur.Milliseconds()
-			if r.out.save != nil && obs != nil {
-				r.out.save(obs)
-			}
-		case <-ctx.Done():
-			t := now()
-			startMu.Lock()
-			defer startMu.Unlock()
-			for i := range recs {
-				if done[i] {
-					continue
-				}
-				recs[i].Status = StatusTimeout
-				recs[i].Class = errclass.Timeout
-				if started[i].IsZero() {
-					recs[i].Reason = "not started: the run deadline came first"
-				} else {
-					recs[i].Reason = "did not finish before the run deadline"
-					recs[i].DurationMS = t.Sub(started[i]).Milliseconds()
-				}
-			}
-			return recs
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		b.timeoutRest(r.cfg.Now())
+		return b
+	}
+	r.batches = append(r.batches, b)
+	r.pending += len(checks)
+	if then != nil {
+		r.pending++
+	}
+	r.mu.Unlock()
+	if len(checks) == 0 && then != nil {
+		go r.follow(b)
+	}
+	for i, c := range checks {
+		go r.runCheck(b, i, c)
+	}
+	return b
+}
+
+// runCheck waits for a slot, runs c and records its outcome.
+func (r *runner) runCheck(b *batch, i int, c Check) {
+	select {
+	case r.sem <- struct{}{}:
+	case <-r.ctx.Done():
+		r.finish(b, i, Outcome{Status: StatusTimeout, Class: errclass.Timeout,
+			Reason: "not started: the run deadline came first"}, 0)
+		return
+	}
+	t0 := r.cfg.Now()
+	r.mu.Lock()
+	b.started[i] = t0
+	r.mu.Unlock()
+	out := runOne(r.ctx, r.cfg, c)
+	<-r.sem
+	r.finish(b, i, out, r.cfg.Now().Sub(t0))
+}
+
+// finish records one outcome and saves its observation, unless the
+// runner has closed; the last check of a batch runs its follow-up.
+func (r *runner) finish(b *batch, i int, out Outcome, dur time.Duration) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	rec := &b.recs[i]
+	b.done[i] = true
+	rec.Status, rec.Class, rec.Reason, rec.Detail = out.Status, out.Class, out.Reason, out.Detail
+	rec.DurationMS = dur.Milliseconds()
+	if out.save != nil && r.obs != nil {
+		out.save(r.obs)
+	}
+	b.left--
+	last := b.left == 0
+	r.mu.Unlock()
+	if last && b.then != nil {
+		r.follow(b)
+	}
+	r.release(1)
+}
+
+// follow runs a batch's follow-up, then counts it done.
+func (r *runner) follow(b *batch) {
+	b.then()
+	r.release(1)
+}
+
+func (r *runner) release(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending -= n
+	if r.pending == 0 && r.waiting && !r.closed {
+		r.closed = true
+		close(r.idle)
+	}
+}
+
+// read runs f with the observations locked against saves: a follow-up
+// reads what earlier checks saved through it.
+func (r *runner) read(f func(*Observations)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(r.obs)
+}
+
+// wait returns when every check started so far (and every check their
+// follow-ups started) has returned, or when the runner's context is done:
+// checks still out are then recorded as timeouts.
+func (r *runner) wait() {
+	r.mu.Lock()
+	r.waiting = true
+	if r.pending == 0 && !r.closed {
+		r.closed = true
+		close(r.idle)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.idle:
+		return
+	case <-r.ctx.Done():
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return // every check returned just as the deadline came
+	}
+	r.closed = true
+	t := r.cfg.Now()
+	for _, b := range r.batches {
+		b.timeoutRest(t)
+	}
+}
+
+// timeoutRest records every check of b that has not returned as a timeout.
+func (b *batch) timeoutRest(t time.Time) {
+	for i := range b.recs {
+		if b.done[i] {
+			continue
+		}
+		rec := &b.recs[i]
+		rec.Status, rec.Class = StatusTimeout, errclass.Timeout
+		if b.started[i].IsZero() {
+			rec.Reason = "not started: the run deadline came first"
+		} else {
+			rec.Reason = "did not finish before the run deadline"
+			rec.DurationMS = t.Sub(b.started[i]).Milliseconds()
 		}
 	}
-	return recs
+}
+
+// records returns the batch's records. Call it after wait.
+func (b *batch) records() []CheckRecord {
+	if b == nil {
+		return nil
+	}
+	return b.recs
 }
 
 // runOne runs c, turning a panic into an error outcome and filling in a

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -159,5 +160,47 @@ func TestAgentEnvUnreadableIsUnknown(t *testing.T) {
 	fs := Diagnose(&Observations{Checks: recs})
 	if len(fs) != 1 || fs[0].ID != ProbeIncomplete || !strings.Contains(fs[0].Evidence[0], "needs root") {
 		t.Errorf("findings %+v, want probe.incomplete naming the reason", fs)
+	}
+}
+
+// TestRunnerFollowUps checks that checks started by a finished check's
+// follow-up are waited for and recorded, and that a batch that finishes
+// before the next one is started does not end the run early.
+func TestRunnerFollowUps(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.normalize()
+	r := newRunner(context.Background(), &cfg, &Observations{})
+	pass := func(name string) Check {
+		return Check{Name: name, Run: func(context.Context) Outcome { return Outcome{Status: StatusPass, Reason: name} }}
+	}
+	first := r.start([]Check{pass("early")}, nil)
+	time.Sleep(10 * time.Millisecond) // let it finish before anything else starts
+	var second, third *batch
+	var mu sync.Mutex
+	root := r.start([]Check{pass("a"), pass("b")}, func() {
+		b := r.start([]Check{pass("c")}, func() {
+			t3 := r.start([]Check{pass("d")}, nil)
+			mu.Lock()
+			third = t3
+			mu.Unlock()
+		})
+		mu.Lock()
+		second = b
+		mu.Unlock()
+	})
+	r.wait()
+	mu.Lock()
+	defer mu.Unlock()
+	var got []string
+	for _, b := range []*batch{first, root, second, third} {
+		for _, rec := range b.records() {
+			if rec.Status != StatusPass {
+				t.Errorf("%s: %s %s", rec.Name, rec.Status, rec.Reason)
+			}
+			got = append(got, rec.Name)
+		}
+	}
+	if strings.Join(got, ",") != "early,a,b,c,d" {
+		t.Errorf("records %v, want early,a,b,c,d", got)
 	}
 }

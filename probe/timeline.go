@@ -20,7 +20,7 @@ const changeGrace = time.Second
 
 // noSuccess is said when the logs read hold no line that shows an endpoint
 // answering; the probe does not guess when the agent last worked.
-const noSuccess = "the agent's logs read hold no success line (health ping, control channel, registration)"
+const noSuccess = "no success line (health ping, control channel, registration) in the agent's logs that were read"
 
 // Timeline is the report's "timeline" object (additive to schema v1): from
 // the agent's logs, when it last worked and since when it fails; from the

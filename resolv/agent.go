@@ -18,15 +18,38 @@ import (
 // lists none (net/dnsconfig.go, defaultNS).
 var goDefaultServers = [...]netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
 
-// AgentOptions tunes AgentLookup. The zero value reproduces the agent
-// exactly, with resolv.conf's timeout and attempts and port 53.
+// AgentOptions tunes AgentLookup. The zero value reproduces the agent,
+// with resolv.conf's timeout and attempts and port 53.
 type AgentOptions struct {
-	Port     uint16        // nameserver port; 0 means DefaultPort. Tests point it at a loopback server.
-	Timeout  time.Duration // per-attempt limit; 0 means resolv.conf's timeout (5 s by default)
-	Attempts int           // 0 means resolv.conf's attempts (2 by default)
-	Hostname string        // the host's name; its domain is the search list when resolv.conf has none
+	Port uint16 // nameserver port; 0 means DefaultPort. Tests point it at a loopback server.
+	// Timeout is how long the probe itself waits for one exchange; 0 means
+	// resolv.conf's timeout, capped at DefaultQueryTimeout. The agent's own
+	// wait is computed from resolv.conf (AgentAnswer.Wait), never slept.
+	Timeout  time.Duration
+	Attempts int    // the agent's attempts; 0 means resolv.conf's (2 by default)
+	Hostname string // the host's name; its domain is the search list when resolv.conf has none
 	// Dial opens connections; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Ask, when set, answers one exchange instead of a fresh Query: the
+	// probe passes answers it already has (or is getting) for the same
+	// server, name and type, so that the agent view costs no extra wait.
+	Ask func(ctx context.Context, server netip.AddrPort, fqdn string, qtype uint16) Answer
+	// Prefetch, when above zero, is how long the walk may take before every
+	// exchange it may still need (each later candidate name, each server)
+	// is asked at once, so that a silent server met on the first name does
+	// not make each later name wait its own timeout in turn: the lookup
+	// then takes about one timeout in all. 0: ask only in the agent's order.
+	Prefetch time.Duration
+}
+
+// AgentStall is a nameserver the agent's resolver waits out during one
+// lookup: each exchange with it ends in the agent's timeout before the
+// resolver moves on (net/dnsclient_unix.go tryOneName).
+type AgentStall struct {
+	Server   string        `json:"server"`         // address:port
+	Timeouts int           `json:"timeouts"`       // exchanges that time out, on the slowest question
+	Wait     time.Duration `json:"wait_ns"`        // Timeouts × the agent's per-exchange timeout
+	Next     string        `json:"next,omitempty"` // the server asked after it, when one answers
 }
 
 // AgentAnswer is what the SSM agent's resolver would answer for a name.
@@ -39,7 +62,18 @@ type AgentAnswer struct {
 	Addrs   []netip.Addr   `json:"addrs,omitempty"`  // A then AAAA, in answer order (Go then sorts them by RFC 6724)
 	Class   errclass.Class `json:"class"`            // None on success, else the class of the error Go would report
 	Detail  string         `json:"detail,omitempty"`
-	Queries []Answer       `json:"queries,omitempty"` // every exchange made, in order of completion per question
+	Queries []Answer       `json:"queries,omitempty"` // every exchange the agent makes, in its order per question
+	// Wait is how long the agent's own resolver takes over this lookup:
+	// resolv.conf's timeout (Go's default 5 s) for every exchange that
+	// gets no reply, the measured time for the others, A and AAAA in
+	// parallel unless single-request is set. The probe computes it and
+	// never sleeps it.
+	Wait time.Duration `json:"wait_ns"`
+	// ExchangeTimeout and Attempts are the agent's per-exchange timeout and
+	// attempts, from resolv.conf and Go's defaults (net/dnsconfig_unix.go).
+	ExchangeTimeout time.Duration `json:"exchange_timeout_ns,omitempty"`
+	Attempts        int           `json:"attempts,omitempty"`
+	Stalls          []AgentStall  `json:"stalls,omitempty"` // nameservers waited out, on the slowest question
 }
 
 // AgentLookup answers name the way Go's pure-Go resolver does for
@@ -130,7 +164,11 @@ func (c *Conf) NameList(name, hostname string) []string {
 	return out
 }
 
-// lookupDNS runs the DNS half of AgentLookup.
+// lookupDNS runs the DNS half of AgentLookup. It walks Go's order
+// exactly, but asks each (server, name, type) at most once, within the
+// probe's own timeout: a repeated attempt gets the first answer again, and
+// an exchange that got no reply is charged the agent's timeout in
+// AgentAnswer.Wait instead of being waited out.
 func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, res *AgentAnswer) {
 	port := opt.Port
 	if port == 0 {
@@ -140,20 +178,47 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 	if len(servers) == 0 {
 		servers = goDefaultServers[:]
 	}
-	timeout := opt.Timeout
-	if timeout <= 0 {
-		timeout = time.Duration(max(conf.Options.Timeout, 1)) * time.Second
-	}
+	// net/dnsconfig_unix.go: timeout:n and attempts:n, each at least 1,
+	// default 5 s and 2 (dnsConfig defaults); the parser keeps Go's values.
+	agentTimeout := time.Duration(max(conf.Options.Timeout, 1)) * time.Second
 	attempts := opt.Attempts
 	if attempts <= 0 {
 		attempts = max(conf.Options.Attempts, 1)
 	}
-	qopt := QueryOptions{Timeout: timeout, Attempts: 1, TCP: conf.Options.UseVC, Dial: opt.Dial}
+	res.ExchangeTimeout, res.Attempts = agentTimeout, attempts
+	probeTimeout := opt.Timeout
+	if probeTimeout <= 0 {
+		probeTimeout = min(agentTimeout, DefaultQueryTimeout)
+	}
+	ask := opt.Ask
+	if ask == nil {
+		qopt := QueryOptions{Timeout: probeTimeout, Attempts: 1, TCP: conf.Options.UseVC, Dial: opt.Dial}
+		ask = func(ctx context.Context, server netip.AddrPort, fqdn string, qtype uint16) Answer {
+			return Query(ctx, server, fqdn, qtype, qopt)
+		}
+	}
+	w := &walker{ask: ask, tcp: conf.Options.UseVC, timeout: agentTimeout}
 	serial := conf.Options.SingleRequest || conf.Options.SingleRequestReopen
+	names := conf.NameList(name, opt.Hostname)
+	if opt.Prefetch > 0 {
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel() // the walk is over: drop what it did not need
+		t := time.AfterFunc(opt.Prefetch, func() {
+			for _, fqdn := range names {
+				for _, s := range servers {
+					for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
+						go w.exchange(pctx, netip.AddrPortFrom(s, port), fqdn, qt)
+					}
+				}
+			}
+		})
+		defer t.Stop()
+	}
 	offset := 0 // Go's dnsConfig.serverOffset: starts at 0, +1 per question when rotate is set
 
 	var lastErr *Answer
-	for _, fqdn := range conf.NameList(name, opt.Hostname) {
+	var slowest oneName
+	for _, fqdn := range names {
 		qtypes := []uint16{dns.TypeA, dns.TypeAAAA}
 		results := make([]oneName, len(qtypes))
 		var wg sync.WaitGroup
@@ -163,7 +228,7 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 				off = offset
 				offset++
 			}
-			run := func() { results[i] = tryOneName(ctx, servers, port, off, attempts, fqdn, qt, qopt) }
+			run := func() { results[i] = w.tryOneName(ctx, servers, port, off, attempts, fqdn, qt) }
 			if serial {
 				run()
 				continue
@@ -172,8 +237,19 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 			go func() { defer wg.Done(); run() }()
 		}
 		wg.Wait()
+		// goLookupIPCNAMEOrder waits for both questions: they cost the
+		// slower one in parallel, both in turn with single-request.
+		var step time.Duration
 		var addrs []netip.Addr
 		for _, r := range results {
+			if serial {
+				step += r.wait
+			} else {
+				step = max(step, r.wait)
+			}
+			if r.wait >= slowest.wait {
+				slowest = r
+			}
 			res.Queries = append(res.Queries, r.tried...)
 			if r.answer.Class != errclass.None {
 				// Go keeps the first error, but prefers the error for the
@@ -189,14 +265,17 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 				res.Server = r.answer.Server
 			}
 		}
+		res.Wait += step
 		if len(addrs) > 0 {
 			res.Source, res.FQDN, res.Addrs, res.Class, res.Detail = "dns", fqdn, addrs, errclass.None, ""
+			res.Stalls = slowest.stalls
 			return
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
+	res.Stalls = slowest.stalls
 	res.Server = ""
 	if lastErr == nil {
 		res.Class, res.Detail = errclass.NXDomain, "no candidate name to ask"
@@ -208,28 +287,111 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 	}
 }
 
+// StallSummary says in one sentence how long the agent waits on silent
+// nameservers for this lookup, or "" when it waits on none. For example:
+// "the agent waits 5s per lookup on 10.0.9.9:53 before it tries 10.0.0.2:53
+// (resolv.conf timeout:5 attempts:2)".
+func (a *AgentAnswer) StallSummary() string {
+	if len(a.Stalls) == 0 {
+		return ""
+	}
+	var parts []string
+	for i, s := range a.Stalls {
+		p := fmt.Sprintf("%v on %s", s.Wait, s.Server)
+		if i == 0 {
+			p = fmt.Sprintf("%v per lookup on %s", s.Wait, s.Server)
+		}
+		if s.Next != "" && stallIndex(a.Stalls, s.Next) < 0 {
+			p += " before it tries " + s.Next
+		}
+		parts = append(parts, p)
+	}
+	how := fmt.Sprintf("timeout:%d attempts:%d", int(a.ExchangeTimeout/time.Second), a.Attempts)
+	s := "the agent waits " + strings.Join(parts, ", then ") + " (resolv.conf " + how + ")"
+	if a.Class != errclass.None {
+		s += fmt.Sprintf(", %v in all, and then fails", a.Wait)
+	}
+	return s
+}
+
 // oneName is the outcome of tryOneName: the settling answer (or the last
-// failure) and every exchange made.
+// failure), every exchange made, the agent's wait over them, and the
+// servers it waited out.
 type oneName struct {
 	answer Answer
 	tried  []Answer
+	wait   time.Duration
+	stalls []AgentStall
+}
+
+// walker asks each (server, name, type) of one lookup once, whatever the
+// number of attempts, and charges the agent's timeout for silence.
+type walker struct {
+	ask     func(ctx context.Context, server netip.AddrPort, fqdn string, qtype uint16) Answer
+	memo    Answers
+	tcp     bool          // use-vc: part of the memo's key
+	timeout time.Duration // the agent's per-exchange timeout
+}
+
+func (w *walker) exchange(ctx context.Context, server netip.AddrPort, fqdn string, qtype uint16) Answer {
+	return w.memo.Get(server, fqdn, qtype, w.tcp, func() Answer { return w.ask(ctx, server, fqdn, qtype) })
+}
+
+// silent reports whether the agent would wait its whole timeout on a: no
+// valid reply came (silence, or only garbage, which Go also ignores and
+// keeps waiting through, golang.org/issue/13281).
+func silent(a *Answer) bool {
+	return a.Class == errclass.Timeout || (a.Class == errclass.DNSError && a.Ignored > 0 && a.Rcode == "")
 }
 
 // tryOneName asks one question of each server in turn, attempts times
 // (net/dnsclient_unix.go tryOneName). An answer that settles the question
-// (addresses, NXDOMAIN, NODATA) stops it; any other outcome moves on.
-func tryOneName(ctx context.Context, servers []netip.Addr, port uint16, offset, attempts int, fqdn string, qtype uint16, qopt QueryOptions) oneName {
+// (addresses, NXDOMAIN, NODATA) stops it; any other outcome moves on. Each
+// exchange costs the agent its measured time, or its whole timeout when no
+// reply came (net/dnsclient_unix.go exchange: one deadline of
+// dnsConfig.timeout per exchange).
+func (w *walker) tryOneName(ctx context.Context, servers []netip.Addr, port uint16, offset, attempts int, fqdn string, qtype uint16) oneName {
 	var out oneName
+	stalled := "" // the server just waited out, whose Next is the one asked after it
 	for i := 0; i < attempts; i++ {
 		for j := range servers {
-			s := servers[(offset+j)%len(servers)]
-			a := Query(ctx, netip.AddrPortFrom(s, port), fqdn, qtype, qopt)
+			s := netip.AddrPortFrom(servers[(offset+j)%len(servers)], port)
+			a := w.exchange(ctx, s, fqdn, qtype)
 			out.tried = append(out.tried, a)
 			out.answer = a
+			if i := stallIndex(out.stalls, stalled); i >= 0 && stalled != s.String() && out.stalls[i].Next == "" {
+				out.stalls[i].Next = s.String()
+			}
+			stalled = ""
+			if silent(&a) && a.Class != errclass.Canceled {
+				out.wait += w.timeout
+				out.stalls, stalled = addStall(out.stalls, s.String(), w.timeout), s.String()
+			} else {
+				out.wait += min(a.RTT, w.timeout)
+			}
 			if a.final() || ctx.Err() != nil {
 				return out
 			}
 		}
 	}
 	return out
+}
+
+// addStall counts one more timeout on server.
+func addStall(st []AgentStall, server string, timeout time.Duration) []AgentStall {
+	if i := stallIndex(st, server); i >= 0 {
+		st[i].Timeouts++
+		st[i].Wait += timeout
+		return st
+	}
+	return append(st, AgentStall{Server: server, Timeouts: 1, Wait: timeout})
+}
+
+func stallIndex(st []AgentStall, server string) int {
+	for i := range st {
+		if st[i].Server == server {
+			return i
+		}
+	}
+	return -1
 }

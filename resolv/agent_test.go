@@ -151,13 +151,14 @@ func TestAgentLookup(t *testing.T) {
 			queries: [2]int{2, 2}, exchanges: 4,
 		},
 		{
-			name:    "every nameserver silent",
-			conf:    "nameserver 127.0.0.1\nnameserver 127.0.0.2\noptions attempts:2\n",
-			corp:    resolvtest.Zone{"*": {Silent: true}},
-			vpc:     resolvtest.Zone{"*": {Silent: true}},
-			lookup:  endpoint,
-			want:    AgentAnswer{Order: OrderFilesDNS, Class: errclass.Timeout},
-			queries: [2]int{4, 4}, exchanges: 8,
+			name:   "every nameserver silent",
+			conf:   "nameserver 127.0.0.1\nnameserver 127.0.0.2\noptions attempts:2\n",
+			corp:   resolvtest.Zone{"*": {Silent: true}},
+			vpc:    resolvtest.Zone{"*": {Silent: true}},
+			lookup: endpoint,
+			want:   AgentAnswer{Order: OrderFilesDNS, Class: errclass.Timeout},
+			// Go makes 8 exchanges; each (server, question) is asked once.
+			queries: [2]int{2, 2}, exchanges: 8,
 		},
 		{
 			name:   "search list and ndots",
@@ -220,9 +221,10 @@ func TestAgentLookup(t *testing.T) {
 			start := time.Now()
 			got := AgentLookup(context.Background(), tt.lookup, c, h, n, opt)
 			took := time.Since(start)
-			// Worst case: every candidate name × every server × attempts
-			// times out, for A and AAAA in parallel.
-			budget := testTimeout * time.Duration(len(c.NameList(tt.lookup, ""))*len(c.EffectiveNameservers())*c.Options.Attempts)
+			// Worst case: every candidate name × every server times out
+			// once, for A and AAAA in parallel; repeated attempts reuse the
+			// first answer.
+			budget := testTimeout * time.Duration(len(c.NameList(tt.lookup, ""))*len(c.EffectiveNameservers()))
 			if took > budget+testSlack {
 				t.Errorf("took %v, budget %v", took, budget)
 			}
@@ -241,6 +243,7 @@ func TestAgentLookup(t *testing.T) {
 				}
 			}
 			want.Detail, want.Queries = got.Detail, got.Queries
+			want.Wait, want.ExchangeTimeout, want.Attempts, want.Stalls = got.Wait, got.ExchangeTimeout, got.Attempts, got.Stalls
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("AgentLookup(%q)\n got %+v\nwant %+v", tt.lookup, got, want)
 			}
@@ -251,16 +254,89 @@ func TestAgentLookup(t *testing.T) {
 	}
 }
 
-// TestAgentLookupHonoursConfTimeout checks that without overrides the
-// resolv.conf timeout and attempts bound the lookup (timeout:1 attempts:1).
+// TestAgentLookupHonoursConfTimeout checks that resolv.conf's timeout and
+// attempts give the agent's computed wait, while the probe itself waits at
+// most that timeout once (timeout:1 attempts:1).
 func TestAgentLookupHonoursConfTimeout(t *testing.T) {
 	srv := resolvtest.Start(t, resolvtest.Zone{"*": {Silent: true}})
 	c := conf(t, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
-	start := time.Now()
 	got := AgentLookup(context.Background(), endpoint+".", c, nil, nil, AgentOptions{Port: srv.Addr.Port()})
-	took := time.Since(start)
-	if got.Class != errclass.Timeout || took < time.Second-testSlack || took > time.Second+testSlack {
-		t.Errorf("class %s after %v, want timeout after 1s", got.Class, took)
+	if got.Class != errclass.Timeout || got.Wait != time.Second || got.ExchangeTimeout != time.Second || got.Attempts != 1 {
+		t.Errorf("class %s, wait %v (timeout %v, attempts %d), want timeout, 1s", got.Class, got.Wait, got.ExchangeTimeout, got.Attempts)
+	}
+	if q := got.Queries[0]; q.RTT < time.Second {
+		t.Errorf("probe waited %v on the silent server, want its whole 1 s timeout", q.RTT)
+	}
+}
+
+// TestAgentLookupWait checks the computed wait of the agent's resolver
+// (net/dnsclient_unix.go): a silent first nameserver costs resolv.conf's
+// timeout per question before the second answers, and silence everywhere
+// costs timeout × servers × attempts, while the probe waits one short
+// timeout per (server, question).
+func TestAgentLookupWait(t *testing.T) {
+	tests := []struct {
+		name     string
+		conf     string
+		corp     resolvtest.Zone
+		wantWait time.Duration
+		class    errclass.Class
+		stalls   []AgentStall
+		summary  string
+	}{
+		{
+			name:     "first nameserver silent",
+			conf:     "nameserver 127.0.0.1\nnameserver 127.0.0.2\n",
+			corp:     resolvtest.Zone{"*": {Silent: true}},
+			wantWait: 5 * time.Second,
+			stalls:   []AgentStall{{Server: "127.0.0.1:PORT", Timeouts: 1, Wait: 5 * time.Second, Next: "127.0.0.2:PORT"}},
+			summary:  "the agent waits 5s per lookup on 127.0.0.1:PORT before it tries 127.0.0.2:PORT (resolv.conf timeout:5 attempts:2)",
+		},
+		{
+			name:     "every nameserver silent, timeout:3 attempts:3",
+			conf:     "nameserver 127.0.0.1\nnameserver 127.0.0.2\noptions timeout:3 attempts:3\n",
+			corp:     resolvtest.Zone{"*": {Silent: true}},
+			wantWait: 18 * time.Second,
+			class:    errclass.Timeout,
+			stalls: []AgentStall{{Server: "127.0.0.1:PORT", Timeouts: 3, Wait: 9 * time.Second, Next: "127.0.0.2:PORT"},
+				{Server: "127.0.0.2:PORT", Timeouts: 3, Wait: 9 * time.Second, Next: "127.0.0.1:PORT"}},
+			summary: "the agent waits 9s per lookup on 127.0.0.1:PORT, then 9s on 127.0.0.2:PORT (resolv.conf timeout:3 attempts:3), 18s in all, and then fails",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vpcZone := resolvtest.Zone{endpoint: {Addrs: addrs("10.0.1.5")}}
+			if tt.class == errclass.Timeout {
+				vpcZone = resolvtest.Zone{"*": {Silent: true}}
+			}
+			corp, vpc := twoResolvers(t, tt.corp, vpcZone)
+			port := corp.Addr.String()[len("127.0.0.1:"):]
+			got := AgentLookup(context.Background(), endpoint, conf(t, tt.conf), nil, nil,
+				AgentOptions{Port: corp.Addr.Port(), Timeout: testTimeout})
+			if got.Class != tt.class {
+				t.Errorf("class %s, want %q (%s)", got.Class, tt.class, got.Detail)
+			}
+			// The measured round trips of the answered exchanges are added
+			// too: a few milliseconds at most on loopback.
+			if got.Wait < tt.wantWait || got.Wait > tt.wantWait+testTimeout {
+				t.Errorf("wait %v, want %v", got.Wait, tt.wantWait)
+			}
+			for i := range tt.stalls {
+				tt.stalls[i].Server = strings.Replace(tt.stalls[i].Server, "PORT", port, 1)
+				tt.stalls[i].Next = strings.Replace(tt.stalls[i].Next, "PORT", port, 1)
+			}
+			if !reflect.DeepEqual(got.Stalls, tt.stalls) {
+				t.Errorf("stalls %+v, want %+v", got.Stalls, tt.stalls)
+			}
+			summary := strings.ReplaceAll(tt.summary, "PORT", port)
+			if s := got.StallSummary(); s != summary {
+				t.Errorf("summary %q, want %q", s, summary)
+			}
+			// Each (server, question) is asked once by the probe.
+			if corp.Total() != 2 || vpc.Total() > 2 {
+				t.Errorf("servers saw %d and %d queries, want 2 and at most 2", corp.Total(), vpc.Total())
+			}
+		})
 	}
 }
 

@@ -40,9 +40,17 @@ const (
 
 // QueryOptions tunes Query. The zero value is usable.
 type QueryOptions struct {
-	Timeout  time.Duration // per attempt, UDP and any TCP retry together; 0 means DefaultQueryTimeout
-	Attempts int           // 0 means DefaultQueryAttempts
-	TCP      bool          // ask over TCP only, like resolv.conf's use-vc
+	// Timeout is the whole wait for one question, every send and any TCP
+	// retry together: a server that stays silent that long is silent.
+	// 0 means DefaultQueryTimeout.
+	Timeout time.Duration
+	// Attempts is how many times the question is sent: the first at once,
+	// each further one (hedged, on a fresh socket) when Timeout/Attempts
+	// more has passed without a settling reply, or at once when every send
+	// so far came back unsettled (SERVFAIL, REFUSED, lame). Every send keeps
+	// listening until Timeout. 0 means DefaultQueryAttempts.
+	Attempts int
+	TCP      bool // ask over TCP only, like resolv.conf's use-vc
 	// Dial opens connections; nil means a net.Dialer. Tests and the lab may
 	// inject their own.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
@@ -60,9 +68,9 @@ type Answer struct {
 	Lame      bool           `json:"lame,omitempty"`      // NOERROR without records, AA, RA or additional data: a lame referral that Go's resolver skips
 	Truncated bool           `json:"truncated,omitempty"` // a UDP reply had the TC bit
 	UsedTCP   bool           `json:"used_tcp,omitempty"`
-	RTT       time.Duration  `json:"rtt_ns"`            // of the last attempt, up to its reply or failure
-	Attempts  int            `json:"attempts"`          // attempts made
-	Ignored   int            `json:"ignored,omitempty"` // replies dropped: unparsable, wrong ID or wrong question
+	RTT       time.Duration  `json:"rtt_ns"`            // from the first send to the settling reply, or to the end of the wait
+	Attempts  int            `json:"attempts"`          // sends made
+	Ignored   int            `json:"ignored,omitempty"` // replies dropped over all sends: unparsable, wrong ID or wrong question
 	Detail    string         `json:"detail,omitempty"`  // a human sentence on failure
 }
 
@@ -81,11 +89,12 @@ func (a *Answer) final() bool {
 
 // Query asks server one question directly, over UDP with a TCP retry when
 // the reply is truncated (RFC 7766 §5), or over TCP only when opt.TCP is
-// set. It never uses the system resolver. Each attempt gets opt.Timeout;
-// failed attempts (timeout, network error, SERVFAIL, REFUSED, lame or
-// malformed reply) are retried up to opt.Attempts, and the whole call never
-// takes longer than Timeout × Attempts or ctx allows. Query never fails:
-// the outcome is in Answer.Class and Answer.Detail.
+// set. It never uses the system resolver. The whole call takes at most
+// opt.Timeout (or less when ctx ends first): the question is sent once and,
+// while no settling reply has come, sent again (hedged) at each
+// Timeout/Attempts step, so that one lost datagram costs half a timeout and
+// a silent server costs one timeout, never Timeout × Attempts. Query never
+// fails: the outcome is in Answer.Class and Answer.Detail.
 func Query(ctx context.Context, server netip.AddrPort, name string, qtype uint16, opt QueryOptions) Answer {
 	timeout, attempts := opt.Timeout, opt.Attempts
 	if timeout <= 0 {
@@ -94,21 +103,85 @@ func Query(ctx context.Context, server netip.AddrPort, name string, qtype uint16
 	if attempts <= 0 {
 		attempts = DefaultQueryAttempts
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(attempts))
+	start := time.Now() // before the deadline is set, so a wait to the end records at least timeout
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var a Answer
-	for i := 0; i < attempts; i++ {
-		a = queryOnce(ctx, server, name, qtype, timeout, opt)
-		a.Attempts = i + 1
-		if a.final() || ctx.Err() != nil {
-			break
+	step := timeout / time.Duration(attempts)
+	hedge := time.NewTimer(step)
+	defer hedge.Stop()
+	results := make(chan Answer, attempts) // buffered: a send still out after return never blocks
+	sent, back, ignored := 0, 0, 0
+	send := func() {
+		sent++
+		go func() { results <- queryOnce(ctx, server, name, qtype, opt) }()
+	}
+	var best Answer
+	finish := func(a Answer) Answer {
+		a.Attempts, a.RTT, a.Ignored = sent, time.Since(start), ignored
+		if a.Class == errclass.Timeout {
+			timeoutDetail(&a)
+		}
+		return a
+	}
+	send()
+	for {
+		select {
+		case a := <-results:
+			back++
+			ignored += a.Ignored
+			if a.final() {
+				return finish(a)
+			}
+			if back == 1 || informative(a) >= informative(best) {
+				best = a
+			}
+			if back < sent {
+				continue
+			}
+			if sent < attempts && ctx.Err() == nil {
+				send() // every send came back unsettled: ask again now
+				hedge.Reset(step)
+				continue
+			}
+			return finish(best)
+		case <-hedge.C:
+			if sent < attempts && ctx.Err() == nil {
+				send()
+				hedge.Reset(step)
+			}
 		}
 	}
-	return a
 }
 
-// queryOnce makes one attempt, bounded by timeout and by ctx.
-func queryOnce(ctx context.Context, server netip.AddrPort, name string, qtype uint16, timeout time.Duration, opt QueryOptions) Answer {
+// informative ranks unsettled answers: a reply (SERVFAIL, REFUSED, lame)
+// says more than a network error, which says more than silence.
+func informative(a Answer) int {
+	switch {
+	case a.Rcode != "":
+		return 2
+	case a.Class != errclass.Timeout:
+		return 1
+	}
+	return 0
+}
+
+// timeoutDetail words a wait that ended without a valid reply.
+func timeoutDetail(a *Answer) {
+	sends := "1 query"
+	if a.Attempts > 1 {
+		sends = fmt.Sprintf("%d queries", a.Attempts)
+	}
+	if a.Ignored > 0 {
+		// Only garbage came back: the server is there but broken.
+		a.Class = errclass.DNSError
+		a.Detail = fmt.Sprintf("%s sent %d reply(s) that were unparsable or did not match the query, and no valid reply within %v (%s)", a.Server, a.Ignored, a.RTT.Round(time.Millisecond), sends)
+		return
+	}
+	a.Detail = fmt.Sprintf("no reply from %s within %v (%s)", a.Server, a.RTT.Round(time.Millisecond), sends)
+}
+
+// queryOnce makes one send and waits for its reply until ctx ends.
+func queryOnce(ctx context.Context, server netip.AddrPort, name string, qtype uint16, opt QueryOptions) Answer {
 	fqdn := dns.Fqdn(name)
 	a := Answer{Server: server.String(), Name: fqdn, Type: dns.TypeToString[qtype]}
 	if a.Type == "" {
@@ -121,8 +194,6 @@ func queryOnce(ctx context.Context, server netip.AddrPort, name string, qtype ui
 	q := new(dns.Msg)
 	q.SetQuestion(fqdn, qtype)
 	q.SetEdns0(ednsUDPSize, false)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	dial := opt.Dial
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
@@ -259,12 +330,8 @@ func classifyErr(ctx context.Context, err error, a *Answer) {
 	case errors.Is(err, errGarbage):
 		a.Class = errclass.DNSError
 		a.Detail = fmt.Sprintf("%s: %v", a.Server, err)
-	case a.Class == errclass.Timeout && a.Ignored > 0:
-		// Only garbage came back: the server is there but broken.
-		a.Class = errclass.DNSError
-		a.Detail = fmt.Sprintf("%s sent %d reply(s) that were unparsable or did not match the query, and no valid reply within %v", a.Server, a.Ignored, a.RTT.Round(time.Millisecond))
 	case a.Class == errclass.Timeout:
-		a.Detail = fmt.Sprintf("no reply from %s within %v", a.Server, a.RTT.Round(time.Millisecond))
+		// Worded by Query, which knows how many sends went unanswered.
 	case a.Class == errclass.Refused:
 		a.Detail = fmt.Sprintf("%s refused the connection (nothing listens on that port): %v", a.Server, err)
 	default:

@@ -272,9 +272,9 @@ type Want struct {
 	// ChangedBefore lists host paths the headline finding (the report's
 	// first) must name among its changes_before, and it must carry since.
 	ChangedBefore []string `json:"changed_before,omitempty"`
-	// MaxSeconds bounds the probe's wall time; 0 means the probe's 15 s
-	// deadline plus a margin.
-	MaxSeconds float64 `json:"max_seconds,omitempty"`
+	// MaxSeconds bounds the probe's wall time in this world, at the
+	// default --timeout. Required, and at most MaxWall.
+	MaxSeconds float64 `json:"max_seconds"`
 	// ProbeBug, when set, says the probe is known to get this scenario wrong
 	// and how (see the lab report). A mismatch is then reported as a known
 	// probe bug, not a failure; a match is reported so the note is removed.
@@ -401,6 +401,9 @@ func (s *Scenario) Validate() error {
 	}
 	if _, err := s.Ages(); err != nil {
 		return err
+	}
+	if s.Want.MaxSeconds <= 0 || s.Want.MaxSeconds > MaxWall.Seconds() {
+		return fmt.Errorf("want.max_seconds %g: required, above 0 and at most %g", s.Want.MaxSeconds, MaxWall.Seconds())
 	}
 	return nil
 }

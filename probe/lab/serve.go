@@ -161,6 +161,10 @@ type Proxy struct {
 	Hosts map[string]netip.Addr // lowercased host name -> address
 	// Port is the port tunnels go to; 0 means 443. Tests set it.
 	Port int
+	// OnConnect, when set, is told every CONNECT target (host:port) the
+	// proxy is asked for, before it answers. Tests use it to see which
+	// calls went through the proxy.
+	OnConnect func(target string)
 }
 
 // Listen serves the proxy on addr and returns a function that stops it and
@@ -217,6 +221,9 @@ func (p *Proxy) handle(c net.Conn) {
 	if req.Method != http.MethodConnect {
 		fmt.Fprint(c, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
 		return
+	}
+	if p.OnConnect != nil {
+		p.OnConnect(req.RequestURI)
 	}
 	host, port, err := net.SplitHostPort(req.RequestURI)
 	want := p.Port

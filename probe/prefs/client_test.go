@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -288,5 +289,47 @@ func TestClientNeverPrintsCredentials(t *testing.T) {
 	}
 	if !strings.Contains(cl.String(), "[redacted]") {
 		t.Errorf("String %q does not say the credentials are redacted", cl.String())
+	}
+}
+
+// failingProxy is an agent proxy whose tunnels always fail, with a class.
+type failingProxy struct{ covered string }
+
+type classedErr struct{}
+
+func (classedErr) Error() string {
+	return "CONNECT ssm…:443 through http://127.0.0.9:3128: the proxy answered 407"
+}
+
+func (classedErr) Class() errclass.Class { return errclass.HTTPStatus }
+
+func (p failingProxy) Via(host string) string {
+	if host == p.covered {
+		return "" // no_proxy covers it
+	}
+	return "http://127.0.0.9:3128"
+}
+
+func (failingProxy) Tunnel(context.Context, string) (net.Conn, error) {
+	return nil, classedErr{}
+}
+
+// TestClientProxy checks that a call to a host the agent's proxy covers
+// goes through its tunnel, needs no address of its own, and records the
+// proxy and the tunnel's failure class; a host no_proxy covers goes direct.
+func TestClientProxy(t *testing.T) {
+	cl := New(Options{Region: region, Dial: nettest.Loopback(t).Dial, Timeout: testTimeout,
+		Proxy: failingProxy{covered: "logs." + region + ".amazonaws.com"}}, fakeCreds())
+	d := cl.GetDocument(context.Background(), Target{Host: "ssm." + region + ".amazonaws.com"})
+	c := d.Call
+	if c.Stage != "proxy" || c.Class != errclass.HTTPStatus || c.Proxy != "http://127.0.0.9:3128" || c.Addr != "" {
+		t.Errorf("call %+v, want a proxy-stage failure through http://127.0.0.9:3128", c)
+	}
+	if s := c.Summary(); !strings.Contains(s, "through the agent's proxy http://127.0.0.9:3128") {
+		t.Errorf("summary %q does not name the proxy", s)
+	}
+	g := cl.LogGroup(context.Background(), Target{Host: "logs." + region + ".amazonaws.com"}, "/x")
+	if g.Call.Proxy != "" || g.Call.Stage != "dns" {
+		t.Errorf("no_proxy host: call %+v, want direct (and no address: dns)", g.Call)
 	}
 }

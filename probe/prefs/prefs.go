@@ -105,6 +105,7 @@ type Call struct {
 	Date        string         `json:"date,omitempty"`         // the answer's Date header
 	SkewSeconds *int64         `json:"skew_seconds,omitempty"` // local clock minus Date
 	Attempts    []string       `json:"attempts,omitempty"`     // earlier addresses that gave no answer, and why
+	Proxy       string         `json:"proxy,omitempty"`        // the agent's proxy the call went through (CONNECT), redacted: scheme://host:port
 	DurationMS  int64          `json:"duration_ms"`
 }
 
@@ -122,6 +123,9 @@ func (c *Call) Summary() string {
 	at := c.Host
 	if c.Addr != "" {
 		at += " (" + c.Addr + ")"
+	}
+	if c.Proxy != "" {
+		at += " through the agent's proxy " + c.Proxy
 	}
 	if !c.Answered() {
 		return fmt.Sprintf("%s to %s: %s %s: %s", c.API, at, strings.ToUpper(c.Stage), c.Class, c.Detail)
@@ -151,6 +155,21 @@ type Options struct {
 	RootCAs *x509.CertPool                                                    // nil: the system roots
 	Timeout time.Duration                                                     // one stage; 0: DefaultTimeout
 	Now     func() time.Time                                                  // signing time and skew; nil: time.Now
+	// Proxy, when set, is the agent's HTTPS proxy: a call to a host it
+	// covers goes through a CONNECT tunnel to host:Port, as the agent's own
+	// calls do, and not to the host's addresses. nil: every call is direct.
+	Proxy Proxy
+}
+
+// Proxy is the agent's HTTPS proxy, as the signed calls use it.
+type Proxy interface {
+	// Via returns the proxy (redacted, scheme://host:port) that calls to
+	// host go through, or "" when they go direct (no_proxy covers host).
+	Via(host string) string
+	// Tunnel opens a tunnel to target (host:port) through the proxy. A
+	// returned error may carry its class with a Class() errclass.Class
+	// method.
+	Tunnel(ctx context.Context, target string) (net.Conn, error)
 }
 
 // Client makes the three calls with one set of credentials. Its String and
@@ -365,6 +384,17 @@ func (c *Client) do(ctx context.Context, t Target, api, service string, build fu
 func (c *Client) doHeader(ctx context.Context, t Target, api, service string, build func(host string) *http.Request,
 	header func(http.Header)) (*Call, []byte) {
 	call := &Call{API: api, Host: t.Host}
+	if c.opt.Proxy != nil {
+		if via := c.opt.Proxy.Via(t.Host); via != "" {
+			// The proxy resolves the name: the host's own answers do not matter.
+			cl, body, hdr := c.once(ctx, t.Host, netip.Addr{}, via, service, build(t.Host))
+			cl.API = api
+			if header != nil && hdr != nil {
+				header(hdr)
+			}
+			return cl, body
+		}
+	}
 	if len(t.Addrs) == 0 {
 		call.Stage, call.Class, call.Detail = "dns", errclass.NoData, "no address for "+t.Host
 		return call, nil
@@ -375,7 +405,7 @@ func (c *Client) doHeader(ctx context.Context, t Target, api, service string, bu
 	}
 	var attempts []string
 	for _, a := range addrs {
-		cl, body, hdr := c.once(ctx, t.Host, a, service, build(t.Host))
+		cl, body, hdr := c.once(ctx, t.Host, a, "", service, build(t.Host))
 		cl.API = api
 		if cl.Answered() || ctx.Err() != nil || a == addrs[len(addrs)-1] {
 			cl.Attempts = attempts
@@ -389,11 +419,15 @@ func (c *Client) doHeader(ctx context.Context, t Target, api, service string, bu
 	return call, nil // not reached: the loop returns on the last address
 }
 
-// once makes the call over one address: TCP, TLS, signed request, answer.
-func (c *Client) once(ctx context.Context, host string, addr netip.Addr, service string, req *http.Request) (call *Call, body []byte, hdr http.Header) {
+// once makes the call over one address, or through the proxy via when it
+// is set: TCP (or the proxy's tunnel), TLS, signed request, answer.
+func (c *Client) once(ctx context.Context, host string, addr netip.Addr, via, service string, req *http.Request) (call *Call, body []byte, hdr http.Header) {
 	o := c.opt
 	hostport := net.JoinHostPort(addr.String(), strconv.Itoa(o.Port))
 	call = &Call{Host: host, Addr: hostport}
+	if via != "" {
+		call.Addr, call.Proxy = "", via
+	}
 	t0 := time.Now()
 	defer func() { call.DurationMS = time.Since(t0).Milliseconds() }()
 	fail := func(stage string, err error, fallback errclass.Class) {
@@ -407,10 +441,24 @@ func (c *Client) once(ctx context.Context, host string, addr netip.Addr, service
 	}
 
 	dctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	conn, err := o.Dial(dctx, "tcp", hostport)
+	var conn net.Conn
+	var err error
+	if via != "" {
+		conn, err = o.Proxy.Tunnel(dctx, net.JoinHostPort(host, strconv.Itoa(o.Port)))
+	} else {
+		conn, err = o.Dial(dctx, "tcp", hostport)
+	}
 	cancel()
 	if err != nil {
-		fail("tcp", err, "")
+		stage := "tcp"
+		if via != "" {
+			stage = "proxy"
+		}
+		fail(stage, err, "")
+		var ce interface{ Class() errclass.Class }
+		if errors.As(err, &ce) && ce.Class() != "" {
+			call.Class = ce.Class()
+		}
 		return call, nil, nil
 	}
 	defer conn.Close()

@@ -33,10 +33,10 @@ func TimelineLine(tl *probe.Timeline) string {
 		parts = append(parts, "last worked: unknown, "+tl.NoSuccess)
 	}
 	if tl.Since.IsZero() {
-		if len(parts) == 0 {
-			return ""
+		if tl.LastSuccess == nil {
+			return "" // neither a success nor a failure in the logs: nothing to date
 		}
-		parts = append(parts, "the logs show no failure since")
+		parts = append(parts, "no failure in the logs since")
 		return strings.Join(parts, "; ") + " (UTC)"
 	}
 	first := tl.Failing[0]

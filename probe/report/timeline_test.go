@@ -64,10 +64,10 @@ func TestTimelineLine(t *testing.T) {
 		want string
 	}{
 		{"none", nil, ""},
-		{"no success line", &probe.Timeline{NoSuccess: "the agent's logs read hold no success line (health ping, control channel, registration)", Since: at(22, 19, 1), Failing: run, WindowFrom: at(22, 18, 1)},
-			"last worked: unknown, the agent's logs read hold no success line (health ping, control channel, registration); failing since 19:01:00 (dns-error to ssmmessages); no change on the host in the hour before (UTC)"},
+		{"no success line", &probe.Timeline{NoSuccess: "no success line (health ping, control channel, registration) in the agent's logs that were read", Since: at(22, 19, 1), Failing: run, WindowFrom: at(22, 18, 1)},
+			"last worked: unknown, no success line (health ping, control channel, registration) in the agent's logs that were read; failing since 19:01:00 (dns-error to ssmmessages); no change on the host in the hour before (UTC)"},
 		{"healthy", &probe.Timeline{LastSuccess: &journal.Mark{Kind: journal.KindControlChannelUp, Time: at(22, 19, 1)}},
-			"last worked 19:01:00 (control channel); the logs show no failure since (UTC)"},
+			"last worked 19:01:00 (control channel); no failure in the logs since (UTC)"},
 		{"other day, many changes", &probe.Timeline{LastSuccess: &journal.Mark{Kind: journal.KindRegistered, Time: at(21, 23, 59)}, Since: at(22, 0, 30), Failing: run,
 			WindowFrom: at(21, 23, 30), Changes: []changes.Change{
 				{Time: at(21, 23, 31), What: "/etc/hosts modified"}, {Time: at(21, 23, 40), What: "/etc/nsswitch.conf modified"},

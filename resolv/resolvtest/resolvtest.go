@@ -31,6 +31,9 @@ type Entry struct {
 	WrongID  bool         // reply with an ID that does not match the query
 	Garbage  bool         // reply with bytes that are not a DNS message
 	Lame     bool         // clear RA in the reply (with no records this is a lame referral)
+	// DropFirst drops the first DropFirst queries for the name, then
+	// answers: a lost datagram, which a hedged retry recovers.
+	DropFirst int
 }
 
 // Zone maps names to entries. Keys are compared without case and without a
@@ -183,13 +186,14 @@ func (s *Server) handle(w dns.ResponseWriter, q *dns.Msg) {
 	if !ok {
 		e, ok = s.zone["*"]
 	}
+	dropped := s.counts[k] <= e.DropFirst
 	s.mu.Unlock()
 	if !ok {
 		e = Entry{Rcode: dns.RcodeNameError}
 	}
 	_, overTCP := w.RemoteAddr().(*net.TCPAddr)
 	switch {
-	case e.Silent:
+	case e.Silent, dropped:
 		return
 	case e.Garbage:
 		w.Write([]byte("this is not a DNS message"))
