@@ -116,7 +116,7 @@ func DefaultPatterns() []Pattern {
 		{Kind: KindSessionLoggingBlocked, Literals: []string{"Failed to upload shell session logs to S3"}, Extract: hostAddr | FieldBucket, API: "PutObject"},
 		{Kind: KindSessionLoggingBlocked,
 			Literals: []string{"CloudWatch log group specified in session preferences", "Error Calling DescribeLogGroups", "Error Calling CreateLogStream", "Error in PutLogEvents", "Failed to upload message to CloudWatch"},
-			Regexp:   regexp.MustCompile(`(?:Error (?:Calling|in) (\w+))?`), Extract: hostAddr | FieldLogGroup | FieldAPI},
+			Regexp:   regexp.MustCompile(`Error (?:Calling|in) (\w+)|$`), Extract: hostAddr | FieldLogGroup | FieldAPI},
 		{Kind: KindSessionLoggingBlocked,
 			Literals: []string{"encryption is not set up on the selected", "unable to validate encryption on", "Error when decrypting data key"},
 			Extract:  hostAddr | FieldBucket | FieldLogGroup},

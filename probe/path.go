@@ -306,11 +306,17 @@ func (p *AgentPath) Line() string {
 		end = "https ok"
 	case PathBroken:
 		end = fmt.Sprintf("%s failed (%s)", p.Failed, p.Class)
-		if p.Rcode != "" && p.Failed == StageResolve {
-			end = fmt.Sprintf("%s failed (%s)", p.Failed, p.Rcode)
+		if p.Failed == StageResolve {
+			end = fmt.Sprintf("failed (%s)", p.Class)
+			if p.Rcode != "" {
+				end = fmt.Sprintf("failed (%s)", p.Rcode)
+			}
 		}
 	default:
 		end = fmt.Sprintf("%s not checked", p.Failed)
+	}
+	if p.Source == "" && p.Failed == StageResolve {
+		return fmt.Sprintf("%s -> %s -> %s", p.Host, src, end) // no address to show
 	}
 	return fmt.Sprintf("%s -> %s -> %s -> %s", p.Host, src, addr, end)
 }
