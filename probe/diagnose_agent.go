@@ -44,8 +44,8 @@ const (
 var agentEntries = []Entry{
 	{ID: AgentNotInstalled, Severity: SevFail,
 		Title: "The SSM Agent is not installed",
-		Fix: `{{if eq .pkg "rpm"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now amazon-ssm-agent` +
-			`{{else if eq .pkg "dpkg"}}sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now amazon-ssm-agent` +
+		Fix: `{{if eq .pkg "` + agent.KindRPM + `"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now amazon-ssm-agent` +
+			`{{else if eq .pkg "` + agent.KindDpkg + `"}}sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now amazon-ssm-agent` +
 			`{{else}}Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now amazon-ssm-agent{{end}}`,
 		Docs: []string{docAgentInstall}},
 	{ID: AgentNotRunning, Severity: SevFail,
@@ -57,8 +57,8 @@ var agentEntries = []Entry{
 	{ID: AgentOutdated, Severity: SevFail,
 		Title: "The SSM Agent is too old",
 		Fix: `Update the agent to {{or .target "` + agent.MinSessionManager + `"}} or later (the latest is best): aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}}, or on the host: ` +
-			`{{if .snap}}sudo snap refresh amazon-ssm-agent{{else if eq .pkg "rpm"}}sudo yum install -y ` + rpmURL +
-			`{{else if eq .pkg "dpkg"}}curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb{{else}}reinstall the latest package for this distribution{{end}}`,
+			`{{if .snap}}sudo snap refresh amazon-ssm-agent{{else if eq .pkg "` + agent.KindRPM + `"}}sudo yum install -y ` + rpmURL +
+			`{{else if eq .pkg "` + agent.KindDpkg + `"}}curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb{{else}}reinstall the latest package for this distribution{{end}}`,
 		Docs: []string{docAgentVersion, docAgentInstall}},
 	{ID: AgentHibernating, Severity: SevWarn,
 		Title: "The SSM Agent is hibernating",
