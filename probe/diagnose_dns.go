@@ -53,7 +53,8 @@ var dnsEntries = []Entry{
 		Docs:  []string{docPrivateDNS}},
 	{ID: DNSNameserverUnresponsive, Severity: SevWarn,
 		Title:     "A configured nameserver does not answer",
-		Fix:       "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it).",
+		Fix: "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it)." +
+			"{{if .stub}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
 		Docs:      []string{docVPCDNS},
 		DependsOn: []ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
 }
@@ -77,7 +78,7 @@ func diagnoseDNS(cat *Catalog, o *Observations) []Finding {
 	paths := pathsByHost(o)
 	for i := range vs {
 		v := &vs[i]
-		if !v.e.Required || v.proxy != nil || v.hijacked() || v.rcodeFailed() {
+		if !v.e.Required || v.proxy != nil || v.hijacked() || v.rcodeFailed() || v.silentFailed() {
 			continue // through a proxy, the proxy resolves the name; a hijack and an error rcode have their own rules
 		}
 		vpcAddrs, vpcBy := v.vpcAnswer()
@@ -288,7 +289,7 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 			sev = SevWarn
 		}
 		f := cat.NewAt(DNSNameserverUnresponsive, sev,
-			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quietHosts, ", ")), ev)
+			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quietHosts, ", ")), ev, stubFill(dead, quietServers))
 		if !quietRequired {
 			f.Summary += " Only optional endpoints are affected."
 		}
@@ -299,12 +300,24 @@ func unresponsive(cat *Catalog, o *Observations) []Finding {
 		ev = append(ev, "answering: "+strings.Join(alive, ", "))
 		return []Finding{cat.New(DNSNameserverUnresponsive,
 			fmt.Sprintf("The nameserver(s) %s in %s do not answer while %s do, so every lookup that reaches them first waits for a timeout.",
-				strings.Join(dead, ", "), resolvPath(o), strings.Join(alive, ", ")), ev)}
+				strings.Join(dead, ", "), resolvPath(o), strings.Join(alive, ", ")), ev, stubFill(dead, nil))}
 	}
 	f := cat.NewAt(DNSNameserverUnresponsive, SevFail,
-		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev)
+		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev, stubFill(dead, nil))
 	f.about(brokenAtResolve(o, false)...)
 	return []Finding{f}
+}
+
+// stubFill sets the template's stub condition when a silent nameserver is
+// the systemd-resolved stub, 127.0.0.53: then systemd-resolved itself is
+// down, and fixing an upstream server would not help.
+func stubFill(dead, quiet []string) Fill {
+	for _, s := range append(append([]string{}, dead...), quiet...) {
+		if s == "127.0.0.53" {
+			return Fill{"stub": true}
+		}
+	}
+	return nil
 }
 
 // agentStallEvidence is what the agent's own resolver waits on silent

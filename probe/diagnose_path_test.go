@@ -137,6 +137,15 @@ func pathScenarios() map[string]fixture {
 			newScen(corp, "10.0.0.0/16").answer("10.0.9.9", none, pub).answer("10.0.0.2", errclass.Timeout, nil).
 				answer("169.254.169.253", errclass.Timeout, nil).agent("10.0.9.9", none, pub).net("52.119.0.X", "ok"),
 			w(DNSVPCResolverSilent, SevWarn)),
+		"resolver-refused-falls-through": fx("The first nameserver answers REFUSED, the second (the VPC resolver) answers: the agent's lookups work, but only by falling through; a warn.",
+			newScen([]string{"10.0.9.9", "10.0.0.2"}, "10.0.0.0/16").rcode("10.0.9.9", errclass.DNSRefused, "REFUSED").
+				answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce).
+				agent("10.0.0.2", none, vpce).net("10.0.1.X", "ok"),
+			w(DNSResolverError, SevWarn)),
+		"stub-not-running": fx("resolv.conf names the systemd-resolved stub, no upstream file, and nothing answers on 127.0.0.53: the stub is down; not a forwarding problem.",
+			stubbed(newScen([]string{"127.0.0.53"}, "10.0.0.0/16").answer("127.0.0.53", errclass.Refused, nil).
+				answer("10.0.0.2", none, vpce).answer("169.254.169.253", none, vpce)).agentFail("127.0.0.53", errclass.Refused, ""),
+			w(DNSNameserverUnresponsive, SevFail), w(DNSStubResolver, SevInfo)),
 		"agent-path-unknown": fx("No agent-view lookup finished and no resolver answered: the path is unknown, never ok.",
 			newScen([]string{"10.0.0.2"}, "10.0.0.0/16"),
 			w(ProbeIncomplete, SevInfo)),

@@ -99,7 +99,7 @@ func diagnoseResolverError(cat *Catalog, o *Observations) []Finding {
 		required = required || v.e.Required
 	}
 	if len(hosts) == 0 {
-		return nil
+		return fallThrough(cat, o, paths)
 	}
 	summary := fmt.Sprintf("The resolver the agent asks (%s) answers %s for the endpoint names, so the agent cannot resolve them.",
 		strings.Join(servers, ", "), strings.Join(rcodes, "/"))
@@ -120,6 +120,35 @@ func diagnoseResolverError(cat *Catalog, o *Observations) []Finding {
 		"DNS_SERVERS": strings.Join(servers, ", "), "REGION": p.Region, "domain": p.Domain,
 		"VPC": vpcName(o), "VPC_ID": vpcID(o)})
 	f.about(hosts...)
+	return []Finding{f}
+}
+
+// fallThrough is dns.resolver-error as a warn: a nameserver the host
+// lists answers the required endpoint names with an error rcode, and the
+// agent's lookups still work because Go's resolver moves on to the next
+// nameserver. Every lookup then asks the failing server first, and the
+// names break as soon as the working one goes.
+func fallThrough(cat *Catalog, o *Observations, paths map[string]*AgentPath) []Finding {
+	var ev, servers, rcodes []string
+	for i := range o.DNS {
+		d := &o.DNS[i]
+		ap := paths[d.Host]
+		if !d.Has(RoleSystem) || ap == nil || !ap.Required || !ap.OK() || ap.Source != "dns" || !rcodeError(d.A.Class, d.A.Rcode) {
+			continue
+		}
+		ev = append(ev, fmt.Sprintf("%s answered %s for %s; the agent's lookup went on to %s", d.Resolver, d.A.Rcode, d.Host,
+			orPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the next nameserver")))
+		servers = appendUnique(servers, d.Resolver.String())
+		rcodes = appendUnique(rcodes, d.A.Rcode)
+	}
+	if len(ev) == 0 {
+		return nil
+	}
+	f := cat.NewAt(DNSResolverError, SevWarn,
+		fmt.Sprintf("The nameserver(s) %s in %s answer %s for the endpoint names. The agent's lookups work only because its resolver moves on to the next nameserver; they break as soon as that one goes.",
+			strings.Join(servers, ", "), resolvPath(o), strings.Join(rcodes, "/")), ev,
+		Fill{"forwardOnly": true, "DNS_SERVERS": strings.Join(servers, ", "), "REGION": o.Plan.Region, "domain": o.Plan.Domain,
+			"VPC": vpcName(o), "VPC_ID": vpcID(o)})
 	return []Finding{f}
 }
 
@@ -227,6 +256,21 @@ func pathOK(paths map[string]*AgentPath, host string) bool {
 func pathBrokenAt(paths map[string]*AgentPath, host string, stage PathStage) bool {
 	p := paths[host]
 	return p != nil && p.State == PathBroken && p.Failed == stage
+}
+
+// silentFailed reports whether the agent's lookup for v got no usable reply
+// at all (judged by dns.nameserver-unresponsive, not as a bypass).
+func (v *endpointView) silentFailed() bool {
+	a := v.agent
+	if a == nil || a.Answer.Class == errclass.None {
+		return false
+	}
+	q := failingQuery(&a.Answer)
+	rcode := ""
+	if q != nil {
+		rcode = q.Rcode
+	}
+	return silentClass(a.Answer.Class, rcode)
 }
 
 // brokenAtResolve lists the hosts whose agent path breaks at resolving.

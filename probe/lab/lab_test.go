@@ -35,7 +35,7 @@ func TestScenarios(t *testing.T) {
 		"domain-joined-public", "hosts-stale", "no-instance-profile", "imds-hop-limit", "clock-skew",
 		"agent-proxy", "agent-not-running", "all-black-holed", "session-logging-bucket-deleted",
 		"session-logging-log-group-deleted", "agent-zombie", "resolver-servfail", "resolver-refused",
-		"search-domain-wildcard", "resolv-conf-empty", "getdocument-denied"} {
+		"search-domain-wildcard", "resolv-conf-empty", "getdocument-denied", "resolver-stub-down", "resolver-refused-falls-through"} {
 		if !got[want] {
 			t.Errorf("scenario %s is missing", want)
 		}
