@@ -52,7 +52,7 @@ var dnsEntries = []Entry{
 		Fix:   "Remove the stale line from /etc/hosts (or correct it to what AmazonProvidedDNS answers), then restart the agent: sudo systemctl restart amazon-ssm-agent",
 		Docs:  []string{docPrivateDNS}},
 	{ID: DNSNameserverUnresponsive, Severity: SevWarn,
-		Title:     "A configured nameserver does not answer",
+		Title: "A configured nameserver does not answer",
 		Fix: "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it)." +
 			"{{if .stub}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
 		Docs:      []string{docVPCDNS},
