@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 

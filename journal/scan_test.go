@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
 // TestScanGolden runs Scan on the fixture trees and compares the whole

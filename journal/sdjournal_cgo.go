@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/coreos/go-systemd/v22/sdjournal"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // haveSDJournal reports whether this build reads the journal through

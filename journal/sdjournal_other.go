@@ -6,7 +6,7 @@ import (
 	"context"
 	"runtime"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // haveSDJournal reports whether this build reads the journal through

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )

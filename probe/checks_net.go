@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // maxHTTPBody caps what is read of an endpoint's HTTP answer: enough for an

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
 )

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
 // imdsAddr is the metadata service address that no_proxy must cover.

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // The DNS findings that compare the host's resolvers, AmazonProvidedDNS and

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 )
 

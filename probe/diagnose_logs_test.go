@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
 const logFixtures = "testdata/obs/logs"

@@ -5,8 +5,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/journal"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
 // The network path findings: what the addresses the agent dials did.

@@ -4,8 +4,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
 

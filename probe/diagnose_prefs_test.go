@@ -3,8 +3,8 @@ package probe
 import (
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
 

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
 // hostileFilesDeadline caps each offline run over a hostile root. It is

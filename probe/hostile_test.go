@@ -20,7 +20,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"

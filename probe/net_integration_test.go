@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"
 	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // Status is the outcome of one check. It is tri-state at heart: a check

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
 func TestRunChecksDeadlineWithBlockingCheck(t *testing.T) {

@@ -3,7 +3,7 @@ package probe
 import (
 	"net/netip"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // endpointView gathers, for one planned endpoint, everything the DNS and

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 

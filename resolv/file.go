@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 

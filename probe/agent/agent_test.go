@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
 // inspectFixture runs Inspect on testdata/roots/<name>, scanning its proc

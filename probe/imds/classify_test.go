@@ -3,7 +3,7 @@ package imds
 import (
 	"testing"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // TestClassify covers the failure rules on hand-made observations, without

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 )
 

@@ -13,7 +13,7 @@ package imds
 import (
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // Failure is the one-word classification of what kept the probe from using

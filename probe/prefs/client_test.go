@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"
 	"github.com/ssm-probe/ssm-probe/probe/prefs/prefstest"

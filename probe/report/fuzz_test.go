@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
 // fuzzResult builds a Result whose every host- or network-supplied string

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe"
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
 )
 
 // sample is a fixed result that exercises every part of the reports.

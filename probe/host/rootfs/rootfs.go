@@ -22,7 +22,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // maxSymlinkHops is the number of symbolic links one resolution follows

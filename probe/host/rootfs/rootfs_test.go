@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/probe/errclass"
+	"github.com/ssm-probe/ssm-probe/errclass"
 )
 
 // tree builds a root holding regular files and symbolic links of every kind
