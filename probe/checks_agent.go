@@ -16,7 +16,7 @@ import (
 // the live host, from /proc and `amazon-ssm-agent -version` (package agent).
 func agentCheck(cfg *Config) Check {
 	return Check{
-		Name:     "agent",
+		Name:     CheckAgent,
 		Target:   "amazon-ssm-agent",
 		Required: true,
 		Run: func(ctx context.Context) Outcome {
@@ -77,17 +77,13 @@ func unreadable(problems []rootfs.Problem) []string {
 	return out
 }
 
-// absentPrefix starts the reason host.Inspect gives a disk path that does
-// not exist under the root.
-const absentPrefix = "not checked: " + string(errclass.NotFound) + ":"
-
 // hostCheck reads the host's EC2 identity (DMI, hypervisor), disk space and
 // inodes, and clock (package host). What could not be read is named in the
 // reason, and makes the status warn, so that "not checked" never reads as
 // healthy; an absent /var/lib/amazon/ssm (no agent state yet) is not a gap.
 func hostCheck(cfg *Config) Check {
 	return Check{
-		Name:   "host",
+		Name:   CheckHost,
 		Target: cfg.Root,
 		Run: func(ctx context.Context) Outcome {
 			f := host.Inspect(ctx, host.Options{Root: cfg.Root, Now: cfg.Now})
@@ -97,8 +93,7 @@ func hostCheck(cfg *Config) Check {
 				gaps = append(gaps, "EC2 identity "+f.EC2.Reason)
 			}
 			for _, d := range f.Disks {
-				// host.measure words an absent path "not checked: not-found: …".
-				if !d.Checked && !strings.HasPrefix(d.Reason, absentPrefix) {
+				if !d.Checked && !d.Absent {
 					gaps = append(gaps, d.Path+": "+d.Reason)
 				}
 			}
@@ -125,7 +120,7 @@ func agentEnvCheck(f *agent.Facts) Check {
 		target = fmt.Sprintf("/proc/%d/environ", f.PIDs[0])
 	}
 	return Check{
-		Name:     "agent.proxy",
+		Name:     CheckAgentProxy,
 		Target:   target,
 		Required: true,
 		Run: func(context.Context) Outcome {

@@ -141,7 +141,7 @@ func dnsChecksFor(cfg *Config, p *Plan, f *ResolvFacts, e Endpoint, cache *dnsCa
 		r, rl := r, roles[r]
 		server := netip.AddrPortFrom(r, uint16(cfg.DNSPort))
 		cs = append(cs, Check{
-			Name:     "dns",
+			Name:     CheckDNS,
 			Target:   fmt.Sprintf("%s via %s (%s)", e.Host, r, strings.Join(rl, "+")),
 			Required: e.Required,
 			Run: func(ctx context.Context) Outcome {
@@ -166,7 +166,7 @@ func dnsChecksFor(cfg *Config, p *Plan, f *ResolvFacts, e Endpoint, cache *dnsCa
 		})
 	}
 	cs = append(cs, Check{
-		Name:     "dns.agent",
+		Name:     CheckAgentDNS,
 		Target:   e.Host + " as the agent resolves it",
 		Required: e.Required,
 		Run: func(ctx context.Context) Outcome {

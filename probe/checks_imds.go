@@ -16,7 +16,7 @@ import (
 // costs at most a few attempts, never the whole deadline.
 func imdsCheck(cfg *Config) Check {
 	return Check{
-		Name:     "imds",
+		Name:     CheckIMDS,
 		Target:   cfg.IMDSEndpoint,
 		Required: true,
 		Run: func(ctx context.Context) Outcome {
@@ -68,7 +68,7 @@ func stalledBodies(id *imds.Identity) []string {
 
 // skipped returns a required check that records why it did not run: the
 // verdict is then unknown unless a fail finding decides it.
-func skipped(name, target, reason string) Check {
+func skipped(name CheckName, target, reason string) Check {
 	return Check{Name: name, Target: target, Required: true, Run: func(context.Context) Outcome {
 		return Outcome{Status: StatusSkip, Reason: reason}
 	}}

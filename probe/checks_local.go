@@ -16,7 +16,7 @@ import (
 // read makes it warn, so "not checked" never reads as healthy.
 func usersCheck(cfg *Config) Check {
 	return Check{
-		Name:   "users",
+		Name:   CheckUsers,
 		Target: users.PasswdPath,
 		Run: func(ctx context.Context) Outcome {
 			f := users.Inspect(ctx, cfg.Root)
@@ -34,7 +34,7 @@ func usersCheck(cfg *Config) Check {
 }
 
 // liveOnly is a non-required skip for a check that needs the live host.
-func liveOnly(name, target string) Check {
+func liveOnly(name CheckName, target string) Check {
 	return Check{Name: name, Target: target, Run: func(context.Context) Outcome {
 		return Outcome{Status: StatusSkip, Reason: offlineReason}
 	}}
@@ -69,10 +69,10 @@ func procPath(cfg *Config, p string) string {
 func routesCheck(cfg *Config) Check {
 	target := "/proc/net/route, /proc/net/ipv6_route"
 	if !cfg.Live || cfg.Offline {
-		return liveOnly("routes", target)
+		return liveOnly(CheckRoutes, target)
 	}
 	return Check{
-		Name:   "routes",
+		Name:   CheckRoutes,
 		Target: target,
 		Run: func(ctx context.Context) Outcome {
 			f := routes.Read(ctx, procPath(cfg, "net"))
@@ -87,11 +87,11 @@ func routesCheck(cfg *Config) Check {
 func inotifyCheck(cfg *Config) Check {
 	target := "/proc/sys/fs/inotify"
 	if !cfg.Live || cfg.Offline {
-		return liveOnly("inotify", target)
+		return liveOnly(CheckInotify, target)
 	}
 	procDir := procPath(cfg, "")
 	return Check{
-		Name:   "inotify",
+		Name:   CheckInotify,
 		Target: target,
 		Run: func(ctx context.Context) Outcome {
 			f := inotify.Read(ctx, procDir)

@@ -25,7 +25,7 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 		target = strings.Join(cfg.LogPaths, ", ")
 	}
 	return Check{
-		Name:   "logs",
+		Name:   CheckLogs,
 		Target: target,
 		// Required: logs the probe may not read (not root) could hold the
 		// fault a root run finds, so such a run must end unknown, not ok.

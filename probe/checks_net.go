@@ -64,18 +64,29 @@ type NetObs struct {
 // proves DNS, TCP and TLS (docs/AGENT-FACTS.md, "Endpoints and configuration").
 func (n *NetObs) Reached() bool { return n.HTTP != nil && n.HTTP.OK }
 
-// Failed returns the first stage that failed and its class, or "" when
-// every stage that ran succeeded.
-func (n *NetObs) Failed() (string, errclass.Class) {
+// NetStage names one stage of an endpoint check, as its reasons word it.
+type NetStage string
+
+// The stages of an endpoint check, in order; NetNone is no failed stage.
+const (
+	NetNone NetStage = ""
+	NetTCP  NetStage = "tcp"
+	NetTLS  NetStage = "tls"
+	NetHTTP NetStage = "http"
+)
+
+// Failed returns the first stage that failed and its class, or NetNone
+// when every stage that ran succeeded.
+func (n *NetObs) Failed() (NetStage, errclass.Class) {
 	switch {
 	case !n.TCP.OK:
-		return "tcp", n.TCP.Class
+		return NetTCP, n.TCP.Class
 	case n.TLS != nil && !n.TLS.OK:
-		return "tls", n.TLS.Class
+		return NetTLS, n.TLS.Class
 	case n.HTTP != nil && !n.HTTP.OK:
-		return "http", n.HTTP.Class
+		return NetHTTP, n.HTTP.Class
 	}
-	return "", errclass.None
+	return NetNone, errclass.None
 }
 
 // maxAddrsPerHost caps the addresses tried for one endpoint name, over all
@@ -157,15 +168,15 @@ func netTargets(p *Plan, o *Observations) []netTarget {
 // netCheck tries one target address: TCP, TLS, HTTPS.
 func netCheck(cfg *Config, t netTarget) Check {
 	return Check{
-		Name:     "endpoint",
+		Name:     CheckEndpoint,
 		Target:   fmt.Sprintf("%s %s", t.e.Host, net.JoinHostPort(t.addr.String(), strconv.Itoa(cfg.EndpointPort))),
 		Required: t.e.Required,
 		Run: func(ctx context.Context) Outcome {
 			n := tryEndpoint(ctx, cfg, t)
 			out := Outcome{Status: StatusPass, Detail: n, save: func(o *Observations) { o.Net = append(o.Net, *n) }}
-			if stage, class := n.Failed(); stage != "" {
+			if stage, class := n.Failed(); stage != NetNone {
 				out.Status, out.Class = StatusFail, class
-				out.Reason = stage + ": " + stageDetail(n, stage)
+				out.Reason = string(stage) + ": " + stageDetail(n, stage)
 			} else if n.HTTP != nil {
 				out.Reason = fmt.Sprintf("HTTP %d", n.HTTP.Status)
 			}
@@ -174,11 +185,11 @@ func netCheck(cfg *Config, t netTarget) Check {
 	}
 }
 
-func stageDetail(n *NetObs, stage string) string {
+func stageDetail(n *NetObs, stage NetStage) string {
 	switch stage {
-	case "tcp":
+	case NetTCP:
 		return n.TCP.Detail
-	case "tls":
+	case NetTLS:
 		return n.TLS.Detail
 	default:
 		return n.HTTP.Detail

@@ -12,9 +12,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
 )
 
-// prefsCheckName is the check that reads the session preferences.
-const prefsCheckName = "prefs"
-
 // noAPIReason is the skip reason of the preferences check under --no-api.
 const noAPIReason = "not checked: --no-api turns off every signed API call"
 
@@ -51,7 +48,7 @@ func (p *PrefsObs) Prefs() *prefs.Preferences {
 func prefsChecks(cfg *Config, o *Observations) []Check {
 	target := "ssm:GetDocument " + prefs.DocumentName
 	if cfg.NoAPI {
-		return []Check{skipped(prefsCheckName, target, noAPIReason)}
+		return []Check{skipped(CheckPrefs, target, noAPIReason)}
 	}
 	p := o.Plan
 	if p == nil || p.Region == "" {
@@ -73,7 +70,7 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 			targets[svc] = prefs.Target{Host: h}
 		}
 		if untrusted.problem != "" {
-			return []Check{skipped(prefsCheckName, target, untrusted.problem)}
+			return []Check{skipped(CheckPrefs, target, untrusted.problem)}
 		}
 	}
 	var sp *agentProxy
@@ -92,7 +89,7 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 		role = id.Profile.Role
 	}
 	return []Check{{
-		Name:   prefsCheckName,
+		Name:   CheckPrefs,
 		Target: fmt.Sprintf("%s via %s", target, targets["ssm"].Host),
 		Run: func(ctx context.Context) Outcome {
 			po := &PrefsObs{Region: region, Role: role}

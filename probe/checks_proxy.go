@@ -34,28 +34,41 @@ type ProxyObs struct {
 	HTTP    *HTTPStage `json:"http,omitempty"`
 }
 
-// Failed returns the first stage that failed, or "".
-func (p *ProxyObs) Failed() (string, errclass.Class, string) {
+// ProxyStage names one stage of a check through the agent's proxy, as its
+// reasons word it.
+type ProxyStage string
+
+// The stages of a proxy check, in order; ProxyNone is no failed stage.
+const (
+	ProxyNone    ProxyStage = ""
+	ProxyDial    ProxyStage = "proxy dial" // TCP to the proxy
+	ProxyConnect ProxyStage = "CONNECT"    // the proxy's answer to CONNECT
+	ProxyTLS     ProxyStage = "TLS"        // the handshake inside the tunnel
+	ProxyHTTPS   ProxyStage = "HTTPS"      // the request inside the tunnel
+)
+
+// Failed returns the first stage that failed, or ProxyNone.
+func (p *ProxyObs) Failed() (ProxyStage, errclass.Class, string) {
 	switch {
 	case !p.Dial.OK:
-		return "proxy dial", p.Dial.Class, p.Dial.Detail
+		return ProxyDial, p.Dial.Class, p.Dial.Detail
 	case p.Connect == nil || !p.Connect.OK:
 		if p.Connect == nil {
-			return "CONNECT", errclass.Other, "not sent"
+			return ProxyConnect, errclass.Other, "not sent"
 		}
-		return "CONNECT", p.Connect.Class, p.Connect.Detail
+		return ProxyConnect, p.Connect.Class, p.Connect.Detail
 	case p.TLS == nil || !p.TLS.OK:
 		if p.TLS == nil {
-			return "TLS", errclass.Other, "not tried"
+			return ProxyTLS, errclass.Other, "not tried"
 		}
-		return "TLS", p.TLS.Class, p.TLS.Detail
+		return ProxyTLS, p.TLS.Class, p.TLS.Detail
 	case p.HTTP == nil || !p.HTTP.OK:
 		if p.HTTP == nil {
-			return "HTTPS", errclass.Other, "not sent"
+			return ProxyHTTPS, errclass.Other, "not sent"
 		}
-		return "HTTPS", p.HTTP.Class, p.HTTP.Detail
+		return ProxyHTTPS, p.HTTP.Class, p.HTTP.Detail
 	}
-	return "", errclass.None, ""
+	return ProxyNone, errclass.None, ""
 }
 
 // noProxyMatch reports whether the no_proxy list covers host, with Go's
@@ -118,14 +131,14 @@ func proxyChecks(cfg *Config, o *Observations) []Check {
 		}
 		e := e
 		cs = append(cs, Check{
-			Name:     "proxy",
+			Name:     CheckProxy,
 			Target:   e.Host + " via " + o.Agent.Proxy.HTTPSProxy,
 			Required: e.Required,
 			Run: func(ctx context.Context) Outcome {
 				p := tryProxy(ctx, cfg, raw, e)
 				out := Outcome{Status: StatusPass, Detail: p, save: func(o *Observations) { o.Proxy = append(o.Proxy, *p) }}
-				if stage, class, detail := p.Failed(); stage != "" {
-					out.Status, out.Class, out.Reason = StatusFail, class, stage+": "+detail
+				if stage, class, detail := p.Failed(); stage != ProxyNone {
+					out.Status, out.Class, out.Reason = StatusFail, class, string(stage)+": "+detail
 				}
 				return out
 			},

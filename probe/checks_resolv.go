@@ -14,7 +14,7 @@ import (
 // nsswitch.conf. File reads are capped and never block (package resolv).
 func resolvCheck(cfg *Config) Check {
 	return Check{
-		Name:     "resolv.conf",
+		Name:     CheckResolvConf,
 		Target:   cfg.ResolvConf,
 		Required: true,
 		Run: func(ctx context.Context) Outcome {

@@ -409,7 +409,7 @@ func noAddressEvidence(v *endpointView, vpcAddrs []netip.Addr, vpcBy *DNSObs) st
 		server, class = v.agent.Answer.Server, v.agent.Answer.Class
 	}
 	for _, d := range v.sys {
-		if server == "" || strings.HasPrefix(server, d.Resolver.String()) {
+		if ap, err := netip.ParseAddrPort(server); server == "" || err == nil && ap.Addr() == d.Resolver {
 			server, class = d.Resolver.String(), d.Class()
 			break
 		}

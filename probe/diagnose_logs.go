@@ -195,8 +195,8 @@ func liveAddresses(o *Observations, addrs []string) []string {
 			if n.Addr == ap.Addr() {
 				stage, class := n.Failed()
 				state := "answers over HTTPS now"
-				if stage != "" {
-					state = fmt.Sprintf("%s %s now", strings.ToUpper(stage), class)
+				if stage != NetNone {
+					state = fmt.Sprintf("%s %s now", strings.ToUpper(string(stage)), class)
 				}
 				ev = append(ev, fmt.Sprintf("%s from the logs is a live address of %s: %s", ap.Addr(), n.Host, state))
 				break
@@ -270,7 +270,7 @@ func liveTLSFault(o *Observations) (bool, string) {
 
 func liveProxyFault(o *Observations) (bool, string) {
 	for _, p := range o.Proxy {
-		if stage, class, _ := p.Failed(); stage != "" {
+		if stage, class, _ := p.Failed(); stage != ProxyNone {
 			return true, fmt.Sprintf("%s via %s: %s %s now", p.Host, p.Proxy, stage, class)
 		}
 	}

@@ -87,7 +87,7 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 	paths := pathsByHost(o)
 	for _, v := range views(o) {
 		if v.proxy != nil { // the agent does not go direct
-			if stage, class, detail := v.proxy.Failed(); stage != "" && !v.e.Required {
+			if stage, class, detail := v.proxy.Failed(); stage != ProxyNone && !v.e.Required {
 				add(&optional, v.e.Host, fmt.Sprintf("%s (%s) via %s: %s failed (%s): %s", v.e.Host, v.e.Why, v.proxy.Proxy, stage, class, detail))
 			}
 			continue // a required endpoint through the proxy is judged by diagnoseProxy
@@ -136,9 +136,9 @@ func diagnoseNet(cat *Catalog, o *Observations) []Finding {
 			stage, class := n.Failed()
 			line := fmt.Sprintf("%s -> %s (from %s): %s", v.e.Host, a, src, stageLine(n, stage))
 			switch {
-			case stage == "tcp" && class == errclass.Refused:
+			case stage == NetTCP && class == errclass.Refused:
 				add(&refused, v.e.Host, line)
-			case stage == "tcp" && (class == errclass.Timeout || class == errclass.Unreachable):
+			case stage == NetTCP && (class == errclass.Timeout || class == errclass.Unreachable):
 				if c, in := p.inVPC(a); in {
 					add(&blocked, v.e.Host, line+fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c))
 				} else {
@@ -250,17 +250,17 @@ func netSummary(v *endpointView, addrs []netip.Addr) string {
 }
 
 // stageLine says what one stage did, e.g. "TCP 443 timeout after 2000 ms".
-func stageLine(n *NetObs, stage string) string {
+func stageLine(n *NetObs, stage NetStage) string {
 	switch stage {
-	case "tcp":
+	case NetTCP:
 		return fmt.Sprintf("TCP %d %s after %d ms", n.Port, n.TCP.Class, n.TCP.DurationMS)
-	case "tls":
+	case NetTLS:
 		s := fmt.Sprintf("TLS %s: %s", n.TLS.Class, n.TLS.Detail)
 		if n.TLS.Issuer != "" {
 			s += "; issuer " + n.TLS.Issuer
 		}
 		return s
-	case "http":
+	case NetHTTP:
 		return fmt.Sprintf("HTTPS request %s: %s", n.HTTP.Class, n.HTTP.Detail)
 	}
 	if n.HTTP != nil {

@@ -44,7 +44,7 @@ func withPrefs(s *scen, status Status, po *PrefsObs) *scen {
 	if po.Role == "" {
 		po.Role = "app-role"
 	}
-	s.o.Checks = append(s.o.Checks, CheckRecord{Name: prefsCheckName, Target: "ssm:GetDocument " + prefs.DocumentName,
+	s.o.Checks = append(s.o.Checks, CheckRecord{Name: CheckPrefs, Target: "ssm:GetDocument " + prefs.DocumentName,
 		Status: status, Detail: po})
 	return s
 }
@@ -153,7 +153,7 @@ func prefsScenarios() map[string]fixture {
 		"no-api": fx("--no-api: the check was skipped with no observation; nothing is concluded",
 			func() *scen {
 				s := healthy()
-				s.o.Checks = append(s.o.Checks, CheckRecord{Name: prefsCheckName, Status: StatusSkip, Reason: noAPIReason})
+				s.o.Checks = append(s.o.Checks, CheckRecord{Name: CheckPrefs, Status: StatusSkip, Reason: noAPIReason})
 				return s
 			}()),
 	}

@@ -42,7 +42,7 @@ func diagnoseProxy(cat *Catalog, o *Observations) []Finding {
 		if !required[p.Host] {
 			continue // an optional endpoint is judged by diagnoseNet
 		}
-		if stage, class, detail := p.Failed(); stage != "" {
+		if stage, class, detail := p.Failed(); stage != ProxyNone {
 			failed = append(failed, fmt.Sprintf("%s via %s: %s failed (%s): %s", p.Host, p.Proxy, stage, class, detail))
 			failedHosts = append(failedHosts, p.Host)
 		}

@@ -50,7 +50,7 @@ func mustDo(t *testing.T, err error) {
 }
 
 // checkOf returns the first check record named name.
-func checkOf(t *testing.T, res *Result, name string) CheckRecord {
+func checkOf(t *testing.T, res *Result, name CheckName) CheckRecord {
 	t.Helper()
 	for _, c := range res.Checks {
 		if c.Name == name {
@@ -69,7 +69,7 @@ func TestHostileFiles(t *testing.T) {
 	cases := []struct {
 		name   string
 		setup  func(t *testing.T, root string)
-		check  string         // the check that reads the file
+		check  CheckName      // the check that reads the file
 		status Status         // its expected status
 		class  errclass.Class // and class
 		reason string         // a phrase its reason (or the logs source reason) holds

@@ -88,7 +88,7 @@ func assertNoSecrets(t *testing.T, res *Result) {
 }
 
 // classesOf returns the classes of the checks named name, as "status/class".
-func classesOf(res *Result, name string) map[string]int {
+func classesOf(res *Result, name CheckName) map[string]int {
 	m := map[string]int{}
 	for _, c := range res.Checks {
 		if c.Name == name {
@@ -99,7 +99,7 @@ func classesOf(res *Result, name string) map[string]int {
 }
 
 // wantOnly fails unless every check named name has exactly status/class.
-func wantOnly(t *testing.T, res *Result, name, want string) {
+func wantOnly(t *testing.T, res *Result, name CheckName, want string) {
 	t.Helper()
 	got := classesOf(res, name)
 	if len(got) != 1 || got[want] == 0 {

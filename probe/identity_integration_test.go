@@ -161,7 +161,7 @@ func TestIdentityIntegration(t *testing.T) {
 }
 
 // identityCheck returns the record of the check named name.
-func identityCheck(t *testing.T, res *Result, name string) CheckRecord {
+func identityCheck(t *testing.T, res *Result, name CheckName) CheckRecord {
 	t.Helper()
 	for _, c := range res.Checks {
 		if c.Name == name {

@@ -98,7 +98,7 @@ func planChecks(cfg *Config, o *Observations) []Check {
 	}
 	switch p := o.Plan; {
 	case !cfg.Live:
-		cs = append(cs, skipped("dns", "endpoint names", offlineReason))
+		cs = append(cs, skipped(CheckDNS, "endpoint names", offlineReason))
 	case p.Problem != "":
 		cs = append(cs, planProblemCheck(p))
 	}

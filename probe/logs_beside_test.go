@@ -86,10 +86,10 @@ func TestLogsNeverGateLiveChecks(t *testing.T) {
 		for _, f := range res.Findings {
 			t.Logf("budget %v: finding %s %s: %s", budget, f.Severity, f.ID, f.Summary)
 		}
-		counts := map[string]int{}
+		counts := map[CheckName]int{}
 		for _, c := range res.Checks {
 			switch c.Name {
-			case "dns", "dns.agent", "endpoint", prefsCheckName:
+			case "dns", "dns.agent", "endpoint", CheckPrefs:
 				counts[c.Name]++
 				if c.Status != StatusPass {
 					t.Errorf("budget %v: %s %s: %s %s", budget, c.Name, c.Target, c.Status, c.Reason)
@@ -101,7 +101,7 @@ func TestLogsNeverGateLiveChecks(t *testing.T) {
 				t.Logf("budget %v: logs %s: %s", budget, c.Status, c.Reason)
 			}
 		}
-		for name, want := range map[string]int{"dns": len(services6), "dns.agent": len(services6), "endpoint": len(services6), prefsCheckName: 1} {
+		for name, want := range map[CheckName]int{"dns": len(services6), "dns.agent": len(services6), "endpoint": len(services6), CheckPrefs: 1} {
 			if counts[name] != want {
 				t.Errorf("budget %v: %d %s checks, want %d", budget, counts[name], name, want)
 			}

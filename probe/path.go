@@ -194,11 +194,11 @@ func addrStep(v *endpointView, a netip.Addr) PathAddr {
 	}
 	pa.Checked = true
 	switch stage, class := n.Failed(); stage {
-	case "tcp":
+	case NetTCP:
 		pa.Failed, pa.Class, pa.Detail = StageTCP, class, n.TCP.Detail
-	case "tls":
+	case NetTLS:
 		pa.Reached, pa.Failed, pa.Class, pa.Detail = StageTCP, StageTLS, class, n.TLS.Detail
-	case "http":
+	case NetHTTP:
 		pa.Reached, pa.Failed, pa.Class, pa.Detail = StageTLS, StageHTTPS, class, n.HTTP.Detail
 	default:
 		switch {
@@ -227,12 +227,12 @@ func proxyPath(p AgentPath, v *endpointView) AgentPath {
 	}
 	stage, class, detail := x.Failed()
 	switch stage {
-	case "":
+	case ProxyNone:
 		p.Reached, p.State = StageHTTPS, PathOK
 		return p
-	case "proxy dial", "CONNECT":
+	case ProxyDial, ProxyConnect:
 		return p.broken(StageProxy, class, detail)
-	case "TLS":
+	case ProxyTLS:
 		p.Reached = StageProxy
 		return p.broken(StageTLS, class, detail)
 	default:

@@ -44,7 +44,7 @@ func prefsIDs(res *Result) []string {
 
 func prefsCheck(res *Result) *CheckRecord {
 	for i := range res.Checks {
-		if res.Checks[i].Name == prefsCheckName {
+		if res.Checks[i].Name == CheckPrefs {
 			return &res.Checks[i]
 		}
 	}

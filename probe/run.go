@@ -17,14 +17,14 @@ func factChecks(cfg *Config) []Check {
 	if cfg.Live {
 		cs = append(cs, imdsCheck(cfg))
 	} else {
-		cs = append(cs, skipped("imds", cfg.IMDSEndpoint, offlineReason))
+		cs = append(cs, skipped(CheckIMDS, cfg.IMDSEndpoint, offlineReason))
 	}
 	return cs
 }
 
 // planProblemCheck is the required check that says why no name was asked.
 func planProblemCheck(p *Plan) Check {
-	return Check{Name: "plan", Target: "endpoint names", Required: true, Run: func(context.Context) Outcome {
+	return Check{Name: CheckPlan, Target: "endpoint names", Required: true, Run: func(context.Context) Outcome {
 		return Outcome{Status: StatusSkip, Reason: "not checked: " + p.Problem}
 	}}
 }

@@ -31,10 +31,32 @@ func (s Status) Checked() bool {
 	return s == StatusPass || s == StatusWarn || s == StatusFail
 }
 
+// CheckName names a family of checks: the report's "name" of a check.
+type CheckName string
+
+// The check families, in the order a run lists them.
+const (
+	CheckResolvConf CheckName = "resolv.conf" // the resolver configuration files
+	CheckAgent      CheckName = "agent"       // the agent's install, process and config
+	CheckHost       CheckName = "host"        // EC2 identity, disks, clock
+	CheckUsers      CheckName = "users"       // local users and ssm-user
+	CheckInotify    CheckName = "inotify"     // inotify limits and use (live)
+	CheckRoutes     CheckName = "routes"      // default routes and addresses (live)
+	CheckIMDS       CheckName = "imds"        // the instance metadata service
+	CheckLogs       CheckName = "logs"        // the agent's logs
+	CheckAgentProxy CheckName = "agent.proxy" // the running agent's environment
+	CheckPlan       CheckName = "plan"        // why no endpoint name was asked
+	CheckDNS        CheckName = "dns"         // one name asked of one resolver
+	CheckAgentDNS   CheckName = "dns.agent"   // one name resolved the agent's way
+	CheckEndpoint   CheckName = "endpoint"    // one endpoint address: TCP, TLS, HTTPS
+	CheckProxy      CheckName = "proxy"       // one endpoint through the agent's proxy
+	CheckPrefs      CheckName = "prefs"       // the session preferences
+)
+
 // Check is one unit of probing work. Checks are listed explicitly (see
 // plan.go), never registered through init.
 type Check struct {
-	Name     string // family, e.g. "dns", "tcp", "imds", "resolv.conf"
+	Name     CheckName
 	Target   string // what it looked at, e.g. "ssm.us-east-1.amazonaws.com via 10.0.0.2"
 	Required bool   // the verdict is unknown, not ok, when this check could not run
 	Run      func(ctx context.Context) Outcome
@@ -57,7 +79,7 @@ type Outcome struct {
 
 // CheckRecord is the report's record of one check (the JSON "checks" array).
 type CheckRecord struct {
-	Name       string         `json:"name"`
+	Name       CheckName      `json:"name"`
 	Target     string         `json:"target"`
 	Status     Status         `json:"status"`
 	Required   bool           `json:"required,omitempty"`
@@ -275,13 +297,13 @@ func runOne(ctx context.Context, cfg *Config, c Check) (out Outcome) {
 		if p := recover(); p != nil {
 			out = Outcome{Status: StatusError, Class: errclass.Other,
 				Reason: fmt.Sprintf("internal error: check panicked: %v", p)}
-			cfg.Log.Error().Str("check", c.Name).Str("target", c.Target).
+			cfg.Log.Error().Str("check", string(c.Name)).Str("target", c.Target).
 				Str("stack", string(debug.Stack())).Msgf("check panicked: %v", p)
 		}
 	}()
-	cfg.Log.Debug().Str("check", c.Name).Str("target", c.Target).Msg("check start")
+	cfg.Log.Debug().Str("check", string(c.Name)).Str("target", c.Target).Msg("check start")
 	out = c.Run(ctx)
-	cfg.Log.Debug().Str("check", c.Name).Str("target", c.Target).Str("status", string(out.Status)).
+	cfg.Log.Debug().Str("check", string(c.Name)).Str("target", c.Target).Str("status", string(out.Status)).
 		Str("class", string(out.Class)).Msg("check done")
 	if out.Status == "" {
 		out.Status = StatusError

@@ -170,8 +170,8 @@ func TestRunnerFollowUps(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.normalize()
 	r := newRunner(context.Background(), &cfg, &Observations{})
-	pass := func(name string) Check {
-		return Check{Name: name, Run: func(context.Context) Outcome { return Outcome{Status: StatusPass, Reason: name} }}
+	pass := func(name CheckName) Check {
+		return Check{Name: name, Run: func(context.Context) Outcome { return Outcome{Status: StatusPass, Reason: string(name)} }}
 	}
 	first := r.start([]Check{pass("early")}, nil)
 	time.Sleep(10 * time.Millisecond) // let it finish before anything else starts
@@ -197,7 +197,7 @@ func TestRunnerFollowUps(t *testing.T) {
 			if rec.Status != StatusPass {
 				t.Errorf("%s: %s %s", rec.Name, rec.Status, rec.Reason)
 			}
-			got = append(got, rec.Name)
+			got = append(got, string(rec.Name))
 		}
 	}
 	if strings.Join(got, ",") != "early,a,b,c,d" {

@@ -145,7 +145,7 @@ func findingIDs(r *probe.Result) string {
 	if len(ids) == 0 {
 		for _, c := range r.Checks {
 			if c.Required && !c.Status.Checked() {
-				ids = append(ids, c.Name+" "+string(c.Status))
+				ids = append(ids, string(c.Name)+" "+string(c.Status))
 			}
 		}
 	}

@@ -3,14 +3,19 @@ package host
 import (
 	"fmt"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // Disk is free space and inodes of the file system holding one path.
 type Disk struct {
-	Path       string `json:"path"`                  // host path asked for
-	Checked    bool   `json:"checked"`               // false: see Reason
-	Reason     string `json:"reason,omitempty"`      // why it was not checked
+	Path    string `json:"path"`             // host path asked for
+	Checked bool   `json:"checked"`          // false: see Reason
+	Reason  string `json:"reason,omitempty"` // why it was not checked
+	// Absent says the path does not exist under the root, which is not a
+	// gap (/var/lib/amazon/ssm is absent until the agent first runs). It
+	// is read on the run that measured it, and is not part of the schema.
+	Absent     bool   `json:"-"`
 	FSID       string `json:"fsid,omitempty"`        // f_fsid, to tell whether two paths share a file system
 	TotalBytes uint64 `json:"total_bytes,omitempty"` // f_blocks × f_frsize
 	FreeBytes  uint64 `json:"free_bytes,omitempty"`  // f_bfree × f_frsize: free to root, which the agent runs as
@@ -60,7 +65,8 @@ func measure(fsys rootfs.FS, p string) Disk {
 		_, err = fsys.Stat(p)
 	}
 	if err != nil {
-		return Disk{Path: p, Reason: fmt.Sprintf("not checked: %s: %s", rootfs.Class(err), err)}
+		c := rootfs.Class(err)
+		return Disk{Path: p, Reason: fmt.Sprintf("not checked: %s: %s", c, err), Absent: c == errclass.NotFound}
 	}
 	s, err := statfs(rp)
 	if err != nil {

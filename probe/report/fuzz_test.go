@@ -31,8 +31,8 @@ func fuzzResult(a, b, c string, ms int64, verdict uint8) *probe.Result {
 		},
 		Checks: []probe.CheckRecord{
 			{Name: "dns", Target: a, Status: probe.StatusFail, Class: errclass.Timeout, Reason: b, DurationMS: ms, Detail: c},
-			{Name: b, Target: c, Status: probe.StatusSkip, Reason: a, Detail: nil},
-			{Name: b, Target: c, Status: probe.StatusPass, DurationMS: ms / 2},
+			{Name: probe.CheckName(b), Target: c, Status: probe.StatusSkip, Reason: a, Detail: nil},
+			{Name: probe.CheckName(b), Target: c, Status: probe.StatusPass, DurationMS: ms / 2},
 		},
 	}
 }

@@ -76,7 +76,7 @@ func Prom(w io.Writer, r *probe.Result, m Meta) error {
 	var order []string
 	longest := map[string]int64{}
 	for _, c := range r.Checks {
-		labels := promLabels("name", c.Name, "target", c.Target)
+		labels := promLabels("name", string(c.Name), "target", c.Target)
 		ms, ok := longest[labels]
 		if !ok {
 			order = append(order, labels)
