@@ -25,7 +25,7 @@ func agentCheck(cfg *Config) Check {
 				opt.ProcDir = cfg.ProcDir
 			}
 			f := agent.Inspect(ctx, opt)
-			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Agent = f }}
+			out := Outcome{Status: StatusPass, Detail: f, seen: Observations{Agent: f}}
 			unread := unreadable(f.Problems)
 			switch {
 			case !f.Installed && len(unread) == 0:
@@ -87,7 +87,7 @@ func hostCheck(cfg *Config) Check {
 		Target: cfg.Root,
 		Run: func(ctx context.Context) Outcome {
 			f := host.Inspect(ctx, host.Options{Root: cfg.Root, Now: cfg.Now})
-			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Host = f }}
+			out := Outcome{Status: StatusPass, Detail: f, seen: Observations{Host: f}}
 			var gaps []string
 			if f.EC2.Verdict == host.EC2Unknown {
 				gaps = append(gaps, "EC2 identity "+f.EC2.Reason)

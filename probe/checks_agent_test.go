@@ -42,7 +42,7 @@ func TestAgentProcessesAndEnvCheck(t *testing.T) {
 				}
 			}
 			obs := &Observations{Plan: &Plan{Problem: "not under test"}}
-			out.save(obs)
+			obs.add(out.seen)
 			var env bool
 			for _, ch := range planChecks(&cfg, obs) {
 				env = env || ch.Name == "agent.proxy"

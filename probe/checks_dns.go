@@ -152,7 +152,7 @@ func dnsChecksFor(cfg *Config, p *Plan, f *ResolvFacts, e Endpoint, cache *dnsCa
 				go func() { defer wg.Done(); d.AAAA = cache.ask(server, e.Host, dns.TypeAAAA, false) }()
 				wg.Wait()
 				out := Outcome{Status: StatusPass, Class: d.Class(), Detail: d,
-					save: func(o *Observations) { o.DNS = append(o.DNS, *d) }}
+					seen: Observations{DNS: []DNSObs{*d}}}
 				switch out.Class {
 				case errclass.None:
 					out.Reason = joinAddrs(d.Addrs())
@@ -188,7 +188,7 @@ func dnsChecksFor(cfg *Config, p *Plan, f *ResolvFacts, e Endpoint, cache *dnsCa
 				}})
 			a := &AgentDNSObs{Service: e.Service, Host: e.Host, Answer: ans}
 			out := Outcome{Status: StatusPass, Class: ans.Class, Detail: a,
-				save: func(o *Observations) { o.AgentDNS = append(o.AgentDNS, *a) }}
+				seen: Observations{AgentDNS: []AgentDNSObs{*a}}}
 			if ans.Class != errclass.None {
 				out.Status, out.Reason = StatusFail, ans.Detail
 			} else {

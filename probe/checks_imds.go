@@ -26,7 +26,7 @@ func imdsCheck(cfg *Config) Check {
 				Now:         cfg.Now,
 				DialContext: cfg.Dialer.DialContext,
 			})
-			out := Outcome{Status: StatusPass, Detail: id, save: func(o *Observations) { o.IMDS = id }}
+			out := Outcome{Status: StatusPass, Detail: id, seen: Observations{IMDS: id}}
 			stalled := stalledBodies(id)
 			switch {
 			case id.Failure == imds.FailNone && len(stalled) > 0:

@@ -20,7 +20,7 @@ func usersCheck(cfg *Config) Check {
 		Target: users.PasswdPath,
 		Run: func(ctx context.Context) Outcome {
 			f := users.Inspect(ctx, cfg.Root)
-			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Users = f }}
+			out := Outcome{Status: StatusPass, Detail: f, seen: Observations{Users: f}}
 			var gaps []string
 			for _, p := range f.Problems {
 				gaps = append(gaps, fmt.Sprintf("%s: %s: %s", p.Path, p.Class, p.Detail))
@@ -43,8 +43,8 @@ func liveOnly(name CheckName, target string) Check {
 // liveOutcome is the outcome of a live facts check: skip when it could not
 // look, warn when some files could not be read or gap says what was not
 // seen, else pass.
-func liveOutcome(detail any, checked bool, reason string, problems []string, gap string, save func(*Observations)) Outcome {
-	out := Outcome{Status: StatusPass, Detail: detail, save: save}
+func liveOutcome(detail any, checked bool, reason string, problems []string, gap string, seen Observations) Outcome {
+	out := Outcome{Status: StatusPass, Detail: detail, seen: seen}
 	switch {
 	case !checked:
 		out.Status, out.Reason = StatusSkip, reason
@@ -76,7 +76,7 @@ func routesCheck(cfg *Config) Check {
 		Target: target,
 		Run: func(ctx context.Context) Outcome {
 			f := routes.Read(ctx, procPath(cfg, "net"))
-			return liveOutcome(f, f.Checked, f.Reason, f.Problems, "", func(o *Observations) { o.Routes = f })
+			return liveOutcome(f, f.Checked, f.Reason, f.Problems, "", Observations{Routes: f})
 		},
 	}
 }
@@ -99,7 +99,7 @@ func inotifyCheck(cfg *Config) Check {
 			if f.Unreadable > 0 {
 				gap = fmt.Sprintf("the descriptors of %d processes could not be read (needs root): the counts are lower bounds", f.Unreadable)
 			}
-			return liveOutcome(f, f.Checked, f.Reason, f.Problems, gap, func(o *Observations) { o.Inotify = f })
+			return liveOutcome(f, f.Checked, f.Reason, f.Problems, gap, Observations{Inotify: f})
 		},
 	}
 }

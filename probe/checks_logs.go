@@ -41,7 +41,7 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 			defer cancel()
 			r := journal.Scan(sctx, opt)
 			outOfTime := sctx.Err() != nil && ctx.Err() == nil
-			out := Outcome{Status: StatusPass, Detail: r, save: func(o *Observations) { o.Logs = r }}
+			out := Outcome{Status: StatusPass, Detail: r, seen: Observations{Logs: r}}
 			var read, other, denied []string
 			for _, s := range r.Sources {
 				switch {

@@ -173,7 +173,7 @@ func netCheck(cfg *Config, t netTarget) Check {
 		Required: t.e.Required,
 		Run: func(ctx context.Context) Outcome {
 			n := tryEndpoint(ctx, cfg, t)
-			out := Outcome{Status: StatusPass, Detail: n, save: func(o *Observations) { o.Net = append(o.Net, *n) }}
+			out := Outcome{Status: StatusPass, Detail: n, seen: Observations{Net: []NetObs{*n}}}
 			if stage, class := n.Failed(); stage != NetNone {
 				out.Status, out.Class = StatusFail, class
 				out.Reason = string(stage) + ": " + stageDetail(n, stage)

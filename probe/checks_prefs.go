@@ -54,8 +54,8 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 	if p == nil || p.Region == "" {
 		return nil
 	}
-	// Capture now what the check reads: the runner saves other checks'
-	// observations into o while this one runs.
+	// Capture now what the check reads, from the observations handed to
+	// this phase.
 	targets := map[string]prefs.Target{}
 	region := p.Region
 	var untrusted *signingPlan
@@ -110,7 +110,7 @@ func prefsChecks(cfg *Config, o *Observations) []Check {
 			default:
 				out = readPrefs(ctx, cfg, po, targets, nil, sp)
 			}
-			out.save = func(o *Observations) { o.Prefs = po }
+			out.seen = Observations{Prefs: po}
 			return out
 		},
 	}}

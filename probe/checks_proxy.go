@@ -136,7 +136,7 @@ func proxyChecks(cfg *Config, o *Observations) []Check {
 			Required: e.Required,
 			Run: func(ctx context.Context) Outcome {
 				p := tryProxy(ctx, cfg, raw, e)
-				out := Outcome{Status: StatusPass, Detail: p, save: func(o *Observations) { o.Proxy = append(o.Proxy, *p) }}
+				out := Outcome{Status: StatusPass, Detail: p, seen: Observations{Proxy: []ProxyObs{*p}}}
 				if stage, class, detail := p.Failed(); stage != ProxyNone {
 					out.Status, out.Class, out.Reason = StatusFail, class, string(stage)+": "+detail
 				}

@@ -29,7 +29,7 @@ func resolvCheck(cfg *Config) Check {
 			if f.Conf.IsStub() {
 				f.Upstream = resolv.ReadConfIn(fsys, resolv.ResolvedUpstreamConf)
 			}
-			out := Outcome{Status: StatusPass, Detail: f, save: func(o *Observations) { o.Resolv = f }}
+			out := Outcome{Status: StatusPass, Detail: f, seen: Observations{Resolv: f}}
 			switch c := f.Conf; {
 			case c.Missing:
 				out.Status, out.Class, out.Reason = StatusFail, errclass.NotFound, cfg.ResolvConf+" does not exist"

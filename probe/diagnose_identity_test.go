@@ -159,14 +159,14 @@ func TestDiagnoseAgentFixtures(t *testing.T) {
 				obs.IMDS.Profile = imds.Profile{State: imds.ProfileAbsent, Status: 404}
 			}
 			out := runOne(context.Background(), &cfg, agentCheck(&cfg))
-			out.save(obs)
+			obs.add(out.seen)
 			// The host facts come from an EC2 fixture, and its disks are
 			// replaced by healthy ones: the build machine's free space is
 			// not under test here.
 			hcfg := cfg
 			hcfg.Root = factRoot("host", "ec2-xen")
 			hout := runOne(context.Background(), &hcfg, hostCheck(&hcfg))
-			hout.save(obs)
+			obs.add(hout.seen)
 			obs.Host.Disks = []host.Disk{{Path: "/", Checked: true, TotalBytes: 100, FreeBytes: 50, FreePercent: 50}}
 
 			if c.proc && !obs.Agent.RunningChecked {

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 )
 
@@ -18,10 +19,15 @@ import (
 //
 // The records come out in the order of the phased run: plan checks, DNS
 // per endpoint, endpoint addresses in netTargets order, proxy, prefs.
+//
+// The phase is handed the facts and the plan as a value (facts), which no
+// check writes; each follow-up reads what the checks before it observed as
+// a value too (runner.seen), and finish hands the phase's observations on.
 type live struct {
-	r   *runner
-	cfg *Config
-	p   *Plan
+	r     *runner
+	cfg   *Config
+	p     *Plan
+	facts Observations // phase 1 and the plan: read-only here
 
 	mu        sync.Mutex // guards the fields below
 	pre       []*batch
@@ -40,11 +46,11 @@ func netKey(host string, a netip.Addr) string { return host + "|" + a.String() }
 // preferences check uses (readPrefs).
 var prefsServices = map[string]bool{"ssm": true, "s3": true, "logs": true}
 
-// startLive starts the network checks of cfg's plan on r. The plan and
-// the facts of phase 1 are in o, which r no longer writes to but which
-// the checks started here do: every later read goes through r.read.
-func startLive(r *runner, cfg *Config, o *Observations) *live {
-	l := &live{r: r, cfg: cfg, p: o.Plan, net: map[string]*batch{}}
+// startLive starts the network checks of cfg's plan on r. facts holds
+// the facts of phase 1 and the plan.
+func startLive(r *runner, cfg *Config, facts Observations) *live {
+	l := &live{r: r, cfg: cfg, p: facts.Plan, facts: facts, net: map[string]*batch{}}
+	o := &l.facts
 	l.pre = append(l.pre, r.start(planChecks(cfg, o), nil))
 	if !cfg.Live || o.Plan.Problem != "" {
 		return l
@@ -73,7 +79,7 @@ func startLive(r *runner, cfg *Config, o *Observations) *live {
 		e := g.e
 		for i, c := range g.checks {
 			agentView := i == len(g.checks)-1
-			l.dns = append(l.dns, r.start([]Check{c}, func() {
+			l.dns = append(l.dns, r.start([]Check{c}, func(Observations) {
 				l.answered(e)
 				if agentView && prefsServices[e.Service] {
 					l.mu.Lock()
@@ -108,13 +114,12 @@ func planChecks(cfg *Config, o *Observations) []Check {
 // answered starts the endpoint checks of every address of e that no check
 // covers yet, right after one of e's DNS checks returned.
 func (l *live) answered(e Endpoint) {
-	var ts, todo []netTarget
-	proxied := false
-	l.r.read(func(o *Observations) {
-		ts = netTargets(&Plan{Endpoints: []Endpoint{e}}, o)
-		proxied = agentProxies(o, e.Host)
-	})
-	if proxied {
+	var todo []netTarget
+	l.mu.Lock()
+	o := l.sofar()
+	l.mu.Unlock()
+	ts := netTargets(&Plan{Endpoints: []Endpoint{e}}, &o)
+	if agentProxies(&o, e.Host) {
 		// The agent never dials this host itself: its calls go through the
 		// proxy (the proxy check), and the proxy resolves the name.
 		return
@@ -137,60 +142,77 @@ func (l *live) answered(e Endpoint) {
 	}
 }
 
-// startPrefs starts the preferences check; l.mu is held (lock order:
-// l.mu before the runner's).
-func (l *live) startPrefs() {
-	var cs []Check
-	l.r.read(func(o *Observations) { cs = prefsChecks(l.cfg, o) })
-	l.prefs = l.r.start(cs, nil)
+// sofar returns the facts and what every check of the phase has observed
+// so far, as a new value; l.mu is held (lock order: l.mu before the
+// runner's).
+func (l *live) sofar() Observations {
+	bs := append(append(slices.Clone(l.pre), l.dns...), l.proxy)
+	for _, k := range l.netOrder {
+		bs = append(bs, l.net[k])
+	}
+	o := l.facts
+	o.add(l.r.seen(bs...))
+	return o
 }
 
-// records returns every record in the phased order and gives each endpoint
-// check every source of its address (an address may have been dialled on
-// its first answer, before other resolvers returned it too). Call it after
-// the runner's wait; o is then the run's final observations.
-func (l *live) records(o *Observations) []CheckRecord {
+// startPrefs starts the preferences check; l.mu is held.
+func (l *live) startPrefs() {
+	o := l.sofar()
+	l.prefs = l.r.start(prefsChecks(l.cfg, &o), nil)
+}
+
+// finish returns every record in the phased order, and what the phase
+// observed in that order, and gives each endpoint check every source of
+// its address (an address may have been dialled on its first answer,
+// before other resolvers returned it too). Call it after the runner's
+// wait.
+func (l *live) finish() ([]CheckRecord, Observations) {
 	if l == nil {
-		return nil
+		return nil, Observations{}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []CheckRecord
-	for _, b := range l.pre {
-		out = append(out, b.records()...)
-	}
-	for _, b := range l.dns {
-		out = append(out, b.records()...)
-	}
+	order := append(slices.Clone(l.pre), l.dns...)
+	var o Observations
+	sources := map[string][]string{}
 	if l.p != nil {
-		sources := map[string][]string{}
-		for _, t := range netTargets(l.p, o) {
+		all := l.sofar()
+		netDone := map[string]bool{}
+		for _, t := range netTargets(l.p, &all) {
 			k := netKey(t.e.Host, t.addr)
 			sources[k] = t.sources
-			if b := l.net[k]; b != nil {
-				out = append(out, b.records()...)
-				l.net[k] = nil
+			if b := l.net[k]; b != nil && !netDone[k] {
+				order = append(order, b)
+				netDone[k] = true
 			}
 		}
 		for _, k := range l.netOrder { // beyond the final order's cap
-			if b := l.net[k]; b != nil {
-				out = append(out, b.records()...)
+			if b := l.net[k]; b != nil && !netDone[k] {
+				order = append(order, b)
+				netDone[k] = true
 			}
 		}
+		order = append(order, l.proxy, l.prefs)
+		o = l.r.seen(order...)
 		for i := range o.Net {
 			if s, ok := sources[netKey(o.Net[i].Host, o.Net[i].Addr)]; ok {
 				o.Net[i].Sources = s
 			}
 		}
-		for i := range out {
-			if n, ok := out[i].Detail.(*NetObs); ok {
-				if s, ok := sources[netKey(n.Host, n.Addr)]; ok {
-					n.Sources = s
-				}
+	} else {
+		order = append(order, l.proxy, l.prefs)
+		o = l.r.seen(order...)
+	}
+	var out []CheckRecord
+	for _, b := range order {
+		out = append(out, b.records()...)
+	}
+	for i := range out {
+		if n, ok := out[i].Detail.(*NetObs); ok {
+			if s, ok := sources[netKey(n.Host, n.Addr)]; ok {
+				n.Sources = s
 			}
 		}
 	}
-	out = append(out, l.proxy.records()...)
-	out = append(out, l.prefs.records()...)
-	return out
+	return out, o
 }

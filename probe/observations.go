@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/journal"
@@ -39,6 +40,41 @@ type Observations struct {
 	Users   *users.Facts   `json:"users,omitempty"`   // the local users and whether ssm-user can be created (issue 17)
 	Inotify *inotify.Facts `json:"inotify,omitempty"` // inotify and file-handle use, live only (issue 17)
 	Routes  *routes.Facts  `json:"routes,omitempty"`  // default routes and addresses of both families, live only (issue 17)
+}
+
+// add merges p into o: the facts p holds replace o's, and its lists are
+// appended to o's. Neither value's lists are written: o's are copied on
+// append, so values handed between phases stay unchanged.
+func (o *Observations) add(p Observations) {
+	setIf(&o.Resolv, p.Resolv)
+	setIf(&o.IMDS, p.IMDS)
+	setIf(&o.Agent, p.Agent)
+	setIf(&o.Host, p.Host)
+	setIf(&o.Plan, p.Plan)
+	setIf(&o.Logs, p.Logs)
+	setIf(&o.Prefs, p.Prefs)
+	setIf(&o.Users, p.Users)
+	setIf(&o.Inotify, p.Inotify)
+	setIf(&o.Routes, p.Routes)
+	o.DNS = appendCopy(o.DNS, p.DNS)
+	o.AgentDNS = appendCopy(o.AgentDNS, p.AgentDNS)
+	o.Net = appendCopy(o.Net, p.Net)
+	o.Proxy = appendCopy(o.Proxy, p.Proxy)
+	o.Checks = appendCopy(o.Checks, p.Checks)
+}
+
+func setIf[T any](dst **T, v *T) {
+	if v != nil {
+		*dst = v
+	}
+}
+
+// appendCopy appends add to a copy of s (nil when both are empty).
+func appendCopy[T any](s, add []T) []T {
+	if len(add) == 0 {
+		return s
+	}
+	return append(slices.Clip(s), add...)
 }
 
 // ResolvFacts is what the host's resolver configuration says.

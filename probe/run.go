@@ -41,39 +41,43 @@ func planProblemCheck(p *Plan) Check {
 func Run(ctx context.Context, cfg Config) *Result {
 	cfg.normalize()
 	began := time.Now() // deadlines are real time; cfg.Now stamps the report
-	obs := &Observations{StartedAt: cfg.Now(), Root: cfg.Root, Live: cfg.Live, Offline: cfg.Offline, Region: cfg.Region}
+	head := Observations{StartedAt: cfg.Now(), Root: cfg.Root, Live: cfg.Live, Offline: cfg.Offline, Region: cfg.Region}
 	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
 	defer cancel()
 
-	r := newRunner(runCtx, &cfg, obs)
+	r := newRunner(runCtx, &cfg)
 	logs := r.start([]Check{logsCheck(&cfg, cfg.logBudget())}, nil)
 	var (
 		liveMu sync.Mutex // the live part starts once: after the facts, or at the deadline
 		net    *live
 	)
-	facts := r.start(factChecks(&cfg), func() {
+	// planned is phase 1's observations with the plan made from them: the
+	// value the live phase is handed.
+	planned := func(seen Observations) Observations {
+		o := head
+		o.add(seen)
+		o.Plan = buildPlan(&cfg, &o)
+		return o
+	}
+	facts := r.start(factChecks(&cfg), func(seen Observations) {
 		liveMu.Lock()
 		defer liveMu.Unlock()
-		var o Observations
-		r.read(func(obs *Observations) {
-			obs.Plan = buildPlan(&cfg, obs)
-			o = *obs // the facts and the plan, which no check writes any more
-		})
-		net = startLive(r, &cfg, &o)
+		net = startLive(r, &cfg, planned(seen))
 	})
 	r.wait()
 	liveMu.Lock()
 	if net == nil {
 		// The deadline came before the facts were in: plan from what there
 		// is, and list the live checks as not started.
-		obs.Plan = buildPlan(&cfg, obs)
-		net = startLive(r, &cfg, obs)
+		net = startLive(r, &cfg, planned(r.seen(facts)))
 	}
 	liveMu.Unlock()
-	obs.Checks = append(obs.Checks, facts.records()...)
-	obs.Checks = append(obs.Checks, logs.records()...)
-	obs.Checks = append(obs.Checks, net.records(obs)...)
-	return Finish(obs, time.Since(began))
+	netRecs, netSeen := net.finish()
+	obs := net.facts // the facts and the plan
+	obs.add(r.seen(logs))
+	obs.add(netSeen)
+	obs.Checks = append(append(facts.records(), logs.records()...), netRecs...)
+	return Finish(&obs, time.Since(began))
 }
 
 // RunLogs analyses the agent's logs only (ssm-probe logs): no network, no
@@ -83,11 +87,13 @@ func RunLogs(ctx context.Context, cfg Config) *Result {
 	cfg.normalize()
 	cfg.Live = false
 	began := time.Now()
-	obs := &Observations{StartedAt: cfg.Now(), Root: cfg.Root, Offline: cfg.Offline}
+	obs := Observations{StartedAt: cfg.Now(), Root: cfg.Root, Offline: cfg.Offline}
 	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
 	defer cancel()
-	obs.Checks = runChecks(runCtx, &cfg, obs, []Check{logsCheck(&cfg, cfg.Deadline)})
-	res := Finish(obs, time.Since(began))
+	recs, seen := runChecks(runCtx, &cfg, []Check{logsCheck(&cfg, cfg.Deadline)})
+	obs.add(seen)
+	obs.Checks = recs
+	res := Finish(&obs, time.Since(began))
 	res.Context.Mode = "offline"
 	return res
 }

@@ -70,11 +70,11 @@ type Outcome struct {
 	Reason string
 	Detail any // a typed observation; must be JSON-serialisable
 
-	// save stores the typed observation into the run's Observations. The
-	// runner calls it from its own goroutine, and only for a check that
-	// returned before the deadline, so a late check can never race with
-	// diagnosis.
-	save func(*Observations)
+	// seen is what the check observed, as a value: only the fields it
+	// looked at are set. The runner keeps it for a check that returned
+	// before the deadline (a late check's is dropped) and hands it on
+	// (runner.seen); nothing writes into another phase's observations.
+	seen Observations
 }
 
 // CheckRecord is the report's record of one check (the JSON "checks" array).
@@ -96,27 +96,27 @@ type CheckRecord struct {
 // timeout and left to finish on its own; its late result is dropped. A
 // panicking check is recorded as an error with the panic value; it never
 // takes the run down.
-func runChecks(ctx context.Context, cfg *Config, obs *Observations, checks []Check) []CheckRecord {
-	r := newRunner(ctx, cfg, obs)
+func runChecks(ctx context.Context, cfg *Config, checks []Check) ([]CheckRecord, Observations) {
+	r := newRunner(ctx, cfg)
 	b := r.start(checks, nil)
 	r.wait()
-	return b.records()
+	return b.records(), r.seen(b)
 }
 
 // runner runs checks that may start further checks when they finish, so
 // that no stage waits for an unrelated one: an endpoint's TCP check starts
 // when its name has its answers, not when every name has. All checks share
-// one concurrency limit and one deadline (the runner's context); every
-// observation is saved under one lock, on the runner's side, and only for a
-// check that returned before the deadline, so a late check can never race
-// with diagnosis.
+// one concurrency limit and one deadline (the runner's context). Each
+// check's observations are kept as a value beside its record, and only for
+// a check that returned before the deadline; a follow-up is handed its
+// batch's observations, and the run assembles the final Observations once
+// from the batches' values (runner.seen).
 type runner struct {
 	ctx context.Context
 	cfg *Config
-	obs *Observations
 	sem chan struct{}
 
-	mu      sync.Mutex // guards obs while checks run, and the fields below
+	mu      sync.Mutex // guards the fields below and every batch
 	closed  bool       // the deadline passed or every check returned: nothing more is saved
 	waiting bool       // wait was called: pending reaching zero ends the run
 	pending int        // checks running or queued, plus batches whose follow-up has not run
@@ -124,29 +124,31 @@ type runner struct {
 	batches []*batch
 }
 
-// batch is the checks of one start call, with their records in order.
+// batch is the checks of one start call, with their records and what
+// each observed, in order.
 type batch struct {
 	recs    []CheckRecord
+	seen    []Observations
 	started []time.Time
 	done    []bool
 	left    int
-	then    func()
+	then    func(Observations)
 }
 
-func newRunner(ctx context.Context, cfg *Config, obs *Observations) *runner {
+func newRunner(ctx context.Context, cfg *Config) *runner {
 	limit := cfg.MaxConcurrent
 	if limit <= 0 {
 		limit = 1
 	}
-	return &runner{ctx: ctx, cfg: cfg, obs: obs, sem: make(chan struct{}, limit), idle: make(chan struct{})}
+	return &runner{ctx: ctx, cfg: cfg, sem: make(chan struct{}, limit), idle: make(chan struct{})}
 }
 
 // start runs checks; then, when set, runs once every one of them has
-// returned and been saved (before the deadline), and may start more. It
-// never blocks.
-func (r *runner) start(checks []Check, then func()) *batch {
-	b := &batch{recs: make([]CheckRecord, len(checks)), started: make([]time.Time, len(checks)),
-		done: make([]bool, len(checks)), left: len(checks), then: then}
+// returned (before the deadline), is handed what they observed, and may
+// start more. It never blocks.
+func (r *runner) start(checks []Check, then func(Observations)) *batch {
+	b := &batch{recs: make([]CheckRecord, len(checks)), seen: make([]Observations, len(checks)),
+		started: make([]time.Time, len(checks)), done: make([]bool, len(checks)), left: len(checks), then: then}
 	for i, c := range checks {
 		b.recs[i] = CheckRecord{Name: c.Name, Target: c.Target, Required: c.Required}
 	}
@@ -189,7 +191,7 @@ func (r *runner) runCheck(b *batch, i int, c Check) {
 	r.finish(b, i, out, r.cfg.Now().Sub(t0))
 }
 
-// finish records one outcome and saves its observation, unless the
+// finish records one outcome and keeps its observations, unless the
 // runner has closed; the last check of a batch runs its follow-up.
 func (r *runner) finish(b *batch, i int, out Outcome, dur time.Duration) {
 	r.mu.Lock()
@@ -201,9 +203,7 @@ func (r *runner) finish(b *batch, i int, out Outcome, dur time.Duration) {
 	b.done[i] = true
 	rec.Status, rec.Class, rec.Reason, rec.Detail = out.Status, out.Class, out.Reason, out.Detail
 	rec.DurationMS = dur.Milliseconds()
-	if out.save != nil && r.obs != nil {
-		out.save(r.obs)
-	}
+	b.seen[i] = out.seen
 	b.left--
 	last := b.left == 0
 	r.mu.Unlock()
@@ -213,9 +213,10 @@ func (r *runner) finish(b *batch, i int, out Outcome, dur time.Duration) {
 	r.release(1)
 }
 
-// follow runs a batch's follow-up, then counts it done.
+// follow runs a batch's follow-up with what the batch observed, then
+// counts it done.
 func (r *runner) follow(b *batch) {
-	b.then()
+	b.then(r.seen(b))
 	r.release(1)
 }
 
@@ -229,12 +230,23 @@ func (r *runner) release(n int) {
 	}
 }
 
-// read runs f with the observations locked against saves: a follow-up
-// reads what earlier checks saved through it.
-func (r *runner) read(f func(*Observations)) {
+// seen returns what the returned checks of bs observed, merged in batch
+// and check order into a new value.
+func (r *runner) seen(bs ...*batch) Observations {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f(r.obs)
+	var o Observations
+	for _, b := range bs {
+		if b == nil {
+			continue
+		}
+		for i, s := range b.seen {
+			if b.done[i] {
+				o.add(s)
+			}
+		}
+	}
+	return o
 }
 
 // wait returns when every check started so far (and every check their

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
+	"github.com/ssm-probe/ssm-probe/probe/host"
 )
 
 func TestRunChecksDeadlineWithBlockingCheck(t *testing.T) {
@@ -31,7 +32,7 @@ func TestRunChecksDeadlineWithBlockingCheck(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	t0 := time.Now()
-	recs := runChecks(ctx, &cfg, &Observations{}, checks)
+	recs, _ := runChecks(ctx, &cfg, checks)
 	if took := time.Since(t0); took > 2*time.Second {
 		t.Fatalf("runChecks took %v with a 300ms deadline", took)
 	}
@@ -69,7 +70,7 @@ func TestRunChecksConcurrencyLimit(t *testing.T) {
 			return Outcome{Status: StatusPass}
 		}})
 	}
-	recs := runChecks(context.Background(), &cfg, nil, checks)
+	recs, _ := runChecks(context.Background(), &cfg, checks)
 	for _, r := range recs {
 		if r.Status != StatusPass {
 			t.Fatalf("check %s: %s", r.Name, r.Status)
@@ -83,21 +84,20 @@ func TestRunChecksConcurrencyLimit(t *testing.T) {
 func TestRunChecksLateResultNotSaved(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.normalize()
-	obs := &Observations{}
 	release := make(chan struct{})
 	returned := make(chan struct{})
 	checks := []Check{{Name: "late", Run: func(context.Context) Outcome {
 		<-release
 		defer close(returned)
-		return Outcome{Status: StatusPass, save: func(o *Observations) { o.Region = "late" }}
+		return Outcome{Status: StatusPass, seen: Observations{Host: &host.Facts{}}}
 	}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	recs := runChecks(ctx, &cfg, obs, checks)
+	recs, obs := runChecks(ctx, &cfg, checks)
 	close(release)
 	<-returned
-	if recs[0].Status != StatusTimeout || obs.Region != "" {
-		t.Errorf("late check: status %s, region %q; want timeout and nothing saved", recs[0].Status, obs.Region)
+	if recs[0].Status != StatusTimeout || obs.Host != nil {
+		t.Errorf("late check: status %s, host facts %v; want timeout and nothing kept", recs[0].Status, obs.Host)
 	}
 }
 
@@ -150,7 +150,7 @@ func TestAgentEnvUnreadableIsUnknown(t *testing.T) {
 	cfg.normalize()
 	f := &agent.Facts{Installed: true, RunningChecked: true, Running: true, PIDs: []int{2391},
 		ProxyReason: "not checked: needs root to read /proc/2391/environ"}
-	recs := runChecks(context.Background(), &cfg, nil, []Check{agentEnvCheck(f)})
+	recs, _ := runChecks(context.Background(), &cfg, []Check{agentEnvCheck(f)})
 	if recs[0].Status != StatusSkip || !recs[0].Required || recs[0].Target != "/proc/2391/environ" {
 		t.Fatalf("record %+v", recs[0])
 	}
@@ -169,7 +169,7 @@ func TestAgentEnvUnreadableIsUnknown(t *testing.T) {
 func TestRunnerFollowUps(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.normalize()
-	r := newRunner(context.Background(), &cfg, &Observations{})
+	r := newRunner(context.Background(), &cfg)
 	pass := func(name CheckName) Check {
 		return Check{Name: name, Run: func(context.Context) Outcome { return Outcome{Status: StatusPass, Reason: string(name)} }}
 	}
@@ -177,8 +177,8 @@ func TestRunnerFollowUps(t *testing.T) {
 	time.Sleep(10 * time.Millisecond) // let it finish before anything else starts
 	var second, third *batch
 	var mu sync.Mutex
-	root := r.start([]Check{pass("a"), pass("b")}, func() {
-		b := r.start([]Check{pass("c")}, func() {
+	root := r.start([]Check{pass("a"), pass("b")}, func(Observations) {
+		b := r.start([]Check{pass("c")}, func(Observations) {
 			t3 := r.start([]Check{pass("d")}, nil)
 			mu.Lock()
 			third = t3
@@ -202,5 +202,30 @@ func TestRunnerFollowUps(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "early,a,b,c,d" {
 		t.Errorf("records %v, want early,a,b,c,d", got)
+	}
+}
+
+// TestRunnerHandsSeenOn checks that a follow-up is handed what its batch's
+// checks observed, as a value in check order, and that runner.seen merges
+// batches without writing the values it was given.
+func TestRunnerHandsSeenOn(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.normalize()
+	r := newRunner(context.Background(), &cfg)
+	saw := func(host string) Check {
+		return Check{Name: CheckDNS, Target: host, Run: func(context.Context) Outcome {
+			return Outcome{Status: StatusPass, seen: Observations{DNS: []DNSObs{{Host: host}}}}
+		}}
+	}
+	var handed Observations
+	b := r.start([]Check{saw("a"), saw("b")}, func(seen Observations) { handed = seen })
+	r.wait()
+	if len(handed.DNS) != 2 || handed.DNS[0].Host != "a" || handed.DNS[1].Host != "b" {
+		t.Fatalf("follow-up was handed %+v, want a then b", handed.DNS)
+	}
+	all := r.seen(b, b)
+	all.DNS[0].Host = "changed"
+	if again := r.seen(b); again.DNS[0].Host != "a" || len(all.DNS) != 4 {
+		t.Errorf("seen shares its values: %+v, %d entries", again.DNS, len(all.DNS))
 	}
 }
