@@ -2,98 +2,25 @@ package probe
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
-// offlineReason is the skip reason of every live check under an offline --root.
-const offlineReason = "not checked: needs the live instance (--root reads another machine's files); run the probe on the instance, or add --live from a host in the same subnet"
-
-// factChecks lists the first phase: what the host's files and IMDS say.
-// Checks are listed here explicitly, never registered from init.
-func factChecks(cfg *Config) []Check {
-	cs := []Check{resolvCheck(cfg), agentCheck(cfg), hostCheck(cfg), usersCheck(cfg)}
-	cs = append(cs, inotifyCheck(cfg), routesCheck(cfg))
-	if cfg.Live {
-		cs = append(cs, imdsCheck(cfg))
-	} else {
-		cs = append(cs, skipped(CheckIMDS, cfg.IMDSEndpoint, offlineReason))
-	}
-	return cs
-}
-
-// planProblemCheck is the required check that says why no name was asked.
-func planProblemCheck(p *Plan) Check {
-	return Check{Name: CheckPlan, Target: "endpoint names", Required: true, Run: func(context.Context) Outcome {
-		return Outcome{Status: StatusSkip, Reason: "not checked: " + p.Problem}
-	}}
-}
-
 // Run probes the host described by cfg and returns the diagnosed result. It
 // returns within cfg.Deadline of its start even when a check blocks forever:
-// checks still running at the deadline are recorded as timeouts.
-//
-// The agent's logs are read beside everything else, within their own
-// budget (logBudget), so they never hold back a live check. The host's files
-// and IMDS come first (the plan needs them); then every name is asked of
-// every resolver, and each answer's addresses are dialled as soon as it
-// arrives (see live).
+// checks still running at the deadline are recorded as timeouts (Observe).
 func Run(ctx context.Context, cfg Config) *Result {
-	cfg.normalize()
-	began := time.Now() // deadlines are real time; cfg.Now stamps the report
-	head := Observations{StartedAt: cfg.Now(), Root: cfg.Root, Live: cfg.Live, Offline: cfg.Offline, Region: cfg.Region}
-	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
-	defer cancel()
-
-	r := newRunner(runCtx, &cfg)
-	logs := r.start([]Check{logsCheck(&cfg, cfg.logBudget())}, nil)
-	var (
-		liveMu sync.Mutex // the live part starts once: after the facts, or at the deadline
-		net    *live
-	)
-	// planned is phase 1's observations with the plan made from them: the
-	// value the live phase is handed.
-	planned := func(seen Observations) Observations {
-		o := head
-		o.add(seen)
-		o.Plan = buildPlan(&cfg, &o)
-		return o
-	}
-	facts := r.start(factChecks(&cfg), func(seen Observations) {
-		liveMu.Lock()
-		defer liveMu.Unlock()
-		net = startLive(r, &cfg, planned(seen))
-	})
-	r.wait()
-	liveMu.Lock()
-	if net == nil {
-		// The deadline came before the facts were in: plan from what there
-		// is, and list the live checks as not started.
-		net = startLive(r, &cfg, planned(r.seen(facts)))
-	}
-	liveMu.Unlock()
-	netRecs, netSeen := net.finish()
-	obs := net.facts // the facts and the plan
-	obs.add(r.seen(logs))
-	obs.add(netSeen)
-	obs.Checks = append(append(facts.records(), logs.records()...), netRecs...)
-	return Finish(&obs, time.Since(began))
+	began := time.Now()
+	o := Observe(ctx, cfg)
+	return Finish(o, time.Since(began))
 }
 
 // RunLogs analyses the agent's logs only (ssm-probe logs): no network, no
 // other checks. Its findings are never fail, since nothing live confirms
 // that a fault in the logs is still present.
 func RunLogs(ctx context.Context, cfg Config) *Result {
-	cfg.normalize()
-	cfg.Live = false
 	began := time.Now()
-	obs := Observations{StartedAt: cfg.Now(), Root: cfg.Root, Offline: cfg.Offline}
-	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
-	defer cancel()
-	recs, seen := runChecks(runCtx, &cfg, []Check{logsCheck(&cfg, cfg.Deadline)})
-	obs.add(seen)
-	obs.Checks = recs
-	res := Finish(&obs, time.Since(began))
+	o := ObserveLogs(ctx, cfg)
+	res := Finish(o, time.Since(began))
 	res.Context.Mode = "offline"
 	return res
 }
