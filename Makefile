@@ -51,7 +51,7 @@ staticcheck:
 unit:
 	go test -race -count=1 ./...
 	# The diagnosis property test's full 10,000 worlds (a tenth run under -race).
-	go test -count=1 -run '^TestDiagnoseProperties$$' -v ./probe | grep -E '^(ok|FAIL|---|\s+diagnose_property)'
+	go test -count=1 -run '^TestDiagnoseProperties$$' -v ./probe/diagnose | grep -E '^(ok|FAIL|---|\s+diagnose_property)'
 
 ## test: formatting, vet (cgo and static), staticcheck, race-enabled unit
 ## tests, static builds, the packages and their checks, then the end-to-end

@@ -13,13 +13,13 @@ FUZZ_TARGETS := \
 	./probe/imds:FuzzParseValue ./probe/imds:FuzzParseCIDRList ./probe/imds:FuzzParseRoleList \
 	./probe/imds:FuzzParseIAMInfo ./probe/imds:FuzzParseCredentials \
 	./probe/report:FuzzJSONRoundTrip ./probe/report:FuzzText ./probe/report:FuzzPromRoundTrip \
-	./probe:FuzzDiagnoseWorld ./probe/redact:FuzzRedact
+	./probe/diagnose:FuzzDiagnoseWorld ./probe/redact:FuzzRedact
 
 .PHONY: fuzz fuzz-seeds
 
 ## fuzz-seeds: run every fuzz target on its committed corpus only (fast)
 fuzz-seeds:
-	go test -count=1 -run '^Fuzz' ./resolv ./probe/agent ./journal ./probe/imds ./probe/report ./probe ./probe/redact
+	go test -count=1 -run '^Fuzz' ./resolv ./probe/agent ./journal ./probe/imds ./probe/report ./probe/diagnose ./probe/redact
 
 ## fuzz: run each fuzz target for FUZZTIME, FUZZJOBS at a time with one
 ## worker each (go test allows one -fuzz target per run): 21 targets x 15s

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/report"
 )
 
@@ -96,7 +99,7 @@ func (w waitLoop) run(ctx context.Context) waitResult {
 		out.res = w.Probe(ctx)
 		out.attempts++
 		out.took = now().Sub(began)
-		if w.Wait <= 0 || out.res.Verdict == probe.VerdictOK {
+		if w.Wait <= 0 || out.res.Verdict == finding.VerdictOK {
 			if out.attempts > 1 && w.Log != nil {
 				fmt.Fprintf(w.Log, "ssm-probe: --wait: attempt %d: ok after %s\n", out.attempts, out.took.Round(time.Second))
 			}
@@ -138,7 +141,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func findingIDs(r *probe.Result) string {
 	var ids []string
 	for _, f := range r.Findings {
-		if f.Severity == probe.SevFail || f.Severity == probe.SevWarn {
+		if f.Severity == finding.SevFail || f.Severity == finding.SevWarn {
 			ids = append(ids, string(f.ID))
 		}
 	}
@@ -197,7 +200,7 @@ func consoleSummary(wr waitResult, m report.Meta) []byte {
 		wr.attempts, wr.took.Round(time.Second))
 	shown := 0
 	for _, f := range r.Findings {
-		if f.Severity == probe.SevInfo && f.ID != probe.ProbeIncomplete {
+		if f.Severity == finding.SevInfo && f.ID != diagnose.ProbeIncomplete {
 			continue
 		}
 		if shown == consoleMaxFindings {
@@ -210,7 +213,7 @@ func consoleSummary(wr waitResult, m report.Meta) []byte {
 			line("    %s", f.Evidence[0])
 		}
 	}
-	var skipped []probe.CheckRecord
+	var skipped []obs.CheckRecord
 	for _, ck := range r.Checks {
 		if !ck.Status.Checked() {
 			skipped = append(skipped, ck)

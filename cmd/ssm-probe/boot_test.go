@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs/rootfstest"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"
@@ -204,7 +205,7 @@ func TestWaitGivesUp(t *testing.T) {
 // TestWaitLoop checks the loop's bounds with a fake clock: it stops at ok,
 // never starts an attempt after Wait has passed, and stops on cancel.
 func TestWaitLoop(t *testing.T) {
-	verdicts := func(vs ...probe.Verdict) func(context.Context) *probe.Result {
+	verdicts := func(vs ...finding.Verdict) func(context.Context) *probe.Result {
 		i := 0
 		return func(context.Context) *probe.Result {
 			v := vs[min(i, len(vs)-1)]
@@ -218,14 +219,14 @@ func TestWaitLoop(t *testing.T) {
 		probe        func(context.Context) *probe.Result
 		cancelAfter  int // cancel the context after this many sleeps (0: never)
 		wantAttempts int
-		wantVerdict  probe.Verdict
+		wantVerdict  finding.Verdict
 	}{
-		{"no wait runs once", 0, verdicts(probe.VerdictFail), 0, 1, probe.VerdictFail},
-		{"ok at once", time.Minute, verdicts(probe.VerdictOK), 0, 1, probe.VerdictOK},
-		{"ok on the third", time.Minute, verdicts(probe.VerdictFail, probe.VerdictUnknown, probe.VerdictOK), 0, 3, probe.VerdictOK},
+		{"no wait runs once", 0, verdicts(finding.VerdictFail), 0, 1, finding.VerdictFail},
+		{"ok at once", time.Minute, verdicts(finding.VerdictOK), 0, 1, finding.VerdictOK},
+		{"ok on the third", time.Minute, verdicts(finding.VerdictFail, finding.VerdictUnknown, finding.VerdictOK), 0, 3, finding.VerdictOK},
 		// 10 s at 3 s a pause: attempts at 0, 3, 6, 9 and 10 s (the last pause is cut to what is left).
-		{"warn never clears", 10 * time.Second, verdicts(probe.VerdictWarn), 0, 5, probe.VerdictWarn},
-		{"cancelled", time.Minute, verdicts(probe.VerdictFail), 2, 2, probe.VerdictFail},
+		{"warn never clears", 10 * time.Second, verdicts(finding.VerdictWarn), 0, 5, finding.VerdictWarn},
+		{"cancelled", time.Minute, verdicts(finding.VerdictFail), 2, 2, finding.VerdictFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -264,7 +265,7 @@ func TestWaitLoop(t *testing.T) {
 // security group drops HTTPS (a fail verdict) to a file for --observations.
 func failObservations(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../../probe/testdata/obs/net/endpoint-sg-no-443.json")
+	b, err := os.ReadFile("../../probe/diagnose/testdata/obs/net/endpoint-sg-no-443.json")
 	if err != nil {
 		t.Fatal(err)
 	}

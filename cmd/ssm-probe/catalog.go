@@ -8,7 +8,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
 
 // CatalogSchema names the JSON form of "ssm-probe catalog --format json"
@@ -20,12 +21,12 @@ const CatalogSchema = "ssm-probe/catalog/v1"
 // the finding's one template with placeholders (VPC_ID, REGION, …) where a
 // run's finding names the objects involved.
 type catalogEntry struct {
-	ID        probe.ID       `json:"id"`
-	Severity  probe.Severity `json:"severity"`
-	Title     string         `json:"title"`
-	Fix       []string       `json:"fix"`
-	Docs      []string       `json:"docs"`
-	DependsOn []probe.ID     `json:"depends_on"`
+	ID        finding.ID       `json:"id"`
+	Severity  finding.Severity `json:"severity"`
+	Title     string           `json:"title"`
+	Fix       []string         `json:"fix"`
+	Docs      []string         `json:"docs"`
+	DependsOn []finding.ID     `json:"depends_on"`
 }
 
 type catalogDoc struct {
@@ -35,9 +36,9 @@ type catalogDoc struct {
 
 // catalogEntries lists the catalog in AllIDs order.
 func catalogEntries() []catalogEntry {
-	cat := probe.NewCatalog()
+	cat := diagnose.NewCatalog()
 	var out []catalogEntry
-	for _, id := range probe.AllIDs() {
+	for _, id := range diagnose.AllIDs() {
 		e := cat[id]
 		out = append(out, catalogEntry{ID: e.ID, Severity: e.Severity, Title: e.Title,
 			Fix: nonNil(e.RenderFix()), Docs: nonNil(e.Docs), DependsOn: nonNilIDs(e.DependsOn)})
@@ -52,9 +53,9 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func nonNilIDs(s []probe.ID) []probe.ID {
+func nonNilIDs(s []finding.ID) []finding.ID {
 	if s == nil {
-		return []probe.ID{}
+		return []finding.ID{}
 	}
 	return s
 }
@@ -101,7 +102,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 {
 		return usageErr(stderr, fs, "explain takes one finding ID (ssm-probe catalog lists them)")
 	}
-	id := probe.ID(strings.TrimSpace(fs.Arg(0)))
+	id := finding.ID(strings.TrimSpace(fs.Arg(0)))
 	for _, e := range catalogEntries() {
 		if e.ID == id {
 			return printEntries(stdout, stderr, format, []catalogEntry{e})

@@ -94,7 +94,7 @@ func TestOutputIsAtomicAndExitCodeKept(t *testing.T) {
 
 // TestObservationsSeam re-diagnoses a saved observations fixture.
 func TestObservationsSeam(t *testing.T) {
-	fixture := "../../probe/testdata/obs/net/endpoint-sg-no-443.json"
+	fixture := "../../probe/diagnose/testdata/obs/net/endpoint-sg-no-443.json"
 	b, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)

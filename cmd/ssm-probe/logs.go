@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/observe"
 )
 
 // logsDeadline caps "ssm-probe logs": it reads files only, and the whole
@@ -27,7 +28,7 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.output, "output", "", "write the report to `FILE` (atomically) instead of stdout")
 	fs.StringVar(&f.root, "root", "/", "read the agent's logs and journal under `DIR`")
 	var since time.Duration
-	fs.DurationVar(&since, "since", probe.DefaultSince, "how far back to read (0: everything)")
+	fs.DurationVar(&since, "since", observe.DefaultSince, "how far back to read (0: everything)")
 	fs.DurationVar(&f.deadline, "deadline", logsDeadline, "hard cap on the whole run")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "the probe's own log level on stderr: debug, info, warn, error")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
@@ -61,7 +62,7 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "ssm-probe logs: %s is not a regular file or a directory (mode %s); it is not read (read on)\n", p, st.Mode().Type())
 		}
 	}
-	cfg := probe.Defaults()
+	cfg := observe.Defaults()
 	cfg.Log, cfg.Root, cfg.Since, cfg.Deadline = log, f.root, since, f.deadline
 	cfg.Offline = f.root != "/" && f.root != ""
 	cfg.LogPaths = fs.Args()

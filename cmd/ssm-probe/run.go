@@ -19,6 +19,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+	"github.com/ssm-probe/ssm-probe/probe/observe"
 	"github.com/ssm-probe/ssm-probe/probe/redact"
 	"github.com/ssm-probe/ssm-probe/probe/report"
 )
@@ -50,16 +53,16 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.format, "format", "text", "report format: text, json or prom")
 	fs.StringVar(&f.output, "output", "", "write the report to `FILE` (atomically) instead of stdout")
 	fs.StringVar(&f.region, "region", "", "use region `R` instead of the discovered one")
-	fs.DurationVar(&f.timeout, "timeout", probe.DefaultTimeout, "limit for one network attempt")
-	fs.DurationVar(&f.deadline, "deadline", probe.DefaultDeadline, "hard cap on the whole run")
-	fs.DurationVar(&f.since, "since", probe.DefaultSince, "how far back to read the agent's logs (0: everything)")
+	fs.DurationVar(&f.timeout, "timeout", observe.DefaultTimeout, "limit for one network attempt")
+	fs.DurationVar(&f.deadline, "deadline", observe.DefaultDeadline, "hard cap on the whole run")
+	fs.DurationVar(&f.since, "since", observe.DefaultSince, "how far back to read the agent's logs (0: everything)")
 	fs.DurationVar(&f.wait, "wait", 0, "boot mode: repeat the probe until the verdict is ok or `D` has passed")
 	fs.BoolVar(&f.console, "console", false, "also write a one-screen summary to the console (for aws ec2 get-console-output)")
 	fs.StringVar(&f.consolePath, "console-path", defaultConsolePath, "console `DEVICE` for --console")
 	fs.StringVar(&f.root, "root", "/", "read host files under `DIR` (a mounted volume); implies no live checks unless --live")
 	fs.BoolVar(&f.noAPI, "no-api", false, "make no signed AWS API call (the read-only ssm:GetDocument, s3:HeadBucket, logs:DescribeLogGroups of the session preferences check)")
 	fs.BoolVar(&f.live, "live", false, "with --root: run the live network checks too")
-	fs.StringVar(&f.imds, "imds-endpoint", "", "instance metadata `URL` (default $AWS_EC2_METADATA_SERVICE_ENDPOINT, else "+probe.DefaultIMDSEndpoint+")")
+	fs.StringVar(&f.imds, "imds-endpoint", "", "instance metadata `URL` (default $AWS_EC2_METADATA_SERVICE_ENDPOINT, else "+observe.DefaultIMDSEndpoint+")")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "the probe's own log level on stderr: debug, info, warn, error")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
 	fs.StringVar(&f.observations, "observations", "", "re-diagnose observations saved by --save-observations in `FILE` instead of probing")
@@ -131,7 +134,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		wr.attempts = 1
 	} else {
-		cfg := probe.Defaults()
+		cfg := observe.Defaults()
 		cfg.Log = log
 		cfg.Root = f.root
 		cfg.Offline = f.root != "/" && f.root != ""
@@ -185,14 +188,14 @@ func imdsEndpoint(flagValue string) string {
 	if env := strings.TrimSpace(os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT")); env != "" {
 		return env
 	}
-	return probe.DefaultIMDSEndpoint
+	return observe.DefaultIMDSEndpoint
 }
 
 // saveObservations writes obs as indented JSON through the report's writer.
 // Observations hold no secret: the checks record outcomes, codes and
 // redacted proxy URLs, never credentials, tokens or signed headers
 // (TestSavedObservationsHoldNoSecret).
-func saveObservations(path string, obs *probe.Observations) error {
+func saveObservations(path string, obs *obs.Observations) error {
 	if obs == nil {
 		return errors.New("this run has no observations to save")
 	}
@@ -210,12 +213,12 @@ func rediagnose(path string) (*probe.Result, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	var obs probe.Observations
+	var obs obs.Observations
 	dec := json.NewDecoder(io.LimitReader(fh, maxObservationsFile))
 	if err := dec.Decode(&obs); err != nil {
 		return nil, fmt.Errorf("%s: not an observations file: %w", path, err)
 	}
-	return probe.Finish(&obs, 0), nil
+	return diagnose.Finish(&obs, 0), nil
 }
 
 // render writes the report in the chosen format to stdout or --output and

@@ -11,28 +11,31 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
-	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
 // fuzzResult builds a Result whose every host- or network-supplied string
 // is a fuzzed one: summary, evidence, targets, reasons, region, the detail.
-func fuzzResult(a, b, c string, ms int64, verdict uint8) *probe.Result {
-	verdicts := []probe.Verdict{probe.VerdictOK, probe.VerdictWarn, probe.VerdictFail, probe.VerdictUnknown}
-	cat := probe.NewCatalog()
-	return &probe.Result{
+func fuzzResult(a, b, c string, ms int64, verdict uint8) *diagnose.Result {
+	verdicts := []finding.Verdict{finding.VerdictOK, finding.VerdictWarn, finding.VerdictFail, finding.VerdictUnknown}
+	cat := diagnose.NewCatalog()
+	return &diagnose.Result{
 		StartedAt: time.Unix(1_700_000_000+ms%1_000_000, 0).UTC(),
 		Duration:  time.Duration(ms%3_600_000) * time.Millisecond,
 		Verdict:   verdicts[int(verdict)%len(verdicts)],
-		Context: probe.Context{Mode: "ec2", Region: a, Domain: "amazonaws.com", InstanceID: c,
-			VPCCIDRs: []string{b}, Resolvers: probe.Resolvers{System: []string{a, b}}},
-		Findings: []probe.Finding{
-			cat.New(probe.NetEndpointBlocked, a, []string{b, c}),
-			cat.New(probe.DNSStubResolver, c, nil),
+		Context: diagnose.Context{Mode: "ec2", Region: a, Domain: "amazonaws.com", InstanceID: c,
+			VPCCIDRs: []string{b}, Resolvers: diagnose.Resolvers{System: []string{a, b}}},
+		Findings: []finding.Finding{
+			cat.New(reach.NetEndpointBlocked, a, []string{b, c}),
+			cat.New(reach.DNSStubResolver, c, nil),
 		},
-		Checks: []probe.CheckRecord{
-			{Name: "dns", Target: a, Status: probe.StatusFail, Class: errclass.Timeout, Reason: b, DurationMS: ms, Detail: c},
-			{Name: probe.CheckName(b), Target: c, Status: probe.StatusSkip, Reason: a, Detail: nil},
-			{Name: probe.CheckName(b), Target: c, Status: probe.StatusPass, DurationMS: ms / 2},
+		Checks: []obs.CheckRecord{
+			{Name: "dns", Target: a, Status: obs.StatusFail, Class: errclass.Timeout, Reason: b, DurationMS: ms, Detail: c},
+			{Name: obs.CheckName(b), Target: c, Status: obs.StatusSkip, Reason: a, Detail: nil},
+			{Name: obs.CheckName(b), Target: c, Status: obs.StatusPass, DurationMS: ms / 2},
 		},
 	}
 }

@@ -1,4 +1,4 @@
-// Package report renders a probe.Result as text, JSON or Prometheus
+// Package report renders a diagnose.Result as text, JSON or Prometheus
 // exposition. Every format is rendered from the same findings; the JSON
 // form is the versioned contract of docs/INTERFACE.md.
 package report
@@ -11,7 +11,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/agentpath"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/redact"
 )
 
@@ -27,21 +30,21 @@ type Meta struct {
 
 // Doc is the JSON report document (docs/INTERFACE.md, "JSON report (schema ssm-probe/report/v1)").
 type Doc struct {
-	Schema     string              `json:"schema"`
-	Probe      Meta                `json:"probe"`
-	StartedAt  string              `json:"started_at"`
-	DurationMS int64               `json:"duration_ms"`
-	Status     probe.Verdict       `json:"status"`
-	Context    probe.Context       `json:"context"`
-	Findings   []probe.Finding     `json:"findings"`
-	Checks     []probe.CheckRecord `json:"checks"`
-	Paths      []probe.AgentPath   `json:"paths"`              // the agent's path to every planned endpoint (additive to v1)
-	Timeline   *probe.Timeline     `json:"timeline,omitempty"` // since when, and what changed then (additive to v1)
+	Schema     string                `json:"schema"`
+	Probe      Meta                  `json:"probe"`
+	StartedAt  string                `json:"started_at"`
+	DurationMS int64                 `json:"duration_ms"`
+	Status     finding.Verdict       `json:"status"`
+	Context    diagnose.Context      `json:"context"`
+	Findings   []finding.Finding     `json:"findings"`
+	Checks     []obs.CheckRecord     `json:"checks"`
+	Paths      []agentpath.AgentPath `json:"paths"`              // the agent's path to every planned endpoint (additive to v1)
+	Timeline   *diagnose.Timeline    `json:"timeline,omitempty"` // since when, and what changed then (additive to v1)
 }
 
 // NewDoc builds the JSON document of r. Empty lists are rendered as [] and
 // never as null, so consumers can iterate without a nil check.
-func NewDoc(r *probe.Result, m Meta) Doc {
+func NewDoc(r *diagnose.Result, m Meta) Doc {
 	d := Doc{
 		Schema:     Schema,
 		Probe:      m,
@@ -49,9 +52,9 @@ func NewDoc(r *probe.Result, m Meta) Doc {
 		DurationMS: r.Duration.Milliseconds(),
 		Status:     r.Verdict,
 		Context:    r.Context,
-		Findings:   make([]probe.Finding, 0, len(r.Findings)),
-		Checks:     make([]probe.CheckRecord, 0, len(r.Checks)),
-		Paths:      append(make([]probe.AgentPath, 0, len(r.Paths)), r.Paths...),
+		Findings:   make([]finding.Finding, 0, len(r.Findings)),
+		Checks:     make([]obs.CheckRecord, 0, len(r.Checks)),
+		Paths:      append(make([]agentpath.AgentPath, 0, len(r.Paths)), r.Paths...),
 		Timeline:   r.Timeline,
 	}
 	if d.Context.VPCCIDRs == nil {
@@ -69,7 +72,7 @@ func NewDoc(r *probe.Result, m Meta) Doc {
 		f.Remediation = nonNil(f.Remediation)
 		f.Docs = nonNil(f.Docs)
 		if f.Explains == nil {
-			f.Explains = []probe.ID{}
+			f.Explains = []finding.ID{}
 		}
 		d.Findings = append(d.Findings, f)
 	}
@@ -104,7 +107,7 @@ func redactAll(ss []string) []string {
 
 // JSON writes r as an indented JSON report. C1 controls and the bidi
 // controls are written as \u escapes (see EscapeInvisible).
-func JSON(w io.Writer, r *probe.Result, m Meta) error {
+func JSON(w io.Writer, r *diagnose.Result, m Meta) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
 )
 
 // The metric names of the Prometheus output (docs/INTERFACE.md, "Prometheus
@@ -40,7 +40,7 @@ const (
 // Label values are stripped of control characters and invalid UTF-8
 // (Sanitize), then escaped: backslash, double quote and line feed, per
 // https://prometheus.io/docs/instrumenting/exposition_formats/.
-func Prom(w io.Writer, r *probe.Result, m Meta) error {
+func Prom(w io.Writer, r *diagnose.Result, m Meta) error {
 	bw := bufio.NewWriter(w)
 	family := func(name, help string) {
 		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)

@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/internal/golden"
-	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
 // promtoolTimeout bounds one `promtool check metrics` run, which parses a
@@ -30,14 +33,14 @@ func TestPromGolden(t *testing.T) {
 // hostile returns a result whose labels need escaping and whose series
 // repeat: a target with a quote, a backslash, a line break and an ANSI
 // escape, the same finding twice, and the same check twice.
-func hostile() *probe.Result {
-	cat := probe.NewCatalog()
-	f := cat.New(probe.DNSHostsStale, "", nil)
-	return &probe.Result{
+func hostile() *diagnose.Result {
+	cat := diagnose.NewCatalog()
+	f := cat.New(reach.DNSHostsStale, "", nil)
+	return &diagnose.Result{
 		StartedAt: time.Unix(1700000000, 250e6),
-		Verdict:   probe.VerdictFail,
-		Findings:  []probe.Finding{f, f},
-		Checks: []probe.CheckRecord{
+		Verdict:   finding.VerdictFail,
+		Findings:  []finding.Finding{f, f},
+		Checks: []obs.CheckRecord{
 			{Name: "hosts", Target: "C:\\etc\\hosts \"pinned\"\nnext\x1b[31m", DurationMS: 7},
 			{Name: "tcp", Target: "10.0.0.1:443", DurationMS: 5},
 			{Name: "tcp", Target: "10.0.0.1:443", DurationMS: 1500},
@@ -72,10 +75,10 @@ func TestPromEscapingAndDuplicates(t *testing.T) {
 }
 
 func TestPromPassesPromtool(t *testing.T) {
-	for name, r := range map[string]*probe.Result{
+	for name, r := range map[string]*diagnose.Result{
 		"sample":  sample(),
 		"hostile": hostile(),
-		"empty":   {Verdict: probe.VerdictUnknown},
+		"empty":   {Verdict: finding.VerdictUnknown},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer

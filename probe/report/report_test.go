@@ -11,55 +11,59 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
-	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/agentpath"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
 // sample is a fixed result that exercises every part of the reports.
-func sample() *probe.Result {
+func sample() *diagnose.Result {
 	running := true
-	cat := probe.NewCatalog()
-	return &probe.Result{
+	cat := diagnose.NewCatalog()
+	return &diagnose.Result{
 		StartedAt: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC),
 		Duration:  812 * time.Millisecond,
-		Verdict:   probe.VerdictFail,
-		Context: probe.Context{
+		Verdict:   finding.VerdictFail,
+		Context: diagnose.Context{
 			Mode: "ec2", Region: "ap-northeast-1", Domain: "amazonaws.com", InstanceID: "i-0123456789abcdef0",
 			VPCCIDRs:  []string{"172.30.0.0/16"},
-			Resolvers: probe.Resolvers{System: []string{"172.30.0.2"}, VPC: []string{"172.30.0.2", "169.254.169.253"}},
-			Agent:     probe.AgentContext{Version: "3.3.1142.0", Running: &running},
+			Resolvers: diagnose.Resolvers{System: []string{"172.30.0.2"}, VPC: []string{"172.30.0.2", "169.254.169.253"}},
+			Agent:     diagnose.AgentContext{Version: "3.3.1142.0", Running: &running},
 		},
-		Findings: []probe.Finding{
-			explaining(cat.New(probe.NetEndpointBlocked,
+		Findings: []finding.Finding{
+			explaining(cat.New(reach.NetEndpointBlocked,
 				"ssm.ap-northeast-1.amazonaws.com resolves to 172.30.4.52, inside the VPC (an interface endpoint), and TCP 443 to it times out. DNS is VPC-wide: creating the endpoint redirected every subnet, including those that used to go out through a NAT or internet gateway.",
 				[]string{"172.30.0.2 answered ssm.ap-northeast-1.amazonaws.com with 172.30.4.52 (inside 172.30.0.0/16)",
 					"TCP 172.30.4.52:443 timed out after 2000 ms",
-					"agent log \u2014 \x1b[31mdial tcp 172.30.4.52:443: i/o timeout\x1b[0m (47 times)"}), probe.LogEndpointTimeout),
-			cat.New(probe.AgentHibernating, "hibernate.log shows the agent backing off.", []string{"/var/log/amazon/ssm/hibernate.log:12"}),
-			cat.New(probe.DNSStubResolver, "", nil),
+					"agent log \u2014 \x1b[31mdial tcp 172.30.4.52:443: i/o timeout\x1b[0m (47 times)"}), diagnose.LogEndpointTimeout),
+			cat.New(diagnose.AgentHibernating, "hibernate.log shows the agent backing off.", []string{"/var/log/amazon/ssm/hibernate.log:12"}),
+			cat.New(reach.DNSStubResolver, "", nil),
 		},
-		Paths: []probe.AgentPath{
+		Paths: []agentpath.AgentPath{
 			{Service: "ssm", Host: "ssm.ap-northeast-1.amazonaws.com", Required: true, Via: "direct", Source: "dns",
-				Server: "172.30.0.2:53", FQDN: "ssm.ap-northeast-1.amazonaws.com.", Reached: probe.StageResolve,
-				Addrs: []probe.PathAddr{{Addr: netip.MustParseAddr("172.30.4.52"), Checked: true, Failed: probe.StageTCP,
+				Server: "172.30.0.2:53", FQDN: "ssm.ap-northeast-1.amazonaws.com.", Reached: agentpath.StageResolve,
+				Addrs: []agentpath.PathAddr{{Addr: netip.MustParseAddr("172.30.4.52"), Checked: true, Failed: agentpath.StageTCP,
 					Class: errclass.Timeout, Detail: "dial tcp 172.30.4.52:443: i/o timeout"}},
-				State: probe.PathBroken, Failed: probe.StageTCP, Class: errclass.Timeout, Detail: "dial tcp 172.30.4.52:443: i/o timeout"},
+				State: agentpath.PathBroken, Failed: agentpath.StageTCP, Class: errclass.Timeout, Detail: "dial tcp 172.30.4.52:443: i/o timeout"},
 			{Service: "s3", Host: "s3.ap-northeast-1.amazonaws.com", Via: "direct", Source: "dns", Server: "172.30.0.2:53",
-				Addrs:  []probe.PathAddr{{Addr: netip.MustParseAddr("52.219.4.1"), Checked: true, Reached: probe.StageHTTPS}},
-				Dialed: netip.MustParseAddr("52.219.4.1"), State: probe.PathOK, Reached: probe.StageHTTPS},
+				Addrs:  []agentpath.PathAddr{{Addr: netip.MustParseAddr("52.219.4.1"), Checked: true, Reached: agentpath.StageHTTPS}},
+				Dialed: netip.MustParseAddr("52.219.4.1"), State: agentpath.PathOK, Reached: agentpath.StageHTTPS},
 		},
-		Checks: []probe.CheckRecord{
-			{Name: "resolv.conf", Target: "/etc/resolv.conf", Status: probe.StatusPass, DurationMS: 0,
+		Checks: []obs.CheckRecord{
+			{Name: "resolv.conf", Target: "/etc/resolv.conf", Status: obs.StatusPass, DurationMS: 0,
 				Detail: map[string]any{"nameservers": []string{"172.30.0.2"}}},
-			{Name: "tcp", Target: "ssm.ap-northeast-1.amazonaws.com 172.30.4.52:443", Status: probe.StatusFail,
+			{Name: "tcp", Target: "ssm.ap-northeast-1.amazonaws.com 172.30.4.52:443", Status: obs.StatusFail,
 				Required: true, Class: errclass.Timeout, DurationMS: 2000},
-			{Name: "agent.proxy", Target: "/proc/2391/environ", Status: probe.StatusSkip,
+			{Name: "agent.proxy", Target: "/proc/2391/environ", Status: obs.StatusSkip,
 				Reason: "not checked: needs root to read /proc/2391/environ"},
 		},
 	}
 }
 
 // explaining records that f folded the findings ids.
-func explaining(f probe.Finding, ids ...probe.ID) probe.Finding {
+func explaining(f finding.Finding, ids ...finding.ID) finding.Finding {
 	f.Explains = ids
 	return f
 }
@@ -120,7 +124,7 @@ func TestJSONGolden(t *testing.T) {
 
 func TestJSONContract(t *testing.T) {
 	var b bytes.Buffer
-	empty := &probe.Result{Verdict: probe.VerdictUnknown}
+	empty := &diagnose.Result{Verdict: finding.VerdictUnknown}
 	if err := JSON(&b, empty, meta); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/agentpath"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/redact"
 )
 
@@ -29,11 +32,11 @@ const (
 )
 
 // headlines are the verdict lines, first on the screen.
-var headlines = map[probe.Verdict]string{
-	probe.VerdictOK:      "OK: Session Manager prerequisites on this host look healthy",
-	probe.VerdictWarn:    "WARN: Session Manager should work, but something is fragile or degraded",
-	probe.VerdictFail:    "FAIL: Session Manager cannot work on this host as it is",
-	probe.VerdictUnknown: "UNKNOWN: the probe could not reach a verdict",
+var headlines = map[finding.Verdict]string{
+	finding.VerdictOK:      "OK: Session Manager prerequisites on this host look healthy",
+	finding.VerdictWarn:    "WARN: Session Manager should work, but something is fragile or degraded",
+	finding.VerdictFail:    "FAIL: Session Manager cannot work on this host as it is",
+	finding.VerdictUnknown: "UNKNOWN: the probe could not reach a verdict",
 }
 
 // textWriter carries the options through the rendering helpers.
@@ -48,7 +51,7 @@ type textWriter struct {
 // the checks that did not pass. Every string that came from the host or the
 // network is stripped of control characters; without colour the output is
 // plain ASCII.
-func Text(w io.Writer, r *probe.Result, m Meta, opt TextOptions) error {
+func Text(w io.Writer, r *diagnose.Result, m Meta, opt TextOptions) error {
 	tw := &textWriter{w: bufio.NewWriter(w), opt: opt, width: opt.Width}
 	if tw.width <= 0 {
 		tw.width = 80
@@ -126,13 +129,13 @@ var asciiFold = map[rune]string{
 	'\u2026': "...", '\u2192': "->", '\u00a0': " ", '\u2022': "*", '\u00d7': "x", '\u2265': ">=", '\u2264': "<=",
 }
 
-func (t *textWriter) header(r *probe.Result, m Meta) {
+func (t *textWriter) header(r *diagnose.Result, m Meta) {
 	head := headlines[r.Verdict]
 	if head == "" {
-		head = headlines[probe.VerdictUnknown]
+		head = headlines[finding.VerdictUnknown]
 	}
-	color := map[probe.Verdict]string{probe.VerdictOK: ansiGreen, probe.VerdictWarn: ansiYellow,
-		probe.VerdictFail: ansiRed}[r.Verdict]
+	color := map[finding.Verdict]string{finding.VerdictOK: ansiGreen, finding.VerdictWarn: ansiYellow,
+		finding.VerdictFail: ansiRed}[r.Verdict]
 	if color == "" {
 		color = ansiYellow
 	}
@@ -167,9 +170,9 @@ func (t *textWriter) header(r *probe.Result, m Meta) {
 		fail, warn, info, len(r.Checks), r.Duration.Milliseconds(), t.clean(m.Version)))
 }
 
-func (t *textWriter) finding(f probe.Finding) {
-	tag := map[probe.Severity]string{probe.SevFail: "[FAIL]", probe.SevWarn: "[WARN]", probe.SevInfo: "[INFO]"}[f.Severity]
-	color := map[probe.Severity]string{probe.SevFail: ansiRed, probe.SevWarn: ansiYellow, probe.SevInfo: ansiCyan}[f.Severity]
+func (t *textWriter) finding(f finding.Finding) {
+	tag := map[finding.Severity]string{finding.SevFail: "[FAIL]", finding.SevWarn: "[WARN]", finding.SevInfo: "[INFO]"}[f.Severity]
+	color := map[finding.Severity]string{finding.SevFail: ansiRed, finding.SevWarn: ansiYellow, finding.SevInfo: ansiCyan}[f.Severity]
 	t.line("")
 	t.line(t.paint(ansiBold+color, tag) + " " + t.paint(ansiBold, t.clean(string(f.ID)+": "+f.Title)))
 	const ind = "       "
@@ -229,7 +232,7 @@ func (t *textWriter) wrap(first, rest, s string) {
 
 // paths writes one line per planned endpoint: how the agent would get
 // there (name -> source -> address -> stage reached), marked ok, FAIL or ?.
-func (t *textWriter) paths(ps []probe.AgentPath) {
+func (t *textWriter) paths(ps []agentpath.AgentPath) {
 	if len(ps) == 0 {
 		return
 	}
@@ -238,9 +241,9 @@ func (t *textWriter) paths(ps []probe.AgentPath) {
 	for _, p := range ps {
 		mark, color := "  ok  ", ansiGreen
 		switch p.State {
-		case probe.PathBroken:
+		case agentpath.PathBroken:
 			mark, color = " FAIL ", ansiRed
-		case probe.PathUnknown:
+		case agentpath.PathUnknown:
 			mark, color = "  ?   ", ansiYellow
 		}
 		opt := ""
@@ -251,14 +254,14 @@ func (t *textWriter) paths(ps []probe.AgentPath) {
 	}
 }
 
-func (t *textWriter) checks(cs []probe.CheckRecord) {
-	counts := map[probe.Status]int{}
+func (t *textWriter) checks(cs []obs.CheckRecord) {
+	counts := map[obs.Status]int{}
 	for _, c := range cs {
 		counts[c.Status]++
 	}
 	t.line("")
-	order := []probe.Status{probe.StatusPass, probe.StatusWarn, probe.StatusFail, probe.StatusSkip,
-		probe.StatusTimeout, probe.StatusError}
+	order := []obs.Status{obs.StatusPass, obs.StatusWarn, obs.StatusFail, obs.StatusSkip,
+		obs.StatusTimeout, obs.StatusError}
 	var parts []string
 	for _, s := range order {
 		if counts[s] > 0 {
@@ -267,7 +270,7 @@ func (t *textWriter) checks(cs []probe.CheckRecord) {
 	}
 	t.line(t.paint(ansiBold, fmt.Sprintf("Checks (%d): %s", len(cs), strings.Join(parts, ", "))))
 	for _, c := range cs {
-		if c.Status == probe.StatusPass {
+		if c.Status == obs.StatusPass {
 			continue
 		}
 		s := fmt.Sprintf("  %-7s %-12s %s (%d ms)", c.Status, c.Name, c.Target, c.DurationMS)

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/journal"
-	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
 
 // maxTimelineChanges is how many host changes the text timeline names; the
@@ -18,7 +19,7 @@ const maxTimelineChanges = 3
 // before that: /etc/resolv.conf 19:00:00 (UTC)". Times are shown in UTC, with
 // the date when it is not the day the failures began. It returns "" when
 // there is no timeline.
-func TimelineLine(tl *probe.Timeline) string {
+func TimelineLine(tl *diagnose.Timeline) string {
 	if tl == nil {
 		return ""
 	}
@@ -101,7 +102,7 @@ func humanDuration(d time.Duration) string {
 	return d.String()
 }
 
-func (t *textWriter) timeline(tl *probe.Timeline) {
+func (t *textWriter) timeline(tl *diagnose.Timeline) {
 	if s := TimelineLine(tl); s != "" {
 		t.wrap("  ", "    ", s)
 	}
@@ -109,7 +110,7 @@ func (t *textWriter) timeline(tl *probe.Timeline) {
 
 // dated writes the headline finding's date: since when its failures run in
 // the agent's logs, and the host changes in the window before.
-func (t *textWriter) dated(ind string, f probe.Finding) {
+func (t *textWriter) dated(ind string, f finding.Finding) {
 	if f.Since.IsZero() {
 		return
 	}

@@ -9,21 +9,21 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
-	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
 	"github.com/ssm-probe/ssm-probe/probe/host/changes"
 )
 
 // timelineSample is sample() with the headline finding dated and a
 // timeline: the agent worked at 18:57, failed from 19:01, and resolv.conf
 // changed at 19:00.
-func timelineSample() *probe.Result {
+func timelineSample() *diagnose.Result {
 	at := func(h, m, s int) time.Time { return time.Date(2026, 11, 22, h, m, s, 0, time.UTC) }
 	r := sample()
 	ch := []changes.Change{
 		{Time: at(18, 20, 0), What: "amazon-ssm-agent upgraded (3.3.1142.0-1)", Path: "/var/log/dpkg.log:5"},
 		{Time: at(19, 0, 10), What: "/etc/resolv.conf (-> ../run/systemd/resolve/stub-resolv.conf) modified", Path: "/etc/resolv.conf"},
 	}
-	r.Timeline = &probe.Timeline{
+	r.Timeline = &diagnose.Timeline{
 		Zone:        "UTC (UTC+00:00)",
 		LastSuccess: &journal.Mark{Kind: journal.KindHealthPingOK, Endpoint: "ssm", Time: at(18, 57, 3), Source: "/var/log/amazon/ssm/amazon-ssm-agent.log:3", Inferred: true},
 		Since:       at(19, 1, 0),
@@ -60,15 +60,15 @@ func TestTimelineLine(t *testing.T) {
 	run := []journal.Run{{Kind: journal.KindDNSError, Endpoint: "ssmmessages", Since: at(22, 19, 1)}}
 	for _, c := range []struct {
 		name string
-		tl   *probe.Timeline
+		tl   *diagnose.Timeline
 		want string
 	}{
 		{"none", nil, ""},
-		{"no success line", &probe.Timeline{NoSuccess: "no success line (health ping, control channel, registration) in the agent's logs that were read", Since: at(22, 19, 1), Failing: run, WindowFrom: at(22, 18, 1)},
+		{"no success line", &diagnose.Timeline{NoSuccess: "no success line (health ping, control channel, registration) in the agent's logs that were read", Since: at(22, 19, 1), Failing: run, WindowFrom: at(22, 18, 1)},
 			"last worked: unknown, no success line (health ping, control channel, registration) in the agent's logs that were read; failing since 19:01:00 (dns-error to ssmmessages); no change on the host in the hour before (UTC)"},
-		{"healthy", &probe.Timeline{LastSuccess: &journal.Mark{Kind: journal.KindControlChannelUp, Time: at(22, 19, 1)}},
+		{"healthy", &diagnose.Timeline{LastSuccess: &journal.Mark{Kind: journal.KindControlChannelUp, Time: at(22, 19, 1)}},
 			"last worked 19:01:00 (control channel); no failure in the logs since (UTC)"},
-		{"other day, many changes", &probe.Timeline{LastSuccess: &journal.Mark{Kind: journal.KindRegistered, Time: at(21, 23, 59)}, Since: at(22, 0, 30), Failing: run,
+		{"other day, many changes", &diagnose.Timeline{LastSuccess: &journal.Mark{Kind: journal.KindRegistered, Time: at(21, 23, 59)}, Since: at(22, 0, 30), Failing: run,
 			WindowFrom: at(21, 23, 30), Changes: []changes.Change{
 				{Time: at(21, 23, 31), What: "/etc/hosts modified"}, {Time: at(21, 23, 40), What: "/etc/nsswitch.conf modified"},
 				{Time: at(21, 23, 50), What: "host booted"}, {Time: at(22, 0, 10), What: "/etc/resolv.conf modified"}}},

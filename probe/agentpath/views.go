@@ -1,0 +1,226 @@
+package agentpath
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+)
+
+// View gathers, for one planned endpoint, everything the DNS and
+// network checks observed about it. Diagnosis rules read views, not the raw
+// observation lists.
+type View struct {
+	Endpoint obs.Endpoint
+	Agent    *obs.AgentDNSObs // nil when the agent-view lookup did not finish
+	System   []*obs.DNSObs    // answers of the system resolvers
+	VPC      []*obs.DNSObs    // answers of AmazonProvidedDNS
+	Net      map[netip.Addr]*obs.NetObs
+	Proxy    *obs.ProxyObs // the agent reaches this endpoint through its proxy
+}
+
+// Views builds one View per planned endpoint, in plan order.
+func Views(o *obs.Observations) []View {
+	if o.Plan == nil {
+		return nil
+	}
+	var out []View
+	for _, e := range o.Plan.Endpoints {
+		v := View{Endpoint: e, Net: map[netip.Addr]*obs.NetObs{}}
+		for i := range o.AgentDNS {
+			if o.AgentDNS[i].Host == e.Host {
+				v.Agent = &o.AgentDNS[i]
+			}
+		}
+		for i := range o.DNS {
+			d := &o.DNS[i]
+			if d.Host != e.Host {
+				continue
+			}
+			if d.Has(obs.RoleSystem) {
+				v.System = append(v.System, d)
+			}
+			if d.Has(obs.RoleVPC) {
+				v.VPC = append(v.VPC, d)
+			}
+		}
+		for i := range o.Proxy {
+			if o.Proxy[i].Host == e.Host {
+				v.Proxy = &o.Proxy[i]
+			}
+		}
+		for i := range o.Net {
+			if o.Net[i].Host == e.Host {
+				v.Net[o.Net[i].Addr] = &o.Net[i]
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// AgentAddrs returns the addresses the agent would dial: the agent view's
+// when it finished, else the first system resolver that answered.
+func (v *View) AgentAddrs() ([]netip.Addr, string) {
+	if v.Agent != nil && v.Agent.Answer.Class == errclass.None {
+		src := v.Agent.Answer.Server
+		if v.Agent.Answer.Source == "hosts" {
+			src = "/etc/hosts"
+		}
+		return v.Agent.Answer.Addrs, src
+	}
+	for _, d := range v.System {
+		if d.Class() == errclass.None {
+			return d.Addrs(), d.Resolver.String()
+		}
+	}
+	return nil, ""
+}
+
+// FromHosts reports whether the agent's answer comes from the hosts file.
+func (v *View) FromHosts() bool {
+	return v.Agent != nil && v.Agent.Answer.Source == "hosts" && v.Agent.Answer.Class == errclass.None
+}
+
+// VPCAnswer returns the addresses AmazonProvidedDNS gave, and which
+// resolver gave them; nil when none answered with addresses.
+func (v *View) VPCAnswer() ([]netip.Addr, *obs.DNSObs) {
+	for _, d := range v.VPC {
+		if d.Class() == errclass.None {
+			return d.Addrs(), d
+		}
+	}
+	return nil, nil
+}
+
+// Reached reports whether any of addrs answered over HTTPS.
+func (v *View) Reached(addrs []netip.Addr) bool {
+	for _, a := range addrs {
+		if n := v.Net[a]; n != nil && n.Reached() {
+			return true
+		}
+	}
+	return false
+}
+
+// Tried reports whether any of addrs has a network observation.
+func (v *View) Tried(addrs []netip.Addr) bool {
+	for _, a := range addrs {
+		if v.Net[a] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Silent reports whether d got no usable DNS answer at all (timeout,
+// refused, unreachable, or only replies that were not DNS answers to the
+// question): the resolver did not speak. A reply with an error rcode
+// (SERVFAIL, REFUSED, NOTIMP, FORMERR) is speech: dns.resolver-error.
+func Silent(d *obs.DNSObs) bool {
+	switch d.A.Class {
+	case errclass.Timeout, errclass.Refused, errclass.Unreachable:
+	case errclass.DNSError:
+		if d.A.Rcode != "" {
+			return false
+		}
+	default:
+		return false
+	}
+	return d.Class() != errclass.None && d.Class() != errclass.NXDomain && d.Class() != errclass.NoData
+}
+
+// rcodeClasses are the error classes of a DNS reply that carried an rcode
+// other than NOERROR and NXDOMAIN: the resolver spoke, and refused or
+// failed to resolve. A dns-error without an rcode is a reply that was not
+// DNS at all, which counts as silence (views.go, silent).
+func RcodeError(class errclass.Class, rcode string) bool {
+	switch class {
+	case errclass.ServFail, errclass.DNSRefused:
+		return true
+	case errclass.DNSError:
+		return rcode != ""
+	}
+	return false
+}
+
+// PathsByHost returns the agent paths of o by endpoint host.
+func PathsByHost(o *obs.Observations) map[string]*AgentPath {
+	ps := AgentPaths(o)
+	m := make(map[string]*AgentPath, len(ps))
+	for i := range ps {
+		m[ps[i].Host] = &ps[i]
+	}
+	return m
+}
+
+// Hijacked reports whether the agent's answer for v came from a search-list
+// expansion (judged by dns.search-list-hijack, not by the other rules).
+func (v *View) Hijacked() bool {
+	a := v.Agent
+	return a != nil && a.Answer.Class == errclass.None && a.Answer.Source == "dns" && a.Answer.FQDN != "" &&
+		!strings.EqualFold(strings.TrimSuffix(a.Answer.FQDN, "."), v.Endpoint.Host)
+}
+
+// RcodeFailed reports whether the agent's lookup for v failed on a reply
+// with an error rcode (judged by dns.resolver-error).
+func (v *View) RcodeFailed() bool {
+	a := v.Agent
+	if a == nil || a.Answer.Class == errclass.None {
+		return false
+	}
+	q := failingQuery(&a.Answer)
+	return q != nil && RcodeError(a.Answer.Class, q.Rcode)
+}
+
+// pathOK reports whether host's agent path reaches HTTPS.
+func HostOK(paths map[string]*AgentPath, host string) bool {
+	p := paths[host]
+	return p != nil && p.OK()
+}
+
+// PathBrokenAt reports whether host's agent path broke at stage.
+func PathBrokenAt(paths map[string]*AgentPath, host string, stage PathStage) bool {
+	p := paths[host]
+	return p != nil && p.State == PathBroken && p.Failed == stage
+}
+
+// SilentFailed reports whether the agent's lookup for v got no usable reply
+// at all (judged by dns.nameserver-unresponsive, not as a bypass).
+func (v *View) SilentFailed() bool {
+	a := v.Agent
+	if a == nil || a.Answer.Class == errclass.None {
+		return false
+	}
+	q := failingQuery(&a.Answer)
+	rcode := ""
+	if q != nil {
+		rcode = q.Rcode
+	}
+	return SilentClass(a.Answer.Class, rcode)
+}
+
+// BrokenAtResolve lists the hosts whose agent path breaks at resolving.
+func BrokenAtResolve(o *obs.Observations, requiredOnly bool) []string {
+	var hs []string
+	for _, p := range AgentPaths(o) {
+		if p.State == PathBroken && p.Failed == StageResolve && (p.Required || !requiredOnly) {
+			hs = append(hs, p.Host)
+		}
+	}
+	return hs
+}
+
+// SilentClass reports whether a failed lookup got no usable reply at all:
+// a timeout, an unreachable or refusing server (ICMP), or replies that were
+// not DNS answers (a dns-error without an rcode).
+func SilentClass(c errclass.Class, rcode string) bool {
+	switch c {
+	case errclass.Timeout, errclass.Unreachable, errclass.Refused:
+		return true
+	case errclass.DNSError:
+		return rcode == ""
+	}
+	return false
+}

@@ -1,0 +1,282 @@
+package diagnose
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/agentpath"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/imds"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+)
+
+// The findings read from the agent's logs.
+const (
+	LogEndpointTimeout       finding.ID = "log.endpoint-timeout"
+	LogSessionLoggingBlocked finding.ID = "log.session-logging-blocked"
+	LogCredentialsError      finding.ID = "log.credentials-error"
+	LogAccessDenied          finding.ID = "log.access-denied"
+	LogDNSError              finding.ID = "log.dns-error"
+	LogTLSError              finding.ID = "log.tls-error"
+	LogProxyError            finding.ID = "log.proxy-error"
+	LogThrottled             finding.ID = "log.throttled"
+)
+
+var logEntries = []finding.Entry{
+	{ID: LogEndpointTimeout, Severity: finding.SevWarn,
+		Title: "The agent's logs show timeouts to Systems Manager endpoints",
+		Fix:   "Run sudo ssm-probe on the instance: it tells an endpoint security group without 443, a missing NAT path and a DNS problem apart. For an interface endpoint, allow inbound 443 on its security group from the VPC CIDR.",
+		Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
+		DependsOn: []finding.ID{reach.NetEndpointBlocked, reach.NetNoRoute, reach.DNSEndpointResolvesPub, reach.DNSResolverBypassesVPC,
+			reach.DNSHostsStale, reach.DNSEndpointNoAddress, reach.DNSSearchListHijack, reach.DNSResolverError, reach.ProbeUnexplained}},
+	{ID: LogSessionLoggingBlocked, Severity: finding.SevWarn,
+		Title: "Session logging cannot reach its S3 bucket or CloudWatch log group",
+		Fix: finding.FixLines(
+			"Systems Manager > Session Manager > Preferences: correct the S3 bucket / CloudWatch log group or turn session logging off (the setting is account- and region-wide).",
+			"Add the s3 (gateway) and logs (interface) endpoints or a NAT path, and grant the role s3:PutObject / logs:PutLogEvents for the destination."),
+		Docs:      []string{finding.DocSessionLogging},
+		DependsOn: []finding.ID{reach.NetOptionalEndpointUnreach, reach.PrefsS3BucketMissing, reach.PrefsLogGroupMissing, reach.PrefsLoggingEndpointUnreach}},
+	{ID: LogCredentialsError, Severity: finding.SevWarn,
+		Title:     "The agent's logs show credential errors",
+		Fix:       "Give the agent credentials: attach an instance profile whose role has AmazonSSMManagedInstanceCore (aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID --iam-instance-profile Name=PROFILE_NAME), or turn on Default Host Management Configuration for the account and region; sudo ssm-probe on the instance tells which of IMDS, the profile and the role's credentials fails.",
+		Docs:      []string{finding.DocInstanceRole, finding.DocDHMC},
+		DependsOn: []finding.ID{reach.IAMNoInstanceProfile, reach.IAMCredsUnavailable, reach.IMDSTokenTimeout, reach.IMDSDisabled, reach.IMDSUnreachable}},
+	{ID: LogAccessDenied, Severity: finding.SevWarn,
+		Title:     "The agent's logs show access denied",
+		Fix:       "Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name ROLE --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+		Docs:      []string{finding.DocInstanceRole},
+		DependsOn: []finding.ID{reach.IAMSSMAccessDenied}},
+	{ID: LogDNSError, Severity: finding.SevWarn,
+		Title: "The agent's logs show DNS failures",
+		Fix:   "Check the nameservers in /etc/resolv.conf and the VPC attributes DNS resolution and DNS hostnames; sudo ssm-probe compares the host's resolvers with AmazonProvidedDNS.",
+		Docs:  []string{finding.DocAgentLogs},
+		DependsOn: []finding.ID{reach.DNSVPCResolverSilent, reach.DNSResolverBypassesVPC, reach.DNSEndpointNoAddress,
+			reach.DNSNameserverUnresponsive, reach.DNSResolverError, reach.DNSSearchListHijack, reach.HostResolvConf}},
+	{ID: LogTLSError, Severity: finding.SevWarn,
+		Title:     "The agent's logs show TLS certificate errors",
+		Fix:       "Exempt the Systems Manager endpoints from TLS inspection, or install the Amazon Trust Services roots (ca-certificates).",
+		Docs:      []string{finding.DocTroubleshoot},
+		DependsOn: []finding.ID{reach.NetTLSFailed}},
+	{ID: LogProxyError, Severity: finding.SevWarn,
+		Title:     "The agent's logs show proxy errors",
+		Fix:       "Check the proxy named in the agent's environment (systemctl show amazon-ssm-agent -p Environment); Session Manager needs an http:// proxy that allows CONNECT to the endpoints.",
+		Docs:      []string{finding.DocAgentProxy},
+		DependsOn: []finding.ID{reach.NetProxyFailed}},
+	{ID: LogThrottled, Severity: finding.SevWarn,
+		Title: "The agent's logs show API throttling",
+		Fix:   "Throttling is usually transient; if it persists, look for many agents or scripts sharing the account's ssm API rate in this region.",
+		Docs:  []string{finding.DocTroubleshoot}},
+}
+
+// logRecent is how close to the run a log finding's last occurrence must be
+// for it to count as current (docs/FINDINGS.md, "From the agent's logs").
+const logRecent = 15 * time.Minute
+
+// logFinding maps an event kind of the journal catalog to its finding, and
+// says how a live check shows the same fault still present.
+type logFinding struct {
+	id      finding.ID
+	summary string
+	live    func(o *obs.Observations) (bool, string) // nil: no live check can confirm it
+}
+
+// logFindings lists the kinds that make findings, in catalog order.
+func logFindings() map[journal.Kind]logFinding {
+	return map[journal.Kind]logFinding{
+		journal.KindEndpointTimeout: {LogEndpointTimeout,
+			"The agent's own logs show its connections to the Systems Manager endpoints timing out.", liveEndpointFault},
+		journal.KindSessionLoggingBlocked: {LogSessionLoggingBlocked,
+			"The session worker cannot reach, or cannot find, the S3 bucket or CloudWatch log group that the account's Session Manager preferences stream session logs to; the agent retries with back-off, so the session screen stays blank for minutes before the prompt appears. The setting is account- and region-wide: someone else may have set it.", liveOptionalFault},
+		journal.KindCredentialsError: {LogCredentialsError,
+			"The agent's logs show it cannot get credentials.", liveCredentialFault},
+		journal.KindDHMCNotConfigured: {LogCredentialsError,
+			"The agent's logs show Default Host Management is not set up for this account and region, and no instance profile serves instead.", liveCredentialFault},
+		journal.KindAccessDenied: {LogAccessDenied,
+			"The agent's calls are denied: its role lacks the permissions of AmazonSSMManagedInstanceCore.", nil},
+		journal.KindDNSError: {LogDNSError,
+			"The agent's logs show DNS lookups of its endpoints failing.", liveDNSFault},
+		journal.KindTLSError: {LogTLSError,
+			"The agent's logs show certificate verification failing on its HTTPS connections.", liveTLSFault},
+		journal.KindProxyError: {LogProxyError,
+			"The agent's logs show its proxy failing.", liveProxyFault},
+		journal.KindThrottled: {LogThrottled,
+			"The agent's API calls are being throttled.", nil},
+	}
+}
+
+// diagnoseLogs turns the agent's log summaries into log.* findings. A
+// finding is fail when its last occurrence is within logRecent of the run
+// and a live check shows the same fault now; otherwise warn.
+func diagnoseLogs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+	if o.Logs == nil {
+		return nil
+	}
+	rules := logFindings()
+	type found struct {
+		severity finding.Severity
+		summary  string
+		ev       []string
+	}
+	byID := map[finding.ID]*found{}
+	var order []finding.ID
+	for _, s := range o.Logs.Events {
+		r, ok := rules[s.Kind]
+		if !ok {
+			continue
+		}
+		ev := summaryEvidence(&s)
+		if r.id == LogEndpointTimeout {
+			ev = append(ev, liveAddresses(o, s.Addresses)...)
+		}
+		severity := finding.SevWarn
+		recent := !s.Last.IsZero() && o.StartedAt.Sub(s.Last) <= logRecent
+		if o.Live && r.live != nil {
+			if now, why := r.live(o); now && recent {
+				severity = finding.SevFail
+				ev = append(ev, "live check: "+why)
+			} else if now {
+				ev = append(ev, "live check: "+why+" (last log line older than 15 minutes)")
+			} else {
+				ev = append(ev, "live check: not seen now")
+			}
+		}
+		if f, seen := byID[r.id]; seen {
+			f.ev = append(f.ev, ev...)
+			if severity == finding.SevFail {
+				f.severity = finding.SevFail
+			}
+			continue
+		}
+		byID[r.id] = &found{severity, r.summary, ev}
+		order = append(order, r.id)
+	}
+	var out []finding.Finding
+	for _, id := range order {
+		f := byID[id]
+		out = append(out, cat.NewAt(id, f.severity, f.summary, f.ev))
+	}
+	return out
+}
+
+// summaryEvidence renders a summary as evidence: the count and span, the
+// names and addresses it mentions, and its samples with their positions.
+func summaryEvidence(s *journal.Summary) []string {
+	line := fmt.Sprintf("%d %s line(s)", s.Count, s.Kind)
+	if !s.First.IsZero() {
+		line += fmt.Sprintf(", first %s, last %s", s.First.Format("2006-01-02 15:04:05"), s.Last.Format("2006-01-02 15:04:05"))
+	}
+	ev := []string{line}
+	for _, l := range []struct {
+		label string
+		vals  []string
+	}{{"hosts", s.Hosts}, {"addresses", s.Addresses}, {"buckets", s.Buckets}, {"log groups", s.LogGroups},
+		{"URLs", s.URLs}, {"APIs", s.APIs}} {
+		if len(l.vals) > 0 {
+			ev = append(ev, l.label+": "+strings.Join(l.vals, ", "))
+		}
+	}
+	for _, sm := range s.Samples {
+		ev = append(ev, fmt.Sprintf("%s: %s", sm.Source, sm.Text))
+	}
+	return ev
+}
+
+// liveAddresses cross-references addresses named in the logs with the
+// endpoint addresses the live checks tried.
+func liveAddresses(o *obs.Observations, addrs []string) []string {
+	var ev []string
+	for _, a := range addrs {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			continue
+		}
+		for _, n := range o.Net {
+			if n.Addr == ap.Addr() {
+				stage, class := n.Failed()
+				state := "answers over HTTPS now"
+				if stage != obs.NetNone {
+					state = fmt.Sprintf("%s %s now", strings.ToUpper(string(stage)), class)
+				}
+				ev = append(ev, fmt.Sprintf("%s from the logs is a live address of %s: %s", ap.Addr(), n.Host, state))
+				break
+			}
+		}
+	}
+	return ev
+}
+
+func liveEndpointFault(o *obs.Observations) (bool, string) {
+	for _, v := range agentpath.Views(o) {
+		if !v.Endpoint.Required {
+			continue
+		}
+		addrs, _ := v.AgentAddrs()
+		if v.Tried(addrs) && !v.Reached(addrs) {
+			return true, v.Endpoint.Host + " does not answer now: " + reach.NetSummary(&v, addrs)
+		}
+	}
+	return false, ""
+}
+
+func liveOptionalFault(o *obs.Observations) (bool, string) {
+	for _, v := range agentpath.Views(o) {
+		if v.Endpoint.Service != "s3" && v.Endpoint.Service != "logs" {
+			continue
+		}
+		addrs, _ := v.AgentAddrs()
+		if len(addrs) == 0 && v.Agent != nil {
+			return true, v.Endpoint.Host + " has no address now"
+		}
+		if v.Tried(addrs) && !v.Reached(addrs) {
+			return true, v.Endpoint.Host + " does not answer now: " + reach.NetSummary(&v, addrs)
+		}
+	}
+	return false, ""
+}
+
+func liveCredentialFault(o *obs.Observations) (bool, string) {
+	id := o.IMDS
+	switch {
+	case id == nil:
+		return false, ""
+	case id.Failure != imds.FailNone:
+		return true, "IMDS: " + string(id.Failure)
+	case id.Profile.State == imds.ProfileAbsent:
+		return true, "no instance profile is attached now"
+	case id.Profile.Credentials != nil && (id.Profile.Credentials.Code != "Success" || id.Profile.Credentials.Expired):
+		return true, "the role's credentials are unusable now"
+	}
+	return false, ""
+}
+
+func liveDNSFault(o *obs.Observations) (bool, string) {
+	for _, a := range o.AgentDNS {
+		if a.Answer.Class != errclass.None {
+			return true, fmt.Sprintf("%s: %s now", a.Host, a.Answer.Class)
+		}
+	}
+	return false, ""
+}
+
+func liveTLSFault(o *obs.Observations) (bool, string) {
+	for _, n := range o.Net {
+		if n.TLS != nil && !n.TLS.OK {
+			return true, fmt.Sprintf("%s (%s): %s now", n.Host, n.Addr, n.TLS.Class)
+		}
+	}
+	return false, ""
+}
+
+func liveProxyFault(o *obs.Observations) (bool, string) {
+	for _, p := range o.Proxy {
+		if stage, class, _ := p.Failed(); stage != obs.ProxyNone {
+			return true, fmt.Sprintf("%s via %s: %s %s now", p.Host, p.Proxy, stage, class)
+		}
+	}
+	return false, ""
+}

@@ -1,0 +1,99 @@
+package diagnose
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/internal/golden"
+	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
+)
+
+const logFixtures = "testdata/obs/logs"
+
+// TestDiagnoseLogs table-tests the log.* rules and their cross-reference
+// with live checks, from the fixtures in testdata/obs/logs.
+func TestDiagnoseLogs(t *testing.T) {
+	if golden.Update() {
+		for name, f := range logScenarios() {
+			writeFixture(t, logFixtures, name, f)
+		}
+	}
+	runFixtures(t, logFixtures)
+}
+
+var runAt = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func withLogs(s *probetest.Scen, live bool, events ...journal.Summary) *probetest.Scen {
+	s.O.StartedAt = runAt
+	s.O.Live = live
+	if !live { // ssm-probe logs: nothing but the logs was observed
+		s.O.Resolv, s.O.Plan, s.O.IMDS = nil, nil, nil
+	}
+	s.O.Logs = &journal.Result{Sources: []journal.Source{{Name: "/var/log/amazon/ssm/amazon-ssm-agent.log",
+		Kind: journal.SourceFile, Status: journal.StatusRead}}, Events: events}
+	return s
+}
+
+func event(k journal.Kind, ago time.Duration, addrs ...string) journal.Summary {
+	return journal.Summary{Kind: k, Count: 12, First: runAt.Add(-ago - time.Hour), Last: runAt.Add(-ago),
+		Addresses: addrs, Samples: []journal.Sample{{Source: "/var/log/amazon/ssm/amazon-ssm-agent.log:42",
+			Text: "2026-11-22 09:59:00.0000 ERROR [HealthCheck] error when calling AWS APIs"}}}
+}
+
+func logScenarios() map[string]fixture {
+	none := errclass.None
+	vpce := []string{"10.0.1.X"}
+	healthy := func() *probetest.Scen {
+		return probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
+			Agent("10.0.0.2", none, vpce)
+	}
+	return map[string]fixture{
+		"timeouts-logs-only": fx("ssm-probe logs on an agent's endpoint timeouts: no live check, so warn.",
+			withLogs(probetest.NewScen(nil), false, event(journal.KindEndpointTimeout, 5*time.Minute, "172.30.4.52:443")),
+			w(LogEndpointTimeout, finding.SevWarn)),
+		"timeouts-folded-into-blocked": fx("Live: the log timeouts are evidence of net.endpoint-blocked, not a second finding.",
+			withLogs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, []string{"10.0.4.X"}).
+				Answer("169.254.169.253", none, []string{"10.0.4.X"}).Agent("10.0.0.2", none, []string{"10.0.4.X"}).
+				Net("10.0.4.X", "timeout"), true, event(journal.KindEndpointTimeout, 2*time.Minute, "10.0.4.11:443")),
+			w(reach.NetEndpointBlocked, finding.SevFail)),
+		"timeouts-in-the-past": fx("Old timeouts, everything answers now: warn, not fail.",
+			withLogs(healthy().Net("10.0.1.X", "ok"), true, event(journal.KindEndpointTimeout, 3*time.Hour, "10.0.1.11:443")),
+			w(LogEndpointTimeout, finding.SevWarn)),
+		"session-logging-s3-blocked": fx("The logs show the DataBackend HEAD retries and the s3 endpoint does not answer: one fail finding.",
+			withLogs(healthy().Net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "logs", "kms").Net("10.0.1.X", "timeout", "s3"),
+				true, event(journal.KindSessionLoggingBlocked, time.Minute)),
+			w(reach.NetOptionalEndpointUnreach, finding.SevFail)),
+		"session-logging-logs-only": fx("The session worker's HEAD retries through ssm-probe logs: warn.",
+			withLogs(probetest.NewScen(nil), false, event(journal.KindSessionLoggingBlocked, time.Minute)),
+			w(LogSessionLoggingBlocked, finding.SevWarn)),
+		"access-denied": fx("AccessDenied on ssm calls: the role lacks the managed policy; no live check confirms it.",
+			withLogs(healthy().Net("10.0.1.X", "ok"), true, event(journal.KindAccessDenied, time.Minute)),
+			w(LogAccessDenied, finding.SevWarn)),
+		"credentials-logs-only": fx("Credential errors through ssm-probe logs: warn.",
+			withLogs(probetest.NewScen(nil), false, event(journal.KindCredentialsError, time.Minute)),
+			w(LogCredentialsError, finding.SevWarn)),
+		"dns-errors-logs-only": fx("Lookup failures through ssm-probe logs: warn.",
+			withLogs(probetest.NewScen(nil), false, event(journal.KindDNSError, time.Minute)),
+			w(LogDNSError, finding.SevWarn)),
+		"dns-errors-folded-into-resolver-error": fx("Live: the resolver answers SERVFAIL; the agent's lookup errors are its evidence, not a second finding.",
+			withLogs(probetest.NewScen([]string{"10.0.9.9"}, "10.0.0.0/16").Rcode("10.0.9.9", errclass.ServFail, "SERVFAIL").
+				Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
+				AgentFail("10.0.9.9", errclass.ServFail, "SERVFAIL"), true, event(journal.KindDNSError, time.Minute)),
+			w(reach.DNSResolverError, finding.SevFail)),
+		"tls-errors-logs-only": fx("Certificate errors through ssm-probe logs: warn.",
+			withLogs(probetest.NewScen(nil), false, event(journal.KindTLSError, time.Minute)),
+			w(LogTLSError, finding.SevWarn)),
+		"proxy-errors-logs-only": fx("proxyconnect errors through ssm-probe logs: warn.",
+			withLogs(probetest.NewScen(nil), false, event(journal.KindProxyError, time.Minute)),
+			w(LogProxyError, finding.SevWarn)),
+		"throttled-logs-only": fx("ThrottlingException through ssm-probe logs: warn.",
+			withLogs(probetest.NewScen(nil), false, event(journal.KindThrottled, time.Minute)),
+			w(LogThrottled, finding.SevWarn)),
+		"healthy-quiet-logs": fx("Nothing in the logs, everything answers.",
+			withLogs(healthy().Net("10.0.1.X", "ok"), true, event(journal.KindControlChannelUp, time.Minute))),
+	}
+}

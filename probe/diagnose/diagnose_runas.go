@@ -1,0 +1,192 @@
+package diagnose
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+	"github.com/ssm-probe/ssm-probe/probe/prefs"
+	"github.com/ssm-probe/ssm-probe/probe/users"
+)
+
+// The findings of the user a session runs as.
+const (
+	SessionRunAsUserMissing   finding.ID = "session.runas-user-missing"
+	SessionSSMUserUncreatable finding.ID = "session.ssm-user-uncreatable"
+)
+
+var runAsEntries = []finding.Entry{
+	{ID: SessionRunAsUserMissing, Severity: finding.SevFail,
+		Title: "Sessions run as a user that does not exist on this host",
+		Fix: finding.FixLines(
+			"{{if not .noUser}}Create the user on this host: sudo useradd -m {{.USER}} (or, for a directory user, make `getent passwd {{.USER}}` answer through sssd/LDAP).{{end}}",
+			"Or change the preference (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\": set the operating system user name to a user every instance has, or turn Run As off; from the CLI: "+reach.PrefsFixCLI+" (set inputs.runAsDefaultUser, or inputs.runAsEnabled to false). An IAM user or role tagged SSMSessionRunAs runs as the tag's user instead."),
+		Docs: []string{finding.DocRunAs, finding.DocPrefsConsole, finding.DocPrefsCLI}},
+	{ID: SessionSSMUserUncreatable, Severity: finding.SevFail,
+		Title: "The agent cannot create ssm-user",
+		Fix: finding.FixLines(
+			"Create the user where /etc is writable (e.g. in the image): sudo useradd -m ssm-user && echo 'ssm-user ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/ssm-agent-users && sudo chmod 440 /etc/sudoers.d/ssm-agent-users",
+			"{{if not .useradd}}Or install useradd (the passwd / shadow-utils package).{{end}}",
+			"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or "+reach.PrefsFixCLI+" (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user)."),
+		Docs: []string{finding.DocRunAs, finding.DocPrefsConsole}},
+}
+
+// diagnoseRunAs checks the user sessions start as (FINDINGS.md):
+//   - session.runas-user-missing: the preferences turn Run As on and name a
+//     default user that /etc/passwd does not hold, or the agent's logs say
+//     `failed to start pty since RunAs user … does not exist`;
+//   - session.ssm-user-uncreatable: Run As is off, ssm-user does not exist,
+//     and the agent cannot create it (read-only or immutable /etc/passwd,
+//     no useradd), or its logs say it failed to.
+//
+// A user missing from /etc/passwd while nsswitch also asks sss, ldap or the
+// like is warn: the directory may serve it, and a static binary cannot ask.
+// With the preferences unknown, a recent log line decides; without one
+// nothing is said about Run As, and ssm-user is only warned about.
+func diagnoseRunAs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+	p := o.Prefs.Prefs()
+	missing := logSummary(o, journal.KindRunAsUserMissing)
+	switch {
+	case p != nil && p.RunAsEnabled:
+		return runAsUserFinding(cat, o, p, missing)
+	case p == nil && missing != nil:
+		return runAsUserFinding(cat, o, nil, missing)
+	}
+	return ssmUserFinding(cat, o, p)
+}
+
+// logSummary returns the summary of kind k in the agent's logs, or nil.
+func logSummary(o *obs.Observations, k journal.Kind) *journal.Summary {
+	if o.Logs == nil {
+		return nil
+	}
+	for i := range o.Logs.Events {
+		if o.Logs.Events[i].Kind == k {
+			return &o.Logs.Events[i]
+		}
+	}
+	return nil
+}
+
+// recentLog reports whether s's last line is within logRecent of a live
+// run. Without live checks (ssm-probe logs, an offline --root) nothing
+// confirms that the fault is still present, so log lines never make a
+// finding fail (FINDINGS.md, "From the agent's logs").
+func recentLog(o *obs.Observations, s *journal.Summary) bool {
+	return o.Live && s != nil && !s.Last.IsZero() && o.StartedAt.Sub(s.Last) <= logRecent
+}
+
+func prefsWhere(o *obs.Observations) string {
+	return fmt.Sprintf("the Session Manager preferences (document %s, region %s)", prefs.DocumentName, reach.OrUnknown(o.Prefs.Region))
+}
+
+func runAsUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Preferences, logs *journal.Summary) []finding.Finding {
+	u := o.Users
+	var ev []string
+	user := ""
+	if p != nil {
+		user = p.RunAsDefaultUser
+		ev = append(ev, fmt.Sprintf("%s: runAsEnabled true, runAsDefaultUser %q", prefsWhere(o), user))
+	} else if logs != nil && len(logs.Values) > 0 {
+		user = logs.Values[len(logs.Values)-1]
+		ev = append(ev, "the preferences could not be read; the agent's logs name the Run As user")
+	}
+	recent := recentLog(o, logs) && (p == nil || logNames(logs, user))
+	if logs != nil {
+		ev = append(ev, summaryEvidence(logs)...)
+	}
+	severity := finding.SevFail
+	var summary string
+	switch {
+	case p != nil && strings.TrimSpace(user) == "":
+		summary = "The Session Manager preferences turn Run As on but name no default user: every session fails with \"please set the RunAs default user\", unless the IAM user or role starting it carries an SSMSessionRunAs tag."
+	case u == nil || !u.PasswdRead:
+		if logs == nil {
+			return nil // nothing read here, nothing in the logs
+		}
+		summary = fmt.Sprintf("The agent reports that the Run As user %s does not exist on this host, so sessions fail to start (/etc/passwd was not read to confirm it).", reach.OrUnknown(user))
+		if !recent {
+			severity = finding.SevWarn
+		}
+	case u.Has(user):
+		return nil
+	default:
+		ev = append(ev, fmt.Sprintf("%s (%d users) has no user %s", users.PasswdPath, len(u.Users), user))
+		summary = fmt.Sprintf("Session Manager starts every session on this host as %s (Run As), and that user does not exist here, so every session fails with \"failed to start pty since RunAs user %s does not exist\". The preference is account- and region-wide: hosts without the user cannot be reached.", user, user)
+		if other := u.OtherSources(); len(other) > 0 {
+			ev = append(ev, fmt.Sprintf("%s lists passwd: %s; the probe is a static binary and reads only /etc/passwd, so a user served by %s is invisible to it", users.NSSwitchPath, strings.Join(u.Sources, " "), strings.Join(other, ", ")))
+			if !recent {
+				severity = finding.SevWarn
+				summary = fmt.Sprintf("Run As starts sessions as %s, which is not in /etc/passwd; nsswitch also asks %s, which may serve it. If `getent passwd %s` prints nothing, every session fails.", user, strings.Join(other, ", "), user)
+			}
+		}
+	}
+	return []finding.Finding{cat.NewAt(SessionRunAsUserMissing, severity, summary, ev, finding.Fill{"noUser": strings.TrimSpace(user) == "", "USER": user})}
+}
+
+// logNames reports whether the log summary names user (or names none).
+func logNames(s *journal.Summary, user string) bool {
+	if len(s.Values) == 0 {
+		return true
+	}
+	for _, v := range s.Values {
+		if v == user {
+			return true
+		}
+	}
+	return false
+}
+
+func ssmUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Preferences) []finding.Finding {
+	u := o.Users
+	failed := logSummary(o, journal.KindSSMUserCreateFailed)
+	if u == nil || !u.PasswdRead || u.Has(users.DefaultUser) {
+		return nil
+	}
+	var blockers, ev []string
+	if u.Passwd.ReadOnlyMount {
+		blockers = append(blockers, "/etc is on a read-only mount")
+	}
+	if u.Passwd.Immutable {
+		blockers = append(blockers, users.PasswdPath+" is immutable (chattr +i)")
+	}
+	if u.Useradd == "" {
+		blockers = append(blockers, "useradd is not installed (looked in "+strings.Join(users.UseraddPaths, ", ")+")")
+	}
+	if !u.SudoersDir {
+		ev = append(ev, users.SudoersDir+" does not exist: the agent cannot write its sudoers rule, so ssm-user would get no sudo")
+	}
+	if len(blockers) == 0 && !recentLog(o, failed) {
+		return nil
+	}
+	where, severity := "", finding.SevFail
+	if p != nil {
+		where = "Run As is off in " + prefsWhere(o)
+	} else {
+		where = "the preferences could not be read; with Run As off (the default)"
+		if !recentLog(o, failed) {
+			severity = finding.SevWarn
+		}
+	}
+	ev = append([]string{where + ", sessions start as ssm-user", fmt.Sprintf("%s (%d users) has no %s", users.PasswdPath, len(u.Users), users.DefaultUser)}, ev...)
+	for _, b := range blockers {
+		ev = append(ev, "the agent cannot run `useradd -m ssm-user`: "+b)
+	}
+	if u.Passwd.Checked {
+		ev = append(ev, fmt.Sprintf("%s mode %s", users.PasswdPath, u.Passwd.Mode))
+	}
+	if u.Passwd.Reason != "" {
+		ev = append(ev, u.Passwd.Reason)
+	}
+	if failed != nil {
+		ev = append(ev, summaryEvidence(failed)...)
+	}
+	summary := "Sessions start as ssm-user, which does not exist, and the agent cannot create it on this host, so every session fails to start its shell."
+	if severity == finding.SevWarn {
+		summary = "If Run As is off (the default), sessions start as ssm-user, which does not exist, and the agent cannot create it on this host."
+	}
+	return []finding.Finding{cat.NewAt(SessionSSMUserUncreatable, severity, summary, ev, finding.Fill{"useradd": u.Useradd})}
+}

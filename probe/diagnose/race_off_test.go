@@ -1,0 +1,4 @@
+package diagnose
+
+// raceBuild is true when the tests run under the race detector.
+const raceBuild = false

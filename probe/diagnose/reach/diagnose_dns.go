@@ -1,0 +1,498 @@
+package reach
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/agentpath"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+)
+
+// The DNS findings that compare the host's resolvers, AmazonProvidedDNS and
+// the hosts file.
+const (
+	DNSVPCResolverSilent      finding.ID = "dns.vpc-resolver-silent"
+	DNSResolverBypassesVPC    finding.ID = "dns.resolver-bypasses-vpc"
+	DNSEndpointNoAddress      finding.ID = "dns.endpoint-no-address"
+	DNSHostsOverride          finding.ID = "dns.hosts-override"
+	DNSHostsStale             finding.ID = "dns.hosts-stale"
+	DNSNameserverUnresponsive finding.ID = "dns.nameserver-unresponsive"
+)
+
+var DNSEntries = []finding.Entry{
+	{ID: DNSVPCResolverSilent, Severity: finding.SevFail,
+		Title: "AmazonProvidedDNS does not answer",
+		Fix: finding.FixLines(
+			"Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > {{.VPC_ID}} > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id {{.VPC_ID}} --enable-dns-support \"{\\\"Value\\\":true}\"",
+			"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver."),
+		Docs:      []string{finding.DocVPCDNS},
+		DependsOn: []finding.ID{NetIPv6OnlyEndpoints}},
+	{ID: DNSResolverBypassesVPC, Severity: finding.SevFail,
+		Title: "The host's DNS servers do not see the VPC's endpoint zone",
+		Fix: finding.FixLines(
+			"On the DNS servers {{.DNS_SERVERS}}: add a conditional forwarder for {{.REGION}}.{{or .domain \"amazonaws.com\"}} to the IP addresses of a Route 53 Resolver inbound endpoint in {{.VPC}}.",
+			"Recommended: create a Route 53 Resolver inbound endpoint in the VPC and add a conditional forwarder for the region's amazonaws.com zone (e.g. REGION.amazonaws.com) on the host's DNS servers, pointing at the inbound endpoint's addresses. AmazonProvidedDNS itself does not answer queries from outside the VPC.",
+			"Or give the subnet a NAT path so that the public addresses work.",
+			"Stop-gap only: pin the endpoint names in /etc/hosts to the endpoint's private addresses (they break when the endpoint is recreated)."),
+		Docs:      []string{finding.DocResolverIn, finding.DocVPCEndpoints},
+		DependsOn: []finding.ID{HostResolvConf}},
+	{ID: DNSEndpointNoAddress, Severity: finding.SevFail,
+		Title: "An endpoint name has no address",
+		Fix: finding.FixLines(
+			"Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values={{.VPC_ID}} --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids {{.SUBNET_ID}}",
+			"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides."),
+		Docs:      []string{finding.DocVPCEndpoints, finding.DocPrivateDNS},
+		DependsOn: []finding.ID{HostResolvConf}},
+	{ID: DNSHostsOverride, Severity: finding.SevWarn,
+		Title: "/etc/hosts pins an endpoint name",
+		Fix:   "Remove the pin from /etc/hosts and let DNS answer; the pin breaks silently when the endpoint is recreated.",
+		Docs:  []string{finding.DocPrivateDNS}},
+	{ID: DNSHostsStale, Severity: finding.SevFail,
+		Title: "/etc/hosts pins an endpoint name to a wrong address",
+		Fix:   "Remove the stale line from /etc/hosts (or correct it to what AmazonProvidedDNS answers), then restart the agent: sudo systemctl restart amazon-ssm-agent",
+		Docs:  []string{finding.DocPrivateDNS}},
+	{ID: DNSNameserverUnresponsive, Severity: finding.SevWarn,
+		Title: "A configured nameserver does not answer",
+		Fix: "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it)." +
+			"{{if .stub}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
+		Docs:      []string{finding.DocVPCDNS},
+		DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
+}
+
+// DiagnoseDNS implements the dns.* findings of docs/FINDINGS.md: it compares what
+// the host's resolvers, AmazonProvidedDNS and the hosts file say about each
+// endpoint name, and combines that with what port 443 did.
+func DiagnoseDNS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+	p := o.Plan
+	if p == nil || len(o.DNS)+len(o.AgentDNS) == 0 {
+		return nil
+	}
+	var out []finding.Finding
+	vs := agentpath.Views(o)
+	out = append(out, vpcSilent(cat, o, vs)...)
+	out = append(out, unresponsive(cat, o)...)
+
+	var bypass, noAddr, override, stale []string
+	var bypassHosts, noAddrHosts, overrideHosts, staleHosts []string
+	bypassWorks := true // every bypassed name still reaches its (public) address
+	paths := agentpath.PathsByHost(o)
+	for i := range vs {
+		v := &vs[i]
+		if !v.Endpoint.Required || v.Proxy != nil || v.Hijacked() || v.RcodeFailed() || v.SilentFailed() {
+			continue // through a proxy, the proxy resolves the name; a hijack and an error rcode have their own rules
+		}
+		vpcAddrs, vpcBy := v.VPCAnswer()
+		switch {
+		case v.FromHosts():
+			pins := v.Agent.Answer.Addrs
+			where := v.Agent.Answer.Detail // "/etc/hosts line N"
+			if where == "" {
+				where = hostsPath(o)
+			}
+			ev := fmt.Sprintf("%s pins %s to %s", where, v.Endpoint.Host, obs.JoinAddrs(pins))
+			switch {
+			case vpcBy != nil && !overlap(pins, vpcAddrs):
+				stale = append(stale, ev+fmt.Sprintf("; AmazonProvidedDNS %s answers %s", vpcBy.Resolver, obs.JoinAddrs(vpcAddrs)))
+				staleHosts = append(staleHosts, v.Endpoint.Host)
+			case agentpath.PathBrokenAt(paths, v.Endpoint.Host, agentpath.StageTCP):
+				stale = append(stale, ev+"; port 443 on it does not answer: "+NetSummary(v, pins))
+				staleHosts = append(staleHosts, v.Endpoint.Host)
+			case agentpath.HostOK(paths, v.Endpoint.Host):
+				override = append(override, ev+"; it still matches AmazonProvidedDNS and port 443 answers")
+				overrideHosts = append(overrideHosts, v.Endpoint.Host)
+			}
+		case bypasses(p, v):
+			bypass = append(bypass, bypassEvidence(p, v, vpcAddrs, vpcBy)...)
+			bypassHosts = append(bypassHosts, v.Endpoint.Host)
+			addrs, _ := v.AgentAddrs()
+			if !agentpath.HostOK(paths, v.Endpoint.Host) {
+				bypassWorks = false
+			} else {
+				bypass = append(bypass, fmt.Sprintf("%s still answers on %s through another path (NAT or internet)", v.Endpoint.Host, obs.JoinAddrs(addrs)))
+			}
+		case noAddress(v):
+			noAddr = append(noAddr, noAddressEvidence(v, vpcAddrs, vpcBy))
+			noAddrHosts = append(noAddrHosts, v.Endpoint.Host)
+		}
+	}
+	if len(bypass) > 0 {
+		sev := finding.SevFail
+		if bypassWorks {
+			sev = finding.SevWarn
+		}
+		f := cat.NewAt(DNSResolverBypassesVPC, sev,
+			fmt.Sprintf("The DNS servers this host uses (%s) do not forward to the VPC resolver, so they never see the private DNS of the VPC's interface endpoints; AmazonProvidedDNS, which does, answers with addresses inside the VPC. AmazonProvidedDNS does not answer queries from outside the VPC, so the fix is a Route 53 Resolver inbound endpoint with a conditional forwarder, or a NAT path.",
+				obs.JoinAddrs(p.System)),
+			bypass,
+			finding.Fill{"DNS_SERVERS": obs.JoinAddrs(p.System), "REGION": p.Region, "domain": p.Domain, "VPC": vpcName(o)})
+		if bypassWorks {
+			f.Summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
+		}
+		f.About(bypassHosts...)
+		out = append(out, f)
+	}
+	if len(noAddr) > 0 {
+		subnet := "SUBNET_ID"
+		if o.IMDS != nil && o.IMDS.SubnetID != "" {
+			subnet = o.IMDS.SubnetID
+		}
+		f := cat.New(DNSEndpointNoAddress,
+			"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
+			noAddr,
+			finding.Fill{"VPC_ID": vpcID(o), "SUBNET_ID": subnet})
+		f.About(noAddrHosts...)
+		out = append(out, f)
+	}
+	if len(stale) > 0 {
+		f := cat.New(DNSHostsStale,
+			"/etc/hosts pins endpoint names to addresses that are no longer right; the agent reads /etc/hosts before DNS and connects there.",
+			stale)
+		f.About(staleHosts...)
+		out = append(out, f)
+	}
+	if len(override) > 0 {
+		f := cat.New(DNSHostsOverride,
+			"/etc/hosts pins endpoint names. The pins work today, but they break silently when the endpoint is recreated or its addresses change.",
+			override)
+		f.About(overrideHosts...)
+		out = append(out, f)
+	}
+	return out
+}
+
+// vpcSilent is dns.vpc-resolver-silent: the host is in a VPC, and neither
+// AmazonProvidedDNS address answered any question at all.
+func vpcSilent(cat *finding.Catalog, o *obs.Observations, vs []agentpath.View) []finding.Finding {
+	p := o.Plan
+	if len(p.VPCCIDRs) == 0 {
+		return nil
+	}
+	asked, quiet := 0, 0
+	per := map[netip.Addr]string{}
+	for _, d := range o.DNS {
+		if !d.Has(obs.RoleVPC) {
+			continue
+		}
+		asked++
+		if agentpath.Silent(&d) {
+			quiet++
+			per[d.Resolver] = fmt.Sprintf("%s: %s (%s after %d attempt(s))", d.Resolver, d.A.Class, d.Host, d.A.Attempts)
+		}
+	}
+	if asked == 0 || quiet < asked {
+		return nil
+	}
+	var ev []string
+	for _, a := range p.VPC {
+		if s, ok := per[a]; ok {
+			ev = append(ev, s)
+		}
+	}
+	ev = append(ev, fmt.Sprintf("%d of %d questions to AmazonProvidedDNS got no answer; VPC CIDR %s", quiet, asked, prefixes(p.VPCCIDRs)))
+	f := cat.New(DNSVPCResolverSilent,
+		fmt.Sprintf("This host is in %s, but AmazonProvidedDNS (%s) gives no answer at all. The VPC attribute \"DNS resolution\" (enableDnsSupport) is most likely off, or a host firewall drops port 53 to the resolver.",
+			vpcName(o), obs.JoinAddrs(p.VPC)),
+		ev, finding.Fill{"VPC_ID": vpcID(o)})
+	if hostAsksVPC(o) {
+		// The host asks the silent resolver itself: every lookup that
+		// broke broke here.
+		f.About(agentpath.BrokenAtResolve(o, false)...)
+	}
+	return []finding.Finding{f}
+}
+
+// hostAsksVPC reports whether one of the host's own resolvers is
+// AmazonProvidedDNS.
+func hostAsksVPC(o *obs.Observations) bool {
+	for _, s := range o.Plan.System {
+		for _, v := range o.Plan.VPC {
+			if s == v {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unresponsive is dns.nameserver-unresponsive: a configured nameserver that
+// answered no question while another did (warn), or none answered (fail).
+func unresponsive(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+	type tally struct{ asked, quiet int }
+	t := map[netip.Addr]*tally{}
+	for _, d := range o.DNS {
+		if !d.Has(obs.RoleSystem) {
+			continue
+		}
+		x := t[d.Resolver]
+		if x == nil {
+			x = &tally{}
+			t[d.Resolver] = x
+		}
+		x.asked++
+		if agentpath.Silent(&d) {
+			x.quiet++
+		}
+	}
+	var dead, alive []string
+	for _, a := range o.Plan.System {
+		x := t[a]
+		if x == nil {
+			continue
+		}
+		if x.quiet == x.asked {
+			dead = append(dead, a.String())
+		} else {
+			alive = append(alive, a.String())
+		}
+	}
+	// The agent's own lookups that got no usable answer at all: the
+	// nameservers it asks are silent for those names, whatever they do for
+	// the others.
+	var quietEv, quietHosts, quietServers []string
+	quietRequired := false
+	for _, p := range agentpath.AgentPaths(o) {
+		if p.State != agentpath.PathBroken || p.Failed != agentpath.StageResolve || !agentpath.SilentClass(p.Class, p.Rcode) {
+			continue
+		}
+		quietRequired = quietRequired || p.Required
+		quietHosts = append(quietHosts, p.Host)
+		if s := strings.TrimSuffix(p.Server, ":53"); s != "" {
+			quietServers = appendUnique(quietServers, s)
+		}
+		line := fmt.Sprintf("the agent's lookup of %s got no answer (%s)", p.Host, p.Class)
+		if p.Detail != "" {
+			line += ": " + p.Detail
+		}
+		quietEv = append(quietEv, line)
+	}
+	if len(dead) == 0 && len(quietHosts) == 0 {
+		return nil
+	}
+	var ev []string
+	if len(dead) > 0 {
+		ev = append(ev, fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "--timeout"))
+	}
+	if s := agentStallEvidence(o); s != "" {
+		ev = append(ev, s)
+	}
+	if len(quietHosts) > 0 {
+		servers := strings.Join(quietServers, ", ")
+		if servers == "" {
+			servers = strings.Join(systemOrDefault(o), ", ")
+		}
+		ev = append(ev, quietEv...)
+		if len(alive) > 0 {
+			ev = append(ev, "answering other questions: "+strings.Join(alive, ", "))
+		}
+		sev := finding.SevFail
+		if !quietRequired {
+			sev = finding.SevWarn
+		}
+		f := cat.NewAt(DNSNameserverUnresponsive, sev,
+			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quietHosts, ", ")), ev, stubFill(dead, quietServers))
+		if !quietRequired {
+			f.Summary += " Only optional endpoints are affected."
+		}
+		f.About(quietHosts...)
+		return []finding.Finding{f}
+	}
+	if len(alive) > 0 {
+		ev = append(ev, "answering: "+strings.Join(alive, ", "))
+		return []finding.Finding{cat.New(DNSNameserverUnresponsive,
+			fmt.Sprintf("The nameserver(s) %s in %s do not answer while %s do, so every lookup that reaches them first waits for a timeout.",
+				strings.Join(dead, ", "), resolvPath(o), strings.Join(alive, ", ")), ev, stubFill(dead, nil))}
+	}
+	f := cat.NewAt(DNSNameserverUnresponsive, finding.SevFail,
+		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev, stubFill(dead, nil))
+	f.About(agentpath.BrokenAtResolve(o, false)...)
+	return []finding.Finding{f}
+}
+
+// stubFill sets the template's stub condition when a silent nameserver is
+// the systemd-resolved stub, 127.0.0.53: then systemd-resolved itself is
+// down, and fixing an upstream server would not help.
+func stubFill(dead, quiet []string) finding.Fill {
+	for _, s := range append(append([]string{}, dead...), quiet...) {
+		if s == "127.0.0.53" {
+			return finding.Fill{"stub": true}
+		}
+	}
+	return nil
+}
+
+// agentStallEvidence is what the agent's own resolver waits on silent
+// nameservers, from the first agent-view lookup that waits on any.
+func agentStallEvidence(o *obs.Observations) string {
+	for _, a := range o.AgentDNS {
+		if s := a.Answer.StallSummary(); s != "" {
+			return a.Host + ": " + s
+		}
+	}
+	return ""
+}
+
+// systemOrDefault names the nameservers the agent asks: resolv.conf's, or
+// Go's defaults when it names none.
+func systemOrDefault(o *obs.Observations) []string {
+	var out []string
+	for _, a := range o.Plan.System {
+		out = append(out, a.String())
+	}
+	if len(out) == 0 {
+		out = []string{"127.0.0.1", "::1"}
+	}
+	return out
+}
+
+// bypasses reports whether the host's own resolvers, which are not
+// AmazonProvidedDNS, answer an endpoint name with a public address, with
+// nothing, or not at all, while AmazonProvidedDNS answers inside the VPC.
+func bypasses(p *obs.Plan, v *agentpath.View) bool {
+	vpcAddrs, vpcBy := v.VPCAnswer()
+	if len(p.System) == 0 || vpcBy == nil || len(p.VPCCIDRs) == 0 || !anyInVPC(p, vpcAddrs) {
+		return false
+	}
+	for _, d := range v.System {
+		if d.Has(obs.RoleVPC) {
+			return false // the host asks the VPC resolver itself
+		}
+	}
+	addrs, _ := v.AgentAddrs()
+	return !anyInVPC(p, addrs)
+}
+
+func bypassEvidence(p *obs.Plan, v *agentpath.View, vpcAddrs []netip.Addr, vpcBy *obs.DNSObs) []string {
+	var ev []string
+	for _, d := range v.System {
+		switch c := d.Class(); c {
+		case errclass.None:
+			ev = append(ev, fmt.Sprintf("%s answered %s with %s (%s)", d.Resolver, v.Endpoint.Host, obs.JoinAddrs(d.Addrs()), placeAddrs(p, d.Addrs())))
+		default:
+			ev = append(ev, fmt.Sprintf("%s answered %s with no address (%s)", d.Resolver, v.Endpoint.Host, c))
+		}
+	}
+	ev = append(ev, fmt.Sprintf("AmazonProvidedDNS %s answered %s with %s (%s)", vpcBy.Resolver, v.Endpoint.Host, obs.JoinAddrs(vpcAddrs), placeAddrs(p, vpcAddrs)))
+	return ev
+}
+
+// noAddress reports whether the agent's resolver path answers NODATA or
+// NXDOMAIN for the name.
+func noAddress(v *agentpath.View) bool {
+	if v.Agent != nil {
+		c := v.Agent.Answer.Class
+		return c == errclass.NXDomain || c == errclass.NoData
+	}
+	for _, d := range v.System {
+		if c := d.Class(); c == errclass.NXDomain || c == errclass.NoData {
+			return true
+		}
+	}
+	return false
+}
+
+func noAddressEvidence(v *agentpath.View, vpcAddrs []netip.Addr, vpcBy *obs.DNSObs) string {
+	server, class := "", errclass.Class("")
+	if v.Agent != nil {
+		server, class = v.Agent.Answer.Server, v.Agent.Answer.Class
+	}
+	for _, d := range v.System {
+		if ap, err := netip.ParseAddrPort(server); server == "" || err == nil && ap.Addr() == d.Resolver {
+			server, class = d.Resolver.String(), d.Class()
+			break
+		}
+	}
+	s := fmt.Sprintf("%s answered %s with %s", server, v.Endpoint.Host, strings.ToUpper(string(class)))
+	if vpcBy != nil {
+		s += fmt.Sprintf("; AmazonProvidedDNS %s has %s", vpcBy.Resolver, obs.JoinAddrs(vpcAddrs))
+	}
+	return s
+}
+
+func overlap(a, b []netip.Addr) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func anyInVPC(p *obs.Plan, as []netip.Addr) bool {
+	for _, a := range as {
+		if _, ok := p.InVPC(a); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// placeAddrs says where addresses lie relative to the VPC CIDRs.
+func placeAddrs(p *obs.Plan, as []netip.Addr) string {
+	var in, out []string
+	for _, a := range as {
+		if c, ok := p.InVPC(a); ok {
+			in = append(in, fmt.Sprintf("%s inside %s", a, c))
+		} else {
+			out = append(out, a.String())
+		}
+	}
+	switch {
+	case len(out) == 0:
+		return strings.Join(in, ", ")
+	case len(p.VPCCIDRs) == 0:
+		return "VPC CIDRs unknown"
+	}
+	s := "outside " + prefixes(p.VPCCIDRs)
+	if len(in) > 0 {
+		s = strings.Join(in, ", ") + "; " + strings.Join(out, ", ") + " " + s
+	}
+	return s
+}
+
+func prefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func vpcID(o *obs.Observations) string {
+	if o.IMDS != nil && o.IMDS.VPCID != "" {
+		return o.IMDS.VPCID
+	}
+	return "VPC_ID"
+}
+
+func vpcName(o *obs.Observations) string {
+	s := "the VPC"
+	if o.IMDS != nil && o.IMDS.VPCID != "" {
+		s = o.IMDS.VPCID
+	}
+	if o.Plan != nil && len(o.Plan.VPCCIDRs) > 0 {
+		s += " (" + prefixes(o.Plan.VPCCIDRs) + ")"
+	}
+	return s
+}
+
+func resolvPath(o *obs.Observations) string {
+	if o.Resolv != nil && o.Resolv.Conf != nil {
+		if o.Resolv.Conf.IsStub() && o.Resolv.Upstream != nil {
+			return o.Resolv.Upstream.Path
+		}
+		return o.Resolv.Conf.Path
+	}
+	return "/etc/resolv.conf"
+}
+
+func hostsPath(o *obs.Observations) string {
+	if o.Resolv != nil && o.Resolv.Hosts != nil {
+		return o.Resolv.Hosts.Path
+	}
+	return "/etc/hosts"
+}

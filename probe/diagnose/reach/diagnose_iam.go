@@ -1,0 +1,234 @@
+package reach
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/agent"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/imds"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+)
+
+// codeSuccess is the Code of a usable iam/info or credentials document
+// (AWS docs, "Instance metadata categories", iam/info and
+// iam/security-credentials/role-name).
+const codeSuccess = "Success"
+
+// dhmcRole is the role name the AWS docs use for Default Host Management
+// Configuration ("Using the Default Host Management Configuration setting").
+const dhmcRole = "AWSSystemsManagerDefaultEC2InstanceManagementRole"
+
+// The instance profile findings.
+const (
+	IAMNoInstanceProfile finding.ID = "iam.no-instance-profile"
+	IAMCredsUnavailable  finding.ID = "iam.credentials-unavailable"
+)
+
+// The two fixes of iam.no-instance-profile: attach a profile, or turn on
+// Default Host Management Configuration.
+const (
+	attachProfileFix = "an instance profile whose role has AmazonSSMManagedInstanceCore: aws ec2 associate-iam-instance-profile --instance-id {{.INSTANCE_ID}} --iam-instance-profile Name=PROFILE_NAME --region {{.REGION}}"
+	enableDHMCFix    = "Default Host Management Configuration must be turned on for the account and region: aws ssm update-service-setting --setting-id arn:aws:ssm:{{.REGION}}:ACCOUNT_ID:servicesetting/ssm/managed-instance/default-ec2-instance-management-role --setting-value service-role/" + dhmcRole + " --region {{.REGION}}"
+)
+
+var IAMEntries = []finding.Entry{
+	// When DHMC can stand in (dhmcReady), turning it on comes first;
+	// otherwise attaching a profile, then what DHMC lacks (dhmc.fill).
+	{ID: IAMNoInstanceProfile, Severity: finding.SevFail,
+		Title: "No instance profile is attached",
+		Fix: finding.FixLines(
+			"{{if .dhmcReady}}"+enableDHMCFix, "Or attach "+attachProfileFix+"{{else}}Attach "+attachProfileFix,
+			"{{if eq .imdsFix \"hop\"}}For IMDSv2, raise the PUT response hop limit: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-put-response-hop-limit 2{{.regionFlag}}{{end}}",
+			"{{if eq .imdsFix \"endpoint\"}}Make IMDSv2 answer: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-endpoint enabled{{.regionFlag}}{{end}}",
+			"{{if .agentFix}}Update the agent to "+string(agent.MinDefaultHostManagement)+" or later: aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}} (needs working credentials), or the distribution's package manager.{{end}}",
+			"{{if or .imdsFix .agentFix}}Or, once the above is fixed: "+enableDHMCFix+"{{end}}{{end}}"),
+		Docs: []string{finding.DocInstanceRole, finding.DocDHMC}},
+	// The first fix depends on why the credentials are unusable (cause).
+	{ID: IAMCredsUnavailable, Severity: finding.SevFail,
+		Title: "The instance role's credentials are unusable",
+		Fix: finding.FixLines(
+			"{{if eq .cause \"unreadable\"}}Check that role {{.ROLE_NAME}} still exists (aws iam get-role --role-name {{.ROLE_NAME}}) and re-associate the instance profile.{{else if eq .cause \"expired\"}}Check this host's clock first (timedatectl; chronyc tracking): a clock running ahead makes valid credentials look expired.",
+			"If the clock is right, IMDS cannot refresh the role's credentials: re-associate the instance profile: aws ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values={{.INSTANCE_ID}}{{.regionFlag}}, then aws ec2 replace-iam-instance-profile-association --association-id ASSOCIATION_ID --iam-instance-profile Arn={{.PROFILE_ARN}}{{.regionFlag}}{{else}}"+
+				"Let EC2 assume role {{.ROLE_NAME}}: check its trust policy (aws iam get-role --role-name {{.ROLE_NAME}} --query Role.AssumeRolePolicyDocument) allows ec2.amazonaws.com, e.g. aws iam update-assume-role-policy --role-name {{.ROLE_NAME}}"+
+				` --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'{{end}}`,
+			"Check the role's trust policy (it must trust ec2.amazonaws.com) and that the role still exists; re-associate the instance profile if needed."),
+		Docs:      []string{finding.DocInstanceRole},
+		DependsOn: []finding.ID{IAMNoInstanceProfile}},
+}
+
+// DiagnoseIAM names what keeps the agent from getting credentials through
+// the instance profile (docs/FINDINGS.md, "Instance identity and credentials"):
+//   - iam.no-instance-profile: meta-data/iam/info is 404. A fail, or a warn
+//     when Default Host Management Configuration (DHMC) could stand in,
+//     which needs IMDSv2 working and agent 3.2.582.0 or later
+//     (docs/AGENT-FACTS.md, "Versions that change what is required").
+//   - iam.credentials-unavailable: a role is attached but its credentials
+//     document has a Code other than Success, has expired, or cannot be
+//     read. No part of the credentials is ever printed: the observation
+//     (imds.CredStatus) holds none.
+//
+// When IMDS did not answer, the profile is unchecked and the imds rules
+// speak instead.
+func DiagnoseIAM(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+	id := o.IMDS
+	if id == nil {
+		return nil
+	}
+	switch id.Profile.State {
+	case imds.ProfileAbsent:
+		return []finding.Finding{noInstanceProfile(cat, o)}
+	case imds.ProfilePresent:
+		if f, ok := credentialsUnavailable(cat, o); ok {
+			return []finding.Finding{f}
+		}
+	}
+	return nil
+}
+
+// dhmc is whether Default Host Management Configuration could serve this
+// instance, with what the probe saw for each of its two needs.
+type dhmc struct {
+	ok      bool
+	have    []string     // needs that are met, in words
+	missing []string     // needs that are not met, in words
+	fill    finding.Fill // how to meet the missing needs: imdsFix, agentFix
+}
+
+// dhmcReadiness checks the two host-side needs of DHMC: IMDSv2 working
+// (a token obtained and metadata read with it) and an agent version of
+// agent.MinDefaultHostManagement or later. An unknown version counts as
+// missing: "not checked" is never "healthy".
+func dhmcReadiness(o *obs.Observations) dhmc {
+	d := dhmc{fill: finding.Fill{}}
+	id := o.IMDS
+	if id.Token.Obtained && id.Access == imds.AccessV2 {
+		d.have = append(d.have, "IMDSv2 works (token obtained, metadata read with it)")
+	} else {
+		d.missing = append(d.missing, fmt.Sprintf("IMDSv2 does not work (%s; metadata read %s)", tokenEvidence(id), accessWords(id.Access)))
+		if id.Failure == imds.FailTokenTimeout {
+			d.fill["imdsFix"] = "hop"
+		} else {
+			d.fill["imdsFix"] = "endpoint"
+		}
+	}
+	a := o.Agent
+	switch {
+	case a == nil:
+		d.missing = append(d.missing, "the agent version is unknown (the agent facts were not gathered)")
+	case !a.Installed:
+		d.missing = append(d.missing, "the agent is not installed")
+	default:
+		v, err := a.ParsedVersion()
+		switch {
+		case err != nil:
+			d.missing = append(d.missing, "the agent version is unknown (no source gave one)")
+		case !v.AtLeast(agent.MinDefaultHostManagement):
+			d.missing = append(d.missing, fmt.Sprintf("agent %s (from %s) is older than %s", v, a.VersionSource, agent.MinDefaultHostManagement))
+			d.fill["agentFix"] = true
+		default:
+			d.have = append(d.have, fmt.Sprintf("agent %s (from %s) is %s or later", v, a.VersionSource, agent.MinDefaultHostManagement))
+		}
+	}
+	d.ok = len(d.missing) == 0
+	return d
+}
+
+// noInstanceProfile builds iam.no-instance-profile.
+func noInstanceProfile(cat *finding.Catalog, o *obs.Observations) finding.Finding {
+	inst, region := InstanceOf(o), RegionOf(o)
+	if region == "" {
+		region = "REGION"
+	}
+	d := dhmcReadiness(o)
+	ev := []string{fmt.Sprintf("GET /latest/meta-data/iam/info: HTTP %d (no instance profile on %s)", o.IMDS.Profile.Status, inst)}
+	for _, h := range d.have {
+		ev = append(ev, "DHMC need met: "+h)
+	}
+	for _, m := range d.missing {
+		ev = append(ev, "DHMC need missing: "+m)
+	}
+	usesDHMC := false
+	if a := o.Agent; a != nil && a.CredentialSource != "" {
+		ev = append(ev, fmt.Sprintf("%s: CredentialSource %s", agent.IdentityPath, a.CredentialSource))
+		usesDHMC = a.CredentialSource == agent.CredentialSSM
+	}
+	fill := finding.Fill{"INSTANCE_ID": inst, "REGION": region, "regionFlag": RegionFlag(o), "dhmcReady": d.ok}
+	if d.ok {
+		summary := fmt.Sprintf("Instance %s has no instance profile. Default Host Management Configuration can stand in: %s. It serves only where it is turned on for the account and region.",
+			inst, strings.Join(d.have, "; "))
+		if usesDHMC {
+			summary += " The agent's identity_config.json shows it already gets its credentials that way."
+		}
+		return cat.NewAt(IAMNoInstanceProfile, finding.SevWarn, summary, ev, fill)
+	}
+	summary := fmt.Sprintf("Instance %s has no instance profile, and Default Host Management Configuration cannot stand in: %s. The agent has no credentials to reach Systems Manager.",
+		inst, strings.Join(d.missing, "; "))
+	if usesDHMC {
+		summary += " identity_config.json shows the agent used DHMC before; it cannot now."
+	}
+	return cat.New(IAMNoInstanceProfile, summary, ev, fill, d.fill)
+}
+
+// credentialsUnavailable builds iam.credentials-unavailable when the role's
+// credentials document is unusable. It reports false when it is usable or
+// was not read. It prints only the document's Code, Message and times.
+func credentialsUnavailable(cat *finding.Catalog, o *obs.Observations) (finding.Finding, bool) {
+	p := o.IMDS.Profile
+	inst := InstanceOf(o)
+	role := p.Role
+	if role == "" {
+		role = "ROLE_NAME"
+	}
+	ev := []string{fmt.Sprintf("instance profile %s on %s", OrUnknown(p.ARN), inst)}
+	if p.Role != "" {
+		ev = append(ev, "role "+p.Role)
+	}
+	c := p.Credentials
+	now := o.StartedAt
+	var summary, cause string
+	switch {
+	case p.InfoCode != "" && p.InfoCode != codeSuccess:
+		summary = fmt.Sprintf("The instance profile of %s is attached, but IMDS reports its state as %s instead of Success, so the agent gets no credentials.", inst, p.InfoCode)
+		ev = append(ev, "GET /latest/meta-data/iam/info: Code "+p.InfoCode)
+	case c == nil:
+		return finding.Finding{}, false
+	case c.Class != errclass.None:
+		summary = fmt.Sprintf("The instance profile of %s is attached, but its credentials document cannot be read, so the agent gets no credentials.", inst)
+		ev = append(ev, fmt.Sprintf("credentials: %s %s", c.Class, c.Detail))
+		if c.Status != 0 {
+			ev = append(ev, fmt.Sprintf("GET /latest/meta-data/iam/security-credentials/%s: HTTP %d", p.Role, c.Status))
+		}
+		cause = "unreadable"
+	case c.Code != "" && c.Code != codeSuccess:
+		summary = fmt.Sprintf("Role %s is attached to %s, but IMDS could not get credentials for it: Code %s.", role, inst, c.Code)
+		if c.Message != "" {
+			summary += " " + c.Message
+		}
+		ev = append(ev, fmt.Sprintf("GET /latest/meta-data/iam/security-credentials/%s: Code %s", p.Role, c.Code))
+		if c.Message != "" {
+			ev = append(ev, "Message: "+c.Message)
+		}
+	case c.Expired:
+		summary = fmt.Sprintf("Role %s is attached to %s, but the credentials IMDS hands out expired at %s, so every call the agent signs with them is rejected.",
+			role, inst, c.Expiration.UTC().Format(time.RFC3339))
+		ev = append(ev, fmt.Sprintf("Expiration %s, LastUpdated %s, probe clock %s",
+			c.Expiration.UTC().Format(time.RFC3339), c.LastUpdated.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+		cause = "expired"
+	default:
+		return finding.Finding{}, false
+	}
+	return cat.New(IAMCredsUnavailable, summary, ev, idFill(o),
+		finding.Fill{"cause": cause, "ROLE_NAME": role, "PROFILE_ARN": p.ARN}), true
+}
+
+func OrUnknown(s string) string { return OrPlaceholder(s, "(unknown)") }
+
+func OrPlaceholder(s, p string) string {
+	if s == "" {
+		return p
+	}
+	return s
+}

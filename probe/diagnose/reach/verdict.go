@@ -1,0 +1,156 @@
+package reach
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/probe/agentpath"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+)
+
+// ProbeUnexplained is the safety net of the verdict: a required endpoint's
+// path is broken and no rule names why.
+const (
+	ProbeUnexplained finding.ID = "probe.unexplained"
+)
+
+var VerdictEntries = []finding.Entry{
+	{ID: ProbeUnexplained, Severity: finding.SevFail,
+		Title: "The agent's path to an endpoint is broken for a reason no rule knows",
+		Fix: finding.FixLines(
+			"Follow the evidence: it names the endpoint, the stage where the agent's path stops (resolve, proxy, tcp, tls, https), the error class and the raw detail.",
+			"Please report it with the saved observations (ssm-probe --format json > report.json), so that a rule can name this cause: https://github.com/ssm-probe/ssm-probe/issues"),
+		Docs: []string{finding.DocTroubleshoot}},
+}
+
+// verdict reaches the run's verdict: fail when any finding fails or a
+// required path is broken; unknown when a required check or path could not
+// look (a skipped, timed-out or broken check is never taken as healthy);
+// else warn or ok from the findings.
+func VerdictOf(findings []finding.Finding, checks []obs.CheckRecord, paths []agentpath.AgentPath) finding.Verdict {
+	var warn bool
+	for _, f := range findings {
+		switch f.Severity {
+		case finding.SevFail:
+			return finding.VerdictFail
+		case finding.SevWarn:
+			warn = true
+		}
+	}
+	unknown := false
+	for _, p := range paths {
+		switch {
+		case !p.Required:
+		case p.State == agentpath.PathBroken:
+			return finding.VerdictFail
+		case p.State != agentpath.PathOK:
+			unknown = true
+		}
+	}
+	for _, c := range checks {
+		if c.Required && !c.Status.Checked() {
+			unknown = true
+		}
+	}
+	switch {
+	case unknown:
+		return finding.VerdictUnknown
+	case warn:
+		return finding.VerdictWarn
+	}
+	return finding.VerdictOK
+}
+
+// PathFamily reports whether id judges how endpoint names resolve or are
+// reached, so that the agent's path can contradict it. The clock and the
+// proxy's no_proxy for IMDS are not about the path.
+func PathFamily(id finding.ID) bool {
+	if id == NetClockSkew || id == NetProxyIMDSNotExcluded {
+		return false
+	}
+	return strings.HasPrefix(string(id), "dns.") || strings.HasPrefix(string(id), "net.")
+}
+
+// HeldToPaths lowers the fail findings that the paths contradict (before
+// folding, so a lowered finding no longer explains a real fail).
+func HeldToPaths(fs []finding.Finding, paths []agentpath.AgentPath) {
+	byHost := map[string]*agentpath.AgentPath{}
+	allRequiredOK, anyRequired := true, false
+	for i := range paths {
+		p := &paths[i]
+		byHost[p.Host] = p
+		if p.Required {
+			anyRequired = true
+			allRequiredOK = allRequiredOK && p.OK()
+		}
+	}
+	for i := range fs {
+		f := &fs[i]
+		if f.Severity != finding.SevFail || !PathFamily(f.ID) {
+			continue
+		}
+		var works []string
+		contradicted := len(f.Endpoints) > 0
+		for _, h := range f.Endpoints {
+			p := byHost[h]
+			if p == nil || !p.OK() {
+				contradicted = false
+				break
+			}
+			works = append(works, p.Line())
+		}
+		if len(f.Endpoints) == 0 && anyRequired && allRequiredOK {
+			contradicted = true
+			for _, p := range paths {
+				if p.Required {
+					works = append(works, p.Line())
+				}
+			}
+		}
+		if !contradicted {
+			continue
+		}
+		f.Severity = finding.SevWarn
+		f.Summary += " The agent's own path works, though, so this does not stop Session Manager today."
+		for _, w := range works {
+			f.Evidence = append(f.Evidence, "agent path: "+w)
+		}
+	}
+}
+
+// Unexplained is probe.unexplained: a required endpoint whose path is
+// broken, and that no fail finding names. It is a safety net: the failure is
+// real (the agent's path is broken), but no rule knows its cause.
+func Unexplained(cat *finding.Catalog, fs []finding.Finding, paths []agentpath.AgentPath) []finding.Finding {
+	var ev, hosts []string
+	for _, p := range paths {
+		if !p.Required || p.State != agentpath.PathBroken {
+			continue
+		}
+		named := false
+		for i := range fs {
+			if fs[i].Severity == finding.SevFail && fs[i].Names(p.Host) {
+				named = true
+				break
+			}
+		}
+		if named {
+			continue
+		}
+		hosts = append(hosts, p.Host)
+		s := fmt.Sprintf("%s: the %s stage failed (%s)", p.Line(), p.Failed, p.Class)
+		if p.Detail != "" {
+			s += ": " + p.Detail
+		}
+		ev = append(ev, s)
+	}
+	if len(ev) == 0 {
+		return nil
+	}
+	f := cat.New(ProbeUnexplained,
+		fmt.Sprintf("The agent's path to %s is broken, and none of the probe's rules explains why. Session Manager cannot work until it is fixed; the evidence shows where the path stops.", strings.Join(hosts, ", ")),
+		ev)
+	f.About(hosts...)
+	return []finding.Finding{f}
+}

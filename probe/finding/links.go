@@ -1,0 +1,38 @@
+package finding
+
+// Doc links cited by the catalog.
+const (
+	DocTroubleshoot   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-troubleshooting.html"
+	DocVPCEndpoints   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html"
+	DocVPCDNS         = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-dns.html"
+	DocPrivateDNS     = "https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html"
+	DocResolverIn     = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-forwarding-inbound-queries.html"
+	DocEndpointSG     = "https://docs.aws.amazon.com/vpc/latest/privatelink/interface-endpoints.html"
+	DocNAT            = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html"
+	DocIMDSOptions    = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html"
+	DocInstanceRole   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html"
+	DocDHMC           = "https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-default-host-management-configuration.html"
+	DocAgentInstall   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/manually-install-ssm-agent-linux.html"
+	DocAgentStatus    = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-status-and-restart.html"
+	DocAgentLogs      = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-logs.html"
+	DocAgentProxy     = "https://docs.aws.amazon.com/systems-manager/latest/userguide/configure-proxy-ssm-agent.html"
+	DocSessionLogging = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-logging.html"
+	DocTimeSync       = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/set-time.html"
+	DocAgentVersion   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-v3.html"
+	DocHibernation    = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-technical-details.html"
+	DocPrefsCLI       = "https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-configure-preferences-cli.html"
+	DocPrefsConsole   = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-getting-started-configure-preferences.html"
+	DocResolverRules  = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-rules-managing.html"
+	DocDNSFirewall    = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resolver-dns-firewall.html"
+	DocDHCPOptions    = "https://docs.aws.amazon.com/vpc/latest/userguide/DHCPOptionSet.html"
+	DocAgentConfig    = "https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-config.html"
+	DocSCP            = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html"
+	DocBoundary       = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"
+	DocEndpointPolicy = "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html"
+
+	DocDeregisterHybrid = "https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-deregister-hybrid-nodes.html"
+	DocRunAs            = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-run-as.html"
+	DocSessionKMS       = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-enable-encryption.html"
+	DocKMSKeyPolicy     = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html"
+	DocDualStack        = "https://docs.aws.amazon.com/general/latest/gr/rande.html#dual-stack-endpoints"
+)

@@ -1,0 +1,61 @@
+package observe
+
+import (
+	"testing"
+
+	"github.com/ssm-probe/ssm-probe/probe/agent"
+	"github.com/ssm-probe/ssm-probe/probe/imds"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+)
+
+func TestBuildPlan(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		flag       string
+		o          obs.Observations
+		region     string
+		source     string
+		ssm        string
+		ec2msgsReq bool
+	}{
+		{"imds", "", obs.Observations{IMDS: &imds.Identity{Region: "eu-west-1"}}, "eu-west-1", "imds",
+			"ssm.eu-west-1.amazonaws.com", true},
+		{"flag wins", "us-east-2", obs.Observations{IMDS: &imds.Identity{Region: "eu-west-1"}}, "us-east-2", "flag",
+			"ssm.us-east-2.amazonaws.com", true},
+		{"china partition", "cn-north-1", obs.Observations{}, "cn-north-1", "flag", "ssm.cn-north-1.amazonaws.com.cn", true},
+		{"agent config overrides", "", obs.Observations{IMDS: &imds.Identity{Region: "eu-west-1"},
+			Agent: &agent.Facts{Version: "3.3.1142.0", Config: &agent.ConfigOverrides{Path: "/etc/amazon/ssm/amazon-ssm-agent.json",
+				Region: "ap-south-1", SsmEndpoint: "https://vpce-0abc-ssm.ssm.ap-south-1.vpce.amazonaws.com/"}}},
+			"ap-south-1", "agent-config", "vpce-0abc-ssm.ssm.ap-south-1.vpce.amazonaws.com", false},
+		{"old agent needs ec2messages", "", obs.Observations{IMDS: &imds.Identity{Region: "eu-west-1"},
+			Agent: &agent.Facts{Version: "3.2.582.0"}}, "eu-west-1", "imds", "ssm.eu-west-1.amazonaws.com", true},
+		{"hybrid registration", "", obs.Observations{Agent: &agent.Facts{Registration: &agent.Registration{
+			ManagedInstanceID: "mi-0123", Region: "us-west-2"}}}, "us-west-2", "registration", "ssm.us-west-2.amazonaws.com", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Defaults()
+			cfg.Region = tc.flag
+			p := BuildPlan(&cfg, &tc.o)
+			if p.Region != tc.region || p.RegionSource != tc.source {
+				t.Errorf("region %s (%s), want %s (%s)", p.Region, p.RegionSource, tc.region, tc.source)
+			}
+			got := map[string]obs.Endpoint{}
+			for _, e := range p.Endpoints {
+				got[e.Service] = e
+			}
+			if got["ssm"].Host != tc.ssm {
+				t.Errorf("ssm host %q, want %q", got["ssm"].Host, tc.ssm)
+			}
+			if got["ec2messages"].Required != tc.ec2msgsReq {
+				t.Errorf("ec2messages required %v, want %v (%s)", got["ec2messages"].Required, tc.ec2msgsReq, got["ec2messages"].Why)
+			}
+			if !got["ssm"].Required || !got["ssmmessages"].Required || got["s3"].Required {
+				t.Errorf("required flags wrong: %+v", p.Endpoints)
+			}
+		})
+	}
+	cfg := Defaults()
+	if p := BuildPlan(&cfg, &obs.Observations{}); p.Problem == "" || len(p.Endpoints) != 0 {
+		t.Errorf("no region: want a problem and no endpoints, got %+v", p)
+	}
+}

@@ -1,6 +1,0 @@
-//go:build !race
-
-package probe
-
-// raceBuild is true when the tests run under the race detector.
-const raceBuild = false
