@@ -43,9 +43,9 @@ func Value(s string) string {
 // redacted span starts after the earliest "scheme://" before it, which
 // covers a password that holds blanks, quotes, '/', '?', '#' or another
 // "://"; without a scheme it starts after the last blank, quote, '=', ',' or
-// bracket before the '@' (a bare "user:pass@host:port"). Every later '@'
-// redacts back to the previous one, so a password holding '@' shows nothing
-// either; what lies after the last '@' (the host) is kept.
+// bracket before the '@' (a bare "user:pass@host:port"). The span ends at
+// the last '@', so a password holding '@' shows nothing either; what lies
+// after the last '@' (the host) is kept.
 func Text(s string) string {
 	at := strings.IndexByte(s, '@')
 	if at < 0 {
@@ -61,24 +61,14 @@ func Text(s string) string {
 			}
 		}
 	}
-	var b strings.Builder
-	b.WriteString(s[:start])
-	for first := true; ; first = false {
-		switch {
-		case start < at:
-			b.WriteString(Mark + "@")
-		case first:
-			b.WriteByte('@')
-		} // a run of '@' shows as one, so a password of '@'s shows nothing
-		start = at + 1
-		rel := strings.IndexByte(s[start:], '@')
-		if rel < 0 {
-			break
-		}
-		at = start + rel
+	// The user information runs to the last '@': a password may hold '@'
+	// (and "://"), so no earlier '@' may end it. Only a run of bare '@'s
+	// ("scheme://@host") has nothing to hide.
+	last := strings.LastIndexByte(s, '@')
+	if strings.Trim(s[start:last], "@") == "" {
+		return s[:start] + "@" + s[last+1:]
 	}
-	b.WriteString(s[start:])
-	return b.String()
+	return s[:start] + Mark + "@" + s[last+1:]
 }
 
 // schemeEnd returns the index just after the earliest "scheme://" in

@@ -29,7 +29,9 @@ func TestText(t *testing.T) {
 		{`proxyconnect tcp: http://u:p/a ss@10.0.0.1:3128 failed`, `proxyconnect tcp: http://REDACTED@10.0.0.1:3128 failed`},
 		{`https_proxy=u:secret@proxy:3128 set`, `https_proxy=REDACTED@proxy:3128 set`},
 		{`via "TOKEN@proxy:80"`, `via "REDACTED@proxy:80"`},
-		{`http://u:a@b@c@host/x`, `http://REDACTED@REDACTED@REDACTED@host/x`},
+		{`http://u:a@b@c@host/x`, `http://REDACTED@host/x`},
+		{`0 socks5h://@://@@0 0`, `0 socks5h://REDACTED@0 0`}, // a user that starts with @ and a password with "://" (found by FuzzRedact)
+		{`http://@@host`, `http://@host`},
 		{`{"proxy":"http://u:p\"w@h"}`, `{"proxy":"http://REDACTED@h"}`},
 		{`2http://u:p@h`, `REDACTED@h`},
 		{`0:A://x@h`, `REDACTED@h`},
