@@ -14,10 +14,11 @@ import (
 )
 
 // Diagnose turns observations into findings. It is pure: it reads only ob,
-// touches nothing, and returns the same findings for the same input, sorted
-// fail, warn, info, with downstream symptoms folded into their root causes
-// (Catalog.settle), and held to the agent's own paths (reach.HeldToPaths). Each
-// family of rules lives in its own diagnose_*.go.
+// the observations, touches nothing, and returns the same findings for the
+// same input, sorted fail, warn, info, with downstream symptoms folded into
+// their root causes (Catalog.Settle), and held to the agent's own paths
+// (reach.HeldToPaths). Each family of rules lives in its own diagnose_*.go,
+// here or in package reach.
 func Diagnose(ob *obs.Observations) []finding.Finding {
 	fs, _ := diagnose(ob)
 	return fs

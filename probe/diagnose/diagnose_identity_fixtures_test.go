@@ -9,6 +9,12 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
 
+// The identity fixtures (testdata/obs/identity) are a healthy EC2 instance
+// with one change each. Observations are built as JSON objects and changed
+// with JSON merge patches (RFC 7386: an object merges, null deletes, any
+// other value replaces), then decoded strictly into Observations, so a
+// misspelt field fails the generator instead of silently weakening a case.
+
 const (
 	idInstance   = "i-0123456789abcdef0"
 	idRole       = "app-ssm-role"

@@ -19,6 +19,20 @@ import (
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
 
+// The diagnosis property test: random worlds made by perturbing a healthy
+// host, per endpoint (each resolver's rcode and answers, inside or outside
+// the VPC; search-list expansions and hosts pins; TCP, TLS, HTTPS and proxy
+// outcomes) and as a whole (IMDS, agent and host states, from the identity
+// fixtures). Every world must keep these invariants:
+//
+//	(a) a required endpoint whose agent path is broken makes the verdict
+//	    fail, and a fail finding names that endpoint;
+//	(b) when every required path reaches HTTPS and IMDS, the agent and the
+//	    host are healthy, no dns.* or net.* finding fails;
+//	(c) no finding text holds an empty list or name;
+//	(d) Diagnose is deterministic, survives a JSON round trip of its input,
+//	    and never panics.
+
 // propertyWorlds is how many worlds go test checks, from a fixed seed.
 // Under the race detector, which finds nothing in a pure function but
 // slows it about fifteenfold, a tenth of them (make unit runs the full set

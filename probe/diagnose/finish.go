@@ -7,8 +7,9 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
-// Finish diagnoses ob and assembles the result; it touches nothing but ob.
-// It is also the entry point for re-diagnosing saved observations.
+// Finish diagnoses ob, the observations, and assembles the result; it
+// touches nothing but ob. It is also the entry point for re-diagnosing
+// saved observations.
 func Finish(ob *obs.Observations, took time.Duration) *Result {
 	findings, paths := diagnose(ob)
 	tl := timelineOf(ob)

@@ -1,3 +1,5 @@
+//go:build !race
+
 package diagnose
 
 // raceBuild is true when the tests run under the race detector.

@@ -52,7 +52,7 @@ type Finding struct {
 	// (host names); the verdict rules read it (diagnose/reach, verdict.go).
 	Endpoints []string `json:"endpoints,omitempty"`
 	// Explains lists the IDs of the findings folded into this one: symptoms
-	// of the same root cause (Catalog.settle).
+	// of the same root cause (Catalog.Settle).
 	Explains []ID `json:"explains"`
 
 	// Since and ChangesBefore date the headline finding (diagnose, timeline.go):

@@ -93,6 +93,11 @@ func netTargets(p *obs.Plan, o *obs.Observations) []netTarget {
 	return out
 }
 
+// Every target address is tried concurrently (the runner's limit applies),
+// each as soon as an answer names it (see live). Each stage has its own
+// per-attempt timeout, so a black-holed address costs one timeout, and all
+// of them together cost about one too.
+
 // netCheck tries one target address: TCP, TLS, HTTPS.
 func netCheck(cfg *Config, t netTarget) Check {
 	return Check{

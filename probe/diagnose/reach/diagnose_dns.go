@@ -411,6 +411,8 @@ func noAddressEvidence(v *agentpath.View, vpcAddrs []netip.Addr, vpcBy *obs.DNSO
 	return s
 }
 
+// Helpers shared by the DNS and network rules.
+
 func overlap(a, b []netip.Addr) bool {
 	for _, x := range a {
 		for _, y := range b {

@@ -24,7 +24,18 @@ var VerdictEntries = []finding.Entry{
 		Docs: []string{finding.DocTroubleshoot}},
 }
 
-// verdict reaches the run's verdict: fail when any finding fails or a
+// The verdict is held to the agent's own path (AgentPaths): the rules
+// explain a break, they do not decide whether there is one.
+//
+//   - A required endpoint whose path is broken makes the run fail, and some
+//     fail finding names it; when no rule does, probe.unexplained does.
+//   - A required endpoint whose path could not be followed to the end makes
+//     the run unknown, never ok.
+//   - A fail finding about DNS or the network path of endpoints whose paths
+//     all reach HTTPS contradicts what the agent would see: it is lowered to
+//     warn, and says so.
+
+// VerdictOf reaches the run's verdict: fail when any finding fails or a
 // required path is broken; unknown when a required check or path could not
 // look (a skipped, timed-out or broken check is never taken as healthy);
 // else warn or ok from the findings.
