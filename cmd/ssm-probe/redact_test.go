@@ -95,18 +95,7 @@ func TestRedaction(t *testing.T) {
 					"--timeout", redactAttempt, "--deadline", "10s",
 					"--format", format, "--log-level", "debug", "--no-color",
 				}, &stdout, &stderr)
-				if code == exitUsage {
-					t.Fatalf("%s: usage error: %s", format, stderr.String())
-				}
-				for _, s := range redactSecrets() {
-					if strings.Contains(stdout.String(), s) {
-						t.Errorf("%s: stdout holds secret %q", format, s)
-					}
-					if strings.Contains(stderr.String(), s) {
-						t.Errorf("%s: stderr holds secret %q", format, s)
-					}
-				}
-				noSecretSaved(t, saved, redactSecrets())
+				noSecretAnywhere(t, format, code, stdout.String(), stderr.String(), saved)
 				// The run must really have happened: a debug log, a report
 				// naming the fake instance, and (for JSON) a parseable one.
 				if !strings.Contains(stderr.String(), "check start") {
@@ -129,6 +118,24 @@ func TestRedaction(t *testing.T) {
 
 // noSecretSaved checks that the --save-observations file at path was
 // written, is JSON, and holds none of secrets.
+// noSecretAnywhere checks one redaction run: no usage error, and no secret
+// in its stdout, its stderr (the debug log) or its saved observations.
+func noSecretAnywhere(t *testing.T, format string, code int, stdout, stderr, saved string) {
+	t.Helper()
+	if code == exitUsage {
+		t.Fatalf("%s: usage error: %s", format, stderr)
+	}
+	for _, s := range redactSecrets() {
+		if strings.Contains(stdout, s) {
+			t.Errorf("%s: stdout holds secret %q", format, s)
+		}
+		if strings.Contains(stderr, s) {
+			t.Errorf("%s: stderr holds secret %q", format, s)
+		}
+	}
+	noSecretSaved(t, saved, redactSecrets())
+}
+
 func noSecretSaved(t *testing.T, path string, secrets []string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -239,18 +246,7 @@ func TestRedactionSigningPath(t *testing.T) {
 					"--timeout", redactAttempt, "--deadline", "10s",
 					"--format", format, "--log-level", "debug", "--no-color",
 				}, &stdout, &stderr)
-				if code == exitUsage {
-					t.Fatalf("%s: usage error: %s", format, stderr.String())
-				}
-				for _, s := range redactSecrets() {
-					if strings.Contains(stdout.String(), s) {
-						t.Errorf("%s: stdout holds secret %q", format, s)
-					}
-					if strings.Contains(stderr.String(), s) {
-						t.Errorf("%s: stderr holds secret %q", format, s)
-					}
-				}
-				noSecretSaved(t, saved, redactSecrets())
+				noSecretAnywhere(t, format, code, stdout.String(), stderr.String(), saved)
 				// The run really signed: the JSON checks record the call, and
 				// the verified calls found the deleted bucket.
 				if format == "json" && !strings.Contains(stdout.String(), "ssm:GetDocument") {
