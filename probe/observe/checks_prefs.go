@@ -36,7 +36,7 @@ func prefsChecks(cfg *Config, o *obs.Observations) []Check {
 	var untrusted *signingPlan
 	if cfg.TrustedForSigning() {
 		for _, e := range p.Endpoints {
-			targets[e.Service] = prefs.Target{Host: e.Host, Addrs: agentAddrsOf(o, e.Host)}
+			targets[e.Service] = agentTarget(o, e.Host)
 		}
 	} else {
 		untrusted = standardSigningPlan(cfg, o)
@@ -91,14 +91,22 @@ func prefsChecks(cfg *Config, o *obs.Observations) []Check {
 	}}
 }
 
-// agentAddrsOf returns the addresses the agent's resolver gave host.
-func agentAddrsOf(o *obs.Observations, host string) []netip.Addr {
+// agentTarget is host as the agent's resolver answered it: its addresses,
+// or why it gave none.
+func agentTarget(o *obs.Observations, host string) prefs.Target {
+	t := prefs.Target{Host: host}
 	for _, a := range o.AgentDNS {
-		if a.Host == host && a.Answer.Class == errclass.None {
-			return append([]netip.Addr(nil), a.Answer.Addrs...)
+		if a.Host != host {
+			continue
 		}
+		if a.Answer.Class == errclass.None {
+			t.Addrs = append([]netip.Addr(nil), a.Answer.Addrs...)
+		} else {
+			t.Class, t.Detail = a.Answer.Class, a.Answer.Detail
+		}
+		return t
 	}
-	return nil
+	return t
 }
 
 // readPrefs fetches the role's credentials, reads the preferences and

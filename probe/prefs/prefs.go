@@ -145,6 +145,10 @@ func (c *Call) Summary() string {
 type Target struct {
 	Host  string
 	Addrs []netip.Addr
+	// Class and Detail say why resolving Host gave no address (the agent's
+	// resolver answered SERVFAIL, say); empty when that is not known.
+	Class  errclass.Class
+	Detail string
 }
 
 // Options configures a Client.
@@ -397,6 +401,9 @@ func (c *Client) doHeader(ctx context.Context, t Target, api, service string, bu
 	}
 	if len(t.Addrs) == 0 {
 		call.Stage, call.Class, call.Detail = "dns", errclass.NoData, "no address for "+t.Host
+		if t.Class != errclass.None {
+			call.Class, call.Detail = t.Class, "no address for "+t.Host+": "+t.Detail
+		}
 		return call, nil
 	}
 	addrs := t.Addrs
