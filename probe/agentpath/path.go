@@ -84,6 +84,23 @@ type PathAddr struct {
 // OK reports whether the path reaches HTTPS.
 func (p *AgentPath) OK() bool { return p.State == PathOK }
 
+// SearchExpanded reports whether the agent's resolver answered a
+// search-list expansion of the name, not the name itself (judged by
+// dns.search-list-hijack, not by the other rules).
+func (p *AgentPath) SearchExpanded() bool { return p.Source == "dns" && p.Expanded }
+
+// RcodeFailed reports whether resolving broke on a reply with an error
+// rcode: SERVFAIL, REFUSED, NOTIMP, FORMERR (judged by dns.resolver-error).
+func (p *AgentPath) RcodeFailed() bool {
+	return p.State == PathBroken && p.Failed == StageResolve && RcodeError(p.Class, p.Rcode)
+}
+
+// SilentFailed reports whether resolving broke with no usable reply at all
+// (judged by dns.nameserver-unresponsive, never as a bypass).
+func (p *AgentPath) SilentFailed() bool {
+	return p.State == PathBroken && p.Failed == StageResolve && SilentClass(p.Class, p.Rcode)
+}
+
 // AgentPaths derives the agent path of every planned endpoint, required and
 // optional, in plan order. It reads only o. A run without live checks, or
 // without a plan, has no paths: the skipped checks already say why.

@@ -2,7 +2,6 @@ package agentpath
 
 import (
 	"net/netip"
-	"strings"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -155,26 +154,7 @@ func PathsByHost(o *obs.Observations) map[string]*AgentPath {
 	return m
 }
 
-// Hijacked reports whether the agent's answer for v came from a search-list
-// expansion (judged by dns.search-list-hijack, not by the other rules).
-func (v *View) Hijacked() bool {
-	a := v.Agent
-	return a != nil && a.Answer.Class == errclass.None && a.Answer.Source == "dns" && a.Answer.FQDN != "" &&
-		!strings.EqualFold(strings.TrimSuffix(a.Answer.FQDN, "."), v.Endpoint.Host)
-}
-
-// RcodeFailed reports whether the agent's lookup for v failed on a reply
-// with an error rcode (judged by dns.resolver-error).
-func (v *View) RcodeFailed() bool {
-	a := v.Agent
-	if a == nil || a.Answer.Class == errclass.None {
-		return false
-	}
-	q := failingQuery(&a.Answer)
-	return q != nil && RcodeError(a.Answer.Class, q.Rcode)
-}
-
-// pathOK reports whether host's agent path reaches HTTPS.
+// HostOK reports whether host's agent path reaches HTTPS.
 func HostOK(paths map[string]*AgentPath, host string) bool {
 	p := paths[host]
 	return p != nil && p.OK()
@@ -184,21 +164,6 @@ func HostOK(paths map[string]*AgentPath, host string) bool {
 func PathBrokenAt(paths map[string]*AgentPath, host string, stage PathStage) bool {
 	p := paths[host]
 	return p != nil && p.State == PathBroken && p.Failed == stage
-}
-
-// SilentFailed reports whether the agent's lookup for v got no usable reply
-// at all (judged by dns.nameserver-unresponsive, not as a bypass).
-func (v *View) SilentFailed() bool {
-	a := v.Agent
-	if a == nil || a.Answer.Class == errclass.None {
-		return false
-	}
-	q := failingQuery(&a.Answer)
-	rcode := ""
-	if q != nil {
-		rcode = q.Rcode
-	}
-	return SilentClass(a.Answer.Class, rcode)
 }
 
 // BrokenAtResolve lists the hosts whose agent path breaks at resolving.

@@ -81,7 +81,8 @@ func DiagnoseDNS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	paths := agentpath.PathsByHost(o)
 	for i := range vs {
 		v := &vs[i]
-		if !v.Endpoint.Required || v.Proxy != nil || v.Hijacked() || v.RcodeFailed() || v.SilentFailed() {
+		ap := paths[v.Endpoint.Host]
+		if !v.Endpoint.Required || v.Proxy != nil || ap != nil && (ap.SearchExpanded() || ap.RcodeFailed() || ap.SilentFailed()) {
 			continue // through a proxy, the proxy resolves the name; a hijack and an error rcode have their own rules
 		}
 		vpcAddrs, vpcBy := v.VPCAnswer()
@@ -254,7 +255,7 @@ func unresponsive(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	var quietEv, quietHosts, quietServers []string
 	quietRequired := false
 	for _, p := range agentpath.AgentPaths(o) {
-		if p.State != agentpath.PathBroken || p.Failed != agentpath.StageResolve || !agentpath.SilentClass(p.Class, p.Rcode) {
+		if !p.SilentFailed() {
 			continue
 		}
 		quietRequired = quietRequired || p.Required

@@ -99,7 +99,7 @@ func DiagnoseNet(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 			}
 			continue // a required endpoint through the proxy is judged by diagnoseProxy
 		}
-		if v.Hijacked() {
+		if ap := paths[v.Endpoint.Host]; ap != nil && ap.SearchExpanded() {
 			continue // judged by dns.search-list-hijack
 		}
 		addrs, src := v.AgentAddrs()

@@ -56,7 +56,7 @@ func DiagnoseResolverError(cat *finding.Catalog, o *obs.Observations) []finding.
 	for i := range vs {
 		v := &vs[i]
 		ap := paths[v.Endpoint.Host]
-		if ap == nil || ap.State != agentpath.PathBroken || ap.Failed != agentpath.StageResolve || !agentpath.RcodeError(ap.Class, ap.Rcode) {
+		if ap == nil || !ap.RcodeFailed() {
 			continue
 		}
 		server := strings.TrimSuffix(ap.Server, ":53")
@@ -164,7 +164,7 @@ func DiagnoseSearchListHijack(cat *finding.Catalog, o *obs.Observations) []findi
 	example := ""
 	for _, ap := range agentpath.AgentPaths(o) {
 		h := ap.Host
-		if !ap.Expanded || ap.Source != "dns" {
+		if !ap.SearchExpanded() {
 			continue
 		}
 		domain := strings.TrimSuffix(strings.TrimPrefix(strings.ToLower(ap.FQDN), strings.ToLower(h)+"."), ".")
