@@ -127,7 +127,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 	var wr waitResult
 	if f.observations != "" {
-		wr.res, err = rediagnose(f.observations)
+		wr.res, err = rediagnose(f.observations, f.deadline)
 		if err != nil {
 			fmt.Fprintf(stderr, "ssm-probe: %v\n", err)
 			return exitUnknown
@@ -206,8 +206,35 @@ func saveObservations(path string, obs *obs.Observations) error {
 	return writeAtomic(path, append(b, '\n'))
 }
 
-// rediagnose reads saved observations and diagnoses them again.
-func rediagnose(path string) (*probe.Result, error) {
+// finishReplay diagnoses replayed observations; a test seam.
+var finishReplay = diagnose.Finish
+
+// rediagnose reads saved observations and diagnoses them again, within
+// deadline: the file is untrusted input, so it must be of a size a run
+// could have made (obs.CheckBounds), and reading and diagnosing it together
+// get the same hard cap as a live run (--deadline).
+func rediagnose(path string, deadline time.Duration) (*probe.Result, error) {
+	type replay struct {
+		res *probe.Result
+		err error
+	}
+	done := make(chan replay, 1)
+	go func() {
+		res, err := replayFile(path)
+		done <- replay{res, err}
+	}()
+	timer := time.NewTimer(deadline)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.res, r.err
+	case <-timer.C:
+		return nil, fmt.Errorf("%s: reading and diagnosing the observations took longer than --deadline %s", path, deadline)
+	}
+}
+
+// replayFile decodes one observations file and diagnoses it.
+func replayFile(path string) (*probe.Result, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -218,7 +245,10 @@ func rediagnose(path string) (*probe.Result, error) {
 	if err := dec.Decode(&obs); err != nil {
 		return nil, fmt.Errorf("%s: not an observations file: %w", path, err)
 	}
-	return diagnose.Finish(&obs, 0), nil
+	if err := obs.CheckBounds(); err != nil {
+		return nil, fmt.Errorf("%s: not observations a run could have saved: %w", path, err)
+	}
+	return finishReplay(&obs, 0), nil
 }
 
 // render writes the report in the chosen format to stdout or --output and

@@ -19,42 +19,46 @@ type View struct {
 	Proxy    *obs.ProxyObs // the agent reaches this endpoint through its proxy
 }
 
-// Views builds one View per planned endpoint, in plan order.
+// Views builds one View per planned endpoint, in plan order. It indexes
+// the records by host in one pass over each list, so its work grows with the
+// number of records, not with records times endpoints: a replayed file with
+// thousands of endpoints costs what it holds, once (issue 21, N6). Where a
+// host has several agent-view or proxy records, the last one wins.
 func Views(o *obs.Observations) []View {
 	if o.Plan == nil {
 		return nil
 	}
-	var out []View
-	for _, e := range o.Plan.Endpoints {
-		v := View{Endpoint: e, Net: map[netip.Addr]*obs.NetObs{}}
-		for i := range o.AgentDNS {
-			if o.AgentDNS[i].Host == e.Host {
-				v.Agent = &o.AgentDNS[i]
-			}
+	out := make([]View, len(o.Plan.Endpoints))
+	at := make(map[string][]int, len(o.Plan.Endpoints)) // host -> views of that host
+	for i, e := range o.Plan.Endpoints {
+		out[i] = View{Endpoint: e, Net: map[netip.Addr]*obs.NetObs{}}
+		at[e.Host] = append(at[e.Host], i)
+	}
+	for i := range o.AgentDNS {
+		for _, j := range at[o.AgentDNS[i].Host] {
+			out[j].Agent = &o.AgentDNS[i]
 		}
-		for i := range o.DNS {
-			d := &o.DNS[i]
-			if d.Host != e.Host {
-				continue
-			}
+	}
+	for i := range o.DNS {
+		d := &o.DNS[i]
+		for _, j := range at[d.Host] {
 			if d.Has(obs.RoleSystem) {
-				v.System = append(v.System, d)
+				out[j].System = append(out[j].System, d)
 			}
 			if d.Has(obs.RoleVPC) {
-				v.VPC = append(v.VPC, d)
+				out[j].VPC = append(out[j].VPC, d)
 			}
 		}
-		for i := range o.Proxy {
-			if o.Proxy[i].Host == e.Host {
-				v.Proxy = &o.Proxy[i]
-			}
+	}
+	for i := range o.Proxy {
+		for _, j := range at[o.Proxy[i].Host] {
+			out[j].Proxy = &o.Proxy[i]
 		}
-		for i := range o.Net {
-			if o.Net[i].Host == e.Host {
-				v.Net[o.Net[i].Addr] = &o.Net[i]
-			}
+	}
+	for i := range o.Net {
+		for _, j := range at[o.Net[i].Host] {
+			out[j].Net[o.Net[i].Addr] = &o.Net[i]
 		}
-		out = append(out, v)
 	}
 	return out
 }

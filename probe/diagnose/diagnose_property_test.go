@@ -381,6 +381,10 @@ func checkWorld(w *world) (msg string) {
 			msg = fmt.Sprintf("panic: %v", p)
 		}
 	}()
+	// Every world is one a run could have saved: a replay accepts it.
+	if err := w.o.CheckBounds(); err != nil {
+		return "a replay would refuse these observations: " + err.Error()
+	}
 	res := Finish(w.o, 0)
 	again := Finish(w.o, 0)
 	if !reflect.DeepEqual(res.Findings, again.Findings) || res.Verdict != again.Verdict {

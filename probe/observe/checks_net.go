@@ -22,14 +22,6 @@ import (
 // AWS JSON error ("__type"), never more.
 const maxHTTPBody = 4 << 10
 
-// maxAddrsPerHost caps the addresses tried for one endpoint name, over all
-// resolvers. An interface endpoint has one address per Availability Zone
-// (at most six in a Region today) and a public endpoint a handful; a
-// resolver that answers with thousands (one 64 KiB UDP reply holds about
-// 4,000 A records) must not turn one run into thousands of connections
-// and a report of thousands of checks.
-const maxAddrsPerHost = 16
-
 // netTarget is one (endpoint, address) pair to try and where it came from.
 type netTarget struct {
 	e       obs.Endpoint
@@ -40,7 +32,7 @@ type netTarget struct {
 // netTargets collects every address any resolver (or the hosts file, via the
 // agent view) returned for each endpoint: each is a target, not just the
 // first (a resolver that disagrees must be tested too), up to
-// maxAddrsPerHost per name.
+// obs.MaxAddrsPerHost per name.
 func netTargets(p *obs.Plan, o *obs.Observations) []netTarget {
 	byKey := map[string]*netTarget{}
 	perHost := map[string]int{}
@@ -49,7 +41,7 @@ func netTargets(p *obs.Plan, o *obs.Observations) []netTarget {
 		k := e.Host + "|" + a.String()
 		t, ok := byKey[k]
 		if !ok {
-			if perHost[e.Host] >= maxAddrsPerHost {
+			if perHost[e.Host] >= obs.MaxAddrsPerHost {
 				return // the first answers are the ones the agent dials
 			}
 			perHost[e.Host]++

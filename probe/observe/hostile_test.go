@@ -299,8 +299,8 @@ func TestHostileDNSManyAddresses(t *testing.T) {
 		}
 	}
 	t.Logf("%d endpoint checks (%d distinct outcomes), %d checks in all", endpoints, n, len(res.Checks))
-	if endpoints > len(services6)*maxAddrsPerHost {
-		t.Errorf("%d endpoint checks for %d names; want at most %d per name", endpoints, len(services6), maxAddrsPerHost)
+	if endpoints > len(services6)*obs.MaxAddrsPerHost {
+		t.Errorf("%d endpoint checks for %d names; want at most %d per name", endpoints, len(services6), obs.MaxAddrsPerHost)
 	}
 }
 

@@ -1,0 +1,68 @@
+package obs
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// MaxAddrsPerHost caps the addresses tried for one endpoint name, over all
+// resolvers. An interface endpoint has one address per Availability Zone
+// (at most six in a Region today) and a public endpoint a handful; a
+// resolver that answers with thousands (one 64 KiB UDP reply holds about
+// 4,000 A records) must not turn one run into thousands of connections
+// and a report of thousands of checks.
+const MaxAddrsPerHost = 16
+
+// CheckBounds reports, for observations read from a file, the first way in
+// which they are larger than a run could have made them: more endpoints
+// than the planner lists (Services), a DNS, agent-view, network or proxy
+// record about a host that is not planned, more records for one host than
+// the plan's resolvers, the address cap, or one agent view and one proxy
+// try allow. Diagnosis then has a known size to work on, whatever the file
+// holds (a replay is otherwise bounded only by the file's size cap).
+func (o *Observations) CheckBounds() error {
+	planned := map[string]int{} // host -> endpoints planned for it (overrides may share one)
+	resolvers := map[netip.Addr]bool{}
+	if o.Plan != nil {
+		if n, max := len(o.Plan.Endpoints), len(Services()); n > max {
+			return fmt.Errorf("the plan lists %d endpoints; a run plans at most %d", n, max)
+		}
+		for _, e := range o.Plan.Endpoints {
+			planned[e.Host]++
+		}
+		for _, a := range append(append([]netip.Addr{}, o.Plan.System...), o.Plan.VPC...) {
+			resolvers[a] = true
+		}
+	}
+	type limit struct {
+		what  string
+		max   int
+		hosts []string
+	}
+	for _, l := range []limit{
+		{"DNS answers", len(resolvers), hostsOf(o.DNS, func(d DNSObs) string { return d.Host })},
+		{"agent-view lookups", 1, hostsOf(o.AgentDNS, func(d AgentDNSObs) string { return d.Host })},
+		{"addresses tried", MaxAddrsPerHost, hostsOf(o.Net, func(n NetObs) string { return n.Host })},
+		{"proxy tries", 1, hostsOf(o.Proxy, func(p ProxyObs) string { return p.Host })},
+	} {
+		count := map[string]int{}
+		for _, h := range l.hosts {
+			if planned[h] == 0 {
+				return fmt.Errorf("the %s hold a record for %q, which the plan does not list", l.what, h)
+			}
+			if max := l.max * planned[h]; count[h] >= max {
+				return fmt.Errorf("the %s hold more than %d records for %s; a run makes at most %d", l.what, max, h, max)
+			}
+			count[h]++
+		}
+	}
+	return nil
+}
+
+func hostsOf[T any](recs []T, host func(T) string) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = host(r)
+	}
+	return out
+}

@@ -1,0 +1,99 @@
+package obs_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+)
+
+// healthy is a world as a run records it: six endpoints, two resolvers,
+// one agent view and one address per endpoint.
+func healthy() *obs.Observations {
+	return probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").
+		Answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+		Answer("169.254.169.253", errclass.None, []string{"10.0.1.X"}).
+		Agent("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
+		Net("10.0.1.X", "ok").O
+}
+
+// TestCheckBounds: observations a run could have saved pass; each way a
+// file can be larger than a run makes it is refused, and a near miss (at
+// the limit) still passes (issue 21, N6).
+func TestCheckBounds(t *testing.T) {
+	ssm := "ssm.ap-northeast-1.amazonaws.com"
+	addrs := func(o *obs.Observations, n int) {
+		base := o.Net[0]
+		o.Net = nil
+		for i := range n {
+			x := base
+			x.Addr = netip.AddrFrom4([4]byte{10, 0, 1, byte(100 + i)})
+			o.Net = append(o.Net, x)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(o *obs.Observations)
+		error string // "" when the observations must pass
+	}{
+		{"healthy", func(*obs.Observations) {}, ""},
+		{"no plan", func(o *obs.Observations) { o.Plan, o.DNS, o.AgentDNS, o.Net = nil, nil, nil, nil }, ""},
+		{"empty", func(o *obs.Observations) { *o = obs.Observations{} }, ""},
+		{"seven endpoints", func(o *obs.Observations) {
+			e := o.Plan.Endpoints[0]
+			e.Host = "extra.example"
+			o.Plan.Endpoints = append(o.Plan.Endpoints, e)
+		}, "the plan lists 7 endpoints; a run plans at most 6"},
+		{"record for an unplanned host", func(o *obs.Observations) { o.Net[0].Host = "evil.example" },
+			`the addresses tried hold a record for "evil.example"`},
+		{"records without a plan", func(o *obs.Observations) { o.Plan = nil }, "which the plan does not list"},
+		{"sixteen addresses (the cap)", func(o *obs.Observations) { addrs(o, obs.MaxAddrsPerHost) }, ""},
+		{"seventeen addresses", func(o *obs.Observations) { addrs(o, obs.MaxAddrsPerHost+1) },
+			"the addresses tried hold more than 16 records for " + ssm},
+		{"two agent views of one host", func(o *obs.Observations) { o.AgentDNS = append(o.AgentDNS, o.AgentDNS[0]) },
+			"the agent-view lookups hold more than 1 records for " + ssm},
+		{"more DNS answers than resolvers", func(o *obs.Observations) { o.DNS = append(o.DNS, o.DNS[0]) },
+			"the DNS answers hold more than 2 records for " + ssm},
+		{"two proxy tries of one host", func(o *obs.Observations) {
+			o.Proxy = []obs.ProxyObs{{Service: "ssm", Host: ssm}, {Service: "ssm", Host: ssm}}
+		}, "the proxy tries hold more than 1 records for " + ssm},
+		{"two endpoints overridden to one host", func(o *obs.Observations) {
+			// The agent's config may send two services to one host: each
+			// endpoint is asked of every resolver, so the host holds twice
+			// the answers.
+			kms := o.Plan.Endpoints[5].Host
+			o.Plan.Endpoints[5].Host = ssm
+			for i := range o.DNS {
+				if o.DNS[i].Host == kms {
+					o.DNS[i].Host = ssm
+				}
+			}
+			for i := range o.AgentDNS {
+				if o.AgentDNS[i].Host == kms {
+					o.AgentDNS[i].Host = ssm
+				}
+			}
+			for i := range o.Net {
+				if o.Net[i].Host == kms {
+					o.Net[i].Host = ssm
+					o.Net[i].Addr = netip.MustParseAddr("10.0.1.99")
+				}
+			}
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := healthy()
+			tc.edit(o)
+			err := o.CheckBounds()
+			switch {
+			case tc.error == "" && err != nil:
+				t.Fatalf("CheckBounds: %v; want nil", err)
+			case tc.error != "" && (err == nil || !strings.Contains(err.Error(), tc.error)):
+				t.Fatalf("CheckBounds: %v; want an error holding %q", err, tc.error)
+			}
+		})
+	}
+}
