@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 GOFLAGS_STATIC := -trimpath -ldflags '$(LDFLAGS)'
 BIN := bin
 
-.PHONY: all deps build build-arm64 binaries test vet staticcheck fmt-check unit demo clean
+.PHONY: all deps build build-arm64 binaries test vet staticcheck mod-check fmt-check unit demo clean
 
 all: build
 
@@ -35,6 +35,11 @@ binaries: build build-arm64
 	file $(BIN)/ssm-probe | grep -q 'statically linked'
 	file $(BIN)/ssm-probe-linux-arm64 | grep -q 'statically linked'
 
+## mod-check: go.mod and go.sum are tidy, so a clean clone's first build
+## leaves the tree clean (a rewritten go.mod stamps every build -dirty)
+mod-check:
+	go mod tidy -diff
+
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -56,7 +61,7 @@ unit:
 ## test: formatting, vet (cgo and static), staticcheck, race-enabled unit
 ## tests, static builds, the packages and their checks, then the end-to-end
 ## lab (needs root and network namespaces)
-test: fmt-check vet staticcheck unit binaries packaging-test e2e
+test: mod-check fmt-check vet staticcheck unit binaries packaging-test e2e
 
 ## demo: every lab scenario's failure reproduced in network namespaces (root)
 demo: lab-demo
