@@ -43,7 +43,8 @@ func openPath(p string) (*os.File, error) {
 // reopenRegular checks the mode on ph, an O_PATH descriptor, and opens for
 // reading only a regular file, through /proc/self/fd/N: the same inode the
 // check saw, whatever happened to its path meanwhile. ph is closed. Without
-// /proc (not mounted) it reopens by path with again and refuses the result
+// /proc (not mounted), or when that reopen is refused, it reopens by path
+// with again, which then gives the real error, and refuses the result
 // unless it is the same regular file; only that fallback could meet a file
 // swapped in between the two opens, and its flags keep even that from
 // blocking. Anything but a regular file is refused with ErrNotRegular
@@ -62,9 +63,11 @@ func reopenRegular(ph *os.File, again func() (*os.File, error)) (*os.File, fs.Fi
 	if err == nil {
 		return os.NewFile(uintptr(fd), ph.Name()), fi, nil
 	}
-	if !errors.Is(err, unix.ENOENT) {
+	if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
 		return nil, nil, &fs.PathError{Op: "open", Path: ph.Name(), Err: err}
 	}
+	// /proc is missing, or refuses the reopen (a file this user may not
+	// read, or a restricted /proc): the path, opened again, tells which.
 	fh, err := again()
 	if err != nil {
 		return nil, nil, err
