@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
@@ -189,19 +191,29 @@ func groupRank(base string) int {
 // most maxDirVisits files looked at), grouped into rolled sets of which the
 // newest MaxRolledFiles are kept, and at most maxDirFiles files in all.
 // Groups are ordered by directory, then by groupRank and name; each group
-// oldest first. It returns the problems it met as notes ("permission denied
-// on …", "file cap reached", rolled copies skipped).
-func walkDir(root string) ([][]logFile, []string) {
+// oldest first. What it could not read (dir itself, a subdirectory, a file's
+// metadata) is returned as unread sources, so that nothing the operator
+// named passes for empty; notes say the rest (file cap reached, rolled
+// copies skipped, an entry that vanished meanwhile, as rolled logs do).
+// odd counts the entries that are neither regular files nor directories
+// (FIFOs, sockets, devices, links), which are never opened.
+func walkDir(root string) (out [][]logFile, notes []string, unread []Source, odd int) {
 	type key struct{ dir, base string }
 	groups := map[key][]logFile{}
 	skipped := map[key]int{}
 	var keys []key
-	var notes []string
 	kept, visits := 0, 0
 	capped := false
+	problem := func(p string, err error) {
+		if errors.Is(err, fs.ErrNotExist) {
+			notes = append(notes, err.Error())
+			return
+		}
+		unread = append(unread, unreadSource(p, err))
+	}
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			notes = append(notes, err.Error())
+			problem(p, err)
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
 			}
@@ -215,6 +227,7 @@ func walkDir(root string) ([][]logFile, []string) {
 			return nil
 		}
 		if !d.Type().IsRegular() {
+			odd++
 			return nil
 		}
 		if visits++; visits > maxDirVisits || kept >= maxDirFiles {
@@ -223,7 +236,7 @@ func walkDir(root string) ([][]logFile, []string) {
 		}
 		info, err := d.Info()
 		if err != nil {
-			notes = append(notes, err.Error())
+			problem(p, err)
 			return nil
 		}
 		b, n := splitRoll(d.Name())
@@ -253,7 +266,7 @@ func walkDir(root string) ([][]logFile, []string) {
 		}
 		return strings.Compare(a.base, b.base)
 	})
-	out := make([][]logFile, 0, len(keys))
+	out = make([][]logFile, 0, len(keys))
 	for _, k := range keys {
 		g := groups[k]
 		if len(g) > MaxRolledFiles {
@@ -266,5 +279,31 @@ func walkDir(root string) ([][]logFile, []string) {
 		sortRolls(g)
 		out = append(out, g)
 	}
-	return out, notes
+	return out, notes, unread, odd
+}
+
+// unreadSource records the explicit path p that could not be read: skipped
+// when only root may read it, an error otherwise.
+func unreadSource(p string, err error) Source {
+	src := Source{Name: p, Kind: SourceFile, Status: StatusError, Class: rootfs.Class(err), Reason: err.Error()}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		src.Status = StatusMissing
+	case src.Class == errclass.Permission:
+		src.Status, src.Reason = StatusSkipped, NeedsRoot(p)
+	}
+	return src
+}
+
+// emptyDirSource records the explicit directory dir in which the walk found
+// no regular file: nothing was looked at, which is not "no fault logged".
+func emptyDirSource(dir string, odd int) Source {
+	reason := fmt.Sprintf("no regular file in %s (searched %d levels of subdirectories)", dir, maxDirDepth)
+	switch {
+	case odd == 1:
+		reason += "; the one entry in it is a FIFO, socket, device or link, which is never read"
+	case odd > 1:
+		reason += fmt.Sprintf("; its %d entries are FIFOs, sockets, devices or links, which are never read", odd)
+	}
+	return Source{Name: dir, Kind: SourceFile, Status: StatusMissing, Class: errclass.NotFound, Reason: reason}
 }

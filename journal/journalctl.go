@@ -78,6 +78,9 @@ func (s *scanner) containedJournal(host string) (string, error) {
 		if e.Type()&fs.ModeSymlink != 0 {
 			return "", &fs.PathError{Op: "read", Path: p, Err: errJournalLink}
 		}
+		if isJournalFile(e.Name()) && !e.Type().IsRegular() {
+			return "", &fs.PathError{Op: "read", Path: p, Err: errJournalNotRegular}
+		}
 		if !e.IsDir() {
 			continue
 		}
@@ -88,6 +91,12 @@ func (s *scanner) containedJournal(host string) (string, error) {
 		for _, f := range sub {
 			if f.Type()&fs.ModeSymlink != 0 {
 				return "", &fs.PathError{Op: "read", Path: path.Join(p, f.Name()), Err: errJournalLink}
+			}
+			if isJournalFile(f.Name()) && !f.Type().IsRegular() {
+				// sd-journal passes over such a name by its directory-entry
+				// type only where the file system reports one, and checks
+				// a file's mode only once it has opened it.
+				return "", &fs.PathError{Op: "read", Path: path.Join(p, f.Name()), Err: errJournalNotRegular}
 			}
 		}
 	}
@@ -115,6 +124,10 @@ func systemJournalDenied() (string, bool) {
 	}
 	return first, first != ""
 }
+
+// errJournalNotRegular refuses a journal directory that holds a journal
+// file name that is not a regular file (a FIFO, socket or device node).
+var errJournalNotRegular = fmt.Errorf("%w in the volume's journal directory; the journal was not read, so that no device of this machine is opened", rootfs.ErrNotRegular)
 
 // errJournalLink refuses a journal directory that holds a symbolic link.
 var errJournalLink = errors.New("a symbolic link in the volume's journal directory; the journal was not read, so that nothing outside the volume is")

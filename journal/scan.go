@@ -311,11 +311,7 @@ func (s *scanner) planPaths() []planItem {
 			err = &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("%w (mode %s): give a log file or a directory", rootfs.ErrNotRegular, info.Mode().Type())}
 		}
 		if err != nil {
-			st := StatusError
-			if errors.Is(err, fs.ErrNotExist) {
-				st = StatusMissing
-			}
-			plan = append(plan, planItem{src: Source{Name: p, Kind: SourceFile, Status: st, Class: rootfs.Class(err), Reason: err.Error()}, group: g})
+			plan = append(plan, planItem{src: unreadSource(p, err), group: g})
 			g++
 			continue
 		}
@@ -329,8 +325,16 @@ func (s *scanner) planPaths() []planItem {
 			g++
 			continue
 		}
-		groups, notes := walkDir(p)
+		groups, notes, unread, odd := walkDir(p)
 		s.res.Notes = append(s.res.Notes, notes...)
+		for _, src := range unread {
+			plan = append(plan, planItem{src: src, group: g})
+			g++
+		}
+		if len(groups) == 0 && len(unread) == 0 {
+			plan = append(plan, planItem{src: emptyDirSource(p, odd), group: g})
+			g++
+		}
 		for _, set := range groups {
 			if isJournalFile(set[0].path) {
 				for _, f := range set {

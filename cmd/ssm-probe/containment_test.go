@@ -201,6 +201,38 @@ func TestLogsFIFORejected(t *testing.T) {
 	}
 }
 
+// TestObservationsNotRegular: --observations on a FIFO with no writer
+// returns at once (bounded here by containmentRunLimit) with a message that
+// names the flag and says the path is not a regular file, and so does a
+// device and a directory; nothing is diagnosed (exit unknown, no report).
+func TestObservationsNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "obs.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	for _, p := range []string{fifo, "/dev/null", dir} {
+		type result struct {
+			code           int
+			stdout, stderr string
+		}
+		done := make(chan result, 1)
+		go func() {
+			code, out, errs := runCLI(t, "run", "--observations", p, "--format", "json")
+			done <- result{code, out, errs}
+		}()
+		var r result
+		select {
+		case r = <-done:
+		case <-time.After(containmentRunLimit):
+			t.Fatalf("ssm-probe --observations %s did not return within %v", p, containmentRunLimit)
+		}
+		if r.code != exitUnknown || r.stdout != "" || !strings.Contains(r.stderr, "--observations") || !strings.Contains(r.stderr, "not a regular file") {
+			t.Errorf("--observations %s: exit %d, want %d with a message naming the flag and the file's kind:\nstdout %s\nstderr %s", p, r.code, exitUnknown, r.stdout, r.stderr)
+		}
+	}
+}
+
 // TestOutputHonoursUmask: --output gets 0666 less the umask, as a plain
 // create would, not a fixed 0644.
 func TestOutputHonoursUmask(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/probe"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/observe"
 	"github.com/ssm-probe/ssm-probe/probe/redact"
@@ -233,11 +234,14 @@ func rediagnose(path string, deadline time.Duration) (*probe.Result, error) {
 	}
 }
 
-// replayFile decodes one observations file and diagnoses it.
+// replayFile decodes one observations file and diagnoses it. The file is
+// opened like every path given from outside (rootfs.OpenRegular): a FIFO,
+// device or directory is refused before anything is read from it, so a
+// FIFO with no writer cannot block the run.
 func replayFile(path string) (*probe.Result, error) {
-	fh, err := os.Open(path)
+	fh, _, err := rootfs.OpenRegular(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--observations: %w", err)
 	}
 	defer fh.Close()
 	var obs obs.Observations
@@ -318,9 +322,18 @@ func parseAddrs(s string) ([]netip.Addr, error) {
 	return out, nil
 }
 
-// loadCAs reads a PEM bundle of root certificates.
+// maxCAFile caps --ca-file.
+const maxCAFile = 16 << 20
+
+// loadCAs reads a PEM bundle of root certificates (a regular file only, as
+// every path given from outside).
 func loadCAs(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+	fh, _, err := rootfs.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	pem, err := io.ReadAll(io.LimitReader(fh, maxCAFile))
 	if err != nil {
 		return nil, err
 	}

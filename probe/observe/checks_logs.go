@@ -43,14 +43,24 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 			r := journal.Scan(sctx, opt)
 			outOfTime := sctx.Err() != nil && ctx.Err() == nil
 			out := Outcome{Status: obs.StatusPass, Detail: r, seen: obs.Observations{Logs: r}}
-			var read, other, denied []string
+			// The default locations missing is an answer (no agent log on this
+			// host); a path the operator named that is missing, holds no
+			// regular file or could not be read is not: nothing was looked at.
+			explicit := len(cfg.LogPaths) > 0
+			var read, other, denied, unread []string
+			var unreadClass errclass.Class
 			for _, s := range r.Sources {
 				switch {
 				case s.Status == journal.StatusRead, s.Status == journal.StatusPartial:
 					read = append(read, s.Name)
-				case s.Status == journal.StatusMissing:
 				case s.Class == errclass.Permission:
 					denied = append(denied, s.Name)
+				case explicit && (s.Status == journal.StatusMissing || s.Status == journal.StatusError):
+					if unreadClass == errclass.None {
+						unreadClass = s.Class
+					}
+					unread = append(unread, s.Reason)
+				case s.Status == journal.StatusMissing:
 				default:
 					other = append(other, fmt.Sprintf("%s %s: %s", s.Name, s.Status, s.Reason))
 				}
@@ -77,6 +87,14 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 				// they say is unknown, whatever the others say.
 				out.Status, out.Class = obs.StatusSkip, errclass.Permission
 				out.Reason = "not checked: needs root to read " + strings.Join(denied, ", ") + " (permission denied)"
+			case len(unread) > 0:
+				// A path named on the command line was not looked at: what it
+				// holds is unknown, whatever the other paths say.
+				out.Status, out.Class = obs.StatusSkip, unreadClass
+				out.Reason = "not checked: " + strings.Join(unread, "; ")
+				if len(read) > 0 {
+					out.Reason += fmt.Sprintf(" (%d other source(s) read)", len(read))
+				}
 			case len(read) == 0 && outOfTime:
 				out.Status, out.Reason = obs.StatusSkip, fmt.Sprintf("not checked: the log scan's time budget of %v ran out before any log was read", budget.Round(time.Millisecond))
 			case len(read) == 0 && len(other) > 0:

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -13,11 +14,89 @@ import (
 )
 
 // Flags of the descriptor-based opens: a directory to list or to look up
-// a name in, and a bare reference to stat.
+// a name in, a bare reference to stat, and the reopen for reading of what
+// the bare reference showed to be a regular file. O_NONBLOCK and O_NOCTTY
+// only matter should the fallback reopen (no /proc) meet a file swapped in
+// meanwhile: it then neither waits nor takes a terminal.
 const (
 	dirFlags  = unix.O_DIRECTORY | unix.O_CLOEXEC
 	pathFlags = unix.O_PATH | unix.O_CLOEXEC
+	readFlags = unix.O_RDONLY | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC
 )
+
+// procFDDir is where this process's descriptors can be reopened by number
+// (proc(5), /proc/self/fd/N); a variable so that tests can take /proc away
+// and exercise the fallback.
+var procFDDir = "/proc/self/fd"
+
+// openPath opens the machine path p with O_PATH, following links: it
+// reaches the inode without opening the file itself, so no device driver's
+// open runs and a FIFO does not wait for a writer (open(2), O_PATH).
+func openPath(p string) (*os.File, error) {
+	fd, err := ignoringEINTR(func() (int, error) { return unix.Open(p, pathFlags, 0) })
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(fd), p), nil
+}
+
+// reopenRegular checks the mode on ph, an O_PATH descriptor, and opens for
+// reading only a regular file, through /proc/self/fd/N: the same inode the
+// check saw, whatever happened to its path meanwhile. ph is closed. Without
+// /proc (not mounted), or when that reopen is refused, it reopens by path
+// with again, which then gives the real error, and refuses the result
+// unless it is the same regular file; only that fallback could meet a file
+// swapped in between the two opens, and its flags keep even that from
+// blocking. Anything but a regular file is refused with ErrNotRegular
+// without ever being opened for reading.
+func reopenRegular(ph *os.File, again func() (*os.File, error)) (*os.File, fs.FileInfo, error) {
+	defer ph.Close()
+	fi, err := ph.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, notRegular(ph.Name(), fi)
+	}
+	proc := procFDDir + "/" + strconv.Itoa(int(ph.Fd()))
+	fd, err := ignoringEINTR(func() (int, error) { return unix.Open(proc, readFlags, 0) })
+	if err == nil {
+		return os.NewFile(uintptr(fd), ph.Name()), fi, nil
+	}
+	if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
+		return nil, nil, &fs.PathError{Op: "open", Path: ph.Name(), Err: err}
+	}
+	// /proc is missing, or refuses the reopen (a file this user may not
+	// read, or a restricted /proc): the path, opened again, tells which.
+	fh, err := again()
+	if err != nil {
+		return nil, nil, err
+	}
+	now, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, nil, err
+	}
+	if !now.Mode().IsRegular() {
+		fh.Close()
+		return nil, nil, notRegular(ph.Name(), now)
+	}
+	if !os.SameFile(fi, now) {
+		fh.Close()
+		return nil, nil, &fs.PathError{Op: "open", Path: ph.Name(), Err: errors.New("the file was replaced while it was being opened")}
+	}
+	return fh, now, nil
+}
+
+// ignoringEINTR retries an open interrupted by a signal, as os.OpenFile does.
+func ignoringEINTR(open func() (int, error)) (int, error) {
+	for {
+		fd, err := open()
+		if !errors.Is(err, unix.EINTR) {
+			return fd, err
+		}
+	}
+}
 
 // noOpenat2 is set once openat2 is found missing (ENOSYS: Linux before 5.6,
 // or a seccomp filter that hides it); every later open walks.

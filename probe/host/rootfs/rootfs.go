@@ -4,9 +4,11 @@
 // the root, never at the machine running the probe, so a volume mounted
 // from a broken instance is read as that instance would read it.
 //
-// Every read is capped and opens files with O_NONBLOCK after which it checks
-// the mode on the open descriptor, so a FIFO or device planted at a
-// well-known path can neither block the probe nor feed it endless data.
+// Every read is capped, and opens a file for reading only once the mode
+// checked on an O_PATH descriptor says it is a regular file: a FIFO, socket
+// or device planted at a well-known path can neither block the probe, nor
+// feed it endless data, nor be opened on the machine running the probe (a
+// watchdog, a tape, a terminal).
 package rootfs
 
 import (
@@ -289,47 +291,47 @@ func (f FS) Exists(p string) bool {
 }
 
 // open opens the host path p for reading, refusing anything that is not a
-// regular file. O_NONBLOCK makes opening a FIFO return at once (open(2)),
-// and the mode is then checked on the descriptor itself, so there is no
-// window between a check and the open.
+// regular file. The path is first opened with O_PATH, which reaches the
+// inode without opening it (no driver's open runs, a FIFO does not wait for
+// a writer); the mode is checked on that descriptor, and only a regular
+// file is then opened for reading, through the same descriptor (reopen). A
+// device node on a rescue volume is so never opened on the rescuer's host,
+// and there is no window between the check and the open.
 func (f FS) open(p string) (*os.File, fs.FileInfo, error) {
 	if f.IsLive() {
 		return openRegular(f.Join(p))
 	}
-	fh, err := f.openIn(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY)
+	rel, err := f.resolve(p)
 	if err != nil {
 		return nil, nil, err
 	}
-	return checkRegular(fh)
+	root := filepath.Clean(f.Root)
+	ph, err := openAt(root, rel, pathFlags)
+	if err != nil {
+		return nil, nil, err
+	}
+	return reopenRegular(ph, func() (*os.File, error) { return openAt(root, rel, readFlags) })
 }
 
 // OpenRegular opens the regular file at the machine path p (not under a
-// root: an explicit path given by the operator) without blocking on a FIFO
-// or device: O_NONBLOCK, then the mode checked on the descriptor. Anything
-// but a regular file is refused with ErrNotRegular.
+// root: an explicit path given by the operator, or --observations) without
+// opening anything else: O_PATH, the mode checked on that descriptor, then
+// a reopen for reading of a regular file only (see FS.open). Anything but a
+// regular file is refused with ErrNotRegular, and a FIFO or device is never
+// opened for reading, so nothing blocks.
 func OpenRegular(p string) (*os.File, fs.FileInfo, error) { return openRegular(p) }
 
 func openRegular(p string) (*os.File, fs.FileInfo, error) {
-	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	ph, err := openPath(p)
 	if err != nil {
 		return nil, nil, err
 	}
-	return checkRegular(fh)
+	return reopenRegular(ph, func() (*os.File, error) { return os.OpenFile(p, readFlags, 0) })
 }
 
-// checkRegular returns fh and its mode when it is a regular file, and
-// closes it otherwise.
-func checkRegular(fh *os.File) (*os.File, fs.FileInfo, error) {
-	fi, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		fh.Close()
-		return nil, nil, &fs.PathError{Op: "open", Path: fh.Name(), Err: fmt.Errorf("%w (mode %s)", ErrNotRegular, fi.Mode().Type())}
-	}
-	return fh, fi, nil
+// notRegular is the error for the descriptor fh whose mode is fi.
+func notRegular(name string, fi fs.FileInfo) error {
+	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (mode %s)", ErrNotRegular, fi.Mode().Type())}
 }
 
 // ReadFile reads the regular file at host path p. It reads at most max
