@@ -177,11 +177,11 @@ func (in *inspector) processes() {
 		var unsure []string
 		for _, p := range s.excluded {
 			if p.Excluded == ExcludedUnverified {
-				unsure = append(unsure, fmt.Sprintf("pid %d (%s): %s", p.PID, p.Name, strings.Join(p.Unread, ", ")))
+				unsure = append(unsure, fmt.Sprintf("pid %d (%s)", p.PID, p.Name))
 			}
 		}
 		if len(unsure) > 0 {
-			in.f.RunningReason = "not checked: what tells whether a process is this host's agent could not be read for " + strings.Join(unsure, "; ")
+			in.f.RunningReason = "not checked: no process could be verified as this host's agent, and " + strings.Join(unsure, ", ") + " may be it"
 			if euid, _ := in.ids(); euid != 0 {
 				in.f.RunningReason += "; " + ReasonUnverifiedNonRoot
 			}
