@@ -46,6 +46,9 @@ func agentCheck(cfg *Config) Check {
 				// An offline root has no process table: the check did not
 				// look, which is a skip, never an answer.
 				out.Status, out.Reason = obs.StatusSkip, f.RunningReason
+				if f.HidePID != "" {
+					out.Class = errclass.Permission
+				}
 			default:
 				out.Reason = "running"
 			}
