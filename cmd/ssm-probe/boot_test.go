@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe"
+	"github.com/ssm-probe/ssm-probe/probe/agent/agenttest"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs/rootfstest"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
@@ -78,8 +79,7 @@ func newBootWorld(t *testing.T) *bootWorld {
 	writeTestFile(t, filepath.Join(w.root, "etc/hosts"), []byte("127.0.0.1 localhost\n"))
 	// A process table with the running agent: under --root a missing one
 	// leaves the required agent check a skip, and the verdict unknown.
-	writeTestFile(t, filepath.Join(w.root, "proc/4242/cmdline"), []byte("/usr/bin/amazon-ssm-agent\x00"))
-	writeTestFile(t, filepath.Join(w.root, "proc/4242/environ"), []byte("PATH=/usr/bin:/bin\x00"))
+	agenttest.Write(t, filepath.Join(w.root, "proc"), agenttest.Agent(4242, "PATH=/usr/bin:/bin"))
 
 	zone := resolvtest.Zone{}
 	var ips []netip.Addr

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/probe/agent/agenttest"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"
 	"github.com/ssm-probe/ssm-probe/resolv/resolvtest"
@@ -89,8 +90,7 @@ func newNonRootWorld(t *testing.T) *nonRootWorld {
 	if err := os.Chmod(filepath.Join(w.root, "var/log/journal"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	write("proc/4242/cmdline", "/usr/bin/amazon-ssm-agent\x00", 0o644)
-	write("proc/4242/environ", "PATH=/usr/bin:/bin\x00", 0o600)
+	agenttest.Write(t, filepath.Join(w.root, "proc"), agenttest.Agent(4242, "PATH=/usr/bin:/bin"))
 	if err := os.WriteFile(w.caFile, ca.PEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -206,5 +206,81 @@ func TestNonRoot(t *testing.T) {
 				t.Errorf("as nobody the verdict is %s, better than root's %s", asNobody.Status, asRoot.Status)
 			}
 		})
+	}
+}
+
+// TestNonRootHidePID (N5): in a private mount namespace, a new proc
+// instance is mounted hidepid=invisible and given as the process table,
+// over a root whose agent files anyone may read. Run as nobody, the probe
+// sees none of root's processes there: its agent check must say it could
+// not look (skip, naming hidepid), never "installed, not running". Run as
+// root over the same mount, hidepid hides nothing and the scan answers.
+// Nothing is mounted outside the namespace, which ends with the run.
+func TestNonRootHidePID(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: mounts a proc instance in a private mount namespace and runs the probe as nobody")
+	}
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	for _, tool := range []string{"unshare", "setpriv", "mount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s (util-linux)", tool)
+		}
+	}
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin, root, procDir := buildProbe(t, dir), filepath.Join(dir, "root"), filepath.Join(dir, "hidden-proc")
+	if err := os.MkdirAll(filepath.Join(root, "usr", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr", "bin", "amazon-ssm-agent"), []byte("#!/bin/true\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(procDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const mountFailed = 97
+	run := func(asNobody bool) jsonReport {
+		t.Helper()
+		script := `mount -t proc -o hidepid=invisible proc "$1" || exit 97; shift; exec "$@"`
+		args := []string{"--mount", "--propagation", "private", "sh", "-c", script, "sh", procDir}
+		if asNobody {
+			args = append(args, "setpriv", "--reuid", fmt.Sprint(nobodyUID), "--regid", fmt.Sprint(nobodyGID), "--clear-groups")
+		}
+		args = append(args, bin, "--root", root, "--imds-endpoint", "http://127.0.0.1:9", "--proc-dir", procDir,
+			"--timeout", "500ms", "--deadline", "5s", "--since", "0", "--format", "json")
+		cmd := exec.Command("unshare", args...)
+		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+		stdout, stderr, err := runBounded(t, cmd, nonRootRunLimit)
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == mountFailed {
+			t.Skipf("cannot mount a proc instance with hidepid here: %s", stderr)
+		}
+		var r jsonReport
+		if jerr := json.Unmarshal([]byte(stdout), &r); jerr != nil {
+			t.Fatalf("report not JSON: %v (%v)\nstdout %s\nstderr %s", jerr, err, stdout, stderr)
+		}
+		return r
+	}
+	agentCheck := func(r jsonReport) (string, string) {
+		for _, c := range r.Checks {
+			if c.Name == "agent" {
+				return c.Status, c.Reason
+			}
+		}
+		t.Fatal("no agent check")
+		return "", ""
+	}
+	st, reason := agentCheck(run(true))
+	if st != "skip" || !strings.Contains(reason, procDir+" is mounted hidepid=invisible") || strings.Contains(reason, "not running") {
+		t.Errorf("as nobody under hidepid the agent check is %s: %q; want a skip that names hidepid", st, reason)
+	}
+	if st, reason := agentCheck(run(false)); strings.Contains(reason, "hidepid") {
+		t.Errorf("as root the agent check is %s: %q; hidepid hides nothing from root", st, reason)
 	}
 }

@@ -68,7 +68,9 @@ type Options struct {
 	Location    *time.Location // zone of the agent's log timestamps, which carry none; nil means time.Local
 	Run         Runner         // runs commands; nil means os/exec with output capped at MaxCommandOutputBytes
 
-	afterScan func(pid int) // tests: called between the scan and the read of pid's environ
+	afterScan func(pid int)                   // tests: called between the scan and the read of pid's environ
+	mountInfo string                          // tests: the mountinfo file that says how ProcDir is mounted; "" means /proc/self/mountinfo
+	ids       func() (euid int, groups []int) // tests: the probe's effective uid and groups; nil means the process's own
 }
 
 // Install kinds recorded in InstallEvidence.Kind.
@@ -119,11 +121,23 @@ type Process struct {
 	Exe   string `json:"exe,omitempty"`   // target of /proc/<pid>/exe when readable
 	State string `json:"state,omitempty"` // the state letter of /proc/<pid>/stat (R, S, Z, …) when readable
 	PPID  int    `json:"ppid,omitempty"`  // the parent's pid, from the same line
+	// UIDs are the real and effective uid from /proc/<pid>/status, read
+	// for amazon-ssm-agent processes.
+	UIDs []int `json:"uids,omitempty"`
 	// Excluded says why the process is not counted as this host's running
-	// agent or worker: ExcludedExited, ExcludedOtherNamespace or
-	// ExcludedNotAgentBinary; "" for a counted process.
+	// agent or worker (ExcludedExited, ExcludedOtherNamespace,
+	// ExcludedOtherNetwork, ExcludedOtherMount, ExcludedNotRoot,
+	// ExcludedNotAgentBinary, ExcludedUnverified); "" for a counted process.
 	Excluded     string `json:"excluded,omitempty"`
 	PIDNamespace string `json:"pid_namespace,omitempty"` // /proc/<pid>/ns/pid, for ExcludedOtherNamespace
+	NetNamespace string `json:"net_namespace,omitempty"` // /proc/<pid>/ns/net, for ExcludedOtherNetwork
+	// MntNamespace is /proc/<pid>/ns/mnt, for ExcludedOtherMount, and for
+	// a counted agent in a mount namespace of its own that runs the host's
+	// own binary (a systemd unit with PrivateTmp= or ProtectSystem=).
+	MntNamespace string `json:"mnt_namespace,omitempty"`
+	// Unread lists, for ExcludedUnverified, the files that could not be
+	// read, each with its error class.
+	Unread []string `json:"unread,omitempty"`
 }
 
 // Facts is everything Inspect learned about the agent. Tri-state fields come
@@ -148,9 +162,16 @@ type Facts struct {
 	Agents         []Process `json:"agents,omitempty"`  // the same, with how each was identified
 	Workers        []Process `json:"workers,omitempty"` // worker processes
 	// Excluded are processes named like the agent or a worker that are not
-	// counted: exited but not reaped, in another PID namespace, or not an
-	// agent binary (Process.Excluded says which).
+	// counted: exited but not reaped, in another PID, network or mount
+	// namespace, not run by root, not an agent binary, or not verifiable
+	// (Process.Excluded says which).
 	Excluded []Process `json:"excluded,omitempty"`
+	// HostNamespaces are the namespaces the processes were compared with,
+	// and whose they are; nil when the process table was not scanned.
+	HostNamespaces *HostNamespaces `json:"host_namespaces,omitempty"`
+	// HidePID is the hidepid= value of the proc mount when it hides root's
+	// processes from the probe, which then did not scan (RunningReason).
+	HidePID string `json:"hidepid,omitempty"`
 
 	ProxyChecked bool      `json:"proxy_checked"`
 	ProxyReason  string    `json:"proxy_reason,omitempty"` // why not checked, e.g. "not checked: needs root to read /proc/<pid>/environ"

@@ -107,12 +107,52 @@ func TestInspectFixtures(t *testing.T) {
 		{"procs", func(t *testing.T, f *Facts) {
 			want(t, "pids", f.PIDs, []int{812, 900})
 			want(t, "excluded", excludedPIDs(f), map[int]string{
-				600: ExcludedNotAgentBinary, 700: ExcludedExited, 1500: ExcludedOtherNamespace, 1501: ExcludedOtherNamespace})
+				600: ExcludedNotAgentBinary, 610: ExcludedNotRoot, 620: ExcludedOtherNetwork, 700: ExcludedExited,
+				1500: ExcludedOtherNamespace, 1501: ExcludedOtherNamespace})
 			want(t, "workers", f.Workers, []Process(nil))
+			want(t, "host namespaces", *f.HostNamespaces, HostNamespaces{Of: "pid 1", PID: "pid:[4026531836]", Mnt: "mnt:[4026531841]", Net: "net:[4026531840]"})
 			if f.Proxy == nil {
 				t.Fatalf("no proxy found: %s", f.ProxyReason)
 			}
-			want(t, "the host agent's proxy, not the impostor's", f.Proxy.HTTPSProxy, "http://proxy.corp.example:3128")
+			want(t, "the host agent's proxy, not the impostor's, the user's or a container's", f.Proxy.HTTPSProxy, "http://proxy.corp.example:3128")
+			for _, p := range f.Excluded {
+				if p.Why() == "" {
+					t.Errorf("pid %d excluded as %s without a reason", p.PID, p.Excluded)
+				}
+			}
+		}},
+		// A user's copy of the agent binary is not the agent, and its
+		// proxy is not read (D8b).
+		{"user-agent", func(t *testing.T, f *Facts) {
+			want(t, "running", f.RunningChecked && !f.Running, true)
+			want(t, "proxy", f.Proxy, (*ProxyEnv)(nil))
+			want(t, "proxy reason", f.ProxyReason, ReasonNotRunning)
+			want(t, "excluded", excludedPIDs(f), map[int]string{3100: ExcludedNotRoot})
+			want(t, "uids", f.Excluded[0].UIDs, []int{1000, 1000})
+			want(t, "why", strings.Contains(f.Excluded[0].Why(), "runs as uid 1000"), true)
+		}},
+		// An agent in the host's PID namespace but a container's mount and
+		// network namespaces is not this host's (D8b).
+		{"hostpid-container", func(t *testing.T, f *Facts) {
+			want(t, "running", f.RunningChecked && !f.Running, true)
+			want(t, "proxy", f.Proxy, (*ProxyEnv)(nil))
+			want(t, "excluded", excludedPIDs(f), map[int]string{3200: ExcludedOtherNetwork})
+			want(t, "its namespace", f.Excluded[0].NetNamespace, "net:[4026532615]")
+			want(t, "why", strings.Contains(f.Excluded[0].Why(), "another network namespace (net:[4026532615])"), true)
+		}},
+		// What could not be read makes "running" unknown, never no.
+		{"unverified", func(t *testing.T, f *Facts) {
+			want(t, "running checked", f.RunningChecked, false)
+			want(t, "running", f.Running, false)
+			want(t, "reason", f.RunningReason, "not checked: no process could be verified as this host's agent, and pid 812 (amazon-ssm-agent) may be it")
+			want(t, "proxy reason", f.ProxyReason, f.RunningReason)
+			want(t, "excluded", excludedPIDs(f), map[int]string{812: ExcludedUnverified})
+			want(t, "uids", f.Excluded[0].UIDs, []int{0, 0})
+			for _, what := range []string{"812/ns/pid (not-found)", "812/exe (not-found)"} {
+				if !strings.Contains(f.Excluded[0].Why(), what) {
+					t.Errorf("why lacks %q: %s", what, f.Excluded[0].Why())
+				}
+			}
 		}},
 		{"zombie", func(t *testing.T, f *Facts) {
 			want(t, "running", f.RunningChecked && !f.Running, true)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +58,25 @@ func parsers() map[string]func([]byte) any {
 		"stat": func(b []byte) any {
 			st, err := parseStat(b)
 			return res{st, errString(err)}
+		},
+		"status": func(b []byte) any {
+			uids, err := parseUIDs(b)
+			return res{uids, errString(err)}
+		},
+		// The first line is "# dir DIR [groups G,G…]": the proc directory
+		// to look up, and the groups of a probe running as uid 1000.
+		"mountinfo": func(b []byte) any {
+			head, rest, _ := bytes.Cut(b, []byte("\n"))
+			dir, gs, _ := strings.Cut(strings.TrimPrefix(string(head), "# dir "), " groups ")
+			var groups []int
+			for _, g := range strings.Split(gs, ",") {
+				if n, err := strconv.Atoi(g); err == nil {
+					groups = append(groups, n)
+				}
+			}
+			m, ok := procMountOf(rest, dir)
+			return res{map[string]any{"mount": m, "found": ok,
+				"hidden_from_uid_1000": ok && m.hiddenFrom(1000, groups), "hidden_from_root": ok && m.hiddenFrom(0, nil)}, ""}
 		},
 		"rpmq": func(b []byte) any {
 			first, out, _ := bytes.Cut(b, []byte("\n"))

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,19 +43,45 @@ const (
 )
 
 // Why a process named like the agent is not counted as this host's running
-// agent (Process.Excluded).
+// agent (Process.Excluded). The running agent is an amazon-ssm-agent process
+// that has not exited, runs in this host's PID, network and mount namespaces
+// (hostNamespaces), with real and effective uid 0, from an agent install
+// path (knownAgentBinary); its workers need the same namespaces. Anything
+// else is listed with one of these, never counted, and never read for a
+// proxy.
 const (
 	// ExcludedExited: /proc/<pid>/stat gives state Z (zombie: it exited and
 	// its parent has not reaped it) or X (dead), proc(5).
 	ExcludedExited = "exited"
-	// ExcludedOtherNamespace: /proc/<pid>/ns/pid differs from the probe's
-	// own, so it belongs to another PID namespace, e.g. a container's agent,
+	// ExcludedOtherNamespace: /proc/<pid>/ns/pid differs from this host's,
+	// so it belongs to another PID namespace, e.g. a container's agent,
 	// which serves that container rather than this host.
 	ExcludedOtherNamespace = "other-pid-namespace"
+	// ExcludedOtherNetwork: /proc/<pid>/ns/net differs from this host's: it
+	// reaches the network from another network namespace (a container run
+	// with --pid=host, for one), so neither its connections nor its
+	// environment are the host agent's.
+	ExcludedOtherNetwork = "other-network-namespace"
+	// ExcludedOtherMount: /proc/<pid>/ns/mnt differs from this host's and
+	// its executable is not the file this host has at that path: it runs
+	// another file system's agent (a container's image). A process in its
+	// own mount namespace that runs the host's own binary (a systemd unit
+	// with PrivateTmp= or ProtectSystem= gets one) is counted.
+	ExcludedOtherMount = "other-mount-namespace"
+	// ExcludedNotRoot: the real or effective uid in /proc/<pid>/status is
+	// not 0. The agent runs as root (its unit sets no User=); a copy run by
+	// a user carries that user's environment.
+	ExcludedNotRoot = "not-root"
 	// ExcludedNotAgentBinary: it calls itself amazon-ssm-agent, but
 	// /proc/<pid>/exe is not an agent binary from a known install path
 	// (agentBinaryPaths). Its environment is not the agent's.
 	ExcludedNotAgentBinary = "not-agent-binary"
+	// ExcludedUnverified: what would tell whether it is this host's agent
+	// could not be read (Process.Unread says what; without root, the
+	// namespace and exe links of root's processes are unreadable). It is
+	// not counted, and when no process is, whether the agent runs is "not
+	// checked" rather than no.
+	ExcludedUnverified = "unverified"
 )
 
 // agentBinaryPaths are the host paths where the agent's packages install
@@ -104,13 +132,19 @@ func (in *inspector) processes() {
 		}
 		procDir = "/proc"
 	}
+	if reason := in.procHidden(procDir); reason != "" {
+		in.f.RunningReason, in.f.ProxyReason = reason, reason
+		return
+	}
 	pfs := rootfs.FS{Root: procDir}
+	host := hostNamespaces(pfs)
+	in.f.HostNamespaces = &host
 	var s scan
 	var env []byte
 	var envErr error
 	for attempt := 0; attempt < 2; attempt++ {
 		var err error
-		if s, err = in.scanProcs(pfs); err != nil {
+		if s, err = in.scanProcs(pfs, procDir, host); err != nil {
 			in.problem(procDir, err)
 			in.f.RunningReason = "not checked: " + err.Error()
 			in.f.ProxyReason = in.f.RunningReason
@@ -132,12 +166,30 @@ func (in *inspector) processes() {
 		}
 		envErr = errGone
 	}
-	in.f.RunningChecked = true
 	in.f.Agents, in.f.Workers, in.f.Excluded = s.agents, s.workers, s.excluded
 	for _, p := range s.agents {
 		in.f.PIDs = append(in.f.PIDs, p.PID)
 	}
 	in.f.Running = len(s.agents) > 0
+	if !in.f.Running {
+		// A process that may be the agent but could not be verified makes
+		// "is it running" unknown, never no.
+		var unsure []string
+		for _, p := range s.excluded {
+			if p.Excluded == ExcludedUnverified {
+				unsure = append(unsure, fmt.Sprintf("pid %d (%s)", p.PID, p.Name))
+			}
+		}
+		if len(unsure) > 0 {
+			in.f.RunningReason = "not checked: no process could be verified as this host's agent, and " + strings.Join(unsure, ", ") + " may be it"
+			if euid, _ := in.ids(); euid != 0 {
+				in.f.RunningReason += "; " + ReasonUnverifiedNonRoot
+			}
+			in.f.ProxyReason = in.f.RunningReason
+			return
+		}
+	}
+	in.f.RunningChecked = true
 	switch {
 	case !in.f.Running:
 		in.f.ProxyReason = ReasonNotRunning
@@ -150,6 +202,107 @@ func (in *inspector) processes() {
 		in.f.ProxyChecked = true
 		in.f.Proxy = ProxyFromEnviron(env)
 	}
+}
+
+// ReasonUnverifiedNonRoot ends the reason of a scan, by a probe that is not
+// root, that found only unverified processes: the ns/ and exe links of
+// another user's process need ptrace access to it (proc(5)).
+const ReasonUnverifiedNonRoot = "without root, the namespace and exe links of root's processes cannot be read: run the probe as root"
+
+// MaxMountInfoBytes caps /proc/self/mountinfo, one line of about 150 bytes
+// per mount: a busy container host has tens of thousands.
+const MaxMountInfoBytes = 16 << 20
+
+// ids returns the probe's effective uid and its groups.
+func (in *inspector) ids() (int, []int) {
+	if in.opt.ids != nil {
+		return in.opt.ids()
+	}
+	groups := []int{os.Getegid()}
+	if gs, err := os.Getgroups(); err == nil {
+		groups = append(groups, gs...)
+	}
+	return os.Geteuid(), groups
+}
+
+// procHidden returns why the process table at procDir cannot show the
+// agent to this probe, or "": the proc file system there is mounted with
+// hidepid (proc(5)) and the probe runs neither as root nor in its gid=
+// group, so root's processes are hidden (hidepid=2, 4) or unreadable
+// (hidepid=1). The mount is found in the probe's own mountinfo. When that
+// cannot be read, a probe that is not root cannot tell, and says so.
+func (in *inspector) procHidden(procDir string) string {
+	euid, groups := in.ids()
+	if euid == 0 {
+		return ""
+	}
+	dir, err := filepath.Abs(procDir)
+	if err != nil {
+		return ""
+	}
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
+	mi := in.opt.mountInfo
+	if mi == "" {
+		mi = "/proc/self/mountinfo"
+	}
+	b, err := rootfs.FS{Root: "/"}.ReadFile(mi, MaxMountInfoBytes)
+	if err != nil {
+		in.problem(mi, err)
+		return fmt.Sprintf("not checked: %s could not be read (%s), so whether %s hides root's processes from uid %d (hidepid) is unknown", mi, rootfs.Class(err), dir, euid)
+	}
+	m, ok := procMountOf(b, dir)
+	if !ok || !m.hiddenFrom(euid, groups) {
+		return ""
+	}
+	in.f.HidePID = m.HidePID
+	what := "hides root's processes, the agent's included,"
+	if m.HidePID == HidePIDNoAccess {
+		what = "makes root's processes, the agent's included, unreadable"
+	}
+	return fmt.Sprintf("not checked: %s is mounted hidepid=%s, which %s from uid %d: run the probe as root", m.Point, m.HidePID, what, euid)
+}
+
+// HostNamespaces are the namespaces the probe takes as this host's: those
+// of PID 1 of the process table it scans, the init of that PID namespace,
+// whose network and file system the host's services share. On the host
+// that is systemd; for a probe in a container run with --pid=host it is
+// still the host's init, not the container's namespaces. When PID 1's links
+// cannot be read (they need ptrace access to it: a probe that is not root,
+// or a sandbox that hides PID 1), they are the probe's own, on the
+// assumption that the probe runs on the host; Of says which. When neither
+// can be read, Of is empty and no process can be verified.
+type HostNamespaces struct {
+	Of   string `json:"of"` // "pid 1", "self" (the probe), or "" when neither could be read
+	PID  string `json:"pid,omitempty"`
+	Mnt  string `json:"mnt,omitempty"`
+	Net  string `json:"net,omitempty"`
+	Note string `json:"note,omitempty"` // what could not be read
+}
+
+// hostNamespaces reads the ns/pid, ns/mnt and ns/net links of PID 1, or of
+// self when PID 1's cannot be read.
+func hostNamespaces(pfs rootfs.FS) HostNamespaces {
+	var notes []string
+	for _, who := range []struct{ dir, of string }{{"/1", "pid 1"}, {"/self", "self"}} {
+		h := HostNamespaces{Of: who.of}
+		var err error
+		for _, k := range []struct {
+			name string
+			v    *string
+		}{{"pid", &h.PID}, {"mnt", &h.Mnt}, {"net", &h.Net}} {
+			if *k.v, err = pfs.Readlink(who.dir + "/ns/" + k.name); err != nil {
+				notes = append(notes, fmt.Sprintf("%s: ns/%s: %s", who.of, k.name, rootfs.Class(err)))
+				break
+			}
+		}
+		if err == nil {
+			h.Note = strings.Join(notes, "; ")
+			return h
+		}
+	}
+	return HostNamespaces{Note: strings.Join(notes, "; ")}
 }
 
 // Why says, for a person, why an excluded process is not counted; "" for
@@ -168,9 +321,17 @@ func (p Process) Why() string {
 		return fmt.Sprintf("pid %d (%s) has exited (state %s, %s): %s has not reaped it yet; it runs nothing", p.PID, p.Name, p.State, what, parent)
 	case ExcludedOtherNamespace:
 		return fmt.Sprintf("pid %d (%s) runs in another PID namespace (%s), for example inside a container: it is not this host's agent", p.PID, p.Name, p.PIDNamespace)
+	case ExcludedOtherNetwork:
+		return fmt.Sprintf("pid %d (%s) runs in another network namespace (%s), for example a container's: it is not this host's agent, and its environment is not taken as the agent's proxy settings", p.PID, p.Name, p.NetNamespace)
+	case ExcludedOtherMount:
+		return fmt.Sprintf("pid %d (%s) runs in another mount namespace (%s) from a file that is not this host's %s, for example a container's: it is not this host's agent, and its environment is not taken as the agent's proxy settings", p.PID, p.Name, p.MntNamespace, strings.TrimSuffix(p.Exe, " (deleted)"))
+	case ExcludedNotRoot:
+		return fmt.Sprintf("pid %d (%s) runs as uid %d (effective %d), not root as the agent does: it is a user's copy, not this host's agent, and its environment is not taken as the agent's proxy settings", p.PID, p.Name, p.UIDs[0], p.UIDs[1])
 	case ExcludedNotAgentBinary:
 		return fmt.Sprintf("pid %d calls itself %s but runs %s, which is not an agent binary from a known install path (%s, %s or %s<revision>/%s); its environment is not taken as the agent's proxy settings",
 			p.PID, p.Name, p.Exe, agentBinaryPaths()[0], agentBinaryPaths()[1], snapDir, ProcAgent)
+	case ExcludedUnverified:
+		return fmt.Sprintf("pid %d (%s) could not be verified as this host's agent: %s could not be read; it is not counted and its environment is not read", p.PID, p.Name, strings.Join(p.Unread, ", "))
 	}
 	return ""
 }
@@ -213,17 +374,14 @@ type scan struct {
 
 // scanProcs lists numeric entries of the process table and classifies each.
 // A process that exits during the scan is skipped; one that has exited but
-// is not reaped, runs in another PID namespace, or is an impostor of the
-// core process goes to excluded.
-func (in *inspector) scanProcs(pfs rootfs.FS) (scan, error) {
+// is not reaped, or that classify does not take as this host's, goes to
+// excluded.
+func (in *inspector) scanProcs(pfs rootfs.FS, procDir string, host HostNamespaces) (scan, error) {
 	var s scan
 	ents, err := pfs.ReadDir("/")
 	if err != nil {
 		return s, err
 	}
-	// Unreadable (another user's process, or a fixture tree without it):
-	// then no process is taken as foreign.
-	selfNS, _ := pfs.Readlink("/self/ns/pid")
 	for _, e := range ents {
 		if in.ctx.Err() != nil {
 			return s, in.ctx.Err()
@@ -232,24 +390,23 @@ func (in *inspector) scanProcs(pfs rootfs.FS) (scan, error) {
 		if perr != nil || pid <= 0 {
 			continue
 		}
-		p, ok := identify(pfs, pid)
+		p, exeErr, ok := identify(pfs, pid)
 		if !ok {
 			continue
 		}
+		gone := func() bool {
+			_, lerr := pfs.Lstat("/" + strconv.Itoa(pid))
+			return isNotExist(lerr)
+		}
 		st, serr := readStat(pfs, pid)
-		if isNotExist(serr) {
-			if _, lerr := pfs.Lstat("/" + strconv.Itoa(pid)); isNotExist(lerr) {
-				continue // exited and reaped during the scan
-			}
+		if isNotExist(serr) && gone() {
+			continue // exited and reaped during the scan
 		}
 		p.State, p.PPID = st.State, st.PPID
-		switch ns, _ := pfs.Readlink("/" + strconv.Itoa(pid) + "/ns/pid"); {
-		case serr == nil && st.exited():
+		if serr == nil && st.exited() {
 			p.Excluded = ExcludedExited
-		case selfNS != "" && ns != "" && ns != selfNS:
-			p.Excluded, p.PIDNamespace = ExcludedOtherNamespace, ns
-		case p.Name == ProcAgent && p.Exe != "" && !knownAgentBinary(in.fs, p.Exe):
-			p.Excluded = ExcludedNotAgentBinary
+		} else if p.Excluded = in.classify(pfs, procDir, host, &p, exeErr); p.Excluded == ExcludedUnverified && gone() {
+			continue
 		}
 		switch {
 		case p.Excluded != "":
@@ -264,6 +421,125 @@ func (in *inspector) scanProcs(pfs rootfs.FS) (scan, error) {
 		sort.Slice(l, func(i, j int) bool { return l[i].PID < l[j].PID })
 	}
 	return s, nil
+}
+
+// classify says why live process p is not this host's agent or worker, or
+// "" when it is: its PID, network and mount namespaces are the host's (a
+// mount namespace of its own is allowed when it runs the host's own
+// binary), and, for the core process, its real and effective uid are 0 and
+// its executable is an agent binary from a known install path. A
+// definite difference wins over what could not be read; what could not be
+// read makes it ExcludedUnverified, with p.Unread saying what.
+func (in *inspector) classify(pfs rootfs.FS, procDir string, host HostNamespaces, p *Process, exeErr error) string {
+	dir := "/" + strconv.Itoa(p.PID)
+	var unread []string
+	cannot := func(what string, err error) {
+		unread = append(unread, fmt.Sprintf("%s (%s)", path.Join(procDir, dir, what), rootfs.Class(err)))
+	}
+	if host.Of == "" {
+		unread = append(unread, "this host's namespaces ("+host.Note+")")
+	} else {
+		for _, k := range []struct {
+			name, host, code string
+			v                *string
+		}{
+			{"pid", host.PID, ExcludedOtherNamespace, &p.PIDNamespace},
+			{"net", host.Net, ExcludedOtherNetwork, &p.NetNamespace},
+			{"mnt", host.Mnt, ExcludedOtherMount, &p.MntNamespace},
+		} {
+			ns, err := pfs.Readlink(dir + "/ns/" + k.name)
+			switch {
+			case err != nil:
+				cannot("ns/"+k.name, err)
+			case ns == k.host:
+			case k.name == "mnt" && sameBinary(procDir, p.PID, host, p.Exe):
+				// Its own mount namespace over the host's file system,
+				// as systemd gives a unit with PrivateTmp=, ProtectSystem=
+				// and the like: the host's agent, counted; the namespace
+				// stays in the record.
+				p.MntNamespace = ns
+			default:
+				*k.v = ns
+				return k.code
+			}
+		}
+	}
+	if p.Name == ProcAgent {
+		switch b, err := pfs.ReadFile(dir+"/status", MaxSmallFileBytes); {
+		case err != nil:
+			cannot("status", err)
+		default:
+			uids, perr := parseUIDs(b)
+			if perr != nil {
+				cannot("status", perr)
+				break
+			}
+			p.UIDs = uids
+			if uids[0] != 0 || uids[1] != 0 {
+				return ExcludedNotRoot
+			}
+		}
+		switch {
+		case p.Exe == "":
+			cannot("exe", exeErr)
+		case !knownAgentBinary(in.fs, p.Exe):
+			return ExcludedNotAgentBinary
+		}
+	}
+	if len(unread) > 0 {
+		p.Unread = unread
+		return ExcludedUnverified
+	}
+	return ""
+}
+
+// sameBinary reports whether process pid runs the very file (device and
+// inode) that the host's mount namespace has at the path of its exe link,
+// exe. The kernel follows /proc/<pid>/exe to the running file in any
+// namespace, and /proc/<host>/root to the host's root. A binary replaced by
+// an upgrade ("(deleted)") is not the file at its path any more.
+func sameBinary(procDir string, pid int, host HostNamespaces, exe string) bool {
+	if exe == "" || !path.IsAbs(exe) || strings.HasSuffix(exe, " (deleted)") {
+		return false
+	}
+	who := "1"
+	if host.Of == "self" {
+		who = "self"
+	}
+	a, err := os.Stat(filepath.Join(procDir, strconv.Itoa(pid), "exe"))
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(filepath.Join(procDir, who, "root", exe))
+	return err == nil && os.SameFile(a, b)
+}
+
+// errStatus reports a /proc/<pid>/status without a well-formed Uid: line.
+var errStatus = errors.New("no well-formed Uid: line in /proc/<pid>/status")
+
+// parseUIDs returns the real and effective uid from the "Uid:" line of
+// /proc/<pid>/status (proc(5): real, effective, saved set, file system).
+func parseUIDs(b []byte) ([]int, error) {
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(line, "Uid:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) != 4 {
+			return nil, errStatus
+		}
+		var uids []int
+		for _, x := range f[:2] {
+			n, err := strconv.ParseUint(x, 10, 32)
+			if err != nil {
+				return nil, errStatus
+			}
+			uids = append(uids, int(n))
+		}
+		return uids, nil
+	}
+	return nil, errStatus
 }
 
 // procStat is what the probe reads of /proc/<pid>/stat.
@@ -311,33 +587,35 @@ func parseStat(b []byte) (procStat, error) {
 
 // identify names the process pid from, in order, the base name of argv[0]
 // in cmdline, the base name of the exe link, and comm (which the kernel
-// truncates to 15 bytes). It reports false when none is an agent process.
-func identify(pfs rootfs.FS, pid int) (Process, bool) {
+// truncates to 15 bytes). It reports false when none is an agent process,
+// and returns why the exe link could not be read, if it could not.
+func identify(pfs rootfs.FS, pid int) (Process, error, bool) {
 	dir := "/" + strconv.Itoa(pid)
 	p := Process{PID: pid}
-	if exe, err := pfs.Readlink(dir + "/exe"); err == nil {
+	exe, exeErr := pfs.Readlink(dir + "/exe")
+	if exeErr == nil {
 		p.Exe = exe
 	}
 	if b, err := pfs.ReadFile(dir+"/cmdline", MaxSmallFileBytes); err == nil || errors.Is(err, rootfs.ErrTooLarge) {
 		argv0, _, _ := bytes.Cut(b, []byte{0})
 		if name := knownName(path.Base(string(argv0)), false); name != "" {
 			p.Name, p.By = name, "cmdline"
-			return p, true
+			return p, exeErr, true
 		}
 	}
 	if p.Exe != "" {
 		if name := knownName(path.Base(strings.TrimSuffix(p.Exe, " (deleted)")), false); name != "" {
 			p.Name, p.By = name, "exe"
-			return p, true
+			return p, exeErr, true
 		}
 	}
 	if b, err := pfs.ReadFile(dir+"/comm", MaxSmallFileBytes); err == nil {
 		if name := knownName(strings.TrimRight(string(b), "\n"), true); name != "" {
 			p.Name, p.By = name, "comm"
-			return p, true
+			return p, exeErr, true
 		}
 	}
-	return p, false
+	return p, exeErr, false
 }
 
 // knownName returns the agent process name that s denotes, or "". With

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -300,5 +301,175 @@ func TestKnownAgentBinary(t *testing.T) {
 		if got := knownAgentBinary(c.fsys, c.exe); got != c.want {
 			t.Errorf("root %s, exe %s: got %v, want %v", c.fsys.Root, c.exe, got, c.want)
 		}
+	}
+}
+
+// openToAll makes dir and its parent (the test's temporary directories,
+// 0700) reachable by another user.
+func openToAll(t *testing.T, dir string) {
+	t.Helper()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLiveNotRootAgent: a copy of the agent binary at its install path,
+// started by an unprivileged user (uid 65534) with its own https_proxy, is
+// excluded as not root, and its proxy is never taken as the agent's (D8b).
+func TestLiveNotRootAgent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("starting a process as another user needs root; the test runs as root in CI")
+	}
+	root := t.TempDir()
+	openToAll(t, root)
+	bin := installAgent(t, root, "sleep")
+	cmd := exec.Command(bin, "30")
+	cmd.Env = []string{"https_proxy=http://nobody.example:3128"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	pid := startChild(t, cmd).Process.Pid
+	waitFor(t, "the agent starts as uid 65534", func() bool { return argv0Is(pid, bin) })
+
+	f := scanLive(t, root, nil)
+	p := excludedAs(t, f, pid)
+	want(t, "excluded", p.Excluded, ExcludedNotRoot)
+	want(t, "uids", p.UIDs, []int{65534, 65534})
+	if f.Proxy != nil && strings.Contains(f.Proxy.HTTPSProxy, "nobody.example") {
+		t.Errorf("the user's environment was taken as the agent's: %+v", f.Proxy)
+	}
+	if !strings.Contains(p.Why(), "runs as uid 65534") {
+		t.Errorf("why: %s", p.Why())
+	}
+}
+
+// TestLiveOtherNamespaces: the agent binary started by unshare in a new
+// mount and network namespace (a container run with --pid=host) is
+// excluded as another network's, and its proxy is not taken (D8b); started
+// in a new mount namespace alone, over the same file system (as systemd
+// runs a unit with PrivateTmp=), it runs this host's own binary and is
+// counted, with its mount namespace recorded.
+func TestLiveOtherNamespaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("unshare --mount --net needs root (CAP_SYS_ADMIN); the test runs as root in CI")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare (util-linux)")
+	}
+	root := t.TempDir()
+	bin := installAgent(t, root, "sleep")
+	start := func(proxy string, flags ...string) int {
+		cmd := exec.Command("unshare", append(flags, bin, "30")...)
+		cmd.Env = []string{"https_proxy=" + proxy}
+		pid := startChild(t, cmd).Process.Pid // unshare execs the agent without --fork
+		waitFor(t, "the agent starts in its namespaces", func() bool { return argv0Is(pid, bin) })
+		return pid
+	}
+	container := start("http://container.example:3128", "--mount", "--propagation", "private", "--net")
+	sandboxed := start("http://sandboxed.example:3128", "--mount", "--propagation", "private")
+
+	f := scanLive(t, root, nil)
+	p := excludedAs(t, f, container)
+	want(t, "excluded", p.Excluded, ExcludedOtherNetwork)
+	self, _ := os.Readlink("/proc/self/ns/net")
+	if p.NetNamespace == "" || p.NetNamespace == self {
+		t.Errorf("network namespace %q, the probe's is %q", p.NetNamespace, self)
+	}
+	var counted *Process
+	for i := range f.Agents {
+		if f.Agents[i].PID == sandboxed {
+			counted = &f.Agents[i]
+		}
+	}
+	if counted == nil {
+		t.Fatalf("the agent in a mount namespace of its own, running the host's binary, is not counted; excluded: %+v", f.Excluded)
+	}
+	selfMnt, _ := os.Readlink("/proc/self/ns/mnt")
+	if counted.MntNamespace == "" || counted.MntNamespace == selfMnt {
+		t.Errorf("mount namespace %q not recorded (the probe's is %q)", counted.MntNamespace, selfMnt)
+	}
+	if f.Proxy != nil && strings.Contains(f.Proxy.HTTPSProxy, "container.example") {
+		t.Errorf("the container's environment was taken as the agent's: %+v", f.Proxy)
+	}
+}
+
+// TestOtherMountNamespaceOtherFile: a process in another mount namespace
+// whose binary is not the file this host has at that path (a container's
+// image) is excluded as another mount namespace's. The fixture's exe links
+// point at paths absent from this machine, so no file can be the same.
+func TestOtherMountNamespaceOtherFile(t *testing.T) {
+	src := filepath.Join("testdata", "roots", "hostpid-container", "proc")
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	// Same network namespace as the host: only the mount namespace differs.
+	link := filepath.Join(dir, "3200", "ns", "net")
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("net:[4026531840]", link); err != nil {
+		t.Fatal(err)
+	}
+	f := Inspect(context.Background(), Options{Root: filepath.Join("testdata", "roots", "hostpid-container"), ProcDir: dir})
+	want(t, "running", f.RunningChecked && !f.Running, true)
+	want(t, "excluded", excludedPIDs(f), map[int]string{3200: ExcludedOtherMount})
+	if f.Proxy != nil {
+		t.Errorf("proxy read: %+v", f.Proxy)
+	}
+	if w := f.Excluded[0].Why(); !strings.Contains(w, "another mount namespace (mnt:[4026532610])") {
+		t.Errorf("why: %s", w)
+	}
+}
+
+// TestHidePIDNotChecked: what a user who is not root sees of a process
+// table mounted hidepid=2 (invisible): its own processes only. The scan is
+// not checked, with the reason, never "not running" (N5). Root, and a
+// member of the mount's gid= group, see everything, so for them the
+// scan's answer stands.
+func TestHidePIDNotChecked(t *testing.T) {
+	dir := t.TempDir()
+	proc := filepath.Join(dir, "proc")
+	for name, body := range map[string]string{
+		"950/comm": "bash\n", "950/cmdline": "bash\x00", "950/stat": "950 (bash) S 1 950 950 0 -1 4194560 120 0 0 0 3 1 0 0 20 0 1 0 1234\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(proc, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mountinfo := filepath.Join(dir, "mountinfo")
+	line := "22 1 0:21 / " + proc + " rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw,gid=27,hidepid=invisible\n"
+	if err := os.WriteFile(mountinfo, []byte("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"+line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inspect := func(euid int, groups ...int) *Facts {
+		return Inspect(context.Background(), Options{Root: filepath.Join("testdata", "roots", "deb"), ProcDir: proc,
+			mountInfo: mountinfo, ids: func() (int, []int) { return euid, groups }})
+	}
+
+	f := inspect(1000, 1000)
+	want(t, "running checked", f.RunningChecked, false)
+	want(t, "hidepid", f.HidePID, HidePIDInvisible)
+	for _, r := range []string{f.RunningReason, f.ProxyReason} {
+		if !strings.HasPrefix(r, "not checked: "+proc+" is mounted hidepid=invisible") || !strings.Contains(r, "uid 1000") {
+			t.Errorf("reason %q", r)
+		}
+	}
+	for name, f := range map[string]*Facts{"root": inspect(0), "gid 27": inspect(1000, 1000, 27)} {
+		if !f.RunningChecked || f.Running || f.HidePID != "" {
+			t.Errorf("%s: running checked %v, running %v, hidepid %q (%s); want the scan's answer: not running", name, f.RunningChecked, f.Running, f.HidePID, f.RunningReason)
+		}
+	}
+
+	// A mountinfo that cannot be read leaves a probe that is not root
+	// unable to tell.
+	f = Inspect(context.Background(), Options{Root: filepath.Join("testdata", "roots", "deb"), ProcDir: proc,
+		mountInfo: filepath.Join(dir, "absent"), ids: func() (int, []int) { return 1000, nil }})
+	want(t, "running checked", f.RunningChecked, false)
+	if !strings.Contains(f.RunningReason, "hidepid") {
+		t.Errorf("reason %q", f.RunningReason)
 	}
 }

@@ -171,8 +171,9 @@ func agentNotRunning(cat *finding.Catalog, o *obs.Observations) finding.Finding 
 	ev := []string{"no amazon-ssm-agent process in the process table"}
 	summary := "The SSM Agent is installed but not running: no amazon-ssm-agent process exists, so Session Manager cannot reach this host."
 	if len(a.Excluded) > 0 {
-		// Zombies, other namespaces' agents and impostors are seen, not counted.
-		ev[0] = "no live amazon-ssm-agent process of this host runs an agent binary"
+		// Zombies, other namespaces' agents, users' copies and impostors
+		// are seen, not counted.
+		ev[0] = "no live amazon-ssm-agent process of this host (root, in this host's PID, network and mount namespaces) runs an agent binary"
 		for _, p := range a.Excluded {
 			ev = append(ev, p.Why())
 		}

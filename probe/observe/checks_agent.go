@@ -37,10 +37,18 @@ func agentCheck(cfg *Config) Check {
 				// warn that reads as an answer.
 				out.Status, out.Class = obs.StatusSkip, errclass.Permission
 				out.Reason = "not checked: needs root to read " + strings.Join(unread, ", ")
+				if !f.RunningChecked && f.RunningReason != "" {
+					// Why the process table said nothing (hidepid, an
+					// agent that could not be verified) is said too.
+					out.Reason += "; " + f.RunningReason
+				}
 			case !f.RunningChecked:
 				// An offline root has no process table: the check did not
 				// look, which is a skip, never an answer.
 				out.Status, out.Reason = obs.StatusSkip, f.RunningReason
+				if f.HidePID != "" {
+					out.Class = errclass.Permission
+				}
 			default:
 				out.Reason = "running"
 			}

@@ -21,7 +21,15 @@ func TestAgentProcessesAndEnvCheck(t *testing.T) {
 		envCheck bool
 	}{
 		{"zombie", obs.StatusFail, []string{"installed, not running", "pid 4101 (amazon-ssm-agent) has exited (state Z"}, false},
-		{"procs", obs.StatusWarn, []string{"running; not counted: pid 600 calls itself amazon-ssm-agent but runs /usr/bin/sleep", "another PID namespace (pid:[4026532512])"}, false},
+		{"procs", obs.StatusWarn, []string{"running; not counted: pid 600 calls itself amazon-ssm-agent but runs /usr/bin/sleep", "another PID namespace (pid:[4026532512])",
+			"pid 610 (amazon-ssm-agent) runs as uid 1000", "pid 620 (amazon-ssm-agent) runs in another network namespace (net:[4026532615])"}, false},
+		// D8b: a user's copy of the agent, and a --pid=host container's
+		// agent, are not this host's agent: not running.
+		{"user-agent", obs.StatusFail, []string{"installed, not running", "pid 3100 (amazon-ssm-agent) runs as uid 1000 (effective 1000), not root"}, false},
+		{"hostpid-container", obs.StatusFail, []string{"installed, not running", "pid 3200 (amazon-ssm-agent) runs in another network namespace"}, false},
+		// What could not be verified is not checked, never "not running".
+		{"unverified", obs.StatusSkip, []string{"not checked: no process could be verified as this host's agent, and pid 812 (amazon-ssm-agent) may be it",
+			"pid 812 (amazon-ssm-agent) could not be verified as this host's agent: ", "812/exe (not-found)"}, false},
 		{"proxy", obs.StatusPass, nil, false},
 		{"no-environ", obs.StatusPass, nil, true},
 	}
@@ -52,8 +60,12 @@ func TestAgentProcessesAndEnvCheck(t *testing.T) {
 			if env != c.envCheck {
 				t.Errorf("agent.proxy check listed: %v, want %v (running %v, proxy reason %q)", env, c.envCheck, ob.Agent.Running, ob.Agent.ProxyReason)
 			}
-			if ob.Agent.Running && ob.Agent.Proxy != nil && strings.Contains(ob.Agent.Proxy.HTTPSProxy, "impostor") {
-				t.Errorf("the impostor's proxy was taken: %+v", ob.Agent.Proxy)
+			if p := ob.Agent.Proxy; p != nil {
+				for _, other := range []string{"impostor", "alice", "container"} {
+					if strings.Contains(p.HTTPSProxy, other) {
+						t.Errorf("the proxy of a process that is not this host's agent was taken: %+v", p)
+					}
+				}
 			}
 		})
 	}

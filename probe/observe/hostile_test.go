@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/probe/agent/agenttest"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
@@ -526,24 +526,9 @@ func TestHostileEndpoints(t *testing.T) {
 // 812) whose environment names an HTTPS proxy at proxy, with a password.
 func proxyRoot(t *testing.T, root string, proxy string) string {
 	t.Helper()
-	src := filepath.Join("..", "agent", "testdata", "roots", "proxy", "proc", "812")
-	dst := filepath.Join(root, "proc", "812")
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"cmdline", "comm"} {
-		b, err := os.ReadFile(filepath.Join(src, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, root, filepath.Join("proc", "812", f), string(b))
-	}
-	if err := os.Symlink("/usr/bin/amazon-ssm-agent", filepath.Join(dst, "exe")); err != nil {
-		t.Fatal(err)
-	}
-	env := "PATH=/usr/bin\x00https_proxy=http://proxyuser:" + proxyPassword + "@" + proxy + "\x00no_proxy=localhost\x00"
-	writeFile(t, root, "proc/812/environ", env)
-	return filepath.Join(root, "proc")
+	dir := filepath.Join(root, "proc")
+	agenttest.Write(t, dir, agenttest.Agent(812, "PATH=/usr/bin", "https_proxy=http://proxyuser:"+proxyPassword+"@"+proxy, "no_proxy=localhost"))
+	return dir
 }
 
 // TestHostileProxySilentAfterConnect: the agent's proxy accepts CONNECT,

@@ -90,6 +90,15 @@ func TestDiagnoseAgentFixtures(t *testing.T) {
 			want: []string{"agent.foreign-registration/fail"},
 			text: map[finding.ID][]string{diagnose.AgentForeignRegistration: {"/var/lib/amazon/ssm/registration", "mi-"}}},
 		{name: "agents beside an impostor, a zombie and a container's", agentRoot: "procs", proc: true},
+		// D8b: the only amazon-ssm-agent is a user's copy with its own
+		// https_proxy: the agent is not running, and the user's proxy is
+		// not the agent's.
+		{name: "only a user's copy of the agent", agentRoot: "user-agent", proc: true,
+			want: []string{"agent.not-running/fail"},
+			text: map[finding.ID][]string{diagnose.AgentNotRunning: {"pid 3100 (amazon-ssm-agent) runs as uid 1000 (effective 1000), not root"}}},
+		{name: "only a --pid=host container's agent", agentRoot: "hostpid-container", proc: true,
+			want: []string{"agent.not-running/fail"},
+			text: map[finding.ID][]string{diagnose.AgentNotRunning: {"pid 3200 (amazon-ssm-agent) runs in another network namespace (net:[4026532615])"}}},
 		{name: "only a zombie agent", agentRoot: "zombie", proc: true,
 			want: []string{"agent.not-running/fail"},
 			text: map[finding.ID][]string{diagnose.AgentNotRunning: {"pid 4101 (amazon-ssm-agent) has exited (state Z, a zombie)", "systemctl enable --now amazon-ssm-agent"}}},

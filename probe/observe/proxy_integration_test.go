@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/probe/agent/agenttest"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	netlab "github.com/ssm-probe/ssm-probe/probe/lab"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -23,10 +25,8 @@ import (
 func (l *lab) fakeAgentProc(env ...string) {
 	root := l.cfg.Root
 	writeFile(l.t, root, "usr/bin/amazon-ssm-agent", "#!/bin/sh\n")
-	writeFile(l.t, root, "proc/4242/cmdline", "/usr/bin/amazon-ssm-agent\x00")
-	writeFile(l.t, root, "proc/4242/comm", "amazon-ssm-agen\n")
-	writeFile(l.t, root, "proc/4242/environ", strings.Join(env, "\x00")+"\x00")
 	l.cfg.ProcDir = filepath.Join(root, "proc")
+	agenttest.Write(l.t, l.cfg.ProcDir, agenttest.Agent(4242, env...))
 }
 
 // proxyLab serves the endpoints over TLS on 127.0.1.x and a CONNECT proxy
@@ -207,5 +207,54 @@ func TestSignedCallsThroughAgentProxy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProxyOfAUserAgentNotUsed (D8b): the only amazon-ssm-agent is a copy
+// of the agent binary that uid 1000 runs with its own https_proxy. That is
+// not this host's agent: the run says the agent is not running (the agent
+// check fails, agent.not-running), and not one of its connections goes
+// through the user's proxy, the signed call included.
+func TestProxyOfAUserAgentNotUsed(t *testing.T) {
+	l := newLab(t, "127.0.0.1")
+	vpce := addrs("127.0.1")
+	l.dns([]string{"127.0.0.1"}, []resolvtest.Zone{zone(addrs("127.77.0"))})
+	l.endpoints(vpce, l.ca, 0)
+	var mu sync.Mutex
+	var connects []string
+	addr := startProxy(l, vpce, func(target string) {
+		mu.Lock()
+		connects = append(connects, target)
+		mu.Unlock()
+	})
+	writeFile(l.t, l.cfg.Root, "usr/bin/amazon-ssm-agent", "#!/bin/sh\n")
+	l.cfg.ProcDir = filepath.Join(l.cfg.Root, "proc")
+	user := agenttest.Agent(4242, "https_proxy=http://alice:s3cret@"+addr.String(), "no_proxy=localhost,169.254.169.254")
+	user.UID = 1000
+	agenttest.Write(t, l.cfg.ProcDir, user)
+
+	res, _ := l.run()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(connects) > 0 {
+		t.Errorf("the user's proxy saw CONNECT to %v", connects)
+	}
+	for _, c := range res.Checks {
+		switch {
+		case c.Name == "proxy":
+			t.Errorf("a proxy check ran, through the user's proxy: %s %s %s", c.Target, c.Status, c.Reason)
+		case c.Name == obs.CheckAgent && (c.Status != obs.StatusFail || !strings.Contains(c.Reason, "pid 4242 (amazon-ssm-agent) runs as uid 1000")):
+			t.Errorf("agent check %s: %s; want a fail that names the user's copy", c.Status, c.Reason)
+		}
+	}
+	var notRunning bool
+	for _, f := range res.Findings {
+		notRunning = notRunning || f.ID == diagnose.AgentNotRunning
+	}
+	if !notRunning {
+		t.Errorf("no %s finding; findings: %v", diagnose.AgentNotRunning, res.Findings)
+	}
+	if res.Observations.Agent.Proxy != nil {
+		t.Errorf("the user's proxy was taken as the agent's: %+v", res.Observations.Agent.Proxy)
 	}
 }

@@ -109,19 +109,28 @@ w(c, "/var/log/amazon/ssm/hibernate.log", """2024-06-01 10:00:00 INFO Entering S
 c = "proxy"
 w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
 HOST_PID_NS = "pid:[4026531836]"
-def proc(pid, comm, argv, environ=None, exe=None, state="S", ppid=1, ns=HOST_PID_NS):
+HOST_NS = {"pid": HOST_PID_NS, "mnt": "mnt:[4026531841]", "net": "net:[4026531840]"}
+# A container's: its own PID, mount and network namespaces.
+CONTAINER_NS = {"pid": "pid:[4026532512]", "mnt": "mnt:[4026532510]", "net": "net:[4026532515]"}
+# A container run with --pid=host: the host's PID namespace, its own mount
+# and network namespaces.
+HOSTPID_NS = {"pid": HOST_PID_NS, "mnt": "mnt:[4026532610]", "net": "net:[4026532615]"}
+def proc(pid, comm, argv, environ=None, exe=None, state="S", ppid=1, ns=HOST_NS, uid=0):
     """One /proc/<pid> of case c: comm, cmdline, stat (proc(5): pid, (comm),
-    state, ppid, then the process group and session), and when given the
-    environ, the exe link and the ns/pid link (a zombie has none)."""
+    state, ppid, then the process group and session), status (its Uid:
+    line: real, effective, saved, file system), and when given the environ,
+    the exe link and the ns/pid, ns/mnt and ns/net links (a zombie has
+    none)."""
     w(c, f"/proc/{pid}/comm", comm + "\n")
     w(c, f"/proc/{pid}/cmdline", "".join(a + "\0" for a in argv))
     w(c, f"/proc/{pid}/stat", f"{pid} ({comm}) {state} {ppid} {pid} {pid} 0 -1 4194560 120 0 0 0 3 1 0 0 20 0 1 0 1234\n")
+    w(c, f"/proc/{pid}/status", f"Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{uid}\t{uid}\t{uid}\t{uid}\n")
     if environ is not None:
         w(c, f"/proc/{pid}/environ", "".join(e + "\0" for e in environ))
     if exe:
         ln(c, f"/proc/{pid}/exe", exe)
-    if ns:
-        ln(c, f"/proc/{pid}/ns/pid", ns)
+    for k, v in (ns or {}).items():
+        ln(c, f"/proc/{pid}/ns/{k}", v)
 proc(1, "systemd", ["/sbin/init", "splash"], ["HOME=/"], "/usr/lib/systemd/systemd")
 proc(812, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], [
     "LANG=C.UTF-8", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin",
@@ -137,8 +146,16 @@ w(c, "/proc/uptime", "1234.5 2000.1\n")
 # no-environ: the agent runs but its environ cannot be read (missing here).
 c = "no-environ"
 w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
-w(c, "/proc/77/comm", "amazon-ssm-agen\n")
-w(c, "/proc/77/cmdline", "")
+proc(1, "systemd", ["/sbin/init"], ["HOME=/"], "/usr/lib/systemd/systemd", ppid=0)
+proc(77, "amazon-ssm-agen", [], None, "/usr/bin/amazon-ssm-agent")
+
+# unverified: what the process table shows of the agent is its name and
+# uid, as it shows a non-root probe root's processes: its exe and namespace
+# links cannot be read (missing here), so whether it runs is not known.
+c = "unverified"
+w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
+proc(1, "systemd", ["/sbin/init"], ["HOME=/"], "/usr/lib/systemd/systemd", ppid=0)
+proc(812, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], None, None, ns=None)
 
 # hybrid: an on-premises server registered with an activation.
 c = "hybrid"
@@ -149,19 +166,24 @@ w(c, "/var/lib/amazon/ssm/runtimeconfig/identity_config.json", '{"CredentialSour
 
 # procs: beside the host's agent (812) and a snap's (900), the table holds
 # what is not counted: an impostor with the lowest pid and a proxy
-# environment (600: argv[0] amazon-ssm-agent, exe /usr/bin/sleep), a zombie
-# agent (700), and a container's agent and worker in another PID namespace
-# (1500, 1501). The proxy settings are the host agent's.
+# environment (600: argv[0] amazon-ssm-agent, exe /usr/bin/sleep), a user's
+# copy of the agent binary with its own proxy (610, uid 1000), an agent of
+# a container run with --pid=host (620: the host's PID namespace, its own
+# mount and network namespaces), a zombie agent (700), and a container's
+# agent and worker in another PID namespace (1500, 1501). The proxy
+# settings are the host agent's.
 c = "procs"
 w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
 proc(1, "systemd", ["/sbin/init"], ["HOME=/"], "/usr/lib/systemd/systemd", ppid=0)
 proc(600, "sleep", ["amazon-ssm-agent"], ["https_proxy=http://impostor.example:3128"], "/usr/bin/sleep")
+proc(610, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://alice.example:3128"], "/usr/bin/amazon-ssm-agent", ppid=605, uid=1000)
+proc(620, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://hostpid-container.example:3128"], "/usr/bin/amazon-ssm-agent", ppid=615, ns=HOSTPID_NS)
 proc(700, "amazon-ssm-agen", [], state="Z", ppid=699, ns=None)
 proc(699, "sleep", ["sleep", "600"], None, "/usr/bin/sleep")
 proc(812, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://proxy.corp.example:3128"], "/usr/bin/amazon-ssm-agent")
 proc(900, "amazon-ssm-agen", ["/snap/amazon-ssm-agent/7993/amazon-ssm-agent"], ["PATH=/usr/bin"], "/snap/amazon-ssm-agent/7993/amazon-ssm-agent")
-proc(1500, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://container.example:3128"], "/usr/bin/amazon-ssm-agent", ppid=1499, ns="pid:[4026532512]")
-proc(1501, "ssm-agent-worke", ["/usr/bin/ssm-agent-worker"], None, "/usr/bin/ssm-agent-worker", ppid=1500, ns="pid:[4026532512]")
+proc(1500, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://container.example:3128"], "/usr/bin/amazon-ssm-agent", ppid=1499, ns=CONTAINER_NS)
+proc(1501, "ssm-agent-worke", ["/usr/bin/ssm-agent-worker"], None, "/usr/bin/ssm-agent-worker", ppid=1500, ns=CONTAINER_NS)
 proc(950, "bash", ["bash"], None, "/usr/bin/bash")
 ln(c, "/proc/self", "950")
 
@@ -173,5 +195,26 @@ w(c, "/etc/systemd/system/amazon-ssm-agent.service", "[Service]\nExecStart=/usr/
 proc(1, "systemd", ["/sbin/init"], ["HOME=/"], "/usr/lib/systemd/systemd", ppid=0)
 proc(4100, "bash", ["bash", "-c", "exec sleep 600"], None, "/usr/bin/sleep")
 proc(4101, "amazon-ssm-agen", [], state="Z", ppid=4100, ns=None)
+proc(950, "bash", ["bash"], None, "/usr/bin/bash")
+ln(c, "/proc/self", "950")
+
+# user-agent: the only amazon-ssm-agent is a copy of the agent binary that
+# uid 1000 runs with its own proxy; root's agent is not running.
+c = "user-agent"
+w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
+w(c, "/etc/systemd/system/amazon-ssm-agent.service", "[Service]\nExecStart=/usr/bin/amazon-ssm-agent\n")
+proc(1, "systemd", ["/sbin/init"], ["HOME=/"], "/usr/lib/systemd/systemd", ppid=0)
+proc(3100, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://alice:s3cret@alice.example:3128"], "/usr/bin/amazon-ssm-agent", ppid=3000, uid=1000)
+proc(950, "bash", ["bash"], None, "/usr/bin/bash")
+ln(c, "/proc/self", "950")
+
+# hostpid-container: the only amazon-ssm-agent runs in a container started
+# with --pid=host: the host's PID namespace, its own mount and network
+# namespaces, and its own proxy. This host's agent is not running.
+c = "hostpid-container"
+w(c, "/usr/bin/amazon-ssm-agent", AGENT_BIN, 0o755)
+w(c, "/etc/systemd/system/amazon-ssm-agent.service", "[Service]\nExecStart=/usr/bin/amazon-ssm-agent\n")
+proc(1, "systemd", ["/sbin/init"], ["HOME=/"], "/usr/lib/systemd/systemd", ppid=0)
+proc(3200, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://container.example:3128"], "/usr/bin/amazon-ssm-agent", ppid=3190, ns=HOSTPID_NS)
 proc(950, "bash", ["bash"], None, "/usr/bin/bash")
 ln(c, "/proc/self", "950")
