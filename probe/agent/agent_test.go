@@ -110,7 +110,7 @@ func TestInspectFixtures(t *testing.T) {
 				600: ExcludedNotAgentBinary, 610: ExcludedNotRoot, 620: ExcludedOtherNetwork, 700: ExcludedExited,
 				1500: ExcludedOtherNamespace, 1501: ExcludedOtherNamespace})
 			want(t, "workers", f.Workers, []Process(nil))
-			want(t, "host namespaces", *f.HostNamespaces, HostNamespaces{Of: "pid 1", PID: "pid:[4026531836]", Mnt: "mnt:[4026531841]", Net: "net:[4026531840]"})
+			want(t, "host namespaces", *f.HostNamespaces, HostNamespaces{Of: "self", PID: "pid:[4026531836]", Mnt: "mnt:[4026531841]", Net: "net:[4026531840]"})
 			if f.Proxy == nil {
 				t.Fatalf("no proxy found: %s", f.ProxyReason)
 			}

@@ -264,28 +264,30 @@ func (in *inspector) procHidden(procDir string) string {
 	return fmt.Sprintf("not checked: %s is mounted hidepid=%s, which %s from uid %d: run the probe as root", m.Point, m.HidePID, what, euid)
 }
 
-// HostNamespaces are the namespaces the probe takes as this host's: those
-// of PID 1 of the process table it scans, the init of that PID namespace,
-// whose network and file system the host's services share. On the host
-// that is systemd; for a probe in a container run with --pid=host it is
-// still the host's init, not the container's namespaces. When PID 1's links
-// cannot be read (they need ptrace access to it: a probe that is not root,
-// or a sandbox that hides PID 1), they are the probe's own, on the
-// assumption that the probe runs on the host; Of says which. When neither
-// can be read, Of is empty and no process can be verified.
+// HostNamespaces are the namespaces the probe takes as this host's: its
+// own, for the network the probe tests is the network of the namespace it
+// runs in, and an agent in another network namespace does not take the path
+// the probe follows. On the host that is the init's namespaces; a process of
+// a --pid=host container is in another network and mount namespace and is
+// excluded. A probe started beside the agent inside one network namespace
+// (ip netns exec, as a lab or a test bench runs both) takes that namespace,
+// where taking PID 1's would exclude the very agent it probes for. Where
+// the scanned table has no "self" (a fake table in tests, or a --proc-dir
+// that is not the probe's own), PID 1's are taken; Of says which. When
+// neither can be read, Of is empty and no process can be verified.
 type HostNamespaces struct {
-	Of   string `json:"of"` // "pid 1", "self" (the probe), or "" when neither could be read
+	Of   string `json:"of"` // "self" (the probe), "pid 1", or "" when neither could be read
 	PID  string `json:"pid,omitempty"`
 	Mnt  string `json:"mnt,omitempty"`
 	Net  string `json:"net,omitempty"`
 	Note string `json:"note,omitempty"` // what could not be read
 }
 
-// hostNamespaces reads the ns/pid, ns/mnt and ns/net links of PID 1, or of
-// self when PID 1's cannot be read.
+// hostNamespaces reads the ns/pid, ns/mnt and ns/net links of self (the
+// probe), or of PID 1 when the table has no readable self.
 func hostNamespaces(pfs rootfs.FS) HostNamespaces {
 	var notes []string
-	for _, who := range []struct{ dir, of string }{{"/1", "pid 1"}, {"/self", "self"}} {
+	for _, who := range []struct{ dir, of string }{{"/self", "self"}, {"/1", "pid 1"}} {
 		h := HostNamespaces{Of: who.of}
 		var err error
 		for _, k := range []struct {
