@@ -251,6 +251,30 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 			}(), w(SessionRunAsUserMissing, finding.SevWarn)),
 		"inotify-healthy": opFx("12 of 128 instances, 2% of file handles: healthy.",
 			withInotify(healthyEC2(t), 12, 2000)),
+		"inotify-watches-lower-bound-near": opFx("The scan stopped at its bounds after counting 180,000 of 192,540 watches: a lower bound already at 93%, warn, and it says \"at least\".",
+			func() *obs.Observations {
+				o := withInotify(healthyEC2(t), 12, 2000)
+				o.Inotify.MaxUserWatches, o.Inotify.RootWatches, o.Inotify.Truncated = 192540, 180000, true
+				return o
+			}(), wt(HostInotifyExhausted, finding.SevWarn, "at least 180000 of fs.inotify.max_user_watches 192540", "the counts are lower bounds", "at least this close", "fs.inotify.max_user_watches=524288")),
+		"inotify-instances-lower-bound-unreadable": opFx("Not root: 116 of 128 instances counted, other processes' descriptors unreadable: warn on the lower bound.",
+			func() *obs.Observations {
+				o := withInotify(healthyEC2(t), 116, 2000)
+				o.Inotify.Unreadable = 40
+				return o
+			}(), wt(HostInotifyExhausted, finding.SevWarn, "at least 116 of fs.inotify.max_user_instances 128", "could not be read (needs root)")),
+		"inotify-watches-cut-below": opFx("Some instances' fdinfo could not be read to the end and the count stays at 8,492 of 192,540: no finding (a lower bound far from the limit proves nothing; the inotify check warns that it is one).",
+			func() *obs.Observations {
+				o := withInotify(healthyEC2(t), 12, 2000)
+				o.Inotify.MaxUserWatches, o.Inotify.RootWatches, o.Inotify.WatchesCut = 192540, 8492, 1
+				return o
+			}()),
+		"inotify-watches-near-miss": opFx("Exact counts just under 90%: 173,285 of 192,540 watches (89.99%): healthy.",
+			func() *obs.Observations {
+				o := withInotify(healthyEC2(t), 12, 2000)
+				o.Inotify.MaxUserWatches, o.Inotify.RootWatches = 192540, 173285
+				return o
+			}()),
 
 		"ipv6-only-standard-names": opFx("IPv6-only host (no IPv4 route or address) whose agent uses the IPv4-only standard names: fail with the config change.",
 			withRoutes(healthyEC2(t), true, ".amazonaws.com"), w(reach.NetIPv6OnlyEndpoints, finding.SevFail), w(ProbeIncomplete, finding.SevInfo)),
