@@ -3,12 +3,14 @@ package inotify
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"testing/iotest"
 
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 )
@@ -147,6 +149,22 @@ func TestReadLargeFdinfo(t *testing.T) {
 	}
 	if f.FdinfoBytes != int64(len(body))+int64(len("pos:\t0\ninotify wd:1 ino:1\ninotify wd:2 ino:2\ninotify wd:3 ino:3\n")) {
 		t.Errorf("streamed %d fdinfo bytes", f.FdinfoBytes)
+	}
+}
+
+// TestCountWatchesShortReads counts the same fdinfo read whole, one byte
+// at a time and in halves: the reader's pieces never change the count.
+func TestCountWatchesShortReads(t *testing.T) {
+	body := bigFdinfo(20000)
+	for name, r := range map[string]io.Reader{
+		"whole":    strings.NewReader(body),
+		"one byte": iotest.OneByteReader(strings.NewReader(body)),
+		"halves":   iotest.HalfReader(strings.NewReader(body)),
+	} {
+		n, read, complete, err := countWatches(context.Background(), r, int64(len(body))+1)
+		if n != 20000 || read != int64(len(body)) || !complete || err != nil {
+			t.Errorf("%s: %d watches, %d bytes, complete %v, %v", name, n, read, complete, err)
+		}
 	}
 }
 

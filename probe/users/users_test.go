@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 )
@@ -187,6 +188,9 @@ func TestScanPasswdBound(t *testing.T) {
 		if found, known := f.Lookup(DefaultUser); found != c.found || known != (c.found || c.complete) {
 			t.Errorf("max %d: Lookup = %v, %v", c.max, found, known)
 		}
+	}
+	if r := ScanPasswd(context.Background(), iotest.OneByteReader(strings.NewReader(body)), 1<<20, []string{DefaultUser}); !r.Complete || !r.Lookups[0].Found || r.Count != 102 {
+		t.Errorf("one byte at a time: %+v", r.Lookups)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
