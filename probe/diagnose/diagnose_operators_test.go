@@ -98,6 +98,13 @@ func passwdUnread(o *obs.Observations) *obs.Observations {
 	return o
 }
 
+// passwdAbsent removes o's /etc/passwd.
+func passwdAbsent(o *obs.Observations) *obs.Observations {
+	o.Users.PasswdRead, o.Users.Users = false, nil
+	o.Users.Problems = []rootfs.Problem{{Path: users.PasswdPath, Class: errclass.NotFound, Detail: "lstat /etc/passwd: no such file or directory"}}
+	return o
+}
+
 // withPrefsDoc gives o the preferences document p, read with a 200.
 func withPrefsDoc(o *obs.Observations, p prefs.Preferences) *obs.Observations {
 	o.Prefs = &obs.PrefsObs{Region: "ap-northeast-1", Role: "app-ssm-role", Document: &prefs.DocumentResult{
@@ -256,6 +263,10 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 		"ssm-user-unchecked-passwd-unread": opFx("Run As off, /etc read-only, no useradd, and /etc/passwd unreadable: whether ssm-user exists is not checked, a warn.",
 			withPrefsDoc(passwdUnread(readOnly(withUsers(healthyEC2(t)))), runAsOff),
 			wt(SessionUserUnchecked, finding.SevWarn, "useradd is not installed", "could not be read")),
+		"runas-user-passwd-absent": opFx("Near miss: a root with no /etc/passwd at all (a test tree, a volume not fully mounted) is not a passwd the probe failed to read: the users check warns, no finding.",
+			withPrefsDoc(passwdAbsent(withUsers(healthyEC2(t))), runAs)),
+		"ssm-user-passwd-absent": opFx("Near miss: no /etc/passwd at all, Run As off, no useradd: the users check warns, no finding.",
+			withPrefsDoc(passwdAbsent(readOnly(withUsers(healthyEC2(t)))), runAsOff)),
 		"ssm-user-unread-creatable": opFx("Near miss: /etc/passwd unreadable, Run As off, but the agent can create ssm-user if it is missing: nothing to say.",
 			withPrefsDoc(passwdUnread(withUsers(healthyEC2(t))), runAsOff)),
 

@@ -115,8 +115,8 @@ func runAsUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Prefer
 	case found:
 		return nil
 	case !known && logs == nil:
-		if u == nil {
-			return nil // no user facts at all: nothing read here, nothing in the logs
+		if u == nil || u.PasswdAbsent() {
+			return nil // no user facts, or no user database: nothing read here (the users check says so), nothing in the logs
 		}
 		why := u.NotCheckedWhy(user)
 		return []finding.Finding{userUnchecked(cat, user, false, append(ev, why),
@@ -206,6 +206,9 @@ func ssmUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Preferen
 	}
 	if failed != nil {
 		ev = append(ev, summaryEvidence(failed)...)
+	}
+	if unchecked != "" && u.PasswdAbsent() && !recentLog(o, failed) {
+		return nil // no user database under this root: the users check says so
 	}
 	if unchecked != "" && !recentLog(o, failed) {
 		// The agent could not create ssm-user, but it may exist: the

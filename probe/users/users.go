@@ -19,6 +19,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
@@ -106,6 +107,21 @@ func (f *Facts) Lookup(user string) (found, known bool) {
 		}
 	}
 	return false, !f.PasswdCut && !f.UsersTruncated
+}
+
+// PasswdAbsent reports whether there is no /etc/passwd at all: a root
+// without a user database (a test tree, a volume not fully mounted), which
+// the users check reports; it is not a file the probe failed to read.
+func (f *Facts) PasswdAbsent() bool {
+	if f == nil || f.PasswdRead {
+		return false
+	}
+	for _, p := range f.Problems {
+		if p.Path == PasswdPath && p.Class == errclass.NotFound {
+			return true
+		}
+	}
+	return false
 }
 
 // NotCheckedWhy says why a name not found cannot be called absent: the

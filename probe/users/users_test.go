@@ -210,8 +210,11 @@ func TestInspectPasswdUnreadable(t *testing.T) {
 	if f.PasswdRead || len(f.Problems) == 0 {
 		t.Fatalf("%+v", f)
 	}
-	if found, known := f.Lookup(DefaultUser); found || known {
-		t.Errorf("ssm-user: found %v known %v", found, known)
+	if found, known := f.Lookup(DefaultUser); found || known || f.PasswdAbsent() {
+		t.Errorf("ssm-user: found %v known %v, absent %v", found, known, f.PasswdAbsent())
+	}
+	if none := Inspect(context.Background(), t.TempDir()); !none.PasswdAbsent() || none.NotCheckedWhy(DefaultUser) == "" {
+		t.Errorf("no passwd: absent %v", none.PasswdAbsent())
 	}
 	if why := f.NotCheckedWhy("appuser"); !strings.Contains(why, "could not be read") {
 		t.Errorf("why %q", why)
