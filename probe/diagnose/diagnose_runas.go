@@ -48,7 +48,12 @@ var runAsEntries = []finding.Entry{
 //     `failed to start pty since RunAs user … does not exist`;
 //   - session.ssm-user-uncreatable: Run As is off, ssm-user does not exist,
 //     and the agent cannot create it (read-only or immutable /etc/passwd,
-//     no useradd), or its logs say it failed to.
+//     no useradd), or its logs say it failed to;
+//   - session.user-unchecked: either question matters and /etc/passwd could
+//     not answer it (unreadable, not read to its end, or longer than the
+//     list kept without the Run As user in it): a warn, never "missing"
+//     and never silence. ssm-user is looked up over the whole file, so a
+//     large file answers it exactly.
 //
 // A user missing from /etc/passwd while nsswitch also asks sss, ldap or the
 // like is warn: the directory may serve it, and a static binary cannot ask.
