@@ -86,6 +86,13 @@ func newNonRootWorld(t *testing.T) *nonRootWorld {
 	write("etc/amazon/ssm/amazon-ssm-agent.json", `{"Agent":{"Region":"`+ic.Region+`"}}`, 0o600)
 	write("var/lib/amazon/ssm/runtimeconfig/identity_config.json", `{"CredentialSource":"EC2"}`, 0o600)
 	write("var/lib/amazon/ssm/registration", `{"ManagedInstanceID":"mi-0123456789abcdef0","Region":"`+ic.Region+`"}`, 0o600)
+	// The agent's Vault, root's as the agent keeps it: a directory nobody
+	// may search.
+	write("var/lib/amazon/ssm/Vault/Manifest", `{}`, 0o600)
+	write("var/lib/amazon/ssm/Vault/Store/EC2RegistrationKey", `{"instanceID":"i-0fedcba9876543210","region":"`+ic.Region+`"}`, 0o600)
+	if err := os.Chmod(filepath.Join(w.root, "var/lib/amazon/ssm/Vault"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	write("var/log/journal/0123456789abcdef0123456789abcdef/system.journal", "not a journal\n", 0o600)
 	if err := os.Chmod(filepath.Join(w.root, "var/log/journal"), 0o700); err != nil {
 		t.Fatal(err)
@@ -142,7 +149,7 @@ func (w *nonRootWorld) run(t *testing.T, cred *syscall.Credential, live bool) (i
 // and as nobody (uid 65534, gid 65534, no supplementary groups, as
 // `setpriv --reuid nobody --regid nogroup --clear-groups` would), once
 // offline and once with loopback peers. The agent's log, config, identity,
-// registration, journal and environ are readable by root only. As nobody,
+// registration, Vault, journal and environ are readable by root only. As nobody,
 // the checks that need them must skip with "needs root to read" (never a
 // pass over nothing), a required one makes the verdict unknown, and the
 // verdict is never better than root's: never ok where root says fail or
@@ -182,7 +189,8 @@ func TestNonRoot(t *testing.T) {
 				}
 			}
 			if st, _, reason, _ := find(asNobody, "agent"); !strings.Contains(reason, "amazon-ssm-agent.json") ||
-				!strings.Contains(reason, "identity_config.json") || !strings.Contains(reason, "registration") {
+				!strings.Contains(reason, "identity_config.json") || !strings.Contains(reason, "registration") ||
+				!strings.Contains(reason, "/var/lib/amazon/ssm/Vault") {
 				t.Errorf("as nobody the agent check (%s) does not name every unreadable file: %s", st, reason)
 			}
 			if live {

@@ -90,16 +90,50 @@ func jsonErrorKind(err error) string {
 	return "unreadable"
 }
 
-// vault reads the registration entries of the agent's Vault.
+// vault reads the registration entries of the agent's Vault. The Vault is
+// root's: what cannot be searched or read (EACCES as a user other than
+// root) is a Problem like every other unreadable agent file, so the agent
+// check says it could not look, never "no foreign registration". A
+// directory that cannot be searched is one Problem, not one per file.
 func (in *inspector) vault() {
-	v := &Vault{Manifest: in.fs.Exists(VaultManifestPath)}
-	for _, key := range []string{VaultRegistrationKey, VaultEC2RegistrationKey} {
+	if _, err := in.fs.Stat(VaultDir); err != nil {
+		if !isNotExist(err) {
+			in.problem(VaultDir, err)
+		}
+		return
+	}
+	v := &Vault{}
+	// Stat needs only search permission on the directories on the way, so
+	// an error other than "absent" here is the directory's.
+	if _, err := in.fs.Stat(VaultStoreDir); err != nil && !isNotExist(err) {
+		in.problem(VaultDir, err)
+		return
+	}
+	if _, err := in.fs.Stat(VaultManifestPath); err == nil {
+		v.Manifest = true
+	} else if !isNotExist(err) {
+		in.problem(VaultManifestPath, err)
+	}
+	for _, key := range []string{VaultRegistrationKey, VaultEC2RegistrationKey, VaultFingerprintKey} {
 		p := VaultStoreDir + "/" + key
+		if _, err := in.fs.Stat(p); err != nil {
+			if !isNotExist(err) {
+				in.problem(VaultStoreDir, err) // Store cannot be searched
+				break
+			}
+			continue
+		}
+		if key == VaultFingerprintKey {
+			v.Fingerprint = p // its content is not read
+			continue
+		}
 		b, err := in.fs.ReadFile(p, MaxSmallFileBytes)
 		if err != nil {
-			if !isNotExist(err) {
-				v.Entries = append(v.Entries, VaultEntry{Key: key, Path: p, Problem: "not read: " + err.Error()})
+			if isNotExist(err) {
+				continue // removed meanwhile
 			}
+			in.problem(p, err)
+			v.Entries = append(v.Entries, VaultEntry{Key: key, Path: p, Problem: "not read: " + err.Error()})
 			continue
 		}
 		e := VaultEntry{Key: key, Path: p}
@@ -109,9 +143,6 @@ func (in *inspector) vault() {
 			e.InstanceID, e.Region = id, region
 		}
 		v.Entries = append(v.Entries, e)
-	}
-	if p := VaultStoreDir + "/" + VaultFingerprintKey; in.fs.Exists(p) {
-		v.Fingerprint = p
 	}
 	if v.Manifest || len(v.Entries) > 0 || v.Fingerprint != "" {
 		in.f.Vault = v

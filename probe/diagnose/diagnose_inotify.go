@@ -36,7 +36,10 @@ const inotifyWarnUse = 0.9
 // open files" (aws/amazon-ssm-agent
 // common/filewatcherbasedipc/filewatcherchannel.go:90), or the agent's user
 // (root) holds 90% of fs.inotify.max_user_instances or max_user_watches, or
-// the system 90% of its file handles (fs.file-nr). It is fail when the
+// the system 90% of its file handles (fs.file-nr). A count the scan could
+// not finish is a lower bound: at 90% it still warns, and says "at least";
+// below, it proves nothing, which the inotify check's warn says (never a
+// silent pass). It is fail when the
 // logs show the error within 15 minutes of the run, warn otherwise. The
 // fix raises the limit and persists it under /etc/sysctl.d.
 func diagnoseInotify(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
@@ -45,14 +48,19 @@ func diagnoseInotify(cat *finding.Catalog, o *obs.Observations) []finding.Findin
 	var ev []string
 	fill := finding.Fill{}
 	near := false
+	lower := false
 	if f != nil && f.Checked {
-		lower := ""
-		if f.Truncated || f.Unreadable > 0 {
-			lower = " (at least: the scan did not see every process)"
+		lower = f.LowerBound()
+		atLeast := ""
+		if lower {
+			atLeast = "at least "
 		}
-		ev = append(ev, fmt.Sprintf("inotify instances held by root: %d of fs.inotify.max_user_instances %d (%.0f%%)%s", f.RootInstances, f.MaxUserInstances, 100*f.InstancesUse(), lower),
-			fmt.Sprintf("inotify watches held by root: %d of fs.inotify.max_user_watches %d (%.0f%%)", f.RootWatches, f.MaxUserWatches, 100*f.WatchesUse()),
+		ev = append(ev, fmt.Sprintf("inotify instances held by root: %s%d of fs.inotify.max_user_instances %d (%s%.0f%%)", atLeast, f.RootInstances, f.MaxUserInstances, atLeast, 100*f.InstancesUse()),
+			fmt.Sprintf("inotify watches held by root: %s%d of fs.inotify.max_user_watches %d (%s%.0f%%)", atLeast, f.RootWatches, f.MaxUserWatches, atLeast, 100*f.WatchesUse()),
 			fmt.Sprintf("file handles: %d of fs.file-max %d (fs.file-nr)", f.FilesAllocated, f.FilesMax))
+		if lower {
+			ev = append(ev, "the counts are lower bounds: "+strings.Join(f.Gaps(), "; "))
+		}
 		for _, h := range f.Holders {
 			ev = append(ev, fmt.Sprintf("pid %d (%s) holds %d inotify instances, %d watches", h.PID, h.Comm, h.Instances, h.Watches))
 		}
@@ -80,6 +88,9 @@ func diagnoseInotify(cat *finding.Catalog, o *obs.Observations) []finding.Findin
 	}
 	severity := finding.SevWarn
 	summary := "The agent's user is close to a kernel limit the agent's IPC depends on: its workers talk through directories watched with inotify, and when the limit is reached they cannot start, so commands and sessions hang."
+	if lower {
+		summary = "The agent's user is at least this close to a kernel limit the agent's IPC depends on (the scan could not count everything, so the real use is higher): its workers talk through directories watched with inotify, and when the limit is reached they cannot start, so commands and sessions hang."
+	}
 	if recentLog(o, logs) {
 		severity = finding.SevFail
 		summary = "The agent's workers cannot start their IPC file watcher (" + strings.Join(logs.Values, "; ") + "), so commands and sessions hang. inotify_init fails with \"too many open files\" when the agent's user (root) has used up fs.inotify.max_user_instances, or the worker its open-file limit; adding a watch fails with \"no space left on device\" when max_user_watches is used up."

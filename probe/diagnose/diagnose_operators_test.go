@@ -6,12 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 	"github.com/ssm-probe/ssm-probe/probe/inotify"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
@@ -79,6 +81,27 @@ func opFx(comment string, o *obs.Observations, want ...wantFinding) fixture {
 func withUsers(o *obs.Observations, names ...string) *obs.Observations {
 	o.Users = &users.Facts{Root: "/", PasswdRead: true, Users: append([]string{"root", "ec2-user"}, names...), Sources: []string{"files"},
 		Passwd: users.Writable{Checked: true, Mode: "-rw-r--r--", OwnerWritable: true}, Useradd: "/usr/sbin/useradd", SudoersDir: true}
+	return o
+}
+
+// usersCut marks o's user list as cut at users.MaxUsers: the names it
+// holds stand for the first 8,192 of 9,500.
+func usersCut(o *obs.Observations) *obs.Observations {
+	o.Users.UsersTruncated = true
+	return o
+}
+
+// passwdUnread makes o's /etc/passwd unreadable for want of permission.
+func passwdUnread(o *obs.Observations) *obs.Observations {
+	o.Users.PasswdRead, o.Users.Users = false, nil
+	o.Users.Problems = []rootfs.Problem{{Path: users.PasswdPath, Class: errclass.Permission, Detail: "open /etc/passwd: permission denied"}}
+	return o
+}
+
+// passwdAbsent removes o's /etc/passwd.
+func passwdAbsent(o *obs.Observations) *obs.Observations {
+	o.Users.PasswdRead, o.Users.Users = false, nil
+	o.Users.Problems = []rootfs.Problem{{Path: users.PasswdPath, Class: errclass.NotFound, Detail: "lstat /etc/passwd: no such file or directory"}}
 	return o
 }
 
@@ -203,6 +226,49 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 			withPrefsDoc(withEvents(withUsers(healthyEC2(t)), opEvent(healthyEC2(t), journal.KindSSMUserCreateFailed, time.Minute,
 				"2024-06-01 11:58:01.9930 ERROR [ssm-session-worker] [alice-0123456789abcdef0] Failed to create ssm-user: exit status 1")), runAsOff),
 			w(SessionSSMUserUncreatable, finding.SevFail)),
+		"runas-user-unchecked-passwd-unread": opFx("Run As on with appuser, and /etc/passwd could not be read (permission): whether appuser exists is not checked, a warn, never silent.",
+			withPrefsDoc(passwdUnread(withUsers(healthyEC2(t))), runAs),
+			wt(SessionUserUnchecked, finding.SevWarn, "appuser", "/etc/passwd could not be read (open /etc/passwd: permission denied)", "getent passwd appuser")),
+		"runas-user-unchecked-passwd-cut": opFx("Run As on with appuser, /etc/passwd over the read bound: appuser was not among what was read, so it is not checked, never missing.",
+			func() *obs.Observations {
+				o := withPrefsDoc(withUsers(healthyEC2(t), "ssm-user"), runAs)
+				o.Users.PasswdCut, o.Users.UsersCount = true, 1048576
+				o.Users.Lookups = []users.Lookup{{Name: users.DefaultUser, Found: true}}
+				o.Users.Problems = []rootfs.Problem{{Path: users.PasswdPath, Class: errclass.Malformed, Detail: "read /etc/passwd: file too large of 67108864 bytes"}}
+				return o
+			}(), wt(SessionUserUnchecked, finding.SevWarn, "was not read to its end (1048576 users read")),
+		"runas-user-beyond-list": opFx("Run As on with appuser, /etc/passwd lists more than 8,192 users and appuser is not among the first kept (the list stands for those 8,192): not checked, never missing.",
+			withPrefsDoc(usersCut(withUsers(healthyEC2(t), "ssm-user")), runAs),
+			wt(SessionUserUnchecked, finding.SevWarn, "only the first 8192 are kept, without appuser")),
+		"runas-user-in-cut-list": opFx("Near miss: the list is cut, but appuser is among the names kept: it exists, healthy.",
+			withPrefsDoc(usersCut(withUsers(healthyEC2(t), "appuser")), runAs)),
+		"runas-user-beyond-list-logs": opFx("The list is cut without appuser, and the agent logged a minute ago that appuser does not exist: the agent's own report, fail.",
+			withEvents(withPrefsDoc(usersCut(withUsers(healthyEC2(t))), runAs), opEvent(healthyEC2(t), journal.KindRunAsUserMissing, time.Minute, ptyLine, "appuser")),
+			wt(SessionRunAsUserMissing, finding.SevFail, "so the probe could not confirm it")),
+		"ssm-user-unchecked-list-cut": opFx("Run As off, /etc read-only, no useradd, and a passwd list cut without ssm-user and no lookup of it (an older probe's observations): not checked, never uncreatable.",
+			withPrefsDoc(usersCut(readOnly(withUsers(healthyEC2(t)))), runAsOff),
+			wt(SessionUserUnchecked, finding.SevWarn, "whether it exists could not be checked", "/etc is on a read-only mount")),
+		"ssm-user-found-beyond-list": opFx("Run As off, /etc read-only, no useradd; ssm-user is on line 9,002, beyond the list, and the lookup over the whole file found it: healthy.",
+			func() *obs.Observations {
+				o := withPrefsDoc(usersCut(readOnly(withUsers(healthyEC2(t)))), runAsOff)
+				o.Users.Lookups = []users.Lookup{{Name: users.DefaultUser, Found: true}}
+				return o
+			}()),
+		"ssm-user-absent-looked-up": opFx("Near miss: the list is cut, but the lookup over the whole file did not find ssm-user and /etc is read-only: uncreatable, fail.",
+			func() *obs.Observations {
+				o := withPrefsDoc(usersCut(readOnly(withUsers(healthyEC2(t)))), runAsOff)
+				o.Users.Lookups = []users.Lookup{{Name: users.DefaultUser}}
+				return o
+			}(), w(SessionSSMUserUncreatable, finding.SevFail)),
+		"ssm-user-unchecked-passwd-unread": opFx("Run As off, /etc read-only, no useradd, and /etc/passwd unreadable: whether ssm-user exists is not checked, a warn.",
+			withPrefsDoc(passwdUnread(readOnly(withUsers(healthyEC2(t)))), runAsOff),
+			wt(SessionUserUnchecked, finding.SevWarn, "useradd is not installed", "could not be read")),
+		"runas-user-passwd-absent": opFx("Near miss: a root with no /etc/passwd at all (a test tree, a volume not fully mounted) is not a passwd the probe failed to read: the users check warns, no finding.",
+			withPrefsDoc(passwdAbsent(withUsers(healthyEC2(t))), runAs)),
+		"ssm-user-passwd-absent": opFx("Near miss: no /etc/passwd at all, Run As off, no useradd: the users check warns, no finding.",
+			withPrefsDoc(passwdAbsent(readOnly(withUsers(healthyEC2(t)))), runAsOff)),
+		"ssm-user-unread-creatable": opFx("Near miss: /etc/passwd unreadable, Run As off, but the agent can create ssm-user if it is missing: nothing to say.",
+			withPrefsDoc(passwdUnread(withUsers(healthyEC2(t))), runAsOff)),
 
 		"kms-denied": opFx("Sessions encrypted with a key the role may not decrypt with, a minute ago, and the preferences still name it: fail.",
 			withPrefsDoc(withEvents(healthyEC2(t), opEvent(healthyEC2(t), journal.KindKMSDataKeyFailed, time.Minute, kmsLine, kmsKey)), kmsPrefs),
@@ -251,6 +317,30 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 			}(), w(SessionRunAsUserMissing, finding.SevWarn)),
 		"inotify-healthy": opFx("12 of 128 instances, 2% of file handles: healthy.",
 			withInotify(healthyEC2(t), 12, 2000)),
+		"inotify-watches-lower-bound-near": opFx("The scan stopped at its bounds after counting 180,000 of 192,540 watches: a lower bound already at 93%, warn, and it says \"at least\".",
+			func() *obs.Observations {
+				o := withInotify(healthyEC2(t), 12, 2000)
+				o.Inotify.MaxUserWatches, o.Inotify.RootWatches, o.Inotify.Truncated = 192540, 180000, true
+				return o
+			}(), wt(HostInotifyExhausted, finding.SevWarn, "at least 180000 of fs.inotify.max_user_watches 192540", "the counts are lower bounds", "at least this close", "fs.inotify.max_user_watches=524288")),
+		"inotify-instances-lower-bound-unreadable": opFx("Not root: 116 of 128 instances counted, other processes' descriptors unreadable: warn on the lower bound.",
+			func() *obs.Observations {
+				o := withInotify(healthyEC2(t), 116, 2000)
+				o.Inotify.Unreadable = 40
+				return o
+			}(), wt(HostInotifyExhausted, finding.SevWarn, "at least 116 of fs.inotify.max_user_instances 128", "could not be read (needs root)")),
+		"inotify-watches-cut-below": opFx("Some instances' fdinfo could not be read to the end and the count stays at 8,492 of 192,540: no finding (a lower bound far from the limit proves nothing; the inotify check warns that it is one).",
+			func() *obs.Observations {
+				o := withInotify(healthyEC2(t), 12, 2000)
+				o.Inotify.MaxUserWatches, o.Inotify.RootWatches, o.Inotify.WatchesCut = 192540, 8492, 1
+				return o
+			}()),
+		"inotify-watches-near-miss": opFx("Exact counts just under 90%: 173,285 of 192,540 watches (89.99%): healthy.",
+			func() *obs.Observations {
+				o := withInotify(healthyEC2(t), 12, 2000)
+				o.Inotify.MaxUserWatches, o.Inotify.RootWatches = 192540, 173285
+				return o
+			}()),
 
 		"ipv6-only-standard-names": opFx("IPv6-only host (no IPv4 route or address) whose agent uses the IPv4-only standard names: fail with the config change.",
 			withRoutes(healthyEC2(t), true, ".amazonaws.com"), w(reach.NetIPv6OnlyEndpoints, finding.SevFail), w(ProbeIncomplete, finding.SevInfo)),

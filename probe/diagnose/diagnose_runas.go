@@ -16,6 +16,7 @@ import (
 const (
 	SessionRunAsUserMissing   finding.ID = "session.runas-user-missing"
 	SessionSSMUserUncreatable finding.ID = "session.ssm-user-uncreatable"
+	SessionUserUnchecked      finding.ID = "session.user-unchecked"
 )
 
 var runAsEntries = []finding.Entry{
@@ -32,6 +33,13 @@ var runAsEntries = []finding.Entry{
 			"{{if not .useradd}}Or install useradd (the passwd / shadow-utils package).{{end}}",
 			"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or "+reach.PrefsFixCLI+" (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user)."),
 		Docs: []string{finding.DocRunAs, finding.DocPrefsConsole}},
+	{ID: SessionUserUnchecked, Severity: finding.SevWarn,
+		Title: "Whether the user sessions start as exists could not be checked",
+		Fix: finding.FixLines(
+			"Check it on the host: getent passwd {{.USER}} (no output: the user does not exist, and {{if .ssmUser}}the agent cannot create it, so sessions fail{{else}}every session fails{{end}}).",
+			"{{if .ssmUser}}If it is missing, create it where /etc is writable: sudo useradd -m ssm-user && echo 'ssm-user ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/ssm-agent-users && sudo chmod 440 /etc/sudoers.d/ssm-agent-users{{else}}If it is missing, create it (sudo useradd -m {{.USER}}) or change the Run As preference: Systems Manager > Session Manager > Preferences > Edit.{{end}}",
+			"Let the probe read /etc/passwd: run it as root, and make /etc/passwd a regular, readable file."),
+		Docs: []string{finding.DocRunAs}},
 }
 
 // diagnoseRunAs checks the user sessions start as (FINDINGS.md):
@@ -40,7 +48,12 @@ var runAsEntries = []finding.Entry{
 //     `failed to start pty since RunAs user … does not exist`;
 //   - session.ssm-user-uncreatable: Run As is off, ssm-user does not exist,
 //     and the agent cannot create it (read-only or immutable /etc/passwd,
-//     no useradd), or its logs say it failed to.
+//     no useradd), or its logs say it failed to;
+//   - session.user-unchecked: either question matters and /etc/passwd could
+//     not answer it (unreadable, not read to its end, or longer than the
+//     list kept without the Run As user in it): a warn, never "missing"
+//     and never silence. ssm-user is looked up over the whole file, so a
+//     large file answers it exactly.
 //
 // A user missing from /etc/passwd while nsswitch also asks sss, ldap or the
 // like is warn: the directory may serve it, and a static binary cannot ask.
@@ -100,21 +113,28 @@ func runAsUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Prefer
 	}
 	severity := finding.SevFail
 	var summary string
+	found, known := u.Lookup(user)
 	switch {
 	case p != nil && strings.TrimSpace(user) == "":
 		summary = "The Session Manager preferences turn Run As on but name no default user: every session fails with \"please set the RunAs default user\", unless the IAM user or role starting it carries an SSMSessionRunAs tag."
-	case u == nil || !u.PasswdRead:
-		if logs == nil {
-			return nil // nothing read here, nothing in the logs
+	case found:
+		return nil
+	case !known && logs == nil:
+		if u == nil || u.PasswdAbsent() {
+			return nil // no user facts, or no user database: nothing read here (the users check says so), nothing in the logs
 		}
-		summary = fmt.Sprintf("The agent reports that the Run As user %s does not exist on this host, so sessions fail to start (/etc/passwd was not read to confirm it).", reach.OrUnknown(user))
+		why := u.NotCheckedWhy(user)
+		return []finding.Finding{userUnchecked(cat, user, false, append(ev, why),
+			fmt.Sprintf("Session Manager starts every session on this host as %s (Run As), and whether that user exists could not be checked: %s. If it does not exist, every session fails with \"failed to start pty since RunAs user %s does not exist\".", user, why, user))}
+	case !known:
+		why := u.NotCheckedWhy(user)
+		ev = append(ev, why)
+		summary = fmt.Sprintf("The agent reports that the Run As user %s does not exist on this host, so sessions fail to start (%s, so the probe could not confirm it).", reach.OrUnknown(user), why)
 		if !recent {
 			severity = finding.SevWarn
 		}
-	case u.Has(user):
-		return nil
 	default:
-		ev = append(ev, fmt.Sprintf("%s (%d users) has no user %s", users.PasswdPath, len(u.Users), user))
+		ev = append(ev, fmt.Sprintf("%s (%d users) has no user %s", users.PasswdPath, max(u.UsersCount, len(u.Users)), user))
 		summary = fmt.Sprintf("Session Manager starts every session on this host as %s (Run As), and that user does not exist here, so every session fails with \"failed to start pty since RunAs user %s does not exist\". The preference is account- and region-wide: hosts without the user cannot be reached.", user, user)
 		if other := u.OtherSources(); len(other) > 0 {
 			ev = append(ev, fmt.Sprintf("%s lists passwd: %s; the probe is a static binary and reads only /etc/passwd, so a user served by %s is invisible to it", users.NSSwitchPath, strings.Join(u.Sources, " "), strings.Join(other, ", ")))
@@ -143,9 +163,13 @@ func logNames(s *journal.Summary, user string) bool {
 func ssmUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Preferences) []finding.Finding {
 	u := o.Users
 	failed := logSummary(o, journal.KindSSMUserCreateFailed)
-	if u == nil || !u.PasswdRead || u.Has(users.DefaultUser) {
+	if u == nil {
 		return nil
 	}
+	if found, _ := u.Lookup(users.DefaultUser); found {
+		return nil
+	}
+	unchecked := u.NotCheckedWhy(users.DefaultUser)
 	var blockers, ev []string
 	if u.Passwd.ReadOnlyMount {
 		blockers = append(blockers, "/etc is on a read-only mount")
@@ -171,7 +195,11 @@ func ssmUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Preferen
 			severity = finding.SevWarn
 		}
 	}
-	ev = append([]string{where + ", sessions start as ssm-user", fmt.Sprintf("%s (%d users) has no %s", users.PasswdPath, len(u.Users), users.DefaultUser)}, ev...)
+	has := fmt.Sprintf("%s (%d users) has no %s", users.PasswdPath, max(u.UsersCount, len(u.Users)), users.DefaultUser)
+	if unchecked != "" {
+		has = "whether ssm-user exists could not be checked: " + unchecked
+	}
+	ev = append([]string{where + ", sessions start as ssm-user", has}, ev...)
 	for _, b := range blockers {
 		ev = append(ev, "the agent cannot run `useradd -m ssm-user`: "+b)
 	}
@@ -184,9 +212,33 @@ func ssmUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Preferen
 	if failed != nil {
 		ev = append(ev, summaryEvidence(failed)...)
 	}
+	if unchecked != "" && u.PasswdAbsent() && !recentLog(o, failed) {
+		return nil // no user database under this root: the users check says so
+	}
+	if unchecked != "" && !recentLog(o, failed) {
+		// The agent could not create ssm-user, but it may exist: the
+		// probe could not read that far.
+		lead := "Sessions start as ssm-user"
+		if p == nil {
+			lead = "If Run As is off (the default), sessions start as ssm-user"
+		}
+		return []finding.Finding{userUnchecked(cat, users.DefaultUser, true, ev,
+			lead+", and whether it exists could not be checked: "+unchecked+". If it does not, the agent cannot create it on this host ("+strings.Join(blockers, "; ")+"), so every session fails to start its shell.")}
+	}
 	summary := "Sessions start as ssm-user, which does not exist, and the agent cannot create it on this host, so every session fails to start its shell."
 	if severity == finding.SevWarn {
 		summary = "If Run As is off (the default), sessions start as ssm-user, which does not exist, and the agent cannot create it on this host."
 	}
+	if unchecked != "" {
+		summary = "Sessions start as ssm-user, and the agent logged that it failed to create it; whether it exists could not be checked here (" + unchecked + ")."
+	}
 	return []finding.Finding{cat.NewAt(SessionSSMUserUncreatable, severity, summary, ev, finding.Fill{"useradd": u.Useradd})}
+}
+
+// userUnchecked is session.user-unchecked: the user sessions start as
+// could not be looked up (/etc/passwd unread, or not read to its end, or
+// longer than the list kept, without the user in it). It is a warn, never
+// a "missing": the user may well exist.
+func userUnchecked(cat *finding.Catalog, user string, ssmUser bool, ev []string, summary string) finding.Finding {
+	return cat.NewAt(SessionUserUnchecked, finding.SevWarn, summary, ev, finding.Fill{"USER": user, "ssmUser": ssmUser})
 }

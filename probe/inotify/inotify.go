@@ -28,13 +28,19 @@ import (
 	"syscall"
 )
 
-// Bounds of one scan.
+// Bounds of one scan. An inotify descriptor's fdinfo lists every watch on
+// a line of its own (about 120 bytes), so it is streamed and counted, never
+// held: 180,000 watches make a 21 MB fdinfo. What the bounds (or the
+// run's deadline) leave unread makes the counts lower bounds, and the
+// facts say so (LowerBound).
 const (
-	MaxProcs      = 4096    // processes looked at
-	MaxFDs        = 200000  // descriptors looked at, over all processes
-	MaxFdinfo     = 1 << 20 // an fdinfo lists every watch, about 100 bytes each
-	MaxHolders    = 5       // processes listed as the largest holders
-	inotifyTarget = "anon_inode:inotify"
+	MaxProcs        = 4096      // processes looked at
+	MaxFDs          = 200000    // descriptors looked at, over all processes
+	MaxFdinfoBytes  = 512 << 20 // fdinfo bytes streamed, over all processes: about 4.5 million watches
+	MaxSmallFile    = 64 << 10  // status, comm and the sysctls
+	MaxHolders      = 5         // processes listed as the largest holders
+	inotifyTarget   = "anon_inode:inotify"
+	watchLinePrefix = "inotify wd:"
 )
 
 // Holder is one process holding inotify instances.
@@ -58,10 +64,34 @@ type Facts struct {
 	RootInstances    int      `json:"root_instances"`            // inotify instances of uid 0, the agent's user
 	RootWatches      int      `json:"root_watches"`
 	Procs            int      `json:"procs_scanned"`
-	Truncated        bool     `json:"truncated,omitempty"`  // the bounds stopped the scan: counts are lower bounds
-	Unreadable       int      `json:"unreadable,omitempty"` // processes whose fd directory could not be read (not root): counts are lower bounds
-	Holders          []Holder `json:"holders,omitempty"`    // the largest holders of uid 0, most instances first
+	Truncated        bool     `json:"truncated,omitempty"`    // the bounds stopped the scan: counts are lower bounds
+	Unreadable       int      `json:"unreadable,omitempty"`   // processes whose fd directory could not be read (not root): counts are lower bounds
+	WatchesCut       int      `json:"watches_cut,omitempty"`  // root's inotify instances whose fdinfo was not read to the end (byte bound, deadline, read error): watches are a lower bound
+	FdinfoBytes      int64    `json:"fdinfo_bytes,omitempty"` // fdinfo bytes streamed
+	Holders          []Holder `json:"holders,omitempty"`      // the largest holders of uid 0, most instances first
 	Problems         []string `json:"problems,omitempty"`
+}
+
+// LowerBound reports whether the counts are lower bounds: the scan stopped
+// at a bound or the deadline, some processes' descriptors could not be
+// read, or some instances' watches could not all be counted. A lower bound
+// near a limit is still near it; one far from it proves nothing.
+func (f *Facts) LowerBound() bool { return f.Truncated || f.Unreadable > 0 || f.WatchesCut > 0 }
+
+// Gaps says, one phrase each, why the counts are lower bounds; nil when
+// they are exact.
+func (f *Facts) Gaps() []string {
+	var out []string
+	if f.Truncated {
+		out = append(out, fmt.Sprintf("the scan stopped after %d processes (bounds: %d processes, %d descriptors, or the deadline)", f.Procs, MaxProcs, MaxFDs))
+	}
+	if f.Unreadable > 0 {
+		out = append(out, fmt.Sprintf("the descriptors of %d processes could not be read (needs root)", f.Unreadable))
+	}
+	if f.WatchesCut > 0 {
+		out = append(out, fmt.Sprintf("the watches of %d inotify instances could not all be counted (fdinfo not read to the end: %d bytes bound, the deadline, or a read error)", f.WatchesCut, MaxFdinfoBytes))
+	}
+	return out
 }
 
 // InstancesUse and WatchesUse are the fractions of the per-user limits the
@@ -78,7 +108,10 @@ func frac(n, max int64) float64 {
 }
 
 // Read reads the limits and scans the process table under procDir.
-func Read(ctx context.Context, procDir string) *Facts {
+func Read(ctx context.Context, procDir string) *Facts { return read(ctx, procDir, MaxFdinfoBytes) }
+
+// read is Read with a bound on the fdinfo bytes streamed.
+func read(ctx context.Context, procDir string, fdinfoBudget int64) *Facts {
 	f := &Facts{Checked: true}
 	var err error
 	if f.MaxUserInstances, err = readInt(filepath.Join(procDir, "sys/fs/inotify/max_user_instances")); err != nil {
@@ -100,6 +133,7 @@ func Read(ctx context.Context, procDir string) *Facts {
 		return f
 	}
 	fds := 0
+	sc := &scan{ctx: ctx, budget: fdinfoBudget}
 	var holders []Holder
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -111,7 +145,7 @@ func Read(ctx context.Context, procDir string) *Facts {
 			break
 		}
 		f.Procs++
-		h, n, ok := scanProc(filepath.Join(procDir, e.Name()), MaxFDs-fds)
+		h, n, cut, ok := sc.proc(filepath.Join(procDir, e.Name()), MaxFDs-fds)
 		fds += n
 		if !ok {
 			f.Unreadable++
@@ -123,9 +157,11 @@ func Read(ctx context.Context, procDir string) *Facts {
 		if h.UID == 0 {
 			f.RootInstances += h.Instances
 			f.RootWatches += h.Watches
+			f.WatchesCut += cut
 			holders = append(holders, h)
 		}
 	}
+	f.FdinfoBytes = fdinfoBudget - sc.budget
 	sort.SliceStable(holders, func(i, j int) bool { return holders[i].Instances > holders[j].Instances })
 	if len(holders) > MaxHolders {
 		holders = holders[:MaxHolders]
@@ -134,10 +170,18 @@ func Read(ctx context.Context, procDir string) *Facts {
 	return f
 }
 
-// scanProc counts the inotify instances and watches of one process, reading
-// at most budget descriptors; it returns how many it looked at, and false
-// when its fd directory could not be read.
-func scanProc(dir string, budget int) (Holder, int, bool) {
+// scan is the state of one Read: its context and the fdinfo bytes it may
+// still stream.
+type scan struct {
+	ctx    context.Context
+	budget int64
+}
+
+// proc counts the inotify instances and watches of one process, reading
+// at most budget descriptors; it returns how many it looked at, how many
+// of its instances' watches could not all be counted, and false when its
+// fd directory could not be read.
+func (sc *scan) proc(dir string, budget int) (Holder, int, int, bool) {
 	var h Holder
 	h.UID = -1
 	if b, err := readSmall(filepath.Join(dir, "status")); err == nil {
@@ -149,9 +193,9 @@ func scanProc(dir string, budget int) (Holder, int, bool) {
 	fdDir := filepath.Join(dir, "fd")
 	ents, err := os.ReadDir(fdDir)
 	if err != nil {
-		return h, 0, errors.Is(err, os.ErrNotExist) // a process that exited meanwhile is not a gap
+		return h, 0, 0, errors.Is(err, os.ErrNotExist) // a process that exited meanwhile is not a gap
 	}
-	n := 0
+	n, cut := 0, 0
 	for _, e := range ents {
 		if n == budget {
 			break
@@ -162,11 +206,28 @@ func scanProc(dir string, budget int) (Holder, int, bool) {
 			continue
 		}
 		h.Instances++
-		if b, err := readSmall(filepath.Join(dir, "fdinfo", e.Name())); err == nil {
-			h.Watches += CountWatches(b)
+		w, complete := sc.fdinfo(filepath.Join(dir, "fdinfo", e.Name()))
+		h.Watches += w
+		if !complete {
+			cut++
 		}
 	}
-	return h, n, true
+	return h, n, cut, true
+}
+
+// fdinfo streams one inotify descriptor's fdinfo and counts its watches
+// within what is left of the scan's byte budget. complete is false when
+// it could not be read to the end; a descriptor closed meanwhile (ENOENT)
+// holds no watch and is complete.
+func (sc *scan) fdinfo(p string) (watches int, complete bool) {
+	fh, err := openRegular(p)
+	if err != nil {
+		return 0, errors.Is(err, os.ErrNotExist)
+	}
+	defer fh.Close()
+	w, n, complete, err := countWatches(sc.ctx, fh, sc.budget)
+	sc.budget -= n
+	return w, complete && err == nil
 }
 
 // ParseFileNr parses fs.file-nr: allocated, unused and maximum handles.
@@ -200,8 +261,59 @@ func ParseStatusUID(b []byte) int {
 	return -1
 }
 
-// CountWatches counts the watches in an inotify descriptor's fdinfo.
-func CountWatches(b []byte) int { return bytes.Count(b, []byte("inotify wd:")) }
+// CountWatches counts the watches in an inotify descriptor's fdinfo: the
+// lines that start with "inotify wd:" (fs/notify/fdinfo.c,
+// inotify_fdinfo).
+func CountWatches(b []byte) int {
+	n, _, _, _ := countWatches(context.Background(), bytes.NewReader(b), int64(len(b))+1)
+	return n
+}
+
+// countWatches streams r, counting the lines that start with "inotify wd:",
+// and stops after budget bytes or when ctx is done. It holds one buffer,
+// whatever the size of r: a line longer than the buffer is read in pieces,
+// and only its first piece is looked at. complete reports whether r was
+// read to its end; read is how many bytes were read.
+func countWatches(ctx context.Context, r io.Reader, budget int64) (watches int, read int64, complete bool, err error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	prefix := []byte(watchLinePrefix)
+	atStart := true
+	for lines := 0; ; lines++ {
+		if lines%1024 == 0 && ctx.Err() != nil {
+			return watches, read, false, ctx.Err()
+		}
+		if read >= budget {
+			// Whether anything is left is learnt by reading one byte more.
+			if _, err := br.Peek(1); err == io.EOF {
+				return watches, read, true, nil
+			}
+			return watches, read, false, nil
+		}
+		piece, err := br.ReadSlice('\n')
+		if over := int64(len(piece)) > budget-read; over {
+			// What lies beyond the budget is not counted, not even the
+			// start of a line.
+			piece = piece[:budget-read]
+			read += int64(len(piece))
+			if atStart && bytes.HasPrefix(piece, prefix) {
+				watches++
+			}
+			return watches, read, false, nil
+		}
+		read += int64(len(piece))
+		if atStart && bytes.HasPrefix(piece, prefix) {
+			watches++
+		}
+		atStart = len(piece) > 0 && piece[len(piece)-1] == '\n'
+		switch err {
+		case nil, bufio.ErrBufferFull:
+		case io.EOF:
+			return watches, read, true, nil
+		default:
+			return watches, read, false, err
+		}
+	}
+}
 
 func readInt(p string) (int64, error) {
 	b, err := readSmall(p)
@@ -215,17 +327,27 @@ func readInt(p string) (int64, error) {
 	return n, nil
 }
 
-// readSmall reads at most MaxFdinfo bytes of a /proc file. /proc files
-// report size 0, so the read is capped rather than sized; O_NONBLOCK and the
-// mode check keep a FIFO planted in a test tree from blocking.
+// readSmall reads at most MaxSmallFile bytes of a /proc file. /proc files
+// report size 0, so the read is capped rather than sized.
 func readSmall(p string) ([]byte, error) {
-	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	fh, err := openRegular(p)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
+	return io.ReadAll(io.LimitReader(fh, MaxSmallFile))
+}
+
+// openRegular opens a /proc file for reading; O_NONBLOCK and the mode
+// check keep a FIFO planted in a test tree from blocking.
+func openRegular(p string) (*os.File, error) {
+	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
 	if fi, err := fh.Stat(); err != nil || !fi.Mode().IsRegular() {
+		fh.Close()
 		return nil, fmt.Errorf("%s: not a regular file", p)
 	}
-	return io.ReadAll(io.LimitReader(fh, MaxFdinfo))
+	return fh, nil
 }

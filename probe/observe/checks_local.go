@@ -97,8 +97,8 @@ func inotifyCheck(cfg *Config) Check {
 		Run: func(ctx context.Context) Outcome {
 			f := inotify.Read(ctx, procDir)
 			gap := ""
-			if f.Unreadable > 0 {
-				gap = fmt.Sprintf("the descriptors of %d processes could not be read (needs root): the counts are lower bounds", f.Unreadable)
+			if f.LowerBound() {
+				gap = "the counts are lower bounds: " + strings.Join(f.Gaps(), "; ")
 			}
 			return liveOutcome(f, f.Checked, f.Reason, f.Problems, gap, obs.Observations{Inotify: f})
 		},

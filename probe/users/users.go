@@ -16,8 +16,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
+	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
@@ -35,11 +37,17 @@ const (
 // through sh with the default PATH).
 var UseraddPaths = []string{"/usr/sbin/useradd", "/sbin/useradd", "/usr/bin/useradd", "/bin/useradd"}
 
-// Caps: /etc/passwd of a large server holds a few thousand lines.
+// Caps. /etc/passwd is streamed, never held: the names it lists are
+// counted, the first MaxUsers kept, and the names the rules ask about
+// (ssm-user, and any given to Inspect) looked up over the whole file, so a
+// large file is answered exactly. MaxPasswdBytes (about a million users)
+// bounds the work; a file cut there answers "found" exactly and "absent"
+// not at all.
 const (
-	MaxPasswdBytes   = 4 << 20
+	MaxPasswdBytes   = 64 << 20
 	MaxNSSwitchBytes = 64 << 10
 	MaxUsers         = 8192
+	maxPasswdLine    = 64 << 10 // a longer line is read in pieces; its name must lie in the first
 )
 
 // Writable says whether the agent could write /etc/passwd.
@@ -57,27 +65,87 @@ type Writable struct {
 // with a new file), but not on a read-only mount or an immutable file.
 func (w Writable) Blocked() bool { return w.ReadOnlyMount || w.Immutable }
 
+// Lookup is whether /etc/passwd names one user, looked up over the whole
+// file.
+type Lookup struct {
+	Name  string `json:"name"`
+	Found bool   `json:"found"`
+}
+
 // Facts is what Inspect read.
 type Facts struct {
 	Root           string           `json:"root"`
-	PasswdRead     bool             `json:"passwd_read"`
-	Users          []string         `json:"users,omitempty"` // user names of /etc/passwd, in file order, at most MaxUsers
-	UsersTruncated bool             `json:"users_truncated,omitempty"`
-	Sources        []string         `json:"passwd_sources,omitempty"` // the passwd: line of nsswitch.conf; nil when absent (glibc: files)
+	PasswdRead     bool             `json:"passwd_read"`               // /etc/passwd was opened and read, maybe not to its end (PasswdCut)
+	PasswdCut      bool             `json:"passwd_cut,omitempty"`      // it was not read to its end (over MaxPasswdBytes, a read error, the deadline): a name not found is unknown
+	Users          []string         `json:"users,omitempty"`           // user names of /etc/passwd, in file order, at most MaxUsers
+	UsersTruncated bool             `json:"users_truncated,omitempty"` // Users holds only the first MaxUsers names
+	UsersCount     int              `json:"users_count,omitempty"`     // the user names in what was read
+	Lookups        []Lookup         `json:"lookups,omitempty"`         // the names looked up over the whole file: ssm-user and those given to Inspect
+	Sources        []string         `json:"passwd_sources,omitempty"`  // the passwd: line of nsswitch.conf; nil when absent (glibc: files)
 	Passwd         Writable         `json:"passwd_writable"`
 	Useradd        string           `json:"useradd,omitempty"` // the host path found; "" when none
 	SudoersDir     bool             `json:"sudoers_dir"`
 	Problems       []rootfs.Problem `json:"problems,omitempty"`
 }
 
-// Has reports whether /etc/passwd names user.
-func (f *Facts) Has(user string) bool {
+// Lookup reports whether /etc/passwd names user, and whether that answer
+// is known. A name found is known; a name not found is known only when
+// the file was read to its end and either the name was looked up or
+// Users lists every name. Nothing is known when /etc/passwd was not read.
+func (f *Facts) Lookup(user string) (found, known bool) {
+	if f == nil || !f.PasswdRead {
+		return false, false
+	}
+	for _, l := range f.Lookups {
+		if l.Name == user {
+			return l.Found, l.Found || !f.PasswdCut
+		}
+	}
 	for _, u := range f.Users {
 		if u == user {
+			return true, true
+		}
+	}
+	return false, !f.PasswdCut && !f.UsersTruncated
+}
+
+// PasswdAbsent reports whether there is no /etc/passwd at all: a root
+// without a user database (a test tree, a volume not fully mounted), which
+// the users check reports; it is not a file the probe failed to read.
+func (f *Facts) PasswdAbsent() bool {
+	if f == nil || f.PasswdRead {
+		return false
+	}
+	for _, p := range f.Problems {
+		if p.Path == PasswdPath && p.Class == errclass.NotFound {
 			return true
 		}
 	}
 	return false
+}
+
+// NotCheckedWhy says why a name not found cannot be called absent: the
+// file was not read, not read to its end, or too long for the list; ""
+// when the answer is known.
+func (f *Facts) NotCheckedWhy(user string) string {
+	switch found, known := f.Lookup(user); {
+	case found || known:
+		return ""
+	case f == nil:
+		return "the local users were not read"
+	case !f.PasswdRead:
+		why := PasswdPath + " could not be read"
+		for _, p := range f.Problems {
+			if p.Path == PasswdPath {
+				why += " (" + p.Detail + ")"
+				break
+			}
+		}
+		return why
+	case f.PasswdCut:
+		return fmt.Sprintf("%s was not read to its end (%d users read; it is read up to %d MiB)", PasswdPath, f.UsersCount, MaxPasswdBytes>>20)
+	}
+	return fmt.Sprintf("%s lists %d users and only the first %d are kept, without %s among them", PasswdPath, f.UsersCount, MaxUsers, user)
 }
 
 // OtherSources returns the nsswitch passwd sources the probe cannot read
@@ -94,16 +162,22 @@ func (f *Facts) OtherSources() []string {
 	return out
 }
 
-// Inspect reads the user facts under root ("" or "/" for this machine).
-// It never fails: what could not be read is a Problem or a reason.
-func Inspect(ctx context.Context, root string) *Facts {
+// Inspect reads the user facts under root ("" or "/" for this machine),
+// and looks up ssm-user and names over the whole of /etc/passwd. It never
+// fails: what could not be read is a Problem or a reason.
+func Inspect(ctx context.Context, root string, names ...string) *Facts {
 	fsys := rootfs.FS{Root: root}
 	f := &Facts{Root: fsys.Join("/")}
-	if b, err := fsys.ReadFile(PasswdPath, MaxPasswdBytes); err != nil {
+	if fh, err := fsys.OpenRegular(PasswdPath); err != nil {
 		f.Problems = append(f.Problems, rootfs.ProblemOf(PasswdPath, err))
 	} else {
+		r := ScanPasswd(ctx, fh, MaxPasswdBytes, append([]string{DefaultUser}, names...))
+		fh.Close()
 		f.PasswdRead = true
-		f.Users, f.UsersTruncated = ParsePasswd(b)
+		f.Users, f.UsersTruncated, f.UsersCount, f.Lookups, f.PasswdCut = r.Users, r.Truncated, r.Count, r.Lookups, !r.Complete
+		if r.Err != nil {
+			f.Problems = append(f.Problems, rootfs.ProblemOf(PasswdPath, r.Err))
+		}
 	}
 	if b, err := fsys.ReadFile(NSSwitchPath, MaxNSSwitchBytes); err == nil {
 		f.Sources = ParsePasswdSources(b)
@@ -130,24 +204,92 @@ func Inspect(ctx context.Context, root string) *Facts {
 // whether MaxUsers cut the list. Comment, blank, NIS (+/-) and malformed
 // lines are skipped.
 func ParsePasswd(b []byte) ([]string, bool) {
-	var users []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 4096), 64<<10)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == '+' || line[0] == '-' {
-			continue
+	r := ScanPasswd(context.Background(), bytes.NewReader(b), int64(len(b)), nil)
+	return r.Users, r.Truncated
+}
+
+// PasswdScan is what ScanPasswd read.
+type PasswdScan struct {
+	Users     []string // the first MaxUsers names, in file order
+	Truncated bool     // more than MaxUsers names
+	Count     int      // every name read
+	Lookups   []Lookup // the names asked for, in the order asked, once each
+	Complete  bool     // read to the end
+	Err       error    // why not, when it is not the byte bound
+}
+
+// ScanPasswd streams a passwd file, at most max bytes of it, with one
+// buffer whatever its size. Comment, blank, NIS (+/-) and malformed lines
+// (no name, fewer than seven fields) are skipped, as useradd and getent do;
+// a line longer than the buffer is read in pieces and still counted. names
+// are looked up over everything read.
+func ScanPasswd(ctx context.Context, r io.Reader, max int64, names []string) PasswdScan {
+	var s PasswdScan
+	want := map[string]int{}
+	for _, n := range names {
+		if _, dup := want[n]; !dup {
+			want[n] = len(s.Lookups)
+			s.Lookups = append(s.Lookups, Lookup{Name: n})
 		}
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok || name == "" || strings.Count(rest, ":") < 5 {
-			continue
-		}
-		if len(users) == MaxUsers {
-			return users, true
-		}
-		users = append(users, name)
 	}
-	return users, false
+	br := bufio.NewReaderSize(r, maxPasswdLine)
+	var read int64
+	for lines := 0; ; lines++ {
+		if lines%1024 == 0 && ctx.Err() != nil {
+			s.Err = ctx.Err()
+			return s
+		}
+		name, ok, n, err := passwdLine(br)
+		read += n
+		if read > max {
+			s.Err = fmt.Errorf("%w of %d bytes", rootfs.ErrTooLarge, max)
+			return s // the last line may be cut: not counted
+		}
+		if ok {
+			s.Count++
+			if len(s.Users) < MaxUsers {
+				s.Users = append(s.Users, name)
+			} else {
+				s.Truncated = true
+			}
+			if i, asked := want[name]; asked {
+				s.Lookups[i].Found = true
+			}
+		}
+		switch err {
+		case nil:
+		case io.EOF:
+			s.Complete = true
+			return s
+		default:
+			s.Err = err
+			return s
+		}
+	}
+}
+
+// passwdLine reads one line of a passwd file and returns its user name
+// when it is a user's line, and how many bytes it read. err is io.EOF at
+// the end of the file.
+func passwdLine(br *bufio.Reader) (name string, ok bool, n int64, err error) {
+	piece, err := br.ReadSlice('\n')
+	n = int64(len(piece))
+	head := bytes.TrimLeft(piece, " \t")
+	colons := bytes.Count(head, []byte(":"))
+	before, _, hasName := bytes.Cut(head, []byte(":"))
+	if hasName {
+		name = string(before)
+	}
+	skip := len(head) == 0 || head[0] == '#' || head[0] == '+' || head[0] == '-' || head[0] == '\n' || head[0] == '\r'
+	for err == bufio.ErrBufferFull { // the rest of a long line
+		piece, err = br.ReadSlice('\n')
+		n += int64(len(piece))
+		colons += bytes.Count(piece, []byte(":"))
+	}
+	if err == io.EOF && n == 0 {
+		return "", false, 0, io.EOF
+	}
+	return name, !skip && hasName && name != "" && colons >= 6, n, err
 }
 
 // ParsePasswdSources returns the sources of the last passwd: line of an
