@@ -220,8 +220,9 @@ func rediagnose(path string, deadline time.Duration) (*probe.Result, error) {
 		err error
 	}
 	done := make(chan replay, 1)
+	finish := finishReplay // read once: the goroutine may outlive the call
 	go func() {
-		res, err := replayFile(path)
+		res, err := replayFile(path, finish)
 		done <- replay{res, err}
 	}()
 	timer := time.NewTimer(deadline)
@@ -234,11 +235,11 @@ func rediagnose(path string, deadline time.Duration) (*probe.Result, error) {
 	}
 }
 
-// replayFile decodes one observations file and diagnoses it. The file is
+// replayFile decodes one observations file and diagnoses it with finish. The file is
 // opened like every path given from outside (rootfs.OpenRegular): a FIFO,
 // device or directory is refused before anything is read from it, so a
 // FIFO with no writer cannot block the run.
-func replayFile(path string) (*probe.Result, error) {
+func replayFile(path string, finish func(*obs.Observations, time.Duration) *probe.Result) (*probe.Result, error) {
 	fh, _, err := rootfs.OpenRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("--observations: %w", err)
@@ -252,7 +253,7 @@ func replayFile(path string) (*probe.Result, error) {
 	if err := obs.CheckBounds(); err != nil {
 		return nil, fmt.Errorf("%s: not observations a run could have saved: %w", path, err)
 	}
-	return finishReplay(&obs, 0), nil
+	return finish(&obs, 0), nil
 }
 
 // render writes the report in the chosen format to stdout or --output and
