@@ -38,7 +38,8 @@
 //     after the last blank or quote (a quote escaped by '\' does not count)
 //     before its '@', and runs to the last '@' of its authority as above.
 //     When a blank or quote is right before the '@', it starts after the
-//     blank before that. So '=', ',', ';' and brackets in a password never
+//     blank before that (an '@' between blanks, as in the agent's
+//     "[func @ file.go.12]", is a word of its own). So '=', ',', ';' and brackets in a password never
 //     show; a password holding a blank or quote does show the part before
 //     it, because in free text nothing tells "user:pa ss@host" from the
 //     words "user:pa" and "ss@host" (the NAME: value rule covers the proxy
@@ -229,8 +230,10 @@ func userSpans(s string, v int) []span {
 			continue
 		}
 		start := bareStart(s, lo, at)
-		if start == at {
-			pos = at + 1 // "@start": nothing before the '@' to hide
+		if start == at || isSpanBoundary(s, at-1) && (at+1 == len(s) || isSpanBoundary(s, at+1)) {
+			// "@start": nothing before the '@' to hide; "[func @ file.go.12]"
+			// (the agent's errors.log): an '@' between blanks is a word.
+			pos = at + 1
 			continue
 		}
 		last, end := authority(s, start)

@@ -60,6 +60,8 @@ func TestText(t *testing.T) {
 		{`dial (u:p=a,b;c[d]{e}<f>@h) failed`, `dial REDACTED@h) failed`},
 		{`dial u:secret @h failed`, `dial REDACTED@h failed`}, // empty span: back to the previous blank
 		{`dial u:se"cret "@h failed`, `dial REDACTED@h failed`},
+		{`2024-02-28 23:59:00.0001 ERROR [getControlChannelToken @ controlchannel.go.114] Failed`, `2024-02-28 23:59:00.0001 ERROR [getControlChannelToken @ controlchannel.go.114] Failed`},
+		{`x @`, `x @`},
 		{`dial url=http://u:p@h`, `dial REDACTED@h`}, // a word glued before the scheme goes too
 		{`u:x=http://y@h`, `REDACTED@h`},
 
