@@ -102,7 +102,7 @@ func TestTextShapes(t *testing.T) {
 // BenchmarkText measures Text on a 64 KiB crafted line per shape; the work
 // must grow linearly with the line (compare -benchtime runs of the sizes).
 func BenchmarkText(b *testing.B) {
-	for _, unit := range []string{"x://", "a@", "http://u:p ", "http://a.b/ c@"} {
+	for _, unit := range []string{"x://", "x://@", "a@", "a b@", "http://u:p ", "http://a.b/ c@", "https_proxy: a@"} {
 		for _, size := range []int{8 << 10, 64 << 10} {
 			s := strings.Repeat(unit, size/len(unit))
 			b.Run(fmt.Sprintf("%q/%d", unit, size), func(b *testing.B) {
