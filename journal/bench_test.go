@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,4 +60,20 @@ func peakRSSKiB() int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkFindURLs runs findURLs on 8 and 64 KiB lines of crafted units
+// (issue 21 N7): the cost per byte must not grow with the line.
+func BenchmarkFindURLs(b *testing.B) {
+	for _, unit := range []string{"x://", "http://", "https://a "} {
+		for _, size := range []int{8 << 10, 64 << 10} {
+			text := []byte(strings.Repeat(unit, size/len(unit)))
+			b.Run(fmt.Sprintf("%s/%d", strings.TrimSpace(unit), size), func(b *testing.B) {
+				b.SetBytes(int64(len(text)))
+				for i := 0; i < b.N; i++ {
+					findURLs(text, 8)
+				}
+			})
+		}
+	}
 }

@@ -125,6 +125,60 @@ func TestFindURLsIsReURL(t *testing.T) {
 	}
 }
 
+// TestAggregatorLatestSampleLongPassword checks that the latest samples,
+// which are kept raw and cut to MaxSampleBytes+1 until rendered, show no
+// part of a password whose '@' lies past the cut: the cut part alone holds
+// no '@', so redacting it afterwards would find nothing to hide.
+func TestAggregatorLatestSampleLongPassword(t *testing.T) {
+	secret := strings.Repeat("Xk9fQ2sAbCdE", 2*MaxSampleBytes/12)
+	var a Aggregator
+	for i := 0; i < 2*MaxSamples; i++ {
+		text := fmt.Sprintf("2024-03-01 10:00:%02d.0000 INFO [amazon-ssm-agent] https_proxy: alice:%s==@10.0.0.5:3128", i, secret)
+		a.Add(Event{Kind: KindProxyConfig}, time.Unix(int64(i), 0), []byte(text), func() string { return fmt.Sprint(i) })
+	}
+	samples := a.Summaries()[0].Samples
+	if len(samples) != MaxSamples {
+		t.Fatalf("%d samples, want %d", len(samples), MaxSamples)
+	}
+	for i, s := range samples {
+		if strings.Contains(s.Text, "Xk9f") || !strings.Contains(s.Text, "https_proxy: REDACTED@10.0.0.5:3128") {
+			t.Errorf("sample %d (%s) shows the password or lost the proxy: %.120q", i, s.Source, s.Text)
+		}
+	}
+}
+
+// TestFindURLsLinear checks that findURLs examines each byte of a crafted
+// 64 KiB line at most once (issue 21 N7: it used to scan to the end of the
+// text for every "://" before checking the scheme), counting the bytes
+// scanURLs examined rather than timing it, and that it still returns what
+// reURL does.
+func TestFindURLsLinear(t *testing.T) {
+	for _, unit := range []string{"x://", "://", "ttp://", "https:/", "xhttps://", "http://", "wss://a ", "http:// ", "x://\xff"} {
+		text := []byte(strings.Repeat(unit, (64<<10)/len(unit)))
+		for _, n := range []int{1, 8} {
+			got, examined := scanURLs(text, n)
+			if examined > len(text) {
+				t.Errorf("%q×%d n=%d: examined %d bytes, more than the line's %d", unit, len(text)/len(unit), n, examined, len(text))
+			}
+			want := reURL.FindAll(text, n)
+			if len(got) != len(want) {
+				t.Fatalf("%q n=%d: %d URLs, want %d", unit, n, len(got), len(want))
+			}
+			for k := range got {
+				if !bytes.Equal(got[k], want[k]) {
+					t.Fatalf("%q n=%d: URL %d is %d bytes, want %d", unit, n, k, len(got[k]), len(want[k]))
+				}
+			}
+		}
+	}
+	// Only the "://" without a scheme before it: the whole line is looked
+	// at once and nothing is found.
+	text := []byte(strings.Repeat("x://", 16<<10))
+	if got, examined := scanURLs(text, 8); len(got) != 0 || examined != len(text) {
+		t.Errorf("x:// line: %d URLs, examined %d of %d bytes; want none, all once", len(got), examined, len(text))
+	}
+}
+
 // newRand is a tiny deterministic generator (xorshift) for the test.
 type xorshift struct{ s uint64 }
 

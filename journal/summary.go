@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"time"
@@ -67,9 +68,10 @@ type rawTail struct {
 }
 
 type rawSample struct {
-	source string
-	t      time.Time
-	text   []byte // at most MaxSampleBytes, reused
+	source   string
+	t        time.Time
+	text     []byte // at most MaxSampleBytes+1, reused
+	redacted bool   // text was redacted before it was cut
 }
 
 // Add records one event of an entry. where names the entry's position; it
@@ -118,6 +120,12 @@ func (a *Aggregator) Add(ev Event, t time.Time, text []byte, where func() string
 	}
 	r := &rt.s[rt.next]
 	r.source, r.t = where(), t
+	r.redacted = len(text) > MaxSampleBytes+1 && bytes.IndexByte(text[MaxSampleBytes+1:], '@') >= 0
+	if r.redacted {
+		// The '@' that ends a password lies past the cut: redact the
+		// whole entry now, or the kept part would show the password.
+		text = []byte(redact.Text(string(text)))
+	}
 	r.text = append(r.text[:0], text[:min(len(text), MaxSampleBytes+1)]...) // one more: sampleText sees the cut
 	rt.next = (rt.next + 1) % len(rt.s)
 	rt.n++
@@ -132,7 +140,11 @@ func (a *Aggregator) render() {
 		for i := 0; i < n; i++ {
 			r := &rt.s[(rt.next-n+i+len(rt.s))%len(rt.s)]
 			copy(s.Samples[1:], s.Samples[2:])
-			s.Samples[MaxSamples-1] = Sample{Source: r.source, Time: r.t, Text: sampleText(r.text)}
+			text := cutSample(r.text)
+			if !r.redacted {
+				text = sampleText(r.text)
+			}
+			s.Samples[MaxSamples-1] = Sample{Source: r.source, Time: r.t, Text: text}
 		}
 		rt.n = 0
 	}
@@ -237,7 +249,11 @@ func finish(s Summary) Summary {
 // The redaction runs on the whole text before the cut, so that a cut between
 // a password and its '@' cannot show the password.
 func sampleText(b []byte) string {
-	b = []byte(redact.Text(string(b)))
+	return cutSample([]byte(redact.Text(string(b))))
+}
+
+// cutSample is sampleText for a text already redacted.
+func cutSample(b []byte) string {
 	if len(b) > MaxSampleBytes {
 		b = b[:MaxSampleBytes]
 		// Drop a rune cut in half at the end rather than show U+FFFD.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -263,5 +264,114 @@ func TestRedactionSigningPath(t *testing.T) {
 				t.Errorf("signed %d, verified %d: want signed requests that all fail to verify", fake.Signed(), fake.Valid())
 			}
 		})
+	}
+}
+
+// proxyLinePasswords are the password forms of issue 21 (N1), each logged
+// by the agent at start as "NAME: value": a scheme-less value whose
+// password ends in '=' (base64), and passwords holding a blank, '=', ',',
+// ';', a quote or a bracket, with and without a scheme. Each password is
+// distinct, so that a leak names its form.
+var proxyLinePasswords = []struct{ name, value, password string }{
+	{"https_proxy", "alice:%s@10.0.0.5:3128", "Xk9fQ2sAbCdE=="},
+	{"https_proxy", "alice:%s@10.0.0.5:3128", "Pq7Lm3 Zt8Wy"},
+	{"http_proxy", "alice:%s@10.0.0.5:3128", "Rv4Hn6=Jk2Gd"},
+	{"HTTPS_PROXY", "alice:%s@10.0.0.5:3128", "Bf8Tc1,Ys5Qw"},
+	{"HTTP_PROXY", "alice:%s@10.0.0.5:3128", "Mz3Kx9;Np6Vr"},
+	{"https_proxy", "alice:%s@10.0.0.5:3128", `Dw2Fg7"Hs4Jl`},
+	{"https_proxy", "alice:%s@10.0.0.5:3128", "Cu5Ei8'Ob1Ta"},
+	{"https_proxy", "alice:%s@10.0.0.5:3128", "Gy6Wq[Lo3]Ux"},
+	{"https_proxy", "http://alice:%s@10.0.0.5:3128", `Sn9 "Ah7, Ke;4=`},
+}
+
+// proxyLineFragments returns every 4-byte window of every password: none
+// may appear in any output.
+func proxyLineFragments() []string {
+	var out []string
+	for _, p := range proxyLinePasswords {
+		for i := 0; i+4 <= len(p.password); i++ {
+			out = append(out, p.password[i:i+4])
+		}
+	}
+	return out
+}
+
+// proxyLineRoot writes a root whose agent log holds the proxy lines, and
+// returns it with the log directory.
+func proxyLineRoot(t *testing.T) (root, logDir string) {
+	t.Helper()
+	root = t.TempDir()
+	logDir = filepath.Join(root, "var", "log", "amazon", "ssm")
+	var b strings.Builder
+	b.WriteString("2024-03-01 10:00:00.0000 INFO [amazon-ssm-agent] Proxy environment variables:\n")
+	for _, p := range proxyLinePasswords {
+		fmt.Fprintf(&b, "2024-03-01 10:00:00.0000 INFO [amazon-ssm-agent] %s: "+p.value+"\n", p.name, p.password)
+	}
+	b.WriteString("2024-03-01 10:00:00.0000 INFO [amazon-ssm-agent] no_proxy: 169.254.169.254\n")
+	writeTestFile(t, filepath.Join(logDir, "amazon-ssm-agent.log"), []byte(b.String()))
+	return root, logDir
+}
+
+// noFragment fails the test when out holds a fragment of a password.
+func noFragment(t *testing.T, what, out string) {
+	t.Helper()
+	for _, f := range proxyLineFragments() {
+		if strings.Contains(out, f) {
+			i := strings.Index(out, f)
+			t.Errorf("%s shows password fragment %q: …%s…", what, f, out[max(0, i-60):min(len(out), i+40)])
+			return
+		}
+	}
+}
+
+// TestProxyLinePasswordNeverShown (issue 21 N1) runs the CLI on an agent
+// log whose proxy-variable lines hold passwords in every form the issue
+// lists, and checks that no fragment of a password is in the output of
+// "ssm-probe logs" (JSON, text), of a full offline run (text, JSON, prom,
+// the debug log), in the --save-observations file, or in its replay
+// (--observations, every format). The JSON outputs must still show the
+// redacted values, so that the test cannot pass on lines never read.
+func TestProxyLinePasswordNeverShown(t *testing.T) {
+	root, logDir := proxyLineRoot(t)
+	const redacted = "https_proxy=REDACTED@10.0.0.5:3128"
+	for _, format := range []string{"json", "text"} {
+		code, out, stderr := runCLI(t, "logs", "--since", "0", "--format", format, "--log-level", "debug", logDir)
+		if code == exitUsage || code == exitUnknown {
+			t.Fatalf("logs --format %s: exit %d: %s", format, code, stderr)
+		}
+		noFragment(t, "logs --format "+format, out)
+		noFragment(t, "logs --format "+format+" stderr", stderr)
+		if format == "json" && !strings.Contains(out, redacted) {
+			t.Errorf("logs --format json does not show %q: the lines were not read\n%s", redacted, out)
+		}
+	}
+	saved := filepath.Join(t.TempDir(), "observations.json")
+	for _, format := range []string{"json", "text", "prom"} {
+		code, out, stderr := runCLI(t, "run", "--root", root, "--since", "0", "--format", format,
+			"--log-level", "debug", "--no-color", "--save-observations", saved, "--imds-endpoint", "http://127.0.0.1:1")
+		if code == exitUsage {
+			t.Fatalf("run --format %s: usage error: %s", format, stderr)
+		}
+		noFragment(t, "run --format "+format, out)
+		noFragment(t, "run --format "+format+" stderr", stderr)
+		if format == "json" && !strings.Contains(out, redacted) {
+			t.Errorf("run --format json does not show %q: the lines were not read\n%s", redacted, out)
+		}
+		noSecretSaved(t, saved, proxyLineFragments())
+		b, _ := os.ReadFile(saved)
+		if !strings.Contains(string(b), "REDACTED@10.0.0.5:3128") {
+			t.Errorf("the saved observations do not hold the redacted proxy line: the lines were not read")
+		}
+	}
+	for _, format := range []string{"json", "text", "prom"} {
+		code, out, stderr := runCLI(t, "--observations", saved, "--format", format, "--no-color", "--log-level", "debug")
+		if code == exitUsage || code == exitUnknown && out == "" {
+			t.Fatalf("--observations --format %s: exit %d: %s", format, code, stderr)
+		}
+		noFragment(t, "replay --format "+format, out)
+		noFragment(t, "replay --format "+format+" stderr", stderr)
+		if format == "json" && !strings.Contains(out, redacted) {
+			t.Errorf("replay --format json does not show %q\n%s", redacted, out)
+		}
 	}
 }
