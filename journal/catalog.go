@@ -36,6 +36,7 @@ type Pattern struct {
 	Extract  Field          // which fields to extract
 	Class    errclass.Class // the class to record; None means derive it from the text (classify)
 	API      string         // a fixed API name the message implies (e.g. GetMessages)
+	Values   []string       // fixed FieldValues the message implies (e.g. which credential source failed); with Extract&FieldValue
 	Accept   func(*Event) bool
 }
 
@@ -121,9 +122,41 @@ func DefaultPatterns() []Pattern {
 			Literals: []string{"encryption is not set up on the selected", "unable to validate encryption on", "Error when decrypting data key"},
 			Extract:  hostAddr | FieldBucket | FieldLogGroup},
 		{Kind: KindS3Fallback, Literals: []string{"Signed HeadBucket request failed"}, Extract: hostAddr | FieldBucket, API: "HeadBucket"},
+		// Credentials, by the source that failed (Values; docs/AGENT-FACTS.md,
+		// "Credentials"). The EC2 role provider tries the instance profile,
+		// then Default Host Management: aws/amazon-ssm-agent
+		// common/identity/credentialproviders/ec2roleprovider/ec2_role_provider.go
+		// (02a23568) :110 `Failed to connect to Systems Manager with instance
+		// profile role credentials. Err: %v` (WARN; at DEBUG and in lower case
+		// before 3.2), :96 `failed to retrieve instance profile role
+		// credentials. Err: %w`, :113 `failed to call ssm:UpdateInstanceInformation
+		// with instance profile role. Err: %w`; :123 `Failed to connect to
+		// Systems Manager with SSM role credentials. %v` (ERROR at :145 in
+		// 3.3.1142.0, as its errors.log names it); :131 `no valid credentials
+		// could be retrieved for ec2 identity`, which 3.3.1142.0 follows with
+		// `. Default Host Management Err: %v`. The success lines that share
+		// these words (`Successfully connected with instance profile role
+		// credentials`, :116) are KindCredentialSource, never an error.
 		{Kind: KindCredentialsError,
-			Literals: []string{"EC2RoleRequestError", "NoCredentialProviders", "with instance profile role credentials", "Failed to connect to Systems Manager with SSM role credentials", "failed to retrieve instance profile role credentials", "no valid credentials could be retrieved"},
-			Extract:  hostAddr},
+			Literals: []string{"EC2RoleRequestError", "Failed to connect to Systems Manager with instance profile role credentials", "failed to connect to Systems Manager with instance profile role credentials",
+				"failed to retrieve instance profile role credentials", "failed to call ssm:UpdateInstanceInformation with instance profile role"},
+			Not:     []string{"Successfully connected with"},
+			Extract: hostAddr | FieldValue, Values: []string{CredSourceInstanceProfile}},
+		{Kind: KindCredentialsError,
+			Literals: []string{"Failed to connect to Systems Manager with SSM role credentials", "failed to connect to Systems Manager with SSM role credentials", "Default Host Management Err:"},
+			Not:      []string{"Successfully connected with"},
+			Extract:  hostAddr | FieldValue, Values: []string{CredSourceDHMC}},
+		{Kind: KindCredentialsError, Literals: []string{"no valid credentials could be retrieved for ec2 identity"},
+			Extract: hostAddr | FieldValue, Values: []string{CredSourceInstanceProfile, CredSourceDHMC}},
+		// The AWS SDK's error when no provider of its chain has credentials
+		// (aws-sdk-go aws/credentials/chain_provider.go, ErrNoValidProvidersFoundInChain).
+		{Kind: KindCredentialsError, Literals: []string{"NoCredentialProviders"}, Extract: hostAddr},
+		// The credential source the agent settled on: ec2_role_provider.go
+		// (02a23568) :116 (instance profile) and :126 (`Successfully connected
+		// with Systems Manager role credentials`, Default Host Management).
+		// Both follow a call to ssm that was answered.
+		{Kind: KindCredentialSource, Literals: []string{"Successfully connected with instance profile role credentials"}, Class: errclass.None, Extract: FieldValue, Values: []string{"EC2"}},
+		{Kind: KindCredentialSource, Literals: []string{"Successfully connected with Systems Manager role credentials"}, Class: errclass.None, Extract: FieldValue, Values: []string{"SSM"}},
 		{Kind: KindDHMCNotConfigured, Literals: []string{"instance management role is not configured"}, Class: errclass.HTTPStatus, Extract: FieldAPI},
 		{Kind: KindAccessDenied,
 			Literals: []string{"AccessDeniedException", "Unauthorized request", "Request is not authenticated", "is not authorized to perform"},
@@ -168,6 +201,17 @@ func DefaultPatterns() []Pattern {
 		{Kind: KindCredentialsReady, Literals: []string{"Credentials ready"}, Class: errclass.None},
 		{Kind: KindRegistered, Literals: []string{"Successfully registered the instance with AWS SSM"},
 			Regexp: regexp.MustCompile(`(?:instance-id: (mi-[0-9a-f]+))?`), Class: errclass.None, Extract: FieldValue},
+		// The EC2 registration of agents since 3.2 (the RegisterManagedInstance
+		// call of the EC2 identity): aws/amazon-ssm-agent
+		// common/identity/availableidentities/ec2/ec2_identity.go, Identity.Register:
+		// :196 `Registering EC2 instance with Systems Manager` (the call
+		// starts), :225 `EC2 registration was successful.`, :165
+		// `Registration info found for ec2 instance` (registered before); and
+		// core/app/registrar/registrar.go:110 (0ee892de) `failed to register
+		// identity: %v`, whose cause (a timeout, a denial) the other rows read.
+		{Kind: KindRegistered, Literals: []string{"EC2 registration was successful", "Registration info found for ec2 instance"}, Class: errclass.None},
+		{Kind: KindRegistering, Literals: []string{"Registering EC2 instance with Systems Manager"}, Class: errclass.None},
+		{Kind: KindRegistrationFailed, Literals: []string{"failed to register identity: "}, Extract: hostAddr},
 		{Kind: KindProxyConfig, Literals: []string{" https_proxy: ", " http_proxy: ", " no_proxy: ", " HTTPS_PROXY: ", " HTTP_PROXY: ", " NO_PROXY: "},
 			Regexp: regexp.MustCompile(`(?i)\b((?:https?|no)_proxy)\s*[:=]\s*"?([^\s"]*)`), Extract: FieldValue},
 	}, agentMessagePatterns()...)
@@ -210,7 +254,7 @@ func agentMessagePatterns() []Pattern {
 		// Systems Manager with SSM role credentials`), :82 (`no valid credentials
 		// could be retrieved for ec2 identity`, already listed above).
 		{Kind: KindCredentialsError,
-			Literals: []string{"Retrieve credentials produced unrecoverable aws error", "Retrieve credentials produced error", "failed to connect to Systems Manager with SSM role credentials"},
+			Literals: []string{"Retrieve credentials produced unrecoverable aws error", "Retrieve credentials produced error"},
 			Not:      []string{"MachineFingerprintDoesNotMatch"}, Extract: hostAddrFields},
 		// KMS session encryption: aws/amazon-ssm-agent
 		// agent/session/datachannel/datachannel.go, ProcessKMSEncryptionHandshakeAction
@@ -402,7 +446,7 @@ func (m *Matcher) match(text []byte) []Event {
 		}
 		ev := Event{Kind: p.Kind, Class: p.Class, Fields: extract(text, p.Extract)}
 		if p.Extract&FieldValue != 0 {
-			ev.Fields.Values = value
+			ev.Fields.Values = appendDistinct(value, p.Values...)
 		} else if p.Extract&FieldAPI != 0 && len(value) > 0 {
 			ev.Fields.APIs = appendDistinct(ev.Fields.APIs, value...)
 		}
@@ -438,7 +482,8 @@ func (m *Matcher) match(text []byte) []Event {
 func informative(k Kind) bool {
 	switch k {
 	case KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig,
-		KindHealthPing, KindHealthPingOK, KindCredentialsReady, KindRegistered, KindIdentitySelected:
+		KindHealthPing, KindHealthPingOK, KindCredentialsReady, KindRegistered, KindIdentitySelected,
+		KindCredentialSource, KindRegistering:
 		return true
 	}
 	return false

@@ -9,6 +9,7 @@ type Kind string
 //	log.endpoint-timeout        ← KindEndpointTimeout
 //	log.session-logging-blocked ← KindSessionLoggingBlocked
 //	log.credentials-error       ← KindCredentialsError, KindDHMCNotConfigured
+//	log.registration-pending    ← KindRegistering with no outcome after it
 //	log.access-denied           ← KindAccessDenied
 //	log.dns-error               ← KindDNSError
 //	log.tls-error               ← KindTLSError
@@ -48,7 +49,10 @@ const (
 	KindHealthPing            Kind = "health-ping"             // the health check is about to ping ssm (INFO; whether it worked shows in what follows)
 	KindHealthPingOK          Kind = "health-ping-ok"          // DEBUG: UpdateInstanceInformation answered (the health ping reached ssm)
 	KindCredentialsReady      Kind = "credentials-ready"       // the core agent's credential refresher has credentials
-	KindRegistered            Kind = "registered"              // hybrid registration succeeded (Values: the mi- ID)
+	KindRegistered            Kind = "registered"              // registration succeeded: hybrid (Values: the mi- ID) or EC2 (agents since 3.2)
+	KindRegistering           Kind = "registering"             // the EC2 identity's RegisterManagedInstance call starts (its outcome is the next registered or registration-failed)
+	KindRegistrationFailed    Kind = "registration-failed"     // the registrar could not register the identity (the cause is in the same entry)
+	KindCredentialSource      Kind = "credential-source"       // the credentials the agent settled on (Values: EC2 for the instance profile, SSM for Default Host Management)
 
 	// The agent's own messages (issue 17). Each is matched at any level,
 	// DEBUG included: the EC2 role provider logs its failures at DEBUG.
@@ -63,6 +67,13 @@ const (
 	KindSSMUserCreateFailed Kind = "ssm-user-create-failed" // the agent could not create ssm-user or its sudoers file
 )
 
+// The Values of a KindCredentialsError event: which of the EC2 identity's
+// two credential sources the entry shows failing.
+const (
+	CredSourceInstanceProfile = "instance-profile"        // the instance profile role (IMDS)
+	CredSourceDHMC            = "default-host-management" // Default Host Management Configuration (ssm)
+)
+
 // Kinds lists every kind in the stable order used for Result.Events.
 func Kinds() []Kind {
 	return []Kind{
@@ -71,6 +82,7 @@ func Kinds() []Kind {
 		KindConnectionRefused, KindNetworkUnreachable, KindAPIError, KindControlChannelError, KindMDSError,
 		KindControlChannelUp, KindChannelInUse, KindAgentVersion, KindProxyConfig, KindS3Fallback,
 		KindHealthPing, KindHealthPingOK, KindCredentialsReady, KindRegistered,
+		KindRegistering, KindRegistrationFailed, KindCredentialSource,
 		KindIdentitySelected, KindIdentityFailed, KindRegistrationError, KindFingerprintChanged,
 		KindKMSDataKeyFailed, KindRunAsUserMissing, KindFilewatcherError, KindDataChannelError,
 		KindSSMUserCreateFailed,

@@ -31,6 +31,14 @@ import (
 //   - `Successfully registered the instance with AWS SSM using Managed
 //     instance-id: %s` (INFO): aws/amazon-ssm-agent agent/agent_parser.go
 //     (processRegistration).
+//   - `EC2 registration was successful.` (INFO): aws/amazon-ssm-agent
+//     common/identity/availableidentities/ec2/ec2_identity.go:225
+//     (Identity.Register): ssm answered RegisterManagedInstance.
+//   - `Successfully connected with instance profile role credentials`,
+//     `Successfully connected with Systems Manager role credentials` (INFO):
+//     aws/amazon-ssm-agent common/identity/credentialproviders/ec2roleprovider/ec2_role_provider.go:116,
+//     :126 (02a23568, RemoteRetrieve): ssm answered the role's
+//     UpdateInstanceInformation, or Default Host Management's token request.
 //   - `amazon-ssm-agent - v<version>`, logged once by every start of the core
 //     agent (`Starting Core Agent: amazon-ssm-agent - v3.0.161.0`).
 //   - hibernate.log: `Agent is in hibernate mode. …` and `Health ping failed
@@ -105,7 +113,7 @@ type VersionChange struct {
 // kind is a success at all. CredentialsReady proves no endpoint ("").
 func serviceSuccess(k Kind) (string, bool) {
 	switch k {
-	case KindHealthPingOK, KindRegistered:
+	case KindHealthPingOK, KindRegistered, KindCredentialSource:
 		return "ssm", true
 	case KindControlChannelUp:
 		return "ssmmessages", true

@@ -3,8 +3,11 @@ package diagnose
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 
+	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
@@ -277,6 +280,15 @@ func identityScenarios(t *testing.T) map[string]fixture {
 		"iam-no-profile-dhmc-ready": c("No instance profile, IMDSv2 works, agent is new, identity_config says SSM: warn.",
 			ws(wt(reach.IAMNoInstanceProfile, finding.SevWarn, "HTTP 404", "CredentialSource SSM", "update-service-setting", "already gets its credentials", idInstance)),
 			idNoProfileFull(), agent(obj{"credential_source": "SSM"})),
+		"iam-no-profile-dhmc-failed-in-log": c("No instance profile; IMDSv2 and the agent would let Default Host Management stand in, but the agent's log (the real 3.3.1142.0 lines) shows the fallback failing: iam.no-instance-profile at fail, the log's credential errors folded into it.",
+			ws(wt(reach.IAMNoInstanceProfile, finding.SevFail, "did not stand in", "tried and failed", "Default Host Management Err:", "update-service-setting")),
+			idNoProfileFull(), logsPatch(dhmcFailedLog(time.Date(2024, 6, 1, 11, 58, 0, 0, time.UTC)))),
+		"iam-no-profile-dhmc-served-in-log": c("Near miss: no instance profile, and the agent's log shows Default Host Management serving after an instance profile failure: it stands in, so warn, saying so; no credentials finding.",
+			ws(wt(reach.IAMNoInstanceProfile, finding.SevWarn, "got them that way", "Successfully connected with Systems Manager role credentials")),
+			idNoProfileFull(), logsPatch(dhmcServedLog(time.Date(2024, 6, 1, 11, 58, 0, 0, time.UTC)))),
+		"iam-no-profile-dhmc-failed-then-served": c("Near miss: the fallback failed once, then served (Default Host Management was turned on): warn.",
+			ws(wt(reach.IAMNoInstanceProfile, finding.SevWarn, "got them that way")),
+			idNoProfileFull(), logsPatch(append(dhmcFailedLog(time.Date(2024, 6, 1, 11, 30, 0, 0, time.UTC)), dhmcServedLog(time.Date(2024, 6, 1, 11, 58, 0, 0, time.UTC))[1]))),
 		"iam-no-profile-old-agent": c("No instance profile and agent 3.1: DHMC cannot serve: fail; agent.outdated warns and names the DHMC threshold.",
 			ws(wt(reach.IAMNoInstanceProfile, finding.SevFail, "agent 3.1.1080.0 (from dpkg) is older than 3.2.582.0", "associate-iam-instance-profile --instance-id "+idInstance),
 				wt(AgentOutdated, finding.SevWarn, "Default Host Management Configuration", "3.2.582.0", "AWS-UpdateSSMAgent")),
@@ -373,4 +385,46 @@ func identityScenarios(t *testing.T) map[string]fixture {
 // idNoProfileFull is idNoProfile with the present profile's fields removed.
 func idNoProfileFull() obj {
 	return compose(idNoProfile, obj{"imds": obj{"profile": obj{"info_code": nil, "arn": nil, "id": nil, "role": nil, "credentials": nil}}}).(obj)
+}
+
+// logsPatch sets the agent's logs to the summaries evs.
+func logsPatch(evs []journal.Summary) obj {
+	b, err := json.Marshal(journal.Result{Sources: []journal.Source{{Name: "/var/log/amazon/ssm/amazon-ssm-agent.log",
+		Kind: journal.SourceFile, Status: journal.StatusRead}}, Events: evs})
+	if err != nil {
+		panic(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		panic(err)
+	}
+	return obj{"logs": v}
+}
+
+// dhmcFailedLog is what the real agent 3.3.1142.0 logged with no instance
+// profile and no Default Host Management (journal/testdata/real/no-instance-profile,
+// lines 23, 24 and 26), at t.
+func dhmcFailedLog(t time.Time) []journal.Summary {
+	line := func(n int, text string) journal.Sample {
+		return journal.Sample{Source: fmt.Sprintf("/var/log/amazon/ssm/amazon-ssm-agent.log:%d", n), Time: t, Text: text}
+	}
+	return []journal.Summary{{Kind: journal.KindCredentialsError, Count: 3, First: t, Last: t,
+		Values: []string{journal.CredSourceDHMC, journal.CredSourceInstanceProfile},
+		Samples: []journal.Sample{
+			line(23, "2026-12-06 23:30:29.2900 WARN EC2RoleProvider Failed to connect to Systems Manager with instance profile role credentials. Err: retrieved credentials failed to report to ssm. Error: EC2RoleRequestError: no EC2 instance role found"),
+			line(24, "2026-12-06 23:30:29.2943 ERROR EC2RoleProvider Failed to connect to Systems Manager with SSM role credentials. error calling RequestManagedInstanceRoleToken: UnknownOperationException: \n\tstatus code: 400, request id: lab-request"),
+			line(26, "2026-12-06 23:30:29.2943 ERROR [CredentialRefresher] Retrieve credentials produced error: no valid credentials could be retrieved for ec2 identity. Default Host Management Err: error calling RequestManagedInstanceRoleToken: UnknownOperationException: \n\tstatus code: 400, request id: lab-request"),
+		}}}
+}
+
+// dhmcServedLog: the instance profile fails, then Default Host Management
+// serves (ec2_role_provider.go:110, :126), at t.
+func dhmcServedLog(t time.Time) []journal.Summary {
+	src := "/var/log/amazon/ssm/amazon-ssm-agent.log"
+	return []journal.Summary{
+		{Kind: journal.KindCredentialsError, Count: 1, First: t.Add(-time.Second), Last: t.Add(-time.Second), Values: []string{journal.CredSourceInstanceProfile},
+			Samples: []journal.Sample{{Source: src + ":40", Time: t.Add(-time.Second), Text: "2024-06-01 11:57:59.0000 WARN EC2RoleProvider Failed to connect to Systems Manager with instance profile role credentials. Err: retrieved credentials failed to report to ssm. Error: EC2RoleRequestError: no EC2 instance role found"}}},
+		{Kind: journal.KindCredentialSource, Count: 1, First: t, Last: t, Values: []string{"SSM"},
+			Samples: []journal.Sample{{Source: src + ":41", Time: t, Text: "2024-06-01 11:58:00.0000 INFO EC2RoleProvider Successfully connected with Systems Manager role credentials"}}},
+	}
 }

@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ const (
 	LogTLSError              finding.ID = "log.tls-error"
 	LogProxyError            finding.ID = "log.proxy-error"
 	LogThrottled             finding.ID = "log.throttled"
+	LogRegistrationPending   finding.ID = "log.registration-pending"
 )
 
 var logEntries = []finding.Entry{
@@ -67,6 +69,12 @@ var logEntries = []finding.Entry{
 		Fix:       "Check the proxy named in the agent's environment (systemctl show amazon-ssm-agent -p Environment); Session Manager needs an http:// proxy that allows CONNECT to the endpoints.",
 		Docs:      []string{finding.DocAgentProxy},
 		DependsOn: []finding.ID{reach.NetProxyFailed}},
+	{ID: LogRegistrationPending, Severity: finding.SevInfo,
+		Title: "The agent's last word is a registration still waiting for ssm",
+		Fix:   "Run sudo ssm-probe on the instance: a call to ssm that neither succeeds nor fails is usually held by a security group or firewall that drops 443 on the way to the ssm endpoint (for an interface endpoint, allow inbound 443 on its security group from the VPC CIDR).",
+		Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
+		DependsOn: []finding.ID{reach.NetEndpointBlocked, reach.NetNoRoute, reach.DNSEndpointResolvesPub, reach.DNSResolverBypassesVPC,
+			reach.DNSHostsStale, reach.DNSEndpointNoAddress, reach.DNSSearchListHijack, reach.DNSResolverError, reach.NetProxyFailed, reach.ProbeUnexplained}},
 	{ID: LogThrottled, Severity: finding.SevWarn,
 		Title: "The agent's logs show API throttling",
 		Fix:   "Throttling is usually transient; if it persists, look for many agents or scripts sharing the account's ssm API rate in this region.",
@@ -124,10 +132,17 @@ func diagnoseLogs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	}
 	byID := map[finding.ID]*found{}
 	var order []finding.ID
+	credOK := credentialsSince(o.Logs)
 	for _, s := range o.Logs.Events {
 		r, ok := rules[s.Kind]
 		if !ok {
 			continue
+		}
+		if r.id == LogCredentialsError && !credOK.IsZero() && !credOK.Before(s.Last) {
+			continue // the agent got credentials after its last credential error
+		}
+		if s.Kind == journal.KindCredentialsError {
+			r.summary = credentialsSummary(&s)
 		}
 		ev := summaryEvidence(&s)
 		if r.id == LogEndpointTimeout {
@@ -160,7 +175,89 @@ func diagnoseLogs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 		f := byID[id]
 		out = append(out, cat.NewAt(id, f.severity, f.summary, f.ev))
 	}
+	if f, ok := registrationPending(cat, o.Logs); ok {
+		out = append(out, f)
+	}
 	return out
+}
+
+// credentialsSince is the latest time the logs show the agent holding
+// credentials: the credential source it settled on, or `Credentials
+// ready`; zero when they show none.
+func credentialsSince(l *journal.Result) time.Time {
+	var t time.Time
+	for _, s := range l.Events {
+		if (s.Kind == journal.KindCredentialSource || s.Kind == journal.KindCredentialsReady) && s.Last.After(t) {
+			t = s.Last
+		}
+	}
+	return t
+}
+
+// credentialsSummary says which of the EC2 identity's two credential
+// sources the agent's lines show failing (journal.CredSource*): the
+// instance profile, Default Host Management, or both.
+func credentialsSummary(s *journal.Summary) string {
+	ipr := slices.Contains(s.Values, journal.CredSourceInstanceProfile)
+	dhmc := slices.Contains(s.Values, journal.CredSourceDHMC)
+	noRole := slices.ContainsFunc(s.Samples, func(sm journal.Sample) bool { return strings.Contains(sm.Text, "no EC2 instance role found") })
+	profile := "the instance profile gave it none"
+	if noRole {
+		profile = "no instance profile is attached (EC2RoleRequestError: no EC2 instance role found)"
+	}
+	switch {
+	case ipr && dhmc:
+		return "The agent's logs show it has no credentials from either source: " + profile + ", and Default Host Management, its fallback, failed too (no valid credentials could be retrieved for ec2 identity)."
+	case ipr:
+		return "The agent's logs show it cannot get credentials from the instance profile: " + profile + "."
+	case dhmc:
+		return "The agent's logs show Default Host Management failing to give it credentials."
+	}
+	return "The agent's logs show it cannot get credentials."
+}
+
+// registrationPending builds log.registration-pending when the agent's last
+// word on its EC2 registration is `Registering EC2 instance with Systems
+// Manager` with no outcome after it: the RegisterManagedInstance call is
+// still waiting, as calls do when 443 to ssm is dropped. It is information,
+// not an error: the logs hold none.
+func registrationPending(cat *finding.Catalog, l *journal.Result) (finding.Finding, bool) {
+	var reg *journal.Summary
+	var outcome time.Time
+	for i := range l.Events {
+		s := &l.Events[i]
+		switch s.Kind {
+		case journal.KindRegistering:
+			reg = s
+		case journal.KindRegistered, journal.KindRegistrationFailed, journal.KindCredentialSource:
+			if s.Last.After(outcome) {
+				outcome = s.Last
+			}
+		}
+	}
+	if reg == nil || reg.Last.IsZero() || !reg.Last.After(outcome) {
+		return finding.Finding{}, false
+	}
+	var end time.Time
+	for _, src := range l.Sources {
+		if src.Last.After(end) {
+			end = src.Last
+		}
+	}
+	summary := fmt.Sprintf("The agent began registering with Systems Manager at %s UTC (Registering EC2 instance with Systems Manager) and its logs hold no outcome after it, neither success nor failure: its RegisterManagedInstance call to ssm is still waiting.",
+		reg.Last.UTC().Format("2006-01-02 15:04:05"))
+	if end.After(reg.Last) {
+		summary += fmt.Sprintf(" The logs read end %s later.", end.Sub(reg.Last).Round(time.Second))
+	}
+	ev := []string{}
+	if n := len(reg.Samples); n > 0 {
+		sm := reg.Samples[n-1]
+		ev = append(ev, fmt.Sprintf("%s: %s", sm.Source, sm.Text))
+	}
+	if !end.IsZero() {
+		ev = append(ev, "last line of the logs read: "+end.UTC().Format("2006-01-02 15:04:05"))
+	}
+	return cat.New(LogRegistrationPending, summary, ev), true
 }
 
 // summaryEvidence renders a summary as evidence: the count and span, the

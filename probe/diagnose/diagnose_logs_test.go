@@ -44,6 +44,27 @@ func event(k journal.Kind, ago time.Duration, addrs ...string) journal.Summary {
 			Text: "2026-11-22 09:59:00.0000 ERROR [HealthCheck] error when calling AWS APIs"}}}
 }
 
+// credEvent is a credentials-error summary naming the sources that failed,
+// with the real agent's words (journal/testdata/real/no-instance-profile).
+func credEvent(ago time.Duration, sources ...string) journal.Summary {
+	e := event(journal.KindCredentialsError, ago)
+	e.Values = sources
+	e.Samples = []journal.Sample{{Source: "/var/log/amazon/ssm/amazon-ssm-agent.log:23",
+		Text: "2026-12-06 23:30:29.2900 WARN EC2RoleProvider Failed to connect to Systems Manager with instance profile role credentials. Err: retrieved credentials failed to report to ssm. Error: EC2RoleRequestError: no EC2 instance role found"}}
+	return e
+}
+
+// regEvent is one registration line of the real agent (journal/testdata/real).
+func regEvent(k journal.Kind, ago time.Duration) journal.Summary {
+	text := map[journal.Kind]string{
+		journal.KindRegistering:        "2026-12-06 23:31:53.0124 INFO [EC2Identity] Registering EC2 instance with Systems Manager",
+		journal.KindRegistered:         "2026-12-06 23:29:02.2835 INFO [EC2Identity] EC2 registration was successful.",
+		journal.KindRegistrationFailed: "2026-12-06 23:33:52.9925 ERROR [Registrar] failed to register identity: error calling RegisterManagedInstance API: RequestError: send request failed",
+	}[k]
+	return journal.Summary{Kind: k, Count: 1, First: runAt.Add(-ago), Last: runAt.Add(-ago),
+		Samples: []journal.Sample{{Source: "/var/log/amazon/ssm/amazon-ssm-agent.log:18", Time: runAt.Add(-ago), Text: text}}}
+}
+
 func logScenarios() map[string]fixture {
 	none := errclass.None
 	vpce := []string{"10.0.1.X"}
@@ -93,6 +114,24 @@ func logScenarios() map[string]fixture {
 		"throttled-logs-only": fx("ThrottlingException through ssm-probe logs: warn.",
 			withLogs(probetest.NewScen(nil), false, event(journal.KindThrottled, time.Minute)),
 			w(LogThrottled, finding.SevWarn)),
+		"credentials-both-sources-logs-only": fx("The real agent with no instance profile and no Default Host Management, through ssm-probe logs: one warn that names both missing sources.",
+			withLogs(probetest.NewScen(nil), false, credEvent(2*time.Minute, journal.CredSourceInstanceProfile, journal.CredSourceDHMC)),
+			wt(LogCredentialsError, finding.SevWarn, "from either source", "no instance profile is attached", "Default Host Management, its fallback, failed too")),
+		"credentials-recovered": fx("Near miss: a credential error, then the agent settled on the instance profile (Successfully connected with instance profile role credentials): no finding.",
+			withLogs(probetest.NewScen(nil), false, credEvent(10*time.Minute, journal.CredSourceInstanceProfile),
+				journal.Summary{Kind: journal.KindCredentialSource, Count: 1, First: runAt.Add(-5 * time.Minute), Last: runAt.Add(-5 * time.Minute), Values: []string{"EC2"}})),
+		"registration-pending-logs-only": fx("The real agent behind a security group that drops 443: its last word is Registering EC2 instance with Systems Manager, with no outcome: an info, no error.",
+			withLogs(probetest.NewScen(nil), false, regEvent(journal.KindRegistering, 75*time.Second)),
+			wt(LogRegistrationPending, finding.SevInfo, "Registering EC2 instance with Systems Manager", "still waiting")),
+		"registration-done-logs-only": fx("Near miss: Registering, then EC2 registration was successful.: nothing to say.",
+			withLogs(probetest.NewScen(nil), false, regEvent(journal.KindRegistering, 2*time.Minute), regEvent(journal.KindRegistered, 2*time.Minute-5*time.Millisecond))),
+		"registration-failed-logs-only": fx("Near miss: Registering, then failed to register identity: not pending (the failure's own kinds speak).",
+			withLogs(probetest.NewScen(nil), false, regEvent(journal.KindRegistering, 2*time.Minute), regEvent(journal.KindRegistrationFailed, time.Minute))),
+		"registration-pending-folded-into-blocked": fx("Live: the endpoint drops 443, and the agent's registration waits: the pending registration is evidence of net.endpoint-blocked.",
+			withLogs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, []string{"10.0.4.X"}).
+				Answer("169.254.169.253", none, []string{"10.0.4.X"}).Agent("10.0.0.2", none, []string{"10.0.4.X"}).
+				Net("10.0.4.X", "timeout"), true, regEvent(journal.KindRegistering, 2*time.Minute)),
+			w(reach.NetEndpointBlocked, finding.SevFail)),
 		"healthy-quiet-logs": fx("Nothing in the logs, everything answers.",
 			withLogs(healthy().Net("10.0.1.X", "ok"), true, event(journal.KindControlChannelUp, time.Minute))),
 	}

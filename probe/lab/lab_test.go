@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -258,5 +259,29 @@ func TestFakeAgent(t *testing.T) {
 	cancel()
 	if code := FakeAgent(ctx, nil, &out, &errb); code != 0 {
 		t.Errorf("run: exit %d", code)
+	}
+}
+
+// TestAgentFilesLogDir checks that a scenario's log_dir installs a capture
+// of the real agent as the agent's log directory, its identity_config.json
+// in runtimeconfig, and refuses a folder outside the repository.
+func TestAgentFilesLogDir(t *testing.T) {
+	got, err := agentFiles("../..", AgentSpec{LogDir: "journal/testdata/real/no-instance-profile",
+		Files: map[string]string{"/var/log/amazon/ssm/errors.log": "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"/var/log/amazon/ssm/amazon-ssm-agent.log":               "@journal/testdata/real/no-instance-profile/amazon-ssm-agent.log",
+		"/var/log/amazon/ssm/errors.log":                         "x",
+		"/var/lib/amazon/ssm/runtimeconfig/identity_config.json": "@journal/testdata/real/no-instance-profile/identity_config.json",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+	for _, bad := range []string{"../outside", "/etc", "journal/../../x"} {
+		if _, err := agentFiles("../..", AgentSpec{LogDir: bad}); err == nil {
+			t.Errorf("log_dir %q accepted", bad)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -164,7 +165,13 @@ func (r *Runner) prepareTree(s *Scenario, w string) error {
 			}
 		}
 	}
-	for p, content := range s.Agent.Files {
+	files, err := agentFiles(r.RepoRoot, s.Agent)
+	if err != nil {
+		return err
+	}
+	contents := map[string][]byte{}
+	var latest time.Time // of the retimed log files together: one shift keeps errors.log beside its main log
+	for p, content := range files {
 		b := []byte(content)
 		if src, ok := strings.CutPrefix(content, "@"); ok {
 			var err error
@@ -172,8 +179,17 @@ func (r *Runner) prepareTree(s *Scenario, w string) error {
 				return fmt.Errorf("agent file %s: %w", p, err)
 			}
 		}
-		if s.Agent.RecentLogs && strings.HasPrefix(p, "/var/log/") {
-			b = Retime(b, r.now().Add(-LogAge), time.Local)
+		contents[p] = b
+		if retimed(s, p) {
+			if t := latestTime(b, time.Local); t.After(latest) {
+				latest = t
+			}
+		}
+	}
+	shift := r.now().Add(-LogAge).Sub(latest).Truncate(time.Second)
+	for p, b := range contents {
+		if retimed(s, p) && !latest.IsZero() {
+			b = shiftTimes(b, shift, time.Local)
 		}
 		dst := filepath.Join(up, p)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -184,6 +200,42 @@ func (r *Runner) prepareTree(s *Scenario, w string) error {
 		}
 	}
 	return nil
+}
+
+// retimed reports whether the agent file p of s is a log to retime.
+func retimed(s *Scenario, p string) bool {
+	return s.Agent.RecentLogs && strings.HasPrefix(p, "/var/log/")
+}
+
+// agentFiles is Files with LogDir's files added: each regular file of the
+// folder as "@PATH" under /var/log/amazon/ssm, identity_config.json in the
+// agent's runtimeconfig folder. Files wins over LogDir for one path.
+func agentFiles(repo string, a AgentSpec) (map[string]string, error) {
+	if a.LogDir == "" {
+		return a.Files, nil
+	}
+	if filepath.IsAbs(a.LogDir) || slices.Contains(strings.Split(filepath.ToSlash(a.LogDir), "/"), "..") {
+		return nil, fmt.Errorf("log_dir %q: a folder inside the repository", a.LogDir)
+	}
+	ents, err := os.ReadDir(filepath.Join(repo, a.LogDir))
+	if err != nil {
+		return nil, fmt.Errorf("log_dir: %w", err)
+	}
+	out := map[string]string{}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || strings.HasSuffix(e.Name(), ".md") {
+			continue
+		}
+		dst := "/var/log/amazon/ssm/" + e.Name()
+		if e.Name() == "identity_config.json" {
+			dst = "/var/lib/amazon/ssm/runtimeconfig/identity_config.json"
+		}
+		out[dst] = "@" + filepath.ToSlash(filepath.Join(a.LogDir, e.Name()))
+	}
+	for p, c := range a.Files {
+		out[p] = c
+	}
+	return out, nil
 }
 
 // readCapped reads at most limit bytes of file, failing when it is larger.
@@ -454,19 +506,28 @@ const logTimeLayout = "2006-01-02 15:04:05"
 // so that the last timestamped line reads last (in loc). Lines without a
 // timestamp are kept as they are.
 func Retime(b []byte, last time.Time, loc *time.Location) []byte {
-	lines := strings.SplitAfter(string(b), "\n")
+	latest := latestTime(b, loc)
+	if latest.IsZero() {
+		return b
+	}
+	return shiftTimes(b, last.Sub(latest).Truncate(time.Second), loc)
+}
+
+// latestTime is the latest timestamp a line of b starts with; zero when none.
+func latestTime(b []byte, loc *time.Location) time.Time {
 	var latest time.Time
-	for _, l := range lines {
+	for _, l := range strings.SplitAfter(string(b), "\n") {
 		if t, ok := lineTime(l, loc); ok && t.After(latest) {
 			latest = t
 		}
 	}
-	if latest.IsZero() {
-		return b
-	}
-	shift := last.Sub(latest).Truncate(time.Second)
+	return latest
+}
+
+// shiftTimes moves the timestamp each line of b starts with by shift.
+func shiftTimes(b []byte, shift time.Duration, loc *time.Location) []byte {
 	var out strings.Builder
-	for _, l := range lines {
+	for _, l := range strings.SplitAfter(string(b), "\n") {
 		if t, ok := lineTime(l, loc); ok {
 			l = t.Add(shift).In(loc).Format(logTimeLayout) + l[len(logTimeLayout):]
 		}

@@ -250,6 +250,11 @@ type AgentSpec struct {
 	// Files are extra files in the agent's directories: host path -> content,
 	// or "@PATH" to copy PATH (relative to the repository root) in.
 	Files map[string]string `json:"files,omitempty"`
+	// LogDir is a folder of the repository (a capture of the real agent,
+	// journal/testdata/real/NAME) to install as the agent's log directory:
+	// its files go to /var/log/amazon/ssm, its identity_config.json to the
+	// agent's runtimeconfig folder. RecentLogs retimes them like Files.
+	LogDir string `json:"log_dir,omitempty"`
 	// RecentLogs shifts the timestamps of the log files among Files so that
 	// the last line is LogAge before the run: a real log excerpt then reads
 	// as a fault the agent hit just now, not years ago.

@@ -91,6 +91,8 @@ func successName(k journal.Kind) string {
 		return "control channel"
 	case journal.KindRegistered:
 		return "registration"
+	case journal.KindCredentialSource:
+		return "credentials from ssm"
 	}
 	return string(k)
 }

@@ -2,10 +2,12 @@ package reach
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
@@ -156,11 +158,21 @@ func noInstanceProfile(cat *finding.Catalog, o *obs.Observations) finding.Findin
 		usesDHMC = a.CredentialSource == agent.CredentialSSM
 	}
 	fill := finding.Fill{"INSTANCE_ID": inst, "REGION": region, "regionFlag": RegionFlag(o), "dhmcReady": d.ok}
+	logs := dhmcFromLogs(o)
+	ev = append(ev, logs.evidence...)
+	if d.ok && logs.failed {
+		summary := fmt.Sprintf("Instance %s has no instance profile, and Default Host Management Configuration did not stand in: the agent's log shows it tried and failed at %s UTC (%s). This host meets its needs (%s), so it is not turned on for the account and region, or its role is missing. The agent has no credentials to reach Systems Manager.",
+			inst, logs.at.UTC().Format("2006-01-02 15:04:05"), logs.words, strings.Join(d.have, "; "))
+		return cat.New(IAMNoInstanceProfile, summary, ev, fill)
+	}
 	if d.ok {
 		summary := fmt.Sprintf("Instance %s has no instance profile. Default Host Management Configuration can stand in: %s. It serves only where it is turned on for the account and region.",
 			inst, strings.Join(d.have, "; "))
 		if usesDHMC {
 			summary += " The agent's identity_config.json shows it already gets its credentials that way."
+		}
+		if logs.succeeded {
+			summary += fmt.Sprintf(" The agent's log shows it got them that way at %s UTC.", logs.at.UTC().Format("2006-01-02 15:04:05"))
 		}
 		return cat.NewAt(IAMNoInstanceProfile, finding.SevWarn, summary, ev, fill)
 	}
@@ -231,4 +243,65 @@ func OrPlaceholder(s, p string) string {
 		return p
 	}
 	return s
+}
+
+// dhmcLog is what the agent's own log says of Default Host Management, its
+// credential source when no instance profile is attached
+// (docs/AGENT-FACTS.md, "Credentials"): it failed (the latest failure is
+// after the latest success) or it served.
+type dhmcLog struct {
+	failed, succeeded bool
+	at                time.Time // of the latest failure or success
+	words             string    // the agent's words for a failure
+	evidence          []string
+}
+
+// dhmcFromLogs reads the agent's log for its Default Host Management
+// fallback: `Failed to connect to Systems Manager with SSM role
+// credentials`, `Default Host Management Err:` or AWS's `instance
+// management role is not configured` is a failure (the catalog's
+// credentials-error with the value default-host-management, or
+// dhmc-not-configured); `Successfully connected with Systems Manager role
+// credentials` (credential-source SSM) a success.
+func dhmcFromLogs(o *obs.Observations) dhmcLog {
+	var d dhmcLog
+	if o.Logs == nil {
+		return d
+	}
+	var fail, ok time.Time
+	var samples []journal.Sample
+	for _, s := range o.Logs.Events {
+		switch {
+		case s.Kind == journal.KindDHMCNotConfigured,
+			s.Kind == journal.KindCredentialsError && slices.Contains(s.Values, journal.CredSourceDHMC):
+			if s.Last.After(fail) {
+				fail = s.Last
+			}
+			samples = append(samples, s.Samples...)
+		case s.Kind == journal.KindCredentialSource && slices.Contains(s.Values, "SSM"):
+			ok = s.Last
+		}
+	}
+	switch {
+	case !fail.IsZero() && fail.After(ok):
+		d.failed, d.at = true, fail
+		d.words = "no valid credentials could be retrieved for ec2 identity"
+		for _, sm := range samples {
+			if strings.Contains(sm.Text, "instance management role is not configured") {
+				d.words = "Systems Manager's instance management role is not configured"
+			}
+		}
+		seen := map[string]bool{}
+		for _, sm := range samples {
+			if !seen[sm.Source] && (strings.Contains(sm.Text, "SSM role credentials") || strings.Contains(sm.Text, "Default Host Management") ||
+				strings.Contains(sm.Text, "instance management role") || strings.Contains(sm.Text, "no valid credentials")) {
+				seen[sm.Source] = true
+				d.evidence = append(d.evidence, "agent log: "+sm.Source+": "+sm.Text)
+			}
+		}
+	case !ok.IsZero():
+		d.succeeded, d.at = true, ok
+		d.evidence = append(d.evidence, "agent log: Successfully connected with Systems Manager role credentials, last at "+ok.UTC().Format("2006-01-02 15:04:05"))
+	}
+	return d
 }
