@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -91,7 +92,7 @@ func runBinary(t *testing.T, bin string, args ...string) (string, string) {
 
 // runBounded runs cmd, killing it and failing the test when it runs over
 // limit, and returns its stdout, stderr and exit error.
-func runBounded(t *testing.T, cmd *exec.Cmd, limit time.Duration) (string, string, error) {
+func runBounded(t *testing.T, cmd *exec.Cmd, limit time.Duration) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -102,13 +103,20 @@ func runBounded(t *testing.T, cmd *exec.Cmd, limit time.Duration) (string, strin
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		return out.String(), errb.String(), err
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee):
+			code = ee.ExitCode()
+		case err != nil:
+			t.Fatalf("%v: %v", cmd.Args, err)
+		}
+		return out.String(), errb.String(), code
 	case <-time.After(limit):
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("%v ran over %v", cmd.Args, limit)
 	}
-	return "", "", nil
+	return "", "", 0
 }
 
 // buildProbe builds the static binary into dir.

@@ -157,26 +157,11 @@ func TestSpecialFilesNeverOpened(t *testing.T) {
 			b, _, err := FS{Root: vol}.ReadTail("/"+name, 64)
 			return b, err
 		},
-		"volume-stream": func(name string) ([]byte, error) {
-			fh, err := FS{Root: vol}.OpenRegular("/" + name)
-			if err != nil {
-				return nil, err
-			}
-			defer fh.Close()
-			b := make([]byte, 64)
-			n, err := fh.Read(b)
-			return b[:n], err
-		},
+		"volume-stream": func(name string) ([]byte, error) { return read64(FS{Root: vol}.OpenRegular("/" + name)) },
 		"live": func(name string) ([]byte, error) { return FS{}.ReadFile(filepath.Join(vol, name), 64) },
 		"explicit": func(name string) ([]byte, error) {
 			fh, _, err := OpenRegular(filepath.Join(vol, name))
-			if err != nil {
-				return nil, err
-			}
-			defer fh.Close()
-			b := make([]byte, 64)
-			n, err := fh.Read(b)
-			return b[:n], err
+			return read64(fh, err)
 		},
 	}
 	for _, walk := range []bool{false, true} {
@@ -211,4 +196,15 @@ func TestSpecialFilesNeverOpened(t *testing.T) {
 			}
 		}
 	}
+}
+
+// read64 reads up to 64 bytes of an opened file and closes it.
+func read64(fh *os.File, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b := make([]byte, 64)
+	n, err := fh.Read(b)
+	return b[:n], err
 }
