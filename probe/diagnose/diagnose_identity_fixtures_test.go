@@ -289,6 +289,12 @@ func identityScenarios(t *testing.T) map[string]fixture {
 		"iam-no-profile-dhmc-failed-then-served": c("Near miss: the fallback failed once, then served (Default Host Management was turned on): warn.",
 			ws(wt(reach.IAMNoInstanceProfile, finding.SevWarn, "got them that way")),
 			idNoProfileFull(), logsPatch(append(dhmcFailedLog(time.Date(2024, 6, 1, 11, 30, 0, 0, time.UTC)), dhmcServedLog(time.Date(2024, 6, 1, 11, 58, 0, 0, time.UTC))[1]))),
+		"iam-no-profile-dhmc-silent-in-log": c("No instance profile; Default Host Management could stand in, and the agent's log names no attempt of it, but its latest credentials line is the instance profile's error with nothing after it: the agent has no credentials, so iam.no-instance-profile is the one root cause at fail, the log's credentials error folded into it (TestOneCredentialsHeadline).",
+			ws(wt(reach.IAMNoInstanceProfile, finding.SevFail, "did not stand in", "is an error and no line after it shows credentials", "EC2RoleRequestError: no EC2 instance role found")),
+			idNoProfileFull(), logsPatch(dhmcServedLog(time.Date(2024, 6, 1, 11, 58, 0, 0, time.UTC))[:1])),
+		"iam-no-profile-dhmc-silent-then-ready": c("Near miss: after the instance profile's error the agent's log shows Credentials ready: it holds credentials, so warn, and no credentials finding.",
+			ws(wt(reach.IAMNoInstanceProfile, finding.SevWarn, "can stand in")),
+			idNoProfileFull(), logsPatch(append(dhmcServedLog(time.Date(2024, 6, 1, 11, 58, 0, 0, time.UTC))[:1], credentialsReadyLog(time.Date(2024, 6, 1, 11, 59, 0, 0, time.UTC))))),
 		"iam-no-profile-old-agent": c("No instance profile and agent 3.1: DHMC cannot serve: fail; agent.outdated warns and names the DHMC threshold.",
 			ws(wt(reach.IAMNoInstanceProfile, finding.SevFail, "agent 3.1.1080.0 (from dpkg) is older than 3.2.582.0", "associate-iam-instance-profile --instance-id "+idInstance),
 				wt(AgentOutdated, finding.SevWarn, "Default Host Management Configuration", "3.2.582.0", "AWS-UpdateSSMAgent")),
@@ -415,6 +421,13 @@ func dhmcFailedLog(t time.Time) []journal.Summary {
 			line(24, "2026-12-06 23:30:29.2943 ERROR EC2RoleProvider Failed to connect to Systems Manager with SSM role credentials. error calling RequestManagedInstanceRoleToken: UnknownOperationException: \n\tstatus code: 400, request id: lab-request"),
 			line(26, "2026-12-06 23:30:29.2943 ERROR [CredentialRefresher] Retrieve credentials produced error: no valid credentials could be retrieved for ec2 identity. Default Host Management Err: error calling RequestManagedInstanceRoleToken: UnknownOperationException: \n\tstatus code: 400, request id: lab-request"),
 		}}}
+}
+
+// credentialsReadyLog: the core agent's credential refresher holds
+// credentials (credentialrefresher.go), at t.
+func credentialsReadyLog(t time.Time) journal.Summary {
+	return journal.Summary{Kind: journal.KindCredentialsReady, Count: 1, First: t, Last: t,
+		Samples: []journal.Sample{{Source: "/var/log/amazon/ssm/amazon-ssm-agent.log:50", Time: t, Text: t.Format("2006-01-02 15:04:05.0000") + " INFO [CredentialRefresher] Credentials ready"}}}
 }
 
 // dhmcServedLog: the instance profile fails, then Default Host Management

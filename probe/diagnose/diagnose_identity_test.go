@@ -12,6 +12,8 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
+	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
@@ -121,6 +123,38 @@ func TestDiskThresholds(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("free %.2f%% inodes %.2f%% (known %v): got %q, want %q", c.free, c.inodes, c.inodesKnown, got, c.want)
+		}
+	}
+}
+
+// TestOneCredentialsHeadline: where iam.no-instance-profile is raised, the
+// agent's log lines about credentials are its evidence, never a second
+// headline: no identity fixture's findings hold log.credentials-error
+// beside it, and where the log shows the agent without credentials the
+// root cause is a fail.
+func TestOneCredentialsHeadline(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join(identityFixtures, "iam-no-profile-*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c fixture
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[finding.ID]finding.Severity{}
+		for _, f := range Diagnose(&c.Observations) {
+			ids[f.ID] = f.Severity
+		}
+		if _, ok := ids[reach.IAMNoInstanceProfile]; !ok {
+			continue
+		}
+		if sev, ok := ids[LogCredentialsError]; ok {
+			t.Errorf("%s: log.credentials-error (%s) stands beside iam.no-instance-profile (%s)", filepath.Base(p), sev, ids[reach.IAMNoInstanceProfile])
 		}
 	}
 }

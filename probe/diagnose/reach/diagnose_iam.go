@@ -161,8 +161,8 @@ func noInstanceProfile(cat *finding.Catalog, o *obs.Observations) finding.Findin
 	logs := dhmcFromLogs(o)
 	ev = append(ev, logs.evidence...)
 	if d.ok && logs.failed {
-		summary := fmt.Sprintf("Instance %s has no instance profile, and Default Host Management Configuration did not stand in: the agent's log shows it tried and failed at %s UTC (%s). This host meets its needs (%s), so it is not turned on for the account and region, or its role is missing. The agent has no credentials to reach Systems Manager.",
-			inst, logs.at.UTC().Format("2006-01-02 15:04:05"), logs.words, strings.Join(d.have, "; "))
+		summary := fmt.Sprintf("Instance %s has no instance profile, and Default Host Management Configuration did not stand in: the agent's log shows %s. This host meets its needs (%s), so it is not turned on for the account and region, or its role is missing. The agent has no credentials to reach Systems Manager.",
+			inst, logs.words, strings.Join(d.have, "; "))
 		return cat.New(IAMNoInstanceProfile, summary, ev, fill)
 	}
 	if d.ok {
@@ -268,27 +268,40 @@ func dhmcFromLogs(o *obs.Observations) dhmcLog {
 	if o.Logs == nil {
 		return d
 	}
-	var fail, ok time.Time
-	var samples []journal.Sample
+	// fail: the latest failure of Default Host Management itself; anyFail:
+	// the latest credentials error of any source; ok: the latest line that
+	// shows it serving; held: the latest that shows any credentials.
+	var fail, anyFail, ok, held time.Time
+	var samples, anySamples []journal.Sample
+	later := func(t *time.Time, at time.Time) {
+		if at.After(*t) {
+			*t = at
+		}
+	}
 	for _, s := range o.Logs.Events {
 		switch {
 		case s.Kind == journal.KindDHMCNotConfigured,
 			s.Kind == journal.KindCredentialsError && slices.Contains(s.Values, journal.CredSourceDHMC):
-			if s.Last.After(fail) {
-				fail = s.Last
-			}
+			later(&fail, s.Last)
+			later(&anyFail, s.Last)
 			samples = append(samples, s.Samples...)
+		case s.Kind == journal.KindCredentialsError:
+			later(&anyFail, s.Last)
+			anySamples = append(anySamples, s.Samples...)
 		case s.Kind == journal.KindCredentialSource && slices.Contains(s.Values, "SSM"):
-			ok = s.Last
+			later(&ok, s.Last)
+			later(&held, s.Last)
+		case s.Kind == journal.KindCredentialSource, s.Kind == journal.KindCredentialsReady:
+			later(&held, s.Last)
 		}
 	}
 	switch {
 	case !fail.IsZero() && fail.After(ok):
 		d.failed, d.at = true, fail
-		d.words = "no valid credentials could be retrieved for ec2 identity"
+		d.words = "it tried and failed at " + fail.UTC().Format("2006-01-02 15:04:05") + " UTC (no valid credentials could be retrieved for ec2 identity)"
 		for _, sm := range samples {
 			if strings.Contains(sm.Text, "instance management role is not configured") {
-				d.words = "Systems Manager's instance management role is not configured"
+				d.words = "it tried and failed at " + fail.UTC().Format("2006-01-02 15:04:05") + " UTC (Systems Manager's instance management role is not configured)"
 			}
 		}
 		seen := map[string]bool{}
@@ -298,6 +311,17 @@ func dhmcFromLogs(o *obs.Observations) dhmcLog {
 				seen[sm.Source] = true
 				d.evidence = append(d.evidence, "agent log: "+sm.Source+": "+sm.Text)
 			}
+		}
+	case !anyFail.IsZero() && anyFail.After(held):
+		// The log names no Default Host Management attempt, but its latest
+		// credentials line is an error with no credentials after it: the
+		// agent has none, so the fallback did not serve (as far as the log
+		// goes: it does not say why).
+		d.failed, d.at = true, anyFail
+		d.words = "the agent's latest credentials line, at " + anyFail.UTC().Format("2006-01-02 15:04:05") + " UTC, is an error and no line after it shows credentials"
+		if n := len(anySamples); n > 0 {
+			sm := anySamples[n-1]
+			d.evidence = append(d.evidence, "agent log: "+sm.Source+": "+sm.Text)
 		}
 	case !ok.IsZero():
 		d.succeeded, d.at = true, ok

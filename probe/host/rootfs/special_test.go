@@ -158,7 +158,7 @@ func TestSpecialFilesNeverOpened(t *testing.T) {
 			return b, err
 		},
 		"volume-stream": func(name string) ([]byte, error) { return read64(FS{Root: vol}.OpenRegular("/" + name)) },
-		"live": func(name string) ([]byte, error) { return FS{}.ReadFile(filepath.Join(vol, name), 64) },
+		"live":          func(name string) ([]byte, error) { return FS{}.ReadFile(filepath.Join(vol, name), 64) },
 		"explicit": func(name string) ([]byte, error) {
 			fh, _, err := OpenRegular(filepath.Join(vol, name))
 			return read64(fh, err)
