@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
 
@@ -14,23 +13,23 @@ import (
 // "ssm-probe catalog": new families go at the end.
 func families() [][]finding.Entry {
 	return [][]finding.Entry{
-		reach.DNSEntries,        // reach/diagnose_dns.go
-		reach.ResolvConfEntries, // reach/diagnose_resolvconf.go
-		reach.ResolveEntries,    // reach/diagnose_resolve.go
-		reach.NetEntries,        // reach/diagnose_net.go
-		reach.ProxyEntries,      // reach/diagnose_proxy.go
-		reach.IMDSEntries,       // reach/diagnose_imds.go
-		reach.IAMEntries,        // reach/diagnose_iam.go
-		agentEntries,            // diagnose_agent.go
-		logEntries,              // diagnose_logs.go
-		reach.PrefsEntries,      // reach/diagnose_prefs.go
-		probeEntries,            // diagnose.go
-		reach.VerdictEntries,    // reach/verdict.go
-		registrationEntries,     // diagnose_registration.go
-		runAsEntries,            // diagnose_runas.go
-		kmsEntries,              // diagnose_kms.go
-		inotifyEntries,          // diagnose_inotify.go
-		reach.IPv6Entries,       // reach/diagnose_ipv6.go
+		dnsEntries,          // reach/diagnose_dns.go
+		resolvConfEntries,   // reach/diagnose_resolvconf.go
+		resolveEntries,      // reach/diagnose_resolve.go
+		netEntries,          // reach/diagnose_net.go
+		proxyEntries,        // reach/diagnose_proxy.go
+		imdsEntries,         // reach/diagnose_imds.go
+		iamEntries,          // reach/diagnose_iam.go
+		agentEntries,        // diagnose_agent.go
+		logEntries,          // diagnose_logs.go
+		prefsEntries,        // reach/diagnose_prefs.go
+		probeEntries,        // diagnose.go
+		verdictEntries,      // reach/verdict.go
+		registrationEntries, // diagnose_registration.go
+		runAsEntries,        // diagnose_runas.go
+		kmsEntries,          // diagnose_kms.go
+		inotifyEntries,      // diagnose_inotify.go
+		ipv6Entries,         // reach/diagnose_ipv6.go
 	}
 }
 

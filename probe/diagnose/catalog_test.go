@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
 
@@ -61,13 +60,13 @@ func TestSettleFoldsDownstream(t *testing.T) {
 	cat := NewCatalog()
 	fs := cat.Settle([]finding.Finding{
 		cat.New(LogEndpointTimeout, "logs", []string{"dial tcp 10.0.0.5:443: i/o timeout (12 times)"}),
-		cat.New(reach.DNSStubResolver, "stub", nil),
-		cat.New(reach.NetEndpointBlocked, "blocked", []string{"tcp timeout"}),
+		cat.New(DNSStubResolver, "stub", nil),
+		cat.New(NetEndpointBlocked, "blocked", []string{"tcp timeout"}),
 	})
 	if len(fs) != 2 {
 		t.Fatalf("got %d findings, want 2: %+v", len(fs), fs)
 	}
-	if fs[0].ID != reach.NetEndpointBlocked || fs[1].ID != reach.DNSStubResolver {
+	if fs[0].ID != NetEndpointBlocked || fs[1].ID != DNSStubResolver {
 		t.Fatalf("order %s, %s", fs[0].ID, fs[1].ID)
 	}
 	last := fs[0].Evidence[len(fs[0].Evidence)-1]
@@ -83,10 +82,10 @@ func TestSettleChain(t *testing.T) {
 	cat := NewCatalog()
 	fs := cat.Settle([]finding.Finding{
 		cat.New(LogSessionLoggingBlocked, "logs", []string{"12 lines", "HTTP HEAD request failed", "sample 2", "sample 3"}),
-		cat.New(reach.NetOptionalEndpointUnreach, "optional", []string{"s3 timeout", "logs timeout"}),
-		cat.New(reach.PrefsLoggingEndpointUnreach, "prefs", []string{"bucket corp-logs"}),
+		cat.New(NetOptionalEndpointUnreach, "optional", []string{"s3 timeout", "logs timeout"}),
+		cat.New(PrefsLoggingEndpointUnreach, "prefs", []string{"bucket corp-logs"}),
 	})
-	if len(fs) != 1 || fs[0].ID != reach.PrefsLoggingEndpointUnreach {
+	if len(fs) != 1 || fs[0].ID != PrefsLoggingEndpointUnreach {
 		t.Fatalf("got %+v, want only the preferences finding", fs)
 	}
 	ev := strings.Join(fs[0].Evidence, "\n")
@@ -103,14 +102,14 @@ func TestSettleExplains(t *testing.T) {
 	cat := NewCatalog()
 	fs := cat.Settle([]finding.Finding{
 		cat.New(LogSessionLoggingBlocked, "logs", nil),
-		cat.New(reach.NetOptionalEndpointUnreach, "optional", nil),
-		cat.New(reach.PrefsLoggingEndpointUnreach, "prefs", nil),
+		cat.New(NetOptionalEndpointUnreach, "optional", nil),
+		cat.New(PrefsLoggingEndpointUnreach, "prefs", nil),
 	})
 	if len(fs) != 1 {
 		t.Fatalf("got %d findings", len(fs))
 	}
 	got := fs[0].Explains
-	if len(got) != 2 || !containsID(got, LogSessionLoggingBlocked) || !containsID(got, reach.NetOptionalEndpointUnreach) {
+	if len(got) != 2 || !containsID(got, LogSessionLoggingBlocked) || !containsID(got, NetOptionalEndpointUnreach) {
 		t.Errorf("explains %v, want both folded IDs", got)
 	}
 }
@@ -120,15 +119,15 @@ func TestSettleExplains(t *testing.T) {
 // hides a fail about an endpoint.
 func TestSettleKeepsAFailOverAWarnRoot(t *testing.T) {
 	cat := NewCatalog()
-	warnRoot := cat.New(reach.HostResolvConf, "unknown option", nil)
-	fs := cat.Settle([]finding.Finding{warnRoot, cat.New(reach.DNSEndpointNoAddress, "nodata", nil)})
+	warnRoot := cat.New(HostResolvConf, "unknown option", nil)
+	fs := cat.Settle([]finding.Finding{warnRoot, cat.New(DNSEndpointNoAddress, "nodata", nil)})
 	if len(fs) != 2 {
 		t.Fatalf("a warn root folded a fail: %+v", fs)
 	}
 	failRoot := warnRoot
 	failRoot.Severity = finding.SevFail
-	fs = cat.Settle([]finding.Finding{failRoot, cat.New(reach.DNSEndpointNoAddress, "nodata", nil)})
-	if len(fs) != 1 || fs[0].ID != reach.HostResolvConf {
+	fs = cat.Settle([]finding.Finding{failRoot, cat.New(DNSEndpointNoAddress, "nodata", nil)})
+	if len(fs) != 1 || fs[0].ID != HostResolvConf {
 		t.Fatalf("a fail root did not fold its symptom: %+v", fs)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/ssm-probe/ssm-probe/probe/agentpath"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
@@ -17,8 +16,8 @@ import (
 // the observations, touches nothing, and returns the same findings for the
 // same input, sorted fail, warn, info, with downstream symptoms folded into
 // their root causes (Catalog.Settle), and held to the agent's own paths
-// (reach.HeldToPaths). Each family of rules lives in its own diagnose_*.go,
-// here or in package reach.
+// (heldToPaths). Each family of rules lives in its own diagnose_*.go,
+// here or in package
 func Diagnose(ob *obs.Observations) []finding.Finding {
 	fs, _ := diagnose(ob)
 	return fs
@@ -31,30 +30,30 @@ func diagnose(ob *obs.Observations) ([]finding.Finding, []agentpath.AgentPath) {
 	paths := agentpath.AgentPaths(ob)
 	var fs []finding.Finding
 	for _, rule := range []func(*finding.Catalog, *obs.Observations) []finding.Finding{
-		reach.DiagnoseResolvConf,
-		reach.DiagnoseIMDS,
-		reach.DiagnoseIAM,
+		diagnoseResolvConf,
+		diagnoseIMDS,
+		diagnoseIAM,
 		diagnoseAgent,
 		diagnoseHost,
-		reach.DiagnoseDNS,
-		reach.DiagnoseResolverError,
-		reach.DiagnoseSearchListHijack,
-		reach.DiagnoseNet,
-		reach.DiagnoseProxy,
+		diagnoseDNS,
+		diagnoseResolverError,
+		diagnoseSearchListHijack,
+		diagnoseNet,
+		diagnoseProxy,
 		diagnoseLogs,
-		reach.DiagnosePrefs,
+		diagnosePrefs,
 		diagnoseIncomplete,
 		diagnoseRegistration,
 		diagnoseRunAs,
 		diagnoseKMS,
 		diagnoseInotify,
-		reach.DiagnoseIPv6Only,
+		diagnoseIPv6Only,
 	} {
 		fs = append(fs, rule(&cat, ob)...)
 	}
-	reach.HeldToPaths(fs, paths)
+	heldToPaths(fs, paths)
 	fs = cat.Settle(fs)
-	if extra := reach.Unexplained(&cat, fs, paths); len(extra) > 0 {
+	if extra := unexplained(&cat, fs, paths); len(extra) > 0 {
 		fs = cat.Settle(append(fs, extra...))
 	}
 	return fs, paths

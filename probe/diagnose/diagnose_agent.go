@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
@@ -82,7 +81,7 @@ var agentEntries = []finding.Entry{
 func agentFill(o *obs.Observations) finding.Fill {
 	unit, snap := agentUnit(o.Agent)
 	return finding.Fill{"pkg": packageSystem(o.Agent), "snap": snap, "unit": unit,
-		"INSTANCE_ID": reach.InstanceOf(o), "regionFlag": reach.RegionFlag(o), "REGION": reach.RegionOf(o)}
+		"INSTANCE_ID": instanceOf(o), "regionFlag": regionFlag(o), "REGION": regionOf(o)}
 }
 
 // diagnoseAgent names what is wrong with the SSM Agent itself (docs/FINDINGS.md,

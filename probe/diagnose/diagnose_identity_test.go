@@ -12,7 +12,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
@@ -150,11 +149,11 @@ func TestOneCredentialsHeadline(t *testing.T) {
 		for _, f := range Diagnose(&c.Observations) {
 			ids[f.ID] = f.Severity
 		}
-		if _, ok := ids[reach.IAMNoInstanceProfile]; !ok {
+		if _, ok := ids[IAMNoInstanceProfile]; !ok {
 			continue
 		}
 		if sev, ok := ids[LogCredentialsError]; ok {
-			t.Errorf("%s: log.credentials-error (%s) stands beside iam.no-instance-profile (%s)", filepath.Base(p), sev, ids[reach.IAMNoInstanceProfile])
+			t.Errorf("%s: log.credentials-error (%s) stands beside iam.no-instance-profile (%s)", filepath.Base(p), sev, ids[IAMNoInstanceProfile])
 		}
 	}
 }

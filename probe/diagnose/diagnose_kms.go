@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/journal"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
@@ -22,9 +21,9 @@ var kmsEntries = []finding.Entry{
 			"Let the instance role use the key: aws iam put-role-policy --role-name {{.ROLE_NAME}} --policy-name SessionManagerKMS --policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kms:Decrypt\",\"Resource\":\"{{.KEY_ARN}}\"}]}'",
 			"And let the key policy allow it: aws kms get-key-policy --key-id {{.KEY_ARN}} --policy-name default --output text > key-policy.json; add a statement allowing kms:Decrypt to the role's ARN (or to the account root, so that IAM policies decide) and remove any Deny that matches it; then aws kms put-key-policy --key-id {{.KEY_ARN}} --policy-name default --policy file://key-policy.json",
 			"The person starting the session needs kms:GenerateDataKey on the same key (their IAM policy, and the key policy).",
-			"Or stop encrypting sessions (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > clear \"Enable KMS encryption\", or "+reach.PrefsFixCLI+" (set inputs.kmsKeyId to \"\")."),
+			"Or stop encrypting sessions (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > clear \"Enable KMS encryption\", or "+prefsFixCLI+" (set inputs.kmsKeyId to \"\")."),
 		Docs:      []string{finding.DocSessionKMS, finding.DocKMSKeyPolicy, finding.DocPrefsConsole},
-		DependsOn: []finding.ID{reach.PrefsLoggingEndpointUnreach, reach.NetOptionalEndpointUnreach}},
+		DependsOn: []finding.ID{PrefsLoggingEndpointUnreach, NetOptionalEndpointUnreach}},
 }
 
 // diagnoseKMS reports session.kms-access-denied: the session worker logged
@@ -74,8 +73,8 @@ func diagnoseKMS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	if recentLog(o, s) && named {
 		severity = finding.SevFail
 	}
-	keyRef := reach.OrPlaceholder(key, "KEY_ARN")
-	role := reach.OrPlaceholder(instanceRole(o), "ROLE_NAME")
+	keyRef := orPlaceholder(key, "KEY_ARN")
+	role := orPlaceholder(instanceRole(o), "ROLE_NAME")
 	summary := fmt.Sprintf("The account's Session Manager preferences encrypt sessions with KMS key %s, and the agent could not get the session's data key: KMS refused %s to this instance's role %s. Every session ends during its handshake.", keyRef, denied, role)
 	return []finding.Finding{cat.NewAt(SessionKMSAccessDenied, severity, summary, ev, finding.Fill{"ROLE_NAME": role, "KEY_ARN": keyRef})}
 }

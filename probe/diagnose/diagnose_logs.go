@@ -10,7 +10,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agentpath"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -34,47 +33,47 @@ var logEntries = []finding.Entry{
 		Title: "The agent's logs show timeouts to Systems Manager endpoints",
 		Fix:   "Run sudo ssm-probe on the instance: it tells an endpoint security group without 443, a missing NAT path and a DNS problem apart. For an interface endpoint, allow inbound 443 on its security group from the VPC CIDR.",
 		Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
-		DependsOn: []finding.ID{reach.NetEndpointBlocked, reach.NetNoRoute, reach.DNSEndpointResolvesPub, reach.DNSResolverBypassesVPC,
-			reach.DNSHostsStale, reach.DNSEndpointNoAddress, reach.DNSSearchListHijack, reach.DNSResolverError, reach.ProbeUnexplained}},
+		DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
+			DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, ProbeUnexplained}},
 	{ID: LogSessionLoggingBlocked, Severity: finding.SevWarn,
 		Title: "Session logging cannot reach its S3 bucket or CloudWatch log group",
 		Fix: finding.FixLines(
 			"Systems Manager > Session Manager > Preferences: correct the S3 bucket / CloudWatch log group or turn session logging off (the setting is account- and region-wide).",
 			"Add the s3 (gateway) and logs (interface) endpoints or a NAT path, and grant the role s3:PutObject / logs:PutLogEvents for the destination."),
 		Docs:      []string{finding.DocSessionLogging},
-		DependsOn: []finding.ID{reach.NetOptionalEndpointUnreach, reach.PrefsS3BucketMissing, reach.PrefsLogGroupMissing, reach.PrefsLoggingEndpointUnreach}},
+		DependsOn: []finding.ID{NetOptionalEndpointUnreach, PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach}},
 	{ID: LogCredentialsError, Severity: finding.SevWarn,
 		Title:     "The agent's logs show credential errors",
 		Fix:       "Give the agent credentials: attach an instance profile whose role has AmazonSSMManagedInstanceCore (aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID --iam-instance-profile Name=PROFILE_NAME), or turn on Default Host Management Configuration for the account and region; sudo ssm-probe on the instance tells which of IMDS, the profile and the role's credentials fails.",
 		Docs:      []string{finding.DocInstanceRole, finding.DocDHMC},
-		DependsOn: []finding.ID{reach.IAMNoInstanceProfile, reach.IAMCredsUnavailable, reach.IMDSTokenTimeout, reach.IMDSDisabled, reach.IMDSUnreachable}},
+		DependsOn: []finding.ID{IAMNoInstanceProfile, IAMCredsUnavailable, IMDSTokenTimeout, IMDSDisabled, IMDSUnreachable}},
 	{ID: LogAccessDenied, Severity: finding.SevWarn,
 		Title:     "The agent's logs show access denied",
 		Fix:       "Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name ROLE --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 		Docs:      []string{finding.DocInstanceRole},
-		DependsOn: []finding.ID{reach.IAMSSMAccessDenied}},
+		DependsOn: []finding.ID{IAMSSMAccessDenied}},
 	{ID: LogDNSError, Severity: finding.SevWarn,
 		Title: "The agent's logs show DNS failures",
 		Fix:   "Check the nameservers in /etc/resolv.conf and the VPC attributes DNS resolution and DNS hostnames; sudo ssm-probe compares the host's resolvers with AmazonProvidedDNS.",
 		Docs:  []string{finding.DocAgentLogs},
-		DependsOn: []finding.ID{reach.DNSVPCResolverSilent, reach.DNSResolverBypassesVPC, reach.DNSEndpointNoAddress,
-			reach.DNSNameserverUnresponsive, reach.DNSResolverError, reach.DNSSearchListHijack, reach.HostResolvConf}},
+		DependsOn: []finding.ID{DNSVPCResolverSilent, DNSResolverBypassesVPC, DNSEndpointNoAddress,
+			DNSNameserverUnresponsive, DNSResolverError, DNSSearchListHijack, HostResolvConf}},
 	{ID: LogTLSError, Severity: finding.SevWarn,
 		Title:     "The agent's logs show TLS certificate errors",
 		Fix:       "Exempt the Systems Manager endpoints from TLS inspection, or install the Amazon Trust Services roots (ca-certificates).",
 		Docs:      []string{finding.DocTroubleshoot},
-		DependsOn: []finding.ID{reach.NetTLSFailed}},
+		DependsOn: []finding.ID{NetTLSFailed}},
 	{ID: LogProxyError, Severity: finding.SevWarn,
 		Title:     "The agent's logs show proxy errors",
 		Fix:       "Check the proxy named in the agent's environment (systemctl show amazon-ssm-agent -p Environment); Session Manager needs an http:// proxy that allows CONNECT to the endpoints.",
 		Docs:      []string{finding.DocAgentProxy},
-		DependsOn: []finding.ID{reach.NetProxyFailed}},
+		DependsOn: []finding.ID{NetProxyFailed}},
 	{ID: LogRegistrationPending, Severity: finding.SevInfo,
 		Title: "The agent's last word is a registration still waiting for ssm",
 		Fix:   "Run sudo ssm-probe on the instance: a call to ssm that neither succeeds nor fails is usually held by a security group or firewall that drops 443 on the way to the ssm endpoint (for an interface endpoint, allow inbound 443 on its security group from the VPC CIDR).",
 		Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
-		DependsOn: []finding.ID{reach.NetEndpointBlocked, reach.NetNoRoute, reach.DNSEndpointResolvesPub, reach.DNSResolverBypassesVPC,
-			reach.DNSHostsStale, reach.DNSEndpointNoAddress, reach.DNSSearchListHijack, reach.DNSResolverError, reach.NetProxyFailed, reach.ProbeUnexplained}},
+		DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
+			DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, NetProxyFailed, ProbeUnexplained}},
 	{ID: LogThrottled, Severity: finding.SevWarn,
 		Title: "The agent's logs show API throttling",
 		Fix:   "Throttling is usually transient; if it persists, look for many agents or scripts sharing the account's ssm API rate in this region.",
@@ -314,7 +313,7 @@ func liveEndpointFault(o *obs.Observations) (bool, string) {
 		}
 		addrs, _ := v.AgentAddrs()
 		if v.Tried(addrs) && !v.Reached(addrs) {
-			return true, v.Endpoint.Host + " does not answer now: " + reach.NetSummary(&v, addrs)
+			return true, v.Endpoint.Host + " does not answer now: " + netSummary(&v, addrs)
 		}
 	}
 	return false, ""
@@ -330,7 +329,7 @@ func liveOptionalFault(o *obs.Observations) (bool, string) {
 			return true, v.Endpoint.Host + " has no address now"
 		}
 		if v.Tried(addrs) && !v.Reached(addrs) {
-			return true, v.Endpoint.Host + " does not answer now: " + reach.NetSummary(&v, addrs)
+			return true, v.Endpoint.Host + " does not answer now: " + netSummary(&v, addrs)
 		}
 	}
 	return false, ""

@@ -7,7 +7,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
 )
@@ -80,14 +79,14 @@ func logScenarios() map[string]fixture {
 			withLogs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, []string{"10.0.4.X"}).
 				Answer("169.254.169.253", none, []string{"10.0.4.X"}).Agent("10.0.0.2", none, []string{"10.0.4.X"}).
 				Net("10.0.4.X", "timeout"), true, event(journal.KindEndpointTimeout, 2*time.Minute, "10.0.4.11:443")),
-			w(reach.NetEndpointBlocked, finding.SevFail)),
+			w(NetEndpointBlocked, finding.SevFail)),
 		"timeouts-in-the-past": fx("Old timeouts, everything answers now: warn, not fail.",
 			withLogs(healthy().Net("10.0.1.X", "ok"), true, event(journal.KindEndpointTimeout, 3*time.Hour, "10.0.1.11:443")),
 			w(LogEndpointTimeout, finding.SevWarn)),
 		"session-logging-s3-blocked": fx("The logs show the DataBackend HEAD retries and the s3 endpoint does not answer: one fail finding.",
 			withLogs(healthy().Net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "logs", "kms").Net("10.0.1.X", "timeout", "s3"),
 				true, event(journal.KindSessionLoggingBlocked, time.Minute)),
-			w(reach.NetOptionalEndpointUnreach, finding.SevFail)),
+			w(NetOptionalEndpointUnreach, finding.SevFail)),
 		"session-logging-logs-only": fx("The session worker's HEAD retries through ssm-probe logs: warn.",
 			withLogs(probetest.NewScen(nil), false, event(journal.KindSessionLoggingBlocked, time.Minute)),
 			w(LogSessionLoggingBlocked, finding.SevWarn)),
@@ -104,7 +103,7 @@ func logScenarios() map[string]fixture {
 			withLogs(probetest.NewScen([]string{"10.0.9.9"}, "10.0.0.0/16").Rcode("10.0.9.9", errclass.ServFail, "SERVFAIL").
 				Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				AgentFail("10.0.9.9", errclass.ServFail, "SERVFAIL"), true, event(journal.KindDNSError, time.Minute)),
-			w(reach.DNSResolverError, finding.SevFail)),
+			w(DNSResolverError, finding.SevFail)),
 		"tls-errors-logs-only": fx("Certificate errors through ssm-probe logs: warn.",
 			withLogs(probetest.NewScen(nil), false, event(journal.KindTLSError, time.Minute)),
 			w(LogTLSError, finding.SevWarn)),
@@ -131,7 +130,7 @@ func logScenarios() map[string]fixture {
 			withLogs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, []string{"10.0.4.X"}).
 				Answer("169.254.169.253", none, []string{"10.0.4.X"}).Agent("10.0.0.2", none, []string{"10.0.4.X"}).
 				Net("10.0.4.X", "timeout"), true, regEvent(journal.KindRegistering, 2*time.Minute)),
-			w(reach.NetEndpointBlocked, finding.SevFail)),
+			w(NetEndpointBlocked, finding.SevFail)),
 		"healthy-quiet-logs": fx("Nothing in the logs, everything answers.",
 			withLogs(healthy().Net("10.0.1.X", "ok"), true, event(journal.KindControlChannelUp, time.Minute))),
 	}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
 )
@@ -46,79 +45,79 @@ func netScenarios() map[string]fixture {
 		"vpc-dns-resolution-off": fx("enableDnsSupport off; AmazonProvidedDNS silent at base+2 and 169.254.169.253.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", errclass.Timeout, nil).Answer("169.254.169.253", errclass.Timeout, nil).
 				Agent("10.0.0.2", errclass.Timeout, nil),
-			w(reach.DNSVPCResolverSilent, finding.SevFail)),
+			w(DNSVPCResolverSilent, finding.SevFail)),
 		"private-dns-not-in-effect": fx("Endpoints exist but names resolve public, and there is no NAT.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, pub).Answer("169.254.169.253", none, pub).
 				Agent("10.0.0.2", none, pub).Net("52.119.0.X", "timeout"),
-			w(reach.DNSEndpointResolvesPub, finding.SevFail)),
+			w(DNSEndpointResolvesPub, finding.SevFail)),
 		"endpoint-sg-no-443": fx("Names resolve to the interface endpoint, whose security group drops 443.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, []string{"10.0.4.X"}).Answer("169.254.169.253", none, []string{"10.0.4.X"}).
 				Agent("10.0.0.2", none, []string{"10.0.4.X"}).Net("10.0.4.X", "timeout"),
-			w(reach.NetEndpointBlocked, finding.SevFail)),
+			w(NetEndpointBlocked, finding.SevFail)),
 		"private-dns-no-subnet": fx("Private DNS on, no subnet selected: NODATA.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", errclass.NoData, nil).Answer("169.254.169.253", errclass.NoData, nil).
 				Agent("10.0.0.2", errclass.NoData, nil),
-			w(reach.DNSEndpointNoAddress, finding.SevFail)),
+			w(DNSEndpointNoAddress, finding.SevFail)),
 		"domain-joined-public": fx("The AD DNS server does not forward to the VPC; it answers public addresses, there is no NAT.",
 			probetest.NewScen([]string{"10.0.9.9"}, "10.0.0.0/16").Answer("10.0.9.9", none, []string{"203.0.113.X"}).
 				Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				Agent("10.0.9.9", none, []string{"203.0.113.X"}).Net("203.0.113.X", "timeout").Net("10.0.1.X", "ok"),
-			w(reach.DNSResolverBypassesVPC, finding.SevFail)),
+			w(DNSResolverBypassesVPC, finding.SevFail)),
 		"domain-joined-nat-works": fx("AD DNS answers public, NAT still carries it: fragile, warn.",
 			probetest.NewScen([]string{"10.0.9.9"}, "10.0.0.0/16").Answer("10.0.9.9", none, []string{"203.0.113.X"}).
 				Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				Agent("10.0.9.9", none, []string{"203.0.113.X"}).Net("203.0.113.X", "ok").Net("10.0.1.X", "ok"),
-			w(reach.DNSResolverBypassesVPC, finding.SevWarn)),
+			w(DNSResolverBypassesVPC, finding.SevWarn)),
 		"hosts-stale": fx("/etc/hosts pins the names to an old endpoint address.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				Agent("hosts", none, []string{"10.0.7.X"}).Net("10.0.7.X", "timeout").Net("10.0.1.X", "ok"),
-			w(reach.DNSHostsStale, finding.SevFail)),
+			w(DNSHostsStale, finding.SevFail)),
 		"hosts-override": fx("/etc/hosts pins the names to the right addresses.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				Agent("hosts", none, vpce).Net("10.0.1.X", "ok"),
-			w(reach.DNSHostsOverride, finding.SevWarn)),
+			w(DNSHostsOverride, finding.SevWarn)),
 		"second-nameserver-silent": fx("resolv.conf lists a dead nameserver next to the VPC resolver.",
 			probetest.NewScen([]string{"10.0.0.2", "10.0.8.8"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("10.0.8.8", errclass.Timeout, nil).
 				Answer("169.254.169.253", none, vpce).Agent("10.0.0.2", none, vpce).Net("10.0.1.X", "ok"),
-			w(reach.DNSNameserverUnresponsive, finding.SevWarn)),
+			w(DNSNameserverUnresponsive, finding.SevWarn)),
 		"connection-refused": fx("A local REJECT rule resets 443.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				Agent("10.0.0.2", none, vpce).Net("10.0.1.X", "refused"),
-			w(reach.NetConnectionRefused, finding.SevFail)),
+			w(NetConnectionRefused, finding.SevFail)),
 		"tls-inspection": fx("A TLS-inspecting firewall presents its own CA.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, pub).Answer("169.254.169.253", none, pub).
 				Agent("10.0.0.2", none, pub).Net("52.119.0.X", "untrusted"),
-			w(reach.NetTLSFailed, finding.SevFail)),
+			w(NetTLSFailed, finding.SevFail)),
 		"clock-skew-10min": fx("The endpoints' Date is 10 minutes behind the host.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				Agent("10.0.0.2", none, vpce).Net("10.0.1.X", "skew:600"),
-			w(reach.NetClockSkew, finding.SevFail)),
+			w(NetClockSkew, finding.SevFail)),
 		"clock-skew-1min": fx("One minute off: warn.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				Agent("10.0.0.2", none, vpce).Net("10.0.1.X", "skew:-60"),
-			w(reach.NetClockSkew, finding.SevWarn)),
+			w(NetClockSkew, finding.SevWarn)),
 		"optional-s3-blocked": fx("Sessions work, but the s3 endpoint cannot be reached.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				Agent("10.0.0.2", none, vpce).Net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "logs", "kms").
 				Net("10.0.1.X", "timeout", "s3"),
-			w(reach.NetOptionalEndpointUnreach, finding.SevWarn)),
+			w(NetOptionalEndpointUnreach, finding.SevWarn)),
 		"stub-resolver": fx("systemd-resolved stub: resolv.conf names 127.0.0.53, the upstream is the VPC resolver; healthy.",
 			probetest.Stubbed(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
 				Agent("127.0.0.53", none, vpce).Net("10.0.1.X", "ok")),
-			w(reach.DNSStubResolver, finding.SevInfo)),
+			w(DNSStubResolver, finding.SevInfo)),
 		"proxy-works": fx("The only way out is the agent's proxy, and it carries every endpoint; direct dials time out, which is not the agent's path.",
 			probetest.Proxied(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, pub).Answer("169.254.169.253", none, pub).
 				Agent("10.0.0.2", none, pub).Net("52.119.0.X", "timeout"), "localhost,169.254.169.254", "ok")),
 		"proxy-refuses": fx("The agent's proxy refuses CONNECT to the endpoints.",
 			probetest.Proxied(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, pub).Answer("169.254.169.253", none, pub).
 				Agent("10.0.0.2", none, pub).Net("52.119.0.X", "timeout"), "localhost,169.254.169.254", "refused"),
-			w(reach.NetProxyFailed, finding.SevFail)),
+			w(NetProxyFailed, finding.SevFail)),
 		"proxy-imds-not-excluded": fx("The proxy works, but no_proxy does not cover 169.254.169.254.",
 			probetest.Proxied(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, pub).Answer("169.254.169.253", none, pub).
 				Agent("10.0.0.2", none, pub).Net("52.119.0.X", "timeout"), "localhost,127.0.0.1", "ok"),
-			w(reach.NetProxyIMDSNotExcluded, finding.SevWarn)),
+			w(NetProxyIMDSNotExcluded, finding.SevWarn)),
 		"hybrid-no-route": fx("Not in a VPC (no CIDRs): public addresses time out.",
 			probetest.NewScen([]string{"192.0.2.53"}).Answer("192.0.2.53", none, pub).Agent("192.0.2.53", none, pub).Net("52.119.0.X", "timeout"),
-			w(reach.NetNoRoute, finding.SevFail)),
+			w(NetNoRoute, finding.SevFail)),
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
@@ -343,12 +342,12 @@ func operatorScenarios(t *testing.T) map[string]fixture {
 			}()),
 
 		"ipv6-only-standard-names": opFx("IPv6-only host (no IPv4 route or address) whose agent uses the IPv4-only standard names: fail with the config change.",
-			withRoutes(healthyEC2(t), true, ".amazonaws.com"), w(reach.NetIPv6OnlyEndpoints, finding.SevFail), w(ProbeIncomplete, finding.SevInfo)),
+			withRoutes(healthyEC2(t), true, ".amazonaws.com"), w(NetIPv6OnlyEndpoints, finding.SevFail), w(ProbeIncomplete, finding.SevInfo)),
 		"ipv6-only-dual-stack-names": opFx("IPv6-only host whose agent config names the dual-stack endpoints: nothing to fix.",
 			withRoutes(healthyEC2(t), true, ".api.aws"), w(ProbeIncomplete, finding.SevInfo)),
 		"dual-stack-host": opFx("A host with both families and the standard names: not IPv6-only.",
 			withRoutes(healthyEC2(t), false, ".amazonaws.com"), w(ProbeIncomplete, finding.SevInfo)),
 		"ipv6-only-imds-unreachable": opFx("IPv6-only host where IMDS at 169.254.169.254 cannot be reached: imds.unreachable folds into net.ipv6-only-endpoints, which carries the IMDS IPv6 fix.",
-			withRoutes(identityObs(t, "imds-unreachable-ec2"), true, ".amazonaws.com"), w(reach.NetIPv6OnlyEndpoints, finding.SevFail), w(ProbeIncomplete, finding.SevInfo)),
+			withRoutes(identityObs(t, "imds-unreachable-ec2"), true, ".amazonaws.com"), w(NetIPv6OnlyEndpoints, finding.SevFail), w(ProbeIncomplete, finding.SevInfo)),
 	}
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -79,7 +78,7 @@ func prefsScenarios() map[string]fixture {
 	return map[string]fixture{
 		"bucket-missing": fx("The preferences log to an S3 bucket that was deleted",
 			withPrefs(healthy(), obs.StatusPass, &obs.PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketMissing, 404)}),
-			w(reach.PrefsS3BucketMissing, finding.SevFail)),
+			w(PrefsS3BucketMissing, finding.SevFail)),
 		"bucket-exists": fx("the bucket exists and s3 answers: nothing to report",
 			withPrefs(healthy(), obs.StatusPass, &obs.PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketExists, 200)})),
 		"bucket-other-region": fx("a bucket in another region is noted in the check, not a finding",
@@ -87,13 +86,13 @@ func prefsScenarios() map[string]fixture {
 				State: prefs.BucketOtherRegion, Region: "eu-west-1", Call: okCall(prefs.APIHeadBucket, "s3", 301, "", prefs.FaultNone)}})),
 		"bucket-forbidden": fx("HeadBucket 403 is inconclusive, and the finding says so",
 			withPrefs(healthy(), obs.StatusPass, &obs.PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketForbidden, 403)}),
-			w(reach.PrefsUnreadable, finding.SevInfo)),
+			w(PrefsUnreadable, finding.SevInfo)),
 		"log-group-missing": fx("the preferences stream to a CloudWatch log group that was deleted",
 			withPrefs(healthy(), obs.StatusPass, &obs.PrefsObs{Document: read(cwprefs), LogGroup: group("/ssm/sessions", prefs.LogGroupMissing, "")}),
-			w(reach.PrefsLogGroupMissing, finding.SevFail)),
+			w(PrefsLogGroupMissing, finding.SevFail)),
 		"log-group-denied": fx("the role may not describe log groups: inconclusive",
 			withPrefs(healthy(), obs.StatusPass, &obs.PrefsObs{Document: read(cwprefs), LogGroup: group("/ssm/sessions", prefs.LogGroupDenied, prefs.FaultDenied)}),
-			w(reach.PrefsUnreadable, finding.SevInfo)),
+			w(PrefsUnreadable, finding.SevInfo)),
 		"logs-endpoint-timeout": fx("CloudWatch logging is on and the logs endpoint times out: required now; net.optional-endpoint-unreachable folds in",
 			withPrefs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").
 				Answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
@@ -102,7 +101,7 @@ func prefsScenarios() map[string]fixture {
 				Net("10.0.1.X", "timeout", "logs"),
 				obs.StatusPass, &obs.PrefsObs{Document: read(cwprefs), LogGroup: &prefs.LogGroupResult{LogGroup: "/ssm/sessions", State: prefs.LogGroupUnknown,
 					Call: &prefs.Call{API: prefs.APIDescribeLogGroups, Host: "logs.ap-northeast-1.amazonaws.com", Addr: "10.0.1.15:443", Stage: "tcp", Class: errclass.Timeout, Detail: "i/o timeout"}}}),
-			w(reach.PrefsLoggingEndpointUnreach, finding.SevFail)),
+			w(PrefsLoggingEndpointUnreach, finding.SevFail)),
 		"kms-no-address": fx("a KMS key is set and kms has no address from the agent's resolver",
 			withPrefs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").
 				Answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}, "ssm", "ssmmessages", "ec2messages", "s3", "logs").
@@ -111,7 +110,7 @@ func prefsScenarios() map[string]fixture {
 				Agent("10.0.0.2", errclass.NXDomain, nil, "kms").
 				Net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "s3", "logs"),
 				obs.StatusPass, &obs.PrefsObs{Document: read(kmsprefs)}),
-			w(reach.PrefsLoggingEndpointUnreach, finding.SevFail)),
+			w(PrefsLoggingEndpointUnreach, finding.SevFail)),
 		"unused-endpoint-unreachable": fx("logs is unreachable but the preferences log to S3 only: the plain optional-endpoint warning stays",
 			withPrefs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").
 				Answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
@@ -119,18 +118,18 @@ func prefsScenarios() map[string]fixture {
 				Net("10.0.1.X", "ok", "ssm", "ssmmessages", "ec2messages", "s3", "kms").
 				Net("10.0.1.X", "timeout", "logs"),
 				obs.StatusPass, &obs.PrefsObs{Document: read(s3prefs), Bucket: bucket("corp-session-logs", prefs.BucketExists, 200)}),
-			w(reach.NetOptionalEndpointUnreach, finding.SevWarn)),
+			w(NetOptionalEndpointUnreach, finding.SevWarn)),
 		"no-document": fx("no preferences document: the defaults, no logging; the check says so, no finding",
 			withPrefs(healthy(), obs.StatusPass, &obs.PrefsObs{Document: &prefs.DocumentResult{Missing: true,
 				Call: okCall(prefs.APIGetDocument, "ssm", 400, "InvalidDocument", prefs.FaultNone)}})),
 		"access-denied": fx("the role may not call GetDocument: a warn naming the role and the four causes (policy, SCP, boundary, endpoint policy)",
 			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: &prefs.DocumentResult{
 				Call: okCall(prefs.APIGetDocument, "ssm", 400, "AccessDeniedException", prefs.FaultDenied)}}),
-			w(reach.IAMSSMAccessDenied, finding.SevWarn)),
+			w(IAMSSMAccessDenied, finding.SevWarn)),
 		"signature-expired": fx("the signature was rejected for its time and no Date header showed skew: net.clock-skew from the signature",
 			withPrefs(healthy(), obs.StatusFail, &obs.PrefsObs{Document: &prefs.DocumentResult{
 				Call: okCall(prefs.APIGetDocument, "ssm", 400, "InvalidSignatureException", prefs.FaultClockSkew)}}),
-			w(reach.NetClockSkew, finding.SevFail)),
+			w(NetClockSkew, finding.SevFail)),
 		"signature-expired-and-date-skew": fx("the Date headers show the skew too: one net.clock-skew finding",
 			withPrefs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").
 				Answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
@@ -138,7 +137,7 @@ func prefsScenarios() map[string]fixture {
 				Net("10.0.1.X", "skew:600"),
 				obs.StatusFail, &obs.PrefsObs{Document: &prefs.DocumentResult{
 					Call: okCall(prefs.APIGetDocument, "ssm", 400, "InvalidSignatureException", prefs.FaultClockSkew)}}),
-			w(reach.NetClockSkew, finding.SevFail)),
+			w(NetClockSkew, finding.SevFail)),
 		"ssm-blocked": fx("GetDocument got no answer because the ssm endpoint is blocked: folded into net.endpoint-blocked",
 			withPrefs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").
 				Answer("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
@@ -147,14 +146,14 @@ func prefsScenarios() map[string]fixture {
 				Net("10.0.1.X", "ok", "ssmmessages", "ec2messages", "s3", "logs", "kms"),
 				obs.StatusFail, &obs.PrefsObs{Document: &prefs.DocumentResult{Call: &prefs.Call{API: prefs.APIGetDocument,
 					Host: "ssm.ap-northeast-1.amazonaws.com", Addr: "10.0.1.11:443", Stage: "tcp", Class: errclass.Timeout, Detail: "i/o timeout"}}}),
-			w(reach.NetEndpointBlocked, finding.SevFail)),
+			w(NetEndpointBlocked, finding.SevFail)),
 		"no-credentials": fx("no signing credentials: not checked, with the reason",
 			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Skipped: "not checked: no signing credentials: IMDS GET of the credentials of role app-role answered HTTP 500"}),
-			w(reach.PrefsUnreadable, finding.SevInfo)),
+			w(PrefsUnreadable, finding.SevInfo)),
 		"unreadable-content": fx("the document came back in a form the probe cannot read",
 			withPrefs(healthy(), obs.StatusWarn, &obs.PrefsObs{Document: &prefs.DocumentResult{Call: okCall(prefs.APIGetDocument, "ssm", 200, "", prefs.FaultNone),
 				Problem: "the document content (YAML, not JSON) cannot be read"}}),
-			w(reach.PrefsUnreadable, finding.SevInfo)),
+			w(PrefsUnreadable, finding.SevInfo)),
 		"no-api": fx("--no-api: the check was skipped with no observation; nothing is concluded",
 			func() *probetest.Scen {
 				s := healthy()

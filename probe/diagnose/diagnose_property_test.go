@@ -12,7 +12,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/agentpath"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/observe"
@@ -424,13 +423,13 @@ func checkWorld(w *world) (msg string) {
 		}
 	}
 	for _, f := range res.Findings {
-		if f.ID == reach.ProbeUnexplained {
+		if f.ID == ProbeUnexplained {
 			w.unexplained = true
 		}
 		if s := textProblem(&f); s != "" {
 			return fmt.Sprintf("(c) %s holds an empty list: %q", f.ID, s)
 		}
-		if allOK && w.infraOK && f.Severity == finding.SevFail && reach.PathFamily(f.ID) {
+		if allOK && w.infraOK && f.Severity == finding.SevFail && pathFamily(f.ID) {
 			return fmt.Sprintf("(b) every required path works, but %s fails: %s", f.ID, f.Summary)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -53,7 +52,7 @@ func diagnoseRegistration(cat *finding.Catalog, o *obs.Observations) []finding.F
 	var ev, files []string
 	foreignMI, foreignRegion := "", ""
 	if r := a.Registration; r != nil && strings.HasPrefix(r.ManagedInstanceID, "mi-") {
-		ev = append(ev, fmt.Sprintf("%s holds the hybrid registration ManagedInstanceID %s (region %s)", r.Path, r.ManagedInstanceID, reach.OrUnknown(r.Region)))
+		ev = append(ev, fmt.Sprintf("%s holds the hybrid registration ManagedInstanceID %s (region %s)", r.Path, r.ManagedInstanceID, orUnknown(r.Region)))
 		files = append(files, r.Path)
 		foreignMI, foreignRegion = r.ManagedInstanceID, r.Region
 	}
@@ -61,7 +60,7 @@ func diagnoseRegistration(cat *finding.Catalog, o *obs.Observations) []finding.F
 		for _, e := range v.Entries {
 			switch {
 			case strings.HasPrefix(e.InstanceID, "mi-"):
-				ev = append(ev, fmt.Sprintf("%s holds the hybrid registration of %s (region %s)", e.Path, e.InstanceID, reach.OrUnknown(e.Region)))
+				ev = append(ev, fmt.Sprintf("%s holds the hybrid registration of %s (region %s)", e.Path, e.InstanceID, orUnknown(e.Region)))
 				files = append(files, e.Path)
 				if foreignMI == "" {
 					foreignMI, foreignRegion = e.InstanceID, e.Region

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/journal"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/prefs"
@@ -24,14 +23,14 @@ var runAsEntries = []finding.Entry{
 		Title: "Sessions run as a user that does not exist on this host",
 		Fix: finding.FixLines(
 			"{{if not .noUser}}Create the user on this host: sudo useradd -m {{.USER}} (or, for a directory user, make `getent passwd {{.USER}}` answer through sssd/LDAP).{{end}}",
-			"Or change the preference (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\": set the operating system user name to a user every instance has, or turn Run As off; from the CLI: "+reach.PrefsFixCLI+" (set inputs.runAsDefaultUser, or inputs.runAsEnabled to false). An IAM user or role tagged SSMSessionRunAs runs as the tag's user instead."),
+			"Or change the preference (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\": set the operating system user name to a user every instance has, or turn Run As off; from the CLI: "+prefsFixCLI+" (set inputs.runAsDefaultUser, or inputs.runAsEnabled to false). An IAM user or role tagged SSMSessionRunAs runs as the tag's user instead."),
 		Docs: []string{finding.DocRunAs, finding.DocPrefsConsole, finding.DocPrefsCLI}},
 	{ID: SessionSSMUserUncreatable, Severity: finding.SevFail,
 		Title: "The agent cannot create ssm-user",
 		Fix: finding.FixLines(
 			"Create the user where /etc is writable (e.g. in the image): sudo useradd -m ssm-user && echo 'ssm-user ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/ssm-agent-users && sudo chmod 440 /etc/sudoers.d/ssm-agent-users",
 			"{{if not .useradd}}Or install useradd (the passwd / shadow-utils package).{{end}}",
-			"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or "+reach.PrefsFixCLI+" (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user)."),
+			"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or "+prefsFixCLI+" (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user)."),
 		Docs: []string{finding.DocRunAs, finding.DocPrefsConsole}},
 	{ID: SessionUserUnchecked, Severity: finding.SevWarn,
 		Title: "Whether the user sessions start as exists could not be checked",
@@ -93,7 +92,7 @@ func recentLog(o *obs.Observations, s *journal.Summary) bool {
 }
 
 func prefsWhere(o *obs.Observations) string {
-	return fmt.Sprintf("the Session Manager preferences (document %s, region %s)", prefs.DocumentName, reach.OrUnknown(o.Prefs.Region))
+	return fmt.Sprintf("the Session Manager preferences (document %s, region %s)", prefs.DocumentName, orUnknown(o.Prefs.Region))
 }
 
 func runAsUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Preferences, logs *journal.Summary) []finding.Finding {
@@ -129,7 +128,7 @@ func runAsUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Prefer
 	case !known:
 		why := u.NotCheckedWhy(user)
 		ev = append(ev, why)
-		summary = fmt.Sprintf("The agent reports that the Run As user %s does not exist on this host, so sessions fail to start (%s, so the probe could not confirm it).", reach.OrUnknown(user), why)
+		summary = fmt.Sprintf("The agent reports that the Run As user %s does not exist on this host, so sessions fail to start (%s, so the probe could not confirm it).", orUnknown(user), why)
 		if !recent {
 			severity = finding.SevWarn
 		}

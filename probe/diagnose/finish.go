@@ -3,7 +3,6 @@ package diagnose
 import (
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
@@ -17,7 +16,7 @@ func Finish(ob *obs.Observations, took time.Duration) *Result {
 	return &Result{
 		StartedAt: ob.StartedAt,
 		Duration:  took,
-		Verdict:   reach.VerdictOf(findings, ob.Checks, paths),
+		Verdict:   verdictOf(findings, ob.Checks, paths),
 		Context:   contextOf(ob),
 		Findings:  findings,
 		Checks:    ob.Checks,

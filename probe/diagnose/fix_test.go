@@ -8,13 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
 
 // noFix lists the entries that carry no fix template: pure information,
 // where there is nothing to do.
-var noFix = []finding.ID{reach.DNSStubResolver, AgentEndpointOverride}
+var noFix = []finding.ID{DNSStubResolver, AgentEndpointOverride}
 
 // TestEveryEntryHasAFix: every entry but the listed info entries has a fix
 // template, and rendered with nothing it is the placeholder form: each
@@ -51,12 +50,10 @@ func TestEveryEntryHasAFix(t *testing.T) {
 }
 
 // TestNoRuleEditsSeverity: a rule decides a finding's severity once, when
-// it builds it (Catalog.NewAt). Only the verdict (reach/verdict.go, HeldToPaths)
+// it builds it (Catalog.NewAt). Only the verdict (verdict.go, heldToPaths)
 // lowers a finding the agent's own path contradicts.
 func TestNoRuleEditsSeverity(t *testing.T) {
 	files, err := filepath.Glob("*.go")
-	reach, _ := filepath.Glob("reach/*.go")
-	files = append(files, reach...)
 	if err != nil {
 		t.Fatal(err)
 	}

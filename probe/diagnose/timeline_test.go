@@ -7,7 +7,6 @@ import (
 	_ "time/tzdata"
 
 	"github.com/ssm-probe/ssm-probe/journal"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/host/changes"
@@ -68,7 +67,7 @@ func TestTimelineOf(t *testing.T) {
 	if len(tl.Changes) != 1 || tl.Changes[0].Path != "/etc/resolv.conf" || !tl.WindowFrom.Equal(since.Add(-ChangeWindow)) {
 		t.Errorf("changes %+v from %v", tl.Changes, tl.WindowFrom)
 	}
-	fs := []finding.Finding{{ID: reach.DNSStubResolver, Severity: finding.SevInfo}, {ID: reach.DNSResolverBypassesVPC, Severity: finding.SevFail}, {ID: reach.NetEndpointBlocked, Severity: finding.SevFail}}
+	fs := []finding.Finding{{ID: DNSStubResolver, Severity: finding.SevInfo}, {ID: DNSResolverBypassesVPC, Severity: finding.SevFail}, {ID: NetEndpointBlocked, Severity: finding.SevFail}}
 	attachTimeline(fs, tl)
 	if !fs[1].Since.Equal(since) || len(fs[1].ChangesBefore) != 1 || !fs[0].Since.IsZero() || !fs[2].Since.IsZero() {
 		t.Errorf("findings %+v", fs)
@@ -76,7 +75,7 @@ func TestTimelineOf(t *testing.T) {
 	// A finding about ssmmessages is dated by the ssmmessages run.
 	later := since.Add(4 * time.Minute)
 	ob.Logs.Timeline.Failing = append(ob.Logs.Timeline.Failing, journal.Run{Kind: journal.KindEndpointTimeout, Endpoint: "ssmmessages", Since: later})
-	fs = []finding.Finding{{ID: reach.NetEndpointBlocked, Severity: finding.SevFail, Endpoints: []string{"ssmmessages.us-east-1.amazonaws.com"}}}
+	fs = []finding.Finding{{ID: NetEndpointBlocked, Severity: finding.SevFail, Endpoints: []string{"ssmmessages.us-east-1.amazonaws.com"}}}
 	attachTimeline(fs, timelineOf(ob))
 	if !fs[0].Since.Equal(later) || len(fs[0].ChangesBefore) != 1 {
 		t.Errorf("endpoint finding %+v", fs[0])

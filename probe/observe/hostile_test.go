@@ -22,7 +22,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent/agenttest"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
@@ -391,7 +390,7 @@ func TestHostileIMDS(t *testing.T) {
 // verdict, and recorded every metadata field that was asked with class.
 func imdsUnusable(t *testing.T, res *diagnose.Result, class errclass.Class) {
 	t.Helper()
-	if !hasFinding(res, reach.IMDSUnusable) || res.Verdict == finding.VerdictOK {
+	if !hasFinding(res, diagnose.IMDSUnusable) || res.Verdict == finding.VerdictOK {
 		t.Errorf("verdict %s, findings %v; want imds.unusable", res.Verdict, findingIDs(res))
 	}
 	for _, c := range res.Checks {

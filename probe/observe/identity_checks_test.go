@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
@@ -72,7 +71,7 @@ func TestDiagnoseAgentFixtures(t *testing.T) {
 			text: map[finding.ID][]string{diagnose.AgentNotInstalled: {"/etc/systemd/system/amazon-ssm-agent.service is masked"}}},
 		{name: "not installed, no profile", agentRoot: "not-installed", noProfile: true,
 			want: []string{"agent.not-installed/fail", "iam.no-instance-profile/fail"},
-			text: map[finding.ID][]string{reach.IAMNoInstanceProfile: {"the agent is not installed"}}},
+			text: map[finding.ID][]string{diagnose.IAMNoInstanceProfile: {"the agent is not installed"}}},
 		{name: "old version", agentRoot: "old",
 			want: []string{"agent.outdated/fail"},
 			text: map[finding.ID][]string{diagnose.AgentOutdated: {"2.3.50.0", "(from log)", "2.3.68.0"}}},

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -215,7 +214,7 @@ func TestNetUntrustedChain(t *testing.T) {
 	res, _ := l.run()
 	wantIDs(t, res, "net.tls-failed/fail")
 	for _, f := range res.Findings {
-		if f.ID == reach.NetTLSFailed && !strings.Contains(f.Summary, "Corp TLS Inspection CA") {
+		if f.ID == diagnose.NetTLSFailed && !strings.Contains(f.Summary, "Corp TLS Inspection CA") {
 			t.Errorf("the finding does not name the issuer: %s", f.Summary)
 		}
 	}
@@ -276,7 +275,7 @@ func TestDNSFirstNameserverSilent(t *testing.T) {
 		}
 	}
 	for _, f := range res.Findings {
-		if f.ID == reach.DNSNameserverUnresponsive && !strings.Contains(strings.Join(f.Evidence, "\n"), stall) {
+		if f.ID == diagnose.DNSNameserverUnresponsive && !strings.Contains(strings.Join(f.Evidence, "\n"), stall) {
 			t.Errorf("%s evidence %q lacks the agent's wait", f.ID, f.Evidence)
 		}
 	}

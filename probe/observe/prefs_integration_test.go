@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 	"github.com/ssm-probe/ssm-probe/probe/nettest"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -38,7 +37,7 @@ func prefsWorld(t *testing.T, fc prefstest.Config, prefix string) (*lab, *prefst
 func prefsIDs(res *diagnose.Result) []string {
 	var out []string
 	for _, f := range res.Findings {
-		if strings.HasPrefix(string(f.ID), "prefs.") || strings.HasPrefix(string(f.ID), "net.") || f.ID == reach.IAMSSMAccessDenied {
+		if strings.HasPrefix(string(f.ID), "prefs.") || strings.HasPrefix(string(f.ID), "net.") || f.ID == diagnose.IAMSSMAccessDenied {
 			out = append(out, string(f.ID)+"/"+string(f.Severity))
 		}
 	}
@@ -135,7 +134,7 @@ func TestPrefsStates(t *testing.T) {
 			if c.summaryHas != "" {
 				var found bool
 				for _, f := range res.Findings {
-					if (strings.HasPrefix(string(f.ID), "prefs.") || f.ID == reach.IAMSSMAccessDenied) && strings.Contains(f.Summary, c.summaryHas) {
+					if (strings.HasPrefix(string(f.ID), "prefs.") || f.ID == diagnose.IAMSSMAccessDenied) && strings.Contains(f.Summary, c.summaryHas) {
 						found = true
 					}
 				}
@@ -145,7 +144,7 @@ func TestPrefsStates(t *testing.T) {
 			}
 			if strings.Contains(c.name, "clock") {
 				for _, f := range res.Findings {
-					if f.ID == reach.NetClockSkew && !strings.Contains(strings.Join(f.Evidence, "\n"), "InvalidSignatureException") {
+					if f.ID == diagnose.NetClockSkew && !strings.Contains(strings.Join(f.Evidence, "\n"), "InvalidSignatureException") {
 						t.Errorf("net.clock-skew does not carry the rejected signature as evidence: %v", f.Evidence)
 					}
 				}
@@ -176,7 +175,7 @@ func TestPrefsLoggingEndpointUnreachable(t *testing.T) {
 	res, _ := l.run()
 	wantPrefs(t, res, "prefs.logging-endpoint-unreachable/fail")
 	for _, f := range res.Findings {
-		if f.ID == reach.PrefsLoggingEndpointUnreach {
+		if f.ID == diagnose.PrefsLoggingEndpointUnreach {
 			ev := strings.Join(f.Evidence, "\n")
 			if !strings.Contains(ev, "cloudWatchLogGroupName") || !strings.Contains(ev, "also explains: An optional endpoint") {
 				t.Errorf("evidence lacks the preference or the folded optional-endpoint finding:\n%s", ev)
@@ -218,7 +217,7 @@ func TestPrefsNoProfile(t *testing.T) {
 		t.Errorf("%d signed requests without credentials", fake.Signed())
 	}
 	for _, f := range res.Findings {
-		if f.ID == reach.PrefsUnreadable {
+		if f.ID == diagnose.PrefsUnreadable {
 			t.Errorf("prefs.unreadable not folded into iam.no-instance-profile: %s", f.Summary)
 		}
 	}

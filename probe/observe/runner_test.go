@@ -11,7 +11,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -158,7 +157,7 @@ func TestAgentEnvUnreadableIsUnknown(t *testing.T) {
 	if recs[0].Status != obs.StatusSkip || !recs[0].Required || recs[0].Target != "/proc/2391/environ" {
 		t.Fatalf("record %+v", recs[0])
 	}
-	if v := reach.VerdictOf(nil, recs, nil); v != finding.VerdictUnknown {
+	if v := diagnose.Finish(&obs.Observations{Checks: recs}, 0).Verdict; v != finding.VerdictUnknown {
 		t.Errorf("verdict %s, want unknown", v)
 	}
 	fs := diagnose.Diagnose(&obs.Observations{Checks: recs})

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
@@ -29,8 +28,8 @@ func fuzzResult(a, b, c string, ms int64, verdict uint8) *diagnose.Result {
 		Context: diagnose.Context{Mode: "ec2", Region: a, Domain: "amazonaws.com", InstanceID: c,
 			VPCCIDRs: []string{b}, Resolvers: diagnose.Resolvers{System: []string{a, b}}},
 		Findings: []finding.Finding{
-			cat.New(reach.NetEndpointBlocked, a, []string{b, c}),
-			cat.New(reach.DNSStubResolver, c, nil),
+			cat.New(diagnose.NetEndpointBlocked, a, []string{b, c}),
+			cat.New(diagnose.DNSStubResolver, c, nil),
 		},
 		Checks: []obs.CheckRecord{
 			{Name: "dns", Target: a, Status: obs.StatusFail, Class: errclass.Timeout, Reason: b, DurationMS: ms, Detail: c},

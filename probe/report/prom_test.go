@@ -12,7 +12,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
@@ -35,7 +34,7 @@ func TestPromGolden(t *testing.T) {
 // escape, the same finding twice, and the same check twice.
 func hostile() *diagnose.Result {
 	cat := diagnose.NewCatalog()
-	f := cat.New(reach.DNSHostsStale, "", nil)
+	f := cat.New(diagnose.DNSHostsStale, "", nil)
 	return &diagnose.Result{
 		StartedAt: time.Unix(1700000000, 250e6),
 		Verdict:   finding.VerdictFail,

@@ -13,7 +13,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agentpath"
 	"github.com/ssm-probe/ssm-probe/probe/diagnose"
-	"github.com/ssm-probe/ssm-probe/probe/diagnose/reach"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
@@ -33,13 +32,13 @@ func sample() *diagnose.Result {
 			Agent:     diagnose.AgentContext{Version: "3.3.1142.0", Running: &running},
 		},
 		Findings: []finding.Finding{
-			explaining(cat.New(reach.NetEndpointBlocked,
+			explaining(cat.New(diagnose.NetEndpointBlocked,
 				"ssm.ap-northeast-1.amazonaws.com resolves to 172.30.4.52, inside the VPC (an interface endpoint), and TCP 443 to it times out. DNS is VPC-wide: creating the endpoint redirected every subnet, including those that used to go out through a NAT or internet gateway.",
 				[]string{"172.30.0.2 answered ssm.ap-northeast-1.amazonaws.com with 172.30.4.52 (inside 172.30.0.0/16)",
 					"TCP 172.30.4.52:443 timed out after 2000 ms",
 					"agent log \u2014 \x1b[31mdial tcp 172.30.4.52:443: i/o timeout\x1b[0m (47 times)"}), diagnose.LogEndpointTimeout),
 			cat.New(diagnose.AgentHibernating, "hibernate.log shows the agent backing off.", []string{"/var/log/amazon/ssm/hibernate.log:12"}),
-			cat.New(reach.DNSStubResolver, "", nil),
+			cat.New(diagnose.DNSStubResolver, "", nil),
 		},
 		Paths: []agentpath.AgentPath{
 			{Service: "ssm", Host: "ssm.ap-northeast-1.amazonaws.com", Required: true, Via: "direct", Source: "dns",

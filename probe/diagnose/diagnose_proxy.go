@@ -1,4 +1,4 @@
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ const (
 	NetProxyIMDSNotExcluded finding.ID = "net.proxy-imds-not-excluded"
 )
 
-var ProxyEntries = []finding.Entry{
+var proxyEntries = []finding.Entry{
 	{ID: NetProxyFailed, Severity: finding.SevFail,
 		Title: "The agent's proxy does not carry its connections",
 		Fix:   "Fix the proxy, or correct the agent's proxy settings: sudo systemctl edit amazon-ssm-agent (Environment=\"https_proxy=...\"), then sudo systemctl restart amazon-ssm-agent. HTTPS proxies are not supported for Session Manager.",
@@ -25,10 +25,10 @@ var ProxyEntries = []finding.Entry{
 		Docs:  []string{finding.DocAgentProxy}},
 }
 
-// DiagnoseProxy implements net.proxy-failed and net.proxy-imds-not-excluded
+// diagnoseProxy implements net.proxy-failed and net.proxy-imds-not-excluded
 // from the agent's own proxy environment (/proc/<pid>/environ) and the
 // CONNECT checks made through it.
-func DiagnoseProxy(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseProxy(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	if o.Agent == nil || o.Agent.Proxy == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -20,26 +20,26 @@ const (
 	IAMSSMAccessDenied          finding.ID = "iam.ssm-access-denied"
 )
 
-var PrefsEntries = []finding.Entry{
+var prefsEntries = []finding.Entry{
 	{ID: PrefsS3BucketMissing, Severity: finding.SevFail,
 		Title: "Session logs go to an S3 bucket that does not exist",
 		Fix: finding.FixLines(
 			"Point S3 logging at an existing bucket, or turn it off: in prefs.json set inputs.s3BucketName to an existing bucket or \"\" (now {{printf \"%q\" .BUCKET}}); or recreate it: aws s3api create-bucket --bucket {{.BUCKET}} --region {{.REGION}} --create-bucket-configuration LocationConstraint={{.REGION}}",
 			"Systems Manager > Session Manager > Preferences > Edit: under S3 logging, choose an existing bucket or turn S3 logging off (account- and region-wide).",
-			"Or from the CLI: "+PrefsFixCLI+" (set inputs.s3BucketName to an existing bucket, or to \"\" to turn S3 logging off)."),
+			"Or from the CLI: "+prefsFixCLI+" (set inputs.s3BucketName to an existing bucket, or to \"\" to turn S3 logging off)."),
 		Docs: []string{finding.DocSessionLogging, finding.DocPrefsConsole, finding.DocPrefsCLI}},
 	{ID: PrefsLogGroupMissing, Severity: finding.SevFail,
 		Title: "Session logs go to a CloudWatch log group that does not exist",
 		Fix: finding.FixLines(
 			"Recreate the log group (aws logs create-log-group --log-group-name {{.LOG_GROUP}} --region {{.REGION}}), or in prefs.json set inputs.cloudWatchLogGroupName to an existing group or \"\" to turn CloudWatch logging off.",
 			"Systems Manager > Session Manager > Preferences > Edit: under CloudWatch logging, choose an existing log group or turn CloudWatch logging off (account- and region-wide); or recreate the group: aws logs create-log-group --log-group-name LOG_GROUP",
-			"Or from the CLI: "+PrefsFixCLI+" (set inputs.cloudWatchLogGroupName to an existing group, or to \"\" to turn CloudWatch logging off)."),
+			"Or from the CLI: "+prefsFixCLI+" (set inputs.cloudWatchLogGroupName to an existing group, or to \"\" to turn CloudWatch logging off)."),
 		Docs: []string{finding.DocSessionLogging, finding.DocPrefsConsole, finding.DocPrefsCLI}},
 	{ID: PrefsLoggingEndpointUnreach, Severity: finding.SevFail,
 		Title: "Session preferences need an endpoint this host cannot reach",
 		Fix: finding.FixLines(
 			"Give the subnet the endpoint the preferences use: an S3 gateway endpoint (aws ec2 create-vpc-endpoint --vpc-id VPC_ID --service-name com.amazonaws.REGION.s3 --route-table-ids RTB_ID), interface endpoints for logs and kms, or a NAT path.",
-			"Or turn the logging or encryption off: Systems Manager > Session Manager > Preferences > Edit (account- and region-wide), or "+PrefsFixCLI+" (set inputs.s3BucketName / inputs.cloudWatchLogGroupName to \"\", inputs.kmsKeyId to \"\" and the encryption flags to false)."),
+			"Or turn the logging or encryption off: Systems Manager > Session Manager > Preferences > Edit (account- and region-wide), or "+prefsFixCLI+" (set inputs.s3BucketName / inputs.cloudWatchLogGroupName to \"\", inputs.kmsKeyId to \"\" and the encryption flags to false)."),
 		Docs: []string{finding.DocSessionLogging, finding.DocVPCEndpoints, finding.DocPrefsCLI}},
 	{ID: PrefsUnreadable, Severity: finding.SevInfo,
 		Title: "The session preferences could not be checked",
@@ -64,13 +64,13 @@ var PrefsEntries = []finding.Entry{
 // stalls everyone's sessions.
 const regionWide = "The Session Manager preferences are account- and region-wide: whoever set them, they apply to every session to every instance in %s."
 
-// DiagnosePrefs implements the prefs.* findings from the preferences check
+// diagnosePrefs implements the prefs.* findings from the preferences check
 // (issue 10): a deleted S3 bucket or log group, an endpoint the
 // preferences need that cannot be reached, and preferences that could not
 // be checked (info, with the reason; folded into the root cause when
 // another finding explains it). A signature rejected for its time is
 // net.clock-skew evidence.
-func DiagnosePrefs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnosePrefs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	po := o.Prefs
 	if po == nil {
 		return nil
@@ -185,7 +185,7 @@ func prefsEndpointFaults(o *obs.Observations, pr *prefs.Preferences, po *obs.Pre
 		case len(addrs) == 0 && (v.Agent != nil || len(v.System) > 0):
 			ev = append(ev, fmt.Sprintf("%s (required by %s): no address from the agent's resolver", v.Endpoint.Host, why))
 		case len(addrs) > 0 && paths[v.Endpoint.Host] != nil && paths[v.Endpoint.Host].State == agentpath.PathBroken && !v.FromHosts():
-			ev = append(ev, fmt.Sprintf("%s (required by %s): %s", v.Endpoint.Host, why, NetSummary(&v, addrs)))
+			ev = append(ev, fmt.Sprintf("%s (required by %s): %s", v.Endpoint.Host, why, netSummary(&v, addrs)))
 		default:
 			continue
 		}
@@ -212,14 +212,14 @@ func docVersion(po *obs.PrefsObs) string {
 // that call stops the agent's own calls too: the managed policy is missing,
 // or an SCP, a permissions boundary or the VPC endpoint's policy denies it.
 func ssmDenied(cat *finding.Catalog, po *obs.PrefsObs, errType, call string) finding.Finding {
-	role := OrPlaceholder(po.Role, "ROLE")
+	role := orPlaceholder(po.Role, "ROLE")
 	return cat.New(IAMSSMAccessDenied,
 		fmt.Sprintf("The instance role %s was refused ssm:GetDocument (%s), which AmazonSSMManagedInstanceCore allows. Whatever refuses it most likely refuses the agent's own Systems Manager calls too, so the instance may not register or open sessions. The session preferences were not read.",
-			role, OrPlaceholder(errType, "AccessDenied")),
+			role, orPlaceholder(errType, "AccessDenied")),
 		[]string{call, "role: " + role}, finding.Fill{"ROLE": role})
 }
 
-// PrefsFixCLI is the command pair that edits the account's Session Manager
+// prefsFixCLI is the command pair that edits the account's Session Manager
 // preferences for a region: fetch the document, edit prefs.json, write it
 // back (AWS docs, "Update Session Manager preferences (command line)").
-const PrefsFixCLI = "aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text > prefs.json; edit prefs.json as described; then aws ssm update-document --name SSM-SessionManagerRunShell --content file://prefs.json --document-version '$LATEST'"
+const prefsFixCLI = "aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text > prefs.json; edit prefs.json as described; then aws ssm update-document --name SSM-SessionManagerRunShell --content file://prefs.json --document-version '$LATEST'"

@@ -1,4 +1,4 @@
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -32,7 +32,7 @@ const imdsPlacementFix = "{{if .hybrid}}{{if .registered}}Nothing to fix for IMD
 	"Make sure the metadata endpoint is enabled: " + imdsEnableFix + "\n" +
 	"Look for a host firewall rule or route that catches 169.254.169.254: sudo iptables -S OUTPUT; sudo nft list ruleset; ip route get 169.254.169.254{{end}}"
 
-var IMDSEntries = []finding.Entry{
+var imdsEntries = []finding.Entry{
 	{ID: IMDSUnreachable, Severity: finding.SevFail,
 		Title:     "The instance metadata service cannot be reached",
 		Fix:       imdsPlacementFix,
@@ -61,14 +61,14 @@ var IMDSEntries = []finding.Entry{
 // idFill fills the instance and region of a fix: the instance ID (or its
 // placeholder) and " --region R" when the region is known.
 func idFill(o *obs.Observations) finding.Fill {
-	return finding.Fill{"INSTANCE_ID": InstanceOf(o), "regionFlag": RegionFlag(o)}
+	return finding.Fill{"INSTANCE_ID": instanceOf(o), "regionFlag": regionFlag(o)}
 }
 
 // placeholderInstance stands in for the instance ID in a fix when neither
 // IMDS nor the DMI board asset tag gave it.
 const placeholderInstance = "INSTANCE_ID"
 
-// DiagnoseIMDS names what keeps the instance metadata service from serving
+// diagnoseIMDS names what keeps the instance metadata service from serving
 // the agent (docs/FINDINGS.md, "Instance identity and credentials"):
 //   - imds.unreachable: no TCP connection, or a connection on which nothing
 //     usable is ever answered. It is a fail on EC2 and info elsewhere, where
@@ -81,7 +81,7 @@ const placeholderInstance = "INSTANCE_ID"
 //
 // Without IMDS observations (an offline --root) it returns nothing: the
 // imds check record already says why it did not run.
-func DiagnoseIMDS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseIMDS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	id := o.IMDS
 	if id == nil {
 		return nil
@@ -154,7 +154,7 @@ func imdsDisabled(cat *finding.Catalog, o *obs.Observations) finding.Finding {
 	ev = append(ev, fieldEvidence(id, http.StatusForbidden)...)
 	ev = append(ev, ec2Placement(o).evidence...)
 	return cat.New(IMDSDisabled,
-		fmt.Sprintf("The instance metadata service at %s answers 403 Forbidden: the metadata endpoint of instance %s is turned off, so the agent gets no identity and no credentials.", id.Endpoint, InstanceOf(o)),
+		fmt.Sprintf("The instance metadata service at %s answers 403 Forbidden: the metadata endpoint of instance %s is turned off, so the agent gets no identity and no credentials.", id.Endpoint, instanceOf(o)),
 		ev, idFill(o))
 }
 
@@ -165,7 +165,7 @@ func imdsDisabled(cat *finding.Catalog, o *obs.Observations) finding.Finding {
 func imdsTokenTimeout(cat *finding.Catalog, o *obs.Observations) finding.Finding {
 	id := o.IMDS
 	ev := []string{fmt.Sprintf("PUT /latest/api/token: the TCP connection opened, no answer within %d ms (%s)", id.Token.DurationMS, id.Token.Class)}
-	summary := fmt.Sprintf("The IMDSv2 token request to %s opens a TCP connection but is never answered, while a request without a token is. The token response dies in transit: the PUT response hop limit of instance %s is too low for a container or a second network namespace.", id.Endpoint, InstanceOf(o))
+	summary := fmt.Sprintf("The IMDSv2 token request to %s opens a TCP connection but is never answered, while a request without a token is. The token response dies in transit: the PUT response hop limit of instance %s is too low for a container or a second network namespace.", id.Endpoint, instanceOf(o))
 	if g := id.TokenlessGET; g != nil {
 		ev = append(ev, fmt.Sprintf("GET %s without a token: HTTP %d", g.Path, g.Status))
 		switch {
@@ -259,9 +259,9 @@ func evidenceValue(e host.EC2Identity, p string) string {
 	return ""
 }
 
-// InstanceOf returns the instance ID from IMDS, else from the DMI board
+// instanceOf returns the instance ID from IMDS, else from the DMI board
 // asset tag, else a placeholder for a fix.
-func InstanceOf(o *obs.Observations) string {
+func instanceOf(o *obs.Observations) string {
 	if o.IMDS != nil && o.IMDS.InstanceID != "" {
 		return o.IMDS.InstanceID
 	}
@@ -271,8 +271,8 @@ func InstanceOf(o *obs.Observations) string {
 	return placeholderInstance
 }
 
-// RegionOf returns the region from --region, else IMDS, else "".
-func RegionOf(o *obs.Observations) string {
+// regionOf returns the region from --region, else IMDS, else "".
+func regionOf(o *obs.Observations) string {
 	if o.Region != "" {
 		return o.Region
 	}
@@ -282,10 +282,10 @@ func RegionOf(o *obs.Observations) string {
 	return ""
 }
 
-// RegionFlag returns " --region R" for an aws CLI command, or "" when the
+// regionFlag returns " --region R" for an aws CLI command, or "" when the
 // region is unknown.
-func RegionFlag(o *obs.Observations) string {
-	if r := RegionOf(o); r != "" {
+func regionFlag(o *obs.Observations) string {
+	if r := regionOf(o); r != "" {
 		return " --region " + r
 	}
 	return ""

@@ -2,7 +2,7 @@
 // resolution, the network and proxy paths, IPv6, IMDS, IAM and the session
 // preferences, and the verdict, which holds findings to the agent's own
 // paths.
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -27,7 +27,7 @@ const (
 	NetOptionalEndpointUnreach finding.ID = "net.optional-endpoint-unreachable"
 )
 
-var NetEntries = []finding.Entry{
+var netEntries = []finding.Entry{
 	{ID: NetEndpointBlocked, Severity: finding.SevFail,
 		Title: "The VPC endpoint does not accept HTTPS from this instance",
 		Fix: finding.FixLines(
@@ -75,11 +75,11 @@ const (
 	skewWarnSeconds = 30
 )
 
-// DiagnoseNet implements the net.* findings: for each endpoint, what the
+// diagnoseNet implements the net.* findings: for each endpoint, what the
 // addresses the agent would dial did at TCP, TLS and HTTP, read together
 // with where those addresses lie (inside the VPC: an interface endpoint;
 // outside: a public endpoint).
-func DiagnoseNet(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseNet(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	p := o.Plan
 	if p == nil || len(o.Net) == 0 && len(o.AgentDNS) == 0 {
 		return nil
@@ -120,7 +120,7 @@ func DiagnoseNet(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 			continue // a pin that does not answer: dns.hosts-stale
 		}
 		if !v.Endpoint.Required {
-			add(&optional, v.Endpoint.Host, fmt.Sprintf("%s (%s): %s", v.Endpoint.Host, v.Endpoint.Why, NetSummary(&v, addrs)))
+			add(&optional, v.Endpoint.Host, fmt.Sprintf("%s (%s): %s", v.Endpoint.Host, v.Endpoint.Why, netSummary(&v, addrs)))
 			continue
 		}
 		if ap.Failed != agentpath.StageTCP {
@@ -241,8 +241,8 @@ func clockSkew(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	return []finding.Finding{f}
 }
 
-// NetSummary describes what happened on the addresses, for evidence.
-func NetSummary(v *agentpath.View, addrs []netip.Addr) string {
+// netSummary describes what happened on the addresses, for evidence.
+func netSummary(v *agentpath.View, addrs []netip.Addr) string {
 	var s []string
 	for _, a := range addrs {
 		n := v.Net[a]

@@ -1,4 +1,4 @@
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ const (
 	ProbeUnexplained finding.ID = "probe.unexplained"
 )
 
-var VerdictEntries = []finding.Entry{
+var verdictEntries = []finding.Entry{
 	{ID: ProbeUnexplained, Severity: finding.SevFail,
 		Title: "The agent's path to an endpoint is broken for a reason no rule knows",
 		Fix: finding.FixLines(
@@ -35,11 +35,11 @@ var VerdictEntries = []finding.Entry{
 //     all reach HTTPS contradicts what the agent would see: it is lowered to
 //     warn, and says so.
 
-// VerdictOf reaches the run's verdict: fail when any finding fails or a
+// verdictOf reaches the run's verdict: fail when any finding fails or a
 // required path is broken; unknown when a required check or path could not
 // look (a skipped, timed-out or broken check is never taken as healthy);
 // else warn or ok from the findings.
-func VerdictOf(findings []finding.Finding, checks []obs.CheckRecord, paths []agentpath.AgentPath) finding.Verdict {
+func verdictOf(findings []finding.Finding, checks []obs.CheckRecord, paths []agentpath.AgentPath) finding.Verdict {
 	var warn bool
 	for _, f := range findings {
 		switch f.Severity {
@@ -73,19 +73,19 @@ func VerdictOf(findings []finding.Finding, checks []obs.CheckRecord, paths []age
 	return finding.VerdictOK
 }
 
-// PathFamily reports whether id judges how endpoint names resolve or are
+// pathFamily reports whether id judges how endpoint names resolve or are
 // reached, so that the agent's path can contradict it. The clock and the
 // proxy's no_proxy for IMDS are not about the path.
-func PathFamily(id finding.ID) bool {
+func pathFamily(id finding.ID) bool {
 	if id == NetClockSkew || id == NetProxyIMDSNotExcluded {
 		return false
 	}
 	return strings.HasPrefix(string(id), "dns.") || strings.HasPrefix(string(id), "net.")
 }
 
-// HeldToPaths lowers the fail findings that the paths contradict (before
+// heldToPaths lowers the fail findings that the paths contradict (before
 // folding, so a lowered finding no longer explains a real fail).
-func HeldToPaths(fs []finding.Finding, paths []agentpath.AgentPath) {
+func heldToPaths(fs []finding.Finding, paths []agentpath.AgentPath) {
 	byHost := map[string]*agentpath.AgentPath{}
 	allRequiredOK, anyRequired := true, false
 	for i := range paths {
@@ -98,7 +98,7 @@ func HeldToPaths(fs []finding.Finding, paths []agentpath.AgentPath) {
 	}
 	for i := range fs {
 		f := &fs[i]
-		if f.Severity != finding.SevFail || !PathFamily(f.ID) {
+		if f.Severity != finding.SevFail || !pathFamily(f.ID) {
 			continue
 		}
 		var works []string
@@ -130,10 +130,10 @@ func HeldToPaths(fs []finding.Finding, paths []agentpath.AgentPath) {
 	}
 }
 
-// Unexplained is probe.unexplained: a required endpoint whose path is
+// unexplained is probe.unexplained: a required endpoint whose path is
 // broken, and that no fail finding names. It is a safety net: the failure is
 // real (the agent's path is broken), but no rule knows its cause.
-func Unexplained(cat *finding.Catalog, fs []finding.Finding, paths []agentpath.AgentPath) []finding.Finding {
+func unexplained(cat *finding.Catalog, fs []finding.Finding, paths []agentpath.AgentPath) []finding.Finding {
 	var ev, hosts []string
 	for _, p := range paths {
 		if !p.Required || p.State != agentpath.PathBroken {

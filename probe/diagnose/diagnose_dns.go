@@ -1,4 +1,4 @@
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ const (
 	DNSNameserverUnresponsive finding.ID = "dns.nameserver-unresponsive"
 )
 
-var DNSEntries = []finding.Entry{
+var dnsEntries = []finding.Entry{
 	{ID: DNSVPCResolverSilent, Severity: finding.SevFail,
 		Title: "AmazonProvidedDNS does not answer",
 		Fix: finding.FixLines(
@@ -62,10 +62,10 @@ var DNSEntries = []finding.Entry{
 		DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
 }
 
-// DiagnoseDNS implements the dns.* findings of docs/FINDINGS.md: it compares what
+// diagnoseDNS implements the dns.* findings of docs/FINDINGS.md: it compares what
 // the host's resolvers, AmazonProvidedDNS and the hosts file say about each
 // endpoint name, and combines that with what port 443 did.
-func DiagnoseDNS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseDNS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	p := o.Plan
 	if p == nil || len(o.DNS)+len(o.AgentDNS) == 0 {
 		return nil
@@ -99,7 +99,7 @@ func DiagnoseDNS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 				stale = append(stale, ev+fmt.Sprintf("; AmazonProvidedDNS %s answers %s", vpcBy.Resolver, obs.JoinAddrs(vpcAddrs)))
 				staleHosts = append(staleHosts, v.Endpoint.Host)
 			case agentpath.PathBrokenAt(paths, v.Endpoint.Host, agentpath.StageTCP):
-				stale = append(stale, ev+"; port 443 on it does not answer: "+NetSummary(v, pins))
+				stale = append(stale, ev+"; port 443 on it does not answer: "+netSummary(v, pins))
 				staleHosts = append(staleHosts, v.Endpoint.Host)
 			case agentpath.HostOK(paths, v.Endpoint.Host):
 				override = append(override, ev+"; it still matches AmazonProvidedDNS and port 443 answers")

@@ -1,4 +1,4 @@
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -15,8 +15,8 @@ const (
 	HostResolvConf  finding.ID = "host.resolv-conf-problem"
 )
 
-// ResolvConfEntries are the findings about resolv.conf itself.
-var ResolvConfEntries = []finding.Entry{
+// resolvConfEntries are the findings about resolv.conf itself.
+var resolvConfEntries = []finding.Entry{
 	{ID: DNSStubResolver, Severity: finding.SevInfo,
 		Title: "The system resolver is the systemd-resolved stub"},
 	{ID: HostResolvConf, Severity: finding.SevWarn,
@@ -27,9 +27,9 @@ var ResolvConfEntries = []finding.Entry{
 		Docs: []string{finding.DocVPCDNS}},
 }
 
-// DiagnoseResolvConf reports the systemd-resolved stub (info) and the
+// diagnoseResolvConf reports the systemd-resolved stub (info) and the
 // problems of resolv.conf that change how names resolve.
-func DiagnoseResolvConf(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseResolvConf(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	f := o.Resolv
 	if f == nil || f.Conf == nil {
 		return nil

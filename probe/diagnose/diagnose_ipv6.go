@@ -1,4 +1,4 @@
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ const (
 	NetIPv6OnlyEndpoints finding.ID = "net.ipv6-only-endpoints"
 )
 
-var IPv6Entries = []finding.Entry{
+var ipv6Entries = []finding.Entry{
 	{ID: NetIPv6OnlyEndpoints, Severity: finding.SevFail,
 		Title: "This IPv6-only host uses endpoint names that have no IPv6 address",
 		Fix: finding.FixLines(
@@ -42,15 +42,15 @@ const dualStackSuffix = ".api.aws"
 // amazon-ssm-agent.json.
 var agentConfigKey = map[string]string{"ssm": "Ssm", "ssmmessages": "Mgs", "ec2messages": "Mds", "s3": "S3", "kms": "Kms"}
 
-// DiagnoseIPv6Only reports net.ipv6-only-endpoints: the host has an IPv6
+// diagnoseIPv6Only reports net.ipv6-only-endpoints: the host has an IPv6
 // default route but no IPv4 default route and no IPv4 address beyond
 // loopback and link-local, and the agent talks to endpoint names that are
 // not dual-stack (<service>.<region>.api.aws): the standard names answer
-// with IPv4 addresses only, which this host cannot reach. The fix is the
+// with IPv4 addresses only, which this host cannot  The fix is the
 // exact amazon-ssm-agent.json change, and IMDS at [fd00:ec2::254]. A
 // subnet with DNS64 and NAT64 reaches the IPv4-only names anyway; the
 // agent paths then show it (verdict.go) and the finding is downgraded.
-func DiagnoseIPv6Only(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseIPv6Only(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	r := o.Routes
 	if !r.IPv6Only() || o.Plan == nil || o.Plan.Region == "" {
 		return nil
@@ -77,7 +77,7 @@ func DiagnoseIPv6Only(cat *finding.Catalog, o *obs.Observations) []finding.Findi
 		path = a.Config.Path
 	}
 	fill := finding.Fill{"AGENT_CONFIG": path, "DUAL_STACK_SECTIONS": "{" + strings.Join(sections, ", ") + "}",
-		"INSTANCE_ID": InstanceOf(o), "REGION": region}
+		"INSTANCE_ID": instanceOf(o), "REGION": region}
 	if id := o.IMDS; id == nil || !id.Reachable {
 		ev = append(ev, "IMDS at 169.254.169.254 is IPv4; on this host it answers only at "+imdsIPv6)
 		fill["imdsV4"] = true

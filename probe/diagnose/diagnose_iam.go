@@ -1,4 +1,4 @@
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -36,7 +36,7 @@ const (
 	enableDHMCFix    = "Default Host Management Configuration must be turned on for the account and region: aws ssm update-service-setting --setting-id arn:aws:ssm:{{.REGION}}:ACCOUNT_ID:servicesetting/ssm/managed-instance/default-ec2-instance-management-role --setting-value service-role/" + dhmcRole + " --region {{.REGION}}"
 )
 
-var IAMEntries = []finding.Entry{
+var iamEntries = []finding.Entry{
 	// When DHMC can stand in (dhmcReady), turning it on comes first;
 	// otherwise attaching a profile, then what DHMC lacks (dhmc.fill).
 	{ID: IAMNoInstanceProfile, Severity: finding.SevFail,
@@ -61,7 +61,7 @@ var IAMEntries = []finding.Entry{
 		DependsOn: []finding.ID{IAMNoInstanceProfile}},
 }
 
-// DiagnoseIAM names what keeps the agent from getting credentials through
+// diagnoseIAM names what keeps the agent from getting credentials through
 // the instance profile (docs/FINDINGS.md, "Instance identity and credentials"):
 //   - iam.no-instance-profile: meta-data/iam/info is 404. A fail, or a warn
 //     when Default Host Management Configuration (DHMC) could stand in,
@@ -74,7 +74,7 @@ var IAMEntries = []finding.Entry{
 //
 // When IMDS did not answer, the profile is unchecked and the imds rules
 // speak instead.
-func DiagnoseIAM(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseIAM(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	id := o.IMDS
 	if id == nil {
 		return nil
@@ -140,7 +140,7 @@ func dhmcReadiness(o *obs.Observations) dhmc {
 
 // noInstanceProfile builds iam.no-instance-profile.
 func noInstanceProfile(cat *finding.Catalog, o *obs.Observations) finding.Finding {
-	inst, region := InstanceOf(o), RegionOf(o)
+	inst, region := instanceOf(o), regionOf(o)
 	if region == "" {
 		region = "REGION"
 	}
@@ -157,7 +157,7 @@ func noInstanceProfile(cat *finding.Catalog, o *obs.Observations) finding.Findin
 		ev = append(ev, fmt.Sprintf("%s: CredentialSource %s", agent.IdentityPath, a.CredentialSource))
 		usesDHMC = a.CredentialSource == agent.CredentialSSM
 	}
-	fill := finding.Fill{"INSTANCE_ID": inst, "REGION": region, "regionFlag": RegionFlag(o), "dhmcReady": d.ok}
+	fill := finding.Fill{"INSTANCE_ID": inst, "REGION": region, "regionFlag": regionFlag(o), "dhmcReady": d.ok}
 	logs := dhmcFromLogs(o)
 	ev = append(ev, logs.evidence...)
 	if d.ok && logs.failed {
@@ -189,12 +189,12 @@ func noInstanceProfile(cat *finding.Catalog, o *obs.Observations) finding.Findin
 // was not read. It prints only the document's Code, Message and times.
 func credentialsUnavailable(cat *finding.Catalog, o *obs.Observations) (finding.Finding, bool) {
 	p := o.IMDS.Profile
-	inst := InstanceOf(o)
+	inst := instanceOf(o)
 	role := p.Role
 	if role == "" {
 		role = "ROLE_NAME"
 	}
-	ev := []string{fmt.Sprintf("instance profile %s on %s", OrUnknown(p.ARN), inst)}
+	ev := []string{fmt.Sprintf("instance profile %s on %s", orUnknown(p.ARN), inst)}
 	if p.Role != "" {
 		ev = append(ev, "role "+p.Role)
 	}
@@ -236,9 +236,9 @@ func credentialsUnavailable(cat *finding.Catalog, o *obs.Observations) (finding.
 		finding.Fill{"cause": cause, "ROLE_NAME": role, "PROFILE_ARN": p.ARN}), true
 }
 
-func OrUnknown(s string) string { return OrPlaceholder(s, "(unknown)") }
+func orUnknown(s string) string { return orPlaceholder(s, "(unknown)") }
 
-func OrPlaceholder(s, p string) string {
+func orPlaceholder(s, p string) string {
 	if s == "" {
 		return p
 	}

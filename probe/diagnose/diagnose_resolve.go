@@ -1,4 +1,4 @@
-package reach
+package diagnose
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ const (
 	DNSSearchListHijack finding.ID = "dns.search-list-hijack"
 )
 
-var ResolveEntries = []finding.Entry{
+var resolveEntries = []finding.Entry{
 	{ID: DNSResolverError, Severity: finding.SevFail,
 		Title: "The resolver the agent uses answers endpoint names with an error",
 		// Both halves apply unless the rule saw only one kind of answer.
@@ -37,14 +37,14 @@ var ResolveEntries = []finding.Entry{
 		Docs: []string{finding.DocDHCPOptions, finding.DocAgentConfig}},
 }
 
-// DiagnoseResolverError is dns.resolver-error: the resolver the agent asks
+// diagnoseResolverError is dns.resolver-error: the resolver the agent asks
 // answers endpoint names with SERVFAIL, REFUSED, NOTIMP or FORMERR. Whether
 // AmazonProvidedDNS answers the same names tells where the fault lies: if it
 // does, the configured resolver's forwarding; if it does not, or the
 // configured resolver is AmazonProvidedDNS, something inside the VPC (a
 // Route 53 Resolver rule forwarding to an unreachable target, DNS Firewall,
 // or a DNSSEC validation failure).
-func DiagnoseResolverError(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseResolverError(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	p := o.Plan
 	if p == nil {
 		return nil
@@ -64,7 +64,7 @@ func DiagnoseResolverError(cat *finding.Catalog, o *obs.Observations) []finding.
 		if rcode == "" {
 			rcode = strings.ToUpper(string(ap.Class))
 		}
-		line := fmt.Sprintf("%s answered %s for %s", OrPlaceholder(server, "the resolver"), rcode, OrPlaceholder(ap.FQDN, v.Endpoint.Host))
+		line := fmt.Sprintf("%s answered %s for %s", orPlaceholder(server, "the resolver"), rcode, orPlaceholder(ap.FQDN, v.Endpoint.Host))
 		vpcAddrs, vpcBy := v.VPCAnswer()
 		askedIsVPC := false
 		if a, err := netip.ParseAddr(server); err == nil {
@@ -82,7 +82,7 @@ func DiagnoseResolverError(cat *finding.Catalog, o *obs.Observations) []finding.
 			vpcEv = append(vpcEv, line+"; "+why)
 		}
 		hosts = append(hosts, v.Endpoint.Host)
-		servers = appendUnique(servers, OrPlaceholder(server, "the resolver"))
+		servers = appendUnique(servers, orPlaceholder(server, "the resolver"))
 		rcodes = appendUnique(rcodes, rcode)
 		required = required || v.Endpoint.Required
 	}
@@ -125,7 +125,7 @@ func fallThrough(cat *finding.Catalog, o *obs.Observations, paths map[string]*ag
 			continue
 		}
 		ev = append(ev, fmt.Sprintf("%s answered %s for %s; the agent's lookup went on to %s", d.Resolver, d.A.Rcode, d.Host,
-			OrPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the next nameserver")))
+			orPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the next nameserver")))
 		servers = appendUnique(servers, d.Resolver.String())
 		rcodes = appendUnique(rcodes, d.A.Rcode)
 	}
@@ -140,7 +140,7 @@ func fallThrough(cat *finding.Catalog, o *obs.Observations, paths map[string]*ag
 	return []finding.Finding{f}
 }
 
-// DiagnoseSearchListHijack is dns.search-list-hijack: the agent's resolver
+// diagnoseSearchListHijack is dns.search-list-hijack: the agent's resolver
 // expanded an endpoint name through the search list before it asked the
 // name itself, and a search domain answered. Go's resolver (the agent is a
 // Go program) tries the name as given first only when it has at least
@@ -149,7 +149,7 @@ func fallThrough(cat *finding.Catalog, o *obs.Observations, paths map[string]*ag
 // and LOCALDOMAIN in the agent's environment do not change this: Go's
 // net/conf.go only lets them switch a cgo-enabled binary to libc, and the
 // agent's Linux release binaries are built without cgo.
-func DiagnoseSearchListHijack(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseSearchListHijack(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	p := o.Plan
 	if p == nil {
 		return nil
@@ -173,7 +173,7 @@ func DiagnoseSearchListHijack(cat *finding.Catalog, o *obs.Observations) []findi
 			addrs = append(addrs, a.Addr.String())
 		}
 		line := fmt.Sprintf("%s: asked first as %s, which %s answered with %s", h, ap.FQDN,
-			OrPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the resolver"), strings.Join(addrs, ", "))
+			orPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the resolver"), strings.Join(addrs, ", "))
 		if ap.State == agentpath.PathOK {
 			line += "; HTTPS on it answers"
 		} else {
@@ -182,7 +182,7 @@ func DiagnoseSearchListHijack(cat *finding.Catalog, o *obs.Observations) []findi
 		}
 		ev = append(ev, line)
 		hosts = append(hosts, h)
-		domains = appendUnique(domains, OrPlaceholder(domain, "a search domain"))
+		domains = appendUnique(domains, orPlaceholder(domain, "a search domain"))
 		if example == "" || ap.Service == "ssm" {
 			example = h
 		}
