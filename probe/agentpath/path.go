@@ -102,13 +102,13 @@ func (p *AgentPath) SilentFailed() bool {
 }
 
 // AgentPaths derives the agent path of every planned endpoint, required and
-// optional, in plan order. It reads only o. A run without live checks, or
-// without a plan, has no paths: the skipped checks already say why.
-func AgentPaths(o *obs.Observations) []AgentPath {
+// optional, in plan order, from o and its views vs (Views(o)). It reads
+// nothing else. A run without live checks, or without a plan, has no paths:
+// the skipped checks already say why.
+func AgentPaths(o *obs.Observations, vs []View) []AgentPath {
 	if o == nil || !o.Live || o.Plan == nil || o.Plan.Problem != "" {
 		return nil
 	}
-	vs := Views(o)
 	out := make([]AgentPath, 0, len(vs))
 	for i := range vs {
 		out = append(out, pathOf(o, &vs[i]))

@@ -57,7 +57,7 @@ func TestAgentPaths(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ps := AgentPaths(c.s.O)
+			ps := AgentPaths(c.s.O, Views(c.s.O))
 			if len(ps) != len(c.s.O.Plan.Endpoints) {
 				t.Fatalf("%d paths for %d endpoints", len(ps), len(c.s.O.Plan.Endpoints))
 			}
@@ -82,11 +82,11 @@ func TestAgentPaths(t *testing.T) {
 func TestAgentPathsNeedLiveChecks(t *testing.T) {
 	s := probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Agent("10.0.0.2", errclass.None, []string{"10.0.1.X"})
 	s.O.Live = false
-	if ps := AgentPaths(s.O); ps != nil {
+	if ps := AgentPaths(s.O, Views(s.O)); ps != nil {
 		t.Errorf("offline paths %+v", ps)
 	}
 	s.O.Live, s.O.Plan.Problem = true, "the region is unknown"
-	if ps := AgentPaths(s.O); ps != nil {
+	if ps := AgentPaths(s.O, Views(s.O)); ps != nil {
 		t.Errorf("paths without a plan %+v", ps)
 	}
 }
@@ -95,7 +95,7 @@ func TestAgentPathsNeedLiveChecks(t *testing.T) {
 // marked expanded, and the line says which name answered.
 func TestAgentPathSearchExpansion(t *testing.T) {
 	s := probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Expanded("10.0.0.2", "corp.example", 5, []string{"10.0.50.7"}).Net("10.0.50.7", "timeout")
-	p := AgentPaths(s.O)[0]
+	p := AgentPaths(s.O, Views(s.O))[0]
 	if !p.Expanded || p.FQDN != "ssm.ap-northeast-1.amazonaws.com.corp.example." || p.State != PathBroken {
 		t.Errorf("path %+v", p)
 	}

@@ -117,18 +117,13 @@ func (v *View) Tried(addrs []netip.Addr) bool {
 	return false
 }
 
-// Silent reports whether d got no usable DNS answer at all (timeout,
-// refused, unreachable, or only replies that were not DNS answers to the
-// question): the resolver did not speak. A reply with an error rcode
-// (SERVFAIL, REFUSED, NOTIMP, FORMERR) is speech: dns.resolver-error.
+// Silent reports whether d got no usable DNS answer at all: its A
+// question got no reply that speaks (SilentClass), and d has neither
+// addresses nor a NXDOMAIN or NODATA answer from its other question. A
+// reply with an error rcode (SERVFAIL, REFUSED, NOTIMP, FORMERR) is speech:
+// dns.resolver-error.
 func Silent(d *obs.DNSObs) bool {
-	switch d.A.Class {
-	case errclass.Timeout, errclass.Refused, errclass.Unreachable:
-	case errclass.DNSError:
-		if d.A.Rcode != "" {
-			return false
-		}
-	default:
+	if !SilentClass(d.A.Class, d.A.Rcode) {
 		return false
 	}
 	return d.Class() != errclass.None && d.Class() != errclass.NXDomain && d.Class() != errclass.NoData
@@ -146,39 +141,6 @@ func RcodeError(class errclass.Class, rcode string) bool {
 		return rcode != ""
 	}
 	return false
-}
-
-// PathsByHost returns the agent paths of o by endpoint host.
-func PathsByHost(o *obs.Observations) map[string]*AgentPath {
-	ps := AgentPaths(o)
-	m := make(map[string]*AgentPath, len(ps))
-	for i := range ps {
-		m[ps[i].Host] = &ps[i]
-	}
-	return m
-}
-
-// HostOK reports whether host's agent path reaches HTTPS.
-func HostOK(paths map[string]*AgentPath, host string) bool {
-	p := paths[host]
-	return p != nil && p.OK()
-}
-
-// PathBrokenAt reports whether host's agent path broke at stage.
-func PathBrokenAt(paths map[string]*AgentPath, host string, stage PathStage) bool {
-	p := paths[host]
-	return p != nil && p.State == PathBroken && p.Failed == stage
-}
-
-// BrokenAtResolve lists the hosts whose agent path breaks at resolving.
-func BrokenAtResolve(o *obs.Observations, requiredOnly bool) []string {
-	var hs []string
-	for _, p := range AgentPaths(o) {
-		if p.State == PathBroken && p.Failed == StageResolve && (p.Required || !requiredOnly) {
-			hs = append(hs, p.Host)
-		}
-	}
-	return hs
 }
 
 // SilentClass reports whether a failed lookup got no usable reply at all:

@@ -2,40 +2,54 @@ package diagnose
 
 import (
 	"maps"
-	"slices"
 	"sync"
 
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
 
-// families lists every family's catalog entries, each declared in the file
-// of the rules that raise them. Its order is the order of AllIDs and of
-// "ssm-probe catalog": new families go at the end.
-func families() [][]finding.Entry {
-	return [][]finding.Entry{
-		dnsEntries,          // reach/diagnose_dns.go
-		resolvConfEntries,   // reach/diagnose_resolvconf.go
-		resolveEntries,      // reach/diagnose_resolve.go
-		netEntries,          // reach/diagnose_net.go
-		proxyEntries,        // reach/diagnose_proxy.go
-		imdsEntries,         // reach/diagnose_imds.go
-		iamEntries,          // reach/diagnose_iam.go
-		agentEntries,        // diagnose_agent.go
-		logEntries,          // diagnose_logs.go
-		prefsEntries,        // reach/diagnose_prefs.go
-		probeEntries,        // diagnose.go
-		verdictEntries,      // reach/verdict.go
-		registrationEntries, // diagnose_registration.go
-		runAsEntries,        // diagnose_runas.go
-		kmsEntries,          // diagnose_kms.go
-		inotifyEntries,      // diagnose_inotify.go
-		ipv6Entries,         // reach/diagnose_ipv6.go
+// rule is one check of the observations: it reads the diagnosis input and
+// returns the findings it raises.
+type rule func(*input) []finding.Finding
+
+// family pairs a family's catalog entries with the rules that raise them;
+// both are declared in the family's own diagnose_*.go.
+type family struct {
+	entries []finding.Entry
+	rules   []rule
+}
+
+// families lists every family once. Its order is the order the rules run
+// in (a symptom's evidence is folded in that order), of AllIDs and of
+// "ssm-probe catalog": a new family goes at the end.
+func families() []family {
+	return []family{
+		resolvConfFamily(),   // diagnose_resolvconf.go
+		imdsFamily(),         // diagnose_imds.go
+		iamFamily(),          // diagnose_iam.go
+		agentFamily(),        // diagnose_agent.go
+		dnsFamily(),          // diagnose_dns.go
+		resolveFamily(),      // diagnose_resolve.go
+		netFamily(),          // diagnose_net.go
+		proxyFamily(),        // diagnose_proxy.go
+		logFamily(),          // diagnose_logs.go
+		prefsFamily(),        // diagnose_prefs.go
+		probeFamily(),        // diagnose.go
+		registrationFamily(), // diagnose_registration.go
+		runAsFamily(),        // diagnose_runas.go
+		kmsFamily(),          // diagnose_kms.go
+		inotifyFamily(),      // diagnose_inotify.go
+		ipv6Family(),         // diagnose_ipv6.go
+		verdictFamily(),      // verdict.go
 	}
 }
 
 // builtCatalog is the catalog, built (and its templates parsed) once.
 var builtCatalog = sync.OnceValue(func() finding.Catalog {
-	return finding.NewCatalog(slices.Concat(families()...)...)
+	var all []finding.Entry
+	for _, f := range families() {
+		all = append(all, f.entries...)
+	}
+	return finding.NewCatalog(all...)
 })
 
 // NewCatalog returns the finding catalog: one entry per ID, with the
@@ -50,7 +64,7 @@ func NewCatalog() finding.Catalog {
 func AllIDs() []finding.ID {
 	var ids []finding.ID
 	for _, f := range families() {
-		for _, e := range f {
+		for _, e := range f.entries {
 			ids = append(ids, e.ID)
 		}
 	}

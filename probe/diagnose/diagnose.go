@@ -1,7 +1,10 @@
 // Package diagnose is the diagnosing layer: it turns obs.Observations into
-// findings (its rules for the agent, host, logs, registration, KMS,
-// inotify and run-as, and the reachability rules of diagnose/reach), and
-// assembles the catalog, the timeline and the Result. It observes nothing.
+// findings and assembles the catalog, the timeline and the Result. It
+// observes nothing. Each family of findings (families, catalog.go) lives in
+// its own diagnose_*.go, which declares the family's entries beside the
+// rules that raise them; every rule reads one input (input.go): the
+// observations with their views and agent paths, derived once. The helpers
+// that several families use to describe what they found are in describe.go.
 package diagnose
 
 import (
@@ -16,62 +19,45 @@ import (
 // the observations, touches nothing, and returns the same findings for the
 // same input, sorted fail, warn, info, with downstream symptoms folded into
 // their root causes (Catalog.Settle), and held to the agent's own paths
-// (heldToPaths). Each family of rules lives in its own diagnose_*.go,
-// here or in package
+// (heldToPaths).
 func Diagnose(ob *obs.Observations) []finding.Finding {
-	fs, _ := diagnose(ob)
-	return fs
+	cat := NewCatalog()
+	return diagnose(newInput(&cat, ob))
 }
 
-// diagnose is Diagnose that also returns the agent paths it held the
-// findings to.
-func diagnose(ob *obs.Observations) ([]finding.Finding, []agentpath.AgentPath) {
-	cat := NewCatalog()
-	paths := agentpath.AgentPaths(ob)
+// diagnose runs every family's rules on in, holds the findings to the agent
+// paths, folds symptoms into their causes, and adds the safety net.
+func diagnose(in *input) []finding.Finding {
 	var fs []finding.Finding
-	for _, rule := range []func(*finding.Catalog, *obs.Observations) []finding.Finding{
-		diagnoseResolvConf,
-		diagnoseIMDS,
-		diagnoseIAM,
-		diagnoseAgent,
-		diagnoseHost,
-		diagnoseDNS,
-		diagnoseResolverError,
-		diagnoseSearchListHijack,
-		diagnoseNet,
-		diagnoseProxy,
-		diagnoseLogs,
-		diagnosePrefs,
-		diagnoseIncomplete,
-		diagnoseRegistration,
-		diagnoseRunAs,
-		diagnoseKMS,
-		diagnoseInotify,
-		diagnoseIPv6Only,
-	} {
-		fs = append(fs, rule(&cat, ob)...)
+	for _, f := range families() {
+		for _, r := range f.rules {
+			fs = append(fs, r(in)...)
+		}
 	}
-	heldToPaths(fs, paths)
-	fs = cat.Settle(fs)
-	if extra := unexplained(&cat, fs, paths); len(extra) > 0 {
-		fs = cat.Settle(append(fs, extra...))
+	heldToPaths(in, fs)
+	fs = in.cat.Settle(fs)
+	if extra := unexplained(in, fs); len(extra) > 0 {
+		fs = in.cat.Settle(append(fs, extra...))
 	}
-	return fs, paths
+	return fs
 }
 
 // ProbeIncomplete: a required check or agent path could not look.
 const ProbeIncomplete finding.ID = "probe.incomplete"
 
-// probeEntries are the findings about the probe's own view (diagnose.go).
-var probeEntries = []finding.Entry{
-	{ID: ProbeIncomplete, Severity: finding.SevInfo,
-		Title: "Some required checks could not run",
-		Fix:   "Run the probe as root on the instance itself (sudo ssm-probe), with a longer --deadline if checks timed out."},
+// probeFamily pairs the findings about the probe's own view with the rules that raise them.
+func probeFamily() family {
+	return family{rules: []rule{diagnoseIncomplete}, entries: []finding.Entry{
+		{ID: ProbeIncomplete, Severity: finding.SevInfo,
+			Title: "Some required checks could not run",
+			Fix:   "Run the probe as root on the instance itself (sudo ssm-probe), with a longer --deadline if checks timed out."},
+	}}
 }
 
 // diagnoseIncomplete names the required checks that could not look, so that
 // an unknown verdict always says why.
-func diagnoseIncomplete(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseIncomplete(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	var ev []string
 	for _, c := range o.Checks {
 		if c.Required && !c.Status.Checked() {
@@ -82,7 +68,7 @@ func diagnoseIncomplete(cat *finding.Catalog, o *obs.Observations) []finding.Fin
 			ev = append(ev, s)
 		}
 	}
-	for _, p := range agentpath.AgentPaths(o) {
+	for _, p := range in.paths {
 		if p.Required && p.State == agentpath.PathUnknown {
 			ev = append(ev, fmt.Sprintf("agent path %s: %s", p.Line(), p.Detail))
 		}

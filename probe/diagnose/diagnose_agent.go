@@ -43,37 +43,40 @@ const (
 	debURL = "https://s3.{{.REGION}}.amazonaws.com/amazon-ssm-{{.REGION}}/latest/debian_amd64/amazon-ssm-agent.deb"
 )
 
-var agentEntries = []finding.Entry{
-	{ID: AgentNotInstalled, Severity: finding.SevFail,
-		Title: "The SSM Agent is not installed",
-		Fix: `{{if eq .pkg "` + agent.KindRPM + `"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now amazon-ssm-agent` +
-			`{{else if eq .pkg "` + agent.KindDpkg + `"}}sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now amazon-ssm-agent` +
-			`{{else}}Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now amazon-ssm-agent{{end}}`,
-		Docs: []string{finding.DocAgentInstall}},
-	{ID: AgentNotRunning, Severity: finding.SevFail,
-		Title: "The SSM Agent is not running",
-		Fix: finding.FixLines(
-			"{{if .masked}}sudo systemctl unmask {{or .unit \"amazon-ssm-agent\"}} && sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{else if .snap}}sudo snap start --enable amazon-ssm-agent{{else}}sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{end}}",
-			"Then read why it stopped: sudo journalctl -u {{or .unit \"amazon-ssm-agent\"}} -n 100; sudo tail -n 100 "+agent.AgentLogPath),
-		Docs: []string{finding.DocAgentStatus}},
-	{ID: AgentOutdated, Severity: finding.SevFail,
-		Title: "The SSM Agent is too old",
-		Fix: `Update the agent to {{or .target "` + agent.MinSessionManager + `"}} or later (the latest is best): aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}}, or on the host: ` +
-			`{{if .snap}}sudo snap refresh amazon-ssm-agent{{else if eq .pkg "` + agent.KindRPM + `"}}sudo yum install -y ` + rpmURL +
-			`{{else if eq .pkg "` + agent.KindDpkg + `"}}curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb{{else}}reinstall the latest package for this distribution{{end}}`,
-		Docs: []string{finding.DocAgentVersion, finding.DocAgentInstall}},
-	{ID: AgentHibernating, Severity: finding.SevWarn,
-		Title: "The SSM Agent is hibernating",
-		Fix:   "Fix the cause first (the other findings), then restart the agent so it retries now: {{if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}",
-		Docs:  []string{finding.DocHibernation}},
-	{ID: AgentEndpointOverride, Severity: finding.SevInfo,
-		Title: "The agent config overrides a region, domain or endpoint"},
-	{ID: HostDiskFull, Severity: finding.SevFail,
-		Title: "The disk is (nearly) full",
-		Fix: finding.FixLines(
-			"Find what fills it: sudo df -h {{.PATHS}}; sudo df -i {{.PATHS}}; sudo du -xh --max-depth=2 {{.PATH}} | sort -h | tail -n 20",
-			"Free space, e.g. sudo journalctl --vacuum-size=200M; sudo apt-get clean or sudo dnf clean all; remove old files under /var/log, then restart the agent."),
-		Docs: []string{finding.DocTroubleshoot}},
+// agentFamily pairs the findings about the agent and the host it runs on with the rules that raise them.
+func agentFamily() family {
+	return family{rules: []rule{diagnoseAgent, diagnoseHost}, entries: []finding.Entry{
+		{ID: AgentNotInstalled, Severity: finding.SevFail,
+			Title: "The SSM Agent is not installed",
+			Fix: `{{if eq .pkg "` + agent.KindRPM + `"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now amazon-ssm-agent` +
+				`{{else if eq .pkg "` + agent.KindDpkg + `"}}sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now amazon-ssm-agent` +
+				`{{else}}Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now amazon-ssm-agent{{end}}`,
+			Docs: []string{finding.DocAgentInstall}},
+		{ID: AgentNotRunning, Severity: finding.SevFail,
+			Title: "The SSM Agent is not running",
+			Fix: finding.FixLines(
+				"{{if .masked}}sudo systemctl unmask {{or .unit \"amazon-ssm-agent\"}} && sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{else if .snap}}sudo snap start --enable amazon-ssm-agent{{else}}sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{end}}",
+				"Then read why it stopped: sudo journalctl -u {{or .unit \"amazon-ssm-agent\"}} -n 100; sudo tail -n 100 "+agent.AgentLogPath),
+			Docs: []string{finding.DocAgentStatus}},
+		{ID: AgentOutdated, Severity: finding.SevFail,
+			Title: "The SSM Agent is too old",
+			Fix: `Update the agent to {{or .target "` + agent.MinSessionManager + `"}} or later (the latest is best): aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}}, or on the host: ` +
+				`{{if .snap}}sudo snap refresh amazon-ssm-agent{{else if eq .pkg "` + agent.KindRPM + `"}}sudo yum install -y ` + rpmURL +
+				`{{else if eq .pkg "` + agent.KindDpkg + `"}}curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb{{else}}reinstall the latest package for this distribution{{end}}`,
+			Docs: []string{finding.DocAgentVersion, finding.DocAgentInstall}},
+		{ID: AgentHibernating, Severity: finding.SevWarn,
+			Title: "The SSM Agent is hibernating",
+			Fix:   "Fix the cause first (the other findings), then restart the agent so it retries now: {{if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}",
+			Docs:  []string{finding.DocHibernation}},
+		{ID: AgentEndpointOverride, Severity: finding.SevInfo,
+			Title: "The agent config overrides a region, domain or endpoint"},
+		{ID: HostDiskFull, Severity: finding.SevFail,
+			Title: "The disk is (nearly) full",
+			Fix: finding.FixLines(
+				"Find what fills it: sudo df -h {{.PATHS}}; sudo df -i {{.PATHS}}; sudo du -xh --max-depth=2 {{.PATH}} | sort -h | tail -n 20",
+				"Free space, e.g. sudo journalctl --vacuum-size=200M; sudo apt-get clean or sudo dnf clean all; remove old files under /var/log, then restart the agent."),
+			Docs: []string{finding.DocTroubleshoot}},
+	}}
 }
 
 // agentFill fills the agent's fixes: how it is installed (pkg: rpm or
@@ -89,7 +92,8 @@ func agentFill(o *obs.Observations) finding.Fill {
 // hibernating, and (info) endpoint overrides in its config. A fact the
 // probe could not gather gives no finding: the agent check record already
 // says why (for example "not checked: offline root" for the process table).
-func diagnoseAgent(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseAgent(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	a := o.Agent
 	if a == nil {
 		return nil
@@ -281,7 +285,8 @@ func agentOverrides(cat *finding.Catalog, c *agent.ConfigOverrides) finding.Find
 // which the agent runs as, may still use (statfs f_bfree). Paths on one file
 // system are reported together. A path that could not be measured gives no
 // finding: its reason is in the host check record.
-func diagnoseHost(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseHost(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	if o.Host == nil {
 		return nil
 	}

@@ -22,151 +22,219 @@ const (
 	DNSNameserverUnresponsive finding.ID = "dns.nameserver-unresponsive"
 )
 
-var dnsEntries = []finding.Entry{
-	{ID: DNSVPCResolverSilent, Severity: finding.SevFail,
-		Title: "AmazonProvidedDNS does not answer",
-		Fix: finding.FixLines(
-			"Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > {{.VPC_ID}} > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id {{.VPC_ID}} --enable-dns-support \"{\\\"Value\\\":true}\"",
-			"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver."),
-		Docs:      []string{finding.DocVPCDNS},
-		DependsOn: []finding.ID{NetIPv6OnlyEndpoints}},
-	{ID: DNSResolverBypassesVPC, Severity: finding.SevFail,
-		Title: "The host's DNS servers do not see the VPC's endpoint zone",
-		Fix: finding.FixLines(
-			"On the DNS servers {{.DNS_SERVERS}}: add a conditional forwarder for {{.REGION}}.{{or .domain \"amazonaws.com\"}} to the IP addresses of a Route 53 Resolver inbound endpoint in {{.VPC}}.",
-			"Recommended: create a Route 53 Resolver inbound endpoint in the VPC and add a conditional forwarder for the region's amazonaws.com zone (e.g. REGION.amazonaws.com) on the host's DNS servers, pointing at the inbound endpoint's addresses. AmazonProvidedDNS itself does not answer queries from outside the VPC.",
-			"Or give the subnet a NAT path so that the public addresses work.",
-			"Stop-gap only: pin the endpoint names in /etc/hosts to the endpoint's private addresses (they break when the endpoint is recreated)."),
-		Docs:      []string{finding.DocResolverIn, finding.DocVPCEndpoints},
-		DependsOn: []finding.ID{HostResolvConf}},
-	{ID: DNSEndpointNoAddress, Severity: finding.SevFail,
-		Title: "An endpoint name has no address",
-		Fix: finding.FixLines(
-			"Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values={{.VPC_ID}} --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids {{.SUBNET_ID}}",
-			"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides."),
-		Docs:      []string{finding.DocVPCEndpoints, finding.DocPrivateDNS},
-		DependsOn: []finding.ID{HostResolvConf}},
-	{ID: DNSHostsOverride, Severity: finding.SevWarn,
-		Title: "/etc/hosts pins an endpoint name",
-		Fix:   "Remove the pin from /etc/hosts and let DNS answer; the pin breaks silently when the endpoint is recreated.",
-		Docs:  []string{finding.DocPrivateDNS}},
-	{ID: DNSHostsStale, Severity: finding.SevFail,
-		Title: "/etc/hosts pins an endpoint name to a wrong address",
-		Fix:   "Remove the stale line from /etc/hosts (or correct it to what AmazonProvidedDNS answers), then restart the agent: sudo systemctl restart amazon-ssm-agent",
-		Docs:  []string{finding.DocPrivateDNS}},
-	{ID: DNSNameserverUnresponsive, Severity: finding.SevWarn,
-		Title: "A configured nameserver does not answer",
-		Fix: "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it)." +
-			"{{if .stub}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
-		Docs:      []string{finding.DocVPCDNS},
-		DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
+// dnsFamily pairs the findings about the answers to the endpoint names with the rules that raise them.
+func dnsFamily() family {
+	return family{rules: []rule{diagnoseDNS}, entries: []finding.Entry{
+		{ID: DNSVPCResolverSilent, Severity: finding.SevFail,
+			Title: "AmazonProvidedDNS does not answer",
+			Fix: finding.FixLines(
+				"Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > {{.VPC_ID}} > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id {{.VPC_ID}} --enable-dns-support \"{\\\"Value\\\":true}\"",
+				"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver."),
+			Docs:      []string{finding.DocVPCDNS},
+			DependsOn: []finding.ID{NetIPv6OnlyEndpoints}},
+		{ID: DNSResolverBypassesVPC, Severity: finding.SevFail,
+			Title: "The host's DNS servers do not see the VPC's endpoint zone",
+			Fix: finding.FixLines(
+				"On the DNS servers {{.DNS_SERVERS}}: add a conditional forwarder for {{.REGION}}.{{or .domain \"amazonaws.com\"}} to the IP addresses of a Route 53 Resolver inbound endpoint in {{.VPC}}.",
+				"Recommended: create a Route 53 Resolver inbound endpoint in the VPC and add a conditional forwarder for the region's amazonaws.com zone (e.g. REGION.amazonaws.com) on the host's DNS servers, pointing at the inbound endpoint's addresses. AmazonProvidedDNS itself does not answer queries from outside the VPC.",
+				"Or give the subnet a NAT path so that the public addresses work.",
+				"Stop-gap only: pin the endpoint names in /etc/hosts to the endpoint's private addresses (they break when the endpoint is recreated)."),
+			Docs:      []string{finding.DocResolverIn, finding.DocVPCEndpoints},
+			DependsOn: []finding.ID{HostResolvConf}},
+		{ID: DNSEndpointNoAddress, Severity: finding.SevFail,
+			Title: "An endpoint name has no address",
+			Fix: finding.FixLines(
+				"Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values={{.VPC_ID}} --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids {{.SUBNET_ID}}",
+				"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides."),
+			Docs:      []string{finding.DocVPCEndpoints, finding.DocPrivateDNS},
+			DependsOn: []finding.ID{HostResolvConf}},
+		{ID: DNSHostsOverride, Severity: finding.SevWarn,
+			Title: "/etc/hosts pins an endpoint name",
+			Fix:   "Remove the pin from /etc/hosts and let DNS answer; the pin breaks silently when the endpoint is recreated.",
+			Docs:  []string{finding.DocPrivateDNS}},
+		{ID: DNSHostsStale, Severity: finding.SevFail,
+			Title: "/etc/hosts pins an endpoint name to a wrong address",
+			Fix:   "Remove the stale line from /etc/hosts (or correct it to what AmazonProvidedDNS answers), then restart the agent: sudo systemctl restart amazon-ssm-agent",
+			Docs:  []string{finding.DocPrivateDNS}},
+		{ID: DNSNameserverUnresponsive, Severity: finding.SevWarn,
+			Title: "A configured nameserver does not answer",
+			Fix: "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it)." +
+				"{{if .stub}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
+			Docs:      []string{finding.DocVPCDNS},
+			DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
+	}}
 }
 
 // diagnoseDNS implements the dns.* findings of docs/FINDINGS.md: it compares what
 // the host's resolvers, AmazonProvidedDNS and the hosts file say about each
 // endpoint name, and combines that with what port 443 did.
-func diagnoseDNS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
-	p := o.Plan
-	if p == nil || len(o.DNS)+len(o.AgentDNS) == 0 {
+func diagnoseDNS(in *input) []finding.Finding {
+	if in.o.Plan == nil || len(in.o.DNS)+len(in.o.AgentDNS) == 0 {
 		return nil
 	}
 	var out []finding.Finding
-	vs := agentpath.Views(o)
-	out = append(out, vpcSilent(cat, o, vs)...)
-	out = append(out, unresponsive(cat, o)...)
-
-	var bypass, noAddr, override, stale []string
-	var bypassHosts, noAddrHosts, overrideHosts, staleHosts []string
-	bypassWorks := true // every bypassed name still reaches its (public) address
-	paths := agentpath.PathsByHost(o)
-	for i := range vs {
-		v := &vs[i]
-		ap := paths[v.Endpoint.Host]
-		if !v.Endpoint.Required || v.Proxy != nil || ap != nil && (ap.SearchExpanded() || ap.RcodeFailed() || ap.SilentFailed()) {
-			continue // through a proxy, the proxy resolves the name; a hijack and an error rcode have their own rules
-		}
-		vpcAddrs, vpcBy := v.VPCAnswer()
-		switch {
-		case v.FromHosts():
-			pins := v.Agent.Answer.Addrs
-			where := v.Agent.Answer.Detail // "/etc/hosts line N"
-			if where == "" {
-				where = hostsPath(o)
-			}
-			ev := fmt.Sprintf("%s pins %s to %s", where, v.Endpoint.Host, obs.JoinAddrs(pins))
-			switch {
-			case vpcBy != nil && !overlap(pins, vpcAddrs):
-				stale = append(stale, ev+fmt.Sprintf("; AmazonProvidedDNS %s answers %s", vpcBy.Resolver, obs.JoinAddrs(vpcAddrs)))
-				staleHosts = append(staleHosts, v.Endpoint.Host)
-			case agentpath.PathBrokenAt(paths, v.Endpoint.Host, agentpath.StageTCP):
-				stale = append(stale, ev+"; port 443 on it does not answer: "+netSummary(v, pins))
-				staleHosts = append(staleHosts, v.Endpoint.Host)
-			case agentpath.HostOK(paths, v.Endpoint.Host):
-				override = append(override, ev+"; it still matches AmazonProvidedDNS and port 443 answers")
-				overrideHosts = append(overrideHosts, v.Endpoint.Host)
-			}
-		case bypasses(p, v):
-			bypass = append(bypass, bypassEvidence(p, v, vpcAddrs, vpcBy)...)
-			bypassHosts = append(bypassHosts, v.Endpoint.Host)
-			addrs, _ := v.AgentAddrs()
-			if !agentpath.HostOK(paths, v.Endpoint.Host) {
-				bypassWorks = false
-			} else {
-				bypass = append(bypass, fmt.Sprintf("%s still answers on %s through another path (NAT or internet)", v.Endpoint.Host, obs.JoinAddrs(addrs)))
-			}
-		case noAddress(v):
-			noAddr = append(noAddr, noAddressEvidence(v, vpcAddrs, vpcBy))
-			noAddrHosts = append(noAddrHosts, v.Endpoint.Host)
-		}
-	}
-	if len(bypass) > 0 {
-		sev := finding.SevFail
-		if bypassWorks {
-			sev = finding.SevWarn
-		}
-		f := cat.NewAt(DNSResolverBypassesVPC, sev,
-			fmt.Sprintf("The DNS servers this host uses (%s) do not forward to the VPC resolver, so they never see the private DNS of the VPC's interface endpoints; AmazonProvidedDNS, which does, answers with addresses inside the VPC. AmazonProvidedDNS does not answer queries from outside the VPC, so the fix is a Route 53 Resolver inbound endpoint with a conditional forwarder, or a NAT path.",
-				obs.JoinAddrs(p.System)),
-			bypass,
-			finding.Fill{"DNS_SERVERS": obs.JoinAddrs(p.System), "REGION": p.Region, "domain": p.Domain, "VPC": vpcName(o)})
-		if bypassWorks {
-			f.Summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
-		}
-		f.About(bypassHosts...)
-		out = append(out, f)
-	}
-	if len(noAddr) > 0 {
-		subnet := "SUBNET_ID"
-		if o.IMDS != nil && o.IMDS.SubnetID != "" {
-			subnet = o.IMDS.SubnetID
-		}
-		f := cat.New(DNSEndpointNoAddress,
-			"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
-			noAddr,
-			finding.Fill{"VPC_ID": vpcID(o), "SUBNET_ID": subnet})
-		f.About(noAddrHosts...)
-		out = append(out, f)
-	}
-	if len(stale) > 0 {
-		f := cat.New(DNSHostsStale,
-			"/etc/hosts pins endpoint names to addresses that are no longer right; the agent reads /etc/hosts before DNS and connects there.",
-			stale)
-		f.About(staleHosts...)
-		out = append(out, f)
-	}
-	if len(override) > 0 {
-		f := cat.New(DNSHostsOverride,
-			"/etc/hosts pins endpoint names. The pins work today, but they break silently when the endpoint is recreated or its addresses change.",
-			override)
-		f.About(overrideHosts...)
-		out = append(out, f)
+	for _, r := range []rule{vpcSilent, unresponsive, resolverBypassesVPC, endpointNoAddress, hostsStale, hostsOverride} {
+		out = append(out, r(in)...)
 	}
 	return out
 }
 
+// evidence gathers one finding's evidence lines and the endpoints it names.
+type evidence struct {
+	lines []string
+	hosts []string
+}
+
+// add records lines about host.
+func (e *evidence) add(host string, lines ...string) {
+	e.lines = append(e.lines, lines...)
+	e.hosts = append(e.hosts, host)
+}
+
+// lookupCase is what a required endpoint's lookup shows, in the DNS rule's
+// order: a hosts-file pin first (stale, or an override that works), then
+// resolvers that bypass the VPC's, then no address at all.
+type lookupCase int
+
+const (
+	lookupFine lookupCase = iota
+	lookupHostsStale
+	lookupHostsOverride
+	lookupBypass
+	lookupNoAddress
+)
+
+// lookupOf classifies v's lookup and gives the evidence lines of its case.
+// A name the agent reaches through its proxy is the proxy's to resolve; a
+// search-list hijack and an error rcode have their own rules.
+func (in *input) lookupOf(v *agentpath.View) (lookupCase, []string) {
+	host := v.Endpoint.Host
+	ap := in.byHost[host]
+	if !v.Endpoint.Required || v.Proxy != nil || ap != nil && (ap.SearchExpanded() || ap.RcodeFailed() || ap.SilentFailed()) {
+		return lookupFine, nil
+	}
+	p := in.o.Plan
+	vpcAddrs, vpcBy := v.VPCAnswer()
+	switch {
+	case v.FromHosts():
+		pins := v.Agent.Answer.Addrs
+		where := v.Agent.Answer.Detail // "/etc/hosts line N"
+		if where == "" {
+			where = hostsPath(in.o)
+		}
+		ev := fmt.Sprintf("%s pins %s to %s", where, host, obs.JoinAddrs(pins))
+		switch {
+		case vpcBy != nil && !overlap(pins, vpcAddrs):
+			return lookupHostsStale, []string{ev + fmt.Sprintf("; AmazonProvidedDNS %s answers %s", vpcBy.Resolver, obs.JoinAddrs(vpcAddrs))}
+		case in.brokenAt(host, agentpath.StageTCP):
+			return lookupHostsStale, []string{ev + "; port 443 on it does not answer: " + netSummary(v, pins)}
+		case in.hostOK(host):
+			return lookupHostsOverride, []string{ev + "; it still matches AmazonProvidedDNS and port 443 answers"}
+		}
+	case bypasses(p, v):
+		ev := bypassEvidence(p, v, vpcAddrs, vpcBy)
+		if in.hostOK(host) {
+			addrs, _ := v.AgentAddrs()
+			ev = append(ev, fmt.Sprintf("%s still answers on %s through another path (NAT or internet)", host, obs.JoinAddrs(addrs)))
+		}
+		return lookupBypass, ev
+	case noAddress(v):
+		return lookupNoAddress, []string{noAddressEvidence(v, vpcAddrs, vpcBy)}
+	}
+	return lookupFine, nil
+}
+
+// lookups gathers the evidence of every endpoint whose lookup is of case c.
+func (in *input) lookups(c lookupCase) evidence {
+	var e evidence
+	for i := range in.views {
+		if got, lines := in.lookupOf(&in.views[i]); got == c {
+			e.add(in.views[i].Endpoint.Host, lines...)
+		}
+	}
+	return e
+}
+
+// resolverBypassesVPC is dns.resolver-bypasses-vpc: the host's resolvers
+// answer outside the VPC where AmazonProvidedDNS answers inside it; a warn
+// while every bypassed name still answers on its public address.
+func resolverBypassesVPC(in *input) []finding.Finding {
+	e := in.lookups(lookupBypass)
+	if len(e.hosts) == 0 {
+		return nil
+	}
+	works := true
+	for _, h := range e.hosts {
+		works = works && in.hostOK(h)
+	}
+	sev := finding.SevFail
+	if works {
+		sev = finding.SevWarn
+	}
+	p := in.o.Plan
+	f := in.cat.NewAt(DNSResolverBypassesVPC, sev,
+		fmt.Sprintf("The DNS servers this host uses (%s) do not forward to the VPC resolver, so they never see the private DNS of the VPC's interface endpoints; AmazonProvidedDNS, which does, answers with addresses inside the VPC. AmazonProvidedDNS does not answer queries from outside the VPC, so the fix is a Route 53 Resolver inbound endpoint with a conditional forwarder, or a NAT path.",
+			obs.JoinAddrs(p.System)),
+		e.lines,
+		finding.Fill{"DNS_SERVERS": obs.JoinAddrs(p.System), "REGION": p.Region, "domain": p.Domain, "VPC": vpcName(in.o)})
+	if works {
+		f.Summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
+	}
+	f.About(e.hosts...)
+	return []finding.Finding{f}
+}
+
+// endpointNoAddress is dns.endpoint-no-address: the agent's resolver
+// answers NODATA or NXDOMAIN.
+func endpointNoAddress(in *input) []finding.Finding {
+	e := in.lookups(lookupNoAddress)
+	if len(e.hosts) == 0 {
+		return nil
+	}
+	subnet := "SUBNET_ID"
+	if in.o.IMDS != nil && in.o.IMDS.SubnetID != "" {
+		subnet = in.o.IMDS.SubnetID
+	}
+	f := in.cat.New(DNSEndpointNoAddress,
+		"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
+		e.lines,
+		finding.Fill{"VPC_ID": vpcID(in.o), "SUBNET_ID": subnet})
+	f.About(e.hosts...)
+	return []finding.Finding{f}
+}
+
+// hostsStale is dns.hosts-stale: /etc/hosts pins a name to an address
+// AmazonProvidedDNS no longer gives, or whose port 443 does not answer.
+func hostsStale(in *input) []finding.Finding {
+	e := in.lookups(lookupHostsStale)
+	if len(e.hosts) == 0 {
+		return nil
+	}
+	f := in.cat.New(DNSHostsStale,
+		"/etc/hosts pins endpoint names to addresses that are no longer right; the agent reads /etc/hosts before DNS and connects there.",
+		e.lines)
+	f.About(e.hosts...)
+	return []finding.Finding{f}
+}
+
+// hostsOverride is dns.hosts-override: /etc/hosts pins a name, and the pin
+// works today.
+func hostsOverride(in *input) []finding.Finding {
+	e := in.lookups(lookupHostsOverride)
+	if len(e.hosts) == 0 {
+		return nil
+	}
+	f := in.cat.New(DNSHostsOverride,
+		"/etc/hosts pins endpoint names. The pins work today, but they break silently when the endpoint is recreated or its addresses change.",
+		e.lines)
+	f.About(e.hosts...)
+	return []finding.Finding{f}
+}
+
 // vpcSilent is dns.vpc-resolver-silent: the host is in a VPC, and neither
 // AmazonProvidedDNS address answered any question at all.
-func vpcSilent(cat *finding.Catalog, o *obs.Observations, vs []agentpath.View) []finding.Finding {
+func vpcSilent(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	p := o.Plan
 	if len(p.VPCCIDRs) == 0 {
 		return nil
@@ -200,7 +268,7 @@ func vpcSilent(cat *finding.Catalog, o *obs.Observations, vs []agentpath.View) [
 	if hostAsksVPC(o) {
 		// The host asks the silent resolver itself: every lookup that
 		// broke broke here.
-		f.About(agentpath.BrokenAtResolve(o, false)...)
+		f.About(in.brokenAtResolve(false)...)
 	}
 	return []finding.Finding{f}
 }
@@ -220,7 +288,8 @@ func hostAsksVPC(o *obs.Observations) bool {
 
 // unresponsive is dns.nameserver-unresponsive: a configured nameserver that
 // answered no question while another did (warn), or none answered (fail).
-func unresponsive(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func unresponsive(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	type tally struct{ asked, quiet int }
 	t := map[netip.Addr]*tally{}
 	for _, d := range o.DNS {
@@ -254,7 +323,7 @@ func unresponsive(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	// the others.
 	var quietEv, quietHosts, quietServers []string
 	quietRequired := false
-	for _, p := range agentpath.AgentPaths(o) {
+	for _, p := range in.paths {
 		if !p.SilentFailed() {
 			continue
 		}
@@ -308,7 +377,7 @@ func unresponsive(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 	}
 	f := cat.NewAt(DNSNameserverUnresponsive, finding.SevFail,
 		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev, stubFill(dead, nil))
-	f.About(agentpath.BrokenAtResolve(o, false)...)
+	f.About(in.brokenAtResolve(false)...)
 	return []finding.Finding{f}
 }
 

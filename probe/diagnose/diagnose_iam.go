@@ -36,29 +36,32 @@ const (
 	enableDHMCFix    = "Default Host Management Configuration must be turned on for the account and region: aws ssm update-service-setting --setting-id arn:aws:ssm:{{.REGION}}:ACCOUNT_ID:servicesetting/ssm/managed-instance/default-ec2-instance-management-role --setting-value service-role/" + dhmcRole + " --region {{.REGION}}"
 )
 
-var iamEntries = []finding.Entry{
-	// When DHMC can stand in (dhmcReady), turning it on comes first;
-	// otherwise attaching a profile, then what DHMC lacks (dhmc.fill).
-	{ID: IAMNoInstanceProfile, Severity: finding.SevFail,
-		Title: "No instance profile is attached",
-		Fix: finding.FixLines(
-			"{{if .dhmcReady}}"+enableDHMCFix, "Or attach "+attachProfileFix+"{{else}}Attach "+attachProfileFix,
-			"{{if eq .imdsFix \"hop\"}}For IMDSv2, raise the PUT response hop limit: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-put-response-hop-limit 2{{.regionFlag}}{{end}}",
-			"{{if eq .imdsFix \"endpoint\"}}Make IMDSv2 answer: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-endpoint enabled{{.regionFlag}}{{end}}",
-			"{{if .agentFix}}Update the agent to "+string(agent.MinDefaultHostManagement)+" or later: aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}} (needs working credentials), or the distribution's package manager.{{end}}",
-			"{{if or .imdsFix .agentFix}}Or, once the above is fixed: "+enableDHMCFix+"{{end}}{{end}}"),
-		Docs: []string{finding.DocInstanceRole, finding.DocDHMC}},
-	// The first fix depends on why the credentials are unusable (cause).
-	{ID: IAMCredsUnavailable, Severity: finding.SevFail,
-		Title: "The instance role's credentials are unusable",
-		Fix: finding.FixLines(
-			"{{if eq .cause \"unreadable\"}}Check that role {{.ROLE_NAME}} still exists (aws iam get-role --role-name {{.ROLE_NAME}}) and re-associate the instance profile.{{else if eq .cause \"expired\"}}Check this host's clock first (timedatectl; chronyc tracking): a clock running ahead makes valid credentials look expired.",
-			"If the clock is right, IMDS cannot refresh the role's credentials: re-associate the instance profile: aws ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values={{.INSTANCE_ID}}{{.regionFlag}}, then aws ec2 replace-iam-instance-profile-association --association-id ASSOCIATION_ID --iam-instance-profile Arn={{.PROFILE_ARN}}{{.regionFlag}}{{else}}"+
-				"Let EC2 assume role {{.ROLE_NAME}}: check its trust policy (aws iam get-role --role-name {{.ROLE_NAME}} --query Role.AssumeRolePolicyDocument) allows ec2.amazonaws.com, e.g. aws iam update-assume-role-policy --role-name {{.ROLE_NAME}}"+
-				` --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'{{end}}`,
-			"Check the role's trust policy (it must trust ec2.amazonaws.com) and that the role still exists; re-associate the instance profile if needed."),
-		Docs:      []string{finding.DocInstanceRole},
-		DependsOn: []finding.ID{IAMNoInstanceProfile}},
+// iamFamily pairs the findings about the instance's role and its credentials with the rules that raise them.
+func iamFamily() family {
+	return family{rules: []rule{diagnoseIAM}, entries: []finding.Entry{
+		// When DHMC can stand in (dhmcReady), turning it on comes first;
+		// otherwise attaching a profile, then what DHMC lacks (dhmc.fill).
+		{ID: IAMNoInstanceProfile, Severity: finding.SevFail,
+			Title: "No instance profile is attached",
+			Fix: finding.FixLines(
+				"{{if .dhmcReady}}"+enableDHMCFix, "Or attach "+attachProfileFix+"{{else}}Attach "+attachProfileFix,
+				"{{if eq .imdsFix \"hop\"}}For IMDSv2, raise the PUT response hop limit: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-put-response-hop-limit 2{{.regionFlag}}{{end}}",
+				"{{if eq .imdsFix \"endpoint\"}}Make IMDSv2 answer: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-endpoint enabled{{.regionFlag}}{{end}}",
+				"{{if .agentFix}}Update the agent to "+string(agent.MinDefaultHostManagement)+" or later: aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}} (needs working credentials), or the distribution's package manager.{{end}}",
+				"{{if or .imdsFix .agentFix}}Or, once the above is fixed: "+enableDHMCFix+"{{end}}{{end}}"),
+			Docs: []string{finding.DocInstanceRole, finding.DocDHMC}},
+		// The first fix depends on why the credentials are unusable (cause).
+		{ID: IAMCredsUnavailable, Severity: finding.SevFail,
+			Title: "The instance role's credentials are unusable",
+			Fix: finding.FixLines(
+				"{{if eq .cause \"unreadable\"}}Check that role {{.ROLE_NAME}} still exists (aws iam get-role --role-name {{.ROLE_NAME}}) and re-associate the instance profile.{{else if eq .cause \"expired\"}}Check this host's clock first (timedatectl; chronyc tracking): a clock running ahead makes valid credentials look expired.",
+				"If the clock is right, IMDS cannot refresh the role's credentials: re-associate the instance profile: aws ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values={{.INSTANCE_ID}}{{.regionFlag}}, then aws ec2 replace-iam-instance-profile-association --association-id ASSOCIATION_ID --iam-instance-profile Arn={{.PROFILE_ARN}}{{.regionFlag}}{{else}}"+
+					"Let EC2 assume role {{.ROLE_NAME}}: check its trust policy (aws iam get-role --role-name {{.ROLE_NAME}} --query Role.AssumeRolePolicyDocument) allows ec2.amazonaws.com, e.g. aws iam update-assume-role-policy --role-name {{.ROLE_NAME}}"+
+					` --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'{{end}}`,
+				"Check the role's trust policy (it must trust ec2.amazonaws.com) and that the role still exists; re-associate the instance profile if needed."),
+			Docs:      []string{finding.DocInstanceRole},
+			DependsOn: []finding.ID{IAMNoInstanceProfile}},
+	}}
 }
 
 // diagnoseIAM names what keeps the agent from getting credentials through
@@ -74,7 +77,8 @@ var iamEntries = []finding.Entry{
 //
 // When IMDS did not answer, the profile is unchecked and the imds rules
 // speak instead.
-func diagnoseIAM(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseIAM(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	id := o.IMDS
 	if id == nil {
 		return nil

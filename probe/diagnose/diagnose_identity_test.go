@@ -113,7 +113,7 @@ func TestDiskThresholds(t *testing.T) {
 	for _, c := range cases {
 		d := host.Disk{Path: "/", Checked: true, TotalBytes: 1 << 30, FreePercent: c.free,
 			InodesKnown: c.inodesKnown, FreeInodesPercent: c.inodes, TotalInodes: 1000}
-		fs := diagnoseHost(&cat, &obs.Observations{Host: &host.Facts{Disks: []host.Disk{d}}})
+		fs := diagnoseHost(newInput(&cat, &obs.Observations{Host: &host.Facts{Disks: []host.Disk{d}}}))
 		got := ""
 		if len(fs) == 1 {
 			got = string(fs[0].Severity)

@@ -32,30 +32,33 @@ const imdsPlacementFix = "{{if .hybrid}}{{if .registered}}Nothing to fix for IMD
 	"Make sure the metadata endpoint is enabled: " + imdsEnableFix + "\n" +
 	"Look for a host firewall rule or route that catches 169.254.169.254: sudo iptables -S OUTPUT; sudo nft list ruleset; ip route get 169.254.169.254{{end}}"
 
-var imdsEntries = []finding.Entry{
-	{ID: IMDSUnreachable, Severity: finding.SevFail,
-		Title:     "The instance metadata service cannot be reached",
-		Fix:       imdsPlacementFix,
-		Docs:      []string{finding.DocIMDSOptions},
-		DependsOn: []finding.ID{NetIPv6OnlyEndpoints}},
-	{ID: IMDSTokenTimeout, Severity: finding.SevFail,
-		Title: "IMDSv2 token requests get no answer (hop limit)",
-		Fix: finding.FixLines(
-			"aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-put-response-hop-limit 2{{.regionFlag}}",
-			"Or run the agent (and this probe) in the host's network namespace."),
-		Docs: []string{finding.DocIMDSOptions}},
-	{ID: IMDSDisabled, Severity: finding.SevFail,
-		Title: "The instance metadata service is turned off",
-		Fix:   imdsEnableFix,
-		Docs:  []string{finding.DocIMDSOptions}},
-	// Something answers, but not usefully: a 401 to every request with
-	// the token, or nothing readable, gets the placement fix; an iam/info
-	// that fails, the search for what answers in IMDS's place.
-	{ID: IMDSUnusable, Severity: finding.SevFail,
-		Title: "The instance metadata service answers, but not usefully",
-		Fix: "{{if .placement}}" + imdsPlacementFix + "{{else}}" +
-			"Look for something answering in IMDS's place (a proxy without no_proxy=169.254.169.254, a DNAT rule, a container metadata emulator): ip route get 169.254.169.254; sudo iptables -t nat -S; sudo nft list ruleset{{end}}",
-		Docs: []string{finding.DocIMDSOptions}},
+// imdsFamily pairs the findings about the instance metadata service with the rules that raise them.
+func imdsFamily() family {
+	return family{rules: []rule{diagnoseIMDS}, entries: []finding.Entry{
+		{ID: IMDSUnreachable, Severity: finding.SevFail,
+			Title:     "The instance metadata service cannot be reached",
+			Fix:       imdsPlacementFix,
+			Docs:      []string{finding.DocIMDSOptions},
+			DependsOn: []finding.ID{NetIPv6OnlyEndpoints}},
+		{ID: IMDSTokenTimeout, Severity: finding.SevFail,
+			Title: "IMDSv2 token requests get no answer (hop limit)",
+			Fix: finding.FixLines(
+				"aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-put-response-hop-limit 2{{.regionFlag}}",
+				"Or run the agent (and this probe) in the host's network namespace."),
+			Docs: []string{finding.DocIMDSOptions}},
+		{ID: IMDSDisabled, Severity: finding.SevFail,
+			Title: "The instance metadata service is turned off",
+			Fix:   imdsEnableFix,
+			Docs:  []string{finding.DocIMDSOptions}},
+		// Something answers, but not usefully: a 401 to every request with
+		// the token, or nothing readable, gets the placement fix; an iam/info
+		// that fails, the search for what answers in IMDS's place.
+		{ID: IMDSUnusable, Severity: finding.SevFail,
+			Title: "The instance metadata service answers, but not usefully",
+			Fix: "{{if .placement}}" + imdsPlacementFix + "{{else}}" +
+				"Look for something answering in IMDS's place (a proxy without no_proxy=169.254.169.254, a DNAT rule, a container metadata emulator): ip route get 169.254.169.254; sudo iptables -t nat -S; sudo nft list ruleset{{end}}",
+			Docs: []string{finding.DocIMDSOptions}},
+	}}
 }
 
 // idFill fills the instance and region of a fix: the instance ID (or its
@@ -81,7 +84,8 @@ const placeholderInstance = "INSTANCE_ID"
 //
 // Without IMDS observations (an offline --root) it returns nothing: the
 // imds check record already says why it did not run.
-func diagnoseIMDS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseIMDS(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	id := o.IMDS
 	if id == nil {
 		return nil

@@ -7,7 +7,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/inotify"
-	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
 // The kernel limits the agent's IPC needs.
@@ -15,16 +14,19 @@ const (
 	HostInotifyExhausted finding.ID = "host.inotify-exhausted"
 )
 
-var inotifyEntries = []finding.Entry{
-	{ID: HostInotifyExhausted, Severity: finding.SevFail,
-		Title: "The agent's workers run out of inotify instances or file descriptors",
-		Fix: finding.FixLines(
-			sysctlFix("instances", "fs.inotify.max_user_instances"),
-			"{{if .nofile}}If root is far from that limit, the worker hit its own open-file limit instead: sudo systemctl edit amazon-ssm-agent, add [Service] LimitNOFILE=65536, then sudo systemctl restart amazon-ssm-agent{{end}}",
-			sysctlFix("watches", "fs.inotify.max_user_watches"),
-			sysctlFix("files", "fs.file-max"),
-			"Find what holds the instances (the evidence lists the largest holders; for all: sudo find /proc/*/fd -lname anon_inode:inotify | cut -d/ -f3 | sort | uniq -c | sort -rn | head) and fix or restart it, then restart the agent: sudo systemctl restart amazon-ssm-agent"),
-		Docs: []string{finding.DocTroubleshoot, finding.DocAgentStatus}},
+// inotifyFamily pairs the findings about inotify and file handles with the rules that raise them.
+func inotifyFamily() family {
+	return family{rules: []rule{diagnoseInotify}, entries: []finding.Entry{
+		{ID: HostInotifyExhausted, Severity: finding.SevFail,
+			Title: "The agent's workers run out of inotify instances or file descriptors",
+			Fix: finding.FixLines(
+				sysctlFix("instances", "fs.inotify.max_user_instances"),
+				"{{if .nofile}}If root is far from that limit, the worker hit its own open-file limit instead: sudo systemctl edit amazon-ssm-agent, add [Service] LimitNOFILE=65536, then sudo systemctl restart amazon-ssm-agent{{end}}",
+				sysctlFix("watches", "fs.inotify.max_user_watches"),
+				sysctlFix("files", "fs.file-max"),
+				"Find what holds the instances (the evidence lists the largest holders; for all: sudo find /proc/*/fd -lname anon_inode:inotify | cut -d/ -f3 | sort | uniq -c | sort -rn | head) and fix or restart it, then restart the agent: sudo systemctl restart amazon-ssm-agent"),
+			Docs: []string{finding.DocTroubleshoot, finding.DocAgentStatus}},
+	}}
 }
 
 // inotifyWarnUse is the share of a limit in use from which
@@ -42,7 +44,8 @@ const inotifyWarnUse = 0.9
 // silent pass). It is fail when the
 // logs show the error within 15 minutes of the run, warn otherwise. The
 // fix raises the limit and persists it under /etc/sysctl.d.
-func diagnoseInotify(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseInotify(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	logs := logSummary(o, journal.KindFilewatcherError)
 	f := o.Inotify
 	var ev []string

@@ -6,7 +6,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
-	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
 // The IPv6-only host.
@@ -14,16 +13,19 @@ const (
 	NetIPv6OnlyEndpoints finding.ID = "net.ipv6-only-endpoints"
 )
 
-var ipv6Entries = []finding.Entry{
-	{ID: NetIPv6OnlyEndpoints, Severity: finding.SevFail,
-		Title: "This IPv6-only host uses endpoint names that have no IPv6 address",
-		Fix: finding.FixLines(
-			"In {{.AGENT_CONFIG}} set the dual-stack endpoints (merge into the existing sections): {{.DUAL_STACK_SECTIONS}}; then sudo systemctl restart amazon-ssm-agent. Agent 3.3.3270.0 and later can instead be told to use the dual-stack endpoints itself (its UseDualStackEndpoint option; https://github.com/aws/amazon-ssm-agent/releases/tag/3.3.3270.0).",
-			"{{if .imdsV4}}Turn on IMDS's IPv6 endpoint: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-protocol-ipv6 enabled --region {{.REGION}}",
-			"And point the agent's AWS SDK at it: sudo systemctl edit amazon-ssm-agent, add [Service] Environment=AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6, then sudo systemctl restart amazon-ssm-agent. To check it from here: ssm-probe --imds-endpoint "+imdsIPv6+"{{end}}",
-			"{{if .dnsV4}}Resolve over IPv6: the Route 53 Resolver answers at "+resolverIPv6+" on Nitro instances; DHCPv6 in an IPv6-only subnet hands it out (check the subnet's DHCP options set and the host's network configuration: netplan, NetworkManager, systemd-networkd), or set it: nameserver "+resolverIPv6+" in /etc/resolv.conf, or the upstream of systemd-resolved.{{end}}",
-			"Or give the subnet IPv4 (a dual-stack subnet with a NAT path or interface endpoints), since the standard endpoint names (*.amazonaws.com) answer IPv4 only."),
-		Docs: []string{finding.DocDualStack, finding.DocIMDSOptions, finding.DocAgentConfig}},
+// ipv6Family pairs the findings about IPv6-only hosts with the rules that raise them.
+func ipv6Family() family {
+	return family{rules: []rule{diagnoseIPv6Only}, entries: []finding.Entry{
+		{ID: NetIPv6OnlyEndpoints, Severity: finding.SevFail,
+			Title: "This IPv6-only host uses endpoint names that have no IPv6 address",
+			Fix: finding.FixLines(
+				"In {{.AGENT_CONFIG}} set the dual-stack endpoints (merge into the existing sections): {{.DUAL_STACK_SECTIONS}}; then sudo systemctl restart amazon-ssm-agent. Agent 3.3.3270.0 and later can instead be told to use the dual-stack endpoints itself (its UseDualStackEndpoint option; https://github.com/aws/amazon-ssm-agent/releases/tag/3.3.3270.0).",
+				"{{if .imdsV4}}Turn on IMDS's IPv6 endpoint: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-protocol-ipv6 enabled --region {{.REGION}}",
+				"And point the agent's AWS SDK at it: sudo systemctl edit amazon-ssm-agent, add [Service] Environment=AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6, then sudo systemctl restart amazon-ssm-agent. To check it from here: ssm-probe --imds-endpoint "+imdsIPv6+"{{end}}",
+				"{{if .dnsV4}}Resolve over IPv6: the Route 53 Resolver answers at "+resolverIPv6+" on Nitro instances; DHCPv6 in an IPv6-only subnet hands it out (check the subnet's DHCP options set and the host's network configuration: netplan, NetworkManager, systemd-networkd), or set it: nameserver "+resolverIPv6+" in /etc/resolv.conf, or the upstream of systemd-resolved.{{end}}",
+				"Or give the subnet IPv4 (a dual-stack subnet with a NAT path or interface endpoints), since the standard endpoint names (*.amazonaws.com) answer IPv4 only."),
+			Docs: []string{finding.DocDualStack, finding.DocIMDSOptions, finding.DocAgentConfig}},
+	}}
 }
 
 // imdsIPv6 is the instance metadata service's IPv6 address on Nitro
@@ -50,7 +52,8 @@ var agentConfigKey = map[string]string{"ssm": "Ssm", "ssmmessages": "Mgs", "ec2m
 // exact amazon-ssm-agent.json change, and IMDS at [fd00:ec2::254]. A
 // subnet with DNS64 and NAT64 reaches the IPv4-only names anyway; the
 // agent paths then show it (verdict.go) and the finding is downgraded.
-func diagnoseIPv6Only(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseIPv6Only(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	r := o.Routes
 	if !r.IPv6Only() || o.Plan == nil || o.Plan.Region == "" {
 		return nil

@@ -14,16 +14,19 @@ const (
 	SessionKMSAccessDenied finding.ID = "session.kms-access-denied"
 )
 
-var kmsEntries = []finding.Entry{
-	{ID: SessionKMSAccessDenied, Severity: finding.SevFail,
-		Title: "Sessions are encrypted with a KMS key the instance may not use",
-		Fix: finding.FixLines(
-			"Let the instance role use the key: aws iam put-role-policy --role-name {{.ROLE_NAME}} --policy-name SessionManagerKMS --policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kms:Decrypt\",\"Resource\":\"{{.KEY_ARN}}\"}]}'",
-			"And let the key policy allow it: aws kms get-key-policy --key-id {{.KEY_ARN}} --policy-name default --output text > key-policy.json; add a statement allowing kms:Decrypt to the role's ARN (or to the account root, so that IAM policies decide) and remove any Deny that matches it; then aws kms put-key-policy --key-id {{.KEY_ARN}} --policy-name default --policy file://key-policy.json",
-			"The person starting the session needs kms:GenerateDataKey on the same key (their IAM policy, and the key policy).",
-			"Or stop encrypting sessions (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > clear \"Enable KMS encryption\", or "+prefsFixCLI+" (set inputs.kmsKeyId to \"\")."),
-		Docs:      []string{finding.DocSessionKMS, finding.DocKMSKeyPolicy, finding.DocPrefsConsole},
-		DependsOn: []finding.ID{PrefsLoggingEndpointUnreach, NetOptionalEndpointUnreach}},
+// kmsFamily pairs the findings about session encryption with the rules that raise them.
+func kmsFamily() family {
+	return family{rules: []rule{diagnoseKMS}, entries: []finding.Entry{
+		{ID: SessionKMSAccessDenied, Severity: finding.SevFail,
+			Title: "Sessions are encrypted with a KMS key the instance may not use",
+			Fix: finding.FixLines(
+				"Let the instance role use the key: aws iam put-role-policy --role-name {{.ROLE_NAME}} --policy-name SessionManagerKMS --policy-document '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kms:Decrypt\",\"Resource\":\"{{.KEY_ARN}}\"}]}'",
+				"And let the key policy allow it: aws kms get-key-policy --key-id {{.KEY_ARN}} --policy-name default --output text > key-policy.json; add a statement allowing kms:Decrypt to the role's ARN (or to the account root, so that IAM policies decide) and remove any Deny that matches it; then aws kms put-key-policy --key-id {{.KEY_ARN}} --policy-name default --policy file://key-policy.json",
+				"The person starting the session needs kms:GenerateDataKey on the same key (their IAM policy, and the key policy).",
+				"Or stop encrypting sessions (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > clear \"Enable KMS encryption\", or "+prefsFixCLI+" (set inputs.kmsKeyId to \"\")."),
+			Docs:      []string{finding.DocSessionKMS, finding.DocKMSKeyPolicy, finding.DocPrefsConsole},
+			DependsOn: []finding.ID{PrefsLoggingEndpointUnreach, NetOptionalEndpointUnreach}},
+	}}
 }
 
 // diagnoseKMS reports session.kms-access-denied: the session worker logged
@@ -34,7 +37,8 @@ var kmsEntries = []finding.Entry{
 // fixes. It is fail when the last line is recent and the preferences still
 // name the key, warn when the preferences could not be read or the lines
 // are older, and nothing when the preferences no longer encrypt sessions.
-func diagnoseKMS(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseKMS(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	s := logSummary(o, journal.KindKMSDataKeyFailed)
 	if s == nil {
 		return nil

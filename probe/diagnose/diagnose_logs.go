@@ -9,7 +9,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/journal"
-	"github.com/ssm-probe/ssm-probe/probe/agentpath"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -28,56 +27,59 @@ const (
 	LogRegistrationPending   finding.ID = "log.registration-pending"
 )
 
-var logEntries = []finding.Entry{
-	{ID: LogEndpointTimeout, Severity: finding.SevWarn,
-		Title: "The agent's logs show timeouts to Systems Manager endpoints",
-		Fix:   "Run sudo ssm-probe on the instance: it tells an endpoint security group without 443, a missing NAT path and a DNS problem apart. For an interface endpoint, allow inbound 443 on its security group from the VPC CIDR.",
-		Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
-		DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
-			DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, ProbeUnexplained}},
-	{ID: LogSessionLoggingBlocked, Severity: finding.SevWarn,
-		Title: "Session logging cannot reach its S3 bucket or CloudWatch log group",
-		Fix: finding.FixLines(
-			"Systems Manager > Session Manager > Preferences: correct the S3 bucket / CloudWatch log group or turn session logging off (the setting is account- and region-wide).",
-			"Add the s3 (gateway) and logs (interface) endpoints or a NAT path, and grant the role s3:PutObject / logs:PutLogEvents for the destination."),
-		Docs:      []string{finding.DocSessionLogging},
-		DependsOn: []finding.ID{NetOptionalEndpointUnreach, PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach}},
-	{ID: LogCredentialsError, Severity: finding.SevWarn,
-		Title:     "The agent's logs show credential errors",
-		Fix:       "Give the agent credentials: attach an instance profile whose role has AmazonSSMManagedInstanceCore (aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID --iam-instance-profile Name=PROFILE_NAME), or turn on Default Host Management Configuration for the account and region; sudo ssm-probe on the instance tells which of IMDS, the profile and the role's credentials fails.",
-		Docs:      []string{finding.DocInstanceRole, finding.DocDHMC},
-		DependsOn: []finding.ID{IAMNoInstanceProfile, IAMCredsUnavailable, IMDSTokenTimeout, IMDSDisabled, IMDSUnreachable}},
-	{ID: LogAccessDenied, Severity: finding.SevWarn,
-		Title:     "The agent's logs show access denied",
-		Fix:       "Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name ROLE --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-		Docs:      []string{finding.DocInstanceRole},
-		DependsOn: []finding.ID{IAMSSMAccessDenied}},
-	{ID: LogDNSError, Severity: finding.SevWarn,
-		Title: "The agent's logs show DNS failures",
-		Fix:   "Check the nameservers in /etc/resolv.conf and the VPC attributes DNS resolution and DNS hostnames; sudo ssm-probe compares the host's resolvers with AmazonProvidedDNS.",
-		Docs:  []string{finding.DocAgentLogs},
-		DependsOn: []finding.ID{DNSVPCResolverSilent, DNSResolverBypassesVPC, DNSEndpointNoAddress,
-			DNSNameserverUnresponsive, DNSResolverError, DNSSearchListHijack, HostResolvConf}},
-	{ID: LogTLSError, Severity: finding.SevWarn,
-		Title:     "The agent's logs show TLS certificate errors",
-		Fix:       "Exempt the Systems Manager endpoints from TLS inspection, or install the Amazon Trust Services roots (ca-certificates).",
-		Docs:      []string{finding.DocTroubleshoot},
-		DependsOn: []finding.ID{NetTLSFailed}},
-	{ID: LogProxyError, Severity: finding.SevWarn,
-		Title:     "The agent's logs show proxy errors",
-		Fix:       "Check the proxy named in the agent's environment (systemctl show amazon-ssm-agent -p Environment); Session Manager needs an http:// proxy that allows CONNECT to the endpoints.",
-		Docs:      []string{finding.DocAgentProxy},
-		DependsOn: []finding.ID{NetProxyFailed}},
-	{ID: LogRegistrationPending, Severity: finding.SevInfo,
-		Title: "The agent's last word is a registration still waiting for ssm",
-		Fix:   "Run sudo ssm-probe on the instance: a call to ssm that neither succeeds nor fails is usually held by a security group or firewall that drops 443 on the way to the ssm endpoint (for an interface endpoint, allow inbound 443 on its security group from the VPC CIDR).",
-		Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
-		DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
-			DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, NetProxyFailed, ProbeUnexplained}},
-	{ID: LogThrottled, Severity: finding.SevWarn,
-		Title: "The agent's logs show API throttling",
-		Fix:   "Throttling is usually transient; if it persists, look for many agents or scripts sharing the account's ssm API rate in this region.",
-		Docs:  []string{finding.DocTroubleshoot}},
+// logFamily pairs the findings about the agent's own logs with the rules that raise them.
+func logFamily() family {
+	return family{rules: []rule{diagnoseLogs}, entries: []finding.Entry{
+		{ID: LogEndpointTimeout, Severity: finding.SevWarn,
+			Title: "The agent's logs show timeouts to Systems Manager endpoints",
+			Fix:   "Run sudo ssm-probe on the instance: it tells an endpoint security group without 443, a missing NAT path and a DNS problem apart. For an interface endpoint, allow inbound 443 on its security group from the VPC CIDR.",
+			Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
+			DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
+				DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, ProbeUnexplained}},
+		{ID: LogSessionLoggingBlocked, Severity: finding.SevWarn,
+			Title: "Session logging cannot reach its S3 bucket or CloudWatch log group",
+			Fix: finding.FixLines(
+				"Systems Manager > Session Manager > Preferences: correct the S3 bucket / CloudWatch log group or turn session logging off (the setting is account- and region-wide).",
+				"Add the s3 (gateway) and logs (interface) endpoints or a NAT path, and grant the role s3:PutObject / logs:PutLogEvents for the destination."),
+			Docs:      []string{finding.DocSessionLogging},
+			DependsOn: []finding.ID{NetOptionalEndpointUnreach, PrefsS3BucketMissing, PrefsLogGroupMissing, PrefsLoggingEndpointUnreach}},
+		{ID: LogCredentialsError, Severity: finding.SevWarn,
+			Title:     "The agent's logs show credential errors",
+			Fix:       "Give the agent credentials: attach an instance profile whose role has AmazonSSMManagedInstanceCore (aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID --iam-instance-profile Name=PROFILE_NAME), or turn on Default Host Management Configuration for the account and region; sudo ssm-probe on the instance tells which of IMDS, the profile and the role's credentials fails.",
+			Docs:      []string{finding.DocInstanceRole, finding.DocDHMC},
+			DependsOn: []finding.ID{IAMNoInstanceProfile, IAMCredsUnavailable, IMDSTokenTimeout, IMDSDisabled, IMDSUnreachable}},
+		{ID: LogAccessDenied, Severity: finding.SevWarn,
+			Title:     "The agent's logs show access denied",
+			Fix:       "Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name ROLE --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+			Docs:      []string{finding.DocInstanceRole},
+			DependsOn: []finding.ID{IAMSSMAccessDenied}},
+		{ID: LogDNSError, Severity: finding.SevWarn,
+			Title: "The agent's logs show DNS failures",
+			Fix:   "Check the nameservers in /etc/resolv.conf and the VPC attributes DNS resolution and DNS hostnames; sudo ssm-probe compares the host's resolvers with AmazonProvidedDNS.",
+			Docs:  []string{finding.DocAgentLogs},
+			DependsOn: []finding.ID{DNSVPCResolverSilent, DNSResolverBypassesVPC, DNSEndpointNoAddress,
+				DNSNameserverUnresponsive, DNSResolverError, DNSSearchListHijack, HostResolvConf}},
+		{ID: LogTLSError, Severity: finding.SevWarn,
+			Title:     "The agent's logs show TLS certificate errors",
+			Fix:       "Exempt the Systems Manager endpoints from TLS inspection, or install the Amazon Trust Services roots (ca-certificates).",
+			Docs:      []string{finding.DocTroubleshoot},
+			DependsOn: []finding.ID{NetTLSFailed}},
+		{ID: LogProxyError, Severity: finding.SevWarn,
+			Title:     "The agent's logs show proxy errors",
+			Fix:       "Check the proxy named in the agent's environment (systemctl show amazon-ssm-agent -p Environment); Session Manager needs an http:// proxy that allows CONNECT to the endpoints.",
+			Docs:      []string{finding.DocAgentProxy},
+			DependsOn: []finding.ID{NetProxyFailed}},
+		{ID: LogRegistrationPending, Severity: finding.SevInfo,
+			Title: "The agent's last word is a registration still waiting for ssm",
+			Fix:   "Run sudo ssm-probe on the instance: a call to ssm that neither succeeds nor fails is usually held by a security group or firewall that drops 443 on the way to the ssm endpoint (for an interface endpoint, allow inbound 443 on its security group from the VPC CIDR).",
+			Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
+			DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
+				DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, NetProxyFailed, ProbeUnexplained}},
+		{ID: LogThrottled, Severity: finding.SevWarn,
+			Title: "The agent's logs show API throttling",
+			Fix:   "Throttling is usually transient; if it persists, look for many agents or scripts sharing the account's ssm API rate in this region.",
+			Docs:  []string{finding.DocTroubleshoot}},
+	}}
 }
 
 // logRecent is how close to the run a log finding's last occurrence must be
@@ -89,7 +91,7 @@ const logRecent = 15 * time.Minute
 type logFinding struct {
 	id      finding.ID
 	summary string
-	live    func(o *obs.Observations) (bool, string) // nil: no live check can confirm it
+	live    func(*input) (bool, string) // nil: no live check can confirm it
 }
 
 // logFindings lists the kinds that make findings, in catalog order.
@@ -119,7 +121,8 @@ func logFindings() map[journal.Kind]logFinding {
 // diagnoseLogs turns the agent's log summaries into log.* findings. A
 // finding is fail when its last occurrence is within logRecent of the run
 // and a live check shows the same fault now; otherwise warn.
-func diagnoseLogs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseLogs(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	if o.Logs == nil {
 		return nil
 	}
@@ -150,7 +153,7 @@ func diagnoseLogs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
 		severity := finding.SevWarn
 		recent := !s.Last.IsZero() && o.StartedAt.Sub(s.Last) <= logRecent
 		if o.Live && r.live != nil {
-			if now, why := r.live(o); now && recent {
+			if now, why := r.live(in); now && recent {
 				severity = finding.SevFail
 				ev = append(ev, "live check: "+why)
 			} else if now {
@@ -306,8 +309,8 @@ func liveAddresses(o *obs.Observations, addrs []string) []string {
 	return ev
 }
 
-func liveEndpointFault(o *obs.Observations) (bool, string) {
-	for _, v := range agentpath.Views(o) {
+func liveEndpointFault(in *input) (bool, string) {
+	for _, v := range in.views {
 		if !v.Endpoint.Required {
 			continue
 		}
@@ -319,8 +322,8 @@ func liveEndpointFault(o *obs.Observations) (bool, string) {
 	return false, ""
 }
 
-func liveOptionalFault(o *obs.Observations) (bool, string) {
-	for _, v := range agentpath.Views(o) {
+func liveOptionalFault(in *input) (bool, string) {
+	for _, v := range in.views {
 		if v.Endpoint.Service != "s3" && v.Endpoint.Service != "logs" {
 			continue
 		}
@@ -335,7 +338,8 @@ func liveOptionalFault(o *obs.Observations) (bool, string) {
 	return false, ""
 }
 
-func liveCredentialFault(o *obs.Observations) (bool, string) {
+func liveCredentialFault(in *input) (bool, string) {
+	o := in.o
 	id := o.IMDS
 	switch {
 	case id == nil:
@@ -350,7 +354,8 @@ func liveCredentialFault(o *obs.Observations) (bool, string) {
 	return false, ""
 }
 
-func liveDNSFault(o *obs.Observations) (bool, string) {
+func liveDNSFault(in *input) (bool, string) {
+	o := in.o
 	for _, a := range o.AgentDNS {
 		if a.Answer.Class != errclass.None {
 			return true, fmt.Sprintf("%s: %s now", a.Host, a.Answer.Class)
@@ -359,7 +364,8 @@ func liveDNSFault(o *obs.Observations) (bool, string) {
 	return false, ""
 }
 
-func liveTLSFault(o *obs.Observations) (bool, string) {
+func liveTLSFault(in *input) (bool, string) {
+	o := in.o
 	for _, n := range o.Net {
 		if n.TLS != nil && !n.TLS.OK {
 			return true, fmt.Sprintf("%s (%s): %s now", n.Host, n.Addr, n.TLS.Class)
@@ -368,7 +374,8 @@ func liveTLSFault(o *obs.Observations) (bool, string) {
 	return false, ""
 }
 
-func liveProxyFault(o *obs.Observations) (bool, string) {
+func liveProxyFault(in *input) (bool, string) {
+	o := in.o
 	for _, p := range o.Proxy {
 		if stage, class, _ := p.Failed(); stage != obs.ProxyNone {
 			return true, fmt.Sprintf("%s via %s: %s %s now", p.Host, p.Proxy, stage, class)

@@ -27,45 +27,48 @@ const (
 	NetOptionalEndpointUnreach finding.ID = "net.optional-endpoint-unreachable"
 )
 
-var netEntries = []finding.Entry{
-	{ID: NetEndpointBlocked, Severity: finding.SevFail,
-		Title: "The VPC endpoint does not accept HTTPS from this instance",
-		Fix: finding.FixLines(
-			"On the security group of each endpoint (VPC console > Endpoints > the endpoint > Security groups): aws ec2 authorize-security-group-ingress --group-id ENDPOINT_SG_ID --protocol tcp --port 443 --cidr {{.VPC_CIDR}} (or --source-group with this instance's security group)",
-			"Less often: the instance's security group egress rules or the subnet's network ACL block 443 to the endpoint."),
-		Docs: []string{finding.DocEndpointSG, finding.DocVPCEndpoints}},
-	{ID: DNSEndpointResolvesPub, Severity: finding.SevFail,
-		Title: "Endpoint names resolve to public addresses that cannot be reached",
-		Fix: finding.FixLines(
-			"If interface endpoints exist, make their private DNS take effect, checking in this order: (1) VPC attribute \"DNS hostnames\": aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-hostnames \"{\\\"Value\\\":true}\"; (2) VPC attribute \"DNS resolution\": aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-support \"{\\\"Value\\\":true}\"; (3) the endpoint's \"Private DNS names\": aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --private-dns-enabled",
-			"If there are no interface endpoints, create them for ssm, ssmmessages and ec2messages, or give the subnet a NAT gateway or internet gateway route."),
-		Docs: []string{finding.DocVPCDNS, finding.DocPrivateDNS, finding.DocVPCEndpoints}},
-	{ID: NetNoRoute, Severity: finding.SevFail,
-		Title: "No network path to the public endpoints",
-		Fix: finding.FixLines(
-			"Give the subnet a route to a NAT gateway (private subnet) or an internet gateway with a public IP (public subnet), or an HTTP proxy for the agent.",
-			"Or create interface endpoints for ssm, ssmmessages and ec2messages with private DNS enabled."),
-		Docs:      []string{finding.DocNAT, finding.DocVPCEndpoints},
-		DependsOn: []finding.ID{DNSEndpointResolvesPub}},
-	{ID: NetConnectionRefused, Severity: finding.SevFail,
-		Title: "Connections to the endpoint are refused",
-		Fix:   "Look for a local firewall REJECT rule (iptables -S; nft list ruleset) or an appliance in the path that resets port 443.",
-		Docs:  []string{finding.DocTroubleshoot}},
-	{ID: NetTLSFailed, Severity: finding.SevFail,
-		Title: "TLS to the endpoint fails",
-		Fix: finding.FixLines(
-			"If a TLS-inspecting proxy or firewall sits in the path, exempt the Systems Manager endpoints from inspection.",
-			"Otherwise install the Amazon Trust Services roots (Amazon Root CA 1, Starfield Services Root CA - G2) in the system trust store (ca-certificates)."),
-		Docs: []string{finding.DocTroubleshoot}},
-	{ID: NetClockSkew, Severity: finding.SevFail,
-		Title: "The clock is off",
-		Fix:   "Synchronise the clock with the Amazon Time Sync Service (169.254.169.123) through chrony, then restart the agent. SigV4 rejects requests more than 5 minutes off.",
-		Docs:  []string{finding.DocTimeSync}},
-	{ID: NetOptionalEndpointUnreach, Severity: finding.SevWarn,
-		Title:     "An optional endpoint (s3, logs or kms) cannot be reached",
-		Fix:       "If session logging or encryption is used, add the matching endpoint (an S3 gateway endpoint, or interface endpoints for logs and kms) or a NAT path; otherwise sessions stall for minutes before the prompt appears.",
-		Docs:      []string{finding.DocSessionLogging, finding.DocVPCEndpoints},
-		DependsOn: []finding.ID{PrefsLoggingEndpointUnreach}},
+// netFamily pairs the findings about the network path to the endpoints with the rules that raise them.
+func netFamily() family {
+	return family{rules: []rule{diagnoseNet}, entries: []finding.Entry{
+		{ID: NetEndpointBlocked, Severity: finding.SevFail,
+			Title: "The VPC endpoint does not accept HTTPS from this instance",
+			Fix: finding.FixLines(
+				"On the security group of each endpoint (VPC console > Endpoints > the endpoint > Security groups): aws ec2 authorize-security-group-ingress --group-id ENDPOINT_SG_ID --protocol tcp --port 443 --cidr {{.VPC_CIDR}} (or --source-group with this instance's security group)",
+				"Less often: the instance's security group egress rules or the subnet's network ACL block 443 to the endpoint."),
+			Docs: []string{finding.DocEndpointSG, finding.DocVPCEndpoints}},
+		{ID: DNSEndpointResolvesPub, Severity: finding.SevFail,
+			Title: "Endpoint names resolve to public addresses that cannot be reached",
+			Fix: finding.FixLines(
+				"If interface endpoints exist, make their private DNS take effect, checking in this order: (1) VPC attribute \"DNS hostnames\": aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-hostnames \"{\\\"Value\\\":true}\"; (2) VPC attribute \"DNS resolution\": aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-support \"{\\\"Value\\\":true}\"; (3) the endpoint's \"Private DNS names\": aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --private-dns-enabled",
+				"If there are no interface endpoints, create them for ssm, ssmmessages and ec2messages, or give the subnet a NAT gateway or internet gateway route."),
+			Docs: []string{finding.DocVPCDNS, finding.DocPrivateDNS, finding.DocVPCEndpoints}},
+		{ID: NetNoRoute, Severity: finding.SevFail,
+			Title: "No network path to the public endpoints",
+			Fix: finding.FixLines(
+				"Give the subnet a route to a NAT gateway (private subnet) or an internet gateway with a public IP (public subnet), or an HTTP proxy for the agent.",
+				"Or create interface endpoints for ssm, ssmmessages and ec2messages with private DNS enabled."),
+			Docs:      []string{finding.DocNAT, finding.DocVPCEndpoints},
+			DependsOn: []finding.ID{DNSEndpointResolvesPub}},
+		{ID: NetConnectionRefused, Severity: finding.SevFail,
+			Title: "Connections to the endpoint are refused",
+			Fix:   "Look for a local firewall REJECT rule (iptables -S; nft list ruleset) or an appliance in the path that resets port 443.",
+			Docs:  []string{finding.DocTroubleshoot}},
+		{ID: NetTLSFailed, Severity: finding.SevFail,
+			Title: "TLS to the endpoint fails",
+			Fix: finding.FixLines(
+				"If a TLS-inspecting proxy or firewall sits in the path, exempt the Systems Manager endpoints from inspection.",
+				"Otherwise install the Amazon Trust Services roots (Amazon Root CA 1, Starfield Services Root CA - G2) in the system trust store (ca-certificates)."),
+			Docs: []string{finding.DocTroubleshoot}},
+		{ID: NetClockSkew, Severity: finding.SevFail,
+			Title: "The clock is off",
+			Fix:   "Synchronise the clock with the Amazon Time Sync Service (169.254.169.123) through chrony, then restart the agent. SigV4 rejects requests more than 5 minutes off.",
+			Docs:  []string{finding.DocTimeSync}},
+		{ID: NetOptionalEndpointUnreach, Severity: finding.SevWarn,
+			Title:     "An optional endpoint (s3, logs or kms) cannot be reached",
+			Fix:       "If session logging or encryption is used, add the matching endpoint (an S3 gateway endpoint, or interface endpoints for logs and kms) or a NAT path; otherwise sessions stall for minutes before the prompt appears.",
+			Docs:      []string{finding.DocSessionLogging, finding.DocVPCEndpoints},
+			DependsOn: []finding.ID{PrefsLoggingEndpointUnreach}},
+	}}
 }
 
 // Clock skew thresholds (docs/FINDINGS.md, net.clock-skew). SigV4 rejects a
@@ -78,141 +81,208 @@ const (
 // diagnoseNet implements the net.* findings: for each endpoint, what the
 // addresses the agent would dial did at TCP, TLS and HTTP, read together
 // with where those addresses lie (inside the VPC: an interface endpoint;
-// outside: a public endpoint).
-func diagnoseNet(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
-	p := o.Plan
-	if p == nil || len(o.Net) == 0 && len(o.AgentDNS) == 0 {
+// outside: a public endpoint). Each finding has its own function below;
+// netLinesOf sorts every endpoint's evidence into them once.
+func diagnoseNet(in *input) []finding.Finding {
+	if in.o.Plan == nil || len(in.o.Net) == 0 && len(in.o.AgentDNS) == 0 {
 		return nil
 	}
-	var blocked, public, refused, tlsBad, optional []string
-	hosts := map[*[]string][]string{} // the endpoints behind each evidence list
-	add := func(list *[]string, host, line string) {
-		*list = append(*list, line)
-		hosts[list] = appendUnique(hosts[list], host)
-	}
-	var issuers []string
-	paths := agentpath.PathsByHost(o)
-	for _, v := range agentpath.Views(o) {
-		if v.Proxy != nil { // the agent does not go direct
-			if stage, class, detail := v.Proxy.Failed(); stage != obs.ProxyNone && !v.Endpoint.Required {
-				add(&optional, v.Endpoint.Host, fmt.Sprintf("%s (%s) via %s: %s failed (%s): %s", v.Endpoint.Host, v.Endpoint.Why, v.Proxy.Proxy, stage, class, detail))
-			}
-			continue // a required endpoint through the proxy is judged by diagnoseProxy
-		}
-		if ap := paths[v.Endpoint.Host]; ap != nil && ap.SearchExpanded() {
-			continue // judged by dns.search-list-hijack
-		}
-		addrs, src := v.AgentAddrs()
-		if len(addrs) == 0 {
-			if !v.Endpoint.Required && (v.Agent != nil || len(v.System) > 0) {
-				add(&optional, v.Endpoint.Host, fmt.Sprintf("%s (%s): no address from the agent's resolver", v.Endpoint.Host, v.Endpoint.Why))
-			}
-			continue
-		}
-		// The agent's path decides what is broken: Go's dialer moves to the
-		// next address only when TCP fails, and a TLS or HTTP failure on the
-		// address that connected ends the request.
-		ap := paths[v.Endpoint.Host]
-		if ap == nil || ap.State != agentpath.PathBroken || ap.Failed == agentpath.StageResolve || bypasses(p, &v) {
-			continue // working, not checked, or judged by the DNS rules
-		}
-		if v.FromHosts() && ap.Failed == agentpath.StageTCP {
-			continue // a pin that does not answer: dns.hosts-stale
-		}
-		if !v.Endpoint.Required {
-			add(&optional, v.Endpoint.Host, fmt.Sprintf("%s (%s): %s", v.Endpoint.Host, v.Endpoint.Why, netSummary(&v, addrs)))
-			continue
-		}
-		if ap.Failed != agentpath.StageTCP {
-			n := v.Net[ap.Dialed]
-			if n == nil {
-				continue
-			}
-			stage, _ := n.Failed()
-			add(&tlsBad, v.Endpoint.Host, fmt.Sprintf("%s -> %s (from %s): %s", v.Endpoint.Host, ap.Dialed, src, stageLine(n, stage)))
-			if n.TLS != nil && n.TLS.Issuer != "" && !n.TLS.OK {
-				issuers = appendUnique(issuers, n.TLS.Issuer)
-			}
-			continue
-		}
-		for _, a := range addrs {
-			n := v.Net[a]
-			if n == nil {
-				continue
-			}
-			stage, class := n.Failed()
-			line := fmt.Sprintf("%s -> %s (from %s): %s", v.Endpoint.Host, a, src, stageLine(n, stage))
-			switch {
-			case stage == obs.NetTCP && class == errclass.Refused:
-				add(&refused, v.Endpoint.Host, line)
-			case stage == obs.NetTCP && (class == errclass.Timeout || class == errclass.Unreachable):
-				if c, in := p.InVPC(a); in {
-					add(&blocked, v.Endpoint.Host, line+fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c))
-				} else {
-					add(&public, v.Endpoint.Host, line+publicNote(p, &v, a))
-				}
-			}
-		}
-	}
 	var out []finding.Finding
-	if len(blocked) > 0 {
-		out = append(out, cat.New(NetEndpointBlocked,
-			fmt.Sprintf("Endpoint names resolve to addresses inside %s, which belong to interface VPC endpoints, and TCP 443 to them times out: the endpoints' security group does not allow HTTPS from this instance. Private DNS of an interface endpoint is VPC-wide: creating the endpoint redirected every subnet, including subnets that used to reach the service through a NAT or internet gateway, which is why instances that worked before broke.",
-				vpcName(o)),
-			blocked, finding.Fill{"VPC_CIDR": firstCIDR(p)}))
+	for _, r := range []rule{endpointBlocked, endpointUnreachable, connectionRefused, tlsFailed, optionalUnreachable, clockSkew} {
+		out = append(out, r(in)...)
 	}
-	if len(public) > 0 {
-		if len(p.VPCCIDRs) > 0 {
-			out = append(out, cat.New(DNSEndpointResolvesPub,
-				fmt.Sprintf("Endpoint names resolve, through the host's resolver and AmazonProvidedDNS alike, to public addresses outside %s, and port 443 on them cannot be reached. If interface endpoints exist, their private DNS is not in effect; otherwise this subnet has no NAT or internet path.", vpcName(o)),
-				public))
-		} else {
-			out = append(out, cat.New(NetNoRoute,
-				"Endpoint names resolve to public addresses and TCP 443 to them times out or is unreachable: there is no NAT, internet gateway or proxy path from this host.",
-				public))
-		}
-	}
-	if len(refused) > 0 {
-		out = append(out, cat.New(NetConnectionRefused,
-			"TCP 443 to the endpoint is actively refused (a reset came back): a local firewall REJECT rule or an appliance in the path.", refused))
-	}
-	if len(tlsBad) > 0 {
-		s := "TCP 443 connects, but the TLS handshake fails or the certificate chain does not verify against the system roots."
-		if len(issuers) > 0 {
-			s += fmt.Sprintf(" The certificate was issued by %s, which is not a trusted Amazon or Starfield root: a TLS-inspecting proxy or firewall, or missing roots on the host.", strings.Join(issuers, "; "))
-		}
-		out = append(out, cat.New(NetTLSFailed, s, tlsBad))
-	}
-	// An optional endpoint is its own finding only when every required one
-	// works; otherwise it fails for the same root cause as they do.
-	if len(optional) > 0 && requiredReached(o) {
-		sev, summary := finding.SevWarn, "Optional endpoints cannot be reached. Sessions work without them unless session logging (S3, CloudWatch Logs) or KMS encryption is on; if it is, sessions stall for minutes before the prompt appears, or fail."
-		if logsShow(o, journal.KindSessionLoggingBlocked) {
-			sev, summary = finding.SevFail, "Session logging is in use (the agent's logs show the session worker retrying its S3 bucket or CloudWatch log group), and the endpoint it needs cannot be reached: every session's screen stays blank for minutes before the prompt appears. The setting is account- and region-wide."
-		}
-		out = append(out, cat.NewAt(NetOptionalEndpointUnreach, sev, summary, optional))
-	}
-	for i := range out {
-		switch out[i].ID {
-		case NetEndpointBlocked:
-			out[i].About(hosts[&blocked]...)
-		case DNSEndpointResolvesPub, NetNoRoute:
-			out[i].About(hosts[&public]...)
-		case NetConnectionRefused:
-			out[i].About(hosts[&refused]...)
-		case NetTLSFailed:
-			out[i].About(hosts[&tlsBad]...)
-		case NetOptionalEndpointUnreach:
-			out[i].About(hosts[&optional]...)
-		}
-	}
-	out = append(out, clockSkew(cat, o)...)
 	return out
+}
+
+// netCase is the finding a line of network evidence belongs to.
+type netCase int
+
+const (
+	netBlocked  netCase = iota // TCP times out on an interface endpoint's address
+	netPublic                  // TCP times out on a public address
+	netRefused                 // TCP is refused
+	netTLS                     // TLS or HTTP fails on the address that connected
+	netOptional                // an optional endpoint does not answer
+)
+
+// netLine is one line of network evidence, with the certificate issuer a
+// failed handshake named.
+type netLine struct {
+	what   netCase
+	line   string
+	issuer string
+}
+
+// netLinesOf sorts what the agent's path to v shows into evidence lines.
+// The agent's path decides what is broken: Go's dialer moves to the next
+// address only when TCP fails, and a TLS or HTTP failure on the address
+// that connected ends the request.
+func (in *input) netLinesOf(v *agentpath.View) []netLine {
+	p, host := in.o.Plan, v.Endpoint.Host
+	if v.Proxy != nil { // the agent does not go direct
+		if stage, class, detail := v.Proxy.Failed(); stage != obs.ProxyNone && !v.Endpoint.Required {
+			return []netLine{{what: netOptional, line: fmt.Sprintf("%s (%s) via %s: %s failed (%s): %s", host, v.Endpoint.Why, v.Proxy.Proxy, stage, class, detail)}}
+		}
+		return nil // a required endpoint through the proxy is judged by diagnoseProxy
+	}
+	ap := in.byHost[host]
+	if ap != nil && ap.SearchExpanded() {
+		return nil // judged by dns.search-list-hijack
+	}
+	addrs, src := v.AgentAddrs()
+	if len(addrs) == 0 {
+		if !v.Endpoint.Required && (v.Agent != nil || len(v.System) > 0) {
+			return []netLine{{what: netOptional, line: fmt.Sprintf("%s (%s): no address from the agent's resolver", host, v.Endpoint.Why)}}
+		}
+		return nil
+	}
+	if ap == nil || ap.State != agentpath.PathBroken || ap.Failed == agentpath.StageResolve || bypasses(p, v) {
+		return nil // working, not checked, or judged by the DNS rules
+	}
+	if v.FromHosts() && ap.Failed == agentpath.StageTCP {
+		return nil // a pin that does not answer: dns.hosts-stale
+	}
+	if !v.Endpoint.Required {
+		return []netLine{{what: netOptional, line: fmt.Sprintf("%s (%s): %s", host, v.Endpoint.Why, netSummary(v, addrs))}}
+	}
+	if ap.Failed != agentpath.StageTCP {
+		n := v.Net[ap.Dialed]
+		if n == nil {
+			return nil
+		}
+		stage, _ := n.Failed()
+		l := netLine{what: netTLS, line: fmt.Sprintf("%s -> %s (from %s): %s", host, ap.Dialed, src, stageLine(n, stage))}
+		if n.TLS != nil && n.TLS.Issuer != "" && !n.TLS.OK {
+			l.issuer = n.TLS.Issuer
+		}
+		return []netLine{l}
+	}
+	var out []netLine
+	for _, a := range addrs {
+		n := v.Net[a]
+		if n == nil {
+			continue
+		}
+		stage, class := n.Failed()
+		line := fmt.Sprintf("%s -> %s (from %s): %s", host, a, src, stageLine(n, stage))
+		switch {
+		case stage == obs.NetTCP && class == errclass.Refused:
+			out = append(out, netLine{what: netRefused, line: line})
+		case stage == obs.NetTCP && (class == errclass.Timeout || class == errclass.Unreachable):
+			if c, inside := p.InVPC(a); inside {
+				out = append(out, netLine{what: netBlocked, line: line + fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c)})
+			} else {
+				out = append(out, netLine{what: netPublic, line: line + publicNote(p, v, a)})
+			}
+		}
+	}
+	return out
+}
+
+// netEvidence gathers the lines of case c over every endpoint, and the
+// issuers they name.
+func (in *input) netEvidence(c netCase) (evidence, []string) {
+	var e evidence
+	var issuers []string
+	for i := range in.views {
+		for _, l := range in.netLinesOf(&in.views[i]) {
+			if l.what != c {
+				continue
+			}
+			e.add(in.views[i].Endpoint.Host, l.line)
+			if l.issuer != "" {
+				issuers = appendUnique(issuers, l.issuer)
+			}
+		}
+	}
+	return e, issuers
+}
+
+// endpointBlocked is net.endpoint-blocked: TCP 443 to an interface
+// endpoint's address times out.
+func endpointBlocked(in *input) []finding.Finding {
+	e, _ := in.netEvidence(netBlocked)
+	if len(e.lines) == 0 {
+		return nil
+	}
+	f := in.cat.New(NetEndpointBlocked,
+		fmt.Sprintf("Endpoint names resolve to addresses inside %s, which belong to interface VPC endpoints, and TCP 443 to them times out: the endpoints' security group does not allow HTTPS from this instance. Private DNS of an interface endpoint is VPC-wide: creating the endpoint redirected every subnet, including subnets that used to reach the service through a NAT or internet gateway, which is why instances that worked before broke.",
+			vpcName(in.o)),
+		e.lines, finding.Fill{"VPC_CIDR": firstCIDR(in.o.Plan)})
+	f.About(e.hosts...)
+	return []finding.Finding{f}
+}
+
+// endpointUnreachable is dns.endpoint-resolves-public in a VPC, and
+// net.no-route off one: TCP 443 to a public address times out.
+func endpointUnreachable(in *input) []finding.Finding {
+	e, _ := in.netEvidence(netPublic)
+	if len(e.lines) == 0 {
+		return nil
+	}
+	var f finding.Finding
+	if len(in.o.Plan.VPCCIDRs) > 0 {
+		f = in.cat.New(DNSEndpointResolvesPub,
+			fmt.Sprintf("Endpoint names resolve, through the host's resolver and AmazonProvidedDNS alike, to public addresses outside %s, and port 443 on them cannot be reached. If interface endpoints exist, their private DNS is not in effect; otherwise this subnet has no NAT or internet path.", vpcName(in.o)),
+			e.lines)
+	} else {
+		f = in.cat.New(NetNoRoute,
+			"Endpoint names resolve to public addresses and TCP 443 to them times out or is unreachable: there is no NAT, internet gateway or proxy path from this host.",
+			e.lines)
+	}
+	f.About(e.hosts...)
+	return []finding.Finding{f}
+}
+
+// connectionRefused is net.connection-refused: TCP 443 is reset.
+func connectionRefused(in *input) []finding.Finding {
+	e, _ := in.netEvidence(netRefused)
+	if len(e.lines) == 0 {
+		return nil
+	}
+	f := in.cat.New(NetConnectionRefused,
+		"TCP 443 to the endpoint is actively refused (a reset came back): a local firewall REJECT rule or an appliance in the path.", e.lines)
+	f.About(e.hosts...)
+	return []finding.Finding{f}
+}
+
+// tlsFailed is net.tls-failed: TCP connects, and the handshake or the
+// request on that address fails.
+func tlsFailed(in *input) []finding.Finding {
+	e, issuers := in.netEvidence(netTLS)
+	if len(e.lines) == 0 {
+		return nil
+	}
+	s := "TCP 443 connects, but the TLS handshake fails or the certificate chain does not verify against the system roots."
+	if len(issuers) > 0 {
+		s += fmt.Sprintf(" The certificate was issued by %s, which is not a trusted Amazon or Starfield root: a TLS-inspecting proxy or firewall, or missing roots on the host.", strings.Join(issuers, "; "))
+	}
+	f := in.cat.New(NetTLSFailed, s, e.lines)
+	f.About(e.hosts...)
+	return []finding.Finding{f}
+}
+
+// optionalUnreachable is net.optional-endpoint-unreachable. An optional
+// endpoint is its own finding only when every required one works;
+// otherwise it fails for the same root cause as they do.
+func optionalUnreachable(in *input) []finding.Finding {
+	e, _ := in.netEvidence(netOptional)
+	if len(e.lines) == 0 || !in.requiredReached() {
+		return nil
+	}
+	sev, summary := finding.SevWarn, "Optional endpoints cannot be reached. Sessions work without them unless session logging (S3, CloudWatch Logs) or KMS encryption is on; if it is, sessions stall for minutes before the prompt appears, or fail."
+	if logsShow(in.o, journal.KindSessionLoggingBlocked) {
+		sev, summary = finding.SevFail, "Session logging is in use (the agent's logs show the session worker retrying its S3 bucket or CloudWatch log group), and the endpoint it needs cannot be reached: every session's screen stays blank for minutes before the prompt appears. The setting is account- and region-wide."
+	}
+	f := in.cat.NewAt(NetOptionalEndpointUnreach, sev, summary, e.lines)
+	f.About(e.hosts...)
+	return []finding.Finding{f}
 }
 
 // clockSkew is net.clock-skew, from the endpoints' HTTP Date headers: the
 // largest offset seen decides.
-func clockSkew(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func clockSkew(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	var worst int64
 	var from string
 	for _, n := range o.Net {
@@ -310,8 +380,8 @@ func appendUnique(s []string, x string) []string {
 
 // requiredReached reports whether every required endpoint's agent path
 // reaches HTTPS.
-func requiredReached(o *obs.Observations) bool {
-	for _, p := range agentpath.AgentPaths(o) {
+func (in *input) requiredReached() bool {
+	for _, p := range in.paths {
 		if p.Required && !p.OK() {
 			return false
 		}

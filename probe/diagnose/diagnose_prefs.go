@@ -20,44 +20,47 @@ const (
 	IAMSSMAccessDenied          finding.ID = "iam.ssm-access-denied"
 )
 
-var prefsEntries = []finding.Entry{
-	{ID: PrefsS3BucketMissing, Severity: finding.SevFail,
-		Title: "Session logs go to an S3 bucket that does not exist",
-		Fix: finding.FixLines(
-			"Point S3 logging at an existing bucket, or turn it off: in prefs.json set inputs.s3BucketName to an existing bucket or \"\" (now {{printf \"%q\" .BUCKET}}); or recreate it: aws s3api create-bucket --bucket {{.BUCKET}} --region {{.REGION}} --create-bucket-configuration LocationConstraint={{.REGION}}",
-			"Systems Manager > Session Manager > Preferences > Edit: under S3 logging, choose an existing bucket or turn S3 logging off (account- and region-wide).",
-			"Or from the CLI: "+prefsFixCLI+" (set inputs.s3BucketName to an existing bucket, or to \"\" to turn S3 logging off)."),
-		Docs: []string{finding.DocSessionLogging, finding.DocPrefsConsole, finding.DocPrefsCLI}},
-	{ID: PrefsLogGroupMissing, Severity: finding.SevFail,
-		Title: "Session logs go to a CloudWatch log group that does not exist",
-		Fix: finding.FixLines(
-			"Recreate the log group (aws logs create-log-group --log-group-name {{.LOG_GROUP}} --region {{.REGION}}), or in prefs.json set inputs.cloudWatchLogGroupName to an existing group or \"\" to turn CloudWatch logging off.",
-			"Systems Manager > Session Manager > Preferences > Edit: under CloudWatch logging, choose an existing log group or turn CloudWatch logging off (account- and region-wide); or recreate the group: aws logs create-log-group --log-group-name LOG_GROUP",
-			"Or from the CLI: "+prefsFixCLI+" (set inputs.cloudWatchLogGroupName to an existing group, or to \"\" to turn CloudWatch logging off)."),
-		Docs: []string{finding.DocSessionLogging, finding.DocPrefsConsole, finding.DocPrefsCLI}},
-	{ID: PrefsLoggingEndpointUnreach, Severity: finding.SevFail,
-		Title: "Session preferences need an endpoint this host cannot reach",
-		Fix: finding.FixLines(
-			"Give the subnet the endpoint the preferences use: an S3 gateway endpoint (aws ec2 create-vpc-endpoint --vpc-id VPC_ID --service-name com.amazonaws.REGION.s3 --route-table-ids RTB_ID), interface endpoints for logs and kms, or a NAT path.",
-			"Or turn the logging or encryption off: Systems Manager > Session Manager > Preferences > Edit (account- and region-wide), or "+prefsFixCLI+" (set inputs.s3BucketName / inputs.cloudWatchLogGroupName to \"\", inputs.kmsKeyId to \"\" and the encryption flags to false)."),
-		Docs: []string{finding.DocSessionLogging, finding.DocVPCEndpoints, finding.DocPrefsCLI}},
-	{ID: PrefsUnreadable, Severity: finding.SevInfo,
-		Title: "The session preferences could not be checked",
-		Fix:   "To let the probe read them, grant the instance role ssm:GetDocument on document/SSM-SessionManagerRunShell (AmazonSSMManagedInstanceCore has it), and s3:ListBucket / logs:DescribeLogGroups for the destinations; or read them yourself: Systems Manager > Session Manager > Preferences, or aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text",
-		Docs:  []string{finding.DocPrefsConsole, finding.DocPrefsCLI},
-		DependsOn: []finding.ID{NetClockSkew, IMDSUnreachable, IMDSTokenTimeout, IMDSDisabled, IMDSUnusable,
-			IAMNoInstanceProfile, IAMCredsUnavailable, NetEndpointBlocked, NetNoRoute, NetConnectionRefused,
-			NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub, DNSResolverBypassesVPC, DNSEndpointNoAddress,
-			DNSHostsStale, DNSVPCResolverSilent, DNSResolverError, DNSSearchListHijack, HostResolvConf,
-			DNSNameserverUnresponsive, IAMSSMAccessDenied, ProbeUnexplained}},
-	{ID: IAMSSMAccessDenied, Severity: finding.SevWarn,
-		Title: "The instance role may not call the Systems Manager API",
-		Fix: finding.FixLines(
-			"Managed policy missing: aws iam list-attached-role-policies --role-name {{.ROLE}}; attach it: aws iam attach-role-policy --role-name {{.ROLE}} --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-			"Service control policy: in the Organizations management account, aws organizations list-policies-for-target --target-id ACCOUNT_ID --filter SERVICE_CONTROL_POLICY, and look for a Deny on ssm:*, ssmmessages:* or ec2messages:*; narrow it or exempt the role.",
-			"Permissions boundary: aws iam get-role --role-name {{.ROLE}} --query Role.PermissionsBoundary; if one is set, it must allow ssm:*, ssmmessages:* and ec2messages:* calls the managed policy grants (or remove it: aws iam delete-role-permissions-boundary --role-name {{.ROLE}}).",
-			"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy)."),
-		Docs: []string{finding.DocInstanceRole, finding.DocSCP, finding.DocBoundary, finding.DocEndpointPolicy}},
+// prefsFamily pairs the findings about the account's Session Manager preferences with the rules that raise them.
+func prefsFamily() family {
+	return family{rules: []rule{diagnosePrefs}, entries: []finding.Entry{
+		{ID: PrefsS3BucketMissing, Severity: finding.SevFail,
+			Title: "Session logs go to an S3 bucket that does not exist",
+			Fix: finding.FixLines(
+				"Point S3 logging at an existing bucket, or turn it off: in prefs.json set inputs.s3BucketName to an existing bucket or \"\" (now {{printf \"%q\" .BUCKET}}); or recreate it: aws s3api create-bucket --bucket {{.BUCKET}} --region {{.REGION}} --create-bucket-configuration LocationConstraint={{.REGION}}",
+				"Systems Manager > Session Manager > Preferences > Edit: under S3 logging, choose an existing bucket or turn S3 logging off (account- and region-wide).",
+				"Or from the CLI: "+prefsFixCLI+" (set inputs.s3BucketName to an existing bucket, or to \"\" to turn S3 logging off)."),
+			Docs: []string{finding.DocSessionLogging, finding.DocPrefsConsole, finding.DocPrefsCLI}},
+		{ID: PrefsLogGroupMissing, Severity: finding.SevFail,
+			Title: "Session logs go to a CloudWatch log group that does not exist",
+			Fix: finding.FixLines(
+				"Recreate the log group (aws logs create-log-group --log-group-name {{.LOG_GROUP}} --region {{.REGION}}), or in prefs.json set inputs.cloudWatchLogGroupName to an existing group or \"\" to turn CloudWatch logging off.",
+				"Systems Manager > Session Manager > Preferences > Edit: under CloudWatch logging, choose an existing log group or turn CloudWatch logging off (account- and region-wide); or recreate the group: aws logs create-log-group --log-group-name LOG_GROUP",
+				"Or from the CLI: "+prefsFixCLI+" (set inputs.cloudWatchLogGroupName to an existing group, or to \"\" to turn CloudWatch logging off)."),
+			Docs: []string{finding.DocSessionLogging, finding.DocPrefsConsole, finding.DocPrefsCLI}},
+		{ID: PrefsLoggingEndpointUnreach, Severity: finding.SevFail,
+			Title: "Session preferences need an endpoint this host cannot reach",
+			Fix: finding.FixLines(
+				"Give the subnet the endpoint the preferences use: an S3 gateway endpoint (aws ec2 create-vpc-endpoint --vpc-id VPC_ID --service-name com.amazonaws.REGION.s3 --route-table-ids RTB_ID), interface endpoints for logs and kms, or a NAT path.",
+				"Or turn the logging or encryption off: Systems Manager > Session Manager > Preferences > Edit (account- and region-wide), or "+prefsFixCLI+" (set inputs.s3BucketName / inputs.cloudWatchLogGroupName to \"\", inputs.kmsKeyId to \"\" and the encryption flags to false)."),
+			Docs: []string{finding.DocSessionLogging, finding.DocVPCEndpoints, finding.DocPrefsCLI}},
+		{ID: PrefsUnreadable, Severity: finding.SevInfo,
+			Title: "The session preferences could not be checked",
+			Fix:   "To let the probe read them, grant the instance role ssm:GetDocument on document/SSM-SessionManagerRunShell (AmazonSSMManagedInstanceCore has it), and s3:ListBucket / logs:DescribeLogGroups for the destinations; or read them yourself: Systems Manager > Session Manager > Preferences, or aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text",
+			Docs:  []string{finding.DocPrefsConsole, finding.DocPrefsCLI},
+			DependsOn: []finding.ID{NetClockSkew, IMDSUnreachable, IMDSTokenTimeout, IMDSDisabled, IMDSUnusable,
+				IAMNoInstanceProfile, IAMCredsUnavailable, NetEndpointBlocked, NetNoRoute, NetConnectionRefused,
+				NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub, DNSResolverBypassesVPC, DNSEndpointNoAddress,
+				DNSHostsStale, DNSVPCResolverSilent, DNSResolverError, DNSSearchListHijack, HostResolvConf,
+				DNSNameserverUnresponsive, IAMSSMAccessDenied, ProbeUnexplained}},
+		{ID: IAMSSMAccessDenied, Severity: finding.SevWarn,
+			Title: "The instance role may not call the Systems Manager API",
+			Fix: finding.FixLines(
+				"Managed policy missing: aws iam list-attached-role-policies --role-name {{.ROLE}}; attach it: aws iam attach-role-policy --role-name {{.ROLE}} --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+				"Service control policy: in the Organizations management account, aws organizations list-policies-for-target --target-id ACCOUNT_ID --filter SERVICE_CONTROL_POLICY, and look for a Deny on ssm:*, ssmmessages:* or ec2messages:*; narrow it or exempt the role.",
+				"Permissions boundary: aws iam get-role --role-name {{.ROLE}} --query Role.PermissionsBoundary; if one is set, it must allow ssm:*, ssmmessages:* and ec2messages:* calls the managed policy grants (or remove it: aws iam delete-role-permissions-boundary --role-name {{.ROLE}}).",
+				"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy)."),
+			Docs: []string{finding.DocInstanceRole, finding.DocSCP, finding.DocBoundary, finding.DocEndpointPolicy}},
+	}}
 }
 
 // regionWide is said by every preferences finding: one person's setting
@@ -70,7 +73,8 @@ const regionWide = "The Session Manager preferences are account- and region-wide
 // be checked (info, with the reason; folded into the root cause when
 // another finding explains it). A signature rejected for its time is
 // net.clock-skew evidence.
-func diagnosePrefs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnosePrefs(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	po := o.Prefs
 	if po == nil {
 		return nil
@@ -92,7 +96,7 @@ func diagnosePrefs(cat *finding.Catalog, o *obs.Observations) []finding.Finding 
 		if d.Call.SkewSeconds != nil {
 			ev = append(ev, fmt.Sprintf("local clock minus the ssm endpoint's Date: %+d s", *d.Call.SkewSeconds))
 		}
-		if len(clockSkew(cat, o)) == 0 {
+		if len(clockSkew(in)) == 0 {
 			// The Date headers did not show it; the rejected signature does.
 			out = append(out, cat.New(NetClockSkew,
 				"ssm rejected the probe's SigV4 signature for its time: the local clock is more than 5 minutes off, and the agent's calls fail the same way.", ev))
@@ -107,13 +111,14 @@ func diagnosePrefs(cat *finding.Catalog, o *obs.Observations) []finding.Finding 
 	case d.Problem != "":
 		cannot("The session preferences document was read but cannot be understood: "+d.Problem+".", d.Call.Summary())
 	default:
-		out = append(out, prefsFindings(cat, o, po, wide, cannot)...)
+		out = append(out, prefsFindings(in, po, wide, cannot)...)
 	}
 	return append(out, unreadable...)
 }
 
 // prefsFindings judges preferences that were read.
-func prefsFindings(cat *finding.Catalog, o *obs.Observations, po *obs.PrefsObs, wide string, cannot func(string, ...string)) []finding.Finding {
+func prefsFindings(in *input, po *obs.PrefsObs, wide string, cannot func(string, ...string)) []finding.Finding {
+	cat := in.cat
 	pr := po.Prefs()
 	if pr == nil {
 		return nil
@@ -141,7 +146,7 @@ func prefsFindings(cat *finding.Catalog, o *obs.Observations, po *obs.PrefsObs, 
 			cannot(fmt.Sprintf("Whether log group %s of the session preferences exists is unknown: the role %s may not call logs:DescribeLogGroups.", g.LogGroup, po.Role), g.Call.Summary())
 		}
 	}
-	if ev, hosts := prefsEndpointFaults(o, pr, po); len(ev) > 0 {
+	if ev, hosts := prefsEndpointFaults(in, pr, po); len(ev) > 0 {
 		f := cat.New(PrefsLoggingEndpointUnreach,
 			"The session preferences turn on session logging or encryption, and the endpoint that needs cannot be reached from this host: the endpoint is optional for Session Manager, but required once the preferences use it. Every session's screen stays blank for minutes before the prompt appears, or the session fails. "+wide,
 			ev)
@@ -153,7 +158,7 @@ func prefsFindings(cat *finding.Catalog, o *obs.Observations, po *obs.PrefsObs, 
 
 // prefsEndpointFaults lists the endpoints the preferences make required
 // and that cannot be reached the way the agent connects.
-func prefsEndpointFaults(o *obs.Observations, pr *prefs.Preferences, po *obs.PrefsObs) (ev, hosts []string) {
+func prefsEndpointFaults(in *input, pr *prefs.Preferences, po *obs.PrefsObs) (ev, hosts []string) {
 	uses := map[string]string{}
 	if pr.UsesS3() {
 		uses["s3"] = fmt.Sprintf("s3BucketName %q", pr.S3BucketName)
@@ -174,8 +179,8 @@ func prefsEndpointFaults(o *obs.Observations, pr *prefs.Preferences, po *obs.Pre
 		}
 		uses["kms"] = strings.Join(why, ", ")
 	}
-	paths := agentpath.PathsByHost(o)
-	for _, v := range agentpath.Views(o) {
+	for i := range in.views {
+		v := &in.views[i]
 		why, used := uses[v.Endpoint.Service]
 		if !used || v.Proxy != nil {
 			continue // the proxy path is judged by diagnoseProxy
@@ -184,8 +189,8 @@ func prefsEndpointFaults(o *obs.Observations, pr *prefs.Preferences, po *obs.Pre
 		switch {
 		case len(addrs) == 0 && (v.Agent != nil || len(v.System) > 0):
 			ev = append(ev, fmt.Sprintf("%s (required by %s): no address from the agent's resolver", v.Endpoint.Host, why))
-		case len(addrs) > 0 && paths[v.Endpoint.Host] != nil && paths[v.Endpoint.Host].State == agentpath.PathBroken && !v.FromHosts():
-			ev = append(ev, fmt.Sprintf("%s (required by %s): %s", v.Endpoint.Host, why, netSummary(&v, addrs)))
+		case len(addrs) > 0 && in.byHost[v.Endpoint.Host] != nil && in.byHost[v.Endpoint.Host].State == agentpath.PathBroken && !v.FromHosts():
+			ev = append(ev, fmt.Sprintf("%s (required by %s): %s", v.Endpoint.Host, why, netSummary(v, addrs)))
 		default:
 			continue
 		}

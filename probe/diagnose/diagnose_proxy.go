@@ -14,21 +14,25 @@ const (
 	NetProxyIMDSNotExcluded finding.ID = "net.proxy-imds-not-excluded"
 )
 
-var proxyEntries = []finding.Entry{
-	{ID: NetProxyFailed, Severity: finding.SevFail,
-		Title: "The agent's proxy does not carry its connections",
-		Fix:   "Fix the proxy, or correct the agent's proxy settings: sudo systemctl edit amazon-ssm-agent (Environment=\"https_proxy=...\"), then sudo systemctl restart amazon-ssm-agent. HTTPS proxies are not supported for Session Manager.",
-		Docs:  []string{finding.DocAgentProxy}},
-	{ID: NetProxyIMDSNotExcluded, Severity: finding.SevWarn,
-		Title: "The agent's no_proxy does not cover the metadata service",
-		Fix:   "Add 169.254.169.254 to no_proxy in the agent's environment: sudo systemctl edit amazon-ssm-agent, Environment=\"no_proxy=169.254.169.254\", then sudo systemctl restart amazon-ssm-agent",
-		Docs:  []string{finding.DocAgentProxy}},
+// proxyFamily pairs the findings about the agent's proxy with the rules that raise them.
+func proxyFamily() family {
+	return family{rules: []rule{diagnoseProxy}, entries: []finding.Entry{
+		{ID: NetProxyFailed, Severity: finding.SevFail,
+			Title: "The agent's proxy does not carry its connections",
+			Fix:   "Fix the proxy, or correct the agent's proxy settings: sudo systemctl edit amazon-ssm-agent (Environment=\"https_proxy=...\"), then sudo systemctl restart amazon-ssm-agent. HTTPS proxies are not supported for Session Manager.",
+			Docs:  []string{finding.DocAgentProxy}},
+		{ID: NetProxyIMDSNotExcluded, Severity: finding.SevWarn,
+			Title: "The agent's no_proxy does not cover the metadata service",
+			Fix:   "Add 169.254.169.254 to no_proxy in the agent's environment: sudo systemctl edit amazon-ssm-agent, Environment=\"no_proxy=169.254.169.254\", then sudo systemctl restart amazon-ssm-agent",
+			Docs:  []string{finding.DocAgentProxy}},
+	}}
 }
 
 // diagnoseProxy implements net.proxy-failed and net.proxy-imds-not-excluded
 // from the agent's own proxy environment (/proc/<pid>/environ) and the
 // CONNECT checks made through it.
-func diagnoseProxy(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseProxy(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	if o.Agent == nil || o.Agent.Proxy == nil {
 		return nil
 	}

@@ -17,14 +17,17 @@ const (
 	AgentForeignRegistration finding.ID = "agent.foreign-registration"
 )
 
-var registrationEntries = []finding.Entry{
-	{ID: AgentForeignRegistration, Severity: finding.SevFail,
-		Title: "The agent holds another machine's registration",
-		Fix: finding.FixLines(
-			"sudo systemctl stop amazon-ssm-agent && sudo rm -f {{.FILES}} && sudo systemctl start amazon-ssm-agent (the agent then logs \"Agent will take identity from EC2\" in /var/log/amazon/ssm/amazon-ssm-agent.log)",
-			"{{if .foreignMI}}If no machine uses the hybrid node {{.foreignMI}} any more, deregister it: aws ssm deregister-managed-instance --instance-id {{.foreignMI}} --region {{.REGION_OF_THE_NODE}}{{end}}",
-			"Before baking an AMI from a host that ran the agent, stop the agent and remove /var/lib/amazon/ssm/registration, /var/lib/amazon/ssm/Vault and /var/lib/amazon/ssm/runtimeconfig/identity_config.json, so that instances launched from it register as themselves."),
-		Docs: []string{finding.DocDeregisterHybrid, finding.DocAgentInstall}},
+// registrationFamily pairs the findings about the agent's registration with the rules that raise them.
+func registrationFamily() family {
+	return family{rules: []rule{diagnoseRegistration}, entries: []finding.Entry{
+		{ID: AgentForeignRegistration, Severity: finding.SevFail,
+			Title: "The agent holds another machine's registration",
+			Fix: finding.FixLines(
+				"sudo systemctl stop amazon-ssm-agent && sudo rm -f {{.FILES}} && sudo systemctl start amazon-ssm-agent (the agent then logs \"Agent will take identity from EC2\" in /var/log/amazon/ssm/amazon-ssm-agent.log)",
+				"{{if .foreignMI}}If no machine uses the hybrid node {{.foreignMI}} any more, deregister it: aws ssm deregister-managed-instance --instance-id {{.foreignMI}} --region {{.REGION_OF_THE_NODE}}{{end}}",
+				"Before baking an AMI from a host that ran the agent, stop the agent and remove /var/lib/amazon/ssm/registration, /var/lib/amazon/ssm/Vault and /var/lib/amazon/ssm/runtimeconfig/identity_config.json, so that instances launched from it register as themselves."),
+			Docs: []string{finding.DocDeregisterHybrid, finding.DocAgentInstall}},
+	}}
 }
 
 // diagnoseRegistration reports agent.foreign-registration: the host is an
@@ -36,7 +39,8 @@ var registrationEntries = []finding.Entry{
 // changed fingerprint. It is fail when the host is known to be EC2 (IMDS,
 // or DMI under --root); under --root with no EC2 identity to read it is
 // warn, since the volume may belong to a real hybrid server.
-func diagnoseRegistration(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseRegistration(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	a := o.Agent
 	if a == nil {
 		return nil

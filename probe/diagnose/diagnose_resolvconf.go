@@ -15,21 +15,24 @@ const (
 	HostResolvConf  finding.ID = "host.resolv-conf-problem"
 )
 
-// resolvConfEntries are the findings about resolv.conf itself.
-var resolvConfEntries = []finding.Entry{
-	{ID: DNSStubResolver, Severity: finding.SevInfo,
-		Title: "The system resolver is the systemd-resolved stub"},
-	{ID: HostResolvConf, Severity: finding.SevWarn,
-		Title: "resolv.conf has problems",
-		Fix: finding.FixLines(
-			"{{if .broken}}Restore {{.RESOLV_CONF}} with the VPC resolver: echo 'nameserver {{.VPC_RESOLVER}}' | sudo tee {{.RESOLV_CONF}} (or let DHCP rewrite it: sudo dhclient -r && sudo dhclient, or sudo systemctl restart systemd-networkd / NetworkManager); then sudo systemctl restart amazon-ssm-agent{{end}}",
-			"Fix /etc/resolv.conf (or what generates it: DHCP options set, systemd-resolved, NetworkManager, cloud-init)."),
-		Docs: []string{finding.DocVPCDNS}},
+// resolvConfFamily pairs the findings about resolv.conf itself with the rules that raise them.
+func resolvConfFamily() family {
+	return family{rules: []rule{diagnoseResolvConf}, entries: []finding.Entry{
+		{ID: DNSStubResolver, Severity: finding.SevInfo,
+			Title: "The system resolver is the systemd-resolved stub"},
+		{ID: HostResolvConf, Severity: finding.SevWarn,
+			Title: "resolv.conf has problems",
+			Fix: finding.FixLines(
+				"{{if .broken}}Restore {{.RESOLV_CONF}} with the VPC resolver: echo 'nameserver {{.VPC_RESOLVER}}' | sudo tee {{.RESOLV_CONF}} (or let DHCP rewrite it: sudo dhclient -r && sudo dhclient, or sudo systemctl restart systemd-networkd / NetworkManager); then sudo systemctl restart amazon-ssm-agent{{end}}",
+				"Fix /etc/resolv.conf (or what generates it: DHCP options set, systemd-resolved, NetworkManager, cloud-init)."),
+			Docs: []string{finding.DocVPCDNS}},
+	}}
 }
 
 // diagnoseResolvConf reports the systemd-resolved stub (info) and the
 // problems of resolv.conf that change how names resolve.
-func diagnoseResolvConf(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseResolvConf(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	f := o.Resolv
 	if f == nil || f.Conf == nil {
 		return nil
@@ -58,12 +61,12 @@ func diagnoseResolvConf(cat *finding.Catalog, o *obs.Observations) []finding.Fin
 		}
 		var broken []string
 		if noServer {
-			broken = agentpath.BrokenAtResolve(o, true)
+			broken = in.brokenAtResolve(true)
 		}
 		if len(broken) > 0 {
 			// The agent's own lookups fail for it: this is the root cause.
 			summary += fmt.Sprintf(" The agent's lookups of %s fail because of it.", strings.Join(broken, ", "))
-			for _, p := range agentpath.AgentPaths(o) {
+			for _, p := range in.paths {
 				if p.Required && p.State == agentpath.PathBroken && p.Failed == agentpath.StageResolve {
 					ev = append(ev, "agent path: "+p.Line()+": "+p.Detail)
 				}

@@ -16,25 +16,28 @@ const (
 	DNSSearchListHijack finding.ID = "dns.search-list-hijack"
 )
 
-var resolveEntries = []finding.Entry{
-	{ID: DNSResolverError, Severity: finding.SevFail,
-		Title: "The resolver the agent uses answers endpoint names with an error",
-		// Both halves apply unless the rule saw only one kind of answer.
-		Fix: finding.FixLines(
-			"{{if not .vpcOnly}}On the DNS server(s) {{.DNS_SERVERS}}: fix the forwarding of {{.REGION}}.{{or .domain \"amazonaws.com\"}} (a conditional forwarder to a Route 53 Resolver inbound endpoint in {{.VPC}}, or to the VPC resolver when the server runs inside the VPC); check its logs for the failing upstream.",
-			"Or point the host at AmazonProvidedDNS: set the VPC's DHCP options set to domain-name-servers=AmazonProvidedDNS (VPC console > DHCP option sets), then renew the lease or reboot.{{end}}",
-			"{{if not .forwardOnly}}List the Resolver rules associated with the VPC and look for one covering {{.REGION}}.{{or .domain \"amazonaws.com\"}} or amazonaws.com: aws route53resolver list-resolver-rule-associations --filters Name=VPCId,Values={{.VPC_ID}}; then aws route53resolver get-resolver-rule --resolver-rule-id RULE_ID; disassociate a rule whose targets do not answer (aws route53resolver disassociate-resolver-rule --vpc-id {{.VPC_ID}} --resolver-rule-id RULE_ID) or fix its targets.",
-			"Check DNS Firewall: aws route53resolver list-firewall-rule-group-associations --vpc-id {{.VPC_ID}}; a rule group that blocks or fails the zone answers like this.",
-			"Check DNSSEC validation: aws route53resolver get-resolver-dnssec-config --resource-id {{.VPC_ID}}; if validation is on and a private zone breaks the chain, turn it off for the VPC while you fix the zone.{{end}}"),
-		Docs:      []string{finding.DocVPCDNS, finding.DocResolverIn, finding.DocResolverRules, finding.DocDNSFirewall},
-		DependsOn: []finding.ID{HostResolvConf}},
-	{ID: DNSSearchListHijack, Severity: finding.SevFail,
-		Title: "A search domain answers the endpoint names before the real names are asked",
-		Fix: finding.FixLines(
-			"In {{.RESOLV_CONF}} (or what writes it: the DHCP options set, NetworkManager, systemd-resolved, cloud-init), set options ndots:1, or any ndots of at most {{.DOTS}}, so that the endpoint names are asked as they are first; then restart the agent: sudo systemctl restart amazon-ssm-agent",
-			"Or remove the search domain {{.SEARCH_DOMAINS}} from {{.RESOLV_CONF}}, or its wildcard record (*.{{.SEARCH_DOMAIN}}) from its DNS zone.",
-			"Or give the agent fully qualified endpoint names in /etc/amazon/ssm/amazon-ssm-agent.json, with a trailing dot (e.g. \"Ssm\": {\"Endpoint\": \"{{.ENDPOINT}}.\"}), which the resolver never expands."),
-		Docs: []string{finding.DocDHCPOptions, finding.DocAgentConfig}},
+// resolveFamily pairs the findings about the agent's resolver: error replies and search-list expansion with the rules that raise them.
+func resolveFamily() family {
+	return family{rules: []rule{diagnoseResolverError, diagnoseSearchListHijack}, entries: []finding.Entry{
+		{ID: DNSResolverError, Severity: finding.SevFail,
+			Title: "The resolver the agent uses answers endpoint names with an error",
+			// Both halves apply unless the rule saw only one kind of answer.
+			Fix: finding.FixLines(
+				"{{if not .vpcOnly}}On the DNS server(s) {{.DNS_SERVERS}}: fix the forwarding of {{.REGION}}.{{or .domain \"amazonaws.com\"}} (a conditional forwarder to a Route 53 Resolver inbound endpoint in {{.VPC}}, or to the VPC resolver when the server runs inside the VPC); check its logs for the failing upstream.",
+				"Or point the host at AmazonProvidedDNS: set the VPC's DHCP options set to domain-name-servers=AmazonProvidedDNS (VPC console > DHCP option sets), then renew the lease or reboot.{{end}}",
+				"{{if not .forwardOnly}}List the Resolver rules associated with the VPC and look for one covering {{.REGION}}.{{or .domain \"amazonaws.com\"}} or amazonaws.com: aws route53resolver list-resolver-rule-associations --filters Name=VPCId,Values={{.VPC_ID}}; then aws route53resolver get-resolver-rule --resolver-rule-id RULE_ID; disassociate a rule whose targets do not answer (aws route53resolver disassociate-resolver-rule --vpc-id {{.VPC_ID}} --resolver-rule-id RULE_ID) or fix its targets.",
+				"Check DNS Firewall: aws route53resolver list-firewall-rule-group-associations --vpc-id {{.VPC_ID}}; a rule group that blocks or fails the zone answers like this.",
+				"Check DNSSEC validation: aws route53resolver get-resolver-dnssec-config --resource-id {{.VPC_ID}}; if validation is on and a private zone breaks the chain, turn it off for the VPC while you fix the zone.{{end}}"),
+			Docs:      []string{finding.DocVPCDNS, finding.DocResolverIn, finding.DocResolverRules, finding.DocDNSFirewall},
+			DependsOn: []finding.ID{HostResolvConf}},
+		{ID: DNSSearchListHijack, Severity: finding.SevFail,
+			Title: "A search domain answers the endpoint names before the real names are asked",
+			Fix: finding.FixLines(
+				"In {{.RESOLV_CONF}} (or what writes it: the DHCP options set, NetworkManager, systemd-resolved, cloud-init), set options ndots:1, or any ndots of at most {{.DOTS}}, so that the endpoint names are asked as they are first; then restart the agent: sudo systemctl restart amazon-ssm-agent",
+				"Or remove the search domain {{.SEARCH_DOMAINS}} from {{.RESOLV_CONF}}, or its wildcard record (*.{{.SEARCH_DOMAIN}}) from its DNS zone.",
+				"Or give the agent fully qualified endpoint names in /etc/amazon/ssm/amazon-ssm-agent.json, with a trailing dot (e.g. \"Ssm\": {\"Endpoint\": \"{{.ENDPOINT}}.\"}), which the resolver never expands."),
+			Docs: []string{finding.DocDHCPOptions, finding.DocAgentConfig}},
+	}}
 }
 
 // diagnoseResolverError is dns.resolver-error: the resolver the agent asks
@@ -44,18 +47,17 @@ var resolveEntries = []finding.Entry{
 // configured resolver is AmazonProvidedDNS, something inside the VPC (a
 // Route 53 Resolver rule forwarding to an unreachable target, DNS Firewall,
 // or a DNSSEC validation failure).
-func diagnoseResolverError(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseResolverError(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	p := o.Plan
 	if p == nil {
 		return nil
 	}
-	paths := agentpath.PathsByHost(o)
-	vs := agentpath.Views(o)
 	var forwardEv, vpcEv, hosts, servers, rcodes []string
 	required := false
-	for i := range vs {
-		v := &vs[i]
-		ap := paths[v.Endpoint.Host]
+	for i := range in.views {
+		v := &in.views[i]
+		ap := in.byHost[v.Endpoint.Host]
 		if ap == nil || !ap.RcodeFailed() {
 			continue
 		}
@@ -87,7 +89,7 @@ func diagnoseResolverError(cat *finding.Catalog, o *obs.Observations) []finding.
 		required = required || v.Endpoint.Required
 	}
 	if len(hosts) == 0 {
-		return fallThrough(cat, o, paths)
+		return fallThrough(in)
 	}
 	summary := fmt.Sprintf("The resolver the agent asks (%s) answers %s for the endpoint names, so the agent cannot resolve them.",
 		strings.Join(servers, ", "), strings.Join(rcodes, "/"))
@@ -116,11 +118,12 @@ func diagnoseResolverError(cat *finding.Catalog, o *obs.Observations) []finding.
 // agent's lookups still work because Go's resolver moves on to the next
 // nameserver. Every lookup then asks the failing server first, and the
 // names break as soon as the working one goes.
-func fallThrough(cat *finding.Catalog, o *obs.Observations, paths map[string]*agentpath.AgentPath) []finding.Finding {
+func fallThrough(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	var ev, servers, rcodes []string
 	for i := range o.DNS {
 		d := &o.DNS[i]
-		ap := paths[d.Host]
+		ap := in.byHost[d.Host]
 		if !d.Has(obs.RoleSystem) || ap == nil || !ap.Required || !ap.OK() || ap.Source != "dns" || !agentpath.RcodeError(d.A.Class, d.A.Rcode) {
 			continue
 		}
@@ -149,7 +152,8 @@ func fallThrough(cat *finding.Catalog, o *obs.Observations, paths map[string]*ag
 // and LOCALDOMAIN in the agent's environment do not change this: Go's
 // net/conf.go only lets them switch a cgo-enabled binary to libc, and the
 // agent's Linux release binaries are built without cgo.
-func diagnoseSearchListHijack(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseSearchListHijack(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	p := o.Plan
 	if p == nil {
 		return nil
@@ -162,7 +166,7 @@ func diagnoseSearchListHijack(cat *finding.Catalog, o *obs.Observations) []findi
 	var ev, hosts, domains []string
 	broken := false
 	example := ""
-	for _, ap := range agentpath.AgentPaths(o) {
+	for _, ap := range in.paths {
 		h := ap.Host
 		if !ap.SearchExpanded() {
 			continue

@@ -18,27 +18,30 @@ const (
 	SessionUserUnchecked      finding.ID = "session.user-unchecked"
 )
 
-var runAsEntries = []finding.Entry{
-	{ID: SessionRunAsUserMissing, Severity: finding.SevFail,
-		Title: "Sessions run as a user that does not exist on this host",
-		Fix: finding.FixLines(
-			"{{if not .noUser}}Create the user on this host: sudo useradd -m {{.USER}} (or, for a directory user, make `getent passwd {{.USER}}` answer through sssd/LDAP).{{end}}",
-			"Or change the preference (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\": set the operating system user name to a user every instance has, or turn Run As off; from the CLI: "+prefsFixCLI+" (set inputs.runAsDefaultUser, or inputs.runAsEnabled to false). An IAM user or role tagged SSMSessionRunAs runs as the tag's user instead."),
-		Docs: []string{finding.DocRunAs, finding.DocPrefsConsole, finding.DocPrefsCLI}},
-	{ID: SessionSSMUserUncreatable, Severity: finding.SevFail,
-		Title: "The agent cannot create ssm-user",
-		Fix: finding.FixLines(
-			"Create the user where /etc is writable (e.g. in the image): sudo useradd -m ssm-user && echo 'ssm-user ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/ssm-agent-users && sudo chmod 440 /etc/sudoers.d/ssm-agent-users",
-			"{{if not .useradd}}Or install useradd (the passwd / shadow-utils package).{{end}}",
-			"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or "+prefsFixCLI+" (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user)."),
-		Docs: []string{finding.DocRunAs, finding.DocPrefsConsole}},
-	{ID: SessionUserUnchecked, Severity: finding.SevWarn,
-		Title: "Whether the user sessions start as exists could not be checked",
-		Fix: finding.FixLines(
-			"Check it on the host: getent passwd {{.USER}} (no output: the user does not exist, and {{if .ssmUser}}the agent cannot create it, so sessions fail{{else}}every session fails{{end}}).",
-			"{{if .ssmUser}}If it is missing, create it where /etc is writable: sudo useradd -m ssm-user && echo 'ssm-user ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/ssm-agent-users && sudo chmod 440 /etc/sudoers.d/ssm-agent-users{{else}}If it is missing, create it (sudo useradd -m {{.USER}}) or change the Run As preference: Systems Manager > Session Manager > Preferences > Edit.{{end}}",
-			"Let the probe read /etc/passwd: run it as root, and make /etc/passwd a regular, readable file."),
-		Docs: []string{finding.DocRunAs}},
+// runAsFamily pairs the findings about the session user with the rules that raise them.
+func runAsFamily() family {
+	return family{rules: []rule{diagnoseRunAs}, entries: []finding.Entry{
+		{ID: SessionRunAsUserMissing, Severity: finding.SevFail,
+			Title: "Sessions run as a user that does not exist on this host",
+			Fix: finding.FixLines(
+				"{{if not .noUser}}Create the user on this host: sudo useradd -m {{.USER}} (or, for a directory user, make `getent passwd {{.USER}}` answer through sssd/LDAP).{{end}}",
+				"Or change the preference (account- and region-wide): Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\": set the operating system user name to a user every instance has, or turn Run As off; from the CLI: "+prefsFixCLI+" (set inputs.runAsDefaultUser, or inputs.runAsEnabled to false). An IAM user or role tagged SSMSessionRunAs runs as the tag's user instead."),
+			Docs: []string{finding.DocRunAs, finding.DocPrefsConsole, finding.DocPrefsCLI}},
+		{ID: SessionSSMUserUncreatable, Severity: finding.SevFail,
+			Title: "The agent cannot create ssm-user",
+			Fix: finding.FixLines(
+				"Create the user where /etc is writable (e.g. in the image): sudo useradd -m ssm-user && echo 'ssm-user ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/ssm-agent-users && sudo chmod 440 /etc/sudoers.d/ssm-agent-users",
+				"{{if not .useradd}}Or install useradd (the passwd / shadow-utils package).{{end}}",
+				"Or turn Run As on with a user that exists: Systems Manager > Session Manager > Preferences > Edit > \"Enable Run As support for Linux and macOS managed nodes\" with a user name, or "+prefsFixCLI+" (set inputs.runAsEnabled to true and inputs.runAsDefaultUser to the user)."),
+			Docs: []string{finding.DocRunAs, finding.DocPrefsConsole}},
+		{ID: SessionUserUnchecked, Severity: finding.SevWarn,
+			Title: "Whether the user sessions start as exists could not be checked",
+			Fix: finding.FixLines(
+				"Check it on the host: getent passwd {{.USER}} (no output: the user does not exist, and {{if .ssmUser}}the agent cannot create it, so sessions fail{{else}}every session fails{{end}}).",
+				"{{if .ssmUser}}If it is missing, create it where /etc is writable: sudo useradd -m ssm-user && echo 'ssm-user ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/ssm-agent-users && sudo chmod 440 /etc/sudoers.d/ssm-agent-users{{else}}If it is missing, create it (sudo useradd -m {{.USER}}) or change the Run As preference: Systems Manager > Session Manager > Preferences > Edit.{{end}}",
+				"Let the probe read /etc/passwd: run it as root, and make /etc/passwd a regular, readable file."),
+			Docs: []string{finding.DocRunAs}},
+	}}
 }
 
 // diagnoseRunAs checks the user sessions start as (FINDINGS.md):
@@ -58,7 +61,8 @@ var runAsEntries = []finding.Entry{
 // like is warn: the directory may serve it, and a static binary cannot ask.
 // With the preferences unknown, a recent log line decides; without one
 // nothing is said about Run As, and ssm-user is only warned about.
-func diagnoseRunAs(cat *finding.Catalog, o *obs.Observations) []finding.Finding {
+func diagnoseRunAs(in *input) []finding.Finding {
+	cat, o := in.cat, in.o
 	p := o.Prefs.Prefs()
 	missing := logSummary(o, journal.KindRunAsUserMissing)
 	switch {

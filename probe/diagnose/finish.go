@@ -10,17 +10,19 @@ import (
 // touches nothing but ob. It is also the entry point for re-diagnosing
 // saved observations.
 func Finish(ob *obs.Observations, took time.Duration) *Result {
-	findings, paths := diagnose(ob)
+	cat := NewCatalog()
+	in := newInput(&cat, ob)
+	findings := diagnose(in)
 	tl := timelineOf(ob)
 	attachTimeline(findings, tl)
 	return &Result{
 		StartedAt: ob.StartedAt,
 		Duration:  took,
-		Verdict:   verdictOf(findings, ob.Checks, paths),
+		Verdict:   verdictOf(in, findings),
 		Context:   contextOf(ob),
 		Findings:  findings,
 		Checks:    ob.Checks,
-		Paths:     paths,
+		Paths:     in.paths,
 		Timeline:  tl,
 
 		Observations: ob,

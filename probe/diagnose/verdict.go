@@ -6,7 +6,6 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/probe/agentpath"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
-	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
 // ProbeUnexplained is the safety net of the verdict: a required endpoint's
@@ -15,13 +14,17 @@ const (
 	ProbeUnexplained finding.ID = "probe.unexplained"
 )
 
-var verdictEntries = []finding.Entry{
-	{ID: ProbeUnexplained, Severity: finding.SevFail,
-		Title: "The agent's path to an endpoint is broken for a reason no rule knows",
-		Fix: finding.FixLines(
-			"Follow the evidence: it names the endpoint, the stage where the agent's path stops (resolve, proxy, tcp, tls, https), the error class and the raw detail.",
-			"Please report it with the saved observations (ssm-probe --format json > report.json), so that a rule can name this cause: https://github.com/ssm-probe/ssm-probe/issues"),
-		Docs: []string{finding.DocTroubleshoot}},
+// verdictFamily holds the safety net's finding; unexplained raises it after
+// the rules have run and settled, so it lists no rule.
+func verdictFamily() family {
+	return family{entries: []finding.Entry{
+		{ID: ProbeUnexplained, Severity: finding.SevFail,
+			Title: "The agent's path to an endpoint is broken for a reason no rule knows",
+			Fix: finding.FixLines(
+				"Follow the evidence: it names the endpoint, the stage where the agent's path stops (resolve, proxy, tcp, tls, https), the error class and the raw detail.",
+				"Please report it with the saved observations (ssm-probe --format json > report.json), so that a rule can name this cause: https://github.com/ssm-probe/ssm-probe/issues"),
+			Docs: []string{finding.DocTroubleshoot}},
+	}}
 }
 
 // The verdict is held to the agent's own path (AgentPaths): the rules
@@ -39,7 +42,7 @@ var verdictEntries = []finding.Entry{
 // required path is broken; unknown when a required check or path could not
 // look (a skipped, timed-out or broken check is never taken as healthy);
 // else warn or ok from the findings.
-func verdictOf(findings []finding.Finding, checks []obs.CheckRecord, paths []agentpath.AgentPath) finding.Verdict {
+func verdictOf(in *input, findings []finding.Finding) finding.Verdict {
 	var warn bool
 	for _, f := range findings {
 		switch f.Severity {
@@ -50,7 +53,7 @@ func verdictOf(findings []finding.Finding, checks []obs.CheckRecord, paths []age
 		}
 	}
 	unknown := false
-	for _, p := range paths {
+	for _, p := range in.paths {
 		switch {
 		case !p.Required:
 		case p.State == agentpath.PathBroken:
@@ -59,7 +62,7 @@ func verdictOf(findings []finding.Finding, checks []obs.CheckRecord, paths []age
 			unknown = true
 		}
 	}
-	for _, c := range checks {
+	for _, c := range in.o.Checks {
 		if c.Required && !c.Status.Checked() {
 			unknown = true
 		}
@@ -85,12 +88,9 @@ func pathFamily(id finding.ID) bool {
 
 // heldToPaths lowers the fail findings that the paths contradict (before
 // folding, so a lowered finding no longer explains a real fail).
-func heldToPaths(fs []finding.Finding, paths []agentpath.AgentPath) {
-	byHost := map[string]*agentpath.AgentPath{}
+func heldToPaths(in *input, fs []finding.Finding) {
 	allRequiredOK, anyRequired := true, false
-	for i := range paths {
-		p := &paths[i]
-		byHost[p.Host] = p
+	for _, p := range in.paths {
 		if p.Required {
 			anyRequired = true
 			allRequiredOK = allRequiredOK && p.OK()
@@ -104,7 +104,7 @@ func heldToPaths(fs []finding.Finding, paths []agentpath.AgentPath) {
 		var works []string
 		contradicted := len(f.Endpoints) > 0
 		for _, h := range f.Endpoints {
-			p := byHost[h]
+			p := in.byHost[h]
 			if p == nil || !p.OK() {
 				contradicted = false
 				break
@@ -113,7 +113,7 @@ func heldToPaths(fs []finding.Finding, paths []agentpath.AgentPath) {
 		}
 		if len(f.Endpoints) == 0 && anyRequired && allRequiredOK {
 			contradicted = true
-			for _, p := range paths {
+			for _, p := range in.paths {
 				if p.Required {
 					works = append(works, p.Line())
 				}
@@ -133,9 +133,9 @@ func heldToPaths(fs []finding.Finding, paths []agentpath.AgentPath) {
 // unexplained is probe.unexplained: a required endpoint whose path is
 // broken, and that no fail finding names. It is a safety net: the failure is
 // real (the agent's path is broken), but no rule knows its cause.
-func unexplained(cat *finding.Catalog, fs []finding.Finding, paths []agentpath.AgentPath) []finding.Finding {
+func unexplained(in *input, fs []finding.Finding) []finding.Finding {
 	var ev, hosts []string
-	for _, p := range paths {
+	for _, p := range in.paths {
 		if !p.Required || p.State != agentpath.PathBroken {
 			continue
 		}
@@ -159,7 +159,7 @@ func unexplained(cat *finding.Catalog, fs []finding.Finding, paths []agentpath.A
 	if len(ev) == 0 {
 		return nil
 	}
-	f := cat.New(ProbeUnexplained,
+	f := in.cat.New(ProbeUnexplained,
 		fmt.Sprintf("The agent's path to %s is broken, and none of the probe's rules explains why. Session Manager cannot work until it is fixed; the evidence shows where the path stops.", strings.Join(hosts, ", ")),
 		ev)
 	f.About(hosts...)
