@@ -240,26 +240,6 @@ func credentialsUnavailable(cat *finding.Catalog, o *obs.Observations) (finding.
 		finding.Fill{"cause": cause, "ROLE_NAME": role, "PROFILE_ARN": p.ARN}), true
 }
 
-func orUnknown(s string) string { return orPlaceholder(s, "(unknown)") }
-
-func orPlaceholder(s, p string) string {
-	if s == "" {
-		return p
-	}
-	return s
-}
-
-// dhmcLog is what the agent's own log says of Default Host Management, its
-// credential source when no instance profile is attached
-// (docs/AGENT-FACTS.md, "Credentials"): it failed (the latest failure is
-// after the latest success) or it served.
-type dhmcLog struct {
-	failed, succeeded bool
-	at                time.Time // of the latest failure or success
-	words             string    // the agent's words for a failure
-	evidence          []string
-}
-
 // dhmcFromLogs reads the agent's log for its Default Host Management
 // fallback: `Failed to connect to Systems Manager with SSM role
 // credentials`, `Default Host Management Err:` or AWS's `instance

@@ -61,12 +61,6 @@ func imdsFamily() family {
 	}}
 }
 
-// idFill fills the instance and region of a fix: the instance ID (or its
-// placeholder) and " --region R" when the region is known.
-func idFill(o *obs.Observations) finding.Fill {
-	return finding.Fill{"INSTANCE_ID": instanceOf(o), "regionFlag": regionFlag(o)}
-}
-
 // placeholderInstance stands in for the instance ID in a fix when neither
 // IMDS nor the DMI board asset tag gave it.
 const placeholderInstance = "INSTANCE_ID"
@@ -259,38 +253,6 @@ func evidenceValue(e host.EC2Identity, p string) string {
 		if x.Path == p {
 			return x.Value
 		}
-	}
-	return ""
-}
-
-// instanceOf returns the instance ID from IMDS, else from the DMI board
-// asset tag, else a placeholder for a fix.
-func instanceOf(o *obs.Observations) string {
-	if o.IMDS != nil && o.IMDS.InstanceID != "" {
-		return o.IMDS.InstanceID
-	}
-	if o.Host != nil && o.Host.EC2.InstanceID != "" {
-		return o.Host.EC2.InstanceID
-	}
-	return placeholderInstance
-}
-
-// regionOf returns the region from --region, else IMDS, else "".
-func regionOf(o *obs.Observations) string {
-	if o.Region != "" {
-		return o.Region
-	}
-	if o.IMDS != nil {
-		return o.IMDS.Region
-	}
-	return ""
-}
-
-// regionFlag returns " --region R" for an aws CLI command, or "" when the
-// region is unknown.
-func regionFlag(o *obs.Observations) string {
-	if r := regionOf(o); r != "" {
-		return " --region " + r
 	}
 	return ""
 }

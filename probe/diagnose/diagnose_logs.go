@@ -262,29 +262,6 @@ func registrationPending(cat *finding.Catalog, l *journal.Result) (finding.Findi
 	return cat.New(LogRegistrationPending, summary, ev), true
 }
 
-// summaryEvidence renders a summary as evidence: the count and span, the
-// names and addresses it mentions, and its samples with their positions.
-func summaryEvidence(s *journal.Summary) []string {
-	line := fmt.Sprintf("%d %s line(s)", s.Count, s.Kind)
-	if !s.First.IsZero() {
-		line += fmt.Sprintf(", first %s, last %s", s.First.Format("2006-01-02 15:04:05"), s.Last.Format("2006-01-02 15:04:05"))
-	}
-	ev := []string{line}
-	for _, l := range []struct {
-		label string
-		vals  []string
-	}{{"hosts", s.Hosts}, {"addresses", s.Addresses}, {"buckets", s.Buckets}, {"log groups", s.LogGroups},
-		{"URLs", s.URLs}, {"APIs", s.APIs}} {
-		if len(l.vals) > 0 {
-			ev = append(ev, l.label+": "+strings.Join(l.vals, ", "))
-		}
-	}
-	for _, sm := range s.Samples {
-		ev = append(ev, fmt.Sprintf("%s: %s", sm.Source, sm.Text))
-	}
-	return ev
-}
-
 // liveAddresses cross-references addresses named in the logs with the
 // endpoint addresses the live checks tried.
 func liveAddresses(o *obs.Observations, addrs []string) []string {

@@ -311,21 +311,6 @@ func clockSkew(in *input) []finding.Finding {
 	return []finding.Finding{f}
 }
 
-// netSummary describes what happened on the addresses, for evidence.
-func netSummary(v *agentpath.View, addrs []netip.Addr) string {
-	var s []string
-	for _, a := range addrs {
-		n := v.Net[a]
-		if n == nil {
-			s = append(s, a.String()+": not tried")
-			continue
-		}
-		stage, _ := n.Failed()
-		s = append(s, a.String()+": "+stageLine(n, stage))
-	}
-	return strings.Join(s, "; ")
-}
-
 // stageLine says what one stage did, e.g. "TCP 443 timeout after 2000 ms".
 func stageLine(n *obs.NetObs, stage obs.NetStage) string {
 	switch stage {
@@ -355,27 +340,11 @@ func publicNote(p *obs.Plan, v *agentpath.View, a netip.Addr) string {
 	return fmt.Sprintf(" [%s is outside the VPC; AmazonProvidedDNS %s also answers %s]", a, by.Resolver, obs.JoinAddrs(vpcAddrs))
 }
 
-func firstCIDR(p *obs.Plan) string {
-	if len(p.VPCCIDRs) > 0 {
-		return p.VPCCIDRs[0].String()
-	}
-	return "VPC_CIDR"
-}
-
 func abs(x int64) int64 {
 	if x < 0 {
 		return -x
 	}
 	return x
-}
-
-func appendUnique(s []string, x string) []string {
-	for _, y := range s {
-		if y == x {
-			return s
-		}
-	}
-	return append(s, x)
 }
 
 // requiredReached reports whether every required endpoint's agent path

@@ -74,31 +74,6 @@ func diagnoseRunAs(in *input) []finding.Finding {
 	return ssmUserFinding(cat, o, p)
 }
 
-// logSummary returns the summary of kind k in the agent's logs, or nil.
-func logSummary(o *obs.Observations, k journal.Kind) *journal.Summary {
-	if o.Logs == nil {
-		return nil
-	}
-	for i := range o.Logs.Events {
-		if o.Logs.Events[i].Kind == k {
-			return &o.Logs.Events[i]
-		}
-	}
-	return nil
-}
-
-// recentLog reports whether s's last line is within logRecent of a live
-// run. Without live checks (ssm-probe logs, an offline --root) nothing
-// confirms that the fault is still present, so log lines never make a
-// finding fail (FINDINGS.md, "From the agent's logs").
-func recentLog(o *obs.Observations, s *journal.Summary) bool {
-	return o.Live && s != nil && !s.Last.IsZero() && o.StartedAt.Sub(s.Last) <= logRecent
-}
-
-func prefsWhere(o *obs.Observations) string {
-	return fmt.Sprintf("the Session Manager preferences (document %s, region %s)", prefs.DocumentName, orUnknown(o.Prefs.Region))
-}
-
 func runAsUserFinding(cat *finding.Catalog, o *obs.Observations, p *prefs.Preferences, logs *journal.Summary) []finding.Finding {
 	u := o.Users
 	var ev []string
