@@ -1,5 +1,5 @@
-# bench.mk: `make bench` prints one table of the figures issues 9 and 16
-# set targets for: binary size; the probe's wall time in the lab's worlds
+# bench.mk: `make bench` prints one table of the project's performance
+# figures, each beside its target where it has one: binary size; the probe's wall time in the lab's worlds
 # (healthy, endpoint security group without 443, silent VPC resolver, silent
 # first nameserver, healthy behind the agent's proxy, everything
 # black-holed) and in the slowest of all scenarios; log throughput of
@@ -13,7 +13,7 @@ BENCH_RUNS ?= 3
 BENCH_DIR  := $(BIN)/bench
 BENCH_LOGS := $(BENCH_DIR)/root/var/log/amazon/ssm
 BENCH_ERRLOGS := $(BENCH_DIR)/errors
-# The lab worlds timed, each with its target (issue 16; --timeout is 2 s).
+# The lab worlds timed, each with its target in seconds (--timeout is 2 s).
 BENCH_WORLDS := healthy-vpc-endpoints:0.1 endpoint-sg-no-443:2.3 vpc-dns-resolution-off:2.3 \
 	first-nameserver-silent:2.3 healthy-proxy:0.2 all-black-holed:2.3
 

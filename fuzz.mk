@@ -1,4 +1,4 @@
-# fuzz.mk: the fuzz targets of issue 9, each run for FUZZTIME (CI: 8s each). Included from the Makefile: `make fuzz`.
+# fuzz.mk: the fuzz targets of the readers of untrusted input, each run for FUZZTIME (CI: 8s each). Included from the Makefile: `make fuzz`.
 # A failing input is written to the package's testdata/fuzz/<Target>/ by
 # go test; commit it as a regression seed once the bug is fixed.
 FUZZTIME ?= 15s

@@ -218,10 +218,10 @@ func DefaultPatterns() []Pattern {
 }
 
 // agentMessagePatterns are the agent's own messages about its identity,
-// credentials, session worker and IPC (issue 17), each beside the place in
-// the agent's public source that prints it. They are matched at every log
-// level: the EC2 role provider logs its failures at DEBUG, and the scan
-// reads DEBUG lines like any other.
+// credentials, session worker and IPC (the failures operators report
+// most), each beside the place in the agent's public source that prints
+// it. They are matched at every log level: the EC2 role provider logs its
+// failures at DEBUG, and the scan reads DEBUG lines like any other.
 func agentMessagePatterns() []Pattern {
 	return []Pattern{
 		// Registration and the OnPrem/EC2 identity choice: the agent tries the

@@ -148,7 +148,7 @@ func TestAggregatorLatestSampleLongPassword(t *testing.T) {
 }
 
 // TestFindURLsLinear checks that findURLs examines each byte of a crafted
-// 64 KiB line at most once (issue 21 N7: it used to scan to the end of the
+// 64 KiB line at most once (it used to scan to the end of the
 // text for every "://" before checking the scheme), counting the bytes
 // scanURLs examined rather than timing it, and that it still returns what
 // reURL does.

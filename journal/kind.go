@@ -54,8 +54,9 @@ const (
 	KindRegistrationFailed    Kind = "registration-failed"     // the registrar could not register the identity (the cause is in the same entry)
 	KindCredentialSource      Kind = "credential-source"       // the credentials the agent settled on (Values: EC2 for the instance profile, SSM for Default Host Management)
 
-	// The agent's own messages (issue 17). Each is matched at any level,
-	// DEBUG included: the EC2 role provider logs its failures at DEBUG.
+	// The agent's own messages about its identity, registration, sessions
+	// and IPC. Each is matched at any level, DEBUG included: the EC2 role
+	// provider logs its failures at DEBUG.
 	KindIdentitySelected    Kind = "identity-selected"      // which identity the agent took (Values: OnPrem, EC2, ECS, CustomIdentity)
 	KindIdentityFailed      Kind = "identity-failed"        // the agent could assume no identity
 	KindRegistrationError   Kind = "registration-error"     // the hybrid registration in the Vault could not be loaded

@@ -101,7 +101,7 @@ func readProof(t *testing.T) []proofBlock {
 func patternKey(p Pattern) string { return fmt.Sprintf("%s | %s", p.Kind, p.Literals[0]) }
 
 // TestPatternsProven holds every pattern of the catalog to the agent's own
-// text (issue 23): each has a block in testdata/proof/patterns.txt with a
+// text: each has a block in testdata/proof/patterns.txt with a
 // source, at least one line it matches (a capture line of the real agent,
 // or a cited format string filled as the agent fills it) and at least one
 // near miss the whole catalog must not read as its kind, among them the
@@ -159,8 +159,8 @@ func TestPatternsProven(t *testing.T) {
 }
 
 // TestSuccessLinesAreNoErrors reads every line of the healthy captures:
-// no entry of a healthy agent is a failure kind (issue 23: `Successfully
-// connected with instance profile role credentials` was a credentials
+// no entry of a healthy agent is a failure kind (`Successfully connected
+// with instance profile role credentials` was once read as a credentials
 // error).
 func TestSuccessLinesAreNoErrors(t *testing.T) {
 	m := DefaultCatalog().NewMatcher()

@@ -519,9 +519,11 @@ func accessOf(id *Identity) Access {
 	return acc
 }
 
-// classify names what kept the probe from using IMDS normally, in the order
-// of the issue: no TCP, token PUT unanswered while a tokenless GET answers
-// (the hop limit), 403 (disabled), 401 on GETs.
+// classify names what kept the probe from using IMDS normally; the first
+// that applies wins: no TCP, the token PUT unanswered while a tokenless GET
+// answers (the hop limit), 403 anywhere (disabled), nothing answered on an
+// open connection, 401 on GETs, nothing readable at all. Each failure gives
+// one of the imds.* findings of docs/FINDINGS.md.
 func classify(id *Identity) Failure {
 	if !id.Reachable {
 		return FailUnreachable

@@ -14,8 +14,9 @@ import (
 	"time"
 )
 
-// TestScenarios loads every shipped scenario and checks that the issue's
-// list is covered, each by the scenario that reproduces it.
+// TestScenarios loads every shipped scenario and checks that the worlds
+// the lab must reproduce are all there (the healthy ones and each failure
+// the probe names), each by the scenario that reproduces it.
 func TestScenarios(t *testing.T) {
 	ss, err := LoadScenarios("scenarios")
 	if err != nil {

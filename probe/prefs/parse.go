@@ -44,7 +44,8 @@ func (p *Preferences) UsesLogs() bool { return p != nil && p.CloudWatchLogGroupN
 
 // UsesKMS reports whether the preferences involve encryption: a KMS key for
 // session data (kmsKeyId), or encrypted-only S3 / CloudWatch destinations.
-// The issue treats all three as needing the kms endpoint's path.
+// All three need the kms endpoint's path (docs/FINDINGS.md,
+// prefs.logging-endpoint-unreachable).
 func (p *Preferences) UsesKMS() bool {
 	return p != nil && (p.KMSKeyID != "" || p.S3EncryptionEnabled || p.CloudWatchEncryptionEnabled)
 }
