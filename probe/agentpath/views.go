@@ -22,7 +22,7 @@ type View struct {
 // Views builds one View per planned endpoint, in plan order. It indexes
 // the records by host in one pass over each list, so its work grows with the
 // number of records, not with records times endpoints: a replayed file with
-// thousands of endpoints costs what it holds, once (issue 21, N6). Where a
+// thousands of endpoints costs what it holds, once. Where a
 // host has several agent-view or proxy records, the last one wins.
 func Views(o *obs.Observations) []View {
 	if o.Plan == nil {

@@ -286,10 +286,61 @@ func hostAsksVPC(o *obs.Observations) bool {
 	return false
 }
 
-// unresponsive is dns.nameserver-unresponsive: a configured nameserver that
-// answered no question while another did (warn), or none answered (fail).
+// unresponsive is dns.nameserver-unresponsive: the agent's own lookups
+// that got no usable answer (fail, or warn when only optional endpoints are
+// affected); else a configured nameserver that answered no question while
+// another did (warn), or none answered (fail).
 func unresponsive(in *input) []finding.Finding {
+	dead, alive := silentServers(in.o)
+	quiet, quietServers, quietRequired := in.silentLookups()
+	if len(dead) == 0 && len(quiet.hosts) == 0 {
+		return nil
+	}
 	cat, o := in.cat, in.o
+	var ev []string
+	if len(dead) > 0 {
+		ev = append(ev, fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "--timeout"))
+	}
+	if s := agentStallEvidence(o); s != "" {
+		ev = append(ev, s)
+	}
+	switch {
+	case len(quiet.hosts) > 0:
+		servers := strings.Join(quietServers, ", ")
+		if servers == "" {
+			servers = strings.Join(systemOrDefault(o), ", ")
+		}
+		ev = append(ev, quiet.lines...)
+		if len(alive) > 0 {
+			ev = append(ev, "answering other questions: "+strings.Join(alive, ", "))
+		}
+		sev := finding.SevFail
+		if !quietRequired {
+			sev = finding.SevWarn
+		}
+		f := cat.NewAt(DNSNameserverUnresponsive, sev,
+			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quiet.hosts, ", ")), ev, stubFill(dead, quietServers))
+		if !quietRequired {
+			f.Summary += " Only optional endpoints are affected."
+		}
+		f.About(quiet.hosts...)
+		return []finding.Finding{f}
+	case len(alive) > 0:
+		ev = append(ev, "answering: "+strings.Join(alive, ", "))
+		return []finding.Finding{cat.New(DNSNameserverUnresponsive,
+			fmt.Sprintf("The nameserver(s) %s in %s do not answer while %s do, so every lookup that reaches them first waits for a timeout.",
+				strings.Join(dead, ", "), resolvPath(o), strings.Join(alive, ", ")), ev, stubFill(dead, nil))}
+	}
+	f := cat.NewAt(DNSNameserverUnresponsive, finding.SevFail,
+		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev, stubFill(dead, nil))
+	f.About(in.brokenAtResolve(false)...)
+	return []finding.Finding{f}
+}
+
+// silentServers sorts the host's nameservers, in resolv.conf order, into
+// those that answered none of the questions asked of them (dead) and those
+// that answered some (alive).
+func silentServers(o *obs.Observations) (dead, alive []string) {
 	type tally struct{ asked, quiet int }
 	t := map[netip.Addr]*tally{}
 	for _, d := range o.DNS {
@@ -306,79 +357,38 @@ func unresponsive(in *input) []finding.Finding {
 			x.quiet++
 		}
 	}
-	var dead, alive []string
 	for _, a := range o.Plan.System {
-		x := t[a]
-		if x == nil {
-			continue
-		}
-		if x.quiet == x.asked {
+		switch x := t[a]; {
+		case x == nil:
+		case x.quiet == x.asked:
 			dead = append(dead, a.String())
-		} else {
+		default:
 			alive = append(alive, a.String())
 		}
 	}
-	// The agent's own lookups that got no usable answer at all: the
-	// nameservers it asks are silent for those names, whatever they do for
-	// the others.
-	var quietEv, quietHosts, quietServers []string
-	quietRequired := false
+	return dead, alive
+}
+
+// silentLookups gathers the agent's own lookups that got no usable answer
+// at all: the nameservers it asks are silent for those names, whatever they
+// do for the others. It also names those nameservers, and whether a
+// required endpoint is among the names.
+func (in *input) silentLookups() (e evidence, servers []string, required bool) {
 	for _, p := range in.paths {
 		if !p.SilentFailed() {
 			continue
 		}
-		quietRequired = quietRequired || p.Required
-		quietHosts = append(quietHosts, p.Host)
+		required = required || p.Required
 		if s := strings.TrimSuffix(p.Server, ":53"); s != "" {
-			quietServers = appendUnique(quietServers, s)
+			servers = appendUnique(servers, s)
 		}
 		line := fmt.Sprintf("the agent's lookup of %s got no answer (%s)", p.Host, p.Class)
 		if p.Detail != "" {
 			line += ": " + p.Detail
 		}
-		quietEv = append(quietEv, line)
+		e.add(p.Host, line)
 	}
-	if len(dead) == 0 && len(quietHosts) == 0 {
-		return nil
-	}
-	var ev []string
-	if len(dead) > 0 {
-		ev = append(ev, fmt.Sprintf("no answer from %s to any of its questions (each waited %s)", strings.Join(dead, ", "), "--timeout"))
-	}
-	if s := agentStallEvidence(o); s != "" {
-		ev = append(ev, s)
-	}
-	if len(quietHosts) > 0 {
-		servers := strings.Join(quietServers, ", ")
-		if servers == "" {
-			servers = strings.Join(systemOrDefault(o), ", ")
-		}
-		ev = append(ev, quietEv...)
-		if len(alive) > 0 {
-			ev = append(ev, "answering other questions: "+strings.Join(alive, ", "))
-		}
-		sev := finding.SevFail
-		if !quietRequired {
-			sev = finding.SevWarn
-		}
-		f := cat.NewAt(DNSNameserverUnresponsive, sev,
-			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quietHosts, ", ")), ev, stubFill(dead, quietServers))
-		if !quietRequired {
-			f.Summary += " Only optional endpoints are affected."
-		}
-		f.About(quietHosts...)
-		return []finding.Finding{f}
-	}
-	if len(alive) > 0 {
-		ev = append(ev, "answering: "+strings.Join(alive, ", "))
-		return []finding.Finding{cat.New(DNSNameserverUnresponsive,
-			fmt.Sprintf("The nameserver(s) %s in %s do not answer while %s do, so every lookup that reaches them first waits for a timeout.",
-				strings.Join(dead, ", "), resolvPath(o), strings.Join(alive, ", ")), ev, stubFill(dead, nil))}
-	}
-	f := cat.NewAt(DNSNameserverUnresponsive, finding.SevFail,
-		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev, stubFill(dead, nil))
-	f.About(in.brokenAtResolve(false)...)
-	return []finding.Finding{f}
+	return e, servers, required
 }
 
 // stubFill sets the template's stub condition when a silent nameserver is

@@ -23,7 +23,7 @@ import (
 const operatorFixtures = "testdata/obs/operators"
 
 // TestDiagnoseOperators table-tests the rules for the failures operators
-// report most (issue 17) from the fixtures in testdata/obs/operators. Each
+// report most from the fixtures in testdata/obs/operators. Each
 // case is the healthy EC2 instance of testdata/obs/identity with one change.
 func TestDiagnoseOperators(t *testing.T) {
 	if golden.Update() {

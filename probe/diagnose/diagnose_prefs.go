@@ -68,7 +68,7 @@ func prefsFamily() family {
 const regionWide = "The Session Manager preferences are account- and region-wide: whoever set them, they apply to every session to every instance in %s."
 
 // diagnosePrefs implements the prefs.* findings from the preferences check
-// (issue 10): a deleted S3 bucket or log group, an endpoint the
+// (observe, checks_prefs.go): a deleted S3 bucket or log group, an endpoint the
 // preferences need that cannot be reached, and preferences that could not
 // be checked (info, with the reason; folded into the root cause when
 // another finding explains it). A signature rejected for its time is

@@ -43,8 +43,8 @@ func wideWorld(n int) *obs.Observations {
 }
 
 // BenchmarkFinishWide diagnoses worlds of growing width; the time per
-// endpoint should stay flat (issue 21, N6: Views scanned every record for
-// every endpoint, twenty times a diagnosis).
+// endpoint should stay flat: the views index the records by host, once a
+// diagnosis.
 func BenchmarkFinishWide(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {
 		o := wideWorld(n)
