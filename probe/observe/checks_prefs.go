@@ -78,7 +78,7 @@ func prefsChecks(cfg *Config, o *obs.Observations) []Check {
 			switch {
 			case noCreds != "":
 				po.Skipped = noCreds
-				out = Outcome{Status: obs.StatusSkip, Reason: noCreds, Detail: po}
+				out = Outcome{Status: obs.StatusSkip, Reason: noCreds}
 			case untrusted != nil:
 				out = readPrefs(ctx, cfg, po, targets, untrusted.resolver(cfg), nil)
 				out.Reason += "; " + untrusted.note()
@@ -129,7 +129,7 @@ func readPrefs(ctx context.Context, cfg *Config, po *obs.PrefsObs, targets map[s
 		Now: cfg.Now, DialContext: cfg.Dialer.DialContext})
 	if err != nil {
 		po.Skipped = "not checked: no signing credentials: " + err.Error()
-		return Outcome{Status: obs.StatusSkip, Class: errclass.Other, Reason: po.Skipped, Detail: po}
+		return Outcome{Status: obs.StatusSkip, Class: errclass.Other, Reason: po.Skipped}
 	}
 	opt := prefs.Options{Region: po.Region, Port: cfg.EndpointPort, Dial: cfg.Dialer.DialContext,
 		RootCAs: cfg.RootCAs, Timeout: cfg.Timeout, Now: cfg.Now}
@@ -169,7 +169,7 @@ func readPrefs(ctx context.Context, cfg *Config, po *obs.PrefsObs, targets map[s
 // the ssm API works from this host with the role's credentials and its
 // clock, and the reason says so.
 func prefsOutcome(po *obs.PrefsObs) Outcome {
-	out := Outcome{Status: obs.StatusPass, Detail: po}
+	out := Outcome{Status: obs.StatusPass}
 	d := po.Document
 	c := d.Call
 	at := c.Addr
