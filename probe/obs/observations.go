@@ -44,9 +44,9 @@ type Observations struct {
 	Prefs    *PrefsObs       `json:"prefs,omitempty"`     // the account\'s Session Manager preferences and their destinations
 	Checks   []CheckRecord   `json:"checks,omitempty"`
 
-	Users   *users.Facts   `json:"users,omitempty"`   // the local users and whether ssm-user can be created (issue 17)
-	Inotify *inotify.Facts `json:"inotify,omitempty"` // inotify and file-handle use, live only (issue 17)
-	Routes  *routes.Facts  `json:"routes,omitempty"`  // default routes and addresses of both families, live only (issue 17)
+	Users   *users.Facts   `json:"users,omitempty"`   // the local users and whether ssm-user can be created (Run As)
+	Inotify *inotify.Facts `json:"inotify,omitempty"` // inotify and file-handle use, live only
+	Routes  *routes.Facts  `json:"routes,omitempty"`  // default routes and addresses of both families, live only
 }
 
 // Add merges p into o: the facts p holds replace o's, and its lists are

@@ -16,8 +16,9 @@ import (
 // NoAPIReason is the skip reason of the preferences check under --no-api.
 const NoAPIReason = "not checked: --no-api turns off every signed API call"
 
-// prefsChecks lists the phase-3 check that reads the session preferences
-// (issue 10). It runs next to the endpoint checks, which test the s3, logs
+// prefsChecks lists the live check that reads the session preferences
+// (the account's Session Manager document, and the S3 bucket and log group
+// it names). It runs next to the endpoint checks, which test the s3, logs
 // and kms paths themselves; it makes read-only signed calls only, and none
 // under --no-api.
 func prefsChecks(cfg *Config, o *obs.Observations) []Check {
