@@ -268,10 +268,10 @@ func TestRedactionSigningPath(t *testing.T) {
 }
 
 // proxyLinePasswords are the password forms a proxy setting can hold,
-// each logged by the agent at start as "NAME: value": a scheme-less value whose
-// password ends in '=' (base64), and passwords holding a blank, '=', ',',
-// ';', a quote or a bracket, with and without a scheme. Each password is
-// distinct, so that a leak names its form.
+// each logged by the agent at start as "NAME: value": a scheme-less value
+// whose password ends in '=' (base64), and passwords holding a blank, '=',
+// ',', ';', a quote or a bracket, with and without a scheme. Each password
+// is distinct, so that a leak names its form.
 var proxyLinePasswords = []struct{ name, value, password string }{
 	{"https_proxy", "alice:%s@10.0.0.5:3128", "Xk9fQ2sAbCdE=="},
 	{"https_proxy", "alice:%s@10.0.0.5:3128", "Pq7Lm3 Zt8Wy"},
