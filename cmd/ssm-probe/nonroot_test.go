@@ -209,7 +209,7 @@ func TestNonRoot(t *testing.T) {
 	}
 }
 
-// TestNonRootHidePID (N5): in a private mount namespace, a new proc
+// TestNonRootHidePID: in a private mount namespace, a new proc
 // instance is mounted hidepid=invisible and given as the process table,
 // over a root whose agent files anyone may read. Run as nobody, the probe
 // sees none of root's processes there: its agent check must say it could

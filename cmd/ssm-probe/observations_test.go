@@ -119,7 +119,8 @@ func writeObservations(t *testing.T, o *obs.Observations) string {
 
 // TestReplayRefusesWhatNoRunMakes: a file with thousands of planned
 // endpoints (a run plans six) is refused before diagnosis, with the reason,
-// and the verdict is unknown (issue 21, N6: 16k endpoints took 108 s).
+// and the verdict is unknown (unrefused, 16k endpoints took 108 s to
+// diagnose).
 func TestReplayRefusesWhatNoRunMakes(t *testing.T) {
 	o := &obs.Observations{Live: true, Plan: &obs.Plan{Region: "eu-west-1", Domain: "amazonaws.com"}}
 	for i := range 16000 {
@@ -134,7 +135,7 @@ func TestReplayRefusesWhatNoRunMakes(t *testing.T) {
 }
 
 // TestReplayDeadline: a replay whose diagnosis does not finish within
-// --deadline ends at the deadline with the reason (issue 21, N6). The
+// --deadline ends at the deadline with the reason. The
 // diagnosis is replaced by one that blocks until the test ends, so the
 // deadline is the only way out.
 func TestReplayDeadline(t *testing.T) {

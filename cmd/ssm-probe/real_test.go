@@ -9,7 +9,7 @@ import (
 )
 
 // TestLogsRealAgent runs `ssm-probe logs --since 0` on each capture of the
-// real amazon-ssm-agent 3.3.1142.0 (journal/testdata/real, issue 23) and
+// real amazon-ssm-agent 3.3.1142.0 (journal/testdata/real) and
 // holds its findings to testdata/real-<folder>.want.json: nothing for the
 // healthy agents (directly and through a proxy), one credentials warn
 // naming both missing sources with no instance profile, and no error when

@@ -267,11 +267,11 @@ func TestRedactionSigningPath(t *testing.T) {
 	}
 }
 
-// proxyLinePasswords are the password forms of issue 21 (N1), each logged
-// by the agent at start as "NAME: value": a scheme-less value whose
-// password ends in '=' (base64), and passwords holding a blank, '=', ',',
-// ';', a quote or a bracket, with and without a scheme. Each password is
-// distinct, so that a leak names its form.
+// proxyLinePasswords are the password forms a proxy setting can hold,
+// each logged by the agent at start as "NAME: value": a scheme-less value
+// whose password ends in '=' (base64), and passwords holding a blank, '=',
+// ',', ';', a quote or a bracket, with and without a scheme. Each password
+// is distinct, so that a leak names its form.
 var proxyLinePasswords = []struct{ name, value, password string }{
 	{"https_proxy", "alice:%s@10.0.0.5:3128", "Xk9fQ2sAbCdE=="},
 	{"https_proxy", "alice:%s@10.0.0.5:3128", "Pq7Lm3 Zt8Wy"},
@@ -324,8 +324,8 @@ func noFragment(t *testing.T, what, out string) {
 	}
 }
 
-// TestProxyLinePasswordNeverShown (issue 21 N1) runs the CLI on an agent
-// log whose proxy-variable lines hold passwords in every form the issue
+// TestProxyLinePasswordNeverShown runs the CLI on an agent log whose
+// proxy-variable lines hold passwords in every form proxyLinePasswords
 // lists, and checks that no fragment of a password is in the output of
 // "ssm-probe logs" (JSON, text), of a full offline run (text, JSON, prom,
 // the debug log), in the --save-observations file, or in its replay

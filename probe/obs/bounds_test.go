@@ -22,7 +22,7 @@ func healthy() *obs.Observations {
 
 // TestCheckBounds: observations a run could have saved pass; each way a
 // file can be larger than a run makes it is refused, and a near miss (at
-// the limit) still passes (issue 21, N6).
+// the limit) still passes.
 func TestCheckBounds(t *testing.T) {
 	ssm := "ssm.ap-northeast-1.amazonaws.com"
 	addrs := func(o *obs.Observations, n int) {

@@ -39,14 +39,14 @@ type Observations struct {
 	DNS      []DNSObs        `json:"dns,omitempty"`       // each endpoint name asked of each resolver directly
 	AgentDNS []AgentDNSObs   `json:"agent_dns,omitempty"` // each endpoint name resolved the agent's way
 	Net      []NetObs        `json:"net,omitempty"`       // each endpoint address tried: TCP, TLS, HTTPS
-	Proxy    []ProxyObs      `json:"proxy,omitempty"`     // each required endpoint tried through the agent's proxy
+	Proxy    []ProxyObs      `json:"proxy,omitempty"`     // each endpoint no_proxy does not cover, tried through the agent's proxy
 	Logs     *journal.Result `json:"logs,omitempty"`      // what the agent's logs show
-	Prefs    *PrefsObs       `json:"prefs,omitempty"`     // the account\'s Session Manager preferences and their destinations
+	Prefs    *PrefsObs       `json:"prefs,omitempty"`     // the account's Session Manager preferences and their destinations
 	Checks   []CheckRecord   `json:"checks,omitempty"`
 
-	Users   *users.Facts   `json:"users,omitempty"`   // the local users and whether ssm-user can be created (issue 17)
-	Inotify *inotify.Facts `json:"inotify,omitempty"` // inotify and file-handle use, live only (issue 17)
-	Routes  *routes.Facts  `json:"routes,omitempty"`  // default routes and addresses of both families, live only (issue 17)
+	Users   *users.Facts   `json:"users,omitempty"`   // the local users and whether ssm-user can be created (Run As)
+	Inotify *inotify.Facts `json:"inotify,omitempty"` // inotify and file-handle use, live only
+	Routes  *routes.Facts  `json:"routes,omitempty"`  // default routes and addresses of both families, live only
 }
 
 // Add merges p into o: the facts p holds replace o's, and its lists are

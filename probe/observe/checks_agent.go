@@ -24,7 +24,7 @@ func agentCheck(cfg *Config) Check {
 				opt.ProcDir = cfg.ProcDir
 			}
 			f := agent.Inspect(ctx, opt)
-			out := Outcome{Status: obs.StatusPass, Detail: f, seen: obs.Observations{Agent: f}}
+			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Agent: f}}
 			unread := obs.Unreadable(f.Problems)
 			switch {
 			case !f.Installed && len(unread) == 0:
@@ -81,7 +81,7 @@ func hostCheck(cfg *Config) Check {
 		Target: cfg.Root,
 		Run: func(ctx context.Context) Outcome {
 			f := host.Inspect(ctx, host.Options{Root: cfg.Root, Now: cfg.Now})
-			out := Outcome{Status: obs.StatusPass, Detail: f, seen: obs.Observations{Host: f}}
+			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Host: f}}
 			var gaps []string
 			if f.EC2.Verdict == host.EC2Unknown {
 				gaps = append(gaps, "EC2 identity "+f.EC2.Reason)

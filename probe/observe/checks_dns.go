@@ -98,8 +98,7 @@ func dnsChecksFor(cfg *Config, p *obs.Plan, f *obs.ResolvFacts, e obs.Endpoint, 
 				go func() { defer wg.Done(); d.A = cache.ask(server, e.Host, dns.TypeA, false) }()
 				go func() { defer wg.Done(); d.AAAA = cache.ask(server, e.Host, dns.TypeAAAA, false) }()
 				wg.Wait()
-				out := Outcome{Status: obs.StatusPass, Class: d.Class(), Detail: d,
-					seen: obs.Observations{DNS: []obs.DNSObs{*d}}}
+				out := Outcome{Status: obs.StatusPass, Class: d.Class(), seen: obs.Observations{DNS: []obs.DNSObs{*d}}}
 				switch out.Class {
 				case errclass.None:
 					out.Reason = obs.JoinAddrs(d.Addrs())
@@ -134,8 +133,7 @@ func dnsChecksFor(cfg *Config, p *obs.Plan, f *obs.ResolvFacts, e obs.Endpoint, 
 					return cache.ask(server, fqdn, qtype, useVC)
 				}})
 			a := &obs.AgentDNSObs{Service: e.Service, Host: e.Host, Answer: ans}
-			out := Outcome{Status: obs.StatusPass, Class: ans.Class, Detail: a,
-				seen: obs.Observations{AgentDNS: []obs.AgentDNSObs{*a}}}
+			out := Outcome{Status: obs.StatusPass, Class: ans.Class, seen: obs.Observations{AgentDNS: []obs.AgentDNSObs{*a}}}
 			if ans.Class != errclass.None {
 				out.Status, out.Reason = obs.StatusFail, ans.Detail
 			} else {

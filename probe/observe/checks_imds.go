@@ -27,7 +27,7 @@ func imdsCheck(cfg *Config) Check {
 				Now:         cfg.Now,
 				DialContext: cfg.Dialer.DialContext,
 			})
-			out := Outcome{Status: obs.StatusPass, Detail: id, seen: obs.Observations{IMDS: id}}
+			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{IMDS: id}}
 			stalled := stalledBodies(id)
 			switch {
 			case id.Failure == imds.FailNone && len(stalled) > 0:

@@ -21,7 +21,7 @@ func usersCheck(cfg *Config) Check {
 		Target: users.PasswdPath,
 		Run: func(ctx context.Context) Outcome {
 			f := users.Inspect(ctx, cfg.Root)
-			out := Outcome{Status: obs.StatusPass, Detail: f, seen: obs.Observations{Users: f}}
+			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Users: f}}
 			var gaps []string
 			for _, p := range f.Problems {
 				gaps = append(gaps, fmt.Sprintf("%s: %s: %s", p.Path, p.Class, p.Detail))
@@ -41,11 +41,11 @@ func liveOnly(name obs.CheckName, target string) Check {
 	}}
 }
 
-// liveOutcome is the outcome of a live facts check: skip when it could not
-// look, warn when some files could not be read or gap says what was not
-// seen, else pass.
-func liveOutcome(detail any, checked bool, reason string, problems []string, gap string, seen obs.Observations) Outcome {
-	out := Outcome{Status: obs.StatusPass, Detail: detail, seen: seen}
+// liveOutcome is the outcome of a live facts check that observed seen:
+// skip when it could not look, warn when some files could not be read or
+// gap says what was not seen, else pass.
+func liveOutcome(seen obs.Observations, checked bool, reason string, problems []string, gap string) Outcome {
+	out := Outcome{Status: obs.StatusPass, seen: seen}
 	switch {
 	case !checked:
 		out.Status, out.Reason = obs.StatusSkip, reason
@@ -77,7 +77,7 @@ func routesCheck(cfg *Config) Check {
 		Target: target,
 		Run: func(ctx context.Context) Outcome {
 			f := routes.Read(ctx, procPath(cfg, "net"))
-			return liveOutcome(f, f.Checked, f.Reason, f.Problems, "", obs.Observations{Routes: f})
+			return liveOutcome(obs.Observations{Routes: f}, f.Checked, f.Reason, f.Problems, "")
 		},
 	}
 }
@@ -100,7 +100,7 @@ func inotifyCheck(cfg *Config) Check {
 			if f.LowerBound() {
 				gap = "the counts are lower bounds: " + strings.Join(f.Gaps(), "; ")
 			}
-			return liveOutcome(f, f.Checked, f.Reason, f.Problems, gap, obs.Observations{Inotify: f})
+			return liveOutcome(obs.Observations{Inotify: f}, f.Checked, f.Reason, f.Problems, gap)
 		},
 	}
 }

@@ -98,7 +98,7 @@ func netCheck(cfg *Config, t netTarget) Check {
 		Required: t.e.Required,
 		Run: func(ctx context.Context) Outcome {
 			n := tryEndpoint(ctx, cfg, t)
-			out := Outcome{Status: obs.StatusPass, Detail: n, seen: obs.Observations{Net: []obs.NetObs{*n}}}
+			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Net: []obs.NetObs{*n}}}
 			if stage, class := n.Failed(); stage != obs.NetNone {
 				out.Status, out.Class = obs.StatusFail, class
 				out.Reason = string(stage) + ": " + stageDetail(n, stage)

@@ -16,8 +16,9 @@ import (
 // NoAPIReason is the skip reason of the preferences check under --no-api.
 const NoAPIReason = "not checked: --no-api turns off every signed API call"
 
-// prefsChecks lists the phase-3 check that reads the session preferences
-// (issue 10). It runs next to the endpoint checks, which test the s3, logs
+// prefsChecks lists the live check that reads the session preferences
+// (the account's Session Manager document, and the S3 bucket and log group
+// it names). It runs next to the endpoint checks, which test the s3, logs
 // and kms paths themselves; it makes read-only signed calls only, and none
 // under --no-api.
 func prefsChecks(cfg *Config, o *obs.Observations) []Check {
@@ -78,7 +79,7 @@ func prefsChecks(cfg *Config, o *obs.Observations) []Check {
 			switch {
 			case noCreds != "":
 				po.Skipped = noCreds
-				out = Outcome{Status: obs.StatusSkip, Reason: noCreds, Detail: po}
+				out = Outcome{Status: obs.StatusSkip, Reason: noCreds}
 			case untrusted != nil:
 				out = readPrefs(ctx, cfg, po, targets, untrusted.resolver(cfg), nil)
 				out.Reason += "; " + untrusted.note()
@@ -129,7 +130,7 @@ func readPrefs(ctx context.Context, cfg *Config, po *obs.PrefsObs, targets map[s
 		Now: cfg.Now, DialContext: cfg.Dialer.DialContext})
 	if err != nil {
 		po.Skipped = "not checked: no signing credentials: " + err.Error()
-		return Outcome{Status: obs.StatusSkip, Class: errclass.Other, Reason: po.Skipped, Detail: po}
+		return Outcome{Status: obs.StatusSkip, Class: errclass.Other, Reason: po.Skipped}
 	}
 	opt := prefs.Options{Region: po.Region, Port: cfg.EndpointPort, Dial: cfg.Dialer.DialContext,
 		RootCAs: cfg.RootCAs, Timeout: cfg.Timeout, Now: cfg.Now}
@@ -169,7 +170,7 @@ func readPrefs(ctx context.Context, cfg *Config, po *obs.PrefsObs, targets map[s
 // the ssm API works from this host with the role's credentials and its
 // clock, and the reason says so.
 func prefsOutcome(po *obs.PrefsObs) Outcome {
-	out := Outcome{Status: obs.StatusPass, Detail: po}
+	out := Outcome{Status: obs.StatusPass}
 	d := po.Document
 	c := d.Call
 	at := c.Addr

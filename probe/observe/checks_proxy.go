@@ -36,7 +36,7 @@ func proxyChecks(cfg *Config, o *obs.Observations) []Check {
 			Required: e.Required,
 			Run: func(ctx context.Context) Outcome {
 				p := tryProxy(ctx, cfg, raw, e)
-				out := Outcome{Status: obs.StatusPass, Detail: p, seen: obs.Observations{Proxy: []obs.ProxyObs{*p}}}
+				out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Proxy: []obs.ProxyObs{*p}}}
 				if stage, class, detail := p.Failed(); stage != obs.ProxyNone {
 					out.Status, out.Class, out.Reason = obs.StatusFail, class, string(stage)+": "+detail
 				}

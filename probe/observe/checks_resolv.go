@@ -29,7 +29,7 @@ func resolvCheck(cfg *Config) Check {
 			if f.Conf.IsStub() {
 				f.Upstream = resolv.ReadConfIn(fsys, resolv.ResolvedUpstreamConf)
 			}
-			out := Outcome{Status: obs.StatusPass, Detail: f, seen: obs.Observations{Resolv: f}}
+			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Resolv: f}}
 			switch c := f.Conf; {
 			case c.Missing:
 				out.Status, out.Class, out.Reason = obs.StatusFail, errclass.NotFound, cfg.ResolvConf+" does not exist"

@@ -84,7 +84,7 @@ func TestDiagnoseAgentFixtures(t *testing.T) {
 		{name: "proxy in the environment, running", agentRoot: "proxy", proc: true},
 		{name: "running but no environ", agentRoot: "no-environ", proc: true},
 		// An EC2 instance (IMDS answers) whose agent holds a hybrid
-		// registration: a cloned registration (issue 17).
+		// registration, as an image baked from a registered host holds.
 		{name: "hybrid registration", agentRoot: "hybrid",
 			want: []string{"agent.foreign-registration/fail"},
 			text: map[finding.ID][]string{diagnose.AgentForeignRegistration: {"/var/lib/amazon/ssm/registration", "mi-"}}},

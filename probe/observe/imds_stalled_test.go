@@ -20,7 +20,7 @@ func TestIMDSStalledBodies(t *testing.T) {
 	cfg.IMDSEndpoint = srv.URL
 	cfg.Timeout = 300 * time.Millisecond
 	out := runOne(context.Background(), &cfg, imdsCheck(&cfg))
-	id, _ := out.Detail.(*imds.Identity)
+	id := out.seen.IMDS
 	if id == nil {
 		t.Fatalf("no identity: %+v", out)
 	}

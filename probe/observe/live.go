@@ -164,10 +164,11 @@ func (l *live) startPrefs() {
 }
 
 // finish returns every record in the phased order, and what the phase
-// observed in that order, and gives each endpoint check every source of
-// its address (an address may have been dialled on its first answer,
-// before other resolvers returned it too). Call it after the runner's
-// wait.
+// observed in that order, after giving each endpoint observation every
+// source of its address (an address may have been dialled on its first
+// answer, before other resolvers returned it too). The sources are set
+// once, in the value the runner keeps, which the endpoint check's record
+// shows too. Call it after the runner's wait.
 func (l *live) finish() ([]obs.CheckRecord, obs.Observations) {
 	if l == nil {
 		return nil, obs.Observations{}
@@ -175,10 +176,9 @@ func (l *live) finish() ([]obs.CheckRecord, obs.Observations) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	order := append(slices.Clone(l.pre), l.dns...)
-	var o obs.Observations
-	sources := map[string][]string{}
 	if l.p != nil {
 		all := l.sofar()
+		sources := map[string][]string{}
 		netDone := map[string]bool{}
 		for _, t := range netTargets(l.p, &all) {
 			k := netKey(t.e.Host, t.addr)
@@ -194,27 +194,18 @@ func (l *live) finish() ([]obs.CheckRecord, obs.Observations) {
 				netDone[k] = true
 			}
 		}
-		order = append(order, l.proxy, l.prefs)
-		o = l.r.seen(order...)
-		for i := range o.Net {
-			if s, ok := sources[netKey(o.Net[i].Host, o.Net[i].Addr)]; ok {
-				o.Net[i].Sources = s
+		l.r.update(func(s *obs.Observations) {
+			for i := range s.Net {
+				if src, ok := sources[netKey(s.Net[i].Host, s.Net[i].Addr)]; ok {
+					s.Net[i].Sources = src
+				}
 			}
-		}
-	} else {
-		order = append(order, l.proxy, l.prefs)
-		o = l.r.seen(order...)
+		}, order...)
 	}
+	order = append(order, l.proxy, l.prefs)
 	var out []obs.CheckRecord
 	for _, b := range order {
 		out = append(out, b.records()...)
 	}
-	for i := range out {
-		if n, ok := out[i].Detail.(*obs.NetObs); ok {
-			if s, ok := sources[netKey(n.Host, n.Addr)]; ok {
-				n.Sources = s
-			}
-		}
-	}
-	return out, o
+	return out, l.r.seen(order...)
 }

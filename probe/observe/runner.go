@@ -21,18 +21,54 @@ type Check struct {
 }
 
 // Outcome is what a check returns: its status, the error class when it
-// failed or could not look, a human reason, and its typed observation.
+// failed or could not look, a human reason, and what it observed.
 type Outcome struct {
 	Status obs.Status
 	Class  errclass.Class
 	Reason string
-	Detail any // a typed observation; must be JSON-serialisable
 
-	// seen is what the check observed, as a value: only the fields it
-	// looked at are set. The runner keeps it for a check that returned
-	// before the deadline (a late check's is dropped) and hands it on
+	// seen is what the check observed, as a value: only the one field it
+	// looked at is set. It is the only copy: the runner keeps it for a
+	// check that returned before the deadline (a late check's is dropped),
+	// shows it as the check record's detail (detailOf) and hands it on
 	// (runner.seen); nothing writes into another phase's observations.
 	seen obs.Observations
+}
+
+// detailOf is the check record's detail for what a check observed: the one
+// field it set, as a pointer into s itself (a list's first element), so
+// the record shows the very value the runner keeps and a change made there
+// (runner.update) reaches both. It is nil when the check observed nothing.
+func detailOf(s *obs.Observations) any {
+	switch {
+	case s.Resolv != nil:
+		return s.Resolv
+	case s.IMDS != nil:
+		return s.IMDS
+	case s.Agent != nil:
+		return s.Agent
+	case s.Host != nil:
+		return s.Host
+	case s.Logs != nil:
+		return s.Logs
+	case s.Prefs != nil:
+		return s.Prefs
+	case s.Users != nil:
+		return s.Users
+	case s.Inotify != nil:
+		return s.Inotify
+	case s.Routes != nil:
+		return s.Routes
+	case len(s.DNS) > 0:
+		return &s.DNS[0]
+	case len(s.AgentDNS) > 0:
+		return &s.AgentDNS[0]
+	case len(s.Net) > 0:
+		return &s.Net[0]
+	case len(s.Proxy) > 0:
+		return &s.Proxy[0]
+	}
+	return nil
 }
 
 // runChecks runs checks concurrently, at most cfg.MaxConcurrent at once,
@@ -147,9 +183,10 @@ func (r *runner) finish(b *batch, i int, out Outcome, dur time.Duration) {
 	}
 	rec := &b.recs[i]
 	b.done[i] = true
-	rec.Status, rec.Class, rec.Reason, rec.Detail = out.Status, out.Class, out.Reason, out.Detail
+	rec.Status, rec.Class, rec.Reason = out.Status, out.Class, out.Reason
 	rec.DurationMS = dur.Milliseconds()
 	b.seen[i] = out.seen
+	rec.Detail = detailOf(&b.seen[i])
 	b.left--
 	last := b.left == 0
 	r.mu.Unlock()
@@ -193,6 +230,25 @@ func (r *runner) seen(bs ...*batch) obs.Observations {
 		}
 	}
 	return o
+}
+
+// update calls f on what each returned check of bs observed, in place:
+// the check's record shows the same value (detailOf), so one change
+// reaches the record and every later seen alike; the lists seen handed
+// out before are copies and stay as they were. Call it after wait.
+func (r *runner) update(f func(*obs.Observations), bs ...*batch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range bs {
+		if b == nil {
+			continue
+		}
+		for i := range b.seen {
+			if b.done[i] {
+				f(&b.seen[i])
+			}
+		}
+	}
 }
 
 // wait returns when every check started so far (and every check their

@@ -21,13 +21,14 @@ func TestRunChecksDeadlineWithBlockingCheck(t *testing.T) {
 	cfg.normalize()
 	block := make(chan struct{})
 	defer close(block)
+	fine := &host.Facts{}
 	checks := []Check{
 		{Name: "ignores-ctx", Target: "forever", Required: true, Run: func(context.Context) Outcome {
 			<-block // ignores its context on purpose
 			return Outcome{Status: obs.StatusPass}
 		}},
 		{Name: "quick", Target: "x", Run: func(context.Context) Outcome {
-			return Outcome{Status: obs.StatusPass, Detail: "fine"}
+			return Outcome{Status: obs.StatusPass, seen: obs.Observations{Host: fine}}
 		}},
 		{Name: "panics", Target: "y", Run: func(context.Context) Outcome { panic("boom") }},
 		{Name: "no-status", Target: "z", Run: func(context.Context) Outcome { return Outcome{} }},
@@ -48,7 +49,7 @@ func TestRunChecksDeadlineWithBlockingCheck(t *testing.T) {
 			t.Errorf("%s: status %s class %q, want %s %q (%s)", recs[i].Name, recs[i].Status, recs[i].Class, w.st, w.class, recs[i].Reason)
 		}
 	}
-	if recs[1].Detail != "fine" {
+	if recs[1].Detail != fine {
 		t.Errorf("detail lost: %v", recs[1].Detail)
 	}
 }
