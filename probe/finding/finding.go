@@ -49,7 +49,7 @@ type Finding struct {
 	Remediation []string `json:"remediation"`
 	Docs        []string `json:"docs"`
 	// Endpoints names the endpoints whose broken path this finding explains
-	// (host names); the verdict rules read it (diagnose/reach, verdict.go).
+	// (host names); the verdict rules read it (probe/diagnose, verdict.go).
 	Endpoints []string `json:"endpoints,omitempty"`
 	// Explains lists the IDs of the findings folded into this one: symptoms
 	// of the same root cause (Catalog.Settle).
