@@ -46,10 +46,10 @@ type AgentOptions struct {
 // lookup: each exchange with it ends in the agent's timeout before the
 // resolver moves on (net/dnsclient_unix.go tryOneName).
 type AgentStall struct {
-	Server   string        `json:"server"`         // address:port
-	Timeouts int           `json:"timeouts"`       // exchanges that time out, on the slowest question
-	Wait     time.Duration `json:"wait_ns"`        // Timeouts × the agent's per-exchange timeout
-	Next     string        `json:"next,omitempty"` // the server asked after it, when one answers
+	Server   netip.AddrPort `json:"server"`        // address:port
+	Timeouts int            `json:"timeouts"`      // exchanges that time out, on the slowest question
+	Wait     time.Duration  `json:"wait_ns"`       // Timeouts × the agent's per-exchange timeout
+	Next     netip.AddrPort `json:"next,omitzero"` // the server asked after it, when one answers
 }
 
 // AgentAnswer is what the SSM agent's resolver would answer for a name.
@@ -57,7 +57,7 @@ type AgentAnswer struct {
 	Name    string         `json:"name"`
 	Order   LookupOrder    `json:"order"`            // from nsswitch.conf
 	Source  string         `json:"source,omitempty"` // "hosts" or "dns"; empty on failure
-	Server  string         `json:"server,omitempty"` // the nameserver that answered the A question (or AAAA if A failed); Queries has each
+	Server  netip.AddrPort `json:"server,omitzero"`  // the nameserver that answered the A question (or AAAA if A failed); Queries has each
 	FQDN    string         `json:"fqdn,omitempty"`   // the search-list candidate that answered
 	Addrs   []netip.Addr   `json:"addrs,omitempty"`  // A then AAAA, in answer order (Go then sorts them by RFC 6724)
 	Class   errclass.Class `json:"class"`            // None on success, else the class of the error Go would report
@@ -261,7 +261,7 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 				continue
 			}
 			addrs = append(addrs, r.answer.Addrs...)
-			if res.Server == "" {
+			if !res.Server.IsValid() {
 				res.Server = r.answer.Server
 			}
 		}
@@ -276,7 +276,7 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 		}
 	}
 	res.Stalls = slowest.stalls
-	res.Server = ""
+	res.Server = netip.AddrPort{}
 	if lastErr == nil {
 		res.Class, res.Detail = errclass.NXDomain, "no candidate name to ask"
 		return
@@ -301,8 +301,8 @@ func (a *AgentAnswer) StallSummary() string {
 		if i == 0 {
 			p = fmt.Sprintf("%v per lookup on %s", s.Wait, s.Server)
 		}
-		if s.Next != "" && stallIndex(a.Stalls, s.Next) < 0 {
-			p += " before it tries " + s.Next
+		if s.Next.IsValid() && stallIndex(a.Stalls, s.Next) < 0 {
+			p += " before it tries " + s.Next.String()
 		}
 		parts = append(parts, p)
 	}
@@ -352,20 +352,20 @@ func silent(a *Answer) bool {
 // dnsConfig.timeout per exchange).
 func (w *walker) tryOneName(ctx context.Context, servers []netip.Addr, port uint16, offset, attempts int, fqdn string, qtype uint16) oneName {
 	var out oneName
-	stalled := "" // the server just waited out, whose Next is the one asked after it
+	var stalled netip.AddrPort // the server just waited out, whose Next is the one asked after it
 	for i := 0; i < attempts; i++ {
 		for j := range servers {
 			s := netip.AddrPortFrom(servers[(offset+j)%len(servers)], port)
 			a := w.exchange(ctx, s, fqdn, qtype)
 			out.tried = append(out.tried, a)
 			out.answer = a
-			if i := stallIndex(out.stalls, stalled); i >= 0 && stalled != s.String() && out.stalls[i].Next == "" {
-				out.stalls[i].Next = s.String()
+			if i := stallIndex(out.stalls, stalled); i >= 0 && stalled != s && !out.stalls[i].Next.IsValid() {
+				out.stalls[i].Next = s
 			}
-			stalled = ""
+			stalled = netip.AddrPort{}
 			if silent(&a) && a.Class != errclass.Canceled {
 				out.wait += w.timeout
-				out.stalls, stalled = addStall(out.stalls, s.String(), w.timeout), s.String()
+				out.stalls, stalled = addStall(out.stalls, s, w.timeout), s
 			} else {
 				out.wait += min(a.RTT, w.timeout)
 			}
@@ -378,7 +378,7 @@ func (w *walker) tryOneName(ctx context.Context, servers []netip.Addr, port uint
 }
 
 // addStall counts one more timeout on server.
-func addStall(st []AgentStall, server string, timeout time.Duration) []AgentStall {
+func addStall(st []AgentStall, server netip.AddrPort, timeout time.Duration) []AgentStall {
 	if i := stallIndex(st, server); i >= 0 {
 		st[i].Timeouts++
 		st[i].Wait += timeout
@@ -387,7 +387,7 @@ func addStall(st []AgentStall, server string, timeout time.Duration) []AgentStal
 	return append(st, AgentStall{Server: server, Timeouts: 1, Wait: timeout})
 }
 
-func stallIndex(st []AgentStall, server string) int {
+func stallIndex(st []AgentStall, server netip.AddrPort) int {
 	for i := range st {
 		if st[i].Server == server {
 			return i

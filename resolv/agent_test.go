@@ -2,6 +2,7 @@ package resolv
 
 import (
 	"context"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func TestCorporateVersusVPC(t *testing.T) {
 	c := conf(t, "nameserver 127.0.0.1\n")
 	opt := AgentOptions{Port: corp.Addr.Port(), Timeout: testTimeout}
 	got := AgentLookup(context.Background(), endpoint, c, nil, nil, opt)
-	if got.Class != errclass.None || got.Source != "dns" || got.Server != corp.Addr.String() ||
+	if got.Class != errclass.None || got.Source != "dns" || got.Server != corp.Addr ||
 		!reflect.DeepEqual(got.Addrs, addrs("52.46.1.10")) || got.FQDN != endpoint+"." {
 		t.Errorf("agent answer %+v, want 52.46.1.10 from %s", got, corp.Addr)
 	}
@@ -91,7 +92,7 @@ func TestAgentLookup(t *testing.T) {
 			nss:    "hosts: dns files\n",
 			corp:   resolvtest.Zone{endpoint: {Addrs: addrs("10.0.1.5")}},
 			lookup: endpoint,
-			want: AgentAnswer{Order: OrderDNSFiles, Source: "dns", Server: "127.0.0.1:PORT", FQDN: endpoint + ".",
+			want: AgentAnswer{Order: OrderDNSFiles, Source: "dns", Server: onPort("127.0.0.1"), FQDN: endpoint + ".",
 				Addrs: addrs("10.0.1.5")},
 			queries: [2]int{2, 0}, exchanges: 2,
 		},
@@ -118,7 +119,7 @@ func TestAgentLookup(t *testing.T) {
 			corp:   resolvtest.Zone{"*": {Silent: true}},
 			vpc:    resolvtest.Zone{endpoint: {Addrs: addrs("10.0.1.5", "fd00:1::5")}},
 			lookup: endpoint,
-			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: "127.0.0.2:PORT", FQDN: endpoint + ".",
+			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: onPort("127.0.0.2"), FQDN: endpoint + ".",
 				Addrs: addrs("10.0.1.5", "fd00:1::5")},
 			queries: [2]int{2, 2}, exchanges: 4,
 		},
@@ -146,7 +147,7 @@ func TestAgentLookup(t *testing.T) {
 			corp:   resolvtest.Zone{endpoint: {Rcode: dns.RcodeServerFailure}},
 			vpc:    resolvtest.Zone{endpoint: {Addrs: addrs("10.0.1.5")}},
 			lookup: endpoint,
-			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: "127.0.0.2:PORT", FQDN: endpoint + ".",
+			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: onPort("127.0.0.2"), FQDN: endpoint + ".",
 				Addrs: addrs("10.0.1.5")},
 			queries: [2]int{2, 2}, exchanges: 4,
 		},
@@ -165,7 +166,7 @@ func TestAgentLookup(t *testing.T) {
 			conf:   "nameserver 127.0.0.1\nsearch ec2.internal\n",
 			corp:   resolvtest.Zone{"ssm.ec2.internal": {Addrs: addrs("10.0.7.7")}},
 			lookup: "ssm",
-			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: "127.0.0.1:PORT", FQDN: "ssm.ec2.internal.",
+			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: onPort("127.0.0.1"), FQDN: "ssm.ec2.internal.",
 				Addrs: addrs("10.0.7.7")},
 			queries: [2]int{2, 0}, exchanges: 2,
 		},
@@ -174,7 +175,7 @@ func TestAgentLookup(t *testing.T) {
 			conf:   "nameserver 127.0.0.1\nsearch corp.example\noptions ndots:5\n",
 			corp:   resolvtest.Zone{endpoint: {Addrs: addrs("10.0.1.5")}},
 			lookup: endpoint,
-			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: "127.0.0.1:PORT", FQDN: endpoint + ".",
+			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: onPort("127.0.0.1"), FQDN: endpoint + ".",
 				Addrs: addrs("10.0.1.5")},
 			queries: [2]int{4, 0}, exchanges: 4,
 		},
@@ -184,7 +185,7 @@ func TestAgentLookup(t *testing.T) {
 			corp:   resolvtest.Zone{endpoint: {Addrs: addrs("10.0.1.5")}},
 			vpc:    resolvtest.Zone{endpoint: {Addrs: addrs("fd00:1::5")}},
 			lookup: endpoint,
-			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: "127.0.0.1:PORT", FQDN: endpoint + ".",
+			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: onPort("127.0.0.1"), FQDN: endpoint + ".",
 				Addrs: addrs("10.0.1.5", "fd00:1::5")},
 			queries: [2]int{1, 1}, exchanges: 2,
 		},
@@ -193,7 +194,7 @@ func TestAgentLookup(t *testing.T) {
 			conf:   "nameserver 127.0.0.1\noptions use-vc\n",
 			corp:   resolvtest.Zone{endpoint: {Addrs: addrs("10.0.1.5")}},
 			lookup: endpoint,
-			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: "127.0.0.1:PORT", FQDN: endpoint + ".",
+			want: AgentAnswer{Order: OrderFilesDNS, Source: "dns", Server: onPort("127.0.0.1"), FQDN: endpoint + ".",
 				Addrs: addrs("10.0.1.5")},
 			queries: [2]int{2, 0}, exchanges: 2,
 		},
@@ -230,7 +231,7 @@ func TestAgentLookup(t *testing.T) {
 			}
 			want := tt.want
 			want.Name = tt.lookup
-			want.Server = strings.Replace(want.Server, "PORT", corp.Addr.String()[len("127.0.0.1:"):], 1)
+			want.Server = atPort(want.Server, corp.Addr.Port())
 			if got.Source != "hosts" && (got.Class == errclass.None) != (got.Detail == "") {
 				t.Errorf("class %q with detail %q", got.Class, got.Detail)
 			}
@@ -289,7 +290,7 @@ func TestAgentLookupWait(t *testing.T) {
 			conf:     "nameserver 127.0.0.1\nnameserver 127.0.0.2\n",
 			corp:     resolvtest.Zone{"*": {Silent: true}},
 			wantWait: 5 * time.Second,
-			stalls:   []AgentStall{{Server: "127.0.0.1:PORT", Timeouts: 1, Wait: 5 * time.Second, Next: "127.0.0.2:PORT"}},
+			stalls:   []AgentStall{{Server: onPort("127.0.0.1"), Timeouts: 1, Wait: 5 * time.Second, Next: onPort("127.0.0.2")}},
 			summary:  "the agent waits 5s per lookup on 127.0.0.1:PORT before it tries 127.0.0.2:PORT (resolv.conf timeout:5 attempts:2)",
 		},
 		{
@@ -298,8 +299,8 @@ func TestAgentLookupWait(t *testing.T) {
 			corp:     resolvtest.Zone{"*": {Silent: true}},
 			wantWait: 18 * time.Second,
 			class:    errclass.Timeout,
-			stalls: []AgentStall{{Server: "127.0.0.1:PORT", Timeouts: 3, Wait: 9 * time.Second, Next: "127.0.0.2:PORT"},
-				{Server: "127.0.0.2:PORT", Timeouts: 3, Wait: 9 * time.Second, Next: "127.0.0.1:PORT"}},
+			stalls: []AgentStall{{Server: onPort("127.0.0.1"), Timeouts: 3, Wait: 9 * time.Second, Next: onPort("127.0.0.2")},
+				{Server: onPort("127.0.0.2"), Timeouts: 3, Wait: 9 * time.Second, Next: onPort("127.0.0.1")}},
 			summary: "the agent waits 9s per lookup on 127.0.0.1:PORT, then 9s on 127.0.0.2:PORT (resolv.conf timeout:3 attempts:3), 18s in all, and then fails",
 		},
 	}
@@ -322,8 +323,8 @@ func TestAgentLookupWait(t *testing.T) {
 				t.Errorf("wait %v, want %v", got.Wait, tt.wantWait)
 			}
 			for i := range tt.stalls {
-				tt.stalls[i].Server = strings.Replace(tt.stalls[i].Server, "PORT", port, 1)
-				tt.stalls[i].Next = strings.Replace(tt.stalls[i].Next, "PORT", port, 1)
+				tt.stalls[i].Server = atPort(tt.stalls[i].Server, corp.Addr.Port())
+				tt.stalls[i].Next = atPort(tt.stalls[i].Next, corp.Addr.Port())
 			}
 			if !reflect.DeepEqual(got.Stalls, tt.stalls) {
 				t.Errorf("stalls %+v, want %+v", got.Stalls, tt.stalls)
@@ -346,7 +347,19 @@ func TestAgentLookupNoNameservers(t *testing.T) {
 	srv := resolvtest.Start(t, resolvtest.Zone{endpoint: {Addrs: addrs("10.0.1.5")}})
 	got := AgentLookup(context.Background(), endpoint, conf(t, "search ec2.internal\n"), nil, nil,
 		AgentOptions{Port: srv.Addr.Port(), Timeout: testTimeout, Attempts: 1})
-	if got.Class != errclass.None || got.Server != srv.Addr.String() || !reflect.DeepEqual(got.Addrs, addrs("10.0.1.5")) {
+	if got.Class != errclass.None || got.Server != srv.Addr || !reflect.DeepEqual(got.Addrs, addrs("10.0.1.5")) {
 		t.Errorf("got %+v", got)
 	}
+}
+
+// onPort is addr on the test servers' port, which is known only when they
+// run: port 0 here, set by atPort.
+func onPort(addr string) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr(addr), 0) }
+
+// atPort sets the port of an onPort address; the zero address stays zero.
+func atPort(a netip.AddrPort, port uint16) netip.AddrPort {
+	if !a.IsValid() {
+		return a
+	}
+	return netip.AddrPortFrom(a.Addr(), port)
 }

@@ -58,7 +58,7 @@ type QueryOptions struct {
 
 // Answer is the typed result of one question to one server.
 type Answer struct {
-	Server    string         `json:"server"`          // address:port asked
+	Server    netip.AddrPort `json:"server"`          // address:port asked
 	Name      string         `json:"name"`            // the fully qualified name asked, with a trailing dot
 	Type      string         `json:"type"`            // "A", "AAAA", …
 	Rcode     string         `json:"rcode,omitempty"` // "NOERROR", "NXDOMAIN", …; empty when no usable reply came
@@ -183,7 +183,7 @@ func timeoutDetail(a *Answer) {
 // queryOnce makes one send and waits for its reply until ctx ends.
 func queryOnce(ctx context.Context, server netip.AddrPort, name string, qtype uint16, opt QueryOptions) Answer {
 	fqdn := dns.Fqdn(name)
-	a := Answer{Server: server.String(), Name: fqdn, Type: dns.TypeToString[qtype]}
+	a := Answer{Server: server, Name: fqdn, Type: dns.TypeToString[qtype]}
 	if a.Type == "" {
 		a.Type = fmt.Sprintf("TYPE%d", qtype)
 	}

@@ -95,7 +95,7 @@ func TestQuery(t *testing.T) {
 			if tt.slowWant && got.RTT < o.Timeout {
 				t.Errorf("recorded wait %v, want the whole %v before calling the server silent", got.RTT, o.Timeout)
 			}
-			if got.Server != srv.Addr.String() || got.Name != dns.Fqdn(tt.name) || got.Type != dns.TypeToString[tt.qtype] {
+			if got.Server != srv.Addr || got.Name != dns.Fqdn(tt.name) || got.Type != dns.TypeToString[tt.qtype] {
 				t.Errorf("Server/Name/Type = %s %s %s", got.Server, got.Name, got.Type)
 			}
 			if (got.Class == errclass.None) != (got.Detail == "") {

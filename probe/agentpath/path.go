@@ -51,12 +51,12 @@ type AgentPath struct {
 	Via string `json:"via"`
 	// Source is how the name was turned into addresses: "hosts", "dns", or
 	// "proxy" (the proxy resolves the name); empty when resolving failed.
-	Source    string `json:"source,omitempty"`
-	HostsLine string `json:"hosts_line,omitempty"` // "/etc/hosts line N" for Source hosts
-	Server    string `json:"server,omitempty"`     // the nameserver that answered, or that failed
-	FQDN      string `json:"fqdn,omitempty"`       // the name that was answered, after search-list expansion
-	Expanded  bool   `json:"expanded,omitempty"`   // FQDN is a search-list expansion, not the name itself
-	Rcode     string `json:"rcode,omitempty"`      // the failing reply's rcode, when one came
+	Source    string         `json:"source,omitempty"`
+	HostsLine string         `json:"hosts_line,omitempty"` // "/etc/hosts line N" for Source hosts
+	Server    netip.AddrPort `json:"server,omitzero"`      // the nameserver that answered, or that failed
+	FQDN      string         `json:"fqdn,omitempty"`       // the name that was answered, after search-list expansion
+	Expanded  bool           `json:"expanded,omitempty"`   // FQDN is a search-list expansion, not the name itself
+	Rcode     string         `json:"rcode,omitempty"`      // the failing reply's rcode, when one came
 	// Addrs are the addresses the agent would dial, in the order it dials
 	// them, with what each reached.
 	Addrs []PathAddr `json:"addrs,omitempty"`
@@ -173,7 +173,7 @@ func resolveStep(p *AgentPath, v *View) bool {
 		// answered stands in, as the agent asks it first.
 		for _, d := range v.System {
 			if d.Class() == errclass.None {
-				p.Source, p.Server, addrs = "dns", d.Resolver.String(), d.Addrs()
+				p.Source, p.Server, addrs = "dns", d.A.Server, d.Addrs()
 				break
 			}
 		}
@@ -275,6 +275,15 @@ func (p AgentPath) unknown(at PathStage, detail string) AgentPath {
 	return p
 }
 
+// Nameserver is the address of the nameserver that answered or failed,
+// without its port; "" when none did.
+func (p *AgentPath) Nameserver() string {
+	if !p.Server.IsValid() {
+		return ""
+	}
+	return p.Server.Addr().String()
+}
+
 // Line is the path in one line for the text report:
 // name -> source -> address -> stage reached.
 func (p *AgentPath) Line() string {
@@ -285,8 +294,8 @@ func (p *AgentPath) Line() string {
 		if p.HostsLine != "" {
 			src = p.HostsLine
 		}
-	case p.Source == "dns" && p.Server != "":
-		src = "dns " + strings.TrimSuffix(p.Server, ":53")
+	case p.Source == "dns" && p.Server.IsValid():
+		src = "dns " + p.Nameserver()
 		if p.Expanded {
 			src += " as " + p.FQDN
 		}
@@ -294,8 +303,8 @@ func (p *AgentPath) Line() string {
 		src = "proxy " + p.Via
 	case p.Source == "":
 		src = "resolve"
-		if p.Server != "" {
-			src += " via " + strings.TrimSuffix(p.Server, ":53")
+		if p.Server.IsValid() {
+			src += " via " + p.Nameserver()
 		}
 	}
 	addr := "-"

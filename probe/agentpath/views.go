@@ -67,9 +67,12 @@ func Views(o *obs.Observations) []View {
 // when it finished, else the first system resolver that answered.
 func (v *View) AgentAddrs() ([]netip.Addr, string) {
 	if v.Agent != nil && v.Agent.Answer.Class == errclass.None {
-		src := v.Agent.Answer.Server
 		if v.Agent.Answer.Source == "hosts" {
-			src = "/etc/hosts"
+			return v.Agent.Answer.Addrs, "/etc/hosts"
+		}
+		var src string
+		if v.Agent.Answer.Server.IsValid() {
+			src = v.Agent.Answer.Server.String()
 		}
 		return v.Agent.Answer.Addrs, src
 	}

@@ -379,7 +379,7 @@ func (in *input) silentLookups() (e evidence, servers []string, required bool) {
 			continue
 		}
 		required = required || p.Required
-		if s := strings.TrimSuffix(p.Server, ":53"); s != "" {
+		if s := p.Nameserver(); s != "" {
 			servers = appendUnique(servers, s)
 		}
 		line := fmt.Sprintf("the agent's lookup of %s got no answer (%s)", p.Host, p.Class)
@@ -474,12 +474,16 @@ func noAddress(v *agentpath.View) bool {
 }
 
 func noAddressEvidence(v *agentpath.View, vpcAddrs []netip.Addr, vpcBy *obs.DNSObs) string {
+	var asked netip.AddrPort
 	server, class := "", errclass.Class("")
 	if v.Agent != nil {
-		server, class = v.Agent.Answer.Server, v.Agent.Answer.Class
+		asked, class = v.Agent.Answer.Server, v.Agent.Answer.Class
+		if asked.IsValid() {
+			server = asked.String()
+		}
 	}
 	for _, d := range v.System {
-		if ap, err := netip.ParseAddrPort(server); server == "" || err == nil && ap.Addr() == d.Resolver {
+		if !asked.IsValid() || asked.Addr() == d.Resolver {
 			server, class = d.Resolver.String(), d.Class()
 			break
 		}

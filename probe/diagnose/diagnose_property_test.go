@@ -203,7 +203,7 @@ func (g *worldGen) world(r *rand.Rand) world {
 		return nil
 	}
 	answerOf := func(server netip.Addr, name, kind string, e obs.Endpoint) (resolv.Answer, resolv.Answer) {
-		a := resolv.Answer{Server: server.String() + ":53", Name: name, Type: "A", Attempts: 1}
+		a := resolv.Answer{Server: netip.AddrPortFrom(server, 53), Name: name, Type: "A", Attempts: 1}
 		q := a
 		q.Type = "AAAA"
 		switch kind {
@@ -278,15 +278,15 @@ func (g *worldGen) world(r *rand.Rand) world {
 				o.Resolv.Conf.Options.Ndots = 5
 			}
 		case "timeout":
-			q := resolv.Answer{Server: "10.0.0.2:53", Name: e.Host + ".", Type: "A", Class: errclass.Timeout, Detail: "i/o timeout"}
+			q := resolv.Answer{Server: netip.MustParseAddrPort("10.0.0.2:53"), Name: e.Host + ".", Type: "A", Class: errclass.Timeout, Detail: "i/o timeout"}
 			ans.Class, ans.Detail, ans.Queries = errclass.Timeout, q.Detail, []resolv.Answer{q}
 		case "follow":
 			servers := o.Plan.System
 			if len(servers) == 0 {
 				servers = nil
-				q := resolv.Answer{Server: "127.0.0.1:53", Name: e.Host + ".", Type: "A", Class: errclass.Refused, Detail: "connection refused"}
+				q := resolv.Answer{Server: netip.MustParseAddrPort("127.0.0.1:53"), Name: e.Host + ".", Type: "A", Class: errclass.Refused, Detail: "connection refused"}
 				if r.IntN(3) == 0 { // a local DNS server answers
-					ans.Source, ans.Server, ans.FQDN, ans.Addrs = "dns", "127.0.0.1:53", e.Host+".", addrFor("vpce", e)
+					ans.Source, ans.Server, ans.FQDN, ans.Addrs = "dns", q.Server, e.Host+".", addrFor("vpce", e)
 				} else {
 					ans.Class, ans.Detail, ans.Queries = q.Class, q.Detail, []resolv.Answer{q}
 				}

@@ -61,7 +61,7 @@ func diagnoseResolverError(in *input) []finding.Finding {
 		if ap == nil || !ap.RcodeFailed() {
 			continue
 		}
-		server := strings.TrimSuffix(ap.Server, ":53")
+		server := ap.Nameserver()
 		rcode := ap.Rcode
 		if rcode == "" {
 			rcode = strings.ToUpper(string(ap.Class))
@@ -128,7 +128,7 @@ func fallThrough(in *input) []finding.Finding {
 			continue
 		}
 		ev = append(ev, fmt.Sprintf("%s answered %s for %s; the agent's lookup went on to %s", d.Resolver, d.A.Rcode, d.Host,
-			orPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the next nameserver")))
+			orPlaceholder(ap.Nameserver(), "the next nameserver")))
 		servers = appendUnique(servers, d.Resolver.String())
 		rcodes = appendUnique(rcodes, d.A.Rcode)
 	}
@@ -177,7 +177,7 @@ func diagnoseSearchListHijack(in *input) []finding.Finding {
 			addrs = append(addrs, a.Addr.String())
 		}
 		line := fmt.Sprintf("%s: asked first as %s, which %s answered with %s", h, ap.FQDN,
-			orPlaceholder(strings.TrimSuffix(ap.Server, ":53"), "the resolver"), strings.Join(addrs, ", "))
+			orPlaceholder(ap.Nameserver(), "the resolver"), strings.Join(addrs, ", "))
 		if ap.State == agentpath.PathOK {
 			line += "; HTTPS on it answers"
 		} else {

@@ -42,11 +42,11 @@ func sample() *diagnose.Result {
 		},
 		Paths: []agentpath.AgentPath{
 			{Service: "ssm", Host: "ssm.ap-northeast-1.amazonaws.com", Required: true, Via: "direct", Source: "dns",
-				Server: "172.30.0.2:53", FQDN: "ssm.ap-northeast-1.amazonaws.com.", Reached: agentpath.StageResolve,
+				Server: netip.MustParseAddrPort("172.30.0.2:53"), FQDN: "ssm.ap-northeast-1.amazonaws.com.", Reached: agentpath.StageResolve,
 				Addrs: []agentpath.PathAddr{{Addr: netip.MustParseAddr("172.30.4.52"), Checked: true, Failed: agentpath.StageTCP,
 					Class: errclass.Timeout, Detail: "dial tcp 172.30.4.52:443: i/o timeout"}},
 				State: agentpath.PathBroken, Failed: agentpath.StageTCP, Class: errclass.Timeout, Detail: "dial tcp 172.30.4.52:443: i/o timeout"},
-			{Service: "s3", Host: "s3.ap-northeast-1.amazonaws.com", Via: "direct", Source: "dns", Server: "172.30.0.2:53",
+			{Service: "s3", Host: "s3.ap-northeast-1.amazonaws.com", Via: "direct", Source: "dns", Server: netip.MustParseAddrPort("172.30.0.2:53"),
 				Addrs:  []agentpath.PathAddr{{Addr: netip.MustParseAddr("52.219.4.1"), Checked: true, Reached: agentpath.StageHTTPS}},
 				Dialed: netip.MustParseAddr("52.219.4.1"), State: agentpath.PathOK, Reached: agentpath.StageHTTPS},
 		},

@@ -71,8 +71,8 @@ func (s *Scen) Answer(r string, class errclass.Class, addrs []string, only ...st
 			continue
 		}
 		d := obs.DNSObs{Service: e.Service, Host: e.Host, Resolver: ra, Roles: roles}
-		d.A = resolv.Answer{Server: r + ":53", Name: e.Host + ".", Type: "A", Class: class, Attempts: 1}
-		d.AAAA = resolv.Answer{Server: r + ":53", Name: e.Host + ".", Type: "AAAA", Class: class, Attempts: 1}
+		d.A = resolv.Answer{Server: netip.MustParseAddrPort(r + ":53"), Name: e.Host + ".", Type: "A", Class: class, Attempts: 1}
+		d.AAAA = resolv.Answer{Server: netip.MustParseAddrPort(r + ":53"), Name: e.Host + ".", Type: "AAAA", Class: class, Attempts: 1}
 		if class == errclass.None {
 			d.A.Rcode = "NOERROR"
 			d.AAAA.Class = errclass.NoData
@@ -92,9 +92,11 @@ func (s *Scen) Agent(r string, class errclass.Class, addrs []string, only ...str
 		if len(only) > 0 && !contains(only, e.Service) {
 			continue
 		}
-		a := resolv.AgentAnswer{Name: e.Host, Order: resolv.OrderFilesDNS, Source: "dns", Server: r + ":53", Class: class}
+		a := resolv.AgentAnswer{Name: e.Host, Order: resolv.OrderFilesDNS, Source: "dns", Class: class}
 		if r == "hosts" {
-			a.Source, a.Server, a.Detail = "hosts", "", "/etc/hosts line 3"
+			a.Source, a.Detail = "hosts", "/etc/hosts line 3"
+		} else {
+			a.Server = netip.MustParseAddrPort(r + ":53")
 		}
 		if class == errclass.None {
 			for _, x := range addrs {
@@ -212,7 +214,7 @@ func (s *Scen) AgentFail(r string, class errclass.Class, rcode string, only ...s
 		if len(only) > 0 && !contains(only, e.Service) {
 			continue
 		}
-		q := resolv.Answer{Server: r + ":53", Name: e.Host + ".", Type: "A", Rcode: rcode, Class: class, Attempts: 1,
+		q := resolv.Answer{Server: netip.MustParseAddrPort(r + ":53"), Name: e.Host + ".", Type: "A", Rcode: rcode, Class: class, Attempts: 1,
 			Detail: "the server answered " + rcode}
 		if rcode == "" {
 			q.Detail = "read udp: " + string(class)
