@@ -43,9 +43,9 @@ const (
 // last stage reached. The verdict is held to it: a required endpoint whose
 // path is broken makes the run fail, whatever the rules said.
 type AgentPath struct {
-	Service  string `json:"service"`
-	Host     string `json:"host"`
-	Required bool   `json:"required"`
+	Service  obs.Service `json:"service"`
+	Host     string      `json:"host"`
+	Required bool        `json:"required"`
 	// Via is "direct", or the agent's proxy (scheme://host:port, never
 	// credentials) when the agent sends this endpoint through it.
 	Via string `json:"via"`

@@ -40,10 +40,6 @@ const resolverIPv6 = "fd00:ec2::253"
 // aws partition: <service>.<region>.api.aws.
 const dualStackSuffix = ".api.aws"
 
-// agentConfigKey maps an endpoint's service to its section in
-// amazon-ssm-agent.json.
-var agentConfigKey = map[string]string{"ssm": "Ssm", "ssmmessages": "Mgs", "ec2messages": "Mds", "s3": "S3", "kms": "Kms"}
-
 // diagnoseIPv6Only reports net.ipv6-only-endpoints: the host has an IPv6
 // default route but no IPv4 default route and no IPv4 address beyond
 // loopback and link-local, and the agent talks to endpoint names that are
@@ -63,12 +59,12 @@ func diagnoseIPv6Only(in *input) []finding.Finding {
 	ev = append(ev, fmt.Sprintf("IPv6 default route via %s; no IPv4 default route; IPv4 addresses: none beyond loopback and link-local; IPv6 addresses: %s",
 		r.IPv6Default, strings.Join(r.IPv6Addrs, ", ")))
 	for _, e := range o.Plan.Endpoints {
-		key, ok := agentConfigKey[e.Service]
-		if !e.Required || !ok || strings.HasSuffix(e.Host, dualStackSuffix) {
+		key := e.Service.ConfigSection()
+		if !e.Required || key == "" || strings.HasSuffix(e.Host, dualStackSuffix) {
 			continue
 		}
 		bad = append(bad, e.Host)
-		ds := e.Service + "." + region + dualStackSuffix
+		ds := string(e.Service) + "." + region + dualStackSuffix
 		ev = append(ev, fmt.Sprintf("the agent uses %s, which has no IPv6 address; the dual-stack name is %s", e.Host, ds))
 		sections = append(sections, fmt.Sprintf(`"%s": {"Endpoint": "%s"}`, key, ds))
 	}

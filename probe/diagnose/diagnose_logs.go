@@ -301,7 +301,7 @@ func liveEndpointFault(in *input) (bool, string) {
 
 func liveOptionalFault(in *input) (bool, string) {
 	for _, v := range in.views {
-		if v.Endpoint.Service != "s3" && v.Endpoint.Service != "logs" {
+		if v.Endpoint.Service != obs.ServiceS3 && v.Endpoint.Service != obs.ServiceLogs {
 			continue
 		}
 		addrs, _ := v.AgentAddrs()

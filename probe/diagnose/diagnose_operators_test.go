@@ -130,8 +130,8 @@ func withRoutes(o *obs.Observations, ipv6Only bool, domain string) *obs.Observat
 		o.Routes.IPv4Default, o.Routes.IPv4Addrs = "ens5", []string{"10.0.5.17"}
 	}
 	o.Plan = &obs.Plan{Region: "ap-northeast-1", RegionSource: "imds", Domain: "amazonaws.com", DomainSource: "imds"}
-	for _, svc := range []string{"ssm", "ssmmessages", "ec2messages"} {
-		o.Plan.Endpoints = append(o.Plan.Endpoints, obs.Endpoint{Service: svc, Host: svc + ".ap-northeast-1" + domain, Required: true, Why: "the agent's channel"})
+	for _, svc := range []obs.Service{obs.ServiceSSM, obs.ServiceSSMMessages, obs.ServiceEC2Messages} {
+		o.Plan.Endpoints = append(o.Plan.Endpoints, obs.Endpoint{Service: svc, Host: string(svc) + ".ap-northeast-1" + domain, Required: true, Why: "the agent's channel"})
 	}
 	o.Plan.Endpoints = append(o.Plan.Endpoints, obs.Endpoint{Service: "s3", Host: "s3.ap-northeast-1.amazonaws.com", Why: "optional"})
 	return o

@@ -159,12 +159,12 @@ func prefsFindings(in *input, po *obs.PrefsObs, wide string, cannot func(string,
 // prefsEndpointFaults lists the endpoints the preferences make required
 // and that cannot be reached the way the agent connects.
 func prefsEndpointFaults(in *input, pr *prefs.Preferences, po *obs.PrefsObs) (ev, hosts []string) {
-	uses := map[string]string{}
+	uses := map[obs.Service]string{}
 	if pr.UsesS3() {
-		uses["s3"] = fmt.Sprintf("s3BucketName %q", pr.S3BucketName)
+		uses[obs.ServiceS3] = fmt.Sprintf("s3BucketName %q", pr.S3BucketName)
 	}
 	if pr.UsesLogs() {
-		uses["logs"] = fmt.Sprintf("cloudWatchLogGroupName %q", pr.CloudWatchLogGroupName)
+		uses[obs.ServiceLogs] = fmt.Sprintf("cloudWatchLogGroupName %q", pr.CloudWatchLogGroupName)
 	}
 	if pr.UsesKMS() {
 		var why []string
@@ -177,7 +177,7 @@ func prefsEndpointFaults(in *input, pr *prefs.Preferences, po *obs.PrefsObs) (ev
 		if pr.CloudWatchEncryptionEnabled {
 			why = append(why, "cloudWatchEncryptionEnabled")
 		}
-		uses["kms"] = strings.Join(why, ", ")
+		uses[obs.ServiceKMS] = strings.Join(why, ", ")
 	}
 	for i := range in.views {
 		v := &in.views[i]
@@ -195,10 +195,10 @@ func prefsEndpointFaults(in *input, pr *prefs.Preferences, po *obs.PrefsObs) (ev
 			continue
 		}
 		hosts = append(hosts, v.Endpoint.Host)
-		if v.Endpoint.Service == "s3" && po.Bucket != nil && !po.Bucket.Call.Answered() {
+		if v.Endpoint.Service == obs.ServiceS3 && po.Bucket != nil && !po.Bucket.Call.Answered() {
 			ev = append(ev, "signed "+po.Bucket.Call.Summary())
 		}
-		if v.Endpoint.Service == "logs" && po.LogGroup != nil && !po.LogGroup.Call.Answered() {
+		if v.Endpoint.Service == obs.ServiceLogs && po.LogGroup != nil && !po.LogGroup.Call.Answered() {
 			ev = append(ev, "signed "+po.LogGroup.Call.Summary())
 		}
 	}

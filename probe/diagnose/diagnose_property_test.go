@@ -189,7 +189,7 @@ func (g *worldGen) world(r *rand.Rand) world {
 	resolvers, roles := observe.ResolverRoles(o.Plan)
 
 	addrFor := func(kind string, e obs.Endpoint) []netip.Addr {
-		i := map[string]int{"ssm": 11, "ssmmessages": 12, "ec2messages": 13, "s3": 14, "logs": 15, "kms": 16}[e.Service]
+		i := map[obs.Service]int{"ssm": 11, "ssmmessages": 12, "ec2messages": 13, "s3": 14, "logs": 15, "kms": 16}[e.Service]
 		switch kind {
 		case "vpce":
 			return []netip.Addr{netip.AddrFrom4([4]byte{10, 0, 1, byte(i)}), netip.AddrFrom4([4]byte{10, 0, 2, byte(i)})}

@@ -187,7 +187,7 @@ func diagnoseSearchListHijack(in *input) []finding.Finding {
 		ev = append(ev, line)
 		hosts = append(hosts, h)
 		domains = appendUnique(domains, orPlaceholder(domain, "a search domain"))
-		if example == "" || ap.Service == "ssm" {
+		if example == "" || ap.Service == obs.ServiceSSM {
 			example = h
 		}
 	}

@@ -16,7 +16,7 @@ const (
 
 // DNSObs is one endpoint name asked of one resolver, directly (A and AAAA).
 type DNSObs struct {
-	Service  string        `json:"service"`
+	Service  Service       `json:"service"`
 	Host     string        `json:"host"`
 	Resolver netip.Addr    `json:"resolver"`
 	Roles    []string      `json:"roles"` // system, vpc, or both when the host asks the VPC resolver
@@ -57,7 +57,7 @@ func (d *DNSObs) Has(r string) bool {
 // AgentDNSObs is what the agent's own resolver path answers for a name:
 // hosts file and resolv.conf in Go's order (resolv.AgentLookup).
 type AgentDNSObs struct {
-	Service string             `json:"service"`
+	Service Service            `json:"service"`
 	Host    string             `json:"host"`
 	Answer  resolv.AgentAnswer `json:"answer"`
 }

@@ -35,7 +35,7 @@ type HTTPStage struct {
 // NetObs is one endpoint address tried the way the agent connects: TCP,
 // then TLS with SNI, then one HTTPS request.
 type NetObs struct {
-	Service string     `json:"service"`
+	Service Service    `json:"service"`
 	Host    string     `json:"host"`
 	Addr    netip.Addr `json:"addr"`
 	Port    int        `json:"port"`

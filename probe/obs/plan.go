@@ -2,14 +2,52 @@ package obs
 
 import (
 	"net/netip"
+
+	"github.com/ssm-probe/ssm-probe/probe/agent"
 )
+
+// Service names an AWS service the agent talks to: the first label of its
+// endpoint name (ssm.REGION.amazonaws.com).
+type Service string
+
+// The services of Services.
+const (
+	ServiceSSM         Service = "ssm"
+	ServiceSSMMessages Service = "ssmmessages"
+	ServiceEC2Messages Service = "ec2messages"
+	ServiceS3          Service = "s3"
+	ServiceLogs        Service = "logs"
+	ServiceKMS         Service = "kms"
+)
+
+// PrefsServices are the services the session preferences check signs
+// calls to: ssm:GetDocument, s3:HeadBucket and logs:DescribeLogGroups.
+func PrefsServices() []Service { return []Service{ServiceSSM, ServiceS3, ServiceLogs} }
+
+// ConfigSection is the section of amazon-ssm-agent.json whose Endpoint
+// overrides the service's endpoint ("Mgs" for ssmmessages, "Mds" for
+// ec2messages); "" for a service the agent's config cannot override
+// (docs/AGENT-FACTS.md, "Endpoints and configuration").
+func (s Service) ConfigSection() string {
+	return map[Service]string{ServiceSSM: "Ssm", ServiceSSMMessages: "Mgs", ServiceEC2Messages: "Mds", ServiceS3: "S3", ServiceKMS: "Kms"}[s]
+}
+
+// OverrideIn returns the endpoint the agent's config sets for the service,
+// as written there; "" when it sets none.
+func (s Service) OverrideIn(ov *agent.ConfigOverrides) string {
+	if ov == nil {
+		return ""
+	}
+	return map[Service]string{ServiceSSM: ov.SsmEndpoint, ServiceSSMMessages: ov.MgsEndpoint, ServiceEC2Messages: ov.MdsEndpoint,
+		ServiceS3: ov.S3Endpoint, ServiceKMS: ov.KmsEndpoint}[s]
+}
 
 // Endpoint is one service endpoint the agent talks to.
 type Endpoint struct {
-	Service  string `json:"service"`  // ssm, ssmmessages, ec2messages, s3, logs, kms
-	Host     string `json:"host"`     // e.g. ssm.ap-northeast-1.amazonaws.com
-	Required bool   `json:"required"` // Session Manager cannot work without it
-	Why      string `json:"why"`      // why it is (not) required, or where an override came from
+	Service  Service `json:"service"`  // ssm, ssmmessages, ec2messages, s3, logs, kms
+	Host     string  `json:"host"`     // e.g. ssm.ap-northeast-1.amazonaws.com
+	Required bool    `json:"required"` // Session Manager cannot work without it
+	Why      string  `json:"why"`      // why it is (not) required, or where an override came from
 }
 
 // Plan is what the probe decided to test: the endpoint names and the
@@ -32,12 +70,12 @@ type Plan struct {
 // not used by the agent and is not tested.
 func Services() []Endpoint {
 	return []Endpoint{
-		{Service: "ssm", Required: true, Why: "needed for sessions"},
-		{Service: "ssmmessages", Required: true, Why: "needed for sessions"},
-		{Service: "ec2messages", Required: true, Why: "needed for sessions"},
-		{Service: "s3", Why: "agent updates and session logs to S3"},
-		{Service: "logs", Why: "session logs to CloudWatch Logs"},
-		{Service: "kms", Why: "session encryption"},
+		{Service: ServiceSSM, Required: true, Why: "needed for sessions"},
+		{Service: ServiceSSMMessages, Required: true, Why: "needed for sessions"},
+		{Service: ServiceEC2Messages, Required: true, Why: "needed for sessions"},
+		{Service: ServiceS3, Why: "agent updates and session logs to S3"},
+		{Service: ServiceLogs, Why: "session logs to CloudWatch Logs"},
+		{Service: ServiceKMS, Why: "session encryption"},
 	}
 }
 

@@ -15,7 +15,7 @@ var IMDSAddr = netip.AddrFrom4([4]byte{169, 254, 169, 254})
 // agent's HTTP client goes: CONNECT through the proxy, then TLS with SNI
 // and one HTTPS request inside the tunnel.
 type ProxyObs struct {
-	Service string     `json:"service"`
+	Service Service    `json:"service"`
 	Host    string     `json:"host"`
 	Proxy   string     `json:"proxy"` // redacted: scheme://host:port, never credentials
 	Scheme  string     `json:"scheme"`

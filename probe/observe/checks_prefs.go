@@ -32,7 +32,7 @@ func prefsChecks(cfg *Config, o *obs.Observations) []Check {
 	}
 	// Capture now what the check reads, from the observations handed to
 	// this phase.
-	targets := map[string]prefs.Target{}
+	targets := map[obs.Service]prefs.Target{}
 	region := p.Region
 	var untrusted *signingPlan
 	if cfg.TrustedForSigning() {
@@ -66,7 +66,7 @@ func prefsChecks(cfg *Config, o *obs.Observations) []Check {
 	}
 	return []Check{{
 		Name:   obs.CheckPrefs,
-		Target: fmt.Sprintf("%s via %s", target, targets["ssm"].Host),
+		Target: fmt.Sprintf("%s via %s", target, targets[obs.ServiceSSM].Host),
 		Run: func(ctx context.Context) Outcome {
 			po := &obs.PrefsObs{Region: region, Role: role}
 			if untrusted != nil {
@@ -121,7 +121,7 @@ func agentTarget(o *obs.Observations, host string) prefs.Target {
 // agent's do; the credentials still come straight from IMDS, which the
 // agent's proxy must not carry (net.proxy-imds-not-excluded says when it
 // would).
-func readPrefs(ctx context.Context, cfg *Config, po *obs.PrefsObs, targets map[string]prefs.Target,
+func readPrefs(ctx context.Context, cfg *Config, po *obs.PrefsObs, targets map[obs.Service]prefs.Target,
 	resolve func(context.Context, prefs.Target) prefs.Target, sp *agentProxy) Outcome {
 	if resolve == nil {
 		resolve = func(_ context.Context, t prefs.Target) prefs.Target { return t }
@@ -138,27 +138,27 @@ func readPrefs(ctx context.Context, cfg *Config, po *obs.PrefsObs, targets map[s
 		opt.Proxy = sp
 	}
 	cl := prefs.New(opt, creds)
-	po.Document = cl.GetDocument(ctx, resolve(ctx, targets["ssm"]))
+	po.Document = cl.GetDocument(ctx, resolve(ctx, targets[obs.ServiceSSM]))
 	pr := po.Prefs()
 	if pr.UsesS3() {
-		targets["s3"] = resolve(ctx, targets["s3"])
+		targets[obs.ServiceS3] = resolve(ctx, targets[obs.ServiceS3])
 	}
 	if pr.UsesLogs() {
-		targets["logs"] = resolve(ctx, targets["logs"])
+		targets[obs.ServiceLogs] = resolve(ctx, targets[obs.ServiceLogs])
 	}
 	var wg sync.WaitGroup
 	if pr.UsesS3() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			po.Bucket = cl.HeadBucket(ctx, targets["s3"], pr.S3BucketName)
+			po.Bucket = cl.HeadBucket(ctx, targets[obs.ServiceS3], pr.S3BucketName)
 		}()
 	}
 	if pr.UsesLogs() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			po.LogGroup = cl.LogGroup(ctx, targets["logs"], pr.CloudWatchLogGroupName)
+			po.LogGroup = cl.LogGroup(ctx, targets[obs.ServiceLogs], pr.CloudWatchLogGroupName)
 		}()
 	}
 	wg.Wait()

@@ -13,18 +13,14 @@ import (
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
 
-// signingServices are the services a signed call of the preferences check
-// may go to.
-var signingServices = []string{"ssm", "s3", "logs"}
-
 // signingPlan is where signed calls go when the host files are not trusted
 // for signing (Config.TrustedForSigning): the standard endpoint names of
 // the region this host vouches for, resolved by this host.
 type signingPlan struct {
 	region      string
-	hosts       map[string]string // service -> standard name
-	notFollowed []string          // the volume's settings not followed for signing, with why
-	problem     string            // why no signed call can be made
+	hosts       map[obs.Service]string // service -> standard name
+	notFollowed []string               // the volume's settings not followed for signing, with why
+	problem     string                 // why no signed call can be made
 }
 
 // whyNotFollowed says why a volume's setting is not followed for signing.
@@ -34,7 +30,7 @@ const whyNotFollowed = "the volume is not trusted to choose where this host's cr
 // running host's own answers) alone, and lists the volume's overrides it
 // leaves out.
 func standardSigningPlan(cfg *Config, o *obs.Observations) *signingPlan {
-	sp := &signingPlan{hosts: map[string]string{}}
+	sp := &signingPlan{hosts: map[obs.Service]string{}}
 	domain := ""
 	switch {
 	case cfg.Region != "":
@@ -47,8 +43,8 @@ func standardSigningPlan(cfg *Config, o *obs.Observations) *signingPlan {
 	if domain == "" {
 		domain = partitionDomain(sp.region)
 	}
-	for _, svc := range signingServices {
-		sp.hosts[svc] = svc + "." + sp.region + "." + domain
+	for _, svc := range obs.PrefsServices() {
+		sp.hosts[svc] = string(svc) + "." + sp.region + "." + domain
 	}
 	if o.Agent != nil && o.Agent.Config != nil {
 		ov := o.Agent.Config
@@ -64,12 +60,12 @@ func standardSigningPlan(cfg *Config, o *obs.Observations) *signingPlan {
 	}
 	if f := o.Resolv; f != nil && f.Hosts != nil {
 		var names []string // the standard names, then the volume's overrides
-		for _, svc := range signingServices {
+		for _, svc := range obs.PrefsServices() {
 			names = append(names, sp.hosts[svc])
 		}
 		if o.Plan != nil {
 			for _, e := range o.Plan.Endpoints {
-				if slices.Contains(signingServices, e.Service) {
+				if slices.Contains(obs.PrefsServices(), e.Service) {
 					names = append(names, e.Host)
 				}
 			}

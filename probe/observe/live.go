@@ -44,10 +44,6 @@ type live struct {
 // netKey names one endpoint address, as netTargets keys them.
 func netKey(host string, a netip.Addr) string { return host + "|" + a.String() }
 
-// prefsServices are the endpoint names whose agent answers the session
-// preferences check uses (readPrefs).
-var prefsServices = map[string]bool{"ssm": true, "s3": true, "logs": true}
-
 // startLive starts the network checks of cfg's plan on r. facts holds
 // the facts of phase 1 and the plan.
 func startLive(r *runner, cfg *Config, facts obs.Observations) *live {
@@ -69,7 +65,7 @@ func startLive(r *runner, cfg *Config, facts obs.Observations) *live {
 	var groups []group
 	for _, e := range l.p.Endpoints {
 		cs := dnsChecksFor(cfg, l.p, o.Resolv, e, cache)
-		if prefsServices[e.Service] {
+		if slices.Contains(obs.PrefsServices(), e.Service) { // readPrefs uses its agent answer
 			l.prefsLeft++ // its dns.agent check, the last of cs
 		}
 		groups = append(groups, group{e, cs})
@@ -83,7 +79,7 @@ func startLive(r *runner, cfg *Config, facts obs.Observations) *live {
 			agentView := i == len(g.checks)-1
 			l.dns = append(l.dns, r.start([]Check{c}, func(obs.Observations) {
 				l.answered(e)
-				if agentView && prefsServices[e.Service] {
+				if agentView && slices.Contains(obs.PrefsServices(), e.Service) {
 					l.mu.Lock()
 					l.prefsLeft--
 					if l.prefsLeft == 0 {

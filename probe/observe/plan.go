@@ -73,11 +73,11 @@ func BuildPlan(cfg *Config, o *obs.Observations) *obs.Plan {
 	}
 	newEC2Messages := agentAtLeast(o, agent.MinNoEC2Messages)
 	for _, e := range obs.Services() {
-		e.Host = e.Service + "." + p.Region + "." + p.Domain
-		if h := overrideHost(ov, e.Service); h != "" {
+		e.Host = string(e.Service) + "." + p.Region + "." + p.Domain
+		if h := overrideHost(e.Service.OverrideIn(ov)); h != "" {
 			e.Host, e.Why = h, e.Why+"; endpoint overridden in "+ov.Path
 		}
-		if e.Service == "ec2messages" && newEC2Messages {
+		if e.Service == obs.ServiceEC2Messages && newEC2Messages {
 			e.Required = false
 			e.Why = fmt.Sprintf("agent %s (>= %s) uses ssmmessages alone; ec2messages only when MGS is denied", o.Agent.Version, agent.MinNoEC2Messages)
 		}
@@ -96,14 +96,10 @@ func agentAtLeast(o *obs.Observations, min string) bool {
 	return err == nil && v.AtLeast(min)
 }
 
-// overrideHost returns the host name the agent config sets for service, or
-// "". The agent accepts a bare host or a URL (docs/AGENT-FACTS.md, "Endpoints and configuration").
-func overrideHost(ov *agent.ConfigOverrides, service string) string {
-	if ov == nil {
-		return ""
-	}
-	raw := map[string]string{"ssm": ov.SsmEndpoint, "ssmmessages": ov.MgsEndpoint, "ec2messages": ov.MdsEndpoint,
-		"s3": ov.S3Endpoint, "kms": ov.KmsEndpoint}[service]
+// overrideHost returns the host name of an endpoint the agent config sets,
+// raw as written there, or "". The agent accepts a bare host or a URL
+// (docs/AGENT-FACTS.md, "Endpoints and configuration").
+func overrideHost(raw string) string {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return ""

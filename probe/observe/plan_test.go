@@ -39,7 +39,7 @@ func TestBuildPlan(t *testing.T) {
 			if p.Region != tc.region || p.RegionSource != tc.source {
 				t.Errorf("region %s (%s), want %s (%s)", p.Region, p.RegionSource, tc.region, tc.source)
 			}
-			got := map[string]obs.Endpoint{}
+			got := map[obs.Service]obs.Endpoint{}
 			for _, e := range p.Endpoints {
 				got[e.Service] = e
 			}

@@ -44,7 +44,7 @@ func NewScen(system []string, cidrs ...string) *Scen {
 		p.VPC = []netip.Addr{vpcBase2, linkDNS}
 	}
 	for _, e := range obs.Services() {
-		e.Host = e.Service + ".ap-northeast-1.amazonaws.com"
+		e.Host = string(e.Service) + ".ap-northeast-1.amazonaws.com"
 		p.Endpoints = append(p.Endpoints, e)
 	}
 	o.Plan = p
@@ -67,7 +67,7 @@ func (s *Scen) Answer(r string, class errclass.Class, addrs []string, only ...st
 		}
 	}
 	for _, e := range s.O.Plan.Endpoints {
-		if len(only) > 0 && !contains(only, e.Service) {
+		if len(only) > 0 && !contains(only, string(e.Service)) {
 			continue
 		}
 		d := obs.DNSObs{Service: e.Service, Host: e.Host, Resolver: ra, Roles: roles}
@@ -77,7 +77,7 @@ func (s *Scen) Answer(r string, class errclass.Class, addrs []string, only ...st
 			d.A.Rcode = "NOERROR"
 			d.AAAA.Class = errclass.NoData
 			for _, a := range addrs {
-				d.A.Addrs = append(d.A.Addrs, netip.MustParseAddr(svcAddr(a, e.Service)))
+				d.A.Addrs = append(d.A.Addrs, netip.MustParseAddr(svcAddr(a, string(e.Service))))
 			}
 		}
 		s.O.DNS = append(s.O.DNS, d)
@@ -89,7 +89,7 @@ func (s *Scen) Answer(r string, class errclass.Class, addrs []string, only ...st
 // r, or from the hosts file when r is "hosts".
 func (s *Scen) Agent(r string, class errclass.Class, addrs []string, only ...string) *Scen {
 	for _, e := range s.O.Plan.Endpoints {
-		if len(only) > 0 && !contains(only, e.Service) {
+		if len(only) > 0 && !contains(only, string(e.Service)) {
 			continue
 		}
 		a := resolv.AgentAnswer{Name: e.Host, Order: resolv.OrderFilesDNS, Source: "dns", Class: class}
@@ -100,7 +100,7 @@ func (s *Scen) Agent(r string, class errclass.Class, addrs []string, only ...str
 		}
 		if class == errclass.None {
 			for _, x := range addrs {
-				a.Addrs = append(a.Addrs, netip.MustParseAddr(svcAddr(x, e.Service)))
+				a.Addrs = append(a.Addrs, netip.MustParseAddr(svcAddr(x, string(e.Service))))
 			}
 		} else {
 			a.Source = ""
@@ -114,10 +114,10 @@ func (s *Scen) Agent(r string, class errclass.Class, addrs []string, only ...str
 // "ok", "timeout", "refused", "untrusted", or "skew:N".
 func (s *Scen) Net(addr string, outcome string, only ...string) *Scen {
 	for _, e := range s.O.Plan.Endpoints {
-		if len(only) > 0 && !contains(only, e.Service) {
+		if len(only) > 0 && !contains(only, string(e.Service)) {
 			continue
 		}
-		n := obs.NetObs{Service: e.Service, Host: e.Host, Addr: netip.MustParseAddr(svcAddr(addr, e.Service)), Port: 443,
+		n := obs.NetObs{Service: e.Service, Host: e.Host, Addr: netip.MustParseAddr(svcAddr(addr, string(e.Service))), Port: 443,
 			Sources: []string{"agent"}}
 		switch outcome {
 		case "timeout":
@@ -211,7 +211,7 @@ func contains(s []string, x string) bool {
 // those in only): resolver r answered class with rcode.
 func (s *Scen) AgentFail(r string, class errclass.Class, rcode string, only ...string) *Scen {
 	for _, e := range s.O.Plan.Endpoints {
-		if len(only) > 0 && !contains(only, e.Service) {
+		if len(only) > 0 && !contains(only, string(e.Service)) {
 			continue
 		}
 		q := resolv.Answer{Server: netip.MustParseAddrPort(r + ":53"), Name: e.Host + ".", Type: "A", Rcode: rcode, Class: class, Attempts: 1,
