@@ -79,18 +79,6 @@ func diagnoseDNS(in *input) []finding.Finding {
 	return out
 }
 
-// evidence gathers one finding's evidence lines and the endpoints it names.
-type evidence struct {
-	lines []string
-	hosts []string
-}
-
-// add records lines about host.
-func (e *evidence) add(host string, lines ...string) {
-	e.lines = append(e.lines, lines...)
-	e.hosts = append(e.hosts, host)
-}
-
 // lookupCase is what a required endpoint's lookup shows, in the DNS rule's
 // order: a hosts-file pin first (stale, or an override that works), then
 // resolvers that bypass the VPC's, then no address at all.
@@ -160,75 +148,48 @@ func (in *input) lookups(c lookupCase) evidence {
 // while every bypassed name still answers on its public address.
 func resolverBypassesVPC(in *input) []finding.Finding {
 	e := in.lookups(lookupBypass)
-	if len(e.hosts) == 0 {
-		return nil
-	}
 	works := true
 	for _, h := range e.hosts {
 		works = works && in.hostOK(h)
 	}
+	p := in.o.Plan
+	summary := fmt.Sprintf("The DNS servers this host uses (%s) do not forward to the VPC resolver, so they never see the private DNS of the VPC's interface endpoints; AmazonProvidedDNS, which does, answers with addresses inside the VPC. AmazonProvidedDNS does not answer queries from outside the VPC, so the fix is a Route 53 Resolver inbound endpoint with a conditional forwarder, or a NAT path.",
+		obs.JoinAddrs(p.System))
 	sev := finding.SevFail
 	if works {
 		sev = finding.SevWarn
+		summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
 	}
-	p := in.o.Plan
-	f := in.cat.NewAt(DNSResolverBypassesVPC, sev,
-		fmt.Sprintf("The DNS servers this host uses (%s) do not forward to the VPC resolver, so they never see the private DNS of the VPC's interface endpoints; AmazonProvidedDNS, which does, answers with addresses inside the VPC. AmazonProvidedDNS does not answer queries from outside the VPC, so the fix is a Route 53 Resolver inbound endpoint with a conditional forwarder, or a NAT path.",
-			obs.JoinAddrs(p.System)),
-		e.lines,
+	return in.foundAt(DNSResolverBypassesVPC, sev, summary, e,
 		finding.Fill{"DNS_SERVERS": obs.JoinAddrs(p.System), "REGION": p.Region, "domain": p.Domain, "VPC": vpcName(in.o)})
-	if works {
-		f.Summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
-	}
-	f.About(e.hosts...)
-	return []finding.Finding{f}
 }
 
 // endpointNoAddress is dns.endpoint-no-address: the agent's resolver
 // answers NODATA or NXDOMAIN.
 func endpointNoAddress(in *input) []finding.Finding {
-	e := in.lookups(lookupNoAddress)
-	if len(e.hosts) == 0 {
-		return nil
-	}
 	subnet := "SUBNET_ID"
 	if in.o.IMDS != nil && in.o.IMDS.SubnetID != "" {
 		subnet = in.o.IMDS.SubnetID
 	}
-	f := in.cat.New(DNSEndpointNoAddress,
+	return in.found(DNSEndpointNoAddress,
 		"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
-		e.lines,
-		finding.Fill{"VPC_ID": vpcID(in.o), "SUBNET_ID": subnet})
-	f.About(e.hosts...)
-	return []finding.Finding{f}
+		in.lookups(lookupNoAddress), finding.Fill{"VPC_ID": vpcID(in.o), "SUBNET_ID": subnet})
 }
 
 // hostsStale is dns.hosts-stale: /etc/hosts pins a name to an address
 // AmazonProvidedDNS no longer gives, or whose port 443 does not answer.
 func hostsStale(in *input) []finding.Finding {
-	e := in.lookups(lookupHostsStale)
-	if len(e.hosts) == 0 {
-		return nil
-	}
-	f := in.cat.New(DNSHostsStale,
+	return in.found(DNSHostsStale,
 		"/etc/hosts pins endpoint names to addresses that are no longer right; the agent reads /etc/hosts before DNS and connects there.",
-		e.lines)
-	f.About(e.hosts...)
-	return []finding.Finding{f}
+		in.lookups(lookupHostsStale))
 }
 
 // hostsOverride is dns.hosts-override: /etc/hosts pins a name, and the pin
 // works today.
 func hostsOverride(in *input) []finding.Finding {
-	e := in.lookups(lookupHostsOverride)
-	if len(e.hosts) == 0 {
-		return nil
-	}
-	f := in.cat.New(DNSHostsOverride,
+	return in.found(DNSHostsOverride,
 		"/etc/hosts pins endpoint names. The pins work today, but they break silently when the endpoint is recreated or its addresses change.",
-		e.lines)
-	f.About(e.hosts...)
-	return []finding.Finding{f}
+		in.lookups(lookupHostsOverride))
 }
 
 // vpcSilent is dns.vpc-resolver-silent: the host is in a VPC, and neither

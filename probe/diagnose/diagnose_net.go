@@ -202,81 +202,57 @@ func (in *input) netEvidence(c netCase) (evidence, []string) {
 // endpoint's address times out.
 func endpointBlocked(in *input) []finding.Finding {
 	e, _ := in.netEvidence(netBlocked)
-	if len(e.lines) == 0 {
-		return nil
-	}
-	f := in.cat.New(NetEndpointBlocked,
+	return in.found(NetEndpointBlocked,
 		fmt.Sprintf("Endpoint names resolve to addresses inside %s, which belong to interface VPC endpoints, and TCP 443 to them times out: the endpoints' security group does not allow HTTPS from this instance. Private DNS of an interface endpoint is VPC-wide: creating the endpoint redirected every subnet, including subnets that used to reach the service through a NAT or internet gateway, which is why instances that worked before broke.",
 			vpcName(in.o)),
-		e.lines, finding.Fill{"VPC_CIDR": firstCIDR(in.o.Plan)})
-	f.About(e.hosts...)
-	return []finding.Finding{f}
+		e, finding.Fill{"VPC_CIDR": firstCIDR(in.o.Plan)})
 }
 
 // endpointUnreachable is dns.endpoint-resolves-public in a VPC, and
 // net.no-route off one: TCP 443 to a public address times out.
 func endpointUnreachable(in *input) []finding.Finding {
 	e, _ := in.netEvidence(netPublic)
-	if len(e.lines) == 0 {
-		return nil
-	}
-	var f finding.Finding
 	if len(in.o.Plan.VPCCIDRs) > 0 {
-		f = in.cat.New(DNSEndpointResolvesPub,
+		return in.found(DNSEndpointResolvesPub,
 			fmt.Sprintf("Endpoint names resolve, through the host's resolver and AmazonProvidedDNS alike, to public addresses outside %s, and port 443 on them cannot be reached. If interface endpoints exist, their private DNS is not in effect; otherwise this subnet has no NAT or internet path.", vpcName(in.o)),
-			e.lines)
-	} else {
-		f = in.cat.New(NetNoRoute,
-			"Endpoint names resolve to public addresses and TCP 443 to them times out or is unreachable: there is no NAT, internet gateway or proxy path from this host.",
-			e.lines)
+			e)
 	}
-	f.About(e.hosts...)
-	return []finding.Finding{f}
+	return in.found(NetNoRoute,
+		"Endpoint names resolve to public addresses and TCP 443 to them times out or is unreachable: there is no NAT, internet gateway or proxy path from this host.",
+		e)
 }
 
 // connectionRefused is net.connection-refused: TCP 443 is reset.
 func connectionRefused(in *input) []finding.Finding {
 	e, _ := in.netEvidence(netRefused)
-	if len(e.lines) == 0 {
-		return nil
-	}
-	f := in.cat.New(NetConnectionRefused,
-		"TCP 443 to the endpoint is actively refused (a reset came back): a local firewall REJECT rule or an appliance in the path.", e.lines)
-	f.About(e.hosts...)
-	return []finding.Finding{f}
+	return in.found(NetConnectionRefused,
+		"TCP 443 to the endpoint is actively refused (a reset came back): a local firewall REJECT rule or an appliance in the path.", e)
 }
 
 // tlsFailed is net.tls-failed: TCP connects, and the handshake or the
 // request on that address fails.
 func tlsFailed(in *input) []finding.Finding {
 	e, issuers := in.netEvidence(netTLS)
-	if len(e.lines) == 0 {
-		return nil
-	}
 	s := "TCP 443 connects, but the TLS handshake fails or the certificate chain does not verify against the system roots."
 	if len(issuers) > 0 {
 		s += fmt.Sprintf(" The certificate was issued by %s, which is not a trusted Amazon or Starfield root: a TLS-inspecting proxy or firewall, or missing roots on the host.", strings.Join(issuers, "; "))
 	}
-	f := in.cat.New(NetTLSFailed, s, e.lines)
-	f.About(e.hosts...)
-	return []finding.Finding{f}
+	return in.found(NetTLSFailed, s, e)
 }
 
 // optionalUnreachable is net.optional-endpoint-unreachable. An optional
 // endpoint is its own finding only when every required one works;
 // otherwise it fails for the same root cause as they do.
 func optionalUnreachable(in *input) []finding.Finding {
-	e, _ := in.netEvidence(netOptional)
-	if len(e.lines) == 0 || !in.requiredReached() {
+	if !in.requiredReached() {
 		return nil
 	}
+	e, _ := in.netEvidence(netOptional)
 	sev, summary := finding.SevWarn, "Optional endpoints cannot be reached. Sessions work without them unless session logging (S3, CloudWatch Logs) or KMS encryption is on; if it is, sessions stall for minutes before the prompt appears, or fail."
 	if logsShow(in.o, journal.KindSessionLoggingBlocked) {
 		sev, summary = finding.SevFail, "Session logging is in use (the agent's logs show the session worker retrying its S3 bucket or CloudWatch log group), and the endpoint it needs cannot be reached: every session's screen stays blank for minutes before the prompt appears. The setting is account- and region-wide."
 	}
-	f := in.cat.NewAt(NetOptionalEndpointUnreach, sev, summary, e.lines)
-	f.About(e.hosts...)
-	return []finding.Finding{f}
+	return in.foundAt(NetOptionalEndpointUnreach, sev, summary, e)
 }
 
 // clockSkew is net.clock-skew, from the endpoints' HTTP Date headers: the

@@ -52,3 +52,31 @@ func (in *input) brokenAtResolve(requiredOnly bool) []string {
 	}
 	return hs
 }
+
+// evidence gathers one finding's evidence lines and the endpoints it names.
+type evidence struct {
+	lines []string
+	hosts []string
+}
+
+// add records lines about host.
+func (e *evidence) add(host string, lines ...string) {
+	e.lines = append(e.lines, lines...)
+	e.hosts = append(e.hosts, host)
+}
+
+// found raises id at its catalog severity on e, naming e's endpoints; none
+// when e holds no line.
+func (in *input) found(id finding.ID, summary string, e evidence, fills ...finding.Fill) []finding.Finding {
+	return in.foundAt(id, (*in.cat)[id].Severity, summary, e, fills...)
+}
+
+// foundAt is found at severity sev.
+func (in *input) foundAt(id finding.ID, sev finding.Severity, summary string, e evidence, fills ...finding.Fill) []finding.Finding {
+	if len(e.lines) == 0 {
+		return nil
+	}
+	f := in.cat.NewAt(id, sev, summary, e.lines, fills...)
+	f.About(e.hosts...)
+	return []finding.Finding{f}
+}
