@@ -223,7 +223,7 @@ func DefaultPatterns() []Pattern {
 // it. They are matched at every log level: the EC2 role provider logs its
 // failures at DEBUG, and the scan reads DEBUG lines like any other.
 func agentMessagePatterns() []Pattern {
-	return []Pattern{
+	return append([]Pattern{
 		// Registration and the OnPrem/EC2 identity choice: the agent tries the
 		// identities in order (OnPrem first) and logs the one it takes.
 		// aws/amazon-ssm-agent common/identity/identity_selector.go:88
@@ -289,6 +289,28 @@ func agentMessagePatterns() []Pattern {
 		// after `useradd -m ssm-user`) and :99 (`Failed to add %s to sudoers
 		// file: %v`).
 		{Kind: KindSSMUserCreateFailed, Literals: []string{"Failed to create ssm-user", "Failed to add ssm-user to sudoers file"}},
+	}, hybridNodePatterns()...)
+}
+
+// hybridNodePatterns are the messages of a hybrid (on-premises) node whose
+// registration ssm no longer honours. The codes are ssm's own, passed
+// through the AWS SDK's `Code: Message` error text.
+func hybridNodePatterns() []Pattern {
+	return []Pattern{
+		// A deregistered node: the hybrid identity's credentials call fails,
+		// aws/amazon-ssm-agent common/identity/availableidentities/onprem/role_provider.go:58
+		// (`error occurred in RequestManagedInstanceRoleToken: %v`), with ssm's
+		// InvalidInstanceId (`Not existing InstanceId mi-…`); the health check
+		// then hibernates with the same error (`Entering SSM Agent hibernate - `,
+		// agent/agent/agent.go). Values: the mi- ID the message names.
+		{Kind: KindNodeDeregistered, Literals: []string{"Not existing InstanceId", "RequestManagedInstanceRoleToken: InvalidInstanceId"},
+			Regexp: regexp.MustCompile(`(?:InstanceId (mi-[0-9a-f]{8,17})\b|$)`), Class: errclass.HTTPStatus, Extract: FieldValue},
+		// Registering with an activation: aws/amazon-ssm-agent core/agent_parser.go:130
+		// (`Registration failed due to %v`) wrapping :189 (`error registering
+		// the instance with AWS SSM. %v`), whose cause is ssm's answer to
+		// RegisterManagedInstance. Values: the code.
+		{Kind: KindActivationRejected, Literals: []string{"ActivationExpired", "InvalidActivation"},
+			Regexp: regexp.MustCompile(`\b(ActivationExpired|InvalidActivationId|InvalidActivation)\b`), Class: errclass.HTTPStatus, Extract: FieldValue},
 	}
 }
 

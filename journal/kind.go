@@ -16,6 +16,7 @@ type Kind string
 //	log.proxy-error             ← KindProxyError
 //	log.throttled               ← KindThrottled
 //	agent.hibernating           ← KindHibernating
+//	agent.hybrid-registration-invalid ← KindNodeDeregistered, KindActivationRejected
 //
 // The other kinds are evidence and context for those findings and for the
 // live checks: KindConnectionRefused and KindNetworkUnreachable are further
@@ -66,6 +67,10 @@ const (
 	KindFilewatcherError    Kind = "filewatcher-error"      // the IPC file watcher could not start (Values: the error, e.g. too many open files)
 	KindDataChannelError    Kind = "data-channel-error"     // the session worker's data channel (ssmmessages websocket) failed
 	KindSSMUserCreateFailed Kind = "ssm-user-create-failed" // the agent could not create ssm-user or its sudoers file
+
+	// A hybrid (on-premises) node whose registration ssm no longer honours.
+	KindNodeDeregistered   Kind = "node-deregistered"   // ssm does not know the managed node any more (Values: the mi- ID)
+	KindActivationRejected Kind = "activation-rejected" // registering with an activation failed: expired, deleted or not matching (Values: the error code)
 )
 
 // The Values of a KindCredentialsError event: which of the EC2 identity's
@@ -87,5 +92,6 @@ func Kinds() []Kind {
 		KindIdentitySelected, KindIdentityFailed, KindRegistrationError, KindFingerprintChanged,
 		KindKMSDataKeyFailed, KindRunAsUserMissing, KindFilewatcherError, KindDataChannelError,
 		KindSSMUserCreateFailed,
+		KindNodeDeregistered, KindActivationRejected,
 	}
 }
