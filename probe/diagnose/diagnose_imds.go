@@ -194,9 +194,8 @@ type placement struct {
 func ec2Placement(o *obs.Observations) placement {
 	var p placement
 	var reg string
-	if o.Agent != nil && o.Agent.Registration != nil {
-		r := o.Agent.Registration
-		reg = fmt.Sprintf("%s registers this host as hybrid managed node %s in %s", r.Path, r.ManagedInstanceID, r.Region)
+	if r := hybridRegistration(o); r.id != "" {
+		reg = fmt.Sprintf("%s registers this host as hybrid managed node %s in %s", r.path, r.id, orUnknown(r.region))
 	}
 	verdict, why := host.EC2Unknown, "no host facts were gathered"
 	if o.Host != nil {
@@ -244,7 +243,7 @@ func ec2Placement(o *obs.Observations) placement {
 // environments") in the --region given, or nothing when it already has one.
 func (p placement) fill(o *obs.Observations) finding.Fill {
 	return finding.Fill{"placement": true, "hybrid": !p.onEC2,
-		"registered": o.Agent != nil && o.Agent.Registration != nil, "REGION": o.Region}
+		"registered": hybridRegistration(o).id != "", "REGION": orPlaceholder(regionOf(o), hybridRegistration(o).region)}
 }
 
 // evidenceValue returns the value read from path p in e.

@@ -4,22 +4,27 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
+	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
 // The registration the agent holds.
 const (
 	AgentForeignRegistration finding.ID = "agent.foreign-registration"
+	// AgentHybridRegistrationInvalid: ssm no longer honours the hybrid
+	// node's registration (deregistered), or an activation was rejected.
+	AgentHybridRegistrationInvalid finding.ID = "agent.hybrid-registration-invalid"
 )
 
 // registrationFamily pairs the findings about the agent's registration with the rules that raise them.
 func registrationFamily() family {
-	return family{rules: []rule{diagnoseRegistration}, entries: []finding.Entry{
+	return family{rules: []rule{diagnoseRegistration, diagnoseHybridRegistration}, entries: []finding.Entry{
 		{ID: AgentForeignRegistration, Severity: finding.SevFail,
 			Title: "The agent holds another machine's registration",
 			Fix: finding.FixLines(
@@ -27,8 +32,20 @@ func registrationFamily() family {
 				"{{if .foreignMI}}If no machine uses the hybrid node {{.foreignMI}} any more, deregister it: aws ssm deregister-managed-instance --instance-id {{.foreignMI}} --region {{.REGION_OF_THE_NODE}}{{end}}",
 				"Before baking an AMI from a host that ran the agent, stop the agent and remove /var/lib/amazon/ssm/registration, /var/lib/amazon/ssm/Vault and /var/lib/amazon/ssm/runtimeconfig/identity_config.json, so that instances launched from it register as themselves."),
 			Docs: []string{finding.DocDeregisterHybrid, finding.DocAgentInstall}},
+		{ID: AgentHybridRegistrationInvalid, Severity: finding.SevFail,
+			Title: "The hybrid node's registration or activation is not valid any more",
+			Fix: finding.FixLines(
+				"Create a new activation (an activation that expired, was deleted or is used up cannot register again): aws ssm create-activation --iam-role SSM_SERVICE_ROLE --registration-limit 1 --region {{.REGION}}",
+				"Register the node again with it, clearing the old registration: sudo systemctl stop {{.UNIT}} && sudo "+hybridAgentBin+" -register -clear && sudo "+hybridAgentBin+" -register -y -code ACTIVATION_CODE -id ACTIVATION_ID -region {{.REGION}} && sudo systemctl start {{.UNIT}}",
+				"Check that Systems Manager lists the new managed node as Online: aws ssm describe-instance-information --filters Key=ResourceType,Values=ManagedInstance --region {{.REGION}} (the old {{.NODE_ID}} stays listed until it is deregistered: aws ssm deregister-managed-instance --instance-id {{.NODE_ID}} --region {{.REGION}})"),
+			Docs:      []string{finding.DocHybridActivation, finding.DocDeregisterHybrid},
+			DependsOn: []finding.ID{AgentForeignRegistration}},
 	}}
 }
+
+// hybridAgentBin is the agent's binary in a fix: the snap's full path on a
+// snap install (its binary is not on PATH for sudo).
+const hybridAgentBin = "{{if .snap}}/snap/amazon-ssm-agent/current/amazon-ssm-agent{{else}}amazon-ssm-agent{{end}}"
 
 // diagnoseRegistration reports agent.foreign-registration: the host is an
 // EC2 instance, but the agent's state holds a hybrid (OnPrem) registration
@@ -52,6 +69,9 @@ func diagnoseRegistration(in *input) []finding.Finding {
 	}
 	if verdict == host.EC2No && selfID == "" {
 		return nil // a hybrid server: its registration is its own
+	}
+	if onPremises(o).yes {
+		return nil // no EC2 identity and no IMDS: an on-premises server, its registration is its own
 	}
 	var ev, files []string
 	foreignMI, foreignRegion := "", ""
@@ -139,4 +159,145 @@ func registrationLogEvidence(o *obs.Observations) []string {
 		}
 	}
 	return ev
+}
+
+// hybridNode is the hybrid (OnPrem) registration the agent's state holds:
+// the registration file's, else the Vault's.
+type hybridNode struct {
+	id, region, path string
+}
+
+// hybridRegistration returns the hybrid registration of o's agent, or a
+// zero value when there is none.
+func hybridRegistration(o *obs.Observations) hybridNode {
+	if o.Agent == nil {
+		return hybridNode{}
+	}
+	if r := o.Agent.Registration; r != nil && strings.HasPrefix(r.ManagedInstanceID, "mi-") {
+		return hybridNode{r.ManagedInstanceID, r.Region, r.Path}
+	}
+	if v := o.Agent.Vault; v != nil {
+		for _, e := range v.Entries {
+			if strings.HasPrefix(e.InstanceID, "mi-") {
+				return hybridNode{e.InstanceID, e.Region, e.Path}
+			}
+		}
+	}
+	return hybridNode{}
+}
+
+// onPrem says whether the host is an on-premises hybrid node, and why.
+type onPrem struct {
+	yes      bool
+	evidence []string
+}
+
+// onPremises decides that the host is an on-premises (hybrid) node: the
+// agent holds a hybrid registration, neither DMI nor the hypervisor names
+// EC2 (docs/AGENT-FACTS.md: every EC2 instance has an EC2 DMI or
+// hypervisor identity), and IMDS accepted no TCP connection at all. An
+// IMDS that answers anything, an EC2 instance ID from any source, or an
+// IMDS that was not asked (an offline --root) leaves the question open.
+func onPremises(o *obs.Observations) onPrem {
+	reg := hybridRegistration(o)
+	if reg.id == "" || o.IMDS == nil || o.IMDS.Failure != imds.FailUnreachable {
+		return onPrem{}
+	}
+	if id, _ := ec2InstanceID(o); id != "" {
+		return onPrem{}
+	}
+	if o.Host != nil && o.Host.EC2.Verdict == host.EC2Yes {
+		return onPrem{}
+	}
+	why := "no DMI or hypervisor identity was gathered"
+	if o.Host != nil {
+		switch e := o.Host.EC2; e.Verdict {
+		case host.EC2No:
+			why = "no DMI or hypervisor identity file names EC2"
+		default:
+			why = "no DMI or hypervisor identity names EC2 (" + orUnknown(e.Reason) + ")"
+		}
+	}
+	return onPrem{yes: true, evidence: []string{
+		fmt.Sprintf("%s registers this host as hybrid managed node %s in %s", reg.path, reg.id, orUnknown(reg.region)),
+		why,
+		fmt.Sprintf("IMDS at %s accepts no TCP connection (%s)", o.IMDS.Endpoint, o.IMDS.Class),
+	}}
+}
+
+// hybridSuccessKinds are the log lines that show ssm honouring the node
+// after a failure: a health ping answered, the control channel opened, a
+// registration made. "Credentials ready" is not among them: the agent
+// reports it from credentials it cached before the node was deregistered.
+var hybridSuccessKinds = []journal.Kind{journal.KindHealthPingOK, journal.KindControlChannelUp, journal.KindRegistered}
+
+// diagnoseHybridRegistration reports agent.hybrid-registration-invalid: the
+// agent's logs show ssm refusing the hybrid node (InvalidInstanceId: the
+// managed node was deregistered) or an activation rejected
+// (ActivationExpired, InvalidActivation, InvalidActivationId), and nothing
+// the agent logged after that shows ssm honouring the node again. A
+// refusal of a managed node other than the one the registration now holds
+// is history (the node was registered again since).
+func diagnoseHybridRegistration(in *input) []finding.Finding {
+	o := in.o
+	dereg := logSummary(o, journal.KindNodeDeregistered)
+	act := logSummary(o, journal.KindActivationRejected)
+	reg := hybridRegistration(o)
+	var last time.Time
+	for _, k := range hybridSuccessKinds {
+		if s := logSummary(o, k); s != nil && s.Last.After(last) {
+			last = s.Last
+		}
+	}
+	current := func(s *journal.Summary) bool {
+		return s != nil && (last.IsZero() || s.Last.After(last))
+	}
+	if current(dereg) && reg.id != "" && len(dereg.Values) > 0 && !slices.Contains(dereg.Values, reg.id) {
+		dereg = nil // it names another node: this one was registered again since
+	}
+	if !current(dereg) {
+		dereg = nil
+	}
+	if !current(act) {
+		act = nil
+	}
+	if dereg == nil && act == nil {
+		return nil
+	}
+	node := reg.id
+	if node == "" && dereg != nil && len(dereg.Values) > 0 {
+		node = dereg.Values[len(dereg.Values)-1]
+	}
+	region := orPlaceholder(regionOf(o), orPlaceholder(reg.region, "REGION"))
+	unit, snap := unitPackage, false
+	if o.Agent != nil {
+		unit, snap = agentUnit(o.Agent)
+	}
+	var summary string
+	var ev []string
+	switch {
+	case dereg != nil:
+		summary = fmt.Sprintf("Systems Manager no longer knows the hybrid managed node %s: ssm answers InvalidInstanceId (Not existing InstanceId) when the agent asks for the node's credentials, so the node was deregistered (or its registration deleted). The agent gets no credentials, backs off (hibernates) and the node cannot be reached until it is registered again with a new activation.", orPlaceholder(node, "(unknown)"))
+		ev = append(ev, summaryEvidence(dereg)...)
+	default:
+		summary = "Registering this host as a hybrid managed node failed: ssm rejected the activation (" + strings.Join(act.Values, ", ") + "). An activation that expired, was deleted, is used up or whose code and ID do not match cannot register a node; a new one is needed."
+		if node != "" {
+			summary += fmt.Sprintf(" %s still names %s, the registration from before; a failed registration clears the Vault's, so the agent may hold none.", reg.path, node)
+		} else {
+			summary += " The agent holds no hybrid registration, so it has no identity here."
+		}
+	}
+	if act != nil {
+		ev = append(ev, summaryEvidence(act)...)
+	}
+	if reg.id != "" {
+		ev = append(ev, fmt.Sprintf("%s holds the hybrid registration %s (region %s)", reg.path, reg.id, orUnknown(reg.region)))
+	}
+	if !last.IsZero() {
+		ev = append(ev, "the last sign of ssm honouring the node in the agent's logs: "+last.Format("2006-01-02 15:04:05")+", before the failure")
+	} else {
+		ev = append(ev, "no health ping answered, control channel opened or registration made in the agent's logs after it")
+	}
+	return []finding.Finding{in.cat.New(AgentHybridRegistrationInvalid, summary, ev,
+		finding.Fill{"REGION": region, "NODE_ID": orPlaceholder(node, "OLD_NODE_ID"), "UNIT": unit, "snap": snap})}
 }

@@ -44,6 +44,10 @@ func BuildPlan(cfg *Config, o *obs.Observations) *obs.Plan {
 		p.Region, p.RegionSource = o.IMDS.Region, "imds"
 	case o.Agent != nil && o.Agent.Registration != nil && o.Agent.Registration.Region != "":
 		p.Region, p.RegionSource = o.Agent.Registration.Region, "registration"
+	case vaultRegion(o) != "":
+		// The agent reads its hybrid registration from the Vault; the
+		// registration file is only written beside it by -register.
+		p.Region, p.RegionSource = vaultRegion(o), "registration"
 	}
 	switch {
 	case ov != nil && ov.ServiceDomain != "":
@@ -84,6 +88,20 @@ func BuildPlan(cfg *Config, o *obs.Observations) *obs.Plan {
 		p.Endpoints = append(p.Endpoints, e)
 	}
 	return p
+}
+
+// vaultRegion returns the region of the hybrid (mi-) registration the
+// agent's Vault holds, or "".
+func vaultRegion(o *obs.Observations) string {
+	if o.Agent == nil || o.Agent.Vault == nil {
+		return ""
+	}
+	for _, e := range o.Agent.Vault.Entries {
+		if strings.HasPrefix(e.InstanceID, "mi-") && e.Region != "" {
+			return e.Region
+		}
+	}
+	return ""
 }
 
 // agentAtLeast reports whether the agent's known version is at least min;

@@ -31,6 +31,9 @@ func TestBuildPlan(t *testing.T) {
 			Agent: &agent.Facts{Version: "3.2.582.0"}}, "eu-west-1", "imds", "ssm.eu-west-1.amazonaws.com", true},
 		{"hybrid registration", "", obs.Observations{Agent: &agent.Facts{Registration: &agent.Registration{
 			ManagedInstanceID: "mi-0123", Region: "us-west-2"}}}, "us-west-2", "registration", "ssm.us-west-2.amazonaws.com", true},
+		{"hybrid registration in the Vault only", "", obs.Observations{Agent: &agent.Facts{Vault: &agent.Vault{Entries: []agent.VaultEntry{
+			{Key: agent.VaultEC2RegistrationKey, InstanceID: "i-0123456789abcdef0", Region: "eu-central-1"},
+			{Key: agent.VaultRegistrationKey, InstanceID: "mi-0123", Region: "us-west-2"}}}}}, "us-west-2", "registration", "ssm.us-west-2.amazonaws.com", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Defaults()
