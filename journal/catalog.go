@@ -255,7 +255,7 @@ func agentMessagePatterns() []Pattern {
 		// could be retrieved for ec2 identity`, already listed above).
 		{Kind: KindCredentialsError,
 			Literals: []string{"Retrieve credentials produced unrecoverable aws error", "Retrieve credentials produced error"},
-			Not:      []string{"MachineFingerprintDoesNotMatch"}, Extract: hostAddrFields},
+			Not:      []string{"MachineFingerprintDoesNotMatch", "Not existing InstanceId", "RequestManagedInstanceRoleToken: InvalidInstanceId"}, Extract: hostAddrFields},
 		// KMS session encryption: aws/amazon-ssm-agent
 		// agent/session/datachannel/datachannel.go, ProcessKMSEncryptionHandshakeAction
 		// (`Fetching data key failed: %s`), wrapping agent/crypto/blockcipher.go

@@ -67,7 +67,9 @@ func agentFamily() family {
 		{ID: AgentHibernating, Severity: finding.SevWarn,
 			Title: "The SSM Agent is hibernating",
 			Fix:   "Fix the cause first (the other findings), then restart the agent so it retries now: {{if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}",
-			Docs:  []string{finding.DocHibernation}},
+			Docs:  []string{finding.DocHibernation},
+			// A deregistered hybrid node hibernates: the registration is the cause.
+			DependsOn: []finding.ID{AgentHybridRegistrationInvalid}},
 		{ID: AgentEndpointOverride, Severity: finding.SevInfo,
 			Title: "The agent config overrides a region, domain or endpoint"},
 		{ID: HostDiskFull, Severity: finding.SevFail,

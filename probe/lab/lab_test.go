@@ -41,6 +41,11 @@ func TestScenarios(t *testing.T) {
 		if !got[want] {
 			t.Errorf("scenario %s is missing", want)
 		}
+	} // The hybrid (on-premises) nodes.
+	for _, want := range []string{"hybrid-onprem-healthy", "hybrid-onprem-deregistered"} {
+		if !got[want] {
+			t.Errorf("scenario %s is missing", want)
+		}
 	}
 }
 
@@ -243,6 +248,46 @@ func TestInstanceScript(t *testing.T) {
 				t.Errorf("bash -n: %v: %s", err, out)
 			}
 		})
+	}
+}
+
+// TestOnPremisesScenario: an on-premises server gets no IMDS server and no
+// EC2 DMI identity, and its instance script hides the machine's own.
+func TestOnPremisesScenario(t *testing.T) {
+	s, err := LoadScenario("scenarios/hybrid-onprem-healthy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.OnPremises {
+		t.Fatal("hybrid-onprem-healthy is not on premises")
+	}
+	sp, err := s.Servers("/nonexistent/ca.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.IMDS.IsValid() || sp.IMDSMode != "" {
+		t.Errorf("an on-premises server gets an IMDS: %v %q", sp.IMDS, sp.IMDSMode)
+	}
+	sc := InstanceScript(s, "/tmp/w", "/bin/ssm-probe", "json")
+	for _, bad := range []string{"Amazon EC2", "board_asset_tag", "mkdir -p /sys/class/dmi"} {
+		if strings.Contains(sc, bad) {
+			t.Errorf("the script fakes an EC2 identity (%q):\n%s", bad, sc)
+		}
+	}
+	for _, want := range []string{"ssmp-dmi /sys/class\n", "/sys/devices/virtual/dmi /sys/hypervisor"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("script lacks %q:\n%s", want, sc)
+		}
+	}
+	ec2, err := LoadScenario("scenarios/healthy-nat.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp, _ := ec2.Servers("/nonexistent/ca.pem"); !sp.IMDS.IsValid() {
+		t.Error("an EC2 scenario lost its IMDS")
+	}
+	if sc := InstanceScript(ec2, "/tmp/w", "/bin/ssm-probe", "json"); !strings.Contains(sc, "'Amazon EC2' > /sys/class/dmi/id/sys_vendor") {
+		t.Errorf("an EC2 scenario lost its DMI identity:\n%s", sc)
 	}
 }
 

@@ -420,7 +420,8 @@ func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'
 // namespace: it lays the agent's files over /etc, /var/lib, /var/log and
 // /usr/bin with overlays (the host's directories are untouched), restores
 // the /etc/netns bind mounts the /etc overlay hides, fakes the EC2 DMI
-// identity on a tmpfs over /sys/class, leaves a zombie agent and starts the
+// identity on a tmpfs over /sys/class (or hides every identity file of an
+// on-premises server), leaves a zombie agent and starts the
 // fake agent when the scenario asks, and runs the probe with its defaults,
 // SSL_CERT_FILE aside.
 func InstanceScript(s *Scenario, w, probeBin, format string) string {
@@ -432,8 +433,15 @@ func InstanceScript(s *Scenario, w, probeBin, format string) string {
 	}
 	b.WriteString("; do\n  mount -t overlay ssmp-lab -o \"lowerdir=$d,upperdir=$W/upper$d,workdir=$W/work$d\" \"$d\"\ndone\n")
 	fmt.Fprintf(&b, "for f in resolv.conf hosts; do mount --bind %s/\"$f\" /etc/\"$f\"; done\n", shq("/etc/netns/"+InstNS))
-	b.WriteString("mount -t tmpfs -o size=64k,mode=0755 ssmp-dmi /sys/class\nmkdir -p /sys/class/dmi/id\n")
-	fmt.Fprintf(&b, "echo %s > /sys/class/dmi/id/board_asset_tag\necho 'Amazon EC2' > /sys/class/dmi/id/sys_vendor\n", shq(InstanceID))
+	b.WriteString("mount -t tmpfs -o size=64k,mode=0755 ssmp-dmi /sys/class\n")
+	if s.OnPremises {
+		// No EC2 identity: the empty /sys/class hides the machine's DMI,
+		// and so do empty mounts over the other identity files there are.
+		b.WriteString("for d in /sys/devices/virtual/dmi /sys/hypervisor; do\n  if [ -d \"$d\" ]; then mount -t tmpfs -o size=4k,mode=0755 ssmp-dmi \"$d\"; fi\ndone\n")
+	} else {
+		b.WriteString("mkdir -p /sys/class/dmi/id\n")
+		fmt.Fprintf(&b, "echo %s > /sys/class/dmi/id/board_asset_tag\necho 'Amazon EC2' > /sys/class/dmi/id/sys_vendor\n", shq(InstanceID))
+	}
 	if s.Agent.Zombie {
 		// A zombie agent: it exits while its parent, a shell that has
 		// exec'd sleep, never waits for it. The delay lets the exec happen

@@ -45,6 +45,10 @@ type Scenario struct {
 	Broken string `json:"broken"` // what is broken, for a person
 	// IMDSMode is an imdstest.Mode; empty means v2-required.
 	IMDSMode string `json:"imds_mode,omitempty"`
+	// OnPremises makes the instance an on-premises server: no EC2 DMI or
+	// hypervisor identity (an empty /sys/class), and nothing listens at
+	// IMDS's address, so connections to it are refused.
+	OnPremises bool `json:"on_premises,omitempty"`
 	// IPv6Only gives the instance an IPv6-only subnet: no IPv4 address or
 	// route, an IPv6 address and a default route to the infrastructure
 	// namespace (which has no other link, so nothing leaves the lab).
@@ -352,6 +356,9 @@ func (s *Scenario) Validate() error {
 	if s.IMDSMode != "" && !validMode(s.IMDSMode) {
 		return fmt.Errorf("imds_mode %q: one of %v", s.IMDSMode, imdstest.AllModes())
 	}
+	if s.OnPremises && s.IMDSMode != "" {
+		return fmt.Errorf("imds_mode %q: an on-premises server has no IMDS", s.IMDSMode)
+	}
 	specs := []DNSSpec{s.VPCDNS}
 	if s.CorpDNS != nil {
 		specs = append(specs, *s.CorpDNS)
@@ -629,7 +636,7 @@ func (s *Scenario) HostsText() string {
 type ServerSpec struct {
 	CAFile     string           `json:"ca_file"` // where Serve writes the generated CA's PEM
 	DNS        []DNSServer      `json:"dns"`
-	IMDS       netip.AddrPort   `json:"imds"`
+	IMDS       netip.AddrPort   `json:"imds"` // invalid: no IMDS is served`
 	IMDSMode   string           `json:"imds_mode"`
 	Endpoints  []netip.AddrPort `json:"endpoints"` // TLS endpoints, one certificate for every service name
 	DateOffset time.Duration    `json:"date_offset"`
@@ -677,6 +684,9 @@ func (s *Scenario) Servers(caFile string) (*ServerSpec, error) {
 		IMDSMode:   mode,
 		DateOffset: off,
 		Prefs:      s.Prefs,
+	}
+	if s.OnPremises {
+		sp.IMDS, sp.IMDSMode = netip.AddrPort{}, ""
 	}
 	if s.CorpDNS != nil {
 		cz, err := s.CorpDNS.Zone()

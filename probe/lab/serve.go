@@ -96,14 +96,16 @@ func Serve(ctx context.Context, spec *ServerSpec, ready func()) error {
 		}
 		stops = append(stops, stop)
 	}
-	ic := imdstest.DefaultConfig(imdstest.Mode(spec.IMDSMode))
-	ic.Region, ic.AZ, ic.InstanceID = Region, Region+"a", InstanceID
-	ic.VPCCIDRs, ic.SubnetCIDR = []string{VPCCIDR}, SubnetCIDR
-	stop, err := serveHTTP(spec.IMDS, imdstest.Handler(ic), nil)
-	if err != nil {
-		return fmt.Errorf("imds %s: %w", spec.IMDS, err)
+	if spec.IMDS.IsValid() {
+		ic := imdstest.DefaultConfig(imdstest.Mode(spec.IMDSMode))
+		ic.Region, ic.AZ, ic.InstanceID = Region, Region+"a", InstanceID
+		ic.VPCCIDRs, ic.SubnetCIDR = []string{VPCCIDR}, SubnetCIDR
+		stop, err := serveHTTP(spec.IMDS, imdstest.Handler(ic), nil)
+		if err != nil {
+			return fmt.Errorf("imds %s: %w", spec.IMDS, err)
+		}
+		stops = append(stops, stop)
 	}
-	stops = append(stops, stop)
 	tcfg := &tls.Config{Certificates: []tls.Certificate{cert}}
 	for _, ep := range spec.Endpoints {
 		stop, err := serveHTTP(ep, h, tcfg)
