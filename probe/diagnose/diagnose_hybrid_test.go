@@ -75,7 +75,7 @@ func hybridScenarios(t *testing.T) map[string]fixture {
 	dereg := hyEvent(journal.KindNodeDeregistered, 20*time.Minute, hyDeregisteredLine(hyNode), hyNode)
 	return map[string]fixture{
 		"onprem-healthy": c("A healthy on-premises hybrid node: registered, IMDS refuses TCP, no DMI identity. Its registration is its own (no agent.foreign-registration), and IMDS is only info: nothing EC2-only is raised.",
-			ws(wt(IMDSUnreachable, finding.SevInfo, hyNode, "does not need IMDS")),
+			ws(wt(IMDSUnreachable, finding.SevInfo, hyNode, "on-premises hybrid node", "Nothing to fix for IMDS")),
 			onPrem...),
 		"onprem-healthy-qemu": c("A healthy hybrid node on a VM whose DMI names QEMU: the same.",
 			ws(wt(IMDSUnreachable, finding.SevInfo, hyNode, "QEMU")),
@@ -131,6 +131,10 @@ func hybridScenarios(t *testing.T) map[string]fixture {
 		"unknown-imds-silent-registration": c("Near miss: no DMI identity, and TCP to IMDS opens but nothing answers: something is there, so the host is not proven on-premises: warn.",
 			ws(wt(AgentForeignRegistration, finding.SevWarn, hyNode), wt(IMDSUnreachable, finding.SevInfo)),
 			with(onPrem, imdsPatch(obj{"reachable": true, "failure": "no-answer", "class": nil, "detail": nil, "token": obj{"tcp_opened": true}}, false))...),
+		"ec2-activation-rejected": c("Near miss: on an EC2 instance without a hybrid registration, someone tried to register with an expired activation: the agent keeps its EC2 identity, nothing to report.",
+			nil, logsPatch([]journal.Summary{hyEvent(journal.KindActivationRejected, 5*time.Minute, hyActivationLine("ActivationExpired"), "ActivationExpired")})),
+		"ec2-deregistered-old-log": c("Near miss: an EC2 instance without a hybrid registration whose log still shows a refused hybrid node (its registration was removed since): the agent takes its EC2 identity, history.",
+			nil, logsPatch([]journal.Summary{dereg})),
 		"ec2-cloned-deregistered": c("An EC2 instance cloned from a deregistered hybrid node: the foreign registration is the cause, the refusal folds into it.",
 			ws(wt(AgentForeignRegistration, finding.SevFail, hyNode)),
 			hostP(obj{"ec2": idBase()["host"].(obj)["ec2"]}), agentP(obj{"registration": registration, "vault": vault}),

@@ -224,6 +224,9 @@ func ec2Placement(o *obs.Observations) placement {
 	case verdict == host.EC2No:
 		p.summary = "This host does not look like EC2, so the agent must run in hybrid mode (an activation) instead of using IMDS."
 		p.evidence = append(p.evidence, "not EC2: "+why)
+	case reg != "" && onPremises(o).yes:
+		p.summary = "This host is an on-premises hybrid node: the agent holds a hybrid registration, no DMI or hypervisor identity names EC2 and IMDS accepts no connection, so the agent does not need IMDS."
+		p.evidence = append(p.evidence, "EC2 identity unknown: "+why)
 	case reg != "":
 		p.summary = "Whether this host is EC2 could not be read, but the agent holds a hybrid registration, so it does not need IMDS."
 		p.evidence = append(p.evidence, "EC2 identity unknown: "+why)

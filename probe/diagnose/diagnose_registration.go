@@ -237,7 +237,9 @@ var hybridSuccessKinds = []journal.Kind{journal.KindHealthPingOK, journal.KindCo
 // (ActivationExpired, InvalidActivation, InvalidActivationId), and nothing
 // the agent logged after that shows ssm honouring the node again. A
 // refusal of a managed node other than the one the registration now holds
-// is history (the node was registered again since).
+// is history (the node was registered again since), and so is any of them
+// on an EC2 instance whose agent holds no hybrid registration: it takes
+// the instance's EC2 identity.
 func diagnoseHybridRegistration(in *input) []finding.Finding {
 	o := in.o
 	dereg := logSummary(o, journal.KindNodeDeregistered)
@@ -263,6 +265,9 @@ func diagnoseHybridRegistration(in *input) []finding.Finding {
 	}
 	if dereg == nil && act == nil {
 		return nil
+	}
+	if id, _ := ec2InstanceID(o); reg.id == "" && id != "" {
+		return nil // no hybrid registration on an EC2 instance: the agent takes its EC2 identity
 	}
 	node := reg.id
 	if node == "" && dereg != nil && len(dereg.Values) > 0 {
