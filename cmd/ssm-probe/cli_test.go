@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ssm-probe/ssm-probe/docs"
 )
 
 // runCLI runs the command in-process and returns exit code, stdout, stderr.
@@ -14,7 +16,44 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
+	checkReportSchema(t, args, out.Bytes())
 	return code, out.String(), errb.String()
+}
+
+// checkReportSchema validates the JSON report a run or logs command wrote,
+// to stdout or to --output, against docs/report.schema.json: every report
+// the tests produce keeps the published contract.
+func checkReportSchema(t *testing.T, args []string, stdout []byte) {
+	t.Helper()
+	if len(args) > 0 && (args[0] == "catalog" || args[0] == "explain" || args[0] == "version" || args[0] == "help") {
+		return
+	}
+	format, output := "text", ""
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--format", "-format":
+			format = args[i+1]
+		case "--output", "-output":
+			output = args[i+1]
+		}
+	}
+	if format != "json" {
+		return
+	}
+	report := stdout
+	if output != "" {
+		b, err := os.ReadFile(output)
+		if err != nil {
+			return // the run wrote no report (a usage error, a replay refused)
+		}
+		report = b
+	}
+	if len(report) == 0 {
+		return
+	}
+	if err := docs.ValidateReport(report); err != nil {
+		t.Errorf("ssm-probe %s: %v", strings.Join(args, " "), err)
+	}
 }
 
 func TestVersion(t *testing.T) {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/docs"
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agentpath"
@@ -118,15 +120,43 @@ func TestJSONGolden(t *testing.T) {
 	if err := JSON(&b, sample(), meta); err != nil {
 		t.Fatal(err)
 	}
+	validReport(t, b.Bytes())
 	golden.Bytes(t, filepath.Join("testdata", "report.json"), b.Bytes())
+}
+
+// validReport fails the test when b breaks docs/report.schema.json.
+func validReport(t *testing.T, b []byte) {
+	t.Helper()
+	if err := docs.ValidateReport(b); err != nil {
+		t.Errorf("%v\n%s", err, b)
+	}
+}
+
+// TestGoldenReportsKeepTheSchema validates every JSON report golden.
+func TestGoldenReportsKeepTheSchema(t *testing.T) {
+	names, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(names) < 2 {
+		t.Fatalf("JSON goldens: %v, %v", names, err)
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := docs.ValidateReport(b); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
 
 func TestJSONContract(t *testing.T) {
 	var b bytes.Buffer
-	empty := &diagnose.Result{Verdict: finding.VerdictUnknown}
+	// diagnose.Finish always names the mode; all else is empty.
+	empty := &diagnose.Result{Verdict: finding.VerdictUnknown, Context: diagnose.Context{Mode: "hybrid"}}
 	if err := JSON(&b, empty, meta); err != nil {
 		t.Fatal(err)
 	}
+	validReport(t, b.Bytes())
 	var doc map[string]any
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
@@ -183,6 +213,7 @@ func TestJSONEscapesInvisible(t *testing.T) {
 	if err := JSON(&buf, r, meta); err != nil {
 		t.Fatal(err)
 	}
+	validReport(t, buf.Bytes())
 	for _, raw := range []string{"\u009b", "\u202e", "\u2066", "\u2069"} {
 		if strings.Contains(buf.String(), raw) {
 			t.Errorf("the JSON report holds %U raw", []rune(raw)[0])
