@@ -36,6 +36,7 @@ type runFlags struct {
 	timeout, deadline, since, wait               time.Duration
 	live, noColor, console, noAPI                bool
 	consolePath                                  string // hidden: the console device for --console
+	consoleActive, ttyDir                        string // hidden: the kernel's console list, the serial devices' directory
 	observations, saveObservations               string // re-diagnose saved observations; save this run's
 	vpcDNS, caFile                               string // hidden: AmazonProvidedDNS addresses, CA bundle
 	signingDNS                                   string // hidden: nameservers resolving signed calls under --root X --live
@@ -45,7 +46,8 @@ type runFlags struct {
 
 // hiddenFlags are test seams left out of the usage text.
 var hiddenFlags = map[string]bool{"vpc-dns": true, "dns-port": true, "signing-dns": true, "proc-dir": true,
-	"endpoint-port": true, "ca-file": true, "console-path": true}
+	"endpoint-port": true, "ca-file": true, "console-path": true,
+	"console-active": true, "tty-dir": true}
 
 func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	f := &runFlags{}
@@ -60,6 +62,8 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.DurationVar(&f.wait, "wait", 0, "boot mode: repeat the probe until the verdict is ok or `D` has passed")
 	fs.BoolVar(&f.console, "console", false, "also write a one-screen summary to the console (for aws ec2 get-console-output)")
 	fs.StringVar(&f.consolePath, "console-path", defaultConsolePath, "console `DEVICE` for --console")
+	fs.StringVar(&f.consoleActive, "console-active", defaultConsoleActive, "the kernel's console list `FILE`, naming the serial port for the fleet line")
+	fs.StringVar(&f.ttyDir, "tty-dir", defaultTTYDir, "`DIR` of the serial port devices")
 	fs.StringVar(&f.root, "root", "/", "read host files under `DIR` (a mounted volume); implies no live checks unless --live")
 	fs.BoolVar(&f.noAPI, "no-api", false, "make no signed AWS API call (the read-only ssm:GetDocument, s3:HeadBucket, logs:DescribeLogGroups of the session preferences check)")
 	fs.BoolVar(&f.live, "live", false, "with --root: run the live network checks too")
@@ -168,8 +172,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			code = exitUnknown
 		}
 	}
-	if f.console {
-		toConsole(f.consolePath, wr, reportMeta(), stderr)
+	if f.console || f.wait > 0 {
+		bootOutputs(f, wr, reportMeta(), stderr)
 	}
 	return code
 }
