@@ -53,14 +53,14 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	f := &runFlags{}
 	fs := flag.NewFlagSet("ssm-probe run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.format, "format", "text", "report format: text, json or prom")
+	fs.StringVar(&f.format, "format", "text", "report format: text, json, prom (Prometheus textfile) or emf (CloudWatch embedded metric format)")
 	fs.StringVar(&f.output, "output", "", "write the report to `FILE` (atomically) instead of stdout")
 	fs.StringVar(&f.region, "region", "", "use region `R` instead of the discovered one")
 	fs.DurationVar(&f.timeout, "timeout", observe.DefaultTimeout, "limit for one network attempt")
 	fs.DurationVar(&f.deadline, "deadline", observe.DefaultDeadline, "hard cap on the whole run")
 	fs.DurationVar(&f.since, "since", observe.DefaultSince, "how far back to read the agent's logs (0: everything)")
-	fs.DurationVar(&f.wait, "wait", 0, "boot mode: repeat the probe until the verdict is ok or `D` has passed")
-	fs.BoolVar(&f.console, "console", false, "also write a one-screen summary to the console (for aws ec2 get-console-output)")
+	fs.DurationVar(&f.wait, "wait", 0, "boot mode: repeat the probe until the verdict is ok or `D` has passed; the fleet line goes to the console and the serial port")
+	fs.BoolVar(&f.console, "console", false, "boot mode: also write a one-screen summary and the fleet line to the console, and the fleet line to the serial port (for aws ec2 get-console-output)")
 	fs.StringVar(&f.consolePath, "console-path", defaultConsolePath, "console `DEVICE` for --console")
 	fs.StringVar(&f.consoleActive, "console-active", defaultConsoleActive, "the kernel's console list `FILE`, naming the serial port for the fleet line")
 	fs.StringVar(&f.ttyDir, "tty-dir", defaultTTYDir, "`DIR` of the serial port devices")
@@ -113,8 +113,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fs, "unexpected argument %q", fs.Arg(0))
 	}
-	if f.format != "text" && f.format != "json" && f.format != "prom" {
-		return usageErr(stderr, fs, "--format must be text, json or prom, not %q", f.format)
+	if f.format != "text" && f.format != "json" && f.format != "prom" && f.format != "emf" {
+		return usageErr(stderr, fs, "--format must be text, json, prom or emf, not %q", f.format)
 	}
 	if f.since < 0 || f.wait < 0 {
 		return usageErr(stderr, fs, "--since and --wait must not be negative")
@@ -271,6 +271,8 @@ func render(res *probe.Result, f *runFlags, stdout, stderr io.Writer) int {
 		err = report.JSON(&buf, res, meta)
 	case "prom":
 		err = report.Prom(&buf, res, meta)
+	case "emf":
+		err = report.EMF(&buf, res, meta)
 	default:
 		color := f.output == "" && !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 		err = report.Text(&buf, res, meta, report.TextOptions{Color: color})
