@@ -80,19 +80,25 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM `FILE` of roots to verify endpoints with, instead of the system roots")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ssm-probe [run] [flags]\n\nFlags:\n")
-		fs.VisitAll(func(fl *flag.Flag) {
-			if hiddenFlags[fl.Name] {
-				return
-			}
-			name, usage := flag.UnquoteUsage(fl)
-			fmt.Fprintf(stderr, "  --%s %s\n    \t%s", fl.Name, name, usage)
-			if fl.DefValue != "" && fl.DefValue != "false" {
-				fmt.Fprintf(stderr, " (default %s)", fl.DefValue)
-			}
-			fmt.Fprintln(stderr)
-		})
+		writeRunFlags(stderr, fs)
+		fmt.Fprint(stderr, "\nRun \"ssm-probe help\" for the commands.\n")
 	}
 	return fs, f
+}
+
+// writeRunFlags lists the flags of fs but the hidden ones.
+func writeRunFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(fl *flag.Flag) {
+		if hiddenFlags[fl.Name] {
+			return
+		}
+		name, usage := flag.UnquoteUsage(fl)
+		fmt.Fprintf(w, "  --%s %s\n    \t%s", fl.Name, name, usage)
+		if fl.DefValue != "" && fl.DefValue != "false" {
+			fmt.Fprintf(w, " (default %s)", fl.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // usageErr prints msg and the usage text and returns the usage exit code.
