@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -231,5 +232,51 @@ func TestJSONEscapesInvisible(t *testing.T) {
 	want := "csi \u009b31m bidi \u202e\u2066x\u2069 proxy http://REDACTED@proxy:3128"
 	if got := d.Checks[2].Reason; got != want {
 		t.Errorf("decoded reason %q, want %q", got, want)
+	}
+}
+
+// TestFixtureReportsKeepTheSchema diagnoses every observation fixture of
+// the rule tests (probe/diagnose/testdata/obs) and validates each one's
+// JSON report against docs/report.schema.json: every finding the rules
+// raise, every kind of check and agent path, in a report.
+func TestFixtureReportsKeepTheSchema(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir(filepath.Join("..", "diagnose", "testdata", "obs"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil || len(files) < 100 {
+		t.Fatalf("%d fixtures: %v", len(files), err)
+	}
+	ids := map[finding.ID]bool{}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fx struct {
+			Observations *obs.Observations `json:"observations"`
+		}
+		if err := json.Unmarshal(b, &fx); err != nil || fx.Observations == nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		r := diagnose.Finish(fx.Observations, 0)
+		var buf bytes.Buffer
+		if err := JSON(&buf, r, meta); err != nil {
+			t.Fatal(err)
+		}
+		if err := docs.ValidateReport(buf.Bytes()); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+		for _, f := range r.Findings {
+			ids[f.ID] = true
+		}
+	}
+	t.Logf("%d fixtures, %d finding IDs", len(files), len(ids))
+	if len(ids) < 50 {
+		t.Errorf("the fixtures' reports hold only %d finding IDs: the walk missed them", len(ids))
 	}
 }
