@@ -30,10 +30,11 @@ const (
 	// probe never sends more than a handful of queries a minute.
 	bootRetryInterval = 3 * time.Second
 
-	// consoleWriteTimeout bounds the write of the summary to the console.
-	// About 2 KiB at 9600 baud, the slowest serial console in use, takes
-	// about 2 s; a console that takes longer is stuck (flow control held,
-	// a hung virtual device), and the run must not hang on it.
+	// consoleWriteTimeout bounds the boot-mode writes together: the
+	// summary and the fleet line to the console, the fleet line to the
+	// serial port. About 2 KiB at 9600 baud, the slowest serial console in
+	// use, takes about 2 s; a device that takes longer is stuck (flow
+	// control held, a hung virtual device), and the run must not hang on it.
 	consoleWriteTimeout = 5 * time.Second
 
 	// consoleWidth is a serial console's width; every summary line fits.
