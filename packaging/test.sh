@@ -22,6 +22,7 @@ expected=(
   ./etc/default/ssm-probe
   ./usr/share/man/man1/ssm-probe.1.gz
   ./usr/share/doc/ssm-probe/README.md
+  ./usr/share/doc/ssm-probe/report.schema.json
   ./usr/share/doc/ssm-probe/examples/cloud-init/boot-check.yaml
   ./usr/share/doc/ssm-probe/examples/cloud-init/boot-check-s3.sh
   ./usr/share/doc/ssm-probe/examples/imagebuilder/ssm-probe-component.yaml

@@ -30,16 +30,12 @@ const (
 	// probe never sends more than a handful of queries a minute.
 	bootRetryInterval = 3 * time.Second
 
-	// consoleWriteTimeout bounds the write of the summary to the console.
-	// About 2 KiB at 9600 baud, the slowest serial console in use, takes
-	// about 2 s; a console that takes longer is stuck (flow control held,
-	// a hung virtual device), and the run must not hang on it.
+	// consoleWriteTimeout bounds the boot-mode writes together: the
+	// summary and the fleet line to the console, the fleet line to the
+	// serial port. About 2 KiB at 9600 baud, the slowest serial console in
+	// use, takes about 2 s; a device that takes longer is stuck (flow
+	// control held, a hung virtual device), and the run must not hang on it.
 	consoleWriteTimeout = 5 * time.Second
-
-	// defaultConsolePath is the kernel's console: on EC2 it is the serial
-	// port whose output `aws ec2 get-console-output` returns when the
-	// kernel command line ends with console=ttyS0 (the AMIs' default).
-	defaultConsolePath = "/dev/console"
 
 	// consoleWidth is a serial console's width; every summary line fits.
 	consoleWidth = 80
@@ -55,6 +51,24 @@ const (
 	// picked out of the kernel messages interleaved with it:
 	// aws ec2 get-console-output ... | grep 'ssm-probe:'.
 	consolePrefix = "ssm-probe: "
+)
+
+// The devices boot mode writes to. Variables only so that the package's
+// tests point them, before any test runs, where no real device is
+// (TestMain): a test that forgot its stand-ins writes nowhere.
+var (
+	// defaultConsolePath is the kernel's console: on EC2 it is the serial
+	// port whose output `aws ec2 get-console-output` returns when the
+	// kernel command line ends with console=ttyS0 (the AMIs' default).
+	defaultConsolePath = "/dev/console"
+
+	// defaultConsoleActive lists the kernel's console devices; the last is
+	// the one /dev/console writes to (the kernel's ABI documentation,
+	// Documentation/ABI/testing/sysfs-tty).
+	defaultConsoleActive = "/sys/class/tty/console/active"
+
+	// defaultTTYDir holds the serial port devices.
+	defaultTTYDir = "/dev"
 )
 
 // waitResult is the outcome of a (possibly repeated) run.
@@ -234,18 +248,18 @@ func consoleSummary(wr waitResult, m report.Meta) []byte {
 	return b.Bytes()
 }
 
-// writeConsole appends data to the console device at path. It opens the
-// device without making it the controlling terminal (O_NOCTTY) and without
-// waiting for a serial line's carrier (O_NONBLOCK, open(2)), never creates
-// the path, and gives up after consoleWriteTimeout.
-func writeConsole(path string, data []byte) error {
+// writeDevice appends data to the console or serial device at path. It
+// opens the device without making it the controlling terminal (O_NOCTTY)
+// and without waiting for a serial line's carrier (O_NONBLOCK, open(2)),
+// never creates the path, and gives up at deadline.
+func writeDevice(path string, data []byte, deadline time.Time) error {
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
-	// A terminal is polled, so the deadline holds; a regular file (a test's
-	// stand-in) has none, and its write cannot hang.
-	_ = fh.SetWriteDeadline(time.Now().Add(consoleWriteTimeout))
+	// A terminal or FIFO is polled, so the deadline holds; a regular file
+	// (a test's stand-in) has none, and its write cannot hang.
+	_ = fh.SetWriteDeadline(deadline)
 	_, werr := fh.Write(data)
 	cerr := fh.Close()
 	if werr != nil {
@@ -254,11 +268,25 @@ func writeConsole(path string, data []byte) error {
 	return cerr
 }
 
-// toConsole writes the summary of wr to the console at path. A console that
-// cannot be opened or written is reported on stderr and never changes the
-// run's exit code: the report itself has already been written.
-func toConsole(path string, wr waitResult, m report.Meta, stderr io.Writer) {
-	if err := writeConsole(path, consoleSummary(wr, m)); err != nil {
-		fmt.Fprintf(stderr, "ssm-probe: --console: cannot write the summary to %s: %v (the report is unaffected)\n", path, err)
+// bootOutputs writes what a boot-mode run (--wait or --console) leaves on
+// the consoles: the fleet line on the console and on the serial port, and
+// with --console the summary before it on the console. All the writes end
+// by one deadline, consoleWriteTimeout from now. A device that cannot be
+// opened or written is reported on stderr and never changes the run's exit
+// code: the report itself has already been written.
+func bootOutputs(f *runFlags, wr waitResult, m report.Meta, stderr io.Writer) {
+	deadline := time.Now().Add(consoleWriteTimeout)
+	line := fleetLine(wr)
+	data, what := []byte(line), "the fleet line"
+	if f.console {
+		data, what = append(consoleSummary(wr, m), line...), "the summary"
 	}
+	if err := writeDevice(f.consolePath, data, deadline); err != nil {
+		flag := "--wait"
+		if f.console {
+			flag = "--console"
+		}
+		fmt.Fprintf(stderr, "ssm-probe: %s: cannot write %s to %s: %v (the report is unaffected)\n", flag, what, f.consolePath, err)
+	}
+	toFleet(f.consoleActive, f.ttyDir, line, deadline, stderr)
 }

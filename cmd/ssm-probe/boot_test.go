@@ -64,13 +64,14 @@ func writeTestFile(t *testing.T, path string, body []byte) {
 // with a test CA, and (unless the test starts its own) a fake IMDS.
 type bootWorld struct {
 	root, caFile string
+	dev          string // stand-ins for the console, the kernel's console list and the serial port
 	dnsPort      int
 	endpointPort int
 }
 
 func newBootWorld(t *testing.T) *bootWorld {
 	t.Helper()
-	w := &bootWorld{root: t.TempDir()}
+	w := &bootWorld{root: t.TempDir(), dev: standInDevices(t, "tty1")}
 	// Only the DMI files of the EC2 host fixture: its var/lib/amazon is an
 	// absolute symbolic link, which would lead the copy out of the root.
 	rootfstest.CopyTree(t, "../../probe/host/testdata/roots/ec2-dmi/sys", filepath.Join(w.root, "sys"))
@@ -113,7 +114,28 @@ func (w *bootWorld) args(imdsURL string, more ...string) []string {
 		"--proc-dir", filepath.Join(w.root, "proc"),
 		"--dns-port", strconv.Itoa(w.dnsPort), "--endpoint-port", strconv.Itoa(w.endpointPort),
 		"--ca-file", w.caFile, "--timeout", bootAttempt.String(), "--deadline", bootDeadline.String(),
-		"--since", "0"}, more...)
+		"--since", "0", "--console-path", filepath.Join(w.dev, "console"),
+		"--console-active", filepath.Join(w.dev, "active"), "--tty-dir", w.dev}, more...)
+}
+
+// standInDevices makes a directory standing in for the boot-mode devices:
+// "console", "ttyS0" and "ttyS1" (empty files) and "active", the kernel's
+// console list, holding active. The run's flags point there with
+// --console-path DIR/console --console-active DIR/active --tty-dir DIR.
+func standInDevices(t *testing.T, active string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"console", "ttyS0", "ttyS1"} {
+		writeTestFile(t, filepath.Join(dir, name), nil)
+	}
+	writeTestFile(t, filepath.Join(dir, "active"), []byte(active+"\n"))
+	return dir
+}
+
+// devArgs are the flags that point a run's boot-mode writes at dir.
+func devArgs(dir string) []string {
+	return []string{"--console-path", filepath.Join(dir, "console"),
+		"--console-active", filepath.Join(dir, "active"), "--tty-dir", dir}
 }
 
 // lateIMDS serves the fake IMDS on a loopback port that refuses connections
@@ -287,7 +309,8 @@ func TestConsoleFile(t *testing.T) {
 	console := filepath.Join(t.TempDir(), "console")
 	writeTestFile(t, console, []byte("[    1.234] kernel line already on the console\n"))
 
-	code, out, stderr := runCLI(t, "--observations", obs, "--no-color", "--console", "--console-path", console)
+	dev := standInDevices(t, "tty1")
+	code, out, stderr := runCLI(t, append([]string{"--observations", obs, "--no-color", "--console"}, append(devArgs(dev), "--console-path", console)...)...)
 	if code != 2 || !strings.Contains(out, "[FAIL] net.endpoint-blocked") {
 		t.Fatalf("exit %d, report:\n%s\nstderr: %s", code, out, stderr)
 	}
@@ -299,7 +322,11 @@ func TestConsoleFile(t *testing.T) {
 	if lines[0] != "[    1.234] kernel line already on the console" {
 		t.Errorf("the console was truncated, not appended to: first line %q", lines[0])
 	}
-	summary := lines[1:]
+	// The summary, then the fleet line (checked in TestFleetLineCLI).
+	if fl := lines[len(lines)-1]; !strings.HasPrefix(fl, consolePrefix+"v1 verdict=fail ") {
+		t.Errorf("the console's last line %q is not the fleet line", fl)
+	}
+	summary := lines[1 : len(lines)-1]
 	if len(summary) > 24 {
 		t.Errorf("summary is %d lines, more than one screen", len(summary))
 	}
@@ -329,7 +356,8 @@ func TestConsoleUnavailable(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-console")
 	obs := failObservations(t)
 	for _, path := range []string{missing, t.TempDir()} { // absent; a directory
-		code, out, stderr := runCLI(t, "--observations", obs, "--no-color", "--console", "--console-path", path)
+		code, out, stderr := runCLI(t, append([]string{"--observations", obs, "--no-color", "--console"},
+			append(devArgs(standInDevices(t, "tty1")), "--console-path", path)...)...)
 		if code != 2 || !strings.Contains(out, "[FAIL] net.endpoint-blocked") {
 			t.Errorf("%s: exit %d, report:\n%s", path, code, out)
 		}

@@ -61,13 +61,18 @@ func nonNilIDs(s []finding.ID) []finding.ID {
 }
 
 // catalogFlags parses the flags shared by catalog and explain.
-func catalogFlags(name, usage string, args []string, stderr io.Writer) (*flag.FlagSet, string, int, bool) {
+func catalogFlags(name, usage string, args []string, stdout, stderr io.Writer) (*flag.FlagSet, string, int, bool) {
 	fs := flag.NewFlagSet("ssm-probe "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "text", "output format: text or json")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ssm-probe %s\n\nFlags:\n", usage)
+		fmt.Fprintf(fs.Output(), "Usage: ssm-probe %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
+	}
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return fs, "", 0, false
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -83,7 +88,7 @@ func catalogFlags(name, usage string, args []string, stderr io.Writer) (*flag.Fl
 
 // cmdCatalog prints every finding the probe can report.
 func cmdCatalog(args []string, stdout, stderr io.Writer) int {
-	fs, format, code, ok := catalogFlags("catalog", "catalog [--format text|json]", args, stderr)
+	fs, format, code, ok := catalogFlags("catalog", "catalog [--format text|json]", args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -95,7 +100,7 @@ func cmdCatalog(args []string, stdout, stderr io.Writer) int {
 
 // cmdExplain prints the catalog entry of one finding ID.
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
-	fs, format, code, ok := catalogFlags("explain", "explain [--format text|json] ID", args, stderr)
+	fs, format, code, ok := catalogFlags("explain", "explain [--format text|json] ID", args, stdout, stderr)
 	if !ok {
 		return code
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ssm-probe/ssm-probe/docs"
 )
 
 // runCLI runs the command in-process and returns exit code, stdout, stderr.
@@ -14,7 +16,44 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
+	checkReportSchema(t, args, out.Bytes())
 	return code, out.String(), errb.String()
+}
+
+// checkReportSchema validates the JSON report a run or logs command wrote,
+// to stdout or to --output, against docs/report.schema.json: every report
+// the tests produce keeps the published contract.
+func checkReportSchema(t *testing.T, args []string, stdout []byte) {
+	t.Helper()
+	if len(args) > 0 && (args[0] == "catalog" || args[0] == "explain" || args[0] == "version" || args[0] == "help") || wantsHelp(args) {
+		return
+	}
+	format, output := "text", ""
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--format", "-format":
+			format = args[i+1]
+		case "--output", "-output":
+			output = args[i+1]
+		}
+	}
+	if format != "json" {
+		return
+	}
+	report := stdout
+	if output != "" {
+		b, err := os.ReadFile(output)
+		if err != nil {
+			return // the run wrote no report (a usage error, a replay refused)
+		}
+		report = b
+	}
+	if len(report) == 0 {
+		return
+	}
+	if err := docs.ValidateReport(report); err != nil {
+		t.Errorf("ssm-probe %s: %v", strings.Join(args, " "), err)
+	}
 }
 
 func TestVersion(t *testing.T) {
@@ -120,5 +159,43 @@ func TestNoAPIFlagParses(t *testing.T) {
 	fs, f := newRunFlags(&bytes.Buffer{})
 	if err := fs.Parse([]string{"--no-api"}); err != nil || !f.noAPI {
 		t.Fatalf("--no-api: err %v, noAPI %v", err, f.noAPI)
+	}
+}
+
+// TestHelp: "ssm-probe --help" and "ssm-probe help" print the commands and
+// the run flags together on stdout (never the hidden test seams), and each
+// command answers --help with its own usage, exit 0.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"-help"}, {"help"}, {"help", "--help"}, {"run", "--help"}, {"--format", "json", "--help"}} {
+		code, out, stderr := runCLI(t, args...)
+		if code != 0 || stderr != "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+		for _, want := range []string{"ssm-probe logs", "ssm-probe catalog", "ssm-probe explain", "ssm-probe version", "ssm-probe help",
+			"--format", "--wait", "--console", "--output", "--observations", "emf"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v: the help lacks %q:\n%s", args, want, out)
+			}
+		}
+		for _, hidden := range []string{"--console-path", "--console-active", "--tty-dir", "--vpc-dns", "--dns-port", "--ca-file", "--proc-dir"} {
+			if strings.Contains(out, hidden+" ") {
+				t.Errorf("%v: the help shows the hidden %s", args, hidden)
+			}
+		}
+	}
+	for cmd, want := range map[string]string{
+		"logs":    "Usage: ssm-probe logs [flags] [PATH...]",
+		"catalog": "Usage: ssm-probe catalog",
+		"explain": "Usage: ssm-probe explain",
+		"version": "Usage: ssm-probe version",
+	} {
+		code, out, stderr := runCLI(t, cmd, "--help")
+		if code != 0 || stderr != "" || !strings.HasPrefix(out, want) {
+			t.Errorf("%s --help: exit %d, stderr %q, stdout %q", cmd, code, stderr, out)
+		}
+	}
+	// After "--" a --help is an argument, not a request for help.
+	if code, _, _ := runCLI(t, "explain", "--", "--help"); code != exitUsage {
+		t.Errorf("explain -- --help: exit %d, want %d (no finding \"--help\")", code, exitUsage)
 	}
 }

@@ -33,8 +33,13 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.logLevel, "log-level", "warn", "the probe's own log level on stderr: debug, info, warn, error")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ssm-probe logs [flags] [PATH...]\n\nAnalyse SSM agent logs only (no network). PATHs are files or\ndirectories; the default is the agent's own logs and journal.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: ssm-probe logs [flags] [PATH...]\n\nAnalyse SSM agent logs only (no network). PATHs are files or\ndirectories; the default is the agent's own logs and journal.\n\nFlags:\n")
 		fs.PrintDefaults()
+	}
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

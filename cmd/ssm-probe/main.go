@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
 // Stamped at build time: -ldflags "-X main.version=… -X main.commit=… -X main.date=…".
@@ -24,18 +25,50 @@ const (
 	exitUsage   = 64
 )
 
-const usageText = `Usage:
+// commandsText lists the commands; the help (printHelp) adds the run flags.
+const commandsText = `Usage:
   ssm-probe [run] [flags]     probe this host: identity, DNS, network path, agent, logs
   ssm-probe logs [flags] [PATH...]
                               analyse SSM agent logs only (no network)
   ssm-probe catalog [--format text|json]
                               list every finding: severity, title, fix, docs
-  ssm-probe explain ID        print one finding's catalog entry
+  ssm-probe explain [--format text|json] ID
+                              print one finding's catalog entry
   ssm-probe version           print version, commit, build date, Go version
+  ssm-probe help              print this help
+`
 
-Run "ssm-probe run -h" or "ssm-probe logs -h" for the flags.
+// helpFooter ends the help.
+const helpFooter = `
+Every command takes --help, e.g. "ssm-probe logs --help" for the logs flags.
 Exit codes: 0 ok, 1 warn, 2 fail, 3 unknown, 64 usage error.
 `
+
+// printHelp writes the commands and the flags of run, the default command:
+// what "ssm-probe --help" and "ssm-probe help" print.
+func printHelp(w io.Writer) {
+	fs, _ := newRunFlags(io.Discard)
+	var b strings.Builder
+	b.WriteString(commandsText)
+	b.WriteString("\nFlags of run, the default command:\n")
+	writeRunFlags(&b, fs)
+	b.WriteString(helpFooter)
+	io.WriteString(w, b.String())
+}
+
+// wantsHelp reports whether args ask for help (-h, -help, --help) before
+// any "--" that ends the flags.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -49,6 +82,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch cmd {
 	case "run":
+		if wantsHelp(args) {
+			printHelp(stdout)
+			return 0
+		}
 		return cmdRun(args, stdout, stderr)
 	case "logs":
 		return cmdLogs(args, stdout, stderr)
@@ -57,17 +94,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "explain":
 		return cmdExplain(args, stdout, stderr)
 	case "version":
+		if wantsHelp(args) {
+			fmt.Fprint(stdout, "Usage: ssm-probe version\n\nPrint the version, commit, build date, Go version and OS/arch. No flags.\n")
+			return 0
+		}
 		if len(args) > 0 {
-			fmt.Fprintf(stderr, "ssm-probe version: unexpected argument %q\n\n%s", args[0], usageText)
+			fmt.Fprintf(stderr, "ssm-probe version: unexpected argument %q\n\n", args[0])
+			printHelp(stderr)
 			return exitUsage
 		}
 		printVersion(stdout)
 		return 0
 	case "help":
-		fmt.Fprint(stdout, usageText)
+		printHelp(stdout)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "ssm-probe: unknown command %q\n\n%s", cmd, usageText)
+		fmt.Fprintf(stderr, "ssm-probe: unknown command %q\n\n", cmd)
+		printHelp(stderr)
 		return exitUsage
 	}
 }

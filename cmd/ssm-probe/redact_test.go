@@ -83,7 +83,7 @@ func TestRedaction(t *testing.T) {
 			if mode == imdstest.V2Optional {
 				redactServed(t, srv.URL)
 			}
-			for _, format := range []string{"text", "json", "prom"} {
+			for _, format := range []string{"text", "json", "prom", "emf"} {
 				var stdout, stderr redactBuffer
 				saved := filepath.Join(t.TempDir(), "observations.json")
 				code := run([]string{"run", "--save-observations", saved,
@@ -102,10 +102,13 @@ func TestRedaction(t *testing.T) {
 				if !strings.Contains(stderr.String(), "check start") {
 					t.Errorf("%s: no debug log on stderr:\n%s", format, stderr.String())
 				}
+				if format == "emf" && !strings.Contains(stdout.String(), `"CloudWatchMetrics"`) {
+					t.Errorf("emf: no CloudWatchMetrics:\n%s", stdout.String())
+				}
 				if format == "prom" && !strings.Contains(stdout.String(), "ssm_probe_status") {
 					t.Errorf("prom: no ssm_probe_status:\n%s", stdout.String())
 				}
-				if format != "prom" && mode != imdstest.Disabled403 && mode != imdstest.RejectToken && mode != imdstest.HugeBody &&
+				if format != "prom" && format != "emf" && mode != imdstest.Disabled403 && mode != imdstest.RejectToken && mode != imdstest.HugeBody &&
 					!strings.Contains(stdout.String(), imdstest.DefaultConfig(mode).InstanceID) {
 					t.Errorf("%s: report does not name instance %s:\n%s", format, imdstest.DefaultConfig(mode).InstanceID, stdout.String())
 				}

@@ -36,6 +36,7 @@ type runFlags struct {
 	timeout, deadline, since, wait               time.Duration
 	live, noColor, console, noAPI                bool
 	consolePath                                  string // hidden: the console device for --console
+	consoleActive, ttyDir                        string // hidden: the kernel's console list, the serial devices' directory
 	observations, saveObservations               string // re-diagnose saved observations; save this run's
 	vpcDNS, caFile                               string // hidden: AmazonProvidedDNS addresses, CA bundle
 	signingDNS                                   string // hidden: nameservers resolving signed calls under --root X --live
@@ -45,21 +46,24 @@ type runFlags struct {
 
 // hiddenFlags are test seams left out of the usage text.
 var hiddenFlags = map[string]bool{"vpc-dns": true, "dns-port": true, "signing-dns": true, "proc-dir": true,
-	"endpoint-port": true, "ca-file": true, "console-path": true}
+	"endpoint-port": true, "ca-file": true, "console-path": true,
+	"console-active": true, "tty-dir": true}
 
 func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	f := &runFlags{}
 	fs := flag.NewFlagSet("ssm-probe run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.format, "format", "text", "report format: text, json or prom")
+	fs.StringVar(&f.format, "format", "text", "report format: text, json, prom (Prometheus textfile) or emf (CloudWatch embedded metric format)")
 	fs.StringVar(&f.output, "output", "", "write the report to `FILE` (atomically) instead of stdout")
 	fs.StringVar(&f.region, "region", "", "use region `R` instead of the discovered one")
 	fs.DurationVar(&f.timeout, "timeout", observe.DefaultTimeout, "limit for one network attempt")
 	fs.DurationVar(&f.deadline, "deadline", observe.DefaultDeadline, "hard cap on the whole run")
 	fs.DurationVar(&f.since, "since", observe.DefaultSince, "how far back to read the agent's logs (0: everything)")
-	fs.DurationVar(&f.wait, "wait", 0, "boot mode: repeat the probe until the verdict is ok or `D` has passed")
-	fs.BoolVar(&f.console, "console", false, "also write a one-screen summary to the console (for aws ec2 get-console-output)")
+	fs.DurationVar(&f.wait, "wait", 0, "boot mode: repeat the probe until the verdict is ok or `D` has passed; the fleet line goes to the console and the serial port")
+	fs.BoolVar(&f.console, "console", false, "boot mode: also write a one-screen summary and the fleet line to the console, and the fleet line to the serial port (for aws ec2 get-console-output)")
 	fs.StringVar(&f.consolePath, "console-path", defaultConsolePath, "console `DEVICE` for --console")
+	fs.StringVar(&f.consoleActive, "console-active", defaultConsoleActive, "the kernel's console list `FILE`, naming the serial port for the fleet line")
+	fs.StringVar(&f.ttyDir, "tty-dir", defaultTTYDir, "`DIR` of the serial port devices")
 	fs.StringVar(&f.root, "root", "/", "read host files under `DIR` (a mounted volume); implies no live checks unless --live")
 	fs.BoolVar(&f.noAPI, "no-api", false, "make no signed AWS API call (the read-only ssm:GetDocument, s3:HeadBucket, logs:DescribeLogGroups of the session preferences check)")
 	fs.BoolVar(&f.live, "live", false, "with --root: run the live network checks too")
@@ -76,19 +80,25 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM `FILE` of roots to verify endpoints with, instead of the system roots")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: ssm-probe [run] [flags]\n\nFlags:\n")
-		fs.VisitAll(func(fl *flag.Flag) {
-			if hiddenFlags[fl.Name] {
-				return
-			}
-			name, usage := flag.UnquoteUsage(fl)
-			fmt.Fprintf(stderr, "  --%s %s\n    \t%s", fl.Name, name, usage)
-			if fl.DefValue != "" && fl.DefValue != "false" {
-				fmt.Fprintf(stderr, " (default %s)", fl.DefValue)
-			}
-			fmt.Fprintln(stderr)
-		})
+		writeRunFlags(stderr, fs)
+		fmt.Fprint(stderr, "\nRun \"ssm-probe help\" for the commands.\n")
 	}
 	return fs, f
+}
+
+// writeRunFlags lists the flags of fs but the hidden ones.
+func writeRunFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(fl *flag.Flag) {
+		if hiddenFlags[fl.Name] {
+			return
+		}
+		name, usage := flag.UnquoteUsage(fl)
+		fmt.Fprintf(w, "  --%s %s\n    \t%s", fl.Name, name, usage)
+		if fl.DefValue != "" && fl.DefValue != "false" {
+			fmt.Fprintf(w, " (default %s)", fl.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // usageErr prints msg and the usage text and returns the usage exit code.
@@ -109,8 +119,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fs, "unexpected argument %q", fs.Arg(0))
 	}
-	if f.format != "text" && f.format != "json" && f.format != "prom" {
-		return usageErr(stderr, fs, "--format must be text, json or prom, not %q", f.format)
+	if f.format != "text" && f.format != "json" && f.format != "prom" && f.format != "emf" {
+		return usageErr(stderr, fs, "--format must be text, json, prom or emf, not %q", f.format)
 	}
 	if f.since < 0 || f.wait < 0 {
 		return usageErr(stderr, fs, "--since and --wait must not be negative")
@@ -168,8 +178,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			code = exitUnknown
 		}
 	}
-	if f.console {
-		toConsole(f.consolePath, wr, reportMeta(), stderr)
+	if f.console || f.wait > 0 {
+		bootOutputs(f, wr, reportMeta(), stderr)
 	}
 	return code
 }
@@ -267,6 +277,8 @@ func render(res *probe.Result, f *runFlags, stdout, stderr io.Writer) int {
 		err = report.JSON(&buf, res, meta)
 	case "prom":
 		err = report.Prom(&buf, res, meta)
+	case "emf":
+		err = report.EMF(&buf, res, meta)
 	default:
 		color := f.output == "" && !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 		err = report.Text(&buf, res, meta, report.TextOptions{Color: color})

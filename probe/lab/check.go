@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ssm-probe/ssm-probe/docs"
 )
 
 // MaxWall is the most any scenario's max_seconds may allow: the probe's
@@ -48,7 +50,8 @@ type ReportCheck struct {
 	Reason string `json:"reason"`
 }
 
-// ParseReport decodes a JSON report and checks its schema.
+// ParseReport decodes a JSON report and validates it against
+// docs/report.schema.json.
 func ParseReport(b []byte) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -56,6 +59,11 @@ func ParseReport(b []byte) (*Report, error) {
 	}
 	if r.Schema != "ssm-probe/report/v1" {
 		return nil, fmt.Errorf("schema %q, want ssm-probe/report/v1", r.Schema)
+	}
+	// The whole report must keep the published contract, as a consumer
+	// validating it would require (the schema is embedded: no network).
+	if err := docs.ValidateReport(b); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }

@@ -122,13 +122,19 @@ func TestClassify(t *testing.T) {
 }
 
 func TestParseReport(t *testing.T) {
-	for _, bad := range []string{``, `{"schema":"other"}`, "\x00binary", `[1,2]`} {
+	// The last is the right schema name on a report that breaks the schema.
+	for _, bad := range []string{``, `{"schema":"other"}`, "\x00binary", `[1,2]`,
+		`{"schema":"ssm-probe/report/v1","status":"warn","findings":[{"id":"a.b","severity":"warn"}]}`} {
 		if _, err := ParseReport([]byte(bad)); err == nil {
 			t.Errorf("ParseReport(%q) accepted", bad)
 		}
 	}
-	r, err := ParseReport([]byte(`{"schema":"ssm-probe/report/v1","status":"warn","findings":[{"id":"a.b","severity":"warn"}]}`))
-	if err != nil || r.Status != "warn" || len(r.Findings) != 1 {
+	b, err := os.ReadFile(filepath.Join("..", "report", "testdata", "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseReport(b)
+	if err != nil || r.Status != "fail" || len(r.Findings) == 0 || r.Findings[0].ID != "net.endpoint-blocked" {
 		t.Errorf("got %+v, %v", r, err)
 	}
 }

@@ -3,12 +3,15 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/docs"
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agentpath"
@@ -118,15 +121,43 @@ func TestJSONGolden(t *testing.T) {
 	if err := JSON(&b, sample(), meta); err != nil {
 		t.Fatal(err)
 	}
+	validReport(t, b.Bytes())
 	golden.Bytes(t, filepath.Join("testdata", "report.json"), b.Bytes())
+}
+
+// validReport fails the test when b breaks docs/report.schema.json.
+func validReport(t *testing.T, b []byte) {
+	t.Helper()
+	if err := docs.ValidateReport(b); err != nil {
+		t.Errorf("%v\n%s", err, b)
+	}
+}
+
+// TestGoldenReportsKeepTheSchema validates every JSON report golden.
+func TestGoldenReportsKeepTheSchema(t *testing.T) {
+	names, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(names) < 2 {
+		t.Fatalf("JSON goldens: %v, %v", names, err)
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := docs.ValidateReport(b); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
 
 func TestJSONContract(t *testing.T) {
 	var b bytes.Buffer
-	empty := &diagnose.Result{Verdict: finding.VerdictUnknown}
+	// diagnose.Finish always names the mode; all else is empty.
+	empty := &diagnose.Result{Verdict: finding.VerdictUnknown, Context: diagnose.Context{Mode: "hybrid"}}
 	if err := JSON(&b, empty, meta); err != nil {
 		t.Fatal(err)
 	}
+	validReport(t, b.Bytes())
 	var doc map[string]any
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
@@ -183,6 +214,7 @@ func TestJSONEscapesInvisible(t *testing.T) {
 	if err := JSON(&buf, r, meta); err != nil {
 		t.Fatal(err)
 	}
+	validReport(t, buf.Bytes())
 	for _, raw := range []string{"\u009b", "\u202e", "\u2066", "\u2069"} {
 		if strings.Contains(buf.String(), raw) {
 			t.Errorf("the JSON report holds %U raw", []rune(raw)[0])
@@ -200,5 +232,51 @@ func TestJSONEscapesInvisible(t *testing.T) {
 	want := "csi \u009b31m bidi \u202e\u2066x\u2069 proxy http://REDACTED@proxy:3128"
 	if got := d.Checks[2].Reason; got != want {
 		t.Errorf("decoded reason %q, want %q", got, want)
+	}
+}
+
+// TestFixtureReportsKeepTheSchema diagnoses every observation fixture of
+// the rule tests (probe/diagnose/testdata/obs) and validates each one's
+// JSON report against docs/report.schema.json: every finding the rules
+// raise, every kind of check and agent path, in a report.
+func TestFixtureReportsKeepTheSchema(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir(filepath.Join("..", "diagnose", "testdata", "obs"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil || len(files) < 100 {
+		t.Fatalf("%d fixtures: %v", len(files), err)
+	}
+	ids := map[finding.ID]bool{}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fx struct {
+			Observations *obs.Observations `json:"observations"`
+		}
+		if err := json.Unmarshal(b, &fx); err != nil || fx.Observations == nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		r := diagnose.Finish(fx.Observations, 0)
+		var buf bytes.Buffer
+		if err := JSON(&buf, r, meta); err != nil {
+			t.Fatal(err)
+		}
+		if err := docs.ValidateReport(buf.Bytes()); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+		for _, f := range r.Findings {
+			ids[f.ID] = true
+		}
+	}
+	t.Logf("%d fixtures, %d finding IDs", len(files), len(ids))
+	if len(ids) < 50 {
+		t.Errorf("the fixtures' reports hold only %d finding IDs: the walk missed them", len(ids))
 	}
 }

@@ -52,6 +52,7 @@ func TestTimelineGolden(t *testing.T) {
 	if err := JSON(&b, timelineSample(), meta); err != nil {
 		t.Fatal(err)
 	}
+	validReport(t, b.Bytes())
 	golden.Bytes(t, filepath.Join("testdata", "report-timeline.json"), b.Bytes())
 }
 
