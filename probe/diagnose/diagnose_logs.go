@@ -50,8 +50,8 @@ func logFamily() family {
 			DependsOn: []finding.ID{IAMNoInstanceProfile, IAMCredsUnavailable, IMDSTokenTimeout, IMDSDisabled, IMDSUnreachable}},
 		{ID: LogAccessDenied, Severity: finding.SevWarn,
 			Title:     "The agent's logs show access denied",
-			Fix:       "Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name ROLE --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-			Docs:      []string{finding.DocInstanceRole},
+			Fix:       denialFix + "{{else}}Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name {{.ROLE}} --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore{{end}}",
+			Docs:      []string{finding.DocInstanceRole, finding.DocAccessDenied},
 			DependsOn: []finding.ID{IAMSSMAccessDenied}},
 		{ID: LogDNSError, Severity: finding.SevWarn,
 			Title: "The agent's logs show DNS failures",
@@ -131,6 +131,7 @@ func diagnoseLogs(in *input) []finding.Finding {
 		severity finding.Severity
 		summary  string
 		ev       []string
+		fill     finding.Fill
 	}
 	byID := map[finding.ID]*found{}
 	var order []finding.ID
@@ -147,6 +148,13 @@ func diagnoseLogs(in *input) []finding.Finding {
 			r.summary = credentialsSummary(&s)
 		}
 		ev := summaryEvidence(&s)
+		var fill finding.Fill
+		if s.Kind == journal.KindAccessDenied {
+			if sum, more, f, ok := logDenial(in, &s); ok {
+				r.summary, fill = sum, f
+				ev = append(ev, more...)
+			}
+		}
 		if r.id == LogEndpointTimeout {
 			ev = append(ev, liveAddresses(o, s.Addresses)...)
 		}
@@ -169,13 +177,13 @@ func diagnoseLogs(in *input) []finding.Finding {
 			}
 			continue
 		}
-		byID[r.id] = &found{severity, r.summary, ev}
+		byID[r.id] = &found{severity, r.summary, ev, fill}
 		order = append(order, r.id)
 	}
 	var out []finding.Finding
 	for _, id := range order {
 		f := byID[id]
-		out = append(out, cat.NewAt(id, f.severity, f.summary, f.ev))
+		out = append(out, cat.NewAt(id, f.severity, f.summary, f.ev, f.fill))
 	}
 	if f, ok := registrationPending(cat, o.Logs); ok {
 		out = append(out, f)

@@ -29,6 +29,7 @@ const (
 	DocSCP            = "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html"
 	DocBoundary       = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"
 	DocEndpointPolicy = "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html"
+	DocAccessDenied   = "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html"
 
 	DocDeregisterHybrid = "https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-deregister-hybrid-nodes.html"
 	DocRunAs            = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-preferences-run-as.html"
