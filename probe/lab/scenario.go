@@ -99,7 +99,12 @@ type PrefsSpec struct {
 	// DenyGetDocument makes ssm:GetDocument answer AccessDeniedException, as
 	// for a role without AmazonSSMManagedInstanceCore, or an SCP, permissions
 	// boundary or endpoint policy that denies it.
-	DenyGetDocument  bool   `json:"deny_get_document,omitempty"`
+	DenyGetDocument bool `json:"deny_get_document,omitempty"`
+	// DenyClause is the denial clause of that AccessDeniedException's
+	// message (IAM User Guide, "Troubleshoot access denied error
+	// messages"); empty means "because no identity-based policy allows the
+	// ssm:GetDocument action".
+	DenyClause       string `json:"deny_clause,omitempty"`
 	RunAsEnabled     bool   `json:"runAsEnabled,omitempty"`     // sessions start as RunAsDefaultUser
 	RunAsDefaultUser string `json:"runAsDefaultUser,omitempty"` // the Run As user
 }
@@ -119,6 +124,9 @@ const maxKMSKeyID = 2048
 func (p *PrefsSpec) Validate() error {
 	if p == nil {
 		return nil
+	}
+	if p.DenyClause != "" && (!p.DenyGetDocument || len(p.DenyClause) > 200 || strings.ContainsAny(p.DenyClause, "\n\"")) {
+		return fmt.Errorf("prefs: deny_clause needs deny_get_document, and is one short line")
 	}
 	switch p.Document {
 	case "", PrefsNone:
@@ -176,7 +184,7 @@ func validLogGroup(g string) bool {
 func (p *PrefsSpec) Fake(dateOffset time.Duration) prefstest.Config {
 	c := prefstest.Config{Region: Region, ClockOffset: dateOffset, RecordLimit: maxRecordedRequests}
 	if p != nil {
-		c.DenyGetDocument = p.DenyGetDocument
+		c.DenyGetDocument, c.DenyClause = p.DenyGetDocument, p.DenyClause
 	}
 	if p == nil || p.Document != PrefsSaved {
 		return c
@@ -277,6 +285,11 @@ type Want struct {
 	// ChangedBefore lists host paths the headline finding (the report's
 	// first) must name among its changes_before, and it must carry since.
 	ChangedBefore []string `json:"changed_before,omitempty"`
+	// Names maps a finding ID to texts its summary, evidence or fix must
+	// contain (the objects it must name); NotNames to texts they must not
+	// (a wrong cause or fix). The finding must be present for either.
+	Names    map[string][]string `json:"names,omitempty"`
+	NotNames map[string][]string `json:"not_names,omitempty"`
 	// MaxSeconds bounds the probe's wall time in this world, at the
 	// default --timeout. Required, and at most MaxWall.
 	MaxSeconds float64 `json:"max_seconds"`
