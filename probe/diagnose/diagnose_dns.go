@@ -31,7 +31,7 @@ func dnsFamily() family {
 				"Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > {{.VPC_ID}} > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id {{.VPC_ID}} --enable-dns-support \"{\\\"Value\\\":true}\"",
 				"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver."),
 			Docs:      []string{finding.DocVPCDNS},
-			DependsOn: []finding.ID{NetIPv6OnlyEndpoints}},
+			DependsOn: []finding.ID{NetIPv6OnlyEndpoints, NetLocalRoute}},
 		{ID: DNSResolverBypassesVPC, Severity: finding.SevFail,
 			Title: "The host's DNS servers do not see the VPC's endpoint zone",
 			Fix: finding.FixLines(
@@ -61,7 +61,7 @@ func dnsFamily() family {
 			Fix: "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it)." +
 				"{{if .stub}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
 			Docs:      []string{finding.DocVPCDNS},
-			DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
+			DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints, NetLocalRoute}},
 	}}
 }
 

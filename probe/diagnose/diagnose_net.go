@@ -25,6 +25,7 @@ const (
 	NetTLSFailed               finding.ID = "net.tls-failed"
 	NetClockSkew               finding.ID = "net.clock-skew"
 	NetOptionalEndpointUnreach finding.ID = "net.optional-endpoint-unreachable"
+	NetLocalRoute              finding.ID = "net.local-route"
 )
 
 // netFamily pairs the findings about the network path to the endpoints with the rules that raise them.
@@ -68,6 +69,10 @@ func netFamily() family {
 			Fix:       "If session logging or encryption is used, add the matching endpoint (an S3 gateway endpoint, or interface endpoints for logs and kms) or a NAT path; otherwise sessions stall for minutes before the prompt appears.",
 			Docs:      []string{finding.DocSessionLogging, finding.DocVPCEndpoints},
 			DependsOn: []finding.ID{PrefsLoggingEndpointUnreach}},
+		{ID: NetLocalRoute, Severity: finding.SevFail,
+			Title: "A local route takes the traffic meant for the VPC",
+			Fix:   localRouteFix,
+			Docs:  []string{finding.DocVPCEndpoints, finding.DocTroubleshoot}},
 	}}
 }
 
@@ -88,7 +93,7 @@ func diagnoseNet(in *input) []finding.Finding {
 		return nil
 	}
 	var out []finding.Finding
-	for _, r := range []rule{endpointBlocked, endpointUnreachable, connectionRefused, tlsFailed, optionalUnreachable, clockSkew} {
+	for _, r := range []rule{localRouteFinding, endpointBlocked, endpointUnreachable, connectionRefused, tlsFailed, optionalUnreachable, clockSkew} {
 		out = append(out, r(in)...)
 	}
 	return out
@@ -128,6 +133,9 @@ func (in *input) netLinesOf(v *agentpath.View) []netLine {
 	ap := in.byHost[host]
 	if ap != nil && ap.SearchExpanded() {
 		return nil // judged by dns.search-list-hijack
+	}
+	if in.capturedHost(v) {
+		return nil // judged by net.local-route: the packets never left the host
 	}
 	addrs, src := v.AgentAddrs()
 	if len(addrs) == 0 {

@@ -1,0 +1,104 @@
+package diagnose
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/internal/golden"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/imds"
+	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
+	"github.com/ssm-probe/ssm-probe/probe/routes"
+)
+
+const routeFixtures = "testdata/obs/routes"
+
+// TestDiagnoseLocalRoutes table-tests net.local-route from the fixtures in
+// testdata/obs/routes (regenerate: go test -run TestDiagnoseLocalRoutes
+// ./probe/diagnose -update).
+func TestDiagnoseLocalRoutes(t *testing.T) {
+	if golden.Update() {
+		for name, f := range routeScenarios() {
+			writeFixture(t, routeFixtures, name, f)
+		}
+	}
+	runFixtures(t, routeFixtures)
+}
+
+// withHostRoutes gives the host a default route on ens5, its subnet
+// 10.0.0.0/24, and the extra routes (destination, interface).
+func withHostRoutes(s *probetest.Scen, extra ...string) *probetest.Scen {
+	f := &routes.Facts{Checked: true, IPv4Default: "ens5", IPv4Addrs: []string{"10.0.0.25"}, Routes: []routes.Route{
+		{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.1"), Iface: "ens5"},
+		{Dst: netip.MustParsePrefix("10.0.0.0/24"), Iface: "ens5"},
+	}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		r := routes.Route{Dst: netip.MustParsePrefix(extra[i]), Iface: extra[i+1]}
+		if r.Iface == "reject" {
+			r.Iface, r.Reject = "lo", true
+		}
+		f.Routes = append(f.Routes, r)
+	}
+	s.O.Routes = f
+	return s
+}
+
+// vpceScen resolves every name to the interface endpoints at 10.0.1.X,
+// whose TCP does outcome.
+func vpceScen(outcome string) *probetest.Scen {
+	vpce := []string{"10.0.1.X"}
+	return probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", errclass.None, vpce).
+		Answer("169.254.169.253", errclass.None, vpce).Agent("10.0.0.2", errclass.None, vpce).Net("10.0.1.X", outcome)
+}
+
+func routeScenarios() map[string]fixture {
+	blocked := func(id finding.ID) wantFinding { return w(id, finding.SevFail) }
+	return map[string]fixture{
+		"docker0-takes-endpoints": fx("docker0 on 10.0.1.0/24 inside the VPC's 10.0.0.0/16 takes the endpoint addresses: the route, not the endpoint's security group",
+			withHostRoutes(vpceScen("timeout"), "10.0.1.0/24", "docker0", "172.17.0.0/16", "docker0"),
+			wtn(NetLocalRoute, finding.SevFail, []string{"docker0", "10.0.1.0/24", "\"bip\"", "/etc/docker/daemon.json", "10.0.1.11", "ens5"},
+				"endpoint's security group", "authorize-security-group-ingress")),
+		"docker-network-takes-endpoints": fx("a user-defined Docker network br-… on 10.0.0.0/20 is more specific than the VPC's /16 and takes the endpoints",
+			withHostRoutes(vpceScen("timeout"), "10.0.0.0/20", "br-3f2a9c1d4e5b"),
+			wtn(NetLocalRoute, finding.SevFail, []string{"br-3f2a9c1d4e5b", "default-address-pools", "docker network"}, "authorize-security-group-ingress")),
+		"wireguard-takes-endpoints": fx("a WireGuard tunnel whose AllowedIPs cover the VPC's range",
+			withHostRoutes(vpceScen("timeout"), "10.0.0.0/8", "wg0"),
+			wtn(NetLocalRoute, finding.SevFail, []string{"wg0", "AllowedIPs", "/etc/wireguard/wg0.conf"})),
+		"cni-takes-endpoints": fx("flannel's pod range overlaps the VPC",
+			withHostRoutes(vpceScen("timeout"), "10.0.1.0/24", "cni0"),
+			wtn(NetLocalRoute, finding.SevFail, []string{"cni0", "pod"})),
+		"reject-route": fx("an unreachable route for the endpoints' range",
+			withHostRoutes(vpceScen("refused"), "10.0.1.0/24", "reject"),
+			wtn(NetLocalRoute, finding.SevFail, []string{"unreachable 10.0.1.0/24", "ip route del 10.0.1.0/24"})),
+		"imds-through-vpn": fx("a VPN route for 169.254.169.254 takes IMDS: no TCP; the route, not imds.unreachable",
+			imdsUnreachableVia(withHostRoutes(vpceScen("ok"), "169.254.169.254/32", "tun0")),
+			wtn(NetLocalRoute, finding.SevFail, []string{"tun0", "169.254.169.254", "the instance metadata service"})),
+		// Near misses.
+		"docker0-elsewhere-sg-drops": fx("docker0 sits on 172.17.0.0/16, outside the VPC; the endpoint's security group drops 443: net.endpoint-blocked as before",
+			withHostRoutes(vpceScen("timeout"), "172.17.0.0/16", "docker0"),
+			blocked(NetEndpointBlocked)),
+		"docker0-overlaps-path-works": fx("docker0 overlaps the VPC on 10.0.1.0/24 but the endpoints answer (the bridge forwards, or the probe's view was partial): the agent's path works, so no finding",
+			withHostRoutes(vpceScen("ok"), "10.0.1.0/24", "docker0")),
+		"secondary-eni": fx("a second ENI holds the route to the endpoint's subnet and 443 is dropped: not a local capture, net.endpoint-blocked",
+			withHostRoutes(vpceScen("timeout"), "10.0.1.0/24", "ens6"),
+			blocked(NetEndpointBlocked)),
+		"resolver-through-docker0": fx("docker0 on 10.0.0.0/24 takes the VPC resolver at 10.0.0.2, which the host asks and which is silent",
+			withHostRoutes(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", errclass.Timeout, nil).
+				Answer("169.254.169.253", errclass.None, []string{"10.0.1.X"}).Agent("10.0.0.2", errclass.Timeout, nil), "10.0.0.0/25", "docker0"),
+			wtn(NetLocalRoute, finding.SevFail, []string{"10.0.0.2", "AmazonProvidedDNS", "docker0"})),
+		"imds-unreachable-default-route": fx("IMDS does not answer TCP, and its route is the default one: imds.unreachable as before",
+			imdsUnreachableVia(withHostRoutes(vpceScen("ok"))),
+			blocked(IMDSUnreachable)),
+		"routes-not-read": fx("the endpoints time out and the routes were not read (under --root): net.endpoint-blocked, nothing about routes",
+			vpceScen("timeout"),
+			blocked(NetEndpointBlocked)),
+	}
+}
+
+// imdsUnreachableVia makes IMDS fail at TCP.
+func imdsUnreachableVia(s *probetest.Scen) *probetest.Scen {
+	id := s.O.IMDS
+	id.Reachable, id.Failure, id.Class, id.Detail = false, imds.FailUnreachable, errclass.Timeout, "dial tcp 169.254.169.254:80: i/o timeout"
+	return s
+}
