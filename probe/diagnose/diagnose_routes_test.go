@@ -90,6 +90,9 @@ func routeScenarios() map[string]fixture {
 		"imds-unreachable-default-route": fx("IMDS does not answer TCP, and its route is the default one: imds.unreachable as before",
 			imdsUnreachableVia(withHostRoutes(vpceScen("ok"))),
 			blocked(IMDSUnreachable)),
+		"unnamed-interface-no-default": fx("no default route, the VPC's range on an interface whose name tells no owner, and 443 dropped: net.endpoint-blocked, the route is not blamed",
+			noDefault(withHostRoutes(vpceScen("timeout"), "10.0.0.0/16", "vnet-a1")),
+			blocked(NetEndpointBlocked)),
 		"routes-not-read": fx("the endpoints time out and the routes were not read (under --root): net.endpoint-blocked, nothing about routes",
 			vpceScen("timeout"),
 			blocked(NetEndpointBlocked)),
@@ -100,5 +103,12 @@ func routeScenarios() map[string]fixture {
 func imdsUnreachableVia(s *probetest.Scen) *probetest.Scen {
 	id := s.O.IMDS
 	id.Reachable, id.Failure, id.Class, id.Detail = false, imds.FailUnreachable, errclass.Timeout, "dial tcp 169.254.169.254:80: i/o timeout"
+	return s
+}
+
+// noDefault removes the default route.
+func noDefault(s *probetest.Scen) *probetest.Scen {
+	s.O.Routes.IPv4Default = ""
+	s.O.Routes.Routes = s.O.Routes.Routes[1:]
 	return s
 }

@@ -77,9 +77,11 @@ type capture struct {
 }
 
 // localRoute returns the route that captures a, if one does: the kernel's
-// pick (routes.Facts.Lookup) is a reject route, or on an interface that
-// is neither the default route's nor another of the instance's network
-// interfaces. Nothing is said when the routes were not read.
+// pick (routes.Facts.Lookup) is a reject route, or on an interface whose
+// name tells a local owner (routeOwner: a container bridge, a CNI, a VPN)
+// and that does not hold the default route. An interface whose name tells
+// nothing is not blamed: the evidence does not go that far. Nothing is
+// said when the routes were not read.
 func (in *input) localRoute(a netip.Addr) (routes.Route, string, bool) {
 	f := in.o.Routes
 	if f == nil || !f.Checked || !a.IsValid() {
@@ -94,7 +96,7 @@ func (in *input) localRoute(a netip.Addr) (routes.Route, string, bool) {
 		def = f.IPv6Default
 	}
 	owner := routeOwner(r)
-	if !r.Reject && (r.Iface == def || owner == "eni") {
+	if !r.Reject && (r.Iface == def || owner == "eni" || owner == "other") {
 		return routes.Route{}, "", false
 	}
 	return r, owner, true
