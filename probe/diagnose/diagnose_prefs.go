@@ -47,7 +47,7 @@ func prefsFamily() family {
 			Title: "The session preferences could not be checked",
 			Fix:   "To let the probe read them, grant the instance role ssm:GetDocument on document/SSM-SessionManagerRunShell (AmazonSSMManagedInstanceCore has it), and s3:ListBucket / logs:DescribeLogGroups for the destinations; or read them yourself: Systems Manager > Session Manager > Preferences, or aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text",
 			Docs:  []string{finding.DocPrefsConsole, finding.DocPrefsCLI},
-			DependsOn: []finding.ID{NetLocalRoute, NetClockSkew, IMDSUnreachable, IMDSTokenTimeout, IMDSDisabled, IMDSUnusable,
+			DependsOn: []finding.ID{NetLocalRoute, NetSharedEndpointBlocked, NetClockSkew, IMDSUnreachable, IMDSTokenTimeout, IMDSDisabled, IMDSUnusable,
 				IAMNoInstanceProfile, IAMCredsUnavailable, NetEndpointBlocked, NetNoRoute, NetConnectionRefused,
 				NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub, DNSResolverBypassesVPC, DNSEndpointNoAddress,
 				DNSHostsStale, DNSVPCResolverSilent, DNSResolverError, DNSSearchListHijack, HostResolvConf,
