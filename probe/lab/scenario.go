@@ -563,7 +563,7 @@ func otherEntry(answer string) (resolvtest.Entry, error) {
 		}
 		return resolvtest.Entry{Addrs: []netip.Addr{a}}, nil
 	}
-	if answer == SetVPCE || answer == SetVPCESG || answer == SetPublic {
+	if slices.Contains(SetNames(), answer) {
 		return resolvtest.Entry{}, fmt.Errorf("dns other: %q is per service; give one address", answer)
 	}
 	return entry(answer, "")
