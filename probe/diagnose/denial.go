@@ -102,7 +102,11 @@ func logDenial(in *input, s *journal.Summary) (summary string, ev []string, fill
 	if role == "" && in.o.IMDS != nil {
 		role = in.o.IMDS.Profile.Role
 	}
-	fill = finding.Fill{"ROLE": orPlaceholder(role, "ROLE"), "REGION": orPlaceholder(regionOf(in.o), "REGION")}
+	region := regionOf(in.o)
+	if region == "" {
+		region = d.Region
+	}
+	fill = finding.Fill{"ROLE": orPlaceholder(role, "ROLE"), "REGION": orPlaceholder(region, "REGION")}
 	fillDenial(fill, d)
 	action := orPlaceholder(d.Action, "its calls")
 	summary = fmt.Sprintf("The agent's calls are denied (%s).", action)

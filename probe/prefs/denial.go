@@ -33,6 +33,7 @@ type Denial struct {
 	Action   string     `json:"action,omitempty"`     // the action refused, e.g. ssm:GetDocument
 	PolicyID string     `json:"policy_arn,omitempty"` // the policy's ARN when the message names it
 	Role     string     `json:"role,omitempty"`       // the role of an assumed-role principal
+	Region   string     `json:"region,omitempty"`     // the region of the resource's ARN
 }
 
 // denialClause matches the two phrasings of the clause. The article and
@@ -45,6 +46,9 @@ var deniedAction = regexp.MustCompile(`is not authorized to perform:?\s+([a-zA-Z
 
 // deniedRole is the role of an assumed-role principal in the message.
 var deniedRole = regexp.MustCompile(`:assumed-role/([\w+=,.@-]{1,64})/`)
+
+// deniedRegion is the region of the resource's ARN in the message.
+var deniedRegion = regexp.MustCompile(`on resource: arn:aws[a-z-]*:[a-z0-9-]+:([a-z]{2}(?:-[a-z]+)+-[0-9]):`)
 
 // ParseDenial reads the denial clause of an access-denied message (an AWS
 // error answer's message, or an agent's log line quoting one). It reports
@@ -85,6 +89,9 @@ func ParseDenial(msg string) (Denial, bool) {
 	}
 	if r := deniedRole.FindStringSubmatch(msg); r != nil {
 		d.Role = r[1]
+	}
+	if r := deniedRegion.FindStringSubmatch(msg); r != nil {
+		d.Region = r[1]
 	}
 	return d, true
 }
