@@ -9,6 +9,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/routes"
 )
 
@@ -74,7 +75,13 @@ func routeScenarios() map[string]fixture {
 		"imds-through-vpn": fx("a VPN route for 169.254.169.254 takes IMDS: no TCP; the route, not imds.unreachable",
 			imdsUnreachableVia(withHostRoutes(vpceScen("ok"), "169.254.169.254/32", "tun0")),
 			wtn(NetLocalRoute, finding.SevFail, []string{"tun0", "169.254.169.254", "the instance metadata service"})),
+		"proxy-through-vpn": fx("the agent's proxy at 10.0.9.20 sits behind a VPN route on tun0 and TCP to it fails: the route, not the proxy",
+			proxyDialFails(withHostRoutes(probetest.Proxied(vpceScen("ok"), "169.254.169.254", "ok"), "10.0.9.0/24", "tun0")),
+			wtn(NetLocalRoute, finding.SevFail, []string{"10.0.9.20", "the agent's proxy", "tun0"})),
 		// Near misses.
+		"proxy-dial-fails-default-route": fx("TCP to the agent's proxy fails and its route is the default one: net.proxy-failed as before",
+			proxyDialFails(withHostRoutes(probetest.Proxied(vpceScen("ok"), "169.254.169.254", "ok"))),
+			blocked(NetProxyFailed)),
 		"docker0-elsewhere-sg-drops": fx("docker0 sits on 172.17.0.0/16, outside the VPC; the endpoint's security group drops 443: net.endpoint-blocked as before",
 			withHostRoutes(vpceScen("timeout"), "172.17.0.0/16", "docker0"),
 			blocked(NetEndpointBlocked)),
@@ -110,5 +117,15 @@ func imdsUnreachableVia(s *probetest.Scen) *probetest.Scen {
 func noDefault(s *probetest.Scen) *probetest.Scen {
 	s.O.Routes.IPv4Default = ""
 	s.O.Routes.Routes = s.O.Routes.Routes[1:]
+	return s
+}
+
+// proxyDialFails makes TCP to the agent's proxy time out for every endpoint.
+func proxyDialFails(s *probetest.Scen) *probetest.Scen {
+	for i := range s.O.Proxy {
+		p := &s.O.Proxy[i]
+		p.Dial = obs.Stage{Class: errclass.Timeout, Detail: "dial tcp 10.0.9.20:3128: i/o timeout", DurationMS: 2000}
+		p.Connect, p.TLS, p.HTTP = nil, nil, nil
+	}
 	return s
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/agentpath"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/routes"
 )
 
@@ -134,7 +135,10 @@ func (in *input) imdsCaptured() (capture, bool) {
 // the agent's path does not use, or a path that works, is no cause.
 func (in *input) endpointCaptured(v *agentpath.View) []capture {
 	ap := in.byHost[v.Endpoint.Host]
-	if v.Proxy != nil || ap == nil || ap.State != agentpath.PathBroken || ap.Failed != agentpath.StageTCP {
+	if v.Proxy != nil {
+		return in.proxyCaptured(v)
+	}
+	if ap == nil || ap.State != agentpath.PathBroken || ap.Failed != agentpath.StageTCP {
 		return nil
 	}
 	var out []capture
@@ -147,6 +151,28 @@ func (in *input) endpointCaptured(v *agentpath.View) []capture {
 		}
 	}
 	return out
+}
+
+// proxyCaptured is endpointCaptured for an endpoint the agent reaches
+// through its proxy: TCP to the proxy failed, and a local route takes the
+// proxy's address (a name is not resolved here: only an address literal
+// is looked up).
+func (in *input) proxyCaptured(v *agentpath.View) []capture {
+	if stage, _, _ := v.Proxy.Failed(); stage != obs.ProxyDial {
+		return nil
+	}
+	u, err := url.Parse(v.Proxy.Proxy)
+	if err != nil {
+		return nil
+	}
+	a, err := netip.ParseAddr(u.Hostname())
+	if err != nil {
+		return nil
+	}
+	if r, owner, ok := in.localRoute(a); ok {
+		return []capture{{a, "the agent's proxy " + v.Proxy.Proxy, r, owner}}
+	}
+	return nil
 }
 
 // localRouteFinding is net.local-route: the route the kernel picks for an
@@ -185,9 +211,14 @@ func localRouteFinding(in *input) []finding.Finding {
 		def = f.IPv6Default
 	}
 	var ev, names []string
+	seen := map[netip.Addr]bool{}
 	for _, c := range cs {
-		ev = append(ev, fmt.Sprintf("%s (%s): the kernel's route is %s", c.addr, c.what, c.route))
 		names = appendUnique(names, c.what)
+		if seen[c.addr] {
+			continue // the proxy's address, once for all the endpoints it carries
+		}
+		seen[c.addr] = true
+		ev = append(ev, fmt.Sprintf("%s (%s): the kernel's route is %s", c.addr, c.what, c.route))
 	}
 	if def != "" {
 		ev = append(ev, "the default route is on "+def)
