@@ -78,7 +78,16 @@ func routeScenarios() map[string]fixture {
 		"proxy-through-vpn": fx("the agent's proxy at 10.0.9.20 sits behind a VPN route on tun0 and TCP to it fails: the route, not the proxy",
 			proxyDialFails(withHostRoutes(probetest.Proxied(vpceScen("ok"), "169.254.169.254", "ok"), "10.0.9.0/24", "tun0")),
 			wtn(NetLocalRoute, finding.SevFail, []string{"10.0.9.20", "the agent's proxy", "tun0"})),
+		"static-route-to-appliance": fx("a static route sends 10.0.1.0/24 to 10.0.0.50, another host of the subnet, instead of the VPC router 10.0.0.1: named, not the endpoint's security group",
+			viaGateway(withHostRoutes(vpceScen("timeout")), "10.0.1.0/24", "10.0.0.50"),
+			wtn(NetLocalRoute, finding.SevFail, []string{"10.0.0.50", "ip route del 10.0.1.0/24 via 10.0.0.50"}, "authorize-security-group-ingress")),
 		// Near misses.
+		"static-route-via-router": fx("a more specific route through the subnet's own router 10.0.0.1, and 443 dropped: net.endpoint-blocked",
+			viaGateway(withHostRoutes(vpceScen("timeout")), "10.0.1.0/24", "10.0.0.1"),
+			blocked(NetEndpointBlocked)),
+		"static-route-outside-vpc": fx("a static route to another host for a range outside the VPC, public endpoints through a NAT: ok",
+			viaGateway(withHostRoutes(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", errclass.None, []string{"52.119.0.X"}).
+				Answer("169.254.169.253", errclass.None, []string{"52.119.0.X"}).Agent("10.0.0.2", errclass.None, []string{"52.119.0.X"}).Net("52.119.0.X", "ok")), "192.168.0.0/16", "10.0.0.50")),
 		"proxy-dial-fails-default-route": fx("TCP to the agent's proxy fails and its route is the default one: net.proxy-failed as before",
 			proxyDialFails(withHostRoutes(probetest.Proxied(vpceScen("ok"), "169.254.169.254", "ok"))),
 			blocked(NetProxyFailed)),
@@ -127,5 +136,11 @@ func proxyDialFails(s *probetest.Scen) *probetest.Scen {
 		p.Dial = obs.Stage{Class: errclass.Timeout, Detail: "dial tcp 10.0.9.20:3128: i/o timeout", DurationMS: 2000}
 		p.Connect, p.TLS, p.HTTP = nil, nil, nil
 	}
+	return s
+}
+
+// viaGateway adds a route to dst through gw on ens5.
+func viaGateway(s *probetest.Scen, dst, gw string) *probetest.Scen {
+	s.O.Routes.Routes = append(s.O.Routes.Routes, routes.Route{Dst: netip.MustParsePrefix(dst), Gateway: netip.MustParseAddr(gw), Iface: "ens5"})
 	return s
 }

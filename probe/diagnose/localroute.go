@@ -26,9 +26,10 @@ var localRouteFix = finding.FixLines(
 		`{{else if eq .owner "vpn"}}The VPN on {{.IFACE}} takes {{.ROUTE}}: keep the VPC's range ({{.VPC_CIDR}}) and 169.254.169.254 and 169.254.169.253 out of the routes it installs (OpenVPN: the server's push "route" lines, or route-nopull with your own routes on the client).`+
 		`{{else if eq .owner "libvirt"}}The libvirt network on {{.IFACE}} takes {{.ROUTE}}: virsh net-edit NAME and give it a range outside {{.VPC_CIDR}}, then virsh net-destroy NAME; virsh net-start NAME.`+
 		`{{else if eq .owner "lxc"}}The LXC/LXD bridge {{.IFACE}} takes {{.ROUTE}}: give it a range outside {{.VPC_CIDR}} (lxc network set {{.IFACE}} ipv4.address 192.168.201.1/24, or LXC_NETWORK in /etc/default/lxc-net).`+
+		`{{else if eq .owner "gateway"}}A static route sends {{.ROUTE}} to {{.GATEWAY}} instead of the subnet's router: unless that host forwards the traffic, it goes no further. Remove it (sudo ip route del {{.ROUTE}} via {{.GATEWAY}}) and the configuration that adds it at boot (netplan, systemd-networkd, /etc/sysconfig/network-scripts/route-{{.IFACE}}).`+
 		`{{else if eq .owner "reject"}}A reject route takes {{.ROUTE}}: remove it (sudo ip route del {{.ROUTE}}) and whatever adds it at boot.`+
 		`{{else}}The route to {{.ROUTE}} on {{.IFACE}} takes the traffic: find what added it (ip -d link show {{.IFACE}}; ip route show dev {{.IFACE}}) and move it off {{.VPC_CIDR}}.{{end}}`,
-	"Then ip route get ADDRESS must name dev {{.DEFAULT_IFACE}} for each address above, and the agent must be restarted if it hibernated: sudo systemctl restart amazon-ssm-agent")
+	"Then ip route get ADDRESS must name dev {{.DEFAULT_IFACE}}{{if eq .owner \"gateway\"}} and the default route's gateway{{end}} for each address above, and the agent must be restarted if it hibernated: sudo systemctl restart amazon-ssm-agent")
 
 // routeOwner names what an interface belongs to, by its name: the owner
 // that decides the fix. "eni" is a network interface of the instance (a
@@ -97,10 +98,37 @@ func (in *input) localRoute(a netip.Addr) (routes.Route, string, bool) {
 		def = f.IPv6Default
 	}
 	owner := routeOwner(r)
+	if !r.Reject && r.Iface == def && in.elsewhere(f, r, a) {
+		return r, "gateway", true
+	}
 	if !r.Reject && (r.Iface == def || owner == "eni" || owner == "other") {
 		return routes.Route{}, "", false
 	}
 	return r, owner, true
+}
+
+// elsewhere reports whether r, on the default route's interface, is a
+// more specific route that sends a, an address inside the VPC's CIDRs, to
+// a gateway other than the default route's (the subnet's router): a static
+// route to another host of the subnet.
+func (in *input) elsewhere(f *routes.Facts, r routes.Route, a netip.Addr) bool {
+	if !r.Gateway.IsValid() || r.Dst.Bits() == 0 || in.o.Plan == nil {
+		return false
+	}
+	if _, inside := in.o.Plan.InVPC(a); !inside {
+		return false
+	}
+	def, ok := f.Lookup(unspecified(a))
+	return ok && def.Dst.Bits() == 0 && def.Gateway.IsValid() && def.Gateway != r.Gateway
+}
+
+// unspecified is the address that only a default route holds: 0.0.0.0 or
+// ::, of a's family.
+func unspecified(a netip.Addr) netip.Addr {
+	if a.Unmap().Is4() {
+		return netip.IPv4Unspecified()
+	}
+	return netip.IPv6Unspecified()
 }
 
 // imdsAddr is the address of the IMDS endpoint the probe used.
@@ -233,7 +261,11 @@ func localRouteFinding(in *input) []finding.Finding {
 	}
 	summary := fmt.Sprintf("The route this host's kernel picks for %s (%s) is %s, not the default route's interface%s:%s the packets go into %s and never leave the host, so no security group, route table or endpoint is at fault. It breaks %s.",
 		head.addr, head.what, head.route, orNone(def), where, describeOwner(head), strings.Join(names, ", "))
-	fill := finding.Fill{"ROUTE": head.route.Dst.String(), "IFACE": head.route.Iface,
+	if head.owner == "gateway" {
+		summary = fmt.Sprintf("The route this host's kernel picks for %s (%s) is %s: a static route to %s, another host, not the subnet's router that the default route uses.%s Unless that host forwards the traffic, it goes no further, whatever the endpoint's security group allows. It breaks %s.",
+			head.addr, head.what, head.route, head.route.Gateway, strings.TrimSuffix(where, ";")+".", strings.Join(names, ", "))
+	}
+	fill := finding.Fill{"ROUTE": head.route.Dst.String(), "IFACE": head.route.Iface, "GATEWAY": head.route.Gateway.String(),
 		"owner": head.owner, "DEFAULT_IFACE": orPlaceholder(def, "DEFAULT_IFACE")}
 	if in.o.Plan != nil {
 		fill["VPC_CIDR"] = firstCIDR(in.o.Plan)
