@@ -97,11 +97,13 @@ const (
 // outside: a public endpoint). Each finding has its own function below;
 // netLinesOf sorts every endpoint's evidence into them once.
 func diagnoseNet(in *input) []finding.Finding {
+	// A local route can take IMDS's address before any plan is made (no
+	// region without IMDS): it is judged whatever else was observed.
+	out := localRouteFinding(in)
 	if in.o.Plan == nil || len(in.o.Net) == 0 && len(in.o.AgentDNS) == 0 {
-		return nil
+		return out
 	}
-	var out []finding.Finding
-	for _, r := range []rule{localRouteFinding, endpointBlocked, sharedEndpointBlocked, endpointUnreachable, connectionRefused, tlsFailed, optionalUnreachable, clockSkew} {
+	for _, r := range []rule{endpointBlocked, sharedEndpointBlocked, endpointUnreachable, connectionRefused, tlsFailed, optionalUnreachable, clockSkew} {
 		out = append(out, r(in)...)
 	}
 	return out

@@ -81,6 +81,9 @@ func routeScenarios() map[string]fixture {
 		"static-route-to-appliance": fx("a static route sends 10.0.1.0/24 to 10.0.0.50, another host of the subnet, instead of the VPC router 10.0.0.1: named, not the endpoint's security group",
 			viaGateway(withHostRoutes(vpceScen("timeout")), "10.0.1.0/24", "10.0.0.50"),
 			wtn(NetLocalRoute, finding.SevFail, []string{"10.0.0.50", "ip route del 10.0.1.0/24 via 10.0.0.50"}, "authorize-security-group-ingress")),
+		"imds-through-vpn-no-plan": fx("a VPN's 169.254.169.0/24 takes IMDS, so no region and no plan: the route is still named",
+			noPlan(imdsUnreachableVia(withHostRoutes(vpceScen("ok"), "169.254.169.0/24", "tun0"))),
+			wtn(NetLocalRoute, finding.SevFail, []string{"tun0", "169.254.169.254"})),
 		// Near misses.
 		"static-route-via-router": fx("a more specific route through the subnet's own router 10.0.0.1, and 443 dropped: net.endpoint-blocked",
 			viaGateway(withHostRoutes(vpceScen("timeout")), "10.0.1.0/24", "10.0.0.1"),
@@ -142,5 +145,11 @@ func proxyDialFails(s *probetest.Scen) *probetest.Scen {
 // viaGateway adds a route to dst through gw on ens5.
 func viaGateway(s *probetest.Scen, dst, gw string) *probetest.Scen {
 	s.O.Routes.Routes = append(s.O.Routes.Routes, routes.Route{Dst: netip.MustParsePrefix(dst), Gateway: netip.MustParseAddr(gw), Iface: "ens5"})
+	return s
+}
+
+// noPlan drops what needs the region: the plan and every live check of it.
+func noPlan(s *probetest.Scen) *probetest.Scen {
+	s.O.Plan, s.O.DNS, s.O.AgentDNS, s.O.Net = nil, nil, nil, nil
 	return s
 }

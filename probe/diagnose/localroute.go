@@ -259,8 +259,8 @@ func localRouteFinding(in *input) []finding.Finding {
 			where = fmt.Sprintf(" %s lies inside the VPC's %s;", head.addr, c)
 		}
 	}
-	summary := fmt.Sprintf("The route this host's kernel picks for %s (%s) is %s, not the default route's interface%s:%s the packets go into %s and never leave the host, so no security group, route table or endpoint is at fault. It breaks %s.",
-		head.addr, head.what, head.route, orNone(def), where, describeOwner(head), strings.Join(names, ", "))
+	summary := fmt.Sprintf("The route this host's kernel picks for %s (%s) is %s%s:%s the packets go into %s and never leave the host, so no security group, route table or endpoint is at fault. It breaks %s.",
+		head.addr, head.what, head.route, notDefault(def), where, describeOwner(head), strings.Join(names, ", "))
 	if head.owner == "gateway" {
 		summary = fmt.Sprintf("The route this host's kernel picks for %s (%s) is %s: a static route to %s, another host, not the subnet's router that the default route uses.%s Unless that host forwards the traffic, it goes no further, whatever the endpoint's security group allows. It breaks %s.",
 			head.addr, head.what, head.route, head.route.Gateway, strings.TrimSuffix(where, ";")+".", strings.Join(names, ", "))
@@ -275,11 +275,13 @@ func localRouteFinding(in *input) []finding.Finding {
 	return []finding.Finding{out}
 }
 
-func orNone(def string) string {
+// notDefault says that a route is not on the default route's interface,
+// when there is a default route.
+func notDefault(def string) string {
 	if def == "" {
 		return ""
 	}
-	return " (" + def + ")"
+	return ", not the default route's interface (" + def + ")"
 }
 
 // describeOwner says in words where a captured address's packets go.
