@@ -112,6 +112,9 @@ func routeScenarios() map[string]fixture {
 		"unnamed-interface-no-default": fx("no default route, the VPC's range on an interface whose name tells no owner, and 443 dropped: net.endpoint-blocked, the route is not blamed",
 			noDefault(withHostRoutes(vpceScen("timeout"), "10.0.0.0/16", "vnet-a1")),
 			blocked(NetEndpointBlocked)),
+		"routes-cut-short": fx("docker0 overlaps the endpoints, but the table held more routes than were kept: the kernel's pick is unknown, so net.endpoint-blocked as before",
+			truncated(withHostRoutes(vpceScen("timeout"), "10.0.1.0/24", "docker0")),
+			blocked(NetEndpointBlocked)),
 		"routes-not-read": fx("the endpoints time out and the routes were not read (under --root): net.endpoint-blocked, nothing about routes",
 			vpceScen("timeout"),
 			blocked(NetEndpointBlocked)),
@@ -151,5 +154,13 @@ func viaGateway(s *probetest.Scen, dst, gw string) *probetest.Scen {
 // noPlan drops what needs the region: the plan and every live check of it.
 func noPlan(s *probetest.Scen) *probetest.Scen {
 	s.O.Plan, s.O.DNS, s.O.AgentDNS, s.O.Net = nil, nil, nil, nil
+	return s
+}
+
+// truncated marks the table as cut short, as Read leaves it when the host
+// has more than routes.MaxRoutes routes.
+func truncated(s *probetest.Scen) *probetest.Scen {
+	s.O.Routes.Truncated = true
+	s.O.Routes.Problems = append(s.O.Routes.Problems, "5000 routes, only the first 4096 kept")
 	return s
 }

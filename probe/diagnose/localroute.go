@@ -86,8 +86,8 @@ type capture struct {
 // said when the routes were not read.
 func (in *input) localRoute(a netip.Addr) (routes.Route, string, bool) {
 	f := in.o.Routes
-	if f == nil || !f.Checked || !a.IsValid() {
-		return routes.Route{}, "", false
+	if f == nil || !f.Checked || !a.IsValid() || f.Truncated {
+		return routes.Route{}, "", false // not read, or cut short: the pick is unknown
 	}
 	r, ok := f.Lookup(a)
 	if !ok {

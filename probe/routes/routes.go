@@ -77,7 +77,8 @@ type Facts struct {
 	IPv6Default string   `json:"ipv6_default,omitempty"` // the interface of the IPv6 default route, "" when none
 	IPv4Addrs   []string `json:"ipv4_addrs,omitempty"`
 	IPv6Addrs   []string `json:"ipv6_addrs,omitempty"`
-	Routes      []Route  `json:"routes,omitempty"` // both tables, in table order, at most MaxRoutes
+	Routes      []Route  `json:"routes,omitempty"`    // both tables, in table order, at most MaxRoutes
+	Truncated   bool     `json:"truncated,omitempty"` // the tables held more than MaxRoutes: Lookup may miss the kernel's pick
 	Problems    []string `json:"problems,omitempty"`
 }
 
@@ -129,7 +130,7 @@ func Read(_ context.Context, procNet string) *Facts {
 	f.Routes = append(RoutesIPv4(v4), RoutesIPv6(v6)...)
 	if len(f.Routes) > MaxRoutes {
 		f.Problems = append(f.Problems, fmt.Sprintf("%d routes, only the first %d kept", len(f.Routes), MaxRoutes))
-		f.Routes = f.Routes[:MaxRoutes]
+		f.Routes, f.Truncated = f.Routes[:MaxRoutes], true
 	}
 	f.IPv4Addrs = LocalIPv4(read("fib_trie"))
 	f.IPv6Addrs = GlobalIPv6(read("if_inet6"))

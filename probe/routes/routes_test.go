@@ -2,9 +2,11 @@ package routes
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ssm-probe/ssm-probe/internal/golden"
@@ -71,5 +73,25 @@ func TestLookup(t *testing.T) {
 	}
 	if _, ok := (&Facts{}).Lookup(netip.MustParseAddr("10.0.1.1")); ok {
 		t.Error("a route found in no table")
+	}
+}
+
+// TestReadTruncated: a table longer than MaxRoutes is cut short and says
+// so; one of exactly MaxRoutes is not.
+func TestReadTruncated(t *testing.T) {
+	for _, n := range []int{MaxRoutes, MaxRoutes + 5} {
+		dir := t.TempDir()
+		var b strings.Builder
+		b.WriteString("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "cali%d\t%02X%02X14AC\t00000000\t0005\t0\t0\t0\tFFFFFFFF\t0\t0\t0\n", i, i&0xff, i>>8)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "route"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f := Read(context.Background(), dir)
+		if len(f.Routes) != min(n, MaxRoutes) || f.Truncated != (n > MaxRoutes) {
+			t.Errorf("%d routes: kept %d, truncated %v", n, len(f.Routes), f.Truncated)
+		}
 	}
 }
