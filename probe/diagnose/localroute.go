@@ -47,13 +47,13 @@ func routeOwner(r routes.Route) string {
 	switch {
 	case r.Reject:
 		return "reject"
-	case n == "docker0" || n == "docker_gwbridge":
+	case n == "docker0":
 		return "docker0"
-	case has("br-"):
+	case has("br-", "docker_gwbridge"):
 		return "docker-network"
 	case has("podman", "cni-podman"):
 		return "podman"
-	case has("cni", "flannel", "cali", "vxlan.calico", "cilium", "weave", "kube-bridge", "cbr0", "kube-ipvs", "genev_sys"):
+	case has("cni", "flannel", "cali", "vxlan.calico", "cilium", "weave", "kube-bridge", "cbr0", "genev_sys"):
 		return "cni"
 	case has("wg"):
 		return "wireguard"
