@@ -164,3 +164,23 @@ func truncated(s *probetest.Scen) *probetest.Scen {
 	s.O.Routes.Problems = append(s.O.Routes.Problems, "5000 routes, only the first 4096 kept")
 	return s
 }
+
+// TestRouteOwner names each interface's owner by its name, near misses
+// included (an ENI, a name that tells nothing).
+func TestRouteOwner(t *testing.T) {
+	cases := map[string]string{
+		"docker0": "docker0", "br-3f2a9c1d4e5b": "docker-network", "docker_gwbridge": "docker-network",
+		"cni-podman0": "podman", "podman1": "podman", "cni0": "cni", "flannel.1": "cni", "cali1a2b3c4d5e6": "cni",
+		"vxlan.calico": "cni", "cilium_host": "cni", "wg0": "wireguard", "tun0": "vpn", "tailscale0": "vpn",
+		"virbr0": "libvirt", "lxdbr0": "lxc", "ens5": "eni", "eth1": "eni", "enX0": "eni",
+		"bond0": "other", "vnet-a1": "other", "eni1a2b3c4d5e6": "other", "veth1234": "other",
+	}
+	for name, want := range cases {
+		if got := routeOwner(routes.Route{Iface: name}); got != want {
+			t.Errorf("routeOwner(%s) = %s, want %s", name, got, want)
+		}
+	}
+	if got := routeOwner(routes.Route{Iface: "docker0", Reject: true}); got != "reject" {
+		t.Errorf("a reject route's owner is %s", got)
+	}
+}
