@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
@@ -31,7 +32,7 @@ func dnsFamily() family {
 				"Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > {{.VPC_ID}} > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id {{.VPC_ID}} --enable-dns-support \"{\\\"Value\\\":true}\"",
 				"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver."),
 			Docs:      []string{finding.DocVPCDNS},
-			DependsOn: []finding.ID{NetIPv6OnlyEndpoints}},
+			DependsOn: []finding.ID{NetIPv6OnlyEndpoints, NetLocalRoute}},
 		{ID: DNSResolverBypassesVPC, Severity: finding.SevFail,
 			Title: "The host's DNS servers do not see the VPC's endpoint zone",
 			Fix: finding.FixLines(
@@ -44,9 +45,11 @@ func dnsFamily() family {
 		{ID: DNSEndpointNoAddress, Severity: finding.SevFail,
 			Title: "An endpoint name has no address",
 			Fix: finding.FixLines(
+				"{{if .nxdomain}}"+resolverRulesFix+"{{end}}",
 				"Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values={{.VPC_ID}} --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids {{.SUBNET_ID}}",
+				"{{if and .vpcNoData (not .nxdomain)}}"+resolverRulesFix+"{{end}}",
 				"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides."),
-			Docs:      []string{finding.DocVPCEndpoints, finding.DocPrivateDNS},
+			Docs:      []string{finding.DocVPCEndpoints, finding.DocPrivateDNS, finding.DocDNSFirewall, finding.DocResolverRules},
 			DependsOn: []finding.ID{HostResolvConf}},
 		{ID: DNSHostsOverride, Severity: finding.SevWarn,
 			Title: "/etc/hosts pins an endpoint name",
@@ -61,7 +64,7 @@ func dnsFamily() family {
 			Fix: "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it)." +
 				"{{if .stub}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
 			Docs:      []string{finding.DocVPCDNS},
-			DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints}},
+			DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints, NetLocalRoute}},
 	}}
 }
 
@@ -164,16 +167,58 @@ func resolverBypassesVPC(in *input) []finding.Finding {
 		finding.Fill{"DNS_SERVERS": obs.JoinAddrs(p.System), "REGION": p.Region, "domain": p.Domain, "VPC": vpcName(in.o)})
 }
 
+// resolverRulesFix shows the Route 53 Resolver rules that act on the
+// VPC's queries: DNS Firewall rule groups and forwarding rules.
+const resolverRulesFix = "Look for a Route 53 Resolver rule that answers for the endpoint names in this VPC: DNS Firewall rule groups (aws route53resolver list-firewall-rule-group-associations --vpc-id {{.VPC_ID}} --region {{.REGION}}; then aws route53resolver list-firewall-rules --firewall-rule-group-id RULE_GROUP_ID for a BLOCK rule whose domain list holds amazonaws.com names) and forwarding rules (aws route53resolver list-resolver-rule-associations --filters Name=VPCId,Values={{.VPC_ID}} --region {{.REGION}}; then aws route53resolver get-resolver-rule --resolver-rule-id RULE_ID for a FORWARD rule on {{.REGION}}.amazonaws.com or amazonaws.com). Exempt the Systems Manager names from the block, or drop the forwarding rule."
+
 // endpointNoAddress is dns.endpoint-no-address: the agent's resolver
-// answers NODATA or NXDOMAIN.
+// answers NODATA or NXDOMAIN. When AmazonProvidedDNS itself answers
+// NXDOMAIN for a regional endpoint name, which exists in public DNS
+// whatever the VPC, the likely cause is a Route 53 Resolver DNS Firewall
+// rule or a forwarding rule in the VPC (an endpoint without a subnet gives
+// NODATA); its NODATA is either that or a DNS Firewall block, whose
+// default response is NODATA.
 func endpointNoAddress(in *input) []finding.Finding {
 	subnet := "SUBNET_ID"
 	if in.o.IMDS != nil && in.o.IMDS.SubnetID != "" {
 		subnet = in.o.IMDS.SubnetID
 	}
-	return in.found(DNSEndpointNoAddress,
-		"The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected.",
-		in.lookups(lookupNoAddress), finding.Fill{"VPC_ID": vpcID(in.o), "SUBNET_ID": subnet})
+	e := in.lookups(lookupNoAddress)
+	if len(e.lines) == 0 {
+		return nil
+	}
+	summary := "The resolver the agent uses answers endpoint names with no address (NODATA or NXDOMAIN), so the agent cannot connect at all. NODATA for a regional name is the mark of an interface endpoint with private DNS enabled but no subnet selected."
+	fill := finding.Fill{"VPC_ID": vpcID(in.o), "SUBNET_ID": subnet, "REGION": orPlaceholder(regionOf(in.o), "REGION")}
+	nx, nodata := vpcNoAddress(in, e.hosts)
+	switch {
+	case len(nx) > 0:
+		summary = fmt.Sprintf("The resolver the agent uses answers endpoint names with no address, so the agent cannot connect at all. AmazonProvidedDNS itself answers NXDOMAIN for %s, names that exist in public DNS whatever the VPC: an interface endpoint without a subnet gives NODATA, not NXDOMAIN, so the likely cause is a Route 53 Resolver DNS Firewall rule that blocks them (with an NXDOMAIN response) or a Resolver forwarding rule that sends them to servers that do not know them.",
+			strings.Join(nx, ", "))
+		fill["nxdomain"] = true
+	case len(nodata) > 0:
+		summary += fmt.Sprintf(" AmazonProvidedDNS itself answers NODATA for %s: that, or a Route 53 Resolver DNS Firewall rule that blocks the names (NODATA is its default block response).", strings.Join(nodata, ", "))
+		fill["vpcNoData"] = true
+	}
+	return in.found(DNSEndpointNoAddress, summary, e, fill)
+}
+
+// vpcNoAddress lists the hosts among hosts for which AmazonProvidedDNS
+// answered NXDOMAIN, and those it answered NODATA.
+func vpcNoAddress(in *input, hosts []string) (nx, nodata []string) {
+	for i := range in.o.DNS {
+		d := &in.o.DNS[i]
+		if !d.Has(obs.RoleVPC) || !slices.Contains(hosts, d.Host) {
+			continue
+		}
+		switch d.Class() {
+		case errclass.NXDomain:
+			nx = appendUnique(nx, d.Host)
+		case errclass.NoData:
+			nodata = appendUnique(nodata, d.Host)
+		}
+	}
+	nodata = slices.DeleteFunc(nodata, func(h string) bool { return slices.Contains(nx, h) })
+	return nx, nodata
 }
 
 // hostsStale is dns.hosts-stale: /etc/hosts pins a name to an address

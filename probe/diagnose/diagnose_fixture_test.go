@@ -29,7 +29,8 @@ type fixture struct {
 type wantFinding struct {
 	ID       finding.ID       `json:"id"`
 	Severity finding.Severity `json:"severity"`
-	Text     []string         `json:"text,omitempty"` // each must appear in the summary, evidence or remediation
+	Text     []string         `json:"text,omitempty"`     // each must appear in the summary, evidence or remediation
+	NotText  []string         `json:"not_text,omitempty"` // none may appear there (a wrong cause or fix)
 }
 
 func writeFixture(t *testing.T, dir, name string, f fixture) {
@@ -102,6 +103,11 @@ func runFixtures(t *testing.T, dir string, families ...string) {
 					for _, s := range w.Text {
 						if !strings.Contains(txt, s) {
 							t.Errorf("%s does not mention %q:\n%s", x.ID, s, txt)
+						}
+					}
+					for _, s := range w.NotText {
+						if strings.Contains(txt, s) {
+							t.Errorf("%s mentions %q, which it must not:\n%s", x.ID, s, txt)
 						}
 					}
 				}

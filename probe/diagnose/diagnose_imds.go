@@ -86,6 +86,9 @@ func diagnoseIMDS(in *input) []finding.Finding {
 	}
 	switch id.Failure {
 	case imds.FailUnreachable, imds.FailNoAnswer:
+		if _, ok := in.imdsCaptured(); ok {
+			return nil // net.local-route names the route that takes it
+		}
 		return []finding.Finding{imdsUnreachable(cat, o, IMDSUnreachable)}
 	case imds.FailUnauthorized, imds.FailOther:
 		return []finding.Finding{imdsUnreachable(cat, o, IMDSUnusable)}

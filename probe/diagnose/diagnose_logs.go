@@ -34,7 +34,7 @@ func logFamily() family {
 			Title: "The agent's logs show timeouts to Systems Manager endpoints",
 			Fix:   "Run sudo ssm-probe on the instance: it tells an endpoint security group without 443, a missing NAT path and a DNS problem apart. For an interface endpoint, allow inbound 443 on its security group from the VPC CIDR.",
 			Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
-			DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
+			DependsOn: []finding.ID{NetLocalRoute, NetSharedEndpointBlocked, NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
 				DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, ProbeUnexplained}},
 		{ID: LogSessionLoggingBlocked, Severity: finding.SevWarn,
 			Title: "Session logging cannot reach its S3 bucket or CloudWatch log group",
@@ -47,11 +47,11 @@ func logFamily() family {
 			Title:     "The agent's logs show credential errors",
 			Fix:       "Give the agent credentials: attach an instance profile whose role has AmazonSSMManagedInstanceCore (aws ec2 associate-iam-instance-profile --instance-id INSTANCE_ID --iam-instance-profile Name=PROFILE_NAME), or turn on Default Host Management Configuration for the account and region; sudo ssm-probe on the instance tells which of IMDS, the profile and the role's credentials fails.",
 			Docs:      []string{finding.DocInstanceRole, finding.DocDHMC},
-			DependsOn: []finding.ID{IAMNoInstanceProfile, IAMCredsUnavailable, IMDSTokenTimeout, IMDSDisabled, IMDSUnreachable}},
+			DependsOn: []finding.ID{IAMNoInstanceProfile, IAMCredsUnavailable, IMDSTokenTimeout, IMDSDisabled, IMDSUnreachable, NetLocalRoute}},
 		{ID: LogAccessDenied, Severity: finding.SevWarn,
 			Title:     "The agent's logs show access denied",
-			Fix:       "Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name ROLE --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-			Docs:      []string{finding.DocInstanceRole},
+			Fix:       denialFix + "{{else}}Attach AmazonSSMManagedInstanceCore to the instance role: aws iam attach-role-policy --role-name {{.ROLE}} --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore{{end}}",
+			Docs:      []string{finding.DocInstanceRole, finding.DocAccessDenied},
 			DependsOn: []finding.ID{IAMSSMAccessDenied}},
 		{ID: LogDNSError, Severity: finding.SevWarn,
 			Title: "The agent's logs show DNS failures",
@@ -73,7 +73,7 @@ func logFamily() family {
 			Title: "The agent's last word is a registration still waiting for ssm",
 			Fix:   "Run sudo ssm-probe on the instance: a call to ssm that neither succeeds nor fails is usually held by a security group or firewall that drops 443 on the way to the ssm endpoint (for an interface endpoint, allow inbound 443 on its security group from the VPC CIDR).",
 			Docs:  []string{finding.DocAgentLogs, finding.DocVPCEndpoints},
-			DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
+			DependsOn: []finding.ID{NetLocalRoute, NetSharedEndpointBlocked, NetEndpointBlocked, NetNoRoute, DNSEndpointResolvesPub, DNSResolverBypassesVPC,
 				DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError, NetProxyFailed, ProbeUnexplained}},
 		{ID: LogThrottled, Severity: finding.SevWarn,
 			Title: "The agent's logs show API throttling",
@@ -131,6 +131,7 @@ func diagnoseLogs(in *input) []finding.Finding {
 		severity finding.Severity
 		summary  string
 		ev       []string
+		fill     finding.Fill
 	}
 	byID := map[finding.ID]*found{}
 	var order []finding.ID
@@ -147,6 +148,13 @@ func diagnoseLogs(in *input) []finding.Finding {
 			r.summary = credentialsSummary(&s)
 		}
 		ev := summaryEvidence(&s)
+		var fill finding.Fill
+		if s.Kind == journal.KindAccessDenied {
+			if sum, more, f, ok := logDenial(in, &s); ok {
+				r.summary, fill = sum, f
+				ev = append(ev, more...)
+			}
+		}
 		if r.id == LogEndpointTimeout {
 			ev = append(ev, liveAddresses(o, s.Addresses)...)
 		}
@@ -169,13 +177,13 @@ func diagnoseLogs(in *input) []finding.Finding {
 			}
 			continue
 		}
-		byID[r.id] = &found{severity, r.summary, ev}
+		byID[r.id] = &found{severity, r.summary, ev, fill}
 		order = append(order, r.id)
 	}
 	var out []finding.Finding
 	for _, id := range order {
 		f := byID[id]
-		out = append(out, cat.NewAt(id, f.severity, f.summary, f.ev))
+		out = append(out, cat.NewAt(id, f.severity, f.summary, f.ev, f.fill))
 	}
 	if f, ok := registrationPending(cat, o.Logs); ok {
 		out = append(out, f)

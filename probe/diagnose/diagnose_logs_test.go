@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,19 @@ func event(k journal.Kind, ago time.Duration, addrs ...string) journal.Summary {
 	return journal.Summary{Kind: k, Count: 12, First: runAt.Add(-ago - time.Hour), Last: runAt.Add(-ago),
 		Addresses: addrs, Samples: []journal.Sample{{Source: "/var/log/amazon/ssm/amazon-ssm-agent.log:42",
 			Text: "2026-11-22 09:59:00.0000 ERROR [HealthCheck] error when calling AWS APIs"}}}
+}
+
+// deniedEvent is an access-denied summary whose sample is an agent line
+// quoting the service's message, ending in clause.
+func deniedEvent(clause string) journal.Summary {
+	e := event(journal.KindAccessDenied, time.Minute)
+	action := "ssm:UpdateInstanceInformation"
+	if strings.Contains(clause, "service control") {
+		action = "ssmmessages:CreateDataChannel"
+	}
+	e.Samples = []journal.Sample{{Source: "/var/log/amazon/ssm/amazon-ssm-agent.log:42",
+		Text: "2026-11-22 09:59:00.0000 ERROR [HealthCheck] error when calling AWS APIs. error details - AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/app-ssm-role/i-0123456789abcdef0 is not authorized to perform: " + action + " on resource: arn:aws:ec2:ap-northeast-1:123456789012:instance/i-0123456789abcdef0 " + clause}}
+	return e
 }
 
 // credEvent is a credentials-error summary naming the sources that failed,
@@ -93,6 +107,19 @@ func logScenarios() map[string]fixture {
 		"access-denied": fx("AccessDenied on ssm calls: the role lacks the managed policy; no live check confirms it.",
 			withLogs(healthy().Net("10.0.1.X", "ok"), true, event(journal.KindAccessDenied, time.Minute)),
 			w(LogAccessDenied, finding.SevWarn)),
+		"access-denied-vpce": fx("The agent's UpdateInstanceInformation is denied because no VPC endpoint policy allows it, and its ssm path uses an endpoint address: the endpoint policy alone.",
+			withLogs(healthy().Net("10.0.1.X", "ok"), true, deniedEvent("because no VPC endpoint policy allows the ssm:UpdateInstanceInformation action")),
+			wtn(LogAccessDenied, finding.SevWarn, []string{"VPC endpoint policy", "describe-vpc-endpoints", "ssm:UpdateInstanceInformation", "app-ssm-role", "a private address"},
+				"attach-role-policy", "organizations", "does not fit")),
+		"access-denied-vpce-public": fx("The agent's log names a VPC endpoint policy while its ssm path uses public addresses: named, and said not to fit.",
+			withLogs(probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").
+				Answer("10.0.0.2", errclass.None, []string{"52.119.0.X"}).
+				Agent("10.0.0.2", errclass.None, []string{"52.119.0.X"}).
+				Net("52.119.0.X", "ok"), true, deniedEvent("because no VPC endpoint policy allows the ssm:UpdateInstanceInformation action")),
+			wtn(LogAccessDenied, finding.SevWarn, []string{"VPC endpoint policy", "does not fit"})),
+		"access-denied-scp-logs-only": fx("ssm-probe logs: CreateDataChannel denied by an explicit deny in an SCP names the SCP alone.",
+			withLogs(probetest.NewScen(nil), false, deniedEvent("with an explicit deny in a service control policy")),
+			wtn(LogAccessDenied, finding.SevWarn, []string{"service control policy", "SERVICE_CONTROL_POLICY", "app-ssm-role"}, "describe-vpc-endpoints", "attach-role-policy")),
 		"credentials-logs-only": fx("Credential errors through ssm-probe logs: warn.",
 			withLogs(probetest.NewScen(nil), false, event(journal.KindCredentialsError, time.Minute)),
 			w(LogCredentialsError, finding.SevWarn)),

@@ -25,6 +25,8 @@ const (
 	NetTLSFailed               finding.ID = "net.tls-failed"
 	NetClockSkew               finding.ID = "net.clock-skew"
 	NetOptionalEndpointUnreach finding.ID = "net.optional-endpoint-unreachable"
+	NetLocalRoute              finding.ID = "net.local-route"
+	NetSharedEndpointBlocked   finding.ID = "net.shared-endpoint-blocked"
 )
 
 // netFamily pairs the findings about the network path to the endpoints with the rules that raise them.
@@ -68,6 +70,17 @@ func netFamily() family {
 			Fix:       "If session logging or encryption is used, add the matching endpoint (an S3 gateway endpoint, or interface endpoints for logs and kms) or a NAT path; otherwise sessions stall for minutes before the prompt appears.",
 			Docs:      []string{finding.DocSessionLogging, finding.DocVPCEndpoints},
 			DependsOn: []finding.ID{PrefsLoggingEndpointUnreach}},
+		{ID: NetSharedEndpointBlocked, Severity: finding.SevFail,
+			Title: "Endpoints shared from another VPC cannot be reached",
+			Fix: finding.FixLines(
+				"1. Routes, both ways: this subnet's route table must send the hub's range (it holds {{.HUB_ADDR}}) to the transit gateway or the peering connection (aws ec2 describe-route-tables --filters Name=association.subnet-id,Values=SUBNET_ID --region {{.REGION}}), the transit gateway's route tables must carry the hub's range towards the hub's attachment and {{.VPC_CIDR}} back towards this VPC's (aws ec2 search-transit-gateway-routes --transit-gateway-route-table-id TGW_RTB_ID --filters Name=state,Values=active --region {{.REGION}}), and the hub subnets' route tables must send {{.VPC_CIDR}} back.",
+				"2. The hub endpoint's security group must allow TCP 443 from {{.VPC_CIDR}}: in the hub account, aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.{{.REGION}}.ssm --query 'VpcEndpoints[].Groups' --region {{.REGION}}, then aws ec2 authorize-security-group-ingress --group-id ENDPOINT_SG_ID --protocol tcp --port 443 --cidr {{.VPC_CIDR}}",
+				"3. The private hosted zone that answers the endpoint names must be associated with {{.VPC_ID}} and point at the hub endpoints' current addresses: aws route53 list-hosted-zones-by-vpc --vpc-id {{.VPC_ID}} --vpc-region {{.REGION}}; aws route53 list-resource-record-sets --hosted-zone-id ZONE_ID"),
+			Docs: []string{finding.DocCentralEndpoints, finding.DocEndpointSG, finding.DocVPCEndpoints}},
+		{ID: NetLocalRoute, Severity: finding.SevFail,
+			Title: "A local route takes the traffic meant for the VPC",
+			Fix:   localRouteFix,
+			Docs:  []string{finding.DocVPCEndpoints, finding.DocTroubleshoot}},
 	}}
 }
 
@@ -84,11 +97,13 @@ const (
 // outside: a public endpoint). Each finding has its own function below;
 // netLinesOf sorts every endpoint's evidence into them once.
 func diagnoseNet(in *input) []finding.Finding {
+	// A local route can take IMDS's address before any plan is made (no
+	// region without IMDS): it is judged whatever else was observed.
+	out := localRouteFinding(in)
 	if in.o.Plan == nil || len(in.o.Net) == 0 && len(in.o.AgentDNS) == 0 {
-		return nil
+		return out
 	}
-	var out []finding.Finding
-	for _, r := range []rule{endpointBlocked, endpointUnreachable, connectionRefused, tlsFailed, optionalUnreachable, clockSkew} {
+	for _, r := range []rule{endpointBlocked, sharedEndpointBlocked, endpointUnreachable, connectionRefused, tlsFailed, optionalUnreachable, clockSkew} {
 		out = append(out, r(in)...)
 	}
 	return out
@@ -103,6 +118,7 @@ const (
 	netRefused                 // TCP is refused
 	netTLS                     // TLS or HTTP fails on the address that connected
 	netOptional                // an optional endpoint does not answer
+	netShared                  // TCP times out on a private address outside the VPC: an endpoint shared from a hub VPC
 )
 
 // netLine is one line of network evidence, with the certificate issuer a
@@ -128,6 +144,9 @@ func (in *input) netLinesOf(v *agentpath.View) []netLine {
 	ap := in.byHost[host]
 	if ap != nil && ap.SearchExpanded() {
 		return nil // judged by dns.search-list-hijack
+	}
+	if in.capturedHost(v) {
+		return nil // judged by net.local-route: the packets never left the host
 	}
 	addrs, src := v.AgentAddrs()
 	if len(addrs) == 0 {
@@ -171,6 +190,8 @@ func (in *input) netLinesOf(v *agentpath.View) []netLine {
 		case stage == obs.NetTCP && (class == errclass.Timeout || class == errclass.Unreachable):
 			if c, inside := p.InVPC(a); inside {
 				out = append(out, netLine{what: netBlocked, line: line + fmt.Sprintf(" [%s is inside %s: an interface endpoint]", a, c)})
+			} else if note, ok := sharedNote(p, v, a); ok {
+				out = append(out, netLine{what: netShared, line: line + note})
 			} else {
 				out = append(out, netLine{what: netPublic, line: line + publicNote(p, v, a)})
 			}
@@ -206,6 +227,68 @@ func endpointBlocked(in *input) []finding.Finding {
 		fmt.Sprintf("Endpoint names resolve to addresses inside %s, which belong to interface VPC endpoints, and TCP 443 to them times out: the endpoints' security group does not allow HTTPS from this instance. Private DNS of an interface endpoint is VPC-wide: creating the endpoint redirected every subnet, including subnets that used to reach the service through a NAT or internet gateway, which is why instances that worked before broke.",
 			vpcName(in.o)),
 		e, finding.Fill{"VPC_CIDR": firstCIDR(in.o.Plan)})
+}
+
+// sharedEndpointBlocked is net.shared-endpoint-blocked: the names resolve
+// to private addresses outside the VPC's CIDRs, which are interface
+// endpoints of another VPC (a hub reached through a transit gateway or a
+// peering, its private hosted zone associated with this VPC), and TCP 443
+// to them times out. Not public: neither "enable private DNS" nor a NAT is
+// the fix.
+func sharedEndpointBlocked(in *input) []finding.Finding {
+	e, _ := in.netEvidence(netShared)
+	if len(e.lines) == 0 {
+		return nil
+	}
+	hub := sharedAddrs(in)
+	summary := fmt.Sprintf("Endpoint names resolve to private addresses outside %s (%s): interface endpoints shared from another VPC (a hub reached through a transit gateway or a VPC peering, whose private hosted zone answers the names). TCP 443 to them times out, so the agent cannot reach Systems Manager. The addresses are not public: private DNS, a NAT or new endpoints in this VPC are not the fix. Check, in order: the routes to the hub's range and back (this subnet's route table, the transit gateway's or the peering's), the hub endpoint's security group (443 from this VPC's CIDR), and the private hosted zone's association and records.",
+		vpcName(in.o), strings.Join(hub, ", "))
+	fill := finding.Fill{"VPC_CIDR": firstCIDR(in.o.Plan), "VPC_ID": vpcID(in.o), "REGION": orPlaceholder(in.o.Plan.Region, "REGION")}
+	if len(hub) > 0 {
+		fill["HUB_ADDR"] = hub[0]
+	}
+	return in.found(NetSharedEndpointBlocked, summary, e, fill)
+}
+
+// sharedNote says why a, which the agent dialled, is taken for a shared
+// endpoint: a private address (RFC 1918, RFC 6598) outside the VPC's
+// CIDRs, and what AmazonProvidedDNS answers beside it. (When
+// AmazonProvidedDNS answers inside the VPC, the host's resolver bypasses
+// it and the DNS rules speak before this is asked.)
+func sharedNote(p *obs.Plan, v *agentpath.View, a netip.Addr) (string, bool) {
+	if len(p.VPCCIDRs) == 0 || !privateAddr(a) {
+		return "", false
+	}
+	vpcAddrs, by := v.VPCAnswer()
+	switch {
+	case by == nil:
+		return fmt.Sprintf(" [%s is a private address outside the VPC; AmazonProvidedDNS gave no answer to compare]", a), true
+	case overlap([]netip.Addr{a}, vpcAddrs):
+		return fmt.Sprintf(" [%s is a private address outside the VPC; AmazonProvidedDNS %s also answers %s]", a, by.Resolver, obs.JoinAddrs(vpcAddrs)), true
+	}
+	return fmt.Sprintf(" [%s is a private address outside the VPC, from the host's resolver; AmazonProvidedDNS %s answers %s: the name is not shared with this VPC through a private hosted zone]", a, by.Resolver, obs.JoinAddrs(vpcAddrs)), true
+}
+
+// sharedAddrs lists the shared endpoints' addresses whose TCP failed.
+func sharedAddrs(in *input) []string {
+	var out []string
+	for i := range in.views {
+		v := &in.views[i]
+		addrs, _ := v.AgentAddrs()
+		for _, a := range addrs {
+			n := v.Net[a]
+			if n == nil {
+				continue
+			}
+			if stage, _ := n.Failed(); stage != obs.NetTCP {
+				continue
+			}
+			if _, ok := sharedNote(in.o.Plan, v, a); ok {
+				out = appendUnique(out, a.String())
+			}
+		}
+	}
+	return out
 }
 
 // endpointUnreachable is dns.endpoint-resolves-public in a VPC, and

@@ -35,6 +35,7 @@ func netScenarios() map[string]fixture {
 	none := errclass.None
 	vpce := []string{"10.0.1.X"}
 	pub := []string{"52.119.0.X"}
+	hub := []string{"10.1.4.X"}
 	return map[string]fixture{
 		"healthy-vpc-endpoints": fx("Interface endpoints with private DNS; the host asks the VPC resolver; every endpoint answers.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).
@@ -54,10 +55,35 @@ func netScenarios() map[string]fixture {
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, []string{"10.0.4.X"}).Answer("169.254.169.253", none, []string{"10.0.4.X"}).
 				Agent("10.0.0.2", none, []string{"10.0.4.X"}).Net("10.0.4.X", "timeout"),
 			w(NetEndpointBlocked, finding.SevFail)),
+		"shared-endpoints-blocked": fx("Hub-and-spoke: a private hosted zone answers the names with the hub VPC's endpoints at 10.1.4.X, outside 10.0.0.0/16, from both resolvers; 443 is dropped on the way: the shared-endpoint finding, never public",
+			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, hub).Answer("169.254.169.253", none, hub).
+				Agent("10.0.0.2", none, hub).Net("10.1.4.X", "timeout"),
+			wtn(NetSharedEndpointBlocked, finding.SevFail, []string{"10.1.4.11", "transit gateway", "search-transit-gateway-routes", "--cidr 10.0.0.0/16", "list-hosted-zones-by-vpc --vpc-id vpc-0abc"},
+				"public addresses", "private-dns-enabled", "NAT gateway")),
+		"shared-endpoints-cgnat-blocked": fx("The hub uses the shared address space 100.64.0.0/10 for its endpoints: shared, not public",
+			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, []string{"100.64.8.X"}).Answer("169.254.169.253", none, []string{"100.64.8.X"}).
+				Agent("10.0.0.2", none, []string{"100.64.8.X"}).Net("100.64.8.X", "timeout"),
+			wtn(NetSharedEndpointBlocked, finding.SevFail, []string{"100.64.8.11"})),
+		"shared-endpoints-reachable": fx("Near miss: the hub's endpoints answer through the transit gateway: ok",
+			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", none, hub).Answer("169.254.169.253", none, hub).
+				Agent("10.0.0.2", none, hub).Net("10.1.4.X", "ok")),
+		"shared-host-resolver-only": fx("The host's resolver (a corporate DNS) answers the hub's private addresses, AmazonProvidedDNS public ones, and 443 to the hub times out: the agent dials the hub, so the shared-endpoint checks, with AmazonProvidedDNS's answer as evidence; never public",
+			probetest.NewScen([]string{"10.9.0.53"}, "10.0.0.0/16").Answer("10.9.0.53", none, hub).Answer("169.254.169.253", none, pub).
+				Agent("10.9.0.53", none, hub).Net("10.1.4.X", "timeout"),
+			wtn(NetSharedEndpointBlocked, finding.SevFail, []string{"10.1.4.11", "from the host's resolver", "52.119.0.11"}, "private-dns-enabled")),
+		"vpc-resolver-nxdomain": fx("AmazonProvidedDNS itself answers NXDOMAIN for the regional names, which always exist: a DNS Firewall or forwarding rule, shown first",
+			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", errclass.NXDomain, nil).Answer("169.254.169.253", errclass.NXDomain, nil).
+				Agent("10.0.0.2", errclass.NXDomain, nil),
+			wtn(DNSEndpointNoAddress, finding.SevFail, []string{"NXDOMAIN", "DNS Firewall", "list-firewall-rule-group-associations --vpc-id vpc-0abc", "list-resolver-rule-associations --filters Name=VPCId,Values=vpc-0abc"},
+				"the mark of an interface endpoint")),
+		"corp-resolver-nxdomain-vpc-public": fx("Near miss: the host's own DNS answers NXDOMAIN while AmazonProvidedDNS answers: the VPC's rules are not at fault, so no DNS Firewall text",
+			probetest.NewScen([]string{"10.9.0.53"}, "10.0.0.0/16").Answer("10.9.0.53", errclass.NXDomain, nil).Answer("169.254.169.253", none, pub).
+				Agent("10.9.0.53", errclass.NXDomain, nil),
+			wtn(DNSEndpointNoAddress, finding.SevFail, []string{"NODATA or NXDOMAIN"}, "DNS Firewall", "route53resolver")),
 		"private-dns-no-subnet": fx("Private DNS on, no subnet selected: NODATA.",
 			probetest.NewScen([]string{"10.0.0.2"}, "10.0.0.0/16").Answer("10.0.0.2", errclass.NoData, nil).Answer("169.254.169.253", errclass.NoData, nil).
 				Agent("10.0.0.2", errclass.NoData, nil),
-			w(DNSEndpointNoAddress, finding.SevFail)),
+			wtn(DNSEndpointNoAddress, finding.SevFail, []string{"describe-vpc-endpoints", "no subnet selected", "DNS Firewall rule", "list-firewall-rule-group-associations"})),
 		"domain-joined-public": fx("The AD DNS server does not forward to the VPC; it answers public addresses, there is no NAT.",
 			probetest.NewScen([]string{"10.0.9.9"}, "10.0.0.0/16").Answer("10.0.9.9", none, []string{"203.0.113.X"}).
 				Answer("10.0.0.2", none, vpce).Answer("169.254.169.253", none, vpce).

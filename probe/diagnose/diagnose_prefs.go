@@ -47,7 +47,7 @@ func prefsFamily() family {
 			Title: "The session preferences could not be checked",
 			Fix:   "To let the probe read them, grant the instance role ssm:GetDocument on document/SSM-SessionManagerRunShell (AmazonSSMManagedInstanceCore has it), and s3:ListBucket / logs:DescribeLogGroups for the destinations; or read them yourself: Systems Manager > Session Manager > Preferences, or aws ssm get-document --name SSM-SessionManagerRunShell --query Content --output text",
 			Docs:  []string{finding.DocPrefsConsole, finding.DocPrefsCLI},
-			DependsOn: []finding.ID{NetClockSkew, IMDSUnreachable, IMDSTokenTimeout, IMDSDisabled, IMDSUnusable,
+			DependsOn: []finding.ID{NetLocalRoute, NetSharedEndpointBlocked, NetClockSkew, IMDSUnreachable, IMDSTokenTimeout, IMDSDisabled, IMDSUnusable,
 				IAMNoInstanceProfile, IAMCredsUnavailable, NetEndpointBlocked, NetNoRoute, NetConnectionRefused,
 				NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub, DNSResolverBypassesVPC, DNSEndpointNoAddress,
 				DNSHostsStale, DNSVPCResolverSilent, DNSResolverError, DNSSearchListHijack, HostResolvConf,
@@ -55,11 +55,11 @@ func prefsFamily() family {
 		{ID: IAMSSMAccessDenied, Severity: finding.SevWarn,
 			Title: "The instance role may not call the Systems Manager API",
 			Fix: finding.FixLines(
-				"Managed policy missing: aws iam list-attached-role-policies --role-name {{.ROLE}}; attach it: aws iam attach-role-policy --role-name {{.ROLE}} --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+				denialFix+"{{else}}Managed policy missing: aws iam list-attached-role-policies --role-name {{.ROLE}}; attach it: aws iam attach-role-policy --role-name {{.ROLE}} --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 				"Service control policy: in the Organizations management account, aws organizations list-policies-for-target --target-id ACCOUNT_ID --filter SERVICE_CONTROL_POLICY, and look for a Deny on ssm:*, ssmmessages:* or ec2messages:*; narrow it or exempt the role.",
 				"Permissions boundary: aws iam get-role --role-name {{.ROLE}} --query Role.PermissionsBoundary; if one is set, it must allow ssm:*, ssmmessages:* and ec2messages:* calls the managed policy grants (or remove it: aws iam delete-role-permissions-boundary --role-name {{.ROLE}}).",
-				"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy)."),
-			Docs: []string{finding.DocInstanceRole, finding.DocSCP, finding.DocBoundary, finding.DocEndpointPolicy}},
+				"VPC endpoint policy: aws ec2 describe-vpc-endpoints --filters Name=service-name,Values=com.amazonaws.REGION.ssm --query 'VpcEndpoints[].PolicyDocument'; a custom policy must allow the role's ssm calls (or reset it to full access: aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --reset-policy).{{end}}"),
+			Docs: []string{finding.DocInstanceRole, finding.DocSCP, finding.DocBoundary, finding.DocEndpointPolicy, finding.DocAccessDenied}},
 	}}
 }
 
@@ -103,7 +103,7 @@ func diagnosePrefs(in *input) []finding.Finding {
 		}
 		cannot("The session preferences could not be read: ssm rejected the signature for its time.", ev...)
 	case d.Call.Fault == prefs.FaultDenied:
-		out = append(out, ssmDenied(cat, po, d.Call.ErrorType, d.Call.Summary()))
+		out = append(out, ssmDenied(in, po, d.Call))
 	case d.Missing:
 		// No preferences document: the defaults, no session logging.
 	case d.Call.Status != 200:
@@ -214,14 +214,32 @@ func docVersion(po *obs.PrefsObs) string {
 
 // ssmDenied is iam.ssm-access-denied: the instance role was refused
 // ssm:GetDocument, which AmazonSSMManagedInstanceCore allows. What stops
-// that call stops the agent's own calls too: the managed policy is missing,
-// or an SCP, a permissions boundary or the VPC endpoint's policy denies it.
-func ssmDenied(cat *finding.Catalog, po *obs.PrefsObs, errType, call string) finding.Finding {
+// that call stops the agent's own calls too. When the answer's message
+// names the policy type that refused (prefs.ParseDenial), that one is the
+// cause and its fix the only fix; otherwise the managed policy, an SCP, a
+// permissions boundary and the VPC endpoint's policy are all possible.
+func ssmDenied(in *input, po *obs.PrefsObs, call *prefs.Call) finding.Finding {
 	role := orPlaceholder(po.Role, "ROLE")
-	return cat.New(IAMSSMAccessDenied,
-		fmt.Sprintf("The instance role %s was refused ssm:GetDocument (%s), which AmazonSSMManagedInstanceCore allows. Whatever refuses it most likely refuses the agent's own Systems Manager calls too, so the instance may not register or open sessions. The session preferences were not read.",
-			role, orPlaceholder(errType, "AccessDenied")),
-		[]string{call, "role: " + role}, finding.Fill{"ROLE": role})
+	ev := []string{call.Summary(), "role: " + role}
+	fill := finding.Fill{"ROLE": role, "REGION": orPlaceholder(po.Region, "REGION")}
+	summary := fmt.Sprintf("The instance role %s was refused ssm:GetDocument (%s), which AmazonSSMManagedInstanceCore allows.",
+		role, orPlaceholder(call.ErrorType, "AccessDenied"))
+	if d, ok := prefs.ParseDenial(call.Message); ok {
+		if d.Action == "" {
+			d.Action = "ssm:GetDocument"
+		}
+		summary += " " + denialWords(d)
+		fillDenial(fill, d)
+		if d.Policy == prefs.PolicyVPCEndpoint {
+			fits, why := viaInterfaceEndpoint(in, call.Addr, call.Proxy)
+			ev = append(ev, why)
+			if !fits {
+				summary += " That does not fit the address evidence: " + why + "; a VPC endpoint policy applies only to calls through an interface endpoint, so look for what carries this host's calls into one (a proxy, or a firewall that forwards them)."
+			}
+		}
+	}
+	summary += " Whatever refuses it most likely refuses the agent's own Systems Manager calls too, so the instance may not register or open sessions. The session preferences were not read."
+	return in.cat.New(IAMSSMAccessDenied, summary, ev, fill)
 }
 
 // prefsFixCLI is the command pair that edits the account's Session Manager

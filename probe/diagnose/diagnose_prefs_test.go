@@ -53,6 +53,24 @@ func withPrefs(s *probetest.Scen, status obs.Status, po *obs.PrefsObs) *probetes
 	return s
 }
 
+// deniedBy is the start of the message of an AccessDeniedException to the
+// probe's GetDocument (IAM User Guide, "Troubleshoot access denied error
+// messages"); the denial clause follows.
+const deniedBy = "User: arn:aws:sts::123456789012:assumed-role/app-role/i-0123456789abcdef0 is not authorized to perform: ssm:GetDocument on resource: arn:aws:ssm:ap-northeast-1::document/SSM-SessionManagerRunShell "
+
+// denied is a GetDocument answered AccessDeniedException with message,
+// from addr.
+func denied(message, addr string) *prefs.DocumentResult {
+	c := okCall(prefs.APIGetDocument, "ssm", 400, "AccessDeniedException", prefs.FaultDenied)
+	c.Message, c.Addr = message, addr
+	return &prefs.DocumentResult{Call: c}
+}
+
+// wtn is a wanted finding that must name text and must not name notText.
+func wtn(id finding.ID, sev finding.Severity, text []string, notText ...string) wantFinding {
+	return wantFinding{ID: id, Severity: sev, Text: text, NotText: notText}
+}
+
 // read is a GetDocument that returned p.
 func read(p prefs.Preferences) *prefs.DocumentResult {
 	return &prefs.DocumentResult{Call: okCall(prefs.APIGetDocument, "ssm", 200, "", prefs.FaultNone),
@@ -126,6 +144,32 @@ func prefsScenarios() map[string]fixture {
 			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: &prefs.DocumentResult{
 				Call: okCall(prefs.APIGetDocument, "ssm", 400, "AccessDeniedException", prefs.FaultDenied)}}),
 			w(IAMSSMAccessDenied, finding.SevWarn)),
+		"access-denied-vpce": fx("GetDocument denied because no VPC endpoint policy allows it, through an endpoint address in the VPC: the endpoint policy alone",
+			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: denied(deniedBy+"because no VPC endpoint policy allows the ssm:GetDocument action", "10.0.1.11:443")}),
+			wtn(IAMSSMAccessDenied, finding.SevWarn, []string{"VPC endpoint policy", "describe-vpc-endpoints", "com.amazonaws.ap-northeast-1.ssm", "10.0.1.11"},
+				"organizations", "Permissions boundary", "Managed policy missing", "does not fit")),
+		"access-denied-vpce-public": fx("the message names a VPC endpoint policy but the call reached a public address: named, and said not to fit",
+			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: denied(deniedBy+"because no VPC endpoint policy allows the ssm:GetDocument action", "52.119.0.11:443")}),
+			wtn(IAMSSMAccessDenied, finding.SevWarn, []string{"VPC endpoint policy", "does not fit", "52.119.0.11, a public address"}, "organizations")),
+		"access-denied-scp": fx("GetDocument denied by an explicit deny in a service control policy: the SCP alone, not the endpoint policy",
+			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: denied(deniedBy+"with an explicit deny in a service control policy", "10.0.1.11:443")}),
+			wtn(IAMSSMAccessDenied, finding.SevWarn, []string{"service control policy", "--filter SERVICE_CONTROL_POLICY", "denies ssm:GetDocument"},
+				"describe-vpc-endpoints", "Permissions boundary", "attach-role-policy")),
+		"access-denied-rcp": fx("GetDocument denied by an explicit deny in a resource control policy",
+			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: denied(deniedBy+"with an explicit deny in a resource control policy", "10.0.1.11:443")}),
+			wtn(IAMSSMAccessDenied, finding.SevWarn, []string{"RESOURCE_CONTROL_POLICY"}, "SERVICE_CONTROL_POLICY", "describe-vpc-endpoints")),
+		"access-denied-boundary": fx("GetDocument denied because no permissions boundary allows it",
+			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: denied(deniedBy+"because no permissions boundary allows the ssm:GetDocument action", "10.0.1.11:443")}),
+			wtn(IAMSSMAccessDenied, finding.SevWarn, []string{"Role.PermissionsBoundary", "app-role"}, "organizations", "describe-vpc-endpoints")),
+		"access-denied-session": fx("GetDocument denied because no session policy allows it",
+			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: denied(deniedBy+"because no session policy allows the ssm:GetDocument action", "10.0.1.11:443")}),
+			wtn(IAMSSMAccessDenied, finding.SevWarn, []string{"Session policy"}, "organizations", "describe-vpc-endpoints")),
+		"access-denied-identity": fx("GetDocument denied because no identity-based policy allows it: the managed policy, and nothing else",
+			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: denied(deniedBy+"because no identity-based policy allows the ssm:GetDocument action", "10.0.1.11:443")}),
+			wtn(IAMSSMAccessDenied, finding.SevWarn, []string{"attach-role-policy --role-name app-role"}, "organizations", "describe-vpc-endpoints", "Permissions boundary")),
+		"access-denied-no-clause": fx("an AccessDenied message that names no policy type: every possible cause is listed",
+			withPrefs(healthy(), obs.StatusSkip, &obs.PrefsObs{Document: denied(deniedBy+"with an explicit deny", "10.0.1.11:443")}),
+			wtn(IAMSSMAccessDenied, finding.SevWarn, []string{"Service control policy", "Permissions boundary", "VPC endpoint policy", "Managed policy missing"})),
 		"signature-expired": fx("the signature was rejected for its time and no Date header showed skew: net.clock-skew from the signature",
 			withPrefs(healthy(), obs.StatusFail, &obs.PrefsObs{Document: &prefs.DocumentResult{
 				Call: okCall(prefs.APIGetDocument, "ssm", 400, "InvalidSignatureException", prefs.FaultClockSkew)}}),

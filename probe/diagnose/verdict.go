@@ -101,6 +101,9 @@ func heldToPaths(in *input, fs []finding.Finding) {
 		if f.Severity != finding.SevFail || !pathFamily(f.ID) {
 			continue
 		}
+		if _, imds := in.imdsCaptured(); f.ID == NetLocalRoute && imds {
+			continue // IMDS is on the agent's way to credentials, which no endpoint path shows
+		}
 		var works []string
 		contradicted := len(f.Endpoints) > 0
 		for _, h := range f.Endpoints {

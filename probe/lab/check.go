@@ -3,6 +3,7 @@ package lab
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type ReportFinding struct {
 	Title    string   `json:"title"`
 	Summary  string   `json:"summary"`
 	Evidence []string `json:"evidence"`
+	Fix      []string `json:"remediation"`
 	Since    string   `json:"since"` // when its failures began (the headline finding only)
 	// ChangesBefore are the host changes in the window before Since.
 	ChangesBefore []struct {
@@ -144,6 +146,7 @@ func Evaluate(w Want, r *Report, exit int, wall time.Duration) []string {
 			probs = append(probs, "unexpected fail finding "+f.ID+": "+f.Title)
 		}
 	}
+	probs = append(probs, named(w, r)...)
 	probs = append(probs, dated(w, r)...)
 	limit := time.Duration(w.MaxSeconds * float64(time.Second))
 	if w.MaxSeconds <= 0 {
@@ -182,6 +185,46 @@ func Classify(w Want, probs []string) Result {
 
 // OK reports whether the result keeps the run green.
 func (r Result) OK() bool { return r == Pass || r == KnownBug }
+
+// named checks want.names and want.not_names against the findings' text:
+// summary, evidence and fix.
+func named(w Want, r *Report) []string {
+	var probs []string
+	text := func(id string) (string, bool) {
+		for _, f := range r.Findings {
+			if f.ID == id {
+				return f.Summary + "\n" + strings.Join(f.Evidence, "\n") + "\n" + strings.Join(f.Fix, "\n"), true
+			}
+		}
+		return "", false
+	}
+	check := func(m map[string][]string, must bool) {
+		ids := make([]string, 0, len(m))
+		for id := range m {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			txt, ok := text(id)
+			if !ok {
+				probs = append(probs, "finding "+id+" is absent: cannot check what it names")
+				continue
+			}
+			for _, s := range m[id] {
+				if strings.Contains(txt, s) != must {
+					if must {
+						probs = append(probs, fmt.Sprintf("finding %s does not name %q", id, s))
+					} else {
+						probs = append(probs, fmt.Sprintf("finding %s names %q, which it must not", id, s))
+					}
+				}
+			}
+		}
+	}
+	check(w.Names, true)
+	check(w.NotNames, false)
+	return probs
+}
 
 // dated checks want.changed_before: the headline finding carries since and
 // names each path among the changes before it.

@@ -127,11 +127,13 @@ func (n *Net) Leftovers(ctx context.Context) ([]string, error) {
 // infrastructure namespace and its peer moved straight into the instance's,
 // so no link ever exists in the host's namespace.
 //
+// links are the scenario's local interfaces of the instance (bridges).
+//
 // With ipv6Only the instance gets no IPv4 address or route, but RouterAddr6
 // and InstanceAddr6 on the veth and an IPv6 default route through it: the
 // infrastructure namespace has no link but lo and the veth, so the route
 // ends there.
-func (n *Net) Setup(ctx context.Context, extra []netip.Addr, ipv6Only bool) error {
+func (n *Net) Setup(ctx context.Context, extra []netip.Addr, ipv6Only bool, links ...LocalLink) error {
 	steps := [][]string{
 		{"netns", "add", InfraNS},
 		{"netns", "add", InstNS},
@@ -164,9 +166,45 @@ func (n *Net) Setup(ctx context.Context, extra []netip.Addr, ipv6Only bool) erro
 		for _, p := range InstanceRoutes() {
 			fmt.Fprintf(&inst, "route add %s via %s dev %s\n", p, RouterAddr, InstLink)
 		}
+		// A bridge with no port, as docker0 is with no container: the
+		// kernel installs its connected route, and what it takes goes
+		// nowhere.
+		for _, l := range links {
+			fmt.Fprintf(&inst, "link add %s type bridge\naddr add %s dev %s\nlink set %s up\n", l.Name, l.Addr, l.Name, l.Name)
+		}
 	}
 	_, err := n.ip(ctx, inst.String(), "-n", InstNS, "-batch", "-")
 	return err
+}
+
+// localLinkRoute reports whether a route of the instance on dev is one of
+// a scenario's local link's own: IPv4 inside its prefix (the connected,
+// local and broadcast routes), IPv6 link-local or multicast only. Such a
+// route ends at a bridge with no port.
+func localLinkRoute(links []LocalLink, dev, dst string, v6 bool) bool {
+	for _, l := range links {
+		if l.Name != dev {
+			continue
+		}
+		if v6 {
+			p, err := netip.ParsePrefix(dst)
+			if err != nil {
+				a, err2 := netip.ParseAddr(dst)
+				if err2 != nil {
+					return false
+				}
+				p = netip.PrefixFrom(a, 128)
+			}
+			return netip.MustParsePrefix("fe80::/10").Contains(p.Addr()) || p.Addr().IsMulticast()
+		}
+		own := netip.MustParsePrefix(l.Addr).Masked()
+		if a, err := netip.ParseAddr(dst); err == nil {
+			return own.Contains(a)
+		}
+		p, err := netip.ParsePrefix(dst)
+		return err == nil && own.Contains(p.Addr()) && p.Bits() >= own.Bits()
+	}
+	return false
 }
 
 // WriteEtc writes the instance's /etc/netns/<InstNS>/{resolv.conf,hosts},
@@ -236,8 +274,13 @@ func Ruleset(rules []Rule) (string, error) {
 // (an IPv6-only scenario's default route ends in the infrastructure
 // namespace), and a route lookup for an address outside the lab's prefixes
 // fails (a lookup sends no packet).
-func (n *Net) Isolated(ctx context.Context) error {
-	for ns, want := range map[string][]string{InstNS: {"lo", InstLink}, InfraNS: {"lo", InfraLink}} {
+func (n *Net) Isolated(ctx context.Context, links ...LocalLink) error {
+	instLinks := []string{"lo", InstLink}
+	for _, l := range links {
+		instLinks = append(instLinks, l.Name)
+	}
+	sort.Strings(instLinks)
+	for ns, want := range map[string][]string{InstNS: instLinks, InfraNS: {"lo", InfraLink}} {
 		out, err := n.ip(ctx, "", "-n", ns, "-j", "link", "show")
 		if err != nil {
 			return err
@@ -272,7 +315,7 @@ func (n *Net) Isolated(ctx context.Context) error {
 		if r.Dst == "default" {
 			return fmt.Errorf("namespace %s has a default route via %s", InstNS, r.Dev)
 		}
-		if r.Dev != "" && r.Dev != InstLink && r.Dev != "lo" {
+		if r.Dev != "" && r.Dev != InstLink && r.Dev != "lo" && !localLinkRoute(links, r.Dev, r.Dst, false) {
 			return fmt.Errorf("namespace %s routes %s via %s", InstNS, r.Dst, r.Dev)
 		}
 	}
@@ -288,7 +331,7 @@ func (n *Net) Isolated(ctx context.Context) error {
 		return fmt.Errorf("ip -6 -n %s -j route show: %w", InstNS, err)
 	}
 	for _, r := range routes6 {
-		if r.Dev != "" && r.Dev != InstLink && r.Dev != "lo" {
+		if r.Dev != "" && r.Dev != InstLink && r.Dev != "lo" && !localLinkRoute(links, r.Dev, r.Dst, true) {
 			return fmt.Errorf("namespace %s routes %s via %s", InstNS, r.Dst, r.Dev)
 		}
 	}

@@ -77,13 +77,17 @@ const (
 	SetVPCE   = "vpce"    // healthy interface endpoints, 10.0.1.11-16
 	SetVPCESG = "vpce-sg" // interface endpoints in another subnet, 10.0.4.11-16
 	SetPublic = "public"  // the services' "public" addresses, 203.0.113.11-16 (TEST-NET-3)
+	// SetHub: interface endpoints of a shared-services (hub) VPC,
+	// 10.1.4.11-16, outside the VPC's 10.0.0.0/16, reached as through a
+	// transit gateway (the instance routes 10.1.4.0/24 to the router).
+	SetHub = "hub"
 )
 
 // setPrefix maps each address set to its first three octets.
-var setPrefix = map[string]string{SetVPCE: "10.0.1", SetVPCESG: "10.0.4", SetPublic: "203.0.113"}
+var setPrefix = map[string]string{SetVPCE: "10.0.1", SetVPCESG: "10.0.4", SetPublic: "203.0.113", SetHub: "10.1.4"}
 
 // SetNames lists the address sets.
-func SetNames() []string { return []string{SetVPCE, SetVPCESG, SetPublic} }
+func SetNames() []string { return []string{SetVPCE, SetVPCESG, SetPublic, SetHub} }
 
 // SetAddr returns the address of service in set.
 func SetAddr(set, service string) (netip.Addr, error) {
@@ -132,5 +136,5 @@ func InfraAddrs(extra []netip.Addr) []netip.Addr {
 // packet to any other address fails with "network unreachable" inside the
 // instance namespace and never leaves it.
 func InstanceRoutes() []string {
-	return []string{VPCCIDR, "169.254.0.0/16", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"}
+	return []string{VPCCIDR, "169.254.0.0/16", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "10.1.4.0/24"}
 }

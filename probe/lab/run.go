@@ -85,10 +85,10 @@ func (r *Runner) RunScenario(ctx context.Context, s *Scenario, format string) (r
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Net.Setup(ctx, extra, s.IPv6Only); err != nil {
+	if err := r.Net.Setup(ctx, extra, s.IPv6Only, s.LocalLinks...); err != nil {
 		return nil, err
 	}
-	if err := r.Net.Isolated(ctx); err != nil {
+	if err := r.Net.Isolated(ctx, s.LocalLinks...); err != nil {
 		return nil, fmt.Errorf("isolation check: %w", err)
 	}
 	if err := r.Net.Firewall(ctx, s.Firewall); err != nil {

@@ -58,6 +58,12 @@ type Scenario struct {
 	VPCDNS     DNSSpec  `json:"vpc_dns"`               // AmazonProvidedDNS
 	CorpDNS    *DNSSpec `json:"corp_dns,omitempty"`    // the corporate DNS at CorpDNSAddr; nil means none runs
 	Firewall   []Rule   `json:"firewall,omitempty"`    // packets from the instance that are dropped
+	// LocalLinks are interfaces of the instance besides its veth, as a
+	// container runtime, a CNI or a VPN adds them: each a bridge with no
+	// port, named and addressed as given ("docker0", "10.0.1.1/24"), whose
+	// connected route the kernel installs. Traffic it takes never leaves
+	// the instance.
+	LocalLinks []LocalLink `json:"local_links,omitempty"`
 	// DateOffset shifts every endpoint's clock ("-10m"): its HTTP Date
 	// header, and the time against which it checks a SigV4 signature's
 	// X-Amz-Date. The instance's clock is then off by minus that much.
@@ -73,6 +79,28 @@ type Scenario struct {
 	// replays a change made on the host just before the agent broke.
 	FileAges map[string]string `json:"file_ages,omitempty"`
 	Want     Want              `json:"want"`
+}
+
+// LocalLink is one local interface of the instance (Scenario.LocalLinks).
+type LocalLink struct {
+	Name string `json:"name"` // the interface name, e.g. docker0, br-3f2a9c1d4e5b, wg0
+	Addr string `json:"addr"` // its address and prefix, e.g. 10.0.1.1/24
+}
+
+// localLinkName is an interface name the lab may create: at most 15
+// characters (IFNAMSIZ), not the lab's own prefix.
+var localLinkName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,14}$`)
+
+// Validate checks the name and the address.
+func (l LocalLink) Validate() error {
+	if !localLinkName.MatchString(l.Name) || strings.HasPrefix(l.Name, NSPrefix) || l.Name == InstLink {
+		return fmt.Errorf("local_links: name %q: 1 to 15 of [a-z0-9_.-], not the lab's own", l.Name)
+	}
+	p, err := netip.ParsePrefix(l.Addr)
+	if err != nil || !p.Addr().Is4() || p.Bits() < 8 {
+		return fmt.Errorf("local_links: %s addr %q: an IPv4 address with a prefix of /8 or longer", l.Name, l.Addr)
+	}
+	return nil
 }
 
 // Preferences documents a scenario can serve (PrefsSpec.Document).
@@ -103,7 +131,12 @@ type PrefsSpec struct {
 	// DenyGetDocument makes ssm:GetDocument answer AccessDeniedException, as
 	// for a role without AmazonSSMManagedInstanceCore, or an SCP, permissions
 	// boundary or endpoint policy that denies it.
-	DenyGetDocument  bool   `json:"deny_get_document,omitempty"`
+	DenyGetDocument bool `json:"deny_get_document,omitempty"`
+	// DenyClause is the denial clause of that AccessDeniedException's
+	// message (IAM User Guide, "Troubleshoot access denied error
+	// messages"); empty means "because no identity-based policy allows the
+	// ssm:GetDocument action".
+	DenyClause       string `json:"deny_clause,omitempty"`
 	RunAsEnabled     bool   `json:"runAsEnabled,omitempty"`     // sessions start as RunAsDefaultUser
 	RunAsDefaultUser string `json:"runAsDefaultUser,omitempty"` // the Run As user
 }
@@ -123,6 +156,9 @@ const maxKMSKeyID = 2048
 func (p *PrefsSpec) Validate() error {
 	if p == nil {
 		return nil
+	}
+	if p.DenyClause != "" && (!p.DenyGetDocument || len(p.DenyClause) > 200 || strings.ContainsAny(p.DenyClause, "\n\"")) {
+		return fmt.Errorf("prefs: deny_clause needs deny_get_document, and is one short line")
 	}
 	switch p.Document {
 	case "", PrefsNone:
@@ -180,7 +216,7 @@ func validLogGroup(g string) bool {
 func (p *PrefsSpec) Fake(dateOffset time.Duration) prefstest.Config {
 	c := prefstest.Config{Region: Region, ClockOffset: dateOffset, RecordLimit: maxRecordedRequests}
 	if p != nil {
-		c.DenyGetDocument = p.DenyGetDocument
+		c.DenyGetDocument, c.DenyClause = p.DenyGetDocument, p.DenyClause
 	}
 	if p == nil || p.Document != PrefsSaved {
 		return c
@@ -281,6 +317,11 @@ type Want struct {
 	// ChangedBefore lists host paths the headline finding (the report's
 	// first) must name among its changes_before, and it must carry since.
 	ChangedBefore []string `json:"changed_before,omitempty"`
+	// Names maps a finding ID to texts its summary, evidence or fix must
+	// contain (the objects it must name); NotNames to texts they must not
+	// (a wrong cause or fix). The finding must be present for either.
+	Names    map[string][]string `json:"names,omitempty"`
+	NotNames map[string][]string `json:"not_names,omitempty"`
 	// MaxSeconds bounds the probe's wall time in this world, at the
 	// default --timeout. Required, and at most MaxWall.
 	MaxSeconds float64 `json:"max_seconds"`
@@ -378,6 +419,14 @@ func (s *Scenario) Validate() error {
 		if r.Port < 0 || r.Port > 65535 {
 			return fmt.Errorf("firewall port %d", r.Port)
 		}
+	}
+	for _, l := range s.LocalLinks {
+		if err := l.Validate(); err != nil {
+			return err
+		}
+	}
+	if len(s.LocalLinks) > 0 && s.IPv6Only {
+		return fmt.Errorf("local_links: an IPv6-only instance has no IPv4 links")
 	}
 	if _, err := s.Offset(); err != nil {
 		return err
@@ -521,7 +570,7 @@ func otherEntry(answer string) (resolvtest.Entry, error) {
 		}
 		return resolvtest.Entry{Addrs: []netip.Addr{a}}, nil
 	}
-	if answer == SetVPCE || answer == SetVPCESG || answer == SetPublic {
+	if slices.Contains(SetNames(), answer) {
 		return resolvtest.Entry{}, fmt.Errorf("dns other: %q is per service; give one address", answer)
 	}
 	return entry(answer, "")

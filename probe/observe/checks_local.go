@@ -65,8 +65,9 @@ func procPath(cfg *Config, p string) string {
 	return filepath.Join("/proc", p)
 }
 
-// routesCheck reads the default routes and addresses of both families
-// (package routes), to tell an IPv6-only host. Live only.
+// routesCheck reads the routes and addresses of both families (package
+// routes), to tell an IPv6-only host and which interface takes an address
+// the agent needs (net.local-route). Live only.
 func routesCheck(cfg *Config) Check {
 	target := "/proc/net/route, /proc/net/ipv6_route"
 	if !cfg.Live || cfg.Offline {

@@ -97,3 +97,18 @@ func TestPreferencesUse(t *testing.T) {
 		}
 	}
 }
+
+type denialWant struct {
+	Found  bool   `json:"found"`
+	Denial Denial `json:"denial"`
+}
+
+// TestParseDenial reads the denial clauses of IAM's access-denied messages,
+// as AWS answers and agent log lines carry them, and the near misses that
+// name no policy type.
+func TestParseDenial(t *testing.T) {
+	golden.Cases(t, filepath.Join("testdata", "denial"), func(b []byte) any {
+		d, ok := ParseDenial(string(b))
+		return denialWant{Found: ok, Denial: d}
+	})
+}

@@ -54,6 +54,7 @@ type Config struct {
 	Role            string            // the role named in AccessDenied messages; "" means imdstest's default
 	Document        string            // the Content of SSM-SessionManagerRunShell; "" means it does not exist
 	DenyGetDocument bool              // GetDocument answers AccessDeniedException
+	DenyClause      string            // that answer's denial clause; "" means no identity-based policy allows it
 	Buckets         map[string]string // bucket name -> its region; an absent bucket answers 404
 	BucketStatus    int               // when set, every signed HeadBucket answers this status (e.g. 403)
 	LogGroups       []string          // existing log groups; EncryptedGroups have a KMS key
@@ -272,9 +273,13 @@ func (s *Server) ssm(w http.ResponseWriter, target string, body []byte) {
 		return
 	}
 	if s.cfg.DenyGetDocument {
+		clause := s.cfg.DenyClause
+		if clause == "" {
+			clause = "because no identity-based policy allows the ssm:GetDocument action"
+		}
 		jsonError(w, http.StatusBadRequest, "AccessDeniedException", fmt.Sprintf(
-			"User: arn:aws:sts::%s:assumed-role/%s/i-0fake0123456789ab is not authorized to perform: ssm:GetDocument on resource: arn:aws:ssm:%s:%s:document/%s because no identity-based policy allows the ssm:GetDocument action",
-			Account, s.cfg.Role, s.cfg.Region, Account, in.Name))
+			"User: arn:aws:sts::%s:assumed-role/%s/i-0fake0123456789ab is not authorized to perform: ssm:GetDocument on resource: arn:aws:ssm:%s:%s:document/%s %s",
+			Account, s.cfg.Role, s.cfg.Region, Account, in.Name, clause))
 		return
 	}
 	if in.Name != "SSM-SessionManagerRunShell" || s.cfg.Document == "" {
