@@ -181,6 +181,11 @@ func DefaultPatterns() []Pattern {
 		{Kind: KindNetworkUnreachable, Literals: []string{"connect: no route to host", "connect: network is unreachable"}, Not: []string{"proxyconnect tcp"}, Class: errclass.Unreachable, Extract: hostAddr},
 		{Kind: KindAPIError, Literals: []string{"error when calling AWS APIs", "RequestError: send request failed", "increasing error count by"},
 			Not: []string{"[DataBackend]"}, Extract: hostAddr},
+		// The shared credentials of the workers: aws/amazon-ssm-agent
+		// common/identity/credentialproviders/sharedprovider/sharedprovider.go:82
+		// (67a6d4ac, Retrieve), `shared credentials are already expired, they
+		// were retrieved at %v and expired at %v`, both times RFC 3339.
+		{Kind: KindCredentialsExpired, Literals: []string{"shared credentials are already expired"}, Class: errclass.Other},
 		// The ssmmessages control channel: aws/amazon-ssm-agent
 		// agent/messageservice/interactor/mgsinteractor/mgsinteractor.go,
 		// Initialize (`Error setting up control channel: %v`, then `Set up

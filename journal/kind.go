@@ -68,6 +68,12 @@ const (
 	KindSSMUserCreateFailed Kind = "ssm-user-create-failed" // the agent could not create ssm-user or its sudoers file
 )
 
+// The agent's shared credentials: the workers read the credentials the core
+// agent saved, and refuse them once identity_config.json says they expired.
+const (
+	KindCredentialsExpired Kind = "credentials-expired" // `shared credentials are already expired, they were retrieved at … and expired at …`
+)
+
 // The Values of a KindCredentialsError event: which of the EC2 identity's
 // two credential sources the entry shows failing.
 const (
@@ -87,5 +93,6 @@ func Kinds() []Kind {
 		KindIdentitySelected, KindIdentityFailed, KindRegistrationError, KindFingerprintChanged,
 		KindKMSDataKeyFailed, KindRunAsUserMissing, KindFilewatcherError, KindDataChannelError,
 		KindSSMUserCreateFailed,
+		KindCredentialsExpired,
 	}
 }
