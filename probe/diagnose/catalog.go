@@ -41,6 +41,7 @@ func families() []family {
 		ipv6Family(),         // diagnose_ipv6.go
 		verdictFamily(),      // verdict.go
 		agentCredsFamily(),   // diagnose_agentcreds.go
+		channelFamily(),      // diagnose_channel.go
 	}
 }
 

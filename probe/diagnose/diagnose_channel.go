@@ -1,0 +1,175 @@
+package diagnose
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/agentpath"
+	"github.com/ssm-probe/ssm-probe/probe/finding"
+	"github.com/ssm-probe/ssm-probe/probe/obs"
+)
+
+// The finding about the agent's control channel to ssmmessages.
+const (
+	AgentControlChannelDown finding.ID = "agent.control-channel-down"
+)
+
+// minWebsocketHeartbeat is the first agent whose control channel pings its
+// websocket, which notices a dropped connection sooner (docs/AGENT-FACTS.md).
+const minWebsocketHeartbeat = "3.3.987.0"
+
+// channelFamily pairs agent.control-channel-down with its rule.
+func channelFamily() family {
+	restart := "{{if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}"
+	return family{rules: []rule{controlChannelDown}, entries: []finding.Entry{
+		{ID: AgentControlChannelDown, Severity: finding.SevFail,
+			Title: "The agent's control channel to ssmmessages dropped and never came back",
+			Fix: "Restart the agent, which opens a new control channel at start (" + restart + "), and check that /var/log/amazon/ssm/amazon-ssm-agent.log then says Set up control channel successfully." +
+				"{{if .oldAgent}} Then update the agent (AWS-UpdateSSMAgent, or the package manager): {{.VERSION}} predates " + minWebsocketHeartbeat + ", whose websocket heartbeat notices a dropped connection sooner.{{end}}",
+			Docs: []string{finding.DocAgentStatus, finding.DocTroubleshoot},
+			DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub,
+				DNSResolverBypassesVPC, DNSHostsStale, DNSEndpointNoAddress, DNSSearchListHijack, DNSResolverError,
+				NetClockSkew, IAMNoInstanceProfile, IAMCredsUnavailable, IAMSSMAccessDenied, AgentCredentialsExpired, ProbeUnexplained}},
+	}}
+}
+
+// controlChannelDown builds agent.control-channel-down: the agent's logs
+// hold a control channel success (`Set up control channel successfully`,
+// `Successfully opened websocket connection to:`), then control channel
+// failures (`failed to reconnect to the control channel …`, `Error setting
+// up control channel …`, `Failed to get controlchannel token …`) or
+// `SSM Connection channel status is set to ec2messages`, and no success
+// after them. When the live path to ssmmessages reaches HTTPS nothing on
+// the network explains it: it is the root cause, a fail. When that path is
+// broken the live finding is the cause and this one (a warn) folds into it;
+// without a live path to judge by it is a warn.
+func controlChannelDown(in *input) []finding.Finding {
+	o := in.o
+	if o.Logs == nil || (o.Agent != nil && o.Agent.RunningChecked && !o.Agent.Running) {
+		return nil
+	}
+	up := logSummary(o, journal.KindControlChannelUp)
+	if up == nil || up.Last.IsZero() {
+		return nil // it never connected in the logs read: not a drop
+	}
+	var failures []journal.Sample
+	var since time.Time
+	earlier := func(t time.Time) {
+		if t.After(up.Last) && (since.IsZero() || t.Before(since)) {
+			since = t
+		}
+	}
+	if s := logSummary(o, journal.KindControlChannelError); s != nil && s.Last.After(up.Last) {
+		failures = append(failures, samplesAfter(s, up.Last)...)
+		earlier(s.First) // every failure is after the success: the first is exact
+	}
+	if s := logSummary(o, journal.KindChannelInUse); s != nil {
+		for _, sm := range samplesAfter(s, up.Last) {
+			if strings.HasSuffix(strings.TrimSpace(sm.Text), "set to ec2messages") {
+				failures = append(failures, sm)
+			}
+		}
+	}
+	if len(failures) == 0 {
+		return nil
+	}
+	for _, sm := range failures {
+		earlier(sm.Time)
+	}
+	earlier(channelRun(o.Logs, up.Last))
+	if since.IsZero() {
+		since = up.Last // untimed failures: after the success, no earlier
+	}
+	upAt := up.Last.UTC().Format("2006-01-02 15:04:05")
+	sinceAt := since.UTC().Format("2006-01-02 15:04:05")
+	ev := []string{}
+	if n := len(up.Samples); n > 0 {
+		sm := up.Samples[n-1]
+		ev = append(ev, fmt.Sprintf("last success: %s: %s", sm.Source, sm.Text))
+	}
+	for _, sm := range failures {
+		ev = append(ev, fmt.Sprintf("after it: %s: %s", sm.Source, sm.Text))
+	}
+	summary := fmt.Sprintf("The agent's control channel to ssmmessages dropped: its last success was at %s UTC, the first failure after it at %s UTC, and no line since shows it reconnected. Session Manager reaches a node only through this channel, so sessions fail (TargetNotConnected) even while Run Command may still work.",
+		upAt, sinceAt)
+	sev := finding.SevWarn
+	p := ssmmessagesPath(in)
+	switch {
+	case p != nil && p.OK():
+		sev = finding.SevFail
+		summary += fmt.Sprintf(" %s answers over HTTPS now, so nothing on the network path explains it: the agent stopped reconnecting, and a restart opens a new channel.", p.Host)
+		ev = append(ev, fmt.Sprintf("live check: the agent's path to %s reaches HTTPS now (%s)", p.Host, pathAddr(p)))
+	case p != nil && p.State == agentpath.PathBroken:
+		summary += fmt.Sprintf(" %s does not answer now either: the live finding about it is the cause.", p.Host)
+		ev = append(ev, fmt.Sprintf("live check: the agent's path to %s breaks at %s (%s)", p.Host, p.Failed, p.Class))
+	case o.Live:
+		ev = append(ev, "live check: the agent's path to ssmmessages could not be followed")
+	default:
+		summary += " Without live checks nothing shows whether ssmmessages answers now."
+	}
+	fill := finding.Fill{}
+	if o.Agent != nil {
+		fill = agentFill(o)
+		if v, err := o.Agent.ParsedVersion(); err == nil && !v.AtLeast(minWebsocketHeartbeat) {
+			fill["oldAgent"] = true
+			fill["VERSION"] = "agent " + o.Agent.Version
+			ev = append(ev, fmt.Sprintf("agent %s predates %s: no websocket heartbeat on its control channel", o.Agent.Version, minWebsocketHeartbeat))
+		}
+	}
+	f := in.cat.NewAt(AgentControlChannelDown, sev, summary, ev, fill)
+	if p != nil {
+		f.About(p.Host)
+	}
+	return []finding.Finding{f}
+}
+
+// samplesAfter returns s's samples dated after t.
+func samplesAfter(s *journal.Summary, t time.Time) []journal.Sample {
+	var out []journal.Sample
+	for _, sm := range s.Samples {
+		if sm.Time.After(t) {
+			out = append(out, sm)
+		}
+	}
+	if len(out) == 0 && s.Last.After(t) && s.First.After(t) && len(s.Samples) > 0 {
+		// Untimed samples of a summary whose every line is after t.
+		out = append(out, s.Samples...)
+	}
+	return out
+}
+
+// channelRun is when the timeline's current run of ssmmessages failures
+// that followed the success at up began; zero when it has none.
+func channelRun(l *journal.Result, up time.Time) time.Time {
+	if l.Timeline == nil {
+		return time.Time{}
+	}
+	var since time.Time
+	for _, r := range l.Timeline.Failing {
+		if r.Endpoint == string(obs.ServiceSSMMessages) && r.Since.After(up) && (since.IsZero() || r.Since.Before(since)) {
+			since = r.Since
+		}
+	}
+	return since
+}
+
+// ssmmessagesPath is the agent's path to the planned ssmmessages endpoint;
+// nil without one.
+func ssmmessagesPath(in *input) *agentpath.AgentPath {
+	for i := range in.paths {
+		if in.paths[i].Service == obs.ServiceSSMMessages {
+			return &in.paths[i]
+		}
+	}
+	return nil
+}
+
+// pathAddr names the address a path dialled.
+func pathAddr(p *agentpath.AgentPath) string {
+	if p.Dialed.IsValid() {
+		return "via " + p.Dialed.String()
+	}
+	return "via " + p.Via
+}
