@@ -45,6 +45,11 @@ func agentCredsFamily() family {
 	}}
 }
 
+// credentialsStartGrace is how long after its start the agent is given to
+// rewrite an expired cache: its refresher fetches credentials at start,
+// within seconds when the role answers.
+const credentialsStartGrace = 2 * time.Minute
+
 // expiredLineRE reads the two times of the shared provider's refusal
 // (sharedprovider.go:82).
 var expiredLineRE = regexp.MustCompile(`retrieved at (\S+) and expired at (\S+)`)
@@ -65,7 +70,15 @@ func credentialsExpired(in *input) []finding.Finding {
 	var ev []string
 	var retrieved, expires string
 	sev := finding.SevWarn
-	if c := a.SharedCredentials; c != nil && running && !c.ExpiresAt.IsZero() && c.ExpiresAt.Before(o.StartedAt) {
+	start := time.Time{}
+	if o.Logs != nil {
+		start = lastStart(o.Logs)
+	}
+	// An agent that started after the expiry, moments before the run, may
+	// not have rewritten its cache yet: its refresher runs at start.
+	justStarted := !start.IsZero() && o.StartedAt.Sub(start) < credentialsStartGrace
+	if c := a.SharedCredentials; c != nil && running && !c.ExpiresAt.IsZero() && c.ExpiresAt.Before(o.StartedAt) &&
+		!(justStarted && start.After(c.ExpiresAt)) {
 		sev = finding.SevFail
 		expires, retrieved = rfc3339(c.ExpiresAt), rfc3339(c.RetrievedAt)
 		ev = append(ev, fmt.Sprintf("%s: CredentialsExpiresAt %s, CredentialsRetrievedAt %s; the run began %s, %s after the expiry",

@@ -44,6 +44,13 @@ func refresherErrorLog(t time.Time) journal.Summary {
 			Text: t.Format("2006-01-02 15:04:05.0000") + " ERROR [CredentialRefresher] Retrieve credentials produced error: failed to retrieve instance profile role credentials. Err: RequestError: send request failed"}}}
 }
 
+// startLog is the core agent's start line, at t.
+func startLog(t time.Time) journal.Summary {
+	return journal.Summary{Kind: journal.KindAgentVersion, Count: 1, First: t, Last: t, Values: []string{"3.3.1142.0"},
+		Samples: []journal.Sample{{Source: "/var/log/amazon/ssm/amazon-ssm-agent.log:1", Time: t,
+			Text: t.Format("2006-01-02 15:04:05.0000") + " INFO [amazon-ssm-agent] Starting Core Agent: amazon-ssm-agent - v3.3.1142.0"}}}
+}
+
 func agentCredsScenarios(t *testing.T) map[string]fixture {
 	c := func(comment string, want []wantFinding, patches ...obj) fixture {
 		return idCase(t, comment, want, patches...)
@@ -75,6 +82,11 @@ func agentCredsScenarios(t *testing.T) map[string]fixture {
 			ws(wt(AgentCredentialsExpired, finding.SevWarn, "expired at 2024-06-01T11:00:00Z")),
 			obj{"live": false, "imds": nil}, offline,
 			logsPatch([]journal.Summary{expiredLog(at(11, 58), "2024-06-01T05:00:00Z", "2024-06-01T11:00:00Z")})),
+		"near-miss-expired-just-started": c("Near miss: the cache expired at 11:00, and the agent started 30 s before the run: its refresher, which runs at start, may not have rewritten the file yet: no finding.", nil,
+			shared("2024-06-01T05:00:00Z", "2024-06-01T11:00:00Z"), logsPatch([]journal.Summary{startLog(at(11, 59).Add(30 * time.Second))})),
+		"expired-file-restarted-long-ago": c("The agent started at 11:30, after the expiry, and half an hour later the cache is still expired: fail.",
+			ws(wt(AgentCredentialsExpired, finding.SevFail, "expired at 2024-06-01T11:00:00Z")),
+			shared("2024-06-01T05:00:00Z", "2024-06-01T11:00:00Z"), logsPatch([]journal.Summary{startLog(at(11, 30))})),
 		"near-miss-not-expired": c("Near miss: the cached credentials expire five hours after the run: no finding.", nil,
 			shared("2024-06-01T11:00:00Z", "2024-06-01T17:00:00Z")),
 		"near-miss-expired-agent-stopped": c("Near miss: the cache expired, but the agent is not running (a stopped agent renews nothing): agent.not-running only.",

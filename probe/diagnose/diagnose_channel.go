@@ -75,8 +75,15 @@ func controlChannelDown(in *input) []finding.Finding {
 	if len(failures) == 0 {
 		return nil
 	}
+	var lastFailure time.Time
 	for _, sm := range failures {
 		earlier(sm.Time)
+		if sm.Time.After(lastFailure) {
+			lastFailure = sm.Time
+		}
+	}
+	if start := lastStart(o.Logs); !start.IsZero() && start.After(lastFailure) {
+		return nil // the agent restarted after it: its new channel's outcome is not in the logs yet
 	}
 	earlier(channelRun(o.Logs, up.Last))
 	if since.IsZero() {
@@ -123,6 +130,17 @@ func controlChannelDown(in *input) []finding.Finding {
 		f.About(p.Host)
 	}
 	return []finding.Finding{f}
+}
+
+// lastStart is when the core agent last started (its `amazon-ssm-agent -
+// v…` line); zero when the logs show none.
+func lastStart(l *journal.Result) time.Time {
+	for _, s := range l.Events {
+		if s.Kind == journal.KindAgentVersion {
+			return s.Last
+		}
+	}
+	return time.Time{}
 }
 
 // samplesAfter returns s's samples dated after t.
