@@ -54,40 +54,41 @@ func controlChannelDown(in *input) []finding.Finding {
 	if up == nil || up.Last.IsZero() {
 		return nil // it never connected in the logs read: not a drop
 	}
+	// The failures after the success, each with whether it is provably
+	// the first of its kind after it: every line of the kind was kept, or
+	// it is the kind's first line.
 	var failures []journal.Sample
-	var since time.Time
-	earlier := func(t time.Time) {
-		if t.After(up.Last) && (since.IsZero() || t.Before(since)) {
-			since = t
+	var firsts []bool
+	collect := func(s *journal.Summary, keep func(string) bool) {
+		complete := s.Count <= len(s.Samples)
+		for i, sm := range samplesAfter(s, up.Last) {
+			if keep(sm.Text) {
+				failures = append(failures, sm)
+				firsts = append(firsts, complete || (i == 0 && sm.Time.Equal(s.First)))
+			}
 		}
 	}
 	if s := logSummary(o, journal.KindControlChannelError); s != nil && s.Last.After(up.Last) {
-		failures = append(failures, samplesAfter(s, up.Last)...)
-		earlier(s.First) // every failure is after the success: the first is exact
+		collect(s, controlChannelLine)
 	}
 	if s := logSummary(o, journal.KindChannelInUse); s != nil {
-		for _, sm := range samplesAfter(s, up.Last) {
-			if strings.HasSuffix(strings.TrimSpace(sm.Text), "set to ec2messages") {
-				failures = append(failures, sm)
-			}
-		}
+		collect(s, func(text string) bool { return strings.HasSuffix(strings.TrimSpace(text), "set to ec2messages") })
 	}
 	if len(failures) == 0 {
 		return nil
 	}
+	since, exact, dated := up.Last, false, false // untimed failures: after the success, no earlier
 	var lastFailure time.Time
-	for _, sm := range failures {
-		earlier(sm.Time)
+	for i, sm := range failures {
+		if sm.Time.After(up.Last) && (!dated || sm.Time.Before(since)) {
+			since, exact, dated = sm.Time, firsts[i], true
+		}
 		if sm.Time.After(lastFailure) {
 			lastFailure = sm.Time
 		}
 	}
 	if start := lastStart(o.Logs); !start.IsZero() && start.After(lastFailure) {
 		return nil // the agent restarted after it: its new channel's outcome is not in the logs yet
-	}
-	earlier(channelRun(o.Logs, up.Last))
-	if since.IsZero() {
-		since = up.Last // untimed failures: after the success, no earlier
 	}
 	upAt := up.Last.UTC().Format("2006-01-02 15:04:05")
 	sinceAt := since.UTC().Format("2006-01-02 15:04:05")
@@ -99,8 +100,12 @@ func controlChannelDown(in *input) []finding.Finding {
 	for _, sm := range failures {
 		ev = append(ev, fmt.Sprintf("after it: %s: %s", sm.Source, sm.Text))
 	}
-	summary := fmt.Sprintf("The agent's control channel to ssmmessages dropped: its last success was at %s UTC, the first failure after it at %s UTC, and no line since shows it reconnected. Session Manager reaches a node only through this channel, so sessions fail (TargetNotConnected) even while Run Command may still work.",
-		upAt, sinceAt)
+	first := "the first failure after it at " + sinceAt + " UTC"
+	if !exact {
+		first = "failures after it by " + sinceAt + " UTC (the earliest line kept)"
+	}
+	summary := fmt.Sprintf("The agent's control channel to ssmmessages dropped: its last success was at %s UTC, %s, and no line since shows it reconnected. Session Manager reaches a node only through this channel, so sessions fail (TargetNotConnected) even while Run Command may still work.",
+		upAt, first)
 	sev := finding.SevWarn
 	p := ssmmessagesPath(in)
 	switch {
@@ -132,6 +137,26 @@ func controlChannelDown(in *input) []finding.Finding {
 	return []finding.Finding{f}
 }
 
+// controlChannelLines are the control channel's own failures, as the
+// agent's core worker logs them (docs/AGENT-FACTS.md, "The control
+// channel"): a websocket dial failure may be a session's data channel.
+var controlChannelLines = []string{"failed to reconnect to the control channel", "failed to reconnect to the controlchannel",
+	"Error setting up control channel", "Failed to get controlchannel token"}
+
+// controlChannelLine reports whether text is one of controlChannelLines,
+// not from a session worker.
+func controlChannelLine(text string) bool {
+	if strings.Contains(text, "[ssm-session-worker]") {
+		return false
+	}
+	for _, l := range controlChannelLines {
+		if strings.Contains(text, l) {
+			return true
+		}
+	}
+	return false
+}
+
 // lastStart is when the core agent last started (its `amazon-ssm-agent -
 // v…` line); zero when the logs show none.
 func lastStart(l *journal.Result) time.Time {
@@ -156,21 +181,6 @@ func samplesAfter(s *journal.Summary, t time.Time) []journal.Sample {
 		out = append(out, s.Samples...)
 	}
 	return out
-}
-
-// channelRun is when the timeline's current run of ssmmessages failures
-// that followed the success at up began; zero when it has none.
-func channelRun(l *journal.Result, up time.Time) time.Time {
-	if l.Timeline == nil {
-		return time.Time{}
-	}
-	var since time.Time
-	for _, r := range l.Timeline.Failing {
-		if r.Endpoint == string(obs.ServiceSSMMessages) && r.Since.After(up) && (since.IsZero() || r.Since.Before(since)) {
-			since = r.Since
-		}
-	}
-	return since
 }
 
 // ssmmessagesPath is the agent's path to the planned ssmmessages endpoint;
