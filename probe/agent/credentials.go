@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -177,14 +178,27 @@ func (in *inspector) credentialFiles() {
 	}{{RootCredentialsPath, false}, {RootConfigPath, true}} {
 		b, err := in.fs.ReadFile(f.path, MaxSmallFileBytes)
 		if err != nil {
-			if !isNotExist(err) {
-				in.problem(f.path, err)
-			}
+			in.credentialReadFailed(f.path, err)
 			continue
 		}
 		if prof, names := DefaultProfileKeys(b, f.config); len(names) > 0 {
 			in.f.CredentialFiles = append(in.f.CredentialFiles, CredentialFile{Path: f.path, Profile: prof, Names: names})
 		}
+	}
+}
+
+// credentialReadFailed records a credential file or drop-in directory that
+// could not be read: nothing when it is absent; a note when the probe may
+// not read it (root's home is 0700), so that what only a warning could come
+// from does not hold back the agent check's answer, and says it was not
+// checked; a Problem otherwise (too large, not a regular file, a loop).
+func (in *inspector) credentialReadFailed(p string, err error) {
+	switch {
+	case isNotExist(err):
+	case errors.Is(err, fs.ErrPermission):
+		in.f.Notes = append(in.f.Notes, "not checked for credentials that take precedence over the instance role: needs root to read "+p)
+	default:
+		in.problem(p, err)
 	}
 }
 
@@ -237,6 +251,7 @@ func (in *inspector) credentialDropIns() {
 		for _, dir := range dropInDirs(name) {
 			entries, err := in.fs.ReadDir(dir)
 			if err != nil {
+				in.credentialReadFailed(dir, err)
 				continue
 			}
 			for _, e := range entries {
@@ -246,7 +261,7 @@ func (in *inspector) credentialDropIns() {
 				p := path.Join(dir, e.Name())
 				b, err := in.fs.ReadFile(p, MaxSmallFileBytes)
 				if err != nil {
-					in.problem(p, err)
+					in.credentialReadFailed(p, err)
 					continue
 				}
 				if names := DropInCredentialVars(b); len(names) > 0 {

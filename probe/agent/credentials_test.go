@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/probe/agent/agenttest"
+	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
 // plantedSecret marks every credential value the tests plant; none may
@@ -106,4 +109,19 @@ func TestCredentialFileLinkOut(t *testing.T) {
 	if len(f.CredentialFiles) != 0 {
 		t.Errorf("a link out of the volume was followed: %+v", f.CredentialFiles)
 	}
+}
+
+// TestCredentialReadFailed: an absent file says nothing, one the probe may
+// not read (root's 0700 home, for a probe that is not root) is a note that
+// it was not checked, never a Problem that would hold back the agent
+// check, and any other failure is a Problem.
+func TestCredentialReadFailed(t *testing.T) {
+	in := &inspector{f: &Facts{}}
+	in.credentialReadFailed(RootCredentialsPath, &fs.PathError{Op: "open", Path: RootCredentialsPath, Err: syscall.ENOENT})
+	want(t, "absent", len(in.f.Notes)+len(in.f.Problems), 0)
+	in.credentialReadFailed(RootCredentialsPath, &fs.PathError{Op: "open", Path: RootCredentialsPath, Err: syscall.EACCES})
+	want(t, "notes", in.f.Notes, []string{"not checked for credentials that take precedence over the instance role: needs root to read " + RootCredentialsPath})
+	want(t, "problems", len(in.f.Problems), 0)
+	in.credentialReadFailed(RootConfigPath, &fs.PathError{Op: "read", Path: RootConfigPath, Err: rootfs.ErrTooLarge})
+	want(t, "too large", len(in.f.Problems), 1)
 }
