@@ -69,6 +69,7 @@ func credentialsExpired(in *input) []finding.Finding {
 	running := a.RunningChecked && a.Running
 	var ev []string
 	var retrieved, expires string
+	var retrievedAt time.Time
 	sev := finding.SevWarn
 	start := time.Time{}
 	if o.Logs != nil {
@@ -80,7 +81,7 @@ func credentialsExpired(in *input) []finding.Finding {
 	if c := a.SharedCredentials; c != nil && running && !c.ExpiresAt.IsZero() && c.ExpiresAt.Before(o.StartedAt) &&
 		!(justStarted && start.After(c.ExpiresAt)) {
 		sev = finding.SevFail
-		expires, retrieved = rfc3339(c.ExpiresAt), rfc3339(c.RetrievedAt)
+		expires, retrieved, retrievedAt = rfc3339(c.ExpiresAt), rfc3339(c.RetrievedAt), c.RetrievedAt
 		ev = append(ev, fmt.Sprintf("%s: CredentialsExpiresAt %s, CredentialsRetrievedAt %s; the run began %s, %s after the expiry",
 			agent.IdentityPath, expires, orUnknown(retrieved), rfc3339(o.StartedAt), o.StartedAt.Sub(c.ExpiresAt).Round(time.Second)))
 		if c.ShareFile != "" {
@@ -89,13 +90,15 @@ func credentialsExpired(in *input) []finding.Finding {
 		ev = append(ev, fmt.Sprintf("the agent is running (pid %s)", pidList(a.PIDs)))
 	}
 	if s := logSummary(o, journal.KindCredentialsExpired); s != nil {
-		if since := credentialsSince(o.Logs); since.IsZero() || since.Before(s.Last) {
+		// Credentials got, or an agent start, after the refusal supersede it.
+		if since := credentialsSince(o.Logs); (since.IsZero() || since.Before(s.Last)) && !start.After(s.Last) {
 			if recentLog(o, s) && running {
 				sev = finding.SevFail
 			}
 			if n := len(s.Samples); n > 0 && expires == "" {
 				if m := expiredLineRE.FindStringSubmatch(s.Samples[n-1].Text); m != nil {
 					retrieved, expires = strings.TrimRight(m[1], ",."), strings.TrimRight(m[2], ",.")
+					retrievedAt, _ = time.Parse(time.RFC3339, retrieved)
 				}
 			}
 			ev = append(ev, summaryEvidence(s)...)
@@ -106,7 +109,9 @@ func credentialsExpired(in *input) []finding.Finding {
 	}
 	summary := fmt.Sprintf("The agent's cached credentials expired at %s (retrieved at %s) and were not renewed: its credential refresher has stopped replacing them, so its workers refuse them (shared credentials are already expired) and sessions and commands fail to authenticate, while the instance role itself may be fine.",
 		orUnknown(expires), orUnknown(retrieved))
-	if ce := logSummary(o, journal.KindCredentialsError); ce != nil {
+	// The refresher's errors since the cached credentials were retrieved
+	// say why it stopped; older ones were overcome.
+	if ce := logSummary(o, journal.KindCredentialsError); ce != nil && (retrievedAt.IsZero() || ce.Last.After(retrievedAt)) {
 		summary += " The logs show why the refresher failed; its latest lines are below."
 		if n := len(ce.Samples); n > 0 {
 			sm := ce.Samples[n-1]

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,11 @@ func agentCredsScenarios(t *testing.T) map[string]fixture {
 		"expired-file-restarted-long-ago": c("The agent started at 11:30, after the expiry, and half an hour later the cache is still expired: fail.",
 			ws(wt(AgentCredentialsExpired, finding.SevFail, "expired at 2024-06-01T11:00:00Z")),
 			shared("2024-06-01T05:00:00Z", "2024-06-01T11:00:00Z"), logsPatch([]journal.Summary{startLog(at(11, 30))})),
+		"near-miss-expired-log-then-restart": c("Near miss: the workers refused expired credentials at 11:30 and the agent restarted at 11:40 (a start, no credentials line after): the restart supersedes the refusal, and the cache file says nothing: no finding.", nil,
+			logsPatch([]journal.Summary{expiredLog(at(11, 30), "2024-06-01T05:00:00Z", "2024-06-01T11:00:00Z"), startLog(at(11, 40))})),
+		"expired-file-old-refresher-error": c("The cache expired; the only refresher error is from before the cached credentials were retrieved (overcome then): fail, without blaming it (TestExpiredOldRefresherError).",
+			ws(wt(AgentCredentialsExpired, finding.SevFail, "expired at 2024-06-01T11:00:00Z"), wt(LogCredentialsError, finding.SevWarn)),
+			shared("2024-06-01T05:00:00Z", "2024-06-01T11:00:00Z"), logsPatch([]journal.Summary{refresherErrorLog(at(4, 0))})),
 		"near-miss-not-expired": c("Near miss: the cached credentials expire five hours after the run: no finding.", nil,
 			shared("2024-06-01T11:00:00Z", "2024-06-01T17:00:00Z")),
 		"near-miss-expired-agent-stopped": c("Near miss: the cache expired, but the agent is not running (a stopped agent renews nothing): agent.not-running only.",
@@ -121,4 +127,20 @@ func agentCredsScenarios(t *testing.T) map[string]fixture {
 		"near-miss-shadow-unknown-host": c("Near miss: whether the host is EC2 could not be read (no IMDS, no DMI): not named.", nil,
 			obj{"live": false, "imds": nil}, offline, obj{"host": obj{"ec2": idUnknownEC2}}, agentP(obj{"credential_files": arr{credFile}})),
 	}
+}
+
+// TestExpiredOldRefresherError: a refresher error older than the cached
+// credentials is not given as why they expired.
+func TestExpiredOldRefresherError(t *testing.T) {
+	f := agentCredsScenarios(t)["expired-file-old-refresher-error"]
+	for _, x := range Diagnose(&f.Observations) {
+		if x.ID != AgentCredentialsExpired {
+			continue
+		}
+		if strings.Contains(x.Summary, "refresher failed") || strings.Contains(strings.Join(x.Evidence, "\n"), "credential refresher:") {
+			t.Errorf("an error overcome before the retrieval is blamed: %s %v", x.Summary, x.Evidence)
+		}
+		return
+	}
+	t.Fatal("no agent.credentials-expired")
 }
