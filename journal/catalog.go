@@ -181,12 +181,21 @@ func DefaultPatterns() []Pattern {
 		{Kind: KindNetworkUnreachable, Literals: []string{"connect: no route to host", "connect: network is unreachable"}, Not: []string{"proxyconnect tcp"}, Class: errclass.Unreachable, Extract: hostAddr},
 		{Kind: KindAPIError, Literals: []string{"error when calling AWS APIs", "RequestError: send request failed", "increasing error count by"},
 			Not: []string{"[DataBackend]"}, Extract: hostAddr},
+		// The shared credentials of the workers: aws/amazon-ssm-agent
+		// common/identity/credentialproviders/sharedprovider/sharedprovider.go:82
+		// (67a6d4ac, Retrieve), `shared credentials are already expired, they
+		// were retrieved at %v and expired at %v`, both times RFC 3339.
+		{Kind: KindCredentialsExpired, Literals: []string{"shared credentials are already expired"}, Class: errclass.Other},
 		// The ssmmessages control channel: aws/amazon-ssm-agent
-		// agent/messageservice/interactor/mgsinteractor/mgsinteractor.go,
-		// Initialize (`Error setting up control channel: %v`, then `Set up
-		// control channel successfully`, the KindControlChannelUp row below).
+		// agent/messageservice/interactor/mgsinteractor/mgsinteractor.go:199
+		// (Initialize, `Error setting up control channel: %v`; :202 `Set up
+		// control channel successfully`, the KindControlChannelUp row below);
+		// agent/session/controlchannel/controlchannel.go:93 (`Failed to get
+		// controlchannel token, error: %s`) and :134 (`failed to reconnect to
+		// the control channel with error: %v`, `… to the controlchannel …` in
+		// older agents, 78e761a0), once the reconnect retries are spent.
 		{Kind: KindControlChannelError,
-			Literals: []string{"Failed to get controlchannel token", "CreateControlChannel failed", "createControlChannel request failed", "Error setting up control channel", "failed to reconnect to the control channel", "Failed to dial websocket", "I/O timeout. Error:"},
+			Literals: []string{"Failed to get controlchannel token", "CreateControlChannel failed", "createControlChannel request failed", "Error setting up control channel", "failed to reconnect to the control channel", "failed to reconnect to the controlchannel", "Failed to dial websocket", "I/O timeout. Error:"},
 			Extract:  hostAddr},
 		{Kind: KindMDSError, Literals: []string{"GetMessages Error"}, Extract: hostAddr, API: "GetMessages"},
 		{Kind: KindMDSError, Literals: []string{"Client terminated MDS long poll connection"}, Class: errclass.Timeout, API: "GetMessages"},

@@ -73,6 +73,12 @@ const (
 	KindActivationRejected Kind = "activation-rejected" // registering with an activation failed: expired, deleted or not matching (Values: the error code)
 )
 
+// The agent's shared credentials: the workers read the credentials the core
+// agent saved, and refuse them once identity_config.json says they expired.
+const (
+	KindCredentialsExpired Kind = "credentials-expired" // `shared credentials are already expired, they were retrieved at … and expired at …`
+)
+
 // The Values of a KindCredentialsError event: which of the EC2 identity's
 // two credential sources the entry shows failing.
 const (
@@ -93,5 +99,6 @@ func Kinds() []Kind {
 		KindKMSDataKeyFailed, KindRunAsUserMissing, KindFilewatcherError, KindDataChannelError,
 		KindSSMUserCreateFailed,
 		KindNodeDeregistered, KindActivationRejected,
+		KindCredentialsExpired,
 	}
 }

@@ -92,6 +92,11 @@ func newNonRootWorld(t *testing.T) *nonRootWorld {
 	if err := os.Chmod(filepath.Join(w.root, "var/lib/amazon/ssm/Vault"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// root's home, 0700 as distributions make it, with a default profile.
+	write("root/.aws/credentials", "[default]\naws_access_key_id = AKIANONROOTPLANTED01\n", 0o600)
+	if err := os.Chmod(filepath.Join(w.root, "root"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	write("var/log/journal/0123456789abcdef0123456789abcdef/system.journal", "not a journal\n", 0o600)
 	if err := os.Chmod(filepath.Join(w.root, "var/log/journal"), 0o700); err != nil {
 		t.Fatal(err)
@@ -184,6 +189,11 @@ func TestNonRoot(t *testing.T) {
 				!strings.Contains(reason, "identity_config.json") || !strings.Contains(reason, "registration") ||
 				!strings.Contains(reason, "/var/lib/amazon/ssm/Vault") {
 				t.Errorf("as nobody the agent check (%s) does not name every unreadable file: %s", st, reason)
+			}
+			// Root's 0700 home hides only what a warning could come from:
+			// it is a note, not one of the files that hold back the check.
+			if _, _, reason, _ := find(asNobody, "agent"); strings.Contains(reason, "/root/.aws") {
+				t.Errorf("as nobody the agent check is held back by root's AWS files: %s", reason)
 			}
 			if live {
 				if st, _, reason, req := find(asNobody, "agent.proxy"); st != "skip" || !req || !strings.Contains(reason, "needs root to read /proc/<pid>/environ") {

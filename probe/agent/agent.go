@@ -179,8 +179,19 @@ type Facts struct {
 
 	Config           *ConfigOverrides `json:"config,omitempty"`            // nil when the file is absent or the agent would ignore it
 	CredentialSource string           `json:"credential_source,omitempty"` // identity_config.json: EC2, SSM or None
-	Registration     *Registration    `json:"registration,omitempty"`      // hybrid activation, nil when absent
-	Hibernation      *Hibernation     `json:"hibernation,omitempty"`       // nil when hibernate.log is absent
+	// SharedCredentials are identity_config.json's credential times and
+	// share file; nil when it names none.
+	SharedCredentials *SharedCredentials `json:"shared_credentials,omitempty"`
+	// CredentialVars are the names (never the values) of the credential
+	// variables set in the running agent's environment; read with the proxy.
+	CredentialVars []string `json:"credential_vars,omitempty"`
+	// CredentialFiles are root's shared credentials and config files whose
+	// default profile gives credentials, CredentialDropIns the drop-ins of
+	// the agent's unit that set a credential variable (names only).
+	CredentialFiles   []CredentialFile `json:"credential_files,omitempty"`
+	CredentialDropIns []CredentialFile `json:"credential_drop_ins,omitempty"`
+	Registration      *Registration    `json:"registration,omitempty"` // hybrid activation, nil when absent
+	Hibernation       *Hibernation     `json:"hibernation,omitempty"`  // nil when hibernate.log is absent
 
 	Vault *Vault `json:"vault,omitempty"` // registration IDs in the agent's Vault (never key material); nil when it has none
 
@@ -211,7 +222,7 @@ func Inspect(ctx context.Context, opt Options) *Facts {
 	if in.opt.BinaryPaths == nil {
 		in.opt.BinaryPaths = []string{BinaryPath, SnapBinaryPath}
 	}
-	steps := []func(){in.install, in.versions, in.processes, in.config, in.identity, in.registration, in.hibernation, in.vault}
+	steps := []func(){in.install, in.versions, in.processes, in.config, in.identity, in.credentialFiles, in.credentialDropIns, in.registration, in.hibernation, in.vault}
 	for _, step := range steps {
 		if ctx.Err() != nil {
 			f.Problems = append(f.Problems, rootfs.ProblemOf(f.Root, ctx.Err()))

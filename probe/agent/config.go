@@ -102,8 +102,8 @@ const (
 	CredentialNone = "None" // no credentials found
 )
 
-// ParseIdentity returns the CredentialSource of identity_config.json. The
-// file also carries credential timestamps and paths, which are not kept.
+// ParseIdentity returns the CredentialSource of identity_config.json. Its
+// credential timestamps and share file are ParseSharedCredentials'.
 func ParseIdentity(b []byte) (string, error) {
 	var raw struct{ CredentialSource string }
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -123,6 +123,12 @@ func (in *inspector) identity() {
 		return
 	}
 	in.f.CredentialSource = src
+	c, err := ParseSharedCredentials(b)
+	if err != nil {
+		in.malformed(IdentityPath, err)
+		return
+	}
+	in.f.SharedCredentials = c
 }
 
 // Registration is a hybrid (on-premises) activation from

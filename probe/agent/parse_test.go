@@ -51,6 +51,17 @@ func parsers() map[string]func([]byte) any {
 			s, err := ParseIdentity(b)
 			return res{s, errString(err)}
 		},
+		"sharedcreds": func(b []byte) any {
+			c, err := ParseSharedCredentials(b)
+			return res{c, errString(err)}
+		},
+		"credvars": func(b []byte) any { return CredentialVarsFromEnviron(b) },
+		// A first line "# config" reads the file as a config file.
+		"profile": func(b []byte) any {
+			prof, names := DefaultProfileKeys(b, bytes.HasPrefix(b, []byte("# config\n")))
+			return map[string]any{"profile": prof, "names": names}
+		},
+		"dropin": func(b []byte) any { return DropInCredentialVars(b) },
 		"startup": func(b []byte) any {
 			ev, ok := lastStartupLine(b)
 			return res{map[string]any{"evidence": ev, "found": ok}, ""}

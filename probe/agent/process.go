@@ -201,6 +201,7 @@ func (in *inspector) processes() {
 	default:
 		in.f.ProxyChecked = true
 		in.f.Proxy = ProxyFromEnviron(env)
+		in.f.CredentialVars = CredentialVarsFromEnviron(env)
 	}
 }
 

@@ -40,6 +40,8 @@ func families() []family {
 		inotifyFamily(),      // diagnose_inotify.go
 		ipv6Family(),         // diagnose_ipv6.go
 		verdictFamily(),      // verdict.go
+		agentCredsFamily(),   // diagnose_agentcreds.go
+		channelFamily(),      // diagnose_channel.go
 	}
 }
 

@@ -226,6 +226,9 @@ func TestInstanceScript(t *testing.T) {
 		"agent-proxy": {"'https_proxy=http://10.0.9.20:3128'", " /usr/bin/amazon-ssm-agent &\n",
 			"W='/tmp/it'\\''s here'", "'/bin/ssm-probe' --format 'json' --no-color --save-observations \"$W/probe.obs.json\" >", "SSL_CERT_FILE="},
 		"agent-zombie": {"exec /usr/bin/amazon-ssm-agent -version >/dev/null) & exec sleep 600", "(amazon-ssm-agen) Z ", "exit 1"},
+		// /root is overlaid only for a scenario that adds root's AWS files.
+		"root-default-credentials": {"for d in '/etc' '/var/lib' '/var/log' '/usr/bin' '/root'; do"},
+		"healthy-vpc-endpoints":    {"for d in '/etc' '/var/lib' '/var/log' '/usr/bin'; do"},
 	}
 	for name, wants := range cases {
 		t.Run(name, func(t *testing.T) {

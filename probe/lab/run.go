@@ -142,7 +142,7 @@ func (r *Runner) age(s *Scenario, w string) error {
 // prepareTree writes the overlay upper directories: the agent's files and
 // the fake agent binary (a copy of ssm-probe-lab, see FakeAgentName).
 func (r *Runner) prepareTree(s *Scenario, w string) error {
-	for _, d := range Overlays() {
+	for _, d := range s.overlays() {
 		for _, sub := range []string{"upper", "work"} {
 			if err := os.MkdirAll(filepath.Join(w, sub, d), 0o755); err != nil {
 				return err
@@ -428,7 +428,7 @@ func InstanceScript(s *Scenario, w, probeBin, format string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/bash\n# ssm-probe lab: the instance of scenario %s.\nset -euo pipefail\nW=%s\n", s.Name, shq(w))
 	b.WriteString("for d in")
-	for _, d := range Overlays() {
+	for _, d := range s.overlays() {
 		b.WriteString(" " + shq(d))
 	}
 	b.WriteString("; do\n  mount -t overlay ssmp-lab -o \"lowerdir=$d,upperdir=$W/upper$d,workdir=$W/work$d\" \"$d\"\ndone\n")

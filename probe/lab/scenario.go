@@ -339,6 +339,22 @@ var agentDirs = []string{"/etc/amazon/ssm/", "/var/log/amazon/ssm/", "/var/lib/a
 // so that the agent's files can be added without touching the host.
 func Overlays() []string { return []string{"/etc", "/var/lib", "/var/log", "/usr/bin"} }
 
+// rootAWSFiles are root's AWS files a scenario may add (the credentials
+// that take precedence over the instance role, docs/AGENT-FACTS.md); /root
+// is overlaid only for a scenario that adds one.
+var rootAWSFiles = []string{"/root/.aws/credentials", "/root/.aws/config"}
+
+// overlays are Overlays, and /root when s adds one of rootAWSFiles.
+func (s *Scenario) overlays() []string {
+	out := Overlays()
+	for p := range s.Agent.Files {
+		if slices.Contains(rootAWSFiles, p) {
+			return append(out, "/root")
+		}
+	}
+	return out
+}
+
 // LoadScenario reads and validates one scenario file.
 func LoadScenario(file string) (*Scenario, error) {
 	fh, err := os.Open(file)
@@ -436,7 +452,7 @@ func (s *Scenario) Validate() error {
 	}
 	for p := range s.Agent.Files {
 		if !agentPath(p) {
-			return fmt.Errorf("agent file %q is outside %v and is not one of %v", p, agentDirs, userFiles)
+			return fmt.Errorf("agent file %q is outside %v and is not one of %v or %v", p, agentDirs, userFiles, rootAWSFiles)
 		}
 	}
 	if (s.Agent.Running || s.Agent.Zombie || s.Agent.Unit) && !s.Agent.Installed {
@@ -495,7 +511,7 @@ func agentPath(p string) bool {
 	if path.Clean(p) != p {
 		return false
 	}
-	if slices.Contains(userFiles, p) {
+	if slices.Contains(userFiles, p) || slices.Contains(rootAWSFiles, p) {
 		return true
 	}
 	for _, d := range agentDirs {

@@ -49,7 +49,7 @@ Description: Amazon SSM Agent
  Manage instances.
 """)
 w(c, "/var/log/amazon/ssm/amazon-ssm-agent.log", LOG_OLD_NEW)
-w(c, "/var/lib/amazon/ssm/runtimeconfig/identity_config.json", '{"CredentialSource":"EC2","CredentialsExpiresAt":"2024-05-10T18:30:01Z"}\n')
+w(c, "/var/lib/amazon/ssm/runtimeconfig/identity_config.json", '{"CredentialSource":"EC2"}\n')
 
 # snap: Ubuntu snap install; /usr/bin has no agent, version from meta/snap.yaml.
 c = "snap"
