@@ -39,6 +39,7 @@ func families() []family {
 		kmsFamily(),          // diagnose_kms.go
 		inotifyFamily(),      // diagnose_inotify.go
 		ipv6Family(),         // diagnose_ipv6.go
+		killedFamily(),       // diagnose_killed.go
 		verdictFamily(),      // verdict.go
 	}
 }
