@@ -215,3 +215,36 @@ func TestScanKillsSyslog(t *testing.T) {
 		}
 	})
 }
+
+// TestScanKillsJournal reads the kernel's and systemd's messages from a
+// journal (testdata/journal/oom-kill.export, made into a journal file with
+// systemd-journal-remote) through journalctl: the kernel's kill of the
+// agent and systemd's lines about its unit, not another process's kill,
+// another unit's, or a start line that is not about the agent's unit.
+func TestScanKillsJournal(t *testing.T) {
+	needJournalctl(t)
+	root := journalRootOf(t, "oom-kill")
+	r := Scan(context.Background(), Options{Root: root, Journal: true, JournalReader: "journalctl", JournalctlPath: journalctlBin, Location: time.UTC})
+	kl := r.Kills
+	if kl == nil || len(kl.Kills) != 3 {
+		t.Fatalf("kills %+v", kl)
+	}
+	if k := kl.Kills[0]; k.By != "kernel" || k.PID != 2468 || !strings.Contains(k.Memory, "anon-rss:412345kB") || !strings.HasPrefix(k.Source, "journal:") {
+		t.Errorf("kernel kill %+v", k)
+	}
+	for _, k := range kl.Kills[1:] {
+		if k.By != "systemd" || k.Unit != "amazon-ssm-agent.service" || k.Cause != CauseOOM {
+			t.Errorf("systemd kill %+v", k)
+		}
+	}
+	if len(kl.Starts) != 0 {
+		t.Errorf("starts %v", kl.Starts)
+	}
+	if s := kl.Sources[0]; s.Kind != SourceJournal || s.Status != StatusRead || s.Lines != 4 {
+		t.Errorf("journal source %+v", s)
+	}
+	// The agent's own journal is read as before.
+	if len(r.Sources) == 0 || r.Sources[len(r.Sources)-1].Entries != 1 {
+		t.Errorf("sources %+v", r.Sources)
+	}
+}
