@@ -40,6 +40,7 @@ func families() []family {
 		inotifyFamily(),      // diagnose_inotify.go
 		ipv6Family(),         // diagnose_ipv6.go
 		killedFamily(),       // diagnose_killed.go
+		installsFamily(),     // diagnose_installs.go
 		verdictFamily(),      // verdict.go
 	}
 }

@@ -156,6 +156,10 @@ func packageSystem(a *agent.Facts) string {
 // agentUnit returns the agent's systemd unit name and whether it is the
 // snap's.
 func agentUnit(a *agent.Facts) (string, bool) {
+	// The running agent's binary says which unit runs it (diagnose_installs.go).
+	if u, ok := runningUnit(a); ok {
+		return u, u == unitSnap
+	}
 	for _, u := range a.Units {
 		if strings.HasPrefix(path.Base(u.Path), unitSnap) {
 			return unitSnap, true
