@@ -41,6 +41,7 @@ func families() []family {
 		ipv6Family(),         // diagnose_ipv6.go
 		killedFamily(),       // diagnose_killed.go
 		installsFamily(),     // diagnose_installs.go
+		bottlerocketFamily(), // diagnose_bottlerocket.go
 		verdictFamily(),      // verdict.go
 	}
 }

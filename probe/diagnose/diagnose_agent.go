@@ -100,6 +100,11 @@ func diagnoseAgent(in *input) []finding.Finding {
 	if a == nil {
 		return nil
 	}
+	if bottlerocket(o) != nil {
+		// The agent runs in the control container: its absence here is
+		// expected (diagnose_bottlerocket.go, host.bottlerocket).
+		return nil
+	}
 	if !a.Installed {
 		return []finding.Finding{agentNotInstalled(cat, o)}
 	}
