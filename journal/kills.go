@@ -377,6 +377,10 @@ func (s *scanner) killJournalArgs(dir string) []string {
 func (s *scanner) readKillJournal(ctx context.Context, acc *killAcc) Source {
 	t := s.unitJournal()
 	src := Source{Name: t.name + " (kernel and systemd)", Kind: SourceJournal}
+	if err := ctx.Err(); err != nil {
+		src.Status, src.Class, src.Reason = StatusSkipped, errclass.Of(err), "scan stopped: "+err.Error()
+		return src
+	}
 	dir := ""
 	if t.host != "" {
 		d, err := s.containedJournal(t.host)

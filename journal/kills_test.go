@@ -248,3 +248,20 @@ func TestScanKillsJournal(t *testing.T) {
 		t.Errorf("sources %+v", r.Sources)
 	}
 }
+
+// TestScanKillsCancelled: a scan whose time ran out says so for the system
+// logs it did not read, and finds no kill in them.
+func TestScanKillsCancelled(t *testing.T) {
+	root := copyRoot(t, "testdata/kills/root-messages", time.Date(2026, 12, 7, 1, 20, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := Scan(ctx, Options{Root: root, Journal: true, JournalReader: "journalctl", JournalctlPath: journalctlBin, Location: time.UTC})
+	if r.Kills == nil || len(r.Kills.Kills) != 0 {
+		t.Fatalf("kills %+v", r.Kills)
+	}
+	for _, s := range r.Kills.Sources {
+		if s.Status != StatusSkipped || !strings.Contains(s.Reason, "scan stopped") {
+			t.Errorf("source %+v", s)
+		}
+	}
+}
