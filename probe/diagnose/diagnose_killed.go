@@ -121,7 +121,7 @@ type killEv struct {
 	oom        bool
 	startLimit bool
 	signal     string
-	count      int // kills of the agent within --since
+	count      int // earlier kills (lines more than killCluster apart) within --since
 }
 
 // killEvidence gathers the lines of the kill at last (those within
@@ -148,15 +148,18 @@ func killEvidence(kills []journal.Kill, last time.Time) killEv {
 		}
 		ev.lines = append(ev.lines, fmt.Sprintf("%s %s: %s (%s)", stamp(k.Time), k.By, k.Text, k.Source))
 	}
-	var earlier time.Time
-	for _, k := range kills {
-		if k.Time.Before(ev.first) && (earlier.IsZero() || ev.first.Sub(k.Time) > killCluster) {
-			ev.count++
-			earlier = k.Time
+	var prev time.Time
+	for _, k := range kills { // oldest first
+		if !k.Time.Before(ev.first) {
+			break
 		}
+		if prev.IsZero() || k.Time.Sub(prev) > killCluster {
+			ev.count++
+		}
+		prev = k.Time
 	}
 	if ev.count > 0 {
-		ev.lines = append(ev.lines, fmt.Sprintf("%d earlier kill line(s) of the agent in the logs read, the first at %s", ev.count, stamp(kills[0].Time)))
+		ev.lines = append(ev.lines, fmt.Sprintf("%d earlier kill(s) of the agent or its workers in the logs read, the first at %s", ev.count, stamp(kills[0].Time)))
 	}
 	return ev
 }

@@ -100,6 +100,12 @@ func killedScenarios(t *testing.T) map[string]fixture {
 	sc["oom-killed-rescue"] = opFx("Under --root the process table is not read: a kill with no start after it is a warn that says what the logs show.", o,
 		wantFinding{ID: AgentKilled, Severity: "warn", Text: []string{"no start of the agent after it"}})
 
+	o = notRunning(healthyEC2(t))
+	early := oomLines(o, 3*time.Hour, unit)
+	withKills(o, append(early, oomLines(o, 20*time.Minute, unit)...), early[0].Time.Add(15*time.Minute))
+	sc["oom-killed-twice"] = opFx("Killed three hours ago and started again, killed again 20 minutes ago and not started: a fail on the last kill that counts the earlier one.", o,
+		wantFinding{ID: AgentKilled, Severity: "fail", Text: []string{"not running because the kernel's OOM killer killed it", "1 earlier kill(s) of the agent or its workers"}})
+
 	// Near misses.
 	o = notRunning(healthyEC2(t))
 	k = oomLines(o, 3*time.Hour, unit)
