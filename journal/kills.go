@@ -149,7 +149,8 @@ func ParseKill(msg string) (k Kill, started bool, ok bool) {
 	}
 	unit, rest := m[1]+".service", m[2]
 	switch {
-	case strings.HasPrefix(rest, "A process of this unit has been killed by the OOM killer."):
+	case strings.HasPrefix(rest, "A process of this unit has been killed by the OOM killer."),
+		strings.HasPrefix(rest, "systemd-oomd killed "):
 		return Kill{Cause: CauseOOM, By: "systemd", Unit: unit}, false, true
 	case strings.HasPrefix(rest, "Start request repeated too quickly."):
 		return Kill{Cause: CauseStartLimit, By: "systemd", Unit: unit}, false, true
