@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/journal"
+	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
@@ -44,11 +45,15 @@ func killedFamily() family {
 // show no start after the kill.
 func diagnoseKilled(in *input) []finding.Finding {
 	o := in.o
-	if o.Logs == nil || o.Logs.Kills == nil || len(o.Logs.Kills.Kills) == 0 || o.Agent == nil || !o.Agent.Installed {
+	if o.Logs == nil || o.Logs.Kills == nil || len(o.Logs.Kills.Kills) == 0 || (o.Agent != nil && !o.Agent.Installed) {
 		return nil
 	}
 	kl := o.Logs.Kills
+	// No agent facts (ssm-probe logs) reads like a process table not read.
 	a := o.Agent
+	if a == nil {
+		a = &agent.Facts{}
+	}
 	var core, workers []journal.Kill
 	for _, k := range kl.Kills {
 		if k.By == "systemd" || k.Process == agentComm {
@@ -103,8 +108,9 @@ func diagnoseKilled(in *input) []finding.Finding {
 		summary += ". It runs now, but it will be killed again while the cause remains, and every session it held was cut."
 		return []finding.Finding{in.cat.NewAt(AgentKilled, finding.SevWarn, summary, ev.lines, killFill(o, ev, true))}
 	case !restarted:
-		// The process table was not read (a rescue volume).
-		summary := fmt.Sprintf("The logs show that %s at %s%s, and no start of the agent after it: it was probably not running when this volume's host stopped.", how, stamp(ev.first), memoryOf(ev.kills))
+		// The process table was not read (a rescue volume, or the logs
+		// alone).
+		summary := fmt.Sprintf("The logs show that %s at %s%s, and no start of the agent after it in the logs read; whether it runs now was not checked (the process table was not read).", how, stamp(ev.first), memoryOf(ev.kills))
 		return []finding.Finding{in.cat.NewAt(AgentKilled, finding.SevWarn, summary, ev.lines, killFill(o, ev, false))}
 	}
 	return nil
@@ -202,11 +208,22 @@ func stamp(t time.Time) string {
 // it, whether systemd gave up, the agent's version when it lacks the unit
 // files' OOM protection.
 func killFill(o *obs.Observations, ev killEv, running bool) finding.Fill {
-	unit, _ := agentUnit(o.Agent)
-	f := finding.Fill{"unit": unit, "oom": ev.oom, "startLimit": ev.startLimit, "running": running,
+	unit := unitPackage
+	f := finding.Fill{"oom": ev.oom, "startLimit": ev.startLimit, "running": running,
 		"since": ev.first.Add(-time.Minute).Format("2006-01-02 15:04:05")}
-	if v, err := o.Agent.ParsedVersion(); err == nil && !v.AtLeast(AgentOOMProtected) {
-		f["version"] = v.String()
+	if o.Agent != nil {
+		unit, _ = agentUnit(o.Agent)
+		if v, err := o.Agent.ParsedVersion(); err == nil && !v.AtLeast(AgentOOMProtected) {
+			f["version"] = v.String()
+		}
+	} else if kl := o.Logs.Kills; kl != nil {
+		// The unit systemd named, when no agent facts say which runs.
+		for _, k := range kl.Kills {
+			if k.Unit != "" {
+				unit = strings.TrimSuffix(k.Unit, ".service")
+			}
+		}
 	}
+	f["unit"] = unit
 	return f
 }

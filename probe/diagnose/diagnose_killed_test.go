@@ -106,6 +106,12 @@ func killedScenarios(t *testing.T) map[string]fixture {
 	sc["oom-killed-twice"] = opFx("Killed three hours ago and started again, killed again 20 minutes ago and not started: a fail on the last kill that counts the earlier one.", o,
 		wantFinding{ID: AgentKilled, Severity: "fail", Text: []string{"not running because the kernel's OOM killer killed it", "1 earlier kill(s) of the agent or its workers"}})
 
+	o = healthyEC2(t)
+	o.Agent = nil
+	withKills(o, oomLines(o, 30*time.Minute, "snap.amazon-ssm-agent.amazon-ssm-agent.service"))
+	sc["logs-only-oom"] = opFx("The logs alone (ssm-probe logs: no process table): a kill with no start after it is a warn, and the fix names the unit systemd named.", o,
+		wantFinding{ID: AgentKilled, Severity: "warn", Text: []string{"no start of the agent after it", "sudo systemctl start snap.amazon-ssm-agent.amazon-ssm-agent"}})
+
 	// Near misses.
 	o = notRunning(healthyEC2(t))
 	k = oomLines(o, 3*time.Hour, unit)
