@@ -94,7 +94,10 @@ func diagnoseDuplicateInstall(in *input) []finding.Finding {
 	if len(snap.paths) == 0 && len(snap.pids) > 0 {
 		snap.paths = append(snap.paths, "a running agent from "+snapPrefix)
 	}
-	if len(snap.paths) == 0 || pkg.name == "" {
+	if len(snap.paths) == 0 {
+		return twoBinaries(in, a)
+	}
+	if pkg.name == "" {
 		return nil
 	}
 	both := len(snap.pids) > 0 && len(pkg.pids) > 0
@@ -145,6 +148,39 @@ func diagnoseDuplicateInstall(in *input) []finding.Finding {
 	summary += fmt.Sprintf(" Keep the %s agent (%s) and remove the %s one.", keep.name, keep.unit, remove.name)
 	return []finding.Finding{in.cat.NewAt(AgentDuplicateInstall, sev, summary, ev, agentFill(o), finding.Fill{
 		"REMOVE": remove.name, "KEEP_UNIT": keep.unit, "removeCmd": removeCommand(remove)})}
+}
+
+// twoBinaries names agents running from two install paths neither of
+// which is the snap's (/usr/bin and /usr/sbin, or a copy): a fail, as two
+// agents run; which one the package owns is for the package manager to say.
+func twoBinaries(in *input, a *agent.Facts) []finding.Finding {
+	byExe := map[string][]int{}
+	var exes []string
+	for _, p := range a.Agents {
+		if p.Excluded != "" || p.Exe == "" || strings.HasPrefix(p.Exe, snapPrefix) {
+			continue
+		}
+		if _, ok := byExe[p.Exe]; !ok {
+			exes = append(exes, p.Exe)
+		}
+		byExe[p.Exe] = append(byExe[p.Exe], p.PID)
+	}
+	if len(exes) < 2 {
+		return nil
+	}
+	var ev []string
+	for _, e := range exes {
+		ev = append(ev, fmt.Sprintf("an agent runs from %s, pid %s", e, joinInts(byExe[e])))
+	}
+	summary := fmt.Sprintf("Two SSM Agents run at once, from %s: they hold one identity and take its channels from each other, so sessions drop, and commands and the node's status come and go. Keep the one the agent's package owns and remove the other.", strings.Join(exes, " and "))
+	owner := "dpkg -S"
+	if packageSystem(a) == agent.KindRPM {
+		owner = "rpm -qf"
+	}
+	return []finding.Finding{in.cat.NewAt(AgentDuplicateInstall, finding.SevFail, summary, ev, agentFill(in.o), finding.Fill{
+		"REMOVE":    "unpackaged",
+		"KEEP_UNIT": unitPackage,
+		"removeCmd": fmt.Sprintf("find which binary the package owns (%s %s), then stop the other's process (sudo kill PID) and delete that binary, and any unit or script that starts it", owner, strings.Join(exes, " "))})}
 }
 
 // removeCommand is the command that removes one installation, stopping

@@ -88,6 +88,15 @@ func installsScenarios(t *testing.T) map[string]fixture {
 	sc["two-running-no-package-db"] = opFx("Agents run from the snap and from /usr/bin, and no package database lists the agent (a copied binary): still two agents, a fail.", o,
 		wantFinding{ID: AgentDuplicateInstall, Severity: "fail", Text: []string{"a running agent from /usr/bin/amazon-ssm-agent", "sudo rm -f /usr/bin/amazon-ssm-agent"}})
 
+	o = debRunning(healthyEC2(t), true)
+	o.Agent.Agents = append(o.Agent.Agents, agent.Process{PID: 1400, Name: "amazon-ssm-agent", By: "exe", Exe: "/usr/sbin/amazon-ssm-agent"})
+	sc["usr-bin-and-usr-sbin-running"] = opFx("Agents run from /usr/bin and /usr/sbin, no snap: two agents, a fail that asks the package manager which to keep.", o,
+		wantFinding{ID: AgentDuplicateInstall, Severity: "fail", Text: []string{"/usr/bin/amazon-ssm-agent, pid 812", "/usr/sbin/amazon-ssm-agent, pid 1400", "dpkg -S /usr/bin/amazon-ssm-agent /usr/sbin/amazon-ssm-agent"}})
+
+	o = debRunning(healthyEC2(t), true)
+	o.Agent.Agents = append(o.Agent.Agents, agent.Process{PID: 813, Name: "amazon-ssm-agent", By: "exe", Exe: agent.BinaryPath})
+	sc["two-processes-one-binary"] = opFx("Two agent processes from the same binary (the core agent and its restart, or a fork): one install, no duplicate.", o)
+
 	// Near misses: one agent, from either place.
 	sc["snap-only"] = opFx("The snap alone, running: no duplicate.", snapOnly(healthyEC2(t), true))
 	sc["deb-only"] = opFx("The deb alone, running: no duplicate.", debRunning(healthyEC2(t), true))
