@@ -131,6 +131,11 @@ func bottlerocketScenarios(t *testing.T) map[string]fixture {
 		wantFinding{ID: HostBottlerocket, Severity: "info", Text: []string{"cannot be pulled again", "com.amazonaws.ap-northeast-1.ecr.dkr"}},
 		wantFinding{ID: NetOptionalEndpointUnreach, Severity: "warn"})
 
+	sc["no-instance-profile"] = opFx("Bottlerocket without an instance profile: iam.no-instance-profile as anywhere, but the agent's version is unknown here, not 'not installed'.",
+		onOS(identityObs(t, "iam-no-profile-dhmc-ready"), bottlerocketOS, false),
+		wantFinding{ID: IAMNoInstanceProfile, Severity: "fail", Text: []string{"on Bottlerocket the agent runs in the control container"}},
+		wantFinding{ID: HostBottlerocket, Severity: "info"})
+
 	// Near misses: another OS, and a container that is not Bottlerocket's.
 	sc["amazon-linux-no-agent"] = opFx("Amazon Linux with no agent: agent.not-installed as ever.",
 		onOS(healthyEC2(t), host.OSRelease{Path: "/etc/os-release", ID: "amzn", VersionID: "2023"}, false),
