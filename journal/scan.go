@@ -85,6 +85,7 @@ type Result struct {
 	BudgetExhausted bool      `json:"budget_exhausted"`        // some data was not read because of the byte budget
 	Notes           []string  `json:"notes,omitempty"`         // problems that are not a source's (walk errors, caps)
 	Timeline        *Timeline `json:"timeline"`                // when it last worked, since when it fails, starts and versions
+	Kills           *KillLog  `json:"kills,omitempty"`         // the kernel's and systemd's words about killing the agent (default sources only); nil when no source holds one and none failed
 }
 
 // NeedsRoot is the reason of a source that the probe's user may not read.
@@ -172,6 +173,12 @@ func Scan(ctx context.Context, opt Options) (res *Result) {
 	}
 	res.Events = s.agg.Summaries()
 	res.Timeline = buildTimeline(tls, opt.Location)
+	if len(opt.Paths) == 0 {
+		res.Kills = s.scanKills(ctx)
+		if kl := res.Kills; kl != nil && res.Timeline != nil {
+			res.Timeline.Kills = kl.Kills
+		}
+	}
 	return res
 }
 

@@ -71,6 +71,7 @@ type Timeline struct {
 	Since          time.Time       `json:"since,omitzero"`            // when the earliest current run began; zero when nothing fails
 	Starts         []Start         `json:"starts"`                    // agent starts, oldest first, the latest MaxStarts
 	VersionChanges []VersionChange `json:"version_changes,omitempty"` // starts whose version differs from the start before
+	Kills          []Kill          `json:"kills,omitempty"`           // when the kernel or systemd killed the agent (KillLog.Kills), oldest first
 }
 
 // Mark is one dated success.

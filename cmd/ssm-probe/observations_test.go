@@ -129,7 +129,7 @@ func TestReplayRefusesWhatNoRunMakes(t *testing.T) {
 		o.Net = append(o.Net, obs.NetObs{Service: "ssm", Host: host, Addr: netip.MustParseAddr("10.0.1.11"), Port: 443})
 	}
 	code, out, stderr := runCLI(t, "run", "--observations", writeObservations(t, o), "--format", "json")
-	if code != exitUnknown || out != "" || !strings.Contains(stderr, "not observations a run could have saved: the plan lists 16000 endpoints; a run plans at most 6") {
+	if code != exitUnknown || out != "" || !strings.Contains(stderr, "not observations a run could have saved: the plan lists 16000 endpoints; a run plans at most 8") {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and the reason", code, out, stderr, exitUnknown)
 	}
 }

@@ -39,6 +39,9 @@ func families() []family {
 		kmsFamily(),          // diagnose_kms.go
 		inotifyFamily(),      // diagnose_inotify.go
 		ipv6Family(),         // diagnose_ipv6.go
+		killedFamily(),       // diagnose_killed.go
+		installsFamily(),     // diagnose_installs.go
+		bottlerocketFamily(), // diagnose_bottlerocket.go
 		verdictFamily(),      // verdict.go
 		agentCredsFamily(),   // diagnose_agentcreds.go
 		channelFamily(),      // diagnose_channel.go

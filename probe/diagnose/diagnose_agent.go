@@ -57,7 +57,9 @@ func agentFamily() family {
 			Fix: finding.FixLines(
 				"{{if .masked}}sudo systemctl unmask {{or .unit \"amazon-ssm-agent\"}} && sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{else if .snap}}sudo snap start --enable amazon-ssm-agent{{else}}sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{end}}",
 				"Then read why it stopped: sudo journalctl -u {{or .unit \"amazon-ssm-agent\"}} -n 100; sudo tail -n 100 "+agent.AgentLogPath),
-			Docs: []string{finding.DocAgentStatus}},
+			Docs: []string{finding.DocAgentStatus},
+			// A kill the logs show is why it is not running (diagnose_killed.go).
+			DependsOn: []finding.ID{AgentKilled}},
 		{ID: AgentOutdated, Severity: finding.SevFail,
 			Title: "The SSM Agent is too old",
 			Fix: `Update the agent to {{or .target "` + agent.MinSessionManager + `"}} or later (the latest is best): aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}}, or on the host: ` +
@@ -98,6 +100,11 @@ func diagnoseAgent(in *input) []finding.Finding {
 	cat, o := in.cat, in.o
 	a := o.Agent
 	if a == nil {
+		return nil
+	}
+	if bottlerocket(o) != nil {
+		// The agent runs in the control container: its absence here is
+		// expected (diagnose_bottlerocket.go, host.bottlerocket).
 		return nil
 	}
 	if !a.Installed {
@@ -156,6 +163,10 @@ func packageSystem(a *agent.Facts) string {
 // agentUnit returns the agent's systemd unit name and whether it is the
 // snap's.
 func agentUnit(a *agent.Facts) (string, bool) {
+	// The running agent's binary says which unit runs it (diagnose_installs.go).
+	if u, ok := runningUnit(a); ok {
+		return u, u == unitSnap
+	}
 	for _, u := range a.Units {
 		if strings.HasPrefix(path.Base(u.Path), unitSnap) {
 			return unitSnap, true

@@ -124,6 +124,8 @@ func dhmcReadiness(o *obs.Observations) dhmc {
 	switch {
 	case a == nil:
 		d.missing = append(d.missing, "the agent version is unknown (the agent facts were not gathered)")
+	case bottlerocket(o) != nil:
+		d.missing = append(d.missing, "the agent version is unknown here (on Bottlerocket the agent runs in the control container)")
 	case !a.Installed:
 		d.missing = append(d.missing, "the agent is not installed")
 	default:

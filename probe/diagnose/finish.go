@@ -57,7 +57,7 @@ func contextOf(o *obs.Observations) Context {
 	}
 	if a := o.Agent; a != nil {
 		c.Agent.Version = a.Version
-		if a.RunningChecked {
+		if a.RunningChecked && bottlerocket(o) == nil { // on Bottlerocket the agent is not in this PID namespace
 			running := a.Running
 			c.Agent.Running = &running
 		}

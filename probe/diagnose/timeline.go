@@ -36,6 +36,7 @@ type Timeline struct {
 	Failing        []journal.Run           `json:"failing"`                   // current runs per kind and endpoint, earliest first
 	LastStart      *journal.Start          `json:"last_start,omitempty"`      // the agent's last start and its version
 	VersionChanges []journal.VersionChange `json:"version_changes,omitempty"` // version changes between starts
+	Kills          []journal.Kill          `json:"kills,omitempty"`           // the kernel's and systemd's kills of the agent, oldest first
 	Boot           *changes.Boot           `json:"boot,omitempty"`
 	ClockSync      *changes.ClockSync      `json:"clock_sync,omitempty"`
 	WindowFrom     time.Time               `json:"window_from,omitzero"` // the changes shown are from WindowFrom to Since
@@ -70,6 +71,7 @@ func timelineOf(o *obs.Observations) *Timeline {
 	}
 	tl.Zone, tl.LastSuccess, tl.Since, tl.VersionChanges = lt.Zone, lt.LastSuccess, lt.Since, lt.VersionChanges
 	tl.Failing = append(tl.Failing, lt.Failing...)
+	tl.Kills = lt.Kills
 	if tl.LastSuccess == nil {
 		tl.NoSuccess = noSuccess
 	}

@@ -33,6 +33,7 @@ type Facts struct {
 	Disks    []Disk           `json:"disks"`
 	Clock    Clock            `json:"clock"`
 	Changes  *changes.Facts   `json:"changes,omitempty"` // file times, package records, boot and clock sync
+	OS       *OSRelease       `json:"os,omitempty"`      // os-release(5); nil when there is none
 	Problems []rootfs.Problem `json:"problems,omitempty"`
 }
 
@@ -50,6 +51,9 @@ func Inspect(ctx context.Context, opt Options) *Facts {
 		paths = DefaultDiskPaths()
 	}
 	f.EC2 = DetectEC2(fsys)
+	var osProblems []rootfs.Problem
+	f.OS, osProblems = ReadOSRelease(fsys)
+	f.Problems = append(f.Problems, osProblems...)
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			f.Problems = append(f.Problems, rootfs.ProblemOf(p, ctx.Err()))

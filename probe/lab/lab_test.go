@@ -174,6 +174,21 @@ func TestRetime(t *testing.T) {
 	if got := Retime([]byte("no time\n"), time.Now(), time.UTC); string(got) != "no time\n" {
 		t.Errorf("untimed input changed: %q", got)
 	}
+	// The system logs a scenario writes: rsyslog's traditional and
+	// high-precision timestamps.
+	for _, name := range []string{"retime-bsd", "retime-iso"} {
+		in, err := os.ReadFile("testdata/" + name + ".in.log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile("testdata/" + name + ".want.log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Retime(in, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), time.UTC); !bytes.Equal(got, want) {
+			t.Errorf("%s: got\n%s\nwant\n%s", name, got, want)
+		}
+	}
 }
 
 // TestAddressPlan: every address the lab serves is inside the VPC, the

@@ -536,8 +536,8 @@ func latestTime(b []byte, loc *time.Location) time.Time {
 func shiftTimes(b []byte, shift time.Duration, loc *time.Location) []byte {
 	var out strings.Builder
 	for _, l := range strings.SplitAfter(string(b), "\n") {
-		if t, ok := lineTime(l, loc); ok {
-			l = t.Add(shift).In(loc).Format(logTimeLayout) + l[len(logTimeLayout):]
+		if t, layout, ok := lineStamp(l, loc); ok {
+			l = t.Add(shift).In(loc).Format(layout) + l[len(layout):]
 		}
 		out.WriteString(l)
 	}
@@ -546,9 +546,35 @@ func shiftTimes(b []byte, shift time.Duration, loc *time.Location) []byte {
 
 // lineTime parses the timestamp a log line starts with.
 func lineTime(l string, loc *time.Location) (time.Time, bool) {
-	if len(l) < len(logTimeLayout) {
-		return time.Time{}, false
+	t, _, ok := lineStamp(l, loc)
+	return t, ok
+}
+
+// syslogLayouts are the timestamps of the system logs a scenario may
+// write besides the agent's: rsyslog's traditional format (no year: the
+// current one, or the one before when that lies in the future) and its
+// high-precision one.
+var syslogLayouts = []string{"Jan _2 15:04:05", "2006-01-02T15:04:05.000000-07:00"}
+
+// lineStamp parses the timestamp a log line starts with, and gives its
+// layout.
+func lineStamp(l string, loc *time.Location) (time.Time, string, bool) {
+	for _, layout := range append([]string{logTimeLayout}, syslogLayouts...) {
+		if len(l) < len(layout) {
+			continue
+		}
+		t, err := time.ParseInLocation(layout, l[:len(layout)], loc)
+		if err != nil {
+			continue
+		}
+		if t.Year() == 0 {
+			now := time.Now().In(loc)
+			t = t.AddDate(now.Year(), 0, 0)
+			if t.After(now.Add(24 * time.Hour)) {
+				t = t.AddDate(-1, 0, 0)
+			}
+		}
+		return t, layout, true
 	}
-	t, err := time.ParseInLocation(logTimeLayout, l[:len(logTimeLayout)], loc)
-	return t, err == nil
+	return time.Time{}, "", false
 }

@@ -502,8 +502,9 @@ func (s *Scenario) Ages() (map[string]time.Duration, error) {
 }
 
 // userFiles are the files outside agentDirs a scenario may replace: the
-// user database the Run As checks read.
-var userFiles = []string{"/etc/passwd", "/etc/nsswitch.conf"}
+// user database the Run As checks read, the system logs that tell of the
+// agent being killed, and os-release (a Bottlerocket host).
+var userFiles = []string{"/etc/passwd", "/etc/nsswitch.conf", "/var/log/messages", "/var/log/syslog", "/var/log/kern.log", "/etc/os-release"}
 
 // agentPath reports whether p is a clean path inside one of agentDirs, or
 // one of userFiles.

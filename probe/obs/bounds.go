@@ -13,6 +13,10 @@ import (
 // and a report of thousands of checks.
 const MaxAddrsPerHost = 16
 
+// MaxPlanned is the most endpoints a run plans: the services, and on
+// Bottlerocket the ECR endpoints of its control container.
+func MaxPlanned() int { return len(Services()) + len(BottlerocketEndpoints("", "")) }
+
 // CheckBounds reports, for observations read from a file, the first way in
 // which they are larger than a run could have made them: more endpoints
 // than the planner lists (Services), a DNS, agent-view, network or proxy
@@ -24,7 +28,7 @@ func (o *Observations) CheckBounds() error {
 	planned := map[string]int{} // host -> endpoints planned for it (overrides may share one)
 	resolvers := map[netip.Addr]bool{}
 	if o.Plan != nil {
-		if n, max := len(o.Plan.Endpoints), len(Services()); n > max {
+		if n, max := len(o.Plan.Endpoints), MaxPlanned(); n > max {
 			return fmt.Errorf("the plan lists %d endpoints; a run plans at most %d", n, max)
 		}
 		for _, e := range o.Plan.Endpoints {

@@ -42,11 +42,13 @@ func TestCheckBounds(t *testing.T) {
 		{"healthy", func(*obs.Observations) {}, ""},
 		{"no plan", func(o *obs.Observations) { o.Plan, o.DNS, o.AgentDNS, o.Net = nil, nil, nil, nil }, ""},
 		{"empty", func(o *obs.Observations) { *o = obs.Observations{} }, ""},
-		{"seven endpoints", func(o *obs.Observations) {
-			e := o.Plan.Endpoints[0]
-			e.Host = "extra.example"
-			o.Plan.Endpoints = append(o.Plan.Endpoints, e)
-		}, "the plan lists 7 endpoints; a run plans at most 6"},
+		{"nine endpoints", func(o *obs.Observations) {
+			for _, h := range []string{"extra1.example", "extra2.example", "extra3.example"} {
+				e := o.Plan.Endpoints[0]
+				e.Host = h
+				o.Plan.Endpoints = append(o.Plan.Endpoints, e)
+			}
+		}, "the plan lists 9 endpoints; a run plans at most 8"},
 		{"record for an unplanned host", func(o *obs.Observations) { o.Net[0].Host = "evil.example" },
 			`the addresses tried hold a record for "evil.example"`},
 		{"records without a plan", func(o *obs.Observations) { o.Plan = nil }, "which the plan does not list"},

@@ -66,6 +66,21 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 				}
 			}
 			out.Reason = fmt.Sprintf("read %d source(s), %d MB, %d kind(s) of event", len(read), r.BytesRead>>20, len(r.Events))
+			var sysUnread []string
+			if kl := r.Kills; kl != nil {
+				// The system logs read for kills of the agent: one that
+				// could not be read is said, not taken as "no kill".
+				for _, s := range kl.Sources {
+					switch s.Status {
+					case journal.StatusRead, journal.StatusPartial, journal.StatusMissing:
+					default:
+						sysUnread = append(sysUnread, fmt.Sprintf("%s %s: %s", s.Name, s.Status, s.Reason))
+					}
+				}
+				if n := len(kl.Kills); n > 0 {
+					out.Reason += fmt.Sprintf("; %d kill line(s) of the agent in the system logs", n)
+				}
+			}
 			if len(other) > 0 {
 				out.Status = obs.StatusWarn
 				out.Reason += "; " + strings.Join(other, "; ")
@@ -101,6 +116,14 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 				out.Status, out.Reason = obs.StatusSkip, "not checked: no agent log could be read ("+strings.Join(other, "; ")+")"
 			case len(read) == 0:
 				out.Reason = "no agent log exists: nothing to match"
+			}
+			if len(sysUnread) > 0 {
+				// The agent's own logs decide the check; a system log that
+				// could not be read is said beside them.
+				if out.Status == obs.StatusPass {
+					out.Status = obs.StatusWarn
+				}
+				out.Reason += "; system logs not read for kills of the agent: " + strings.Join(sysUnread, "; ")
 			}
 			return out
 		},

@@ -116,6 +116,42 @@ func TestHostileFiles(t *testing.T) {
 			setup: func(t *testing.T, root string) {
 				mustDo(t, os.Chmod(filepath.Join(root, "etc/resolv.conf"), 0))
 			}},
+		{name: "binary /var/log/messages", check: "logs", status: obs.StatusWarn, reason: "not a text log",
+			setup: func(t *testing.T, root string) {
+				writeFile(t, root, agentLog, catalogLine)
+				writeFile(t, root, "var/log/messages", strings.Repeat("\x00\x01\x02\x7f\x1b", 4096))
+			}},
+		{name: "2 GB sparse /var/log/syslog ending in a kill", check: "logs", status: obs.StatusPass, reason: "1 kill line(s)",
+			setup: func(t *testing.T, root string) {
+				writeFile(t, root, agentLog, catalogLine)
+				p := filepath.Join(root, "var/log/syslog")
+				writeFile(t, root, "var/log/syslog", "")
+				mustDo(t, os.Truncate(p, 2<<30))
+				f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+				mustDo(t, err)
+				_, err = f.WriteString("\n2024-03-01T10:05:00+00:00 h systemd[1]: amazon-ssm-agent.service: Failed with result 'oom-kill'.\n")
+				mustDo(t, err)
+				mustDo(t, f.Close())
+			},
+			after: func(t *testing.T, res *diagnose.Result) {
+				r := checkOf(t, res, "logs").Detail.(*journal.Result)
+				if r.Kills == nil || len(r.Kills.Kills) != 1 || r.Kills.Sources[0].Bytes > journal.MaxSyslogBytes {
+					t.Errorf("kills %+v", r.Kills)
+				}
+			}},
+		{name: "/var/log/messages links out of the volume", check: "logs", status: obs.StatusWarn, reason: "points outside the volume",
+			setup: func(t *testing.T, root string) {
+				writeFile(t, root, agentLog, catalogLine)
+				out := filepath.Join(t.TempDir(), "messages")
+				mustDo(t, os.WriteFile(out, []byte("2024-03-01T10:05:00+00:00 h systemd[1]: amazon-ssm-agent.service: Failed with result 'oom-kill'.\n"), 0o644))
+				mustDo(t, os.MkdirAll(filepath.Join(root, "var/log"), 0o755))
+				mustDo(t, os.Symlink(out, filepath.Join(root, "var/log/messages")))
+			},
+			after: func(t *testing.T, res *diagnose.Result) {
+				if r := checkOf(t, res, "logs").Detail.(*journal.Result); r.Kills == nil || len(r.Kills.Kills) != 0 {
+					t.Errorf("read through a link out of the volume: %+v", r.Kills)
+				}
+			}},
 		{name: "2 GB sparse agent log", check: "logs", status: obs.StatusWarn, reason: "budget",
 			setup: func(t *testing.T, root string) {
 				writeFile(t, root, agentLog, catalogLine)

@@ -88,7 +88,11 @@ func TestDiagnoseAgentFixtures(t *testing.T) {
 		{name: "hybrid registration", agentRoot: "hybrid",
 			want: []string{"agent.foreign-registration/fail"},
 			text: map[finding.ID][]string{diagnose.AgentForeignRegistration: {"/var/lib/amazon/ssm/registration", "mi-"}}},
-		{name: "agents beside an impostor, a zombie and a container's", agentRoot: "procs", proc: true},
+		// Two agents of this host run, from /usr/bin and from the snap:
+		// they are named, beside what is not counted.
+		{name: "agents beside an impostor, a zombie and a container's", agentRoot: "procs", proc: true,
+			want: []string{"agent.duplicate-install/fail"},
+			text: map[finding.ID][]string{diagnose.AgentDuplicateInstall: {"pid 900", "pid 812", "/usr/bin/amazon-ssm-agent"}}},
 		// D8b: the only amazon-ssm-agent is a user's copy with its own
 		// https_proxy: the agent is not running, and the user's proxy is
 		// not the agent's.

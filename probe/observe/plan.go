@@ -87,6 +87,16 @@ func BuildPlan(cfg *Config, o *obs.Observations) *obs.Plan {
 		}
 		p.Endpoints = append(p.Endpoints, e)
 	}
+	if o.Host != nil && o.Host.OS.Bottlerocket() {
+		// The agent runs in the control container, pulled from ECR, its
+		// layers from S3 (docs/AGENT-FACTS.md, "Bottlerocket").
+		for i := range p.Endpoints {
+			if p.Endpoints[i].Service == obs.ServiceS3 {
+				p.Endpoints[i].Why += "; on Bottlerocket also the control container's image layers"
+			}
+		}
+		p.Endpoints = append(p.Endpoints, obs.BottlerocketEndpoints(p.Region, p.Domain)...)
+	}
 	return p
 }
 

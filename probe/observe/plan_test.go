@@ -1,9 +1,11 @@
 package observe
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ssm-probe/ssm-probe/probe/agent"
+	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
@@ -60,5 +62,43 @@ func TestBuildPlan(t *testing.T) {
 	cfg := Defaults()
 	if p := BuildPlan(&cfg, &obs.Observations{}); p.Problem == "" || len(p.Endpoints) != 0 {
 		t.Errorf("no region: want a problem and no endpoints, got %+v", p)
+	}
+}
+
+// TestBuildPlanBottlerocket: on Bottlerocket the plan adds, as optional,
+// the ECR endpoints the control container is pulled from; on another OS,
+// or in a container that does not see a Bottlerocket host, it does not.
+func TestBuildPlanBottlerocket(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		os   *host.OSRelease
+		want bool
+	}{
+		{"bottlerocket", &host.OSRelease{ID: "bottlerocket", VersionID: "1.29.0"}, true},
+		{"admin container", &host.OSRelease{ID: "bottlerocket", Container: true}, true},
+		{"amazon linux", &host.OSRelease{ID: "amzn"}, false},
+		{"no os-release", nil, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Defaults()
+			p := BuildPlan(&cfg, &obs.Observations{IMDS: &imds.Identity{Region: "eu-west-1"}, Host: &host.Facts{OS: c.os}})
+			got := map[obs.Service]obs.Endpoint{}
+			for _, e := range p.Endpoints {
+				got[e.Service] = e
+			}
+			api, dkr := got[obs.ServiceECRAPI], got[obs.ServiceECRDKR]
+			if !c.want {
+				if api.Host != "" || dkr.Host != "" {
+					t.Errorf("ECR planned: %+v", p.Endpoints)
+				}
+				return
+			}
+			if api.Host != "api.ecr.eu-west-1.amazonaws.com" || dkr.Host != "328549459982.dkr.ecr.eu-west-1.amazonaws.com" || api.Required || dkr.Required {
+				t.Errorf("ECR endpoints %+v %+v", api, dkr)
+			}
+			if !strings.Contains(got[obs.ServiceS3].Why, "control container") || !got[obs.ServiceSSM].Required {
+				t.Errorf("endpoints %+v", p.Endpoints)
+			}
+		})
 	}
 }

@@ -27,15 +27,32 @@ func TimelineLine(tl *diagnose.Timeline) string {
 	if ref.IsZero() && tl.LastSuccess != nil {
 		ref = tl.LastSuccess.Time
 	}
+	var killed string
+	if n := len(tl.Kills); n > 0 {
+		k := tl.Kills[n-1]
+		if ref.IsZero() {
+			ref = k.Time
+		}
+		killed = "killed " + clock(k.Time, ref) + " (" + killName(k) + ")"
+		if n > 1 {
+			killed += fmt.Sprintf(", %d kill lines in all", n)
+		}
+	}
 	var parts []string
 	if tl.LastSuccess != nil {
 		parts = append(parts, "last worked "+clock(tl.LastSuccess.Time, ref)+" ("+successName(tl.LastSuccess.Kind)+")")
 	} else if tl.NoSuccess != "" {
 		parts = append(parts, "last worked: unknown, "+tl.NoSuccess)
 	}
+	if killed != "" {
+		parts = append(parts, killed)
+	}
 	if tl.Since.IsZero() {
-		if tl.LastSuccess == nil {
+		if tl.LastSuccess == nil && killed == "" {
 			return "" // neither a success nor a failure in the logs: nothing to date
+		}
+		if killed != "" && tl.LastSuccess == nil {
+			return strings.Join(parts, "; ") + " (UTC)"
 		}
 		parts = append(parts, "no failure in the logs since")
 		return strings.Join(parts, "; ") + " (UTC)"
@@ -81,6 +98,20 @@ func changeName(what string) string {
 		return what[:i]
 	}
 	return what
+}
+
+// killName says who killed the agent, for the one-line timeline.
+func killName(k journal.Kill) string {
+	switch k.Cause {
+	case journal.CauseOOM:
+		return "OOM killer"
+	case journal.CauseStartLimit:
+		return "systemd gave up restarting it"
+	}
+	if k.Signal != "" {
+		return "signal " + k.Signal
+	}
+	return "signal"
 }
 
 func successName(k journal.Kind) string {

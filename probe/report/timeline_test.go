@@ -80,3 +80,26 @@ func TestTimelineLine(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineLineKills holds the one-line timeline to the kills it names:
+// the last kill and who killed, with or without the agent's own lines.
+func TestTimelineLineKills(t *testing.T) {
+	at := func(d, h, m int) time.Time { return time.Date(2026, 11, d, h, m, 0, 0, time.UTC) }
+	oom := journal.Kill{Time: at(22, 1, 12), Cause: journal.CauseOOM, By: "kernel", Process: "amazon-ssm-agen", PID: 7}
+	sig := journal.Kill{Time: at(22, 1, 13), Cause: journal.CauseSignal, By: "systemd", Signal: "9/KILL"}
+	for _, c := range []struct {
+		name string
+		tl   *diagnose.Timeline
+		want string
+	}{
+		{"kill only", &diagnose.Timeline{NoSuccess: "no success line", Kills: []journal.Kill{oom}},
+			"last worked: unknown, no success line; killed 01:12:00 (OOM killer) (UTC)"},
+		{"kill after success", &diagnose.Timeline{LastSuccess: &journal.Mark{Kind: journal.KindControlChannelUp, Time: at(22, 1, 0)}, Kills: []journal.Kill{oom, sig}},
+			"last worked 01:00:00 (control channel); killed 01:13:00 (signal 9/KILL), 2 kill lines in all; no failure in the logs since (UTC)"},
+		{"no kill, nothing", &diagnose.Timeline{}, ""},
+	} {
+		if got := TimelineLine(c.tl); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
+	}
+}
