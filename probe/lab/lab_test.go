@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestScenarios(t *testing.T) {
 			t.Errorf("scenario %s is missing", want)
 		}
 	} // The hybrid (on-premises) nodes.
-	for _, want := range []string{"hybrid-onprem-healthy", "hybrid-onprem-deregistered"} {
+	for _, want := range []string{"hybrid-onprem-healthy", "hybrid-onprem-deregistered", "two-agents-running"} {
 		if !got[want] {
 			t.Errorf("scenario %s is missing", want)
 		}
@@ -244,6 +245,14 @@ func TestInstanceScript(t *testing.T) {
 		// /root is overlaid only for a scenario that adds root's AWS files.
 		"root-default-credentials": {"for d in '/etc' '/var/lib' '/var/log' '/usr/bin' '/root'; do"},
 		"healthy-vpc-endpoints":    {"for d in '/etc' '/var/lib' '/var/log' '/usr/bin'; do"},
+		// /usr/sbin is overlaid, and a second agent started from it, only
+		// for a scenario with a second binary; it must run from that file.
+		"two-agents-running": {"for d in '/etc' '/var/lib' '/var/log' '/usr/bin' '/usr/sbin'; do",
+			"env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/bin/amazon-ssm-agent &\n",
+			"env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/sbin/amazon-ssm-agent &\n",
+			"in /usr/bin/amazon-ssm-agent*) break;;", "in /usr/sbin/amazon-ssm-agent*) break;;",
+			"[ \"$(readlink /proc/$agent/exe)\" = '/usr/sbin/amazon-ssm-agent' ] || { echo 'lab: no agent runs from /usr/sbin/amazon-ssm-agent' >&2; exit 1; }",
+			"[ ! -L \"$d\" ] || {"},
 	}
 	for name, wants := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -272,6 +281,78 @@ func TestInstanceScript(t *testing.T) {
 				t.Errorf("bash -n: %v: %s", err, out)
 			}
 		})
+	}
+}
+
+// TestSecondBinary: agent.second_binary adds /usr/sbin to the overlays and
+// installs the fake agent there as well as at /usr/bin, and only then; a
+// second binary elsewhere, or without the agent installed, is rejected
+// with a message that names the field.
+func TestSecondBinary(t *testing.T) {
+	two, err := LoadScenario("scenarios/two-agents-running.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := LoadScenario("scenarios/healthy-vpc-endpoints.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := two.overlays(), []string{"/etc", "/var/lib", "/var/log", "/usr/bin", "/usr/sbin"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("two-agents-running overlays %v, want %v", got, want)
+	}
+	if got := one.overlays(); slices.Contains(got, "/usr/sbin") {
+		t.Errorf("healthy-vpc-endpoints overlays /usr/sbin: %v", got)
+	}
+	if sc := InstanceScript(one, "/tmp/w", "/bin/ssm-probe", "json"); strings.Contains(sc, "/usr/sbin/amazon-ssm-agent") {
+		t.Errorf("a scenario without a second binary starts one:\n%s", sc)
+	}
+	// Installed but not running: both binaries are there, none is started.
+	idle := *two
+	idle.Agent.Running = false
+	if sc := InstanceScript(&idle, "/tmp/w", "/bin/ssm-probe", "json"); strings.Contains(sc, "amazon-ssm-agent &") {
+		t.Errorf("an agent that is not running is started:\n%s", sc)
+	}
+
+	self := filepath.Join(t.TempDir(), "ssm-probe-lab")
+	if err := os.WriteFile(self, []byte("lab binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Self: self, RepoRoot: "../.."}
+	for _, c := range []struct {
+		s    *Scenario
+		want map[string]bool // installed path -> present
+	}{
+		{two, map[string]bool{"/usr/bin/amazon-ssm-agent": true, "/usr/sbin/amazon-ssm-agent": true}},
+		{one, map[string]bool{"/usr/bin/amazon-ssm-agent": true, "/usr/sbin/amazon-ssm-agent": false}},
+	} {
+		w := filepath.Join(t.TempDir(), c.s.Name)
+		if err := r.prepareTree(c.s, w); err != nil {
+			t.Fatalf("%s: %v", c.s.Name, err)
+		}
+		for p, present := range c.want {
+			fi, err := os.Stat(filepath.Join(w, "upper", p))
+			switch {
+			case present && err != nil:
+				t.Errorf("%s: %s not installed: %v", c.s.Name, p, err)
+			case present && fi.Mode().Perm()&0o100 == 0:
+				t.Errorf("%s: %s is not executable: %v", c.s.Name, p, fi.Mode())
+			case !present && err == nil:
+				t.Errorf("%s: %s installed", c.s.Name, p)
+			}
+		}
+	}
+
+	for file, want := range map[string]string{
+		"second-binary-unknown":       `agent.second_binary "/opt/aws/amazon-ssm-agent": one of [/usr/sbin/amazon-ssm-agent]`,
+		"second-binary-snap":          `agent.second_binary "/snap/amazon-ssm-agent/current/amazon-ssm-agent": one of`,
+		"second-binary-same":          `agent.second_binary "/usr/bin/amazon-ssm-agent": one of [/usr/sbin/amazon-ssm-agent] (an agent install path besides /usr/bin/amazon-ssm-agent)`,
+		"second-binary-unclean":       `agent.second_binary "/usr/sbin/../sbin/amazon-ssm-agent": one of`,
+		"second-binary-not-installed": "agent.second_binary needs installed",
+	} {
+		_, err := LoadScenario("testdata/bad/" + file + ".json")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one with %q", file, err, want)
+		}
 	}
 }
 

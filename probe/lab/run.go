@@ -156,8 +156,10 @@ func (r *Runner) prepareTree(s *Scenario, w string) error {
 				return err
 			}
 		}
-		if err := installFakeAgent(r.Self, filepath.Join(up, "/usr/bin/amazon-ssm-agent")); err != nil {
-			return err
+		for _, bin := range s.agentBinaries() {
+			if err := installFakeAgent(r.Self, filepath.Join(up, bin)); err != nil {
+				return err
+			}
 		}
 		if s.Agent.Unit {
 			if err := installUnit(up); err != nil {
@@ -418,12 +420,13 @@ func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'
 // InstanceScript is the bash script that plays the instance. It runs as
 // PID 1 of a private PID and mount namespace inside the instance's network
 // namespace: it lays the agent's files over /etc, /var/lib, /var/log and
-// /usr/bin with overlays (the host's directories are untouched), restores
+// /usr/bin (and /usr/sbin or /root when the scenario adds files there)
+// with overlays (the host's directories are untouched), restores
 // the /etc/netns bind mounts the /etc overlay hides, fakes the EC2 DMI
 // identity on a tmpfs over /sys/class (or hides every identity file of an
-// on-premises server), leaves a zombie agent and starts the
-// fake agent when the scenario asks, and runs the probe with its defaults,
-// SSL_CERT_FILE aside.
+// on-premises server), leaves a zombie agent and starts the fake agent
+// (from each of its install paths) when the scenario asks, and runs the
+// probe with its defaults, SSL_CERT_FILE aside.
 func InstanceScript(s *Scenario, w, probeBin, format string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/bash\n# ssm-probe lab: the instance of scenario %s.\nset -euo pipefail\nW=%s\n", s.Name, shq(w))
@@ -431,7 +434,9 @@ func InstanceScript(s *Scenario, w, probeBin, format string) string {
 	for _, d := range s.overlays() {
 		b.WriteString(" " + shq(d))
 	}
-	b.WriteString("; do\n  mount -t overlay ssmp-lab -o \"lowerdir=$d,upperdir=$W/upper$d,workdir=$W/work$d\" \"$d\"\ndone\n")
+	// A directory that is a link on the host (/usr/sbin -> bin on a merged
+	// /usr) cannot be overlaid alone: the mount would land on its target.
+	b.WriteString("; do\n  [ ! -L \"$d\" ] || { echo \"lab: $d is a link on this host; it cannot be overlaid\" >&2; exit 1; }\n  mount -t overlay ssmp-lab -o \"lowerdir=$d,upperdir=$W/upper$d,workdir=$W/work$d\" \"$d\"\ndone\n")
 	fmt.Fprintf(&b, "for f in resolv.conf hosts; do mount --bind %s/\"$f\" /etc/\"$f\"; done\n", shq("/etc/netns/"+InstNS))
 	b.WriteString("mount -t tmpfs -o size=64k,mode=0755 ssmp-dmi /sys/class\n")
 	if s.OnPremises {
@@ -452,14 +457,23 @@ func InstanceScript(s *Scenario, w, probeBin, format string) string {
 		b.WriteString("for i in $(seq 100); do zombie && break; sleep 0.02; done\nzombie || { echo 'lab: no zombie amazon-ssm-agent appeared' >&2; exit 1; }\n")
 	}
 	if s.Agent.Running {
-		b.WriteString("env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin")
-		for _, e := range s.Agent.Env {
-			b.WriteString(" " + shq(e))
+		for i, bin := range s.agentBinaries() {
+			b.WriteString("env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+			for _, e := range s.Agent.Env {
+				b.WriteString(" " + shq(e))
+			}
+			b.WriteString(" " + bin + " &\n")
+			// Wait, bounded (50 x 20 ms), until env has exec'd the agent: a
+			// probe that scans /proc first would see env, not the agent.
+			fmt.Fprintf(&b, "agent=$!\nfor i in $(seq 50); do\n  case \"$(tr '\\0' ' ' </proc/$agent/cmdline 2>/dev/null)\" in %s*) break;; esac\n  sleep 0.02\ndone\n", bin)
+			if i > 0 {
+				// The second agent is the scenario's point: give up loudly
+				// unless it runs from that very file, rather than run the
+				// probe without it.
+				fmt.Fprintf(&b, "[ \"$(readlink /proc/$agent/exe)\" = %s ] || { echo %s >&2; exit 1; }\n",
+					shq(bin), shq("lab: no agent runs from "+bin))
+			}
 		}
-		b.WriteString(" /usr/bin/amazon-ssm-agent &\n")
-		// Wait, bounded (50 x 20 ms), until env has exec'd the agent: a
-		// probe that scans /proc first would see env, not the agent.
-		b.WriteString("agent=$!\nfor i in $(seq 50); do\n  case \"$(tr '\\0' ' ' </proc/$agent/cmdline 2>/dev/null)\" in /usr/bin/amazon-ssm-agent*) break;; esac\n  sleep 0.02\ndone\n")
 	}
 	save := ""
 	if format == "json" {

@@ -278,8 +278,13 @@ type Rule struct {
 // AgentSpec describes the agent the instance has.
 type AgentSpec struct {
 	Installed bool     `json:"installed"`     // /usr/bin/amazon-ssm-agent exists and prints AgentVersion
-	Running   bool     `json:"running"`       // /usr/bin/amazon-ssm-agent runs (the fake agent, FakeAgentName)
+	Running   bool     `json:"running"`       // /usr/bin/amazon-ssm-agent (and SecondBinary) runs (the fake agent, FakeAgentName)
 	Env       []string `json:"env,omitempty"` // the running agent's environment (NAME=value)
+	// SecondBinary installs the fake agent at a second install path too
+	// (one of SecondBinaries), and Running starts it there beside the one
+	// at /usr/bin: two agents from two install paths, as when a package
+	// and a hand-copied binary, or two packagings, both start one.
+	SecondBinary string `json:"second_binary,omitempty"`
 	// Zombie leaves an amazon-ssm-agent process that has exited and that
 	// its parent never reaps (state Z), as a killed agent is until then.
 	Zombie bool `json:"zombie,omitempty"`
@@ -339,18 +344,42 @@ var agentDirs = []string{"/etc/amazon/ssm/", "/var/log/amazon/ssm/", "/var/lib/a
 // so that the agent's files can be added without touching the host.
 func Overlays() []string { return []string{"/etc", "/var/lib", "/var/log", "/usr/bin"} }
 
+// AgentBinary is where the lab installs the fake agent: the deb's and the
+// rpm's install path.
+const AgentBinary = "/usr/bin/amazon-ssm-agent"
+
+// SecondBinaries are the paths AgentSpec.SecondBinary may name: the agent's
+// other install path outside the snap, SUSE's (aws/amazon-ssm-agent
+// packaging/suse/amazon-ssm-agent.service:6), which the probe knows. Its
+// directory is overlaid only for a scenario that names it.
+var SecondBinaries = []string{"/usr/sbin/amazon-ssm-agent"}
+
 // rootAWSFiles are root's AWS files a scenario may add (the credentials
 // that take precedence over the instance role, docs/AGENT-FACTS.md); /root
 // is overlaid only for a scenario that adds one.
 var rootAWSFiles = []string{"/root/.aws/credentials", "/root/.aws/config"}
 
-// overlays are Overlays, and /root when s adds one of rootAWSFiles.
+// overlays are Overlays, the directory of the agent's second binary when
+// s names one, and /root when s adds one of rootAWSFiles.
 func (s *Scenario) overlays() []string {
 	out := Overlays()
+	if b := s.Agent.SecondBinary; b != "" && !slices.Contains(out, path.Dir(b)) {
+		out = append(out, path.Dir(b))
+	}
 	for p := range s.Agent.Files {
 		if slices.Contains(rootAWSFiles, p) {
 			return append(out, "/root")
 		}
+	}
+	return out
+}
+
+// agentBinaries are the paths the fake agent is installed at, and started
+// from when the agent runs: AgentBinary, then the second binary if any.
+func (s *Scenario) agentBinaries() []string {
+	out := []string{AgentBinary}
+	if s.Agent.SecondBinary != "" {
+		out = append(out, s.Agent.SecondBinary)
 	}
 	return out
 }
@@ -457,6 +486,14 @@ func (s *Scenario) Validate() error {
 	}
 	if (s.Agent.Running || s.Agent.Zombie || s.Agent.Unit) && !s.Agent.Installed {
 		return fmt.Errorf("agent: running, zombie or unit needs installed (the fake agent binary)")
+	}
+	if b := s.Agent.SecondBinary; b != "" {
+		if !slices.Contains(SecondBinaries, b) {
+			return fmt.Errorf("agent.second_binary %q: one of %v (an agent install path besides %s)", b, SecondBinaries, AgentBinary)
+		}
+		if !s.Agent.Installed {
+			return fmt.Errorf("agent.second_binary needs installed (the fake agent binary)")
+		}
 	}
 	for _, e := range s.Agent.Env {
 		if !strings.Contains(e, "=") {
