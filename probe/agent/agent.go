@@ -124,6 +124,10 @@ type Process struct {
 	// UIDs are the real and effective uid from /proc/<pid>/status, read
 	// for amazon-ssm-agent processes.
 	UIDs []int `json:"uids,omitempty"`
+	// Unit is the systemd unit whose control group holds a counted
+	// amazon-ssm-agent process (/proc/<pid>/cgroup), e.g.
+	// amazon-ssm-agent.service; empty when no unit could be read.
+	Unit string `json:"unit,omitempty"`
 	// Excluded says why the process is not counted as this host's running
 	// agent or worker (ExcludedExited, ExcludedOtherNamespace,
 	// ExcludedOtherNetwork, ExcludedOtherMount, ExcludedNotRoot,

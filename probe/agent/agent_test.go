@@ -106,6 +106,7 @@ func TestInspectFixtures(t *testing.T) {
 		}},
 		{"procs", func(t *testing.T, f *Facts) {
 			want(t, "pids", f.PIDs, []int{812, 900})
+			want(t, "units", []string{f.Agents[0].Unit, f.Agents[1].Unit}, []string{"amazon-ssm-agent.service", "snap.amazon-ssm-agent.amazon-ssm-agent.service"})
 			want(t, "excluded", excludedPIDs(f), map[int]string{
 				600: ExcludedNotAgentBinary, 610: ExcludedNotRoot, 620: ExcludedOtherNetwork, 700: ExcludedExited,
 				1500: ExcludedOtherNamespace, 1501: ExcludedOtherNamespace})

@@ -70,6 +70,7 @@ func parsers() map[string]func([]byte) any {
 			st, err := parseStat(b)
 			return res{st, errString(err)}
 		},
+		"cgroup": func(b []byte) any { return parseCgroupUnit(b) },
 		"status": func(b []byte) any {
 			uids, err := parseUIDs(b)
 			return res{uids, errString(err)}

@@ -415,6 +415,11 @@ func (in *inspector) scanProcs(pfs rootfs.FS, procDir string, host HostNamespace
 		case p.Excluded != "":
 			s.excluded = append(s.excluded, p)
 		case p.Name == ProcAgent:
+			// The unit whose cgroup holds it: which unit starts it, so that
+			// two agents each name theirs. Unread, it is left unsaid.
+			if b, err := pfs.ReadFile("/"+strconv.Itoa(pid)+"/cgroup", MaxSmallFileBytes); err == nil {
+				p.Unit = parseCgroupUnit(b)
+			}
 			s.agents = append(s.agents, p)
 		default:
 			s.workers = append(s.workers, p)
@@ -515,6 +520,45 @@ func sameBinary(procDir string, pid int, host HostNamespaces, exe string) bool {
 	}
 	b, err := os.Stat(filepath.Join(procDir, who, "root", exe))
 	return err == nil && os.SameFile(a, b)
+}
+
+// parseCgroupUnit returns the systemd unit whose control group holds a
+// process, from its /proc/<pid>/cgroup (cgroups(7): one
+// "hierarchy-ID:controllers:path" line per hierarchy; systemd names a
+// unit's group after the unit, systemd.unit(5), e.g.
+// /system.slice/amazon-ssm-agent.service). The unified hierarchy's line
+// ("0::") is read first, then the v1 systemd one ("name=systemd"); the
+// unit is the deepest path element that names a service or a scope. ""
+// when no line names one (the root group "/", a slice, a malformed file).
+func parseCgroupUnit(b []byte) string {
+	units := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) != 3 || !strings.HasPrefix(f[2], "/") {
+			continue
+		}
+		key := f[0] + ":" + f[1]
+		if key != "0:" && !strings.HasSuffix(key, ":name=systemd") {
+			continue
+		}
+		if key != "0:" {
+			key = "name=systemd"
+		}
+		el := strings.Split(strings.TrimSpace(f[2]), "/")
+		for i := len(el) - 1; i >= 0; i-- {
+			e := el[i]
+			if n, ok := strings.CutSuffix(e, ".service"); ok && n != "" || strings.HasSuffix(e, ".scope") && e != ".scope" {
+				if _, seen := units[key]; !seen {
+					units[key] = e
+				}
+				break
+			}
+		}
+	}
+	if u, ok := units["0:"]; ok {
+		return u
+	}
+	return units["name=systemd"]
 }
 
 // errStatus reports a /proc/<pid>/status without a well-formed Uid: line.

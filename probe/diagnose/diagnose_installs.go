@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/agent"
@@ -155,6 +156,7 @@ func diagnoseDuplicateInstall(in *input) []finding.Finding {
 // agents run; which one the package owns is for the package manager to say.
 func twoBinaries(in *input, a *agent.Facts) []finding.Finding {
 	byExe := map[string][]int{}
+	units := map[string][]string{} // the units whose control groups hold them
 	var exes []string
 	for _, p := range a.Agents {
 		if p.Excluded != "" || p.Exe == "" || strings.HasPrefix(p.Exe, snapPrefix) {
@@ -164,13 +166,20 @@ func twoBinaries(in *input, a *agent.Facts) []finding.Finding {
 			exes = append(exes, p.Exe)
 		}
 		byExe[p.Exe] = append(byExe[p.Exe], p.PID)
+		if p.Unit != "" && !slices.Contains(units[p.Exe], p.Unit) {
+			units[p.Exe] = append(units[p.Exe], p.Unit)
+		}
 	}
 	if len(exes) < 2 {
 		return nil
 	}
 	var ev []string
 	for _, e := range exes {
-		ev = append(ev, fmt.Sprintf("an agent runs from %s, pid %s", e, joinInts(byExe[e])))
+		line := fmt.Sprintf("an agent runs from %s, pid %s", e, joinInts(byExe[e]))
+		if len(units[e]) > 0 {
+			line += ", under unit " + strings.Join(units[e], ", ")
+		}
+		ev = append(ev, line)
 	}
 	summary := fmt.Sprintf("Two SSM Agents run at once, from %s: they hold one identity and take its channels from each other, so sessions drop, and commands and the node's status come and go. Keep the one the agent's package owns and remove the other.", strings.Join(exes, " and "))
 	owner := "dpkg -S"

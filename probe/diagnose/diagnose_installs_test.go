@@ -94,6 +94,12 @@ func installsScenarios(t *testing.T) map[string]fixture {
 		wantFinding{ID: AgentDuplicateInstall, Severity: "fail", Text: []string{"/usr/bin/amazon-ssm-agent, pid 812", "/usr/sbin/amazon-ssm-agent, pid 1400", "dpkg -S /usr/bin/amazon-ssm-agent /usr/sbin/amazon-ssm-agent"}})
 
 	o = debRunning(healthyEC2(t), true)
+	o.Agent.Agents[0].Unit = "amazon-ssm-agent.service"
+	o.Agent.Agents = append(o.Agent.Agents, agent.Process{PID: 1400, Name: "amazon-ssm-agent", By: "exe", Exe: "/usr/sbin/amazon-ssm-agent", Unit: "rc-local.service"})
+	sc["usr-bin-and-usr-sbin-running-units"] = opFx("Agents run from /usr/bin and /usr/sbin, each in its unit's control group: the finding names the unit each runs under.", o,
+		wantFinding{ID: AgentDuplicateInstall, Severity: "fail", Text: []string{"/usr/bin/amazon-ssm-agent, pid 812, under unit amazon-ssm-agent.service", "/usr/sbin/amazon-ssm-agent, pid 1400, under unit rc-local.service"}})
+
+	o = debRunning(healthyEC2(t), true)
 	o.Agent.Agents = append(o.Agent.Agents, agent.Process{PID: 813, Name: "amazon-ssm-agent", By: "exe", Exe: agent.BinaryPath})
 	sc["two-processes-one-binary"] = opFx("Two agent processes from the same binary (the core agent and its restart, or a fork): one install, no duplicate.", o)
 

@@ -115,11 +115,11 @@ CONTAINER_NS = {"pid": "pid:[4026532512]", "mnt": "mnt:[4026532510]", "net": "ne
 # A container run with --pid=host: the host's PID namespace, its own mount
 # and network namespaces.
 HOSTPID_NS = {"pid": HOST_PID_NS, "mnt": "mnt:[4026532610]", "net": "net:[4026532615]"}
-def proc(pid, comm, argv, environ=None, exe=None, state="S", ppid=1, ns=HOST_NS, uid=0):
+def proc(pid, comm, argv, environ=None, exe=None, state="S", ppid=1, ns=HOST_NS, uid=0, cgroup=None):
     """One /proc/<pid> of case c: comm, cmdline, stat (proc(5): pid, (comm),
     state, ppid, then the process group and session), status (its Uid:
     line: real, effective, saved, file system), and when given the environ,
-    the exe link and the ns/pid, ns/mnt and ns/net links (a zombie has
+    the cgroup file, the exe link and the ns/pid, ns/mnt and ns/net links (a zombie has
     none)."""
     w(c, f"/proc/{pid}/comm", comm + "\n")
     w(c, f"/proc/{pid}/cmdline", "".join(a + "\0" for a in argv))
@@ -127,6 +127,8 @@ def proc(pid, comm, argv, environ=None, exe=None, state="S", ppid=1, ns=HOST_NS,
     w(c, f"/proc/{pid}/status", f"Name:\t{comm}\nUmask:\t0022\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{uid}\t{uid}\t{uid}\t{uid}\n")
     if environ is not None:
         w(c, f"/proc/{pid}/environ", "".join(e + "\0" for e in environ))
+    if cgroup is not None:
+        w(c, f"/proc/{pid}/cgroup", cgroup)
     if exe:
         ln(c, f"/proc/{pid}/exe", exe)
     for k, v in (ns or {}).items():
@@ -164,7 +166,8 @@ w(c, "/etc/systemd/system/amazon-ssm-agent.service", "[Service]\nExecStart=/usr/
 w(c, "/var/lib/amazon/ssm/registration", '{"ManagedInstanceID":"mi-0123456789abcdef0","Region":"eu-west-1"}')
 w(c, "/var/lib/amazon/ssm/runtimeconfig/identity_config.json", '{"CredentialSource":"None"}')
 
-# procs: beside the host's agent (812) and a snap's (900), the table holds
+# procs: beside the host's agent (812) and a snap's (900), each in its
+# unit's control group, the table holds
 # what is not counted: an impostor with the lowest pid and a proxy
 # environment (600: argv[0] amazon-ssm-agent, exe /usr/bin/sleep), a user's
 # copy of the agent binary with its own proxy (610, uid 1000), an agent of
@@ -180,8 +183,10 @@ proc(610, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http:/
 proc(620, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://hostpid-container.example:3128"], "/usr/bin/amazon-ssm-agent", ppid=615, ns=HOSTPID_NS)
 proc(700, "amazon-ssm-agen", [], state="Z", ppid=699, ns=None)
 proc(699, "sleep", ["sleep", "600"], None, "/usr/bin/sleep")
-proc(812, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://proxy.corp.example:3128"], "/usr/bin/amazon-ssm-agent")
-proc(900, "amazon-ssm-agen", ["/snap/amazon-ssm-agent/7993/amazon-ssm-agent"], ["PATH=/usr/bin"], "/snap/amazon-ssm-agent/7993/amazon-ssm-agent")
+proc(812, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://proxy.corp.example:3128"], "/usr/bin/amazon-ssm-agent",
+     cgroup="0::/system.slice/amazon-ssm-agent.service\n")
+proc(900, "amazon-ssm-agen", ["/snap/amazon-ssm-agent/7993/amazon-ssm-agent"], ["PATH=/usr/bin"], "/snap/amazon-ssm-agent/7993/amazon-ssm-agent",
+     cgroup="0::/system.slice/snap.amazon-ssm-agent.amazon-ssm-agent.service\n")
 proc(1500, "amazon-ssm-agen", ["/usr/bin/amazon-ssm-agent"], ["https_proxy=http://container.example:3128"], "/usr/bin/amazon-ssm-agent", ppid=1499, ns=CONTAINER_NS)
 proc(1501, "ssm-agent-worke", ["/usr/bin/ssm-agent-worker"], None, "/usr/bin/ssm-agent-worker", ppid=1500, ns=CONTAINER_NS)
 proc(950, "bash", ["bash"], None, "/usr/bin/bash")
