@@ -287,19 +287,25 @@ type journalRecord struct {
 	Message  json.RawMessage `json:"MESSAGE"`
 }
 
-// journalctl reads the journal by running journalctl.
-func (j *journalReader) journalctl(ctx context.Context, t *journalTarget) {
-	defer j.finish()
-	path := j.s.opt.JournalctlPath
+// journalctlCmd prepares journalctl (path, or journalctl on PATH) with
+// args: no pager, no colours, its stderr kept up to maxStderrBytes.
+func journalctlCmd(ctx context.Context, path string, args []string) (*exec.Cmd, *cappedBuffer) {
 	if path == "" {
 		path = "journalctl"
 	}
-	ctx, cancel := context.WithTimeout(ctx, JournalctlTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, j.journalctlArgs(t)...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append(os.Environ(), "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0", "SYSTEMD_LOG_COLOR=0")
 	stderr := &cappedBuffer{max: maxStderrBytes}
 	cmd.Stderr = stderr
+	return cmd, stderr
+}
+
+// journalctl reads the journal by running journalctl.
+func (j *journalReader) journalctl(ctx context.Context, t *journalTarget) {
+	defer j.finish()
+	ctx, cancel := context.WithTimeout(ctx, JournalctlTimeout)
+	defer cancel()
+	cmd, stderr := journalctlCmd(ctx, j.s.opt.JournalctlPath, j.journalctlArgs(t))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		j.src.Status, j.src.Class, j.src.Reason = StatusError, errclass.Other, err.Error()

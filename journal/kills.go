@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -397,16 +395,9 @@ func (s *scanner) readKillJournal(ctx context.Context, acc *killAcc) Source {
 		src.Status, src.Class, src.Reason = StatusSkipped, errclass.Permission, NeedsRoot(p)
 		return src
 	}
-	path := s.opt.JournalctlPath
-	if path == "" {
-		path = "journalctl"
-	}
 	ctx, cancel := context.WithTimeout(ctx, JournalctlTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, s.killJournalArgs(dir)...)
-	cmd.Env = append(os.Environ(), "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0", "SYSTEMD_LOG_COLOR=0")
-	stderr := &cappedBuffer{max: maxStderrBytes}
-	cmd.Stderr = stderr
+	cmd, stderr := journalctlCmd(ctx, s.opt.JournalctlPath, s.killJournalArgs(dir))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		src.Status, src.Class, src.Reason = StatusError, errclass.Other, err.Error()
