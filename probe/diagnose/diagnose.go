@@ -39,7 +39,7 @@ func diagnose(in *input) []finding.Finding {
 	if extra := unexplained(in, fs); len(extra) > 0 {
 		fs = in.cat.Settle(append(fs, extra...))
 	}
-	fixUnits(in.o, fs) // diagnose_installs.go
+	fixUnits(in, fs) // diagnose_installs.go
 	return fs
 }
 

@@ -48,9 +48,9 @@ func agentFamily() family {
 	return family{rules: []rule{diagnoseAgent, diagnoseHost}, entries: []finding.Entry{
 		{ID: AgentNotInstalled, Severity: finding.SevFail,
 			Title: "The SSM Agent is not installed",
-			Fix: `{{if eq .pkg "` + agent.KindRPM + `"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now amazon-ssm-agent` +
-				`{{else if eq .pkg "` + agent.KindDpkg + `"}}sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now amazon-ssm-agent` +
-				`{{else}}Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now amazon-ssm-agent{{end}}`,
+			Fix: `{{if eq .pkg "` + agent.KindRPM + `"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}` +
+				`{{else if eq .pkg "` + agent.KindDpkg + `"}}sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}` +
+				`{{else}}Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}{{end}}`,
 			Docs: []string{finding.DocAgentInstall}},
 		{ID: AgentNotRunning, Severity: finding.SevFail,
 			Title: "The SSM Agent is not running",

@@ -57,7 +57,7 @@ func dnsFamily() family {
 			Docs:  []string{finding.DocPrivateDNS}},
 		{ID: DNSHostsStale, Severity: finding.SevFail,
 			Title: "/etc/hosts pins an endpoint name to a wrong address",
-			Fix:   "Remove the stale line from /etc/hosts (or correct it to what AmazonProvidedDNS answers), then restart the agent: sudo systemctl restart amazon-ssm-agent",
+			Fix:   "Remove the stale line from /etc/hosts (or correct it to what AmazonProvidedDNS answers), then restart the agent: sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}",
 			Docs:  []string{finding.DocPrivateDNS}},
 		{ID: DNSNameserverUnresponsive, Severity: finding.SevWarn,
 			Title: "A configured nameserver does not answer",

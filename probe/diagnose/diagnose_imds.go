@@ -28,7 +28,7 @@ const imdsEnableFix = "aws ec2 modify-instance-metadata-options --instance-id {{
 // EC2 (hybrid), an activation, or nothing when the agent has one
 // (placement.fill).
 const imdsPlacementFix = "{{if .hybrid}}{{if .registered}}Nothing to fix for IMDS: a hybrid node does not use it. The agent's credentials come from its registration.{{else}}" +
-	"Create an activation and register the agent with it: aws ssm create-activation --iam-role SSM_SERVICE_ROLE --region {{.REGION}}, then: sudo amazon-ssm-agent -register -code ACTIVATION_CODE -id ACTIVATION_ID -region {{.REGION}} && sudo systemctl restart amazon-ssm-agent{{end}}{{else}}" +
+	"Create an activation and register the agent with it: aws ssm create-activation --iam-role SSM_SERVICE_ROLE --region {{.REGION}}, then: sudo amazon-ssm-agent -register -code ACTIVATION_CODE -id ACTIVATION_ID -region {{.REGION}} && sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}{{else}}" +
 	"Make sure the metadata endpoint is enabled: " + imdsEnableFix + "\n" +
 	"Look for a host firewall rule or route that catches 169.254.169.254: sudo iptables -S OUTPUT; sudo nft list ruleset; ip route get 169.254.169.254{{end}}"
 

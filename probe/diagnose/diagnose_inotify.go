@@ -21,10 +21,10 @@ func inotifyFamily() family {
 			Title: "The agent's workers run out of inotify instances or file descriptors",
 			Fix: finding.FixLines(
 				sysctlFix("instances", "fs.inotify.max_user_instances"),
-				"{{if .nofile}}If root is far from that limit, the worker hit its own open-file limit instead: sudo systemctl edit amazon-ssm-agent, add [Service] LimitNOFILE=65536, then sudo systemctl restart amazon-ssm-agent{{end}}",
+				"{{if .nofile}}If root is far from that limit, the worker hit its own open-file limit instead: sudo systemctl edit {{or .unit \"amazon-ssm-agent\"}}, add [Service] LimitNOFILE=65536, then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}",
 				sysctlFix("watches", "fs.inotify.max_user_watches"),
 				sysctlFix("files", "fs.file-max"),
-				"Find what holds the instances (the evidence lists the largest holders; for all: sudo find /proc/*/fd -lname anon_inode:inotify | cut -d/ -f3 | sort | uniq -c | sort -rn | head) and fix or restart it, then restart the agent: sudo systemctl restart amazon-ssm-agent"),
+				"Find what holds the instances (the evidence lists the largest holders; for all: sudo find /proc/*/fd -lname anon_inode:inotify | cut -d/ -f3 | sort | uniq -c | sort -rn | head) and fix or restart it, then restart the agent: sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}"),
 			Docs: []string{finding.DocTroubleshoot, finding.DocAgentStatus}},
 	}}
 }

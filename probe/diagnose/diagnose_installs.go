@@ -3,13 +3,11 @@ package diagnose
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
-	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
 // AgentDuplicateInstall: the snap and a deb/rpm agent are both installed,
@@ -245,29 +243,23 @@ func runningUnit(a *agent.Facts) (unit string, ok bool) {
 	return unit, unit != ""
 }
 
-// rePackageUnit finds the package unit's name in a rendered fix: after
-// systemctl and its verb (and options), or journalctl -u.
-var rePackageUnit = regexp.MustCompile(`((?:systemctl (?:[a-z-]+ )+)|(?:journalctl -u ))amazon-ssm-agent(\.service)?($|[^-\w.]|\.\s|\.$)`)
-
-// fixUnits makes every fix that names the package's unit name the unit the
-// agent runs under: on a snap install, snap.amazon-ssm-agent.amazon-ssm-agent.
-// The fixes of the families write the package's unit; this is the one place
-// that knows which unit this host has. agent.duplicate-install names both
-// units itself and is left as it is.
-func fixUnits(o *obs.Observations, fs []finding.Finding) {
-	if o.Agent == nil {
+// fixUnits makes every fix that names the agent's unit ({{or .unit
+// "amazon-ssm-agent"}} in the fix templates) name the unit the agent runs
+// under: on a snap install, snap.amazon-ssm-agent.amazon-ssm-agent. This
+// is the one place that knows which unit this host has; the rules leave
+// the unit to it. agent.duplicate-install names both units itself and is
+// left as it is.
+func fixUnits(in *input, fs []finding.Finding) {
+	if in.o.Agent == nil {
 		return
 	}
-	unit, snap := agentUnit(o.Agent)
+	unit, snap := agentUnit(in.o.Agent)
 	if !snap || unit != unitSnap {
 		return
 	}
 	for i := range fs {
-		if fs[i].ID == AgentDuplicateInstall {
-			continue
-		}
-		for j, line := range fs[i].Remediation {
-			fs[i].Remediation[j] = rePackageUnit.ReplaceAllString(line, "${1}"+unitSnap+"${3}")
+		if fs[i].ID != AgentDuplicateInstall {
+			in.cat.Refill(&fs[i], finding.Fill{"unit": unitSnap})
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"regexp"
 	"testing"
 	"time"
 
@@ -115,24 +116,43 @@ func installsScenarios(t *testing.T) map[string]fixture {
 	return sc
 }
 
-// TestFixUnits holds the rewrite of a fix's unit to the command forms the
-// fixes use, with near misses that are not the unit.
+// packageUnitCommand finds a systemctl or journalctl command that names
+// the package's unit itself; near misses (snap restart, dpkg -r, another
+// unit, the log file) do not match.
+var packageUnitCommand = regexp.MustCompile(`((?:systemctl (?:[a-z-]+ )+)|(?:journalctl -u ))amazon-ssm-agent(\.service)?($|[^-\w.]|\.\s|\.$)`)
+
+// TestFixUnits: every fix that runs systemctl or journalctl on the agent's
+// unit takes the unit from the fill (fixUnits), so on a snap install none
+// still names the package's unit; the pattern itself is held to near misses.
 func TestFixUnits(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"then sudo systemctl restart amazon-ssm-agent", "then sudo systemctl restart snap.amazon-ssm-agent.amazon-ssm-agent"},
-		{"sudo systemctl restart amazon-ssm-agent.", "sudo systemctl restart snap.amazon-ssm-agent.amazon-ssm-agent."},
-		{"sudo systemctl edit amazon-ssm-agent, add [Service]", "sudo systemctl edit snap.amazon-ssm-agent.amazon-ssm-agent, add [Service]"},
-		{"sudo systemctl enable --now amazon-ssm-agent.service; x", "sudo systemctl enable --now snap.amazon-ssm-agent.amazon-ssm-agent; x"},
-		{"sudo journalctl -u amazon-ssm-agent -n 100", "sudo journalctl -u snap.amazon-ssm-agent.amazon-ssm-agent -n 100"},
-		// near misses
-		{"sudo snap restart amazon-ssm-agent", "sudo snap restart amazon-ssm-agent"},
-		{"sudo dpkg -r amazon-ssm-agent", "sudo dpkg -r amazon-ssm-agent"},
-		{"sudo systemctl restart amazon-ssm-agent-helper", "sudo systemctl restart amazon-ssm-agent-helper"},
-		{"sudo systemctl restart snap.amazon-ssm-agent.amazon-ssm-agent", "sudo systemctl restart snap.amazon-ssm-agent.amazon-ssm-agent"},
-		{"sudo tail -n 100 /var/log/amazon/ssm/amazon-ssm-agent.log", "sudo tail -n 100 /var/log/amazon/ssm/amazon-ssm-agent.log"},
+	for _, c := range []struct {
+		line  string
+		names bool
+	}{
+		{"then sudo systemctl restart amazon-ssm-agent", true},
+		{"sudo systemctl restart amazon-ssm-agent.", true},
+		{"sudo systemctl edit amazon-ssm-agent, add [Service]", true},
+		{"sudo systemctl enable --now amazon-ssm-agent.service; x", true},
+		{"sudo journalctl -u amazon-ssm-agent -n 100", true},
+		{"sudo snap restart amazon-ssm-agent", false},
+		{"sudo dpkg -r amazon-ssm-agent", false},
+		{"sudo systemctl restart amazon-ssm-agent-helper", false},
+		{"sudo systemctl restart snap.amazon-ssm-agent.amazon-ssm-agent", false},
+		{"sudo tail -n 100 /var/log/amazon/ssm/amazon-ssm-agent.log", false},
 	} {
-		if got := rePackageUnit.ReplaceAllString(c.in, "${1}"+unitSnap+"${3}"); got != c.want {
-			t.Errorf("%q:\n got %q\nwant %q", c.in, got, c.want)
+		if got := packageUnitCommand.MatchString(c.line); got != c.names {
+			t.Errorf("%q: names the package's unit %v, want %v", c.line, got, c.names)
+		}
+	}
+	cat := NewCatalog()
+	for _, id := range AllIDs() {
+		if id == AgentDuplicateInstall {
+			continue // names both units itself
+		}
+		for _, line := range cat[id].RenderFix(finding.Fill{"unit": unitSnap}) {
+			if packageUnitCommand.MatchString(line) {
+				t.Errorf("%s: a fix names the package's unit where the fill gives %s: %q", id, unitSnap, line)
+			}
 		}
 	}
 }

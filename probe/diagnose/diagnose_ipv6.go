@@ -19,9 +19,9 @@ func ipv6Family() family {
 		{ID: NetIPv6OnlyEndpoints, Severity: finding.SevFail,
 			Title: "This IPv6-only host uses endpoint names that have no IPv6 address",
 			Fix: finding.FixLines(
-				"In {{.AGENT_CONFIG}} set the dual-stack endpoints (merge into the existing sections): {{.DUAL_STACK_SECTIONS}}; then sudo systemctl restart amazon-ssm-agent. Agent 3.3.3270.0 and later can instead be told to use the dual-stack endpoints itself (its UseDualStackEndpoint option; https://github.com/aws/amazon-ssm-agent/releases/tag/3.3.3270.0).",
+				"In {{.AGENT_CONFIG}} set the dual-stack endpoints (merge into the existing sections): {{.DUAL_STACK_SECTIONS}}; then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}. Agent 3.3.3270.0 and later can instead be told to use the dual-stack endpoints itself (its UseDualStackEndpoint option; https://github.com/aws/amazon-ssm-agent/releases/tag/3.3.3270.0).",
 				"{{if .imdsV4}}Turn on IMDS's IPv6 endpoint: aws ec2 modify-instance-metadata-options --instance-id {{.INSTANCE_ID}} --http-protocol-ipv6 enabled --region {{.REGION}}",
-				"And point the agent's AWS SDK at it: sudo systemctl edit amazon-ssm-agent, add [Service] Environment=AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6, then sudo systemctl restart amazon-ssm-agent. To check it from here: ssm-probe --imds-endpoint "+imdsIPv6+"{{end}}",
+				"And point the agent's AWS SDK at it: sudo systemctl edit {{or .unit \"amazon-ssm-agent\"}}, add [Service] Environment=AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6, then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}. To check it from here: ssm-probe --imds-endpoint "+imdsIPv6+"{{end}}",
 				"{{if .dnsV4}}Resolve over IPv6: the Route 53 Resolver answers at "+resolverIPv6+" on Nitro instances; DHCPv6 in an IPv6-only subnet hands it out (check the subnet's DHCP options set and the host's network configuration: netplan, NetworkManager, systemd-networkd), or set it: nameserver "+resolverIPv6+" in /etc/resolv.conf, or the upstream of systemd-resolved.{{end}}",
 				"Or give the subnet IPv4 (a dual-stack subnet with a NAT path or interface endpoints), since the standard endpoint names (*.amazonaws.com) answer IPv4 only."),
 			Docs: []string{finding.DocDualStack, finding.DocIMDSOptions, finding.DocAgentConfig}},

@@ -66,7 +66,7 @@ func logFamily() family {
 			DependsOn: []finding.ID{NetTLSFailed}},
 		{ID: LogProxyError, Severity: finding.SevWarn,
 			Title:     "The agent's logs show proxy errors",
-			Fix:       "Check the proxy named in the agent's environment (systemctl show amazon-ssm-agent -p Environment); Session Manager needs an http:// proxy that allows CONNECT to the endpoints.",
+			Fix:       "Check the proxy named in the agent's environment (systemctl show {{or .unit \"amazon-ssm-agent\"}} -p Environment); Session Manager needs an http:// proxy that allows CONNECT to the endpoints.",
 			Docs:      []string{finding.DocAgentProxy},
 			DependsOn: []finding.ID{NetProxyFailed}},
 		{ID: LogRegistrationPending, Severity: finding.SevInfo,

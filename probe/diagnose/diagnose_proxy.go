@@ -19,12 +19,12 @@ func proxyFamily() family {
 	return family{rules: []rule{diagnoseProxy}, entries: []finding.Entry{
 		{ID: NetProxyFailed, Severity: finding.SevFail,
 			Title:     "The agent's proxy does not carry its connections",
-			Fix:       "Fix the proxy, or correct the agent's proxy settings: sudo systemctl edit amazon-ssm-agent (Environment=\"https_proxy=...\"), then sudo systemctl restart amazon-ssm-agent. HTTPS proxies are not supported for Session Manager.",
+			Fix:       "Fix the proxy, or correct the agent's proxy settings: sudo systemctl edit {{or .unit \"amazon-ssm-agent\"}} (Environment=\"https_proxy=...\"), then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}. HTTPS proxies are not supported for Session Manager.",
 			Docs:      []string{finding.DocAgentProxy},
 			DependsOn: []finding.ID{NetLocalRoute}},
 		{ID: NetProxyIMDSNotExcluded, Severity: finding.SevWarn,
 			Title: "The agent's no_proxy does not cover the metadata service",
-			Fix:   "Add 169.254.169.254 to no_proxy in the agent's environment: sudo systemctl edit amazon-ssm-agent, Environment=\"no_proxy=169.254.169.254\", then sudo systemctl restart amazon-ssm-agent",
+			Fix:   "Add 169.254.169.254 to no_proxy in the agent's environment: sudo systemctl edit {{or .unit \"amazon-ssm-agent\"}}, Environment=\"no_proxy=169.254.169.254\", then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}",
 			Docs:  []string{finding.DocAgentProxy}},
 	}}
 }

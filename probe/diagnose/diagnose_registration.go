@@ -28,7 +28,7 @@ func registrationFamily() family {
 		{ID: AgentForeignRegistration, Severity: finding.SevFail,
 			Title: "The agent holds another machine's registration",
 			Fix: finding.FixLines(
-				"sudo systemctl stop amazon-ssm-agent && sudo rm -f {{.FILES}} && sudo systemctl start amazon-ssm-agent (the agent then logs \"Agent will take identity from EC2\" in /var/log/amazon/ssm/amazon-ssm-agent.log)",
+				"sudo systemctl stop {{or .unit \"amazon-ssm-agent\"}} && sudo rm -f {{.FILES}} && sudo systemctl start {{or .unit \"amazon-ssm-agent\"}} (the agent then logs \"Agent will take identity from EC2\" in /var/log/amazon/ssm/amazon-ssm-agent.log)",
 				"{{if .foreignMI}}If no machine uses the hybrid node {{.foreignMI}} any more, deregister it: aws ssm deregister-managed-instance --instance-id {{.foreignMI}} --region {{.REGION_OF_THE_NODE}}{{end}}",
 				"Before baking an AMI from a host that ran the agent, stop the agent and remove /var/lib/amazon/ssm/registration, /var/lib/amazon/ssm/Vault and /var/lib/amazon/ssm/runtimeconfig/identity_config.json, so that instances launched from it register as themselves."),
 			Docs: []string{finding.DocDeregisterHybrid, finding.DocAgentInstall}},

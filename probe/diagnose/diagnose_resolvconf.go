@@ -23,7 +23,7 @@ func resolvConfFamily() family {
 		{ID: HostResolvConf, Severity: finding.SevWarn,
 			Title: "resolv.conf has problems",
 			Fix: finding.FixLines(
-				"{{if .broken}}Restore {{.RESOLV_CONF}} with the VPC resolver: echo 'nameserver {{.VPC_RESOLVER}}' | sudo tee {{.RESOLV_CONF}} (or let DHCP rewrite it: sudo dhclient -r && sudo dhclient, or sudo systemctl restart systemd-networkd / NetworkManager); then sudo systemctl restart amazon-ssm-agent{{end}}",
+				"{{if .broken}}Restore {{.RESOLV_CONF}} with the VPC resolver: echo 'nameserver {{.VPC_RESOLVER}}' | sudo tee {{.RESOLV_CONF}} (or let DHCP rewrite it: sudo dhclient -r && sudo dhclient, or sudo systemctl restart systemd-networkd / NetworkManager); then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}",
 				"Fix /etc/resolv.conf (or what generates it: DHCP options set, systemd-resolved, NetworkManager, cloud-init)."),
 			Docs: []string{finding.DocVPCDNS}},
 	}}

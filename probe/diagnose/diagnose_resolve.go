@@ -33,7 +33,7 @@ func resolveFamily() family {
 		{ID: DNSSearchListHijack, Severity: finding.SevFail,
 			Title: "A search domain answers the endpoint names before the real names are asked",
 			Fix: finding.FixLines(
-				"In {{.RESOLV_CONF}} (or what writes it: the DHCP options set, NetworkManager, systemd-resolved, cloud-init), set options ndots:1, or any ndots of at most {{.DOTS}}, so that the endpoint names are asked as they are first; then restart the agent: sudo systemctl restart amazon-ssm-agent",
+				"In {{.RESOLV_CONF}} (or what writes it: the DHCP options set, NetworkManager, systemd-resolved, cloud-init), set options ndots:1, or any ndots of at most {{.DOTS}}, so that the endpoint names are asked as they are first; then restart the agent: sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}",
 				"Or remove the search domain {{.SEARCH_DOMAINS}} from {{.RESOLV_CONF}}, or its wildcard record (*.{{.SEARCH_DOMAIN}}) from its DNS zone.",
 				"Or give the agent fully qualified endpoint names in /etc/amazon/ssm/amazon-ssm-agent.json, with a trailing dot (e.g. \"Ssm\": {\"Endpoint\": \"{{.ENDPOINT}}.\"}), which the resolver never expands."),
 			Docs: []string{finding.DocDHCPOptions, finding.DocAgentConfig}},

@@ -29,7 +29,7 @@ var localRouteFix = finding.FixLines(
 		`{{else if eq .owner "gateway"}}A static route sends {{.ROUTE}} to {{.GATEWAY}} instead of the subnet's router: unless that host forwards the traffic, it goes no further. Remove it (sudo ip route del {{.ROUTE}} via {{.GATEWAY}}) and the configuration that adds it at boot (netplan, systemd-networkd, /etc/sysconfig/network-scripts/route-{{.IFACE}}).`+
 		`{{else if eq .owner "reject"}}A reject route takes {{.ROUTE}}: remove it (sudo ip route del {{.ROUTE}}) and whatever adds it at boot.`+
 		`{{else}}The route to {{.ROUTE}} on {{.IFACE}} takes the traffic: find what added it (ip -d link show {{.IFACE}}; ip route show dev {{.IFACE}}) and move it off {{.VPC_CIDR}}.{{end}}`,
-	"Then ip route get ADDRESS must name dev {{.DEFAULT_IFACE}}{{if eq .owner \"gateway\"}} and the default route's gateway{{end}} for each address above, and the agent must be restarted if it hibernated: sudo systemctl restart amazon-ssm-agent")
+	"Then ip route get ADDRESS must name dev {{.DEFAULT_IFACE}}{{if eq .owner \"gateway\"}} and the default route's gateway{{end}} for each address above, and the agent must be restarted if it hibernated: sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}")
 
 // routeOwner names what an interface belongs to, by its name: the owner
 // that decides the fix. "eni" is a network interface of the instance (a

@@ -60,6 +60,8 @@ type Finding struct {
 	// host in the window before. Absent on the other findings.
 	Since         time.Time        `json:"since,omitzero"`
 	ChangesBefore []changes.Change `json:"changes_before,omitempty"`
+
+	fills []Fill // what the rule filled the fix template with (Catalog.Refill)
 }
 
 // Names reports whether f names the endpoint host.
@@ -161,7 +163,16 @@ func (c Catalog) NewAt(id ID, sev Severity, summary string, evidence []string, f
 		Evidence:    append([]string{}, evidence...),
 		Remediation: append([]string{}, e.RenderFix(fills...)...),
 		Docs:        append([]string{}, e.Docs...),
+		fills:       fills,
 	}
+}
+
+// Refill renders f's fix again with what its rule filled and more, which a
+// diagnosis-wide fact (the unit the agent runs under) adds after the rules
+// have run.
+func (c Catalog) Refill(f *Finding, more Fill) {
+	f.fills = append(f.fills[:len(f.fills):len(f.fills)], more)
+	f.Remediation = append([]string{}, c.entry(f.ID).RenderFix(f.fills...)...)
 }
 
 func (c Catalog) entry(id ID) Entry {
