@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
@@ -21,12 +20,7 @@ var agentCredsFamilies = []string{"agent.", "iam.", "imds.", "log.", "net.clock-
 // written from agentCredsScenarios (go test -run TestDiagnoseAgentCreds
 // ./probe/diagnose -update).
 func TestDiagnoseAgentCreds(t *testing.T) {
-	if golden.Update() {
-		for name, f := range agentCredsScenarios(t) {
-			writeFixture(t, agentCredsFixtures, name, f)
-		}
-	}
-	runFixtures(t, agentCredsFixtures, agentCredsFamilies...)
+	fixtureDir(t, agentCredsFixtures, agentCredsScenarios(t), agentCredsFamilies...)
 }
 
 // expiredLog is the workers' refusal of the cached credentials

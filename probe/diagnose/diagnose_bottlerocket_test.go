@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -18,12 +17,7 @@ const bottlerocketFixtures = "testdata/obs/bottlerocket"
 // family's silence on Bottlerocket, from the fixtures in
 // testdata/obs/bottlerocket, written from bottlerocketScenarios with -update.
 func TestDiagnoseBottlerocket(t *testing.T) {
-	if golden.Update() {
-		for name, f := range bottlerocketScenarios(t) {
-			writeFixture(t, bottlerocketFixtures, name, f)
-		}
-	}
-	runFixtures(t, bottlerocketFixtures)
+	fixtureDir(t, bottlerocketFixtures, bottlerocketScenarios(t))
 }
 
 var bottlerocketOS = host.OSRelease{Path: "/etc/os-release", ID: "bottlerocket", VersionID: "1.29.0", Variant: "aws-k8s-1.31", Pretty: "Bottlerocket OS 1.29.0 (aws-k8s-1.31)"}

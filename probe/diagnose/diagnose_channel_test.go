@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
@@ -23,12 +22,7 @@ const channelFixtures = "testdata/obs/channel"
 // fixtures in testdata/obs/channel, written from channelScenarios (go test
 // -run TestDiagnoseChannel ./probe/diagnose -update).
 func TestDiagnoseChannel(t *testing.T) {
-	if golden.Update() {
-		for name, f := range channelScenarios() {
-			writeFixture(t, channelFixtures, name, f)
-		}
-	}
-	runFixtures(t, channelFixtures)
+	fixtureDir(t, channelFixtures, channelScenarios())
 }
 
 const agentLog = "/var/log/amazon/ssm/amazon-ssm-agent.log"

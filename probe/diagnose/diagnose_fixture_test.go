@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
@@ -42,6 +43,19 @@ func writeFixture(t *testing.T, dir, name string, f fixture) {
 	if err := os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fixtureDir writes dir's fixtures from scenarios under -update (every
+// fixture directory that is generated is generated this way), then runs
+// them, as runFixtures does.
+func fixtureDir(t *testing.T, dir string, scenarios map[string]fixture, families ...string) {
+	t.Helper()
+	if golden.Update() {
+		for name, f := range scenarios {
+			writeFixture(t, dir, name, f)
+		}
+	}
+	runFixtures(t, dir, families...)
 }
 
 // runFixtures diagnoses every fixture under dir and compares the findings;

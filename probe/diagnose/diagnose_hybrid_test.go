@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
@@ -21,12 +20,7 @@ const hybridFixtures = "testdata/obs/hybrid"
 // TestDiagnoseHybrid ./probe/diagnose -update); every finding of the run is
 // compared, not only the registration family's.
 func TestDiagnoseHybrid(t *testing.T) {
-	if golden.Update() {
-		for name, f := range hybridScenarios(t) {
-			writeFixture(t, hybridFixtures, name, f)
-		}
-	}
-	runFixtures(t, hybridFixtures)
+	fixtureDir(t, hybridFixtures, hybridScenarios(t))
 }
 
 const (

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/host"
@@ -25,12 +24,7 @@ const identityFixtures = "testdata/obs/identity"
 // rules from the fixtures in testdata/obs/identity, written from
 // identityScenarios (go test -run TestDiagnoseIdentity ./probe/diagnose -update).
 func TestDiagnoseIdentity(t *testing.T) {
-	if golden.Update() {
-		for name, f := range identityScenarios(t) {
-			writeFixture(t, identityFixtures, name, f)
-		}
-	}
-	runFixtures(t, identityFixtures, probetest.IdentityFamilies...)
+	fixtureDir(t, identityFixtures, identityScenarios(t), probetest.IdentityFamilies...)
 }
 
 // TestDiagnoseIdentityPure checks that diagnosis does not change its input

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
@@ -18,12 +17,7 @@ const installsFixtures = "testdata/obs/installs"
 // every fix names from the fixtures in testdata/obs/installs, written from
 // installsScenarios with -update.
 func TestDiagnoseInstalls(t *testing.T) {
-	if golden.Update() {
-		for name, f := range installsScenarios(t) {
-			writeFixture(t, installsFixtures, name, f)
-		}
-	}
-	runFixtures(t, installsFixtures)
+	fixtureDir(t, installsFixtures, installsScenarios(t))
 }
 
 const (

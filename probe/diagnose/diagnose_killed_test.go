@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -17,12 +16,7 @@ const killedFixtures = "testdata/obs/killed"
 // healthy EC2 instance of testdata/obs/identity whose system logs tell of
 // a kill.
 func TestDiagnoseKilled(t *testing.T) {
-	if golden.Update() {
-		for name, f := range killedScenarios(t) {
-			writeFixture(t, killedFixtures, name, f)
-		}
-	}
-	runFixtures(t, killedFixtures)
+	fixtureDir(t, killedFixtures, killedScenarios(t))
 }
 
 // oomLines are the kernel's and systemd's lines of one OOM kill of the

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
@@ -17,12 +16,7 @@ const logFixtures = "testdata/obs/logs"
 // TestDiagnoseLogs table-tests the log.* rules and their cross-reference
 // with live checks, from the fixtures in testdata/obs/logs.
 func TestDiagnoseLogs(t *testing.T) {
-	if golden.Update() {
-		for name, f := range logScenarios() {
-			writeFixture(t, logFixtures, name, f)
-		}
-	}
-	runFixtures(t, logFixtures)
+	fixtureDir(t, logFixtures, logScenarios())
 }
 
 var runAt = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)

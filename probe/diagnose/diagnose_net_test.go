@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
 )
@@ -15,12 +14,7 @@ const netFixtures = "testdata/obs/net"
 // observation fixtures in testdata/obs/net (regenerate: go test -run
 // TestDiagnoseDNSAndNet ./probe/diagnose -update).
 func TestDiagnoseDNSAndNet(t *testing.T) {
-	if golden.Update() {
-		for name, f := range netScenarios() {
-			writeFixture(t, netFixtures, name, f)
-		}
-	}
-	runFixtures(t, netFixtures)
+	fixtureDir(t, netFixtures, netScenarios())
 }
 
 func fx(comment string, s *probetest.Scen, want ...wantFinding) fixture {

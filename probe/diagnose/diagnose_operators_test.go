@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/journal"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
@@ -26,12 +25,7 @@ const operatorFixtures = "testdata/obs/operators"
 // report most from the fixtures in testdata/obs/operators. Each
 // case is the healthy EC2 instance of testdata/obs/identity with one change.
 func TestDiagnoseOperators(t *testing.T) {
-	if golden.Update() {
-		for name, f := range operatorScenarios(t) {
-			writeFixture(t, operatorFixtures, name, f)
-		}
-	}
-	runFixtures(t, operatorFixtures)
+	fixtureDir(t, operatorFixtures, operatorScenarios(t))
 }
 
 // healthyEC2 loads the healthy EC2 observations of the identity fixtures.

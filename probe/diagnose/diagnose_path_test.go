@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
 )
@@ -17,12 +16,7 @@ const pathFixtures = "testdata/obs/path"
 // to the paths, from the fixtures in testdata/obs/path (regenerate: go test
 // -run TestDiagnosePaths ./probe/diagnose -update).
 func TestDiagnosePaths(t *testing.T) {
-	if golden.Update() {
-		for name, f := range pathScenarios() {
-			writeFixture(t, pathFixtures, name, f)
-		}
-	}
-	runFixtures(t, pathFixtures)
+	fixtureDir(t, pathFixtures, pathScenarios())
 }
 
 func pathScenarios() map[string]fixture {

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -19,12 +18,7 @@ const prefsFixtures = "testdata/obs/prefs"
 // TestDiagnosePrefs ./probe/diagnose -update). The preferences check's observation
 // travels in its check record, as it does in a saved run.
 func TestDiagnosePrefs(t *testing.T) {
-	if golden.Update() {
-		for name, f := range prefsScenarios() {
-			writeFixture(t, prefsFixtures, name, f)
-		}
-	}
-	runFixtures(t, prefsFixtures)
+	fixtureDir(t, prefsFixtures, prefsScenarios())
 }
 
 // healthy is a VPC whose six endpoints all answer over HTTPS.

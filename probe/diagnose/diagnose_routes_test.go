@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
-	"github.com/ssm-probe/ssm-probe/internal/golden"
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
@@ -19,12 +18,7 @@ const routeFixtures = "testdata/obs/routes"
 // testdata/obs/routes (regenerate: go test -run TestDiagnoseLocalRoutes
 // ./probe/diagnose -update).
 func TestDiagnoseLocalRoutes(t *testing.T) {
-	if golden.Update() {
-		for name, f := range routeScenarios() {
-			writeFixture(t, routeFixtures, name, f)
-		}
-	}
-	runFixtures(t, routeFixtures)
+	fixtureDir(t, routeFixtures, routeScenarios())
 }
 
 // withHostRoutes gives the host a default route on ens5, its subnet
