@@ -18,6 +18,7 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/inotify"
 	"github.com/ssm-probe/ssm-probe/probe/routes"
 	"github.com/ssm-probe/ssm-probe/probe/users"
+	"github.com/ssm-probe/ssm-probe/probe/winhost"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
 
@@ -29,7 +30,10 @@ type Observations struct {
 	Root      string    `json:"root"`
 	Live      bool      `json:"live"`    // live checks (network, /proc) ran
 	Offline   bool      `json:"offline"` // the files came from another machine's volume
-	Region    string    `json:"region_override,omitempty"`
+	// OS is the probed host's system: OSLinux or OSWindows. A file saved
+	// before the Windows build has none, and is Linux (IsWindows).
+	OS     string `json:"os,omitempty"`
+	Region string `json:"region_override,omitempty"`
 
 	Resolv   *ResolvFacts    `json:"resolv,omitempty"`
 	IMDS     *imds.Identity  `json:"imds,omitempty"`
@@ -47,7 +51,21 @@ type Observations struct {
 	Users   *users.Facts   `json:"users,omitempty"`   // the local users and whether ssm-user can be created (Run As)
 	Inotify *inotify.Facts `json:"inotify,omitempty"` // inotify and file-handle use, live only
 	Routes  *routes.Facts  `json:"routes,omitempty"`  // default routes and addresses of both families, live only
+
+	// Windows is what a Windows host's service manager, registry and
+	// system files say (package winhost); nil on Linux. Its DNS client is
+	// also in Resolv.Windows, and its routes in Routes.
+	Windows *winhost.Facts `json:"windows,omitempty"`
 }
+
+// The probed host's systems (Observations.OS).
+const (
+	OSLinux   = "linux"
+	OSWindows = "windows"
+)
+
+// IsWindows reports whether the observations are of a Windows host.
+func (o *Observations) IsWindows() bool { return o != nil && o.OS == OSWindows }
 
 // Add merges p into o: the facts p holds replace o's, and its lists are
 // appended to o's. Neither value's lists are written: o's are copied on
@@ -63,6 +81,7 @@ func (o *Observations) Add(p Observations) {
 	setIf(&o.Users, p.Users)
 	setIf(&o.Inotify, p.Inotify)
 	setIf(&o.Routes, p.Routes)
+	setIf(&o.Windows, p.Windows)
 	o.DNS = appendCopy(o.DNS, p.DNS)
 	o.AgentDNS = appendCopy(o.AgentDNS, p.AgentDNS)
 	o.Net = appendCopy(o.Net, p.Net)
@@ -90,6 +109,9 @@ type ResolvFacts struct {
 	Upstream *resolv.Conf     `json:"upstream,omitempty"` // systemd-resolved's upstream file, when Conf is the stub
 	Hosts    *resolv.Hosts    `json:"hosts,omitempty"`
 	NSSwitch *resolv.NSSwitch `json:"nsswitch,omitempty"`
+	// Windows is the Windows DNS client's configuration, which takes the
+	// place of Conf, Upstream and NSSwitch on a Windows host.
+	Windows *resolv.WinClient `json:"windows,omitempty"`
 }
 
 // Unreadable returns the host paths that could not be read for want of

@@ -12,7 +12,7 @@ import (
 // runFields describe the run rather than hold what a check observed:
 // Observe sets them once from the configuration, and Add leaves them to the
 // value it merges into.
-var runFields = []string{"StartedAt", "Root", "Live", "Offline", "Region"}
+var runFields = []string{"StartedAt", "Root", "Live", "Offline", "OS", "Region"}
 
 // filled returns an Observations whose every field is set to a value that
 // is not its zero value, by reflection, so that a field added to the type
