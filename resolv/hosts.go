@@ -41,8 +41,24 @@ func readHosts(fsys *rootfs.FS, path string) *Hosts {
 	var p problems
 	r := readFile(opener(fsys, path), path, &p)
 	h := &Hosts{Path: path, Missing: r.missing, Unreadable: r.unreadable()}
-	checkBinary(r.data, path, &p)
-	for i, line := range splitLines(r.data) {
+	parseHosts(h, r.data, &p)
+	return h
+}
+
+// ParseHosts parses the contents of a hosts file that was read elsewhere
+// (the Windows reader gets its bytes from its own source), with the rules
+// of ReadHosts; path names the file in problems.
+func ParseHosts(path string, data []byte) *Hosts {
+	var p problems
+	h := &Hosts{Path: path}
+	parseHosts(h, data, &p)
+	return h
+}
+
+func parseHosts(h *Hosts, data []byte, p *problems) {
+	path := h.Path
+	checkBinary(data, path, p)
+	for i, line := range splitLines(data) {
 		n := i + 1
 		text := line
 		line = uncomment(line)
@@ -62,7 +78,6 @@ func readHosts(fsys *rootfs.FS, path string) *Hosts {
 		h.Entries = append(h.Entries, HostEntry{Addr: a, Names: f[1:], Line: n})
 	}
 	h.Problems = p.done()
-	return h
 }
 
 // canonName lowercases name and removes one trailing dot, so that

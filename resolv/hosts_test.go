@@ -2,6 +2,7 @@ package resolv
 
 import (
 	"net/netip"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -194,5 +195,24 @@ func TestAmazonProvidedDNS(t *testing.T) {
 	}
 	if got := AmazonProvidedDNS(netip.Prefix{}, false); !reflect.DeepEqual(got, addrs("169.254.169.253")) {
 		t.Errorf("AmazonProvidedDNS(invalid) = %v", got)
+	}
+}
+
+// TestParseHosts holds the parser of bytes read elsewhere (the Windows
+// hosts file) to ReadHosts on every hosts case.
+func TestParseHosts(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "hosts", "*.hosts"))
+	if len(files) == 0 {
+		t.Fatal("no hosts cases")
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := ParseHosts(p, b), ReadHosts(p)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: ParseHosts %+v, ReadHosts %+v", p, got, want)
+		}
 	}
 }

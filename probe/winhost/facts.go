@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ssm-probe/ssm-probe/probe/agent"
 	"github.com/ssm-probe/ssm-probe/probe/routes"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
@@ -75,6 +76,20 @@ type Proxy struct {
 	WinHTTP     *ProxySetting `json:"winhttp,omitempty"`
 	Users       []UserProxy   `json:"users,omitempty"`  // proxies of loaded user hives, which the agent does not see
 	Source      string        `json:"source,omitempty"` // ProxyServiceEnv, ProxyLocalSystem, ProxyWinHTTP, or "" for none
+
+	env *agent.ProxyEnv // the effective proxy as the agent's environment; never serialised
+}
+
+// AgentEnv returns the proxy the agent takes as the environment it sets
+// (https_proxy, http_proxy, no_proxy): redacted for reports, with the raw
+// URLs behind ProxyEnv's accessors for the proxy check. It is nil when the
+// agent takes no proxy or the proxy was not checked, and after a round trip
+// through JSON.
+func (p *Proxy) AgentEnv() *agent.ProxyEnv {
+	if p == nil {
+		return nil
+	}
+	return p.env
 }
 
 // Proxy sources, in the agent's order.

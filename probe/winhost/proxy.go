@@ -1,0 +1,375 @@
+package winhost
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/ssm-probe/ssm-probe/probe/agent"
+	"github.com/ssm-probe/ssm-probe/probe/redact"
+)
+
+// Where Windows keeps the proxies the agent reads.
+const (
+	// KeyLocalSystemConnections holds LocalSystem's Internet settings: the
+	// agent runs as LocalSystem, so WinHttpGetIEProxyConfigForCurrentUser
+	// reads this hive. HKU\.DEFAULT is the same profile, tried when the
+	// SID's name is not loaded.
+	KeyLocalSystemConnections = `HKU\S-1-5-18\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
+	KeyDefaultUserConnections = `HKU\.DEFAULT\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
+	// KeyWinHTTPConnections holds the machine's WinHTTP proxy (netsh winhttp set proxy).
+	KeyWinHTTPConnections = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
+	// userInternetSettings is a user's Internet settings under its SID.
+	userInternetSettings = `\Software\Microsoft\Windows\CurrentVersion\Internet Settings`
+)
+
+// MaxUserHives caps the loaded user hives looked at.
+const MaxUserHives = 64
+
+// Connection settings flags, the third DWORD of a DefaultConnectionSettings
+// or WinHttpSettings blob.
+const (
+	proxyTypeDirect     = 0x1
+	proxyTypeProxy      = 0x2
+	proxyTypeAutoURL    = 0x4
+	proxyTypeAutoDetect = 0x8
+)
+
+// ConnSettings is a DefaultConnectionSettings or WinHttpSettings blob,
+// unredacted: it stays inside the package.
+type ConnSettings struct {
+	Flags         uint32
+	Proxy         string // only when Flags has PROXY_TYPE_PROXY
+	Bypass        string // likewise
+	AutoConfigURL string // only when Flags has PROXY_TYPE_AUTO_PROXY_URL (DefaultConnectionSettings)
+}
+
+// Enabled reports whether the settings name a proxy server.
+func (c ConnSettings) Enabled() bool { return c.Proxy != "" }
+
+// ParseConnSettings parses a connection settings blob. Its layout, as
+// Wine's winhttp reads it (dlls/winhttp/session.c,
+// WinHttpGetIEProxyConfigForCurrentUser and
+// WinHttpGetDefaultProxyConfiguration; struct connection_settings_header):
+// three little-endian DWORDs (a version, 0x46 for DefaultConnectionSettings
+// and 0x18 for WinHttpSettings; a counter; the flags PROXY_TYPE_DIRECT 1,
+// PROXY_TYPE_PROXY 2, PROXY_TYPE_AUTO_PROXY_URL 4, PROXY_TYPE_AUTO_DETECT 8),
+// then length-prefixed 8-bit strings: the proxy server list, the bypass
+// list and, in DefaultConnectionSettings, the auto-configuration URL. The
+// server and bypass count only with PROXY_TYPE_PROXY, the URL only with
+// PROXY_TYPE_AUTO_PROXY_URL. withURL says whether the blob has the URL.
+func ParseConnSettings(b []byte, withURL bool) (ConnSettings, error) {
+	var c ConnSettings
+	if len(b) < 12 {
+		return c, fmt.Errorf("%d bytes, shorter than the 12-byte header", len(b))
+	}
+	c.Flags = binary.LittleEndian.Uint32(b[8:])
+	off := 12
+	next := func(what string) (string, error) {
+		if off+4 > len(b) {
+			return "", fmt.Errorf("no length of the %s at byte %d of %d", what, off, len(b))
+		}
+		n := int(binary.LittleEndian.Uint32(b[off:]))
+		off += 4
+		if n < 0 || n > len(b)-off {
+			return "", fmt.Errorf("the %s's length %d runs past the end (%d bytes left)", what, n, len(b)-off)
+		}
+		s := string(b[off : off+n])
+		off += n
+		return strings.TrimRight(s, "\x00"), nil
+	}
+	proxy, err := next("proxy server")
+	if err != nil {
+		return c, err
+	}
+	bypass, err := next("bypass list")
+	if err != nil {
+		return c, err
+	}
+	if c.Flags&proxyTypeProxy != 0 {
+		c.Proxy, c.Bypass = proxy, bypass
+	}
+	if withURL {
+		u, err := next("auto-configuration URL")
+		if err != nil {
+			return c, err
+		}
+		if c.Flags&proxyTypeAutoURL != 0 {
+			c.AutoConfigURL = u
+		}
+	}
+	return c, nil
+}
+
+// redactList redacts each ';'- or blank-separated part of a Windows proxy
+// list ("http=user:pass@host:80;https=host:443"), so that a password never
+// reaches Facts.
+func redactList(s string) string {
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ' ' || r == '\t' })
+	for i, p := range parts {
+		if scheme, v, ok := strings.Cut(p, "="); ok && !strings.Contains(scheme, "@") && !strings.Contains(scheme, "/") {
+			parts[i] = scheme + "=" + redact.Value(v)
+			continue
+		}
+		parts[i] = redact.Value(p)
+	}
+	return strings.Join(parts, ";")
+}
+
+// setting is the redacted ProxySetting of connection settings.
+func (c ConnSettings) setting(autoDetect bool) *ProxySetting {
+	return &ProxySetting{
+		Server: redactList(c.Proxy), Bypass: c.Bypass, AutoConfigURL: redact.Value(c.AutoConfigURL),
+		AutoDetect: autoDetect && c.Flags&proxyTypeAutoDetect != 0,
+	}
+}
+
+// ParseAgentProxyList reads a Windows proxy server list the way the agent
+// does (amazon-ssm-agent agent/proxyconfig/proxy_windows.go,
+// ParseProxySettings and ValidateHost): parts separated by blanks or ';',
+// "https=" and "http=" parts for their scheme, other "scheme=" parts
+// skipped, and a part without '=' for the schemes not named (http when
+// neither is). "<local>" and "<-loopback>" are refused, "//host" and a
+// value without "://" get "http". A part that does not parse clears its
+// scheme, as the agent's assignment of ValidateHost's nil does.
+func ParseAgentProxyList(list string) (https, http string) {
+	var hs, h, other *url.URL
+	for _, f := range strings.Fields(list) {
+		for _, s := range strings.Split(f, ";") {
+			if s == "" {
+				continue
+			}
+			scheme, v, ok := strings.Cut(s, "=")
+			switch {
+			case !ok:
+				other = validateHost(s)
+			case scheme == "https":
+				hs = validateHost(v)
+			case scheme == "http":
+				h = validateHost(v)
+			}
+		}
+	}
+	switch {
+	case hs == nil && h == nil:
+		h = other
+	case hs != nil && h == nil:
+		h = other
+	case hs == nil && h != nil:
+		hs = other
+	}
+	str := func(u *url.URL) string {
+		if u == nil {
+			return ""
+		}
+		return u.String()
+	}
+	return str(hs), str(h)
+}
+
+// validateHost is the agent's ValidateHost: nil where it returns an error.
+func validateHost(s string) *url.URL {
+	if s == "<-loopback>" || s == "<local>" {
+		return nil
+	}
+	if strings.HasPrefix(s, "//") {
+		s = "http:" + s
+	}
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil
+	}
+	return u
+}
+
+// agentBypass is the agent's no_proxy from a Windows bypass list: each
+// part's host (ValidateHost, then url.Host), joined with ','.
+func agentBypass(bypass string) string {
+	var out []string
+	for _, f := range strings.Fields(bypass) {
+		for _, s := range strings.Split(f, ";") {
+			if s == "" {
+				continue
+			}
+			if u := validateHost(s); u != nil {
+				out = append(out, u.Host)
+			}
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// ReadProxy reads every proxy setting the host has and derives the one the
+// agent takes, in the agent's order (amazon-ssm-agent
+// agent/proxyconfig/proxy_windows.go at 03fc4df, SetProxyConfig):
+// LocalSystem's Internet settings when they name a proxy server, else the
+// WinHTTP proxy (lines 122-139); then a non-empty http_proxy or https_proxy
+// of the agent's own environment (the service's Environment value) drops
+// that proxy, and a non-empty no_proxy drops its bypass list (lines
+// 141-152); what is left is parsed by ParseProxySettings and set as
+// https_proxy, http_proxy and no_proxy (lines 154-183). The settings stored
+// are redacted; the effective proxy, with its credentials for dialling, is
+// AgentEnv.
+func ReadProxy(src Source) (*Proxy, []string) {
+	p := &Proxy{Checked: true}
+	var why, problems []string
+	// The agent's environment: the service's Environment value. Windows
+	// environment names ignore case, so they are compared lower-cased.
+	svc := map[string]string{}
+	k, err := src.Key(KeyServices + `\` + ServiceName)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		why = append(why, "the service's Environment: "+err.Error())
+	}
+	env, _ := serviceEnvironment(k)
+	for _, kv := range env {
+		n, v, _ := strings.Cut(kv, "=")
+		n = strings.ToLower(n)
+		if _, seen := svc[n]; !seen && (n == "https_proxy" || n == "http_proxy" || n == "no_proxy") {
+			svc[n] = v
+		}
+	}
+	envProxy := svc["https_proxy"] != "" || svc["http_proxy"] != ""
+	if envProxy || svc["no_proxy"] != "" {
+		var list []string
+		if v := svc["http_proxy"]; v != "" {
+			list = append(list, "http="+redact.Value(v))
+		}
+		if v := svc["https_proxy"]; v != "" {
+			list = append(list, "https="+redact.Value(v))
+		}
+		p.ServiceEnv = &ProxySetting{Server: strings.Join(list, ";"), Bypass: svc["no_proxy"]}
+	}
+
+	ls, lsErr := readConnSettings(src, "DefaultConnectionSettings", true, KeyLocalSystemConnections, KeyDefaultUserConnections)
+	if lsErr != nil {
+		if !envProxy {
+			why = append(why, "LocalSystem's Internet settings: "+lsErr.Error())
+		} else {
+			problems = append(problems, "LocalSystem's Internet settings not read (the service's Environment decides): "+lsErr.Error())
+		}
+	} else if ls != nil {
+		p.LocalSystem = ls.setting(true)
+	}
+	wh, whErr := readConnSettings(src, "WinHttpSettings", false, KeyWinHTTPConnections)
+	if whErr != nil {
+		if !envProxy && (ls == nil || !ls.Enabled()) && lsErr == nil {
+			why = append(why, "the WinHTTP proxy: "+whErr.Error())
+		} else {
+			problems = append(problems, "the WinHTTP proxy not read: "+whErr.Error())
+		}
+	} else if wh != nil {
+		p.WinHTTP = wh.setting(false)
+	}
+	p.Users = readUserProxies(src)
+
+	if len(why) > 0 {
+		p.Checked, p.Reason = false, "not checked: "+strings.Join(why, "; ")
+		return p, problems
+	}
+	var proxy, bypass, source string
+	switch {
+	case ls != nil && ls.Enabled():
+		proxy, bypass, source = ls.Proxy, ls.Bypass, ProxyLocalSystem
+	case wh != nil && wh.Enabled():
+		proxy, bypass, source = wh.Proxy, wh.Bypass, ProxyWinHTTP
+	}
+	if envProxy {
+		proxy, source = "", ProxyServiceEnv
+	}
+	if svc["no_proxy"] != "" {
+		bypass = ""
+	}
+	eff := map[string]string{}
+	for n, v := range svc {
+		eff[n] = v
+	}
+	https, http := ParseAgentProxyList(proxy)
+	if https != "" {
+		eff["https_proxy"] = https
+	}
+	if http != "" {
+		eff["http_proxy"] = http
+	}
+	if nb := agentBypass(bypass); nb != "" {
+		eff["no_proxy"] = nb
+	}
+	if !envProxy && https == "" && http == "" {
+		source = ""
+	}
+	p.Source = source
+	var b []byte
+	for _, n := range []string{"https_proxy", "http_proxy", "no_proxy"} {
+		if v := eff[n]; v != "" {
+			b = append(append(b, n+"="+v...), 0)
+		}
+	}
+	p.env = agent.ProxyFromEnviron(b)
+	return p, problems
+}
+
+// readConnSettings reads a connection settings blob from the first of
+// keys that exists; nil, nil when none has it.
+func readConnSettings(src Source, value string, withURL bool, keys ...string) (*ConnSettings, error) {
+	for _, key := range keys {
+		k, err := src.Key(key)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		v, ok := k.Value(value)
+		if !ok {
+			return nil, nil
+		}
+		if v.Type != RegBinary {
+			return nil, fmt.Errorf(`%s\%s is %s, not REG_BINARY`, key, value, v.Type)
+		}
+		c, err := ParseConnSettings(v.Binary, withURL)
+		if err != nil {
+			return nil, fmt.Errorf(`%s\%s: %v`, key, value, err)
+		}
+		return &c, nil
+	}
+	return nil, nil
+}
+
+// readUserProxies reads the proxy of each loaded user hive
+// (HKU\S-1-5-21-…): the agent, as LocalSystem, does not see them, but a
+// person who set one may believe it does.
+func readUserProxies(src Source) []UserProxy {
+	k, err := src.Key("HKU")
+	if err != nil {
+		return nil
+	}
+	var out []UserProxy
+	seen := 0
+	for _, sid := range k.Subkeys {
+		if !strings.HasPrefix(sid, "S-1-5-21-") || strings.HasSuffix(sid, "_Classes") {
+			continue
+		}
+		if seen++; seen > MaxUserHives {
+			break
+		}
+		uk, err := src.Key(`HKU\` + sid + userInternetSettings)
+		if err != nil {
+			continue
+		}
+		on, _ := uk.Num("ProxyEnable")
+		server, pac := uk.Str("ProxyServer"), uk.Str("AutoConfigURL")
+		if (on == 0 || server == "") && pac == "" {
+			continue
+		}
+		s := ProxySetting{AutoConfigURL: redact.Value(pac)}
+		if on != 0 {
+			s.Server, s.Bypass = redactList(server), uk.Str("ProxyOverride")
+		}
+		out = append(out, UserProxy{SID: sid, Setting: s})
+	}
+	return out
+}
