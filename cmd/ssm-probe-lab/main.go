@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command ssm-probe-lab runs the ssm-probe lab: a fake VPC in two network
 // namespaces in which the real probe binary diagnoses one broken setup per
 // scenario (package lab). It needs root on Linux.

@@ -53,9 +53,15 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 	if since < 0 || f.deadline <= 0 {
 		return usageErr(stderr, fs, "--since must not be negative and --deadline must be positive")
 	}
+	if err := rootSupported(f.root); err != nil {
+		return usageErr(stderr, fs, "%v", err)
+	}
 	log, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		return usageErr(stderr, fs, "%v", err)
+	}
+	if note := elevationNote(); note != "" {
+		fmt.Fprintf(stderr, "ssm-probe logs: %s\n", note)
 	}
 	for _, p := range fs.Args() {
 		// Stat never opens, so a FIFO cannot block here; the scan refuses

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // writeAtomic writes data to path through a temporary file in the same
@@ -42,12 +41,4 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// currentUmask returns the process's file mode creation mask. umask(2) can
-// only be read by setting it, so it is set and restored at once.
-func currentUmask() os.FileMode {
-	m := syscall.Umask(0o022)
-	syscall.Umask(m)
-	return os.FileMode(m) & 0o777
 }

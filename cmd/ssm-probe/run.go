@@ -131,6 +131,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if f.timeout <= 0 || f.deadline <= 0 {
 		return usageErr(stderr, fs, "--timeout and --deadline must be positive")
 	}
+	if err := rootSupported(f.root); err != nil {
+		return usageErr(stderr, fs, "%v", err)
+	}
 	log, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		return usageErr(stderr, fs, "%v", err)
@@ -145,6 +148,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		wr.attempts = 1
 	} else {
+		if note := elevationNote(); note != "" {
+			fmt.Fprintf(stderr, "ssm-probe: %s\n", note)
+		}
 		cfg := observe.Defaults()
 		cfg.Log = log
 		cfg.Root = f.root

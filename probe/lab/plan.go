@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package lab is the ssm-probe lab: a fake VPC built from two Linux network
 // namespaces, in which the real static probe binary runs with its default
 // paths and addresses, once per scenario, and its findings are checked.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +29,38 @@ const (
 // (proc(5), /proc/self/fd/N); a variable so that tests can take /proc away
 // and exercise the fallback.
 var procFDDir = "/proc/self/fd"
+
+// isLiveRoot reports whether root, not empty, names the machine's own "/".
+func isLiveRoot(root string) bool { return filepath.Clean(root) == "/" }
+
+// livePath is the machine path of the host path p on the live root.
+func livePath(p string) string { return path.Clean("/" + p) }
+
+// rescueSupported: reading a volume under a root works on Linux.
+func rescueSupported(string) error { return nil }
+
+// openLiveDir opens the directory p for reading in batches.
+func openLiveDir(p string) (*os.File, error) {
+	return os.OpenFile(p, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}
+
+func openRegular(p string) (*os.File, fs.FileInfo, error) {
+	ph, err := openPath(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return reopenRegular(ph, func() (*os.File, error) { return os.OpenFile(p, readFlags, 0) })
+}
+
+// openRegularAt opens rel, resolved under root, for reading if it is a
+// regular file (see FS.open).
+func openRegularAt(root, rel string) (*os.File, fs.FileInfo, error) {
+	ph, err := openAt(root, rel, pathFlags)
+	if err != nil {
+		return nil, nil, err
+	}
+	return reopenRegular(ph, func() (*os.File, error) { return openAt(root, rel, readFlags) })
+}
 
 // openPath opens the machine path p with O_PATH, following links: it
 // reaches the inode without opening the file itself, so no device driver's

@@ -22,7 +22,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 )
@@ -79,15 +78,17 @@ type FS struct {
 
 // IsLive reports whether the root is the running machine's own "/", so that
 // live state (/proc, commands) belongs to the same host as the files.
+// On Windows a root of "/" or "\\" is the live system too.
 func (f FS) IsLive() bool {
-	return f.Root == "" || filepath.Clean(f.Root) == "/"
+	return f.Root == "" || isLiveRoot(f.Root)
 }
 
 // Join returns the machine path of the host path p without resolving links,
-// for messages and for callers that resolve nothing.
+// for messages and for callers that resolve nothing. On Windows the live
+// path keeps a drive letter (C:\ProgramData\...) as it is.
 func (f FS) Join(p string) string {
 	if f.IsLive() {
-		return path.Clean("/" + p)
+		return livePath(p)
 	}
 	return filepath.Join(f.Root, path.Clean("/"+p))
 }
@@ -107,7 +108,7 @@ func (f FS) Join(p string) string {
 // out of the root.
 func (f FS) Resolve(p string) (string, error) {
 	if f.IsLive() {
-		return path.Clean("/" + p), nil
+		return livePath(p), nil
 	}
 	rel, err := f.resolve(p)
 	return filepath.Join(filepath.Clean(f.Root), rel), err
@@ -136,6 +137,9 @@ func clipTarget(t string) string {
 // resolve returns the host path p with links resolved under the root, as a
 // path relative to it ("" for the root itself).
 func (f FS) resolve(p string) (string, error) {
+	if err := rescueSupported(f.Root); err != nil {
+		return "", err
+	}
 	root := filepath.Clean(f.Root)
 	rest := strings.Split(strings.TrimPrefix(path.Clean("/"+p), "/"), "/")
 	var done []string // resolved components under root
@@ -265,8 +269,7 @@ func (f FS) ReadDir(p string) ([]os.DirEntry, error) {
 // (File.ReadDir(n)); the caller closes it.
 func (f FS) OpenDir(p string) (*os.File, error) {
 	if f.IsLive() {
-		fh, err := os.OpenFile(f.Join(p), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-		return fh, err
+		return openLiveDir(f.Join(p))
 	}
 	return f.openIn(p, dirFlags|os.O_RDONLY)
 }
@@ -305,12 +308,7 @@ func (f FS) open(p string) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	root := filepath.Clean(f.Root)
-	ph, err := openAt(root, rel, pathFlags)
-	if err != nil {
-		return nil, nil, err
-	}
-	return reopenRegular(ph, func() (*os.File, error) { return openAt(root, rel, readFlags) })
+	return openRegularAt(filepath.Clean(f.Root), rel)
 }
 
 // OpenRegular opens the regular file at the machine path p (not under a
@@ -319,15 +317,9 @@ func (f FS) open(p string) (*os.File, fs.FileInfo, error) {
 // a reopen for reading of a regular file only (see FS.open). Anything but a
 // regular file is refused with ErrNotRegular, and a FIFO or device is never
 // opened for reading, so nothing blocks.
+// On Windows, which has no O_PATH, the path is Lstat-ed first, only a
+// regular file is opened, and the opened handle must be that same file.
 func OpenRegular(p string) (*os.File, fs.FileInfo, error) { return openRegular(p) }
-
-func openRegular(p string) (*os.File, fs.FileInfo, error) {
-	ph, err := openPath(p)
-	if err != nil {
-		return nil, nil, err
-	}
-	return reopenRegular(ph, func() (*os.File, error) { return os.OpenFile(p, readFlags, 0) })
-}
 
 // notRegular is the error for the descriptor fh whose mode is fi.
 func notRegular(name string, fi fs.FileInfo) error {
