@@ -27,6 +27,7 @@ const DefaultByteBudget = 512 << 20
 type Options struct {
 	Root           string         // host root for default locations ("/" when empty)
 	Paths          []string       // explicit files or directories; when non-empty, only these are read (no unit journal)
+	LogDir         string         // host path of the agent's log directory; "" is AgentLogDir. Set (Windows: %ProgramData%\Amazon\SSM\Logs), the system's kill lines are not read
 	Journal        bool           // also read the systemd journal of amazon-ssm-agent (default sources only)
 	JournalReader  string         // "journalctl", "sdjournal" (cgo builds only), or "" for sdjournal when built in, else journalctl
 	JournalctlPath string         // "journalctl" (looked up in PATH) when empty
@@ -173,7 +174,7 @@ func Scan(ctx context.Context, opt Options) (res *Result) {
 	}
 	res.Events = s.agg.Summaries()
 	res.Timeline = buildTimeline(tls, opt.Location)
-	if len(opt.Paths) == 0 {
+	if len(opt.Paths) == 0 && opt.LogDir == "" {
 		res.Kills = s.scanKills(ctx)
 		if kl := res.Kills; kl != nil && res.Timeline != nil {
 			res.Timeline.Kills = kl.Kills
@@ -278,10 +279,14 @@ type planItem struct {
 // unit's journal.
 func (s *scanner) planDefault() []planItem {
 	fsys := s.fsys()
-	dir := fsys.Join(AgentLogDir)
+	logDir := AgentLogDir
+	if s.opt.LogDir != "" {
+		logDir = s.opt.LogDir
+	}
+	dir := fsys.Join(logDir)
 	var plan []planItem
 	for g, base := range []string{MainLog, HibernateLog, ErrorsLog} {
-		set, skipped, err := rolledSet(fsys, AgentLogDir, base)
+		set, skipped, err := rolledSet(fsys, logDir, base)
 		if skipped > 0 {
 			s.res.Notes = append(s.res.Notes, skippedNote(skipped, base, dir))
 		}

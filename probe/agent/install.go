@@ -414,3 +414,17 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// VersionFromLog returns the version and time of the last startup line in
+// an agent log ("amazon-ssm-agent - v<version>"), for readers of another
+// system's log files (the Windows agent writes the same line).
+func VersionFromLog(b []byte) (VersionEvidence, bool) { return lastStartupLine(b) }
+
+// VersionFromOutput returns the version `amazon-ssm-agent -version`
+// printed ("SSM Agent version: <version>").
+func VersionFromOutput(out []byte) (string, bool) {
+	if m := versionFlagRE.FindSubmatch(out); m != nil {
+		return string(m[1]), true
+	}
+	return "", false
+}

@@ -166,6 +166,18 @@ func (r *Recorded) ReadFile(path string, max int64) ([]byte, bool, error) {
 	return b, false, nil
 }
 
+// ReadTail returns the last max bytes of the recorded file.
+func (r *Recorded) ReadTail(path string, max int64) ([]byte, error) {
+	b, _, err := r.ReadFile(path, 1<<40)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		b = b[int64(len(b))-max:]
+	}
+	return b, nil
+}
+
 // Run returns the recorded command's output; a command not recorded is
 // not found. It honours ctx as a real command would.
 func (r *Recorded) Run(ctx context.Context, name string, args ...string) ([]byte, error) {

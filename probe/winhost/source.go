@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
+	"io/fs"
 	"net/netip"
 	"time"
 )
@@ -31,6 +31,8 @@ type Source interface {
 	// ReadFile reads at most max bytes of a regular file, and says when
 	// there were more.
 	ReadFile(path string, max int64) (data []byte, truncated bool, err error)
+	// ReadTail reads the last max bytes of a regular file (a log).
+	ReadTail(path string, max int64) ([]byte, error)
 	// Run runs a command and returns its standard output, capped at
 	// MaxCommandBytes; it is killed at ctx's deadline.
 	Run(ctx context.Context, name string, args ...string) ([]byte, error)
@@ -56,11 +58,21 @@ const (
 )
 
 // Errors a Source returns, wrapped, for the two answers readers tell
-// apart from other failures.
+// apart from other failures. They match fs.ErrNotExist and
+// fs.ErrPermission too, so that the probe's error classes (errclass,
+// rootfs.Class) read them as a missing file and a permission.
 var (
-	ErrNotFound     = errors.New("not found")
-	ErrAccessDenied = errors.New("access denied")
+	ErrNotFound     error = &sentinel{"not found", fs.ErrNotExist}
+	ErrAccessDenied error = &sentinel{"access denied", fs.ErrPermission}
 )
+
+type sentinel struct {
+	msg string
+	is  error
+}
+
+func (s *sentinel) Error() string        { return s.msg }
+func (s *sentinel) Is(target error) bool { return target == s.is }
 
 // Registry value types (winnt.h REG_*).
 const (

@@ -360,6 +360,32 @@ func (System) ReadFile(path string, max int64) ([]byte, bool, error) {
 	return b, false, nil
 }
 
+// ReadTail reads the last max bytes of a regular file.
+func (System) ReadTail(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, classify(path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, classify(path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	if off := st.Size() - max; off > 0 {
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return nil, classify(path, err)
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max))
+	if err != nil {
+		return nil, classify(path, err)
+	}
+	return b, nil
+}
+
 // Run runs a command, killed at ctx's deadline, its output capped.
 func (System) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)

@@ -254,7 +254,7 @@ func TestParseAgentProxyList(t *testing.T) {
 		{"<local>", "", ""},
 		{"//10.0.0.1:3128", "", "http://10.0.0.1:3128"},
 		{"https://tls.example.com:443", "", "https://tls.example.com:443"},
-		{"http=h:80;http=bad%zz", "", ""}, // the later part that does not parse clears http
+		{"http=h:80;http=bad%zz", "", ""},                        // the later part that does not parse clears http
 		{"http=h:80;http=bad host", "http://host", "http://bad"}, // blanks separate parts: "host" stands for the scheme not named
 		{"", "", ""},
 	} {
