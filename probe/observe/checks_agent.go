@@ -113,6 +113,13 @@ func agentEnvCheck(f *agent.Facts) Check {
 	if len(f.PIDs) > 0 {
 		target = fmt.Sprintf("/proc/%d/environ", f.PIDs[0])
 	}
+	for _, ev := range f.Install {
+		if ev.Kind == KindService {
+			// Windows: the agent's environment is its service's
+			// Environment value and the proxies it adds.
+			target = "the AmazonSSMAgent service's Environment and proxy settings"
+		}
+	}
 	return Check{
 		Name:     obs.CheckAgentProxy,
 		Target:   target,

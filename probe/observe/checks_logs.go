@@ -35,6 +35,10 @@ func logsCheck(cfg *Config, budget time.Duration) Check {
 		Run: func(ctx context.Context) Outcome {
 			opt := journal.Options{Root: cfg.Root, Paths: cfg.LogPaths, Journal: len(cfg.LogPaths) == 0 && !cfg.NoJournal,
 				JournalctlPath: cfg.JournalctlPath, Location: logZone(cfg)}
+			if cfg.Windows != nil {
+				// The Windows agent logs under %ProgramData%; there is no journal.
+				opt.LogDir, opt.Journal = windowsLogDir(cfg.Windows), false
+			}
 			if cfg.Since > 0 {
 				opt.Since = cfg.Now().Add(-cfg.Since)
 			}

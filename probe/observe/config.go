@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
+	"github.com/ssm-probe/ssm-probe/probe/winhost"
 )
 
 // Timeouts and limits. Each default is a named constant so that the
@@ -80,8 +81,13 @@ type Config struct {
 	NoAPI          bool           // --no-api: make no signed AWS API call (the session preferences are not read)
 	SigningDNS     []netip.Addr   // under --root X --live: the nameservers that resolve signed calls' endpoints; empty: the running host's own /etc/resolv.conf and /etc/hosts
 	LogBudget      time.Duration  // time the log scan may take beside the live checks; 0: (Deadline - render reserve) / logShare
-	trustRoot      bool           // tests only: the temporary root stands for the live root's own files (TrustedForSigning)
-	Log            zerolog.Logger
+	// Windows, when set, makes the run probe a Windows host through it
+	// (package winhost): the Windows fact checks replace the Linux ones,
+	// and the agent's logs are read from its Windows folder. The Windows
+	// build's default is the running system; elsewhere it is nil.
+	Windows   winhost.Source
+	trustRoot bool // tests only: the temporary root stands for the live root's own files (TrustedForSigning)
+	Log       zerolog.Logger
 }
 
 // Defaults returns a Config for probing the machine it runs on.
@@ -102,6 +108,7 @@ func Defaults() Config {
 		Live:          true,
 		MaxConcurrent: DefaultMaxConcurrent,
 		Log:           zerolog.Nop(),
+		Windows:       defaultWindowsSource(),
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 
 // notObserved are the fields of Observations no check fills: the run's
 // own, the plan (made from the facts) and the records.
-var notObserved = []string{"StartedAt", "Root", "Live", "Offline", "Region", "Plan", "Checks"}
+var notObserved = []string{"StartedAt", "Root", "Live", "Offline", "OS", "Region", "Plan", "Checks"}
 
 // TestDetailOfEveryObservation: a check's record shows what it observed
 // through detailOf, a hand-kept list of fields. For every field a check

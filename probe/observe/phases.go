@@ -17,6 +17,9 @@ const offlineReason = "not checked: needs the live instance (--root reads anothe
 // factChecks lists the first phase: what the host's files and IMDS say.
 // Checks are listed here explicitly, never registered from init.
 func factChecks(cfg *Config) []Check {
+	if cfg.Windows != nil {
+		return windowsFactChecks(cfg)
+	}
 	cs := []Check{resolvCheck(cfg), agentCheck(cfg), hostCheck(cfg), usersCheck(cfg)}
 	cs = append(cs, inotifyCheck(cfg), routesCheck(cfg))
 	if cfg.Live {
@@ -48,6 +51,9 @@ func Observe(ctx context.Context, cfg Config) *obs.Observations {
 	cfg.normalize()
 	began := time.Now() // deadlines are real time; cfg.Now stamps the report
 	head := obs.Observations{StartedAt: cfg.Now(), Root: cfg.Root, Live: cfg.Live, Offline: cfg.Offline, Region: cfg.Region}
+	if cfg.Windows != nil {
+		head.OS = obs.OSWindows
+	}
 	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
 	defer cancel()
 
@@ -93,6 +99,9 @@ func ObserveLogs(ctx context.Context, cfg Config) *obs.Observations {
 	cfg.Live = false
 	began := time.Now()
 	o := obs.Observations{StartedAt: cfg.Now(), Root: cfg.Root, Offline: cfg.Offline}
+	if cfg.Windows != nil {
+		o.OS = obs.OSWindows
+	}
 	runCtx, cancel := context.WithDeadline(ctx, began.Add(cfg.Deadline-renderReserve))
 	defer cancel()
 	recs, seen := runChecks(runCtx, &cfg, []Check{logsCheck(&cfg, cfg.Deadline)})

@@ -49,6 +49,8 @@ func detailOf(s *obs.Observations) any {
 		return s.Agent
 	case s.Host != nil:
 		return s.Host
+	case s.Windows != nil:
+		return s.Windows
 	case s.Logs != nil:
 		return s.Logs
 	case s.Prefs != nil:
