@@ -131,9 +131,7 @@ func winAgentFacts(ctx context.Context, cfg *Config, src winhost.Source) *agent.
 	dir := winProgramFiles(src) + winAgentDir
 	f := &agent.Facts{Root: cfg.Root}
 	svc, problems := winhost.ReadService(src, winhost.ServiceName)
-	for _, p := range problems {
-		f.Notes = append(f.Notes, p)
-	}
+	f.Notes = append(f.Notes, problems...)
 	f.RunningChecked, f.RunningReason = svc.Checked, svc.Reason
 	f.Running = svc.Exists && svc.State == "running"
 	if svc.Exists {

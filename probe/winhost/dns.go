@@ -167,8 +167,8 @@ func readSuffixes(src Source, c *resolv.WinClient) {
 	if strings.TrimSpace(list) == "" {
 		list = tcp.Str("SearchList")
 	}
-	for _, s := range strings.FieldsFunc(list, func(c rune) bool { return c == ',' || c == ' ' || c == ';' }) {
-		c.SearchList = append(c.SearchList, s)
+	if l := strings.FieldsFunc(list, func(c rune) bool { return c == ',' || c == ' ' || c == ';' }); len(l) > 0 {
+		c.SearchList = l
 	}
 	// UseDomainNameDevolution is on unless a value turns it off.
 	c.Devolution = true
