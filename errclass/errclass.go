@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"syscall"
 )
 
 // Class is one member of the closed set of error classes. The zero value,
@@ -76,13 +75,12 @@ func Of(err error) Class {
 		return TLSUntrusted
 	case errors.As(err, &recordErr):
 		return TLSFailed
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case isAny(err, refusedErrs):
 		return Refused
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH),
-		errors.Is(err, syscall.EADDRNOTAVAIL):
+	case isAny(err, unreachableErrs):
 		return Unreachable
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
-		errors.Is(err, syscall.ETIMEDOUT):
+		isAny(err, timeoutErrs):
 		return Timeout
 	case errors.Is(err, context.Canceled):
 		return Canceled
@@ -94,4 +92,14 @@ func Of(err error) Class {
 		return Timeout
 	}
 	return Other
+}
+
+// isAny reports whether err is one of targets (errors.Is).
+func isAny(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }

@@ -83,6 +83,7 @@ func TestReadHosts(t *testing.T) {
 			got := ReadHosts(path)
 			want := tt.want
 			want.Path = path
+			want.Problems = nativePaths(want.Problems, path)
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("ReadHosts(%s)\n got %#v\nwant %#v", path, *got, want)
 			}
@@ -161,6 +162,7 @@ func TestReadNSSwitch(t *testing.T) {
 			got := ReadNSSwitch(path)
 			want := tt.want
 			want.Path = path
+			want.Problems = nativePaths(want.Problems, path)
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("ReadNSSwitch(%s)\n got %#v\nwant %#v", path, *got, want)
 			}

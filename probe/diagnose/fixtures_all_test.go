@@ -10,7 +10,8 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 )
 
-// allFixtures loads every observation fixture under testdata/obs.
+// allFixtures loads every observation fixture under testdata/obs, keyed by
+// its slash-separated path (testdata/obs/DIR/NAME.json) on every platform.
 func allFixtures(t testing.TB) map[string]fixture {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "obs", "*", "*.json"))
@@ -27,7 +28,7 @@ func allFixtures(t testing.TB) map[string]fixture {
 		if err := json.Unmarshal(b, &f); err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		out[file] = f
+		out[filepath.ToSlash(file)] = f
 	}
 	return out
 }
