@@ -72,10 +72,11 @@ type Proxy struct {
 	Checked     bool          `json:"checked"`
 	Reason      string        `json:"reason,omitempty"`
 	ServiceEnv  *ProxySetting `json:"service_env,omitempty"` // http(s)_proxy and no_proxy of the service's Environment
+	MachineEnv  *ProxySetting `json:"machine_env,omitempty"` // the same in the machine's environment (Session Manager\Environment), beneath the service's
 	LocalSystem *ProxySetting `json:"local_system,omitempty"`
 	WinHTTP     *ProxySetting `json:"winhttp,omitempty"`
 	Users       []UserProxy   `json:"users,omitempty"`  // proxies of loaded user hives, which the agent does not see
-	Source      string        `json:"source,omitempty"` // ProxyServiceEnv, ProxyLocalSystem, ProxyWinHTTP, or "" for none
+	Source      string        `json:"source,omitempty"` // ProxyServiceEnv, ProxyMachineEnv, ProxyLocalSystem, ProxyWinHTTP, or "" for none
 
 	env *agent.ProxyEnv // the effective proxy as the agent's environment; never serialised
 }
@@ -95,6 +96,7 @@ func (p *Proxy) AgentEnv() *agent.ProxyEnv {
 // Proxy sources, in the agent's order.
 const (
 	ProxyServiceEnv  = "service-environment"
+	ProxyMachineEnv  = "machine-environment" // the machine's environment variables, which every service inherits
 	ProxyLocalSystem = "localsystem-internet-settings"
 	ProxyWinHTTP     = "winhttp"
 )

@@ -19,6 +19,8 @@ const (
 	// SID's name is not loaded.
 	KeyLocalSystemConnections = `HKU\S-1-5-18\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
 	KeyDefaultUserConnections = `HKU\.DEFAULT\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
+	// KeyMachineEnvironment holds the machine's environment variables.
+	KeyMachineEnvironment = `HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment`
 	// KeyWinHTTPConnections holds the machine's WinHTTP proxy (netsh winhttp set proxy).
 	KeyWinHTTPConnections = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
 	// userInternetSettings is a user's Internet settings under its SID.
@@ -209,7 +211,8 @@ func agentBypass(bypass string) string {
 // agent/proxyconfig/proxy_windows.go at 03fc4df, SetProxyConfig):
 // LocalSystem's Internet settings when they name a proxy server, else the
 // WinHTTP proxy (lines 122-139); then a non-empty http_proxy or https_proxy
-// of the agent's own environment (the service's Environment value) drops
+// of the agent's own environment (the service's Environment value, over
+// the machine's environment, which the service manager reads at boot) drops
 // that proxy, and a non-empty no_proxy drops its bypass list (lines
 // 141-152); what is left is parsed by ParseProxySettings and set as
 // https_proxy, http_proxy and no_proxy (lines 154-183). The settings stored
@@ -233,24 +236,55 @@ func ReadProxy(src Source) (*Proxy, []string) {
 			svc[n] = v
 		}
 	}
-	envProxy := svc["https_proxy"] != "" || svc["http_proxy"] != ""
-	if envProxy || svc["no_proxy"] != "" {
+	envSetting := func(vars map[string]string) *ProxySetting {
+		if vars["https_proxy"] == "" && vars["http_proxy"] == "" && vars["no_proxy"] == "" {
+			return nil
+		}
 		var list []string
-		if v := svc["http_proxy"]; v != "" {
+		if v := vars["http_proxy"]; v != "" {
 			list = append(list, "http="+redact.Value(v))
 		}
-		if v := svc["https_proxy"]; v != "" {
+		if v := vars["https_proxy"]; v != "" {
 			list = append(list, "https="+redact.Value(v))
 		}
-		p.ServiceEnv = &ProxySetting{Server: strings.Join(list, ";"), Bypass: svc["no_proxy"]}
+		return &ProxySetting{Server: strings.Join(list, ";"), Bypass: vars["no_proxy"]}
 	}
+	p.ServiceEnv = envSetting(svc)
+	// The machine's environment, which the service manager gives every
+	// service beneath its Environment value.
+	machine := map[string]string{}
+	mk, err := src.Key(KeyMachineEnvironment)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		why = append(why, "the machine's environment: "+err.Error())
+	}
+	if mk != nil {
+		for n, v := range mk.Values {
+			if n = strings.ToLower(n); (n == "https_proxy" || n == "http_proxy" || n == "no_proxy") && (v.Type == RegSZ || v.Type == RegExpandSZ) && v.String != "" {
+				machine[n] = v.String
+			}
+		}
+	}
+	p.MachineEnv = envSetting(machine)
+	envSource := ""
+	switch {
+	case svc["https_proxy"] != "" || svc["http_proxy"] != "":
+		envSource = ProxyServiceEnv
+	case machine["https_proxy"] != "" || machine["http_proxy"] != "":
+		envSource = ProxyMachineEnv
+	}
+	for n, v := range machine {
+		if svc[n] == "" {
+			svc[n] = v
+		}
+	}
+	envProxy := envSource != ""
 
 	ls, lsErr := readConnSettings(src, "DefaultConnectionSettings", true, KeyLocalSystemConnections, KeyDefaultUserConnections)
 	if lsErr != nil {
 		if !envProxy {
 			why = append(why, "LocalSystem's Internet settings: "+lsErr.Error())
 		} else {
-			problems = append(problems, "LocalSystem's Internet settings not read (the service's Environment decides): "+lsErr.Error())
+			problems = append(problems, "LocalSystem's Internet settings not read (the agent's environment decides): "+lsErr.Error())
 		}
 	} else if ls != nil {
 		p.LocalSystem = ls.setting(true)
@@ -279,7 +313,7 @@ func ReadProxy(src Source) (*Proxy, []string) {
 		proxy, bypass, source = wh.Proxy, wh.Bypass, ProxyWinHTTP
 	}
 	if envProxy {
-		proxy, source = "", ProxyServiceEnv
+		proxy, source = "", envSource
 	}
 	if svc["no_proxy"] != "" {
 		bypass = ""

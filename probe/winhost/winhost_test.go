@@ -26,7 +26,7 @@ func loadHost(t *testing.T, name string) *Recorded {
 }
 
 // secrets are the passwords the recorded hosts hold; no fact may show one.
-var secrets = []string{"S3cr3t", "svc-user", "lsPass", "ls-user", "whPass", "wh-user", "alicePw"}
+var secrets = []string{"S3cr3t", "svc-user", "lsPass", "ls-user", "whPass", "wh-user", "alicePw", "mPw", "m-user"}
 
 // readHost reads a recorded host, checks that nothing it stores shows a
 // password, and compares it with its golden file.
@@ -187,6 +187,22 @@ func TestReadWinHTTPProxy(t *testing.T) {
 	}
 	if c := f.Clock; c.ServiceState != "stopped" || c.StartType != "disabled" || c.Source != "" {
 		t.Errorf("clock %+v", c)
+	}
+}
+
+func TestReadMachineEnvironmentProxy(t *testing.T) {
+	f := readHost(t, "machineenv")
+	env := f.Proxy.AgentEnv()
+	if f.Proxy.Source != ProxyMachineEnv || env == nil || f.Proxy.ServiceEnv != nil || f.Proxy.MachineEnv == nil {
+		t.Fatalf("proxy %+v", f.Proxy)
+	}
+	// The machine's http_proxy drops LocalSystem's proxy; its NO_PROXY
+	// (names ignore case) drops the bypass list; a DWORD is no variable.
+	if env.HTTPProxyURL() != "http://m-user:mPw@machine.proxy.example.com:8080" || env.HTTPSProxyURL() != "" || env.NoProxy != "169.254.169.254" {
+		t.Errorf("effective %q %q %q", env.HTTPSProxy, env.HTTPProxy, env.NoProxy)
+	}
+	if f.Proxy.MachineEnv.Server != "http=http://REDACTED@machine.proxy.example.com:8080" {
+		t.Errorf("machine env %+v", f.Proxy.MachineEnv)
 	}
 }
 
