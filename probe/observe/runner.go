@@ -47,10 +47,10 @@ func detailOf(s *obs.Observations) any {
 		return s.IMDS
 	case s.Agent != nil:
 		return s.Agent
+	case s.Windows != nil: // before Host: the Windows host check fills both
+		return s.Windows
 	case s.Host != nil:
 		return s.Host
-	case s.Windows != nil:
-		return s.Windows
 	case s.Logs != nil:
 		return s.Logs
 	case s.Prefs != nil:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
+	"github.com/ssm-probe/ssm-probe/probe/host"
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/winhost"
@@ -217,7 +218,10 @@ func winHostCheck(cfg *Config) Check {
 		Target: "Windows host",
 		Run: func(ctx context.Context) Outcome {
 			w := winhost.Read(ctx, src, winhost.Options{Location: cfg.Location})
-			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Windows: w, Routes: w.Routes}}
+			// The EC2 identity from the registry's SMBIOS strings, in the
+			// host facts the Linux check fills from DMI.
+			hf := &host.Facts{Root: cfg.Root, EC2: winhost.ReadEC2(src)}
+			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Windows: w, Routes: w.Routes, Host: hf}}
 			var gaps []string
 			for _, g := range [][2]string{{"routes", w.Routes.Reason}, {"service", w.Service.Reason}, {"proxy", w.Proxy.Reason}, {"clock", w.Clock.Reason}, {"image", w.Image.Reason}} {
 				if g[1] != "" {

@@ -101,6 +101,9 @@ func TestObserveWindows(t *testing.T) {
 	if o.Windows == nil || o.Windows.Service == nil || o.Windows.Service.State != "running" || o.Windows.Image.State != winhost.ImageStateComplete {
 		t.Fatalf("windows %+v", o.Windows)
 	}
+	if o.Host == nil || o.Host.EC2.Verdict != "yes" {
+		t.Errorf("host %+v", o.Host)
+	}
 	if o.Routes == nil || o.Routes.IPv4Default != "Ethernet 2" || o.Routes != o.Windows.Routes {
 		t.Errorf("routes %+v", o.Routes)
 	}

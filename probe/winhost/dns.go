@@ -41,14 +41,16 @@ func ReadDNS(src Source, ads []Adapter, adErr error) *resolv.WinClient {
 	return c
 }
 
-// dnsAdapters keeps the adapters with DNS servers, in the client's order:
+// dnsAdapters keeps the adapters with DNS servers, but loopback, in the client's order:
 // interface metric, then index. StaticDNS is the adapter's NameServer
 // value under Tcpip (or Tcpip6) Parameters\Interfaces\{GUID}: set by hand
 // or policy, where DHCP fills DhcpNameServer instead.
 func dnsAdapters(src Source, ads []Adapter, problems *[]string) []resolv.WinAdapter {
 	out := []resolv.WinAdapter{}
 	for _, a := range ads {
-		if len(a.DNSServers) == 0 {
+		// The loopback pseudo-interface lists the site-local defaults
+		// (fec0:0:0:ffff::1…3) but carries no query off the host.
+		if len(a.DNSServers) == 0 || a.Loopback {
 			continue
 		}
 		w := resolv.WinAdapter{

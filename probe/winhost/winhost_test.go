@@ -336,3 +336,18 @@ func TestClockCommandDeadline(t *testing.T) {
 		t.Errorf("clock %+v, problems %v", c, problems)
 	}
 }
+
+func TestReadEC2(t *testing.T) {
+	for name, want := range map[string]string{"healthy": "yes", "winhttp": "unknown", "locked": "unknown"} {
+		id := ReadEC2(loadHost(t, name))
+		if id.Verdict != want {
+			t.Errorf("%s: %+v, want %s", name, id, want)
+		}
+		if want == "yes" && (id.DecidedBy != KeyBIOS+`\SystemManufacturer` || len(id.Evidence) != 2) {
+			t.Errorf("%s: %+v", name, id)
+		}
+		if want == "unknown" && id.Reason == "" {
+			t.Errorf("%s: unknown without a reason", name)
+		}
+	}
+}
