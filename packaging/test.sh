@@ -1,18 +1,43 @@
 #!/bin/bash
 # packaging/test.sh DIST: checks the packages `make packages` built in DIST.
+#  - the Windows zip holds exactly ssm-probe.exe, a PE32+ x86-64 executable, and
+#    README.txt, and SHA256SUMS covers it;
 #  - dpkg-deb -c / -I and rpm -qpl list exactly the expected files and metadata;
 #  - dpkg -i installs the amd64 .deb into a scratch root (no maintainer scripts run);
 #  - the installed binary runs (version), and its --format prom output passes promtool;
 #  - systemd-analyze verify accepts the installed units, with the scratch root as --root
 #    so that ExecStart=/usr/bin/ssm-probe resolves to the installed binary.
-# Needs dpkg, rpm, systemd-analyze and promtool (Debian: dpkg rpm systemd prometheus).
+# Needs dpkg, rpm, systemd-analyze, promtool, unzip and file (Debian: dpkg rpm systemd prometheus
+# unzip file); with wine64 (make deps) the zipped ssm-probe.exe is also run (version).
 set -euo pipefail
 dist=${1:?usage: packaging/test.sh DIST}
 here=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "packaging-test: FAIL: $*" >&2; exit 1; }
-for tool in dpkg dpkg-deb rpm systemd-analyze promtool; do
-  command -v "$tool" >/dev/null || fail "$tool not found (apt-get install dpkg rpm systemd prometheus)"
+for tool in dpkg dpkg-deb rpm systemd-analyze promtool unzip file; do
+  command -v "$tool" >/dev/null || fail "$tool not found (apt-get install dpkg rpm systemd prometheus unzip file)"
 done
+
+zip="$dist/ssm-probe-windows-amd64.zip"
+[ -f "$zip" ] || fail "no $zip (make dist-windows)"
+echo "== unzip -l $zip"
+unzip -l "$zip"
+names=$(unzip -Z1 "$zip" | sort | tr '\n' ' ')
+[ "$names" = "README.txt ssm-probe.exe " ] || fail "$zip holds [$names], want README.txt and ssm-probe.exe only"
+wintmp=$(mktemp -d)
+unzip -q -d "$wintmp" "$zip" ssm-probe.exe
+exe_type=$(file -b "$wintmp/ssm-probe.exe")
+echo "ssm-probe.exe: $exe_type"
+grep -q '^PE32+ executable (console) x86-64' <<<"$exe_type" || fail "ssm-probe.exe in $zip is not a PE32+ x86-64 console executable: $exe_type"
+# Under wine (make deps installs it; .ci/wine-exec), the zipped binary runs.
+if [ -x "$here/../.ci/wine-exec" ] && { [ -x /usr/lib/wine/wine64 ] || command -v wine64 >/dev/null; }; then
+  ver=$("$here/../.ci/wine-exec" "$wintmp/ssm-probe.exe" version) || fail "ssm-probe.exe version failed under wine"
+  echo "$ver"
+  grep -q 'windows/amd64' <<<"$ver" || fail "ssm-probe.exe version does not say windows/amd64: $ver"
+fi
+rm -rf "$wintmp"
+unzip -p "$zip" README.txt | grep -q 'ssm-probe.exe' || fail "README.txt in $zip does not mention ssm-probe.exe"
+grep -qE '^[0-9a-f]{64}  ssm-probe-windows-amd64\.zip$' "$dist/SHA256SUMS" || fail "SHA256SUMS does not cover the zip"
+(cd "$dist" && grep 'ssm-probe-windows-amd64\.zip$' SHA256SUMS | sha256sum -c --quiet -) || fail "the zip's checksum does not match SHA256SUMS"
 
 expected=(
   ./usr/bin/ssm-probe

@@ -73,7 +73,7 @@ func StartSamePort(t testing.TB, ips []netip.Addr, zones []Zone) []*Server {
 			return servers
 		}
 		if wine.Running() {
-			t.Skipf("resolvtest: %s: %v", wine.UDP, err)
+			t.Skipf("skipped under wine: %s (resolvtest: %v)", wine.UDP, err)
 		}
 		if try == 19 {
 			t.Fatalf("resolvtest: %v", err)

@@ -19,7 +19,7 @@ func TestLiveWindows(t *testing.T) {
 		`C:\Windows\..\ProgramData\x`:                         `C:\ProgramData\x`,
 		"/etc/hosts":                                          `\etc\hosts`,
 		`\Windows\System32`:                                   `\Windows\System32`,
-		"//x/../y":                                            `\y`,
+		"/etc/../Windows/hosts":                               `\Windows\hosts`,
 	}
 	for p, want := range joins {
 		for _, root := range []string{"", "/", `\`} {
