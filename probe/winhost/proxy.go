@@ -1,6 +1,7 @@
 package winhost
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -347,15 +348,20 @@ func ReadProxy(src Source) (*Proxy, []string) {
 }
 
 // readConnSettings reads a connection settings blob from the first of
-// keys that exists; nil, nil when none has it.
+// keys that can be read; nil, nil when none exists, and the first error
+// when none that exists could be read.
 func readConnSettings(src Source, value string, withURL bool, keys ...string) (*ConnSettings, error) {
+	var first error
 	for _, key := range keys {
 		k, err := src.Key(key)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			// The next key may name the same hive with a readable path
+			// (HKU\.DEFAULT for HKU\S-1-5-18); the first error is kept.
+			first = cmp.Or(first, err)
+			continue
 		}
 		v, ok := k.Value(value)
 		if !ok {
@@ -370,7 +376,7 @@ func readConnSettings(src Source, value string, withURL bool, keys ...string) (*
 		}
 		return &c, nil
 	}
-	return nil, nil
+	return nil, first
 }
 
 // readUserProxies reads the proxy of each loaded user hive
