@@ -31,6 +31,10 @@ const MaxNRPTRules = 256
 // routes).
 func ReadDNS(src Source, ads []Adapter, adErr error) *resolv.WinClient {
 	c := &resolv.WinClient{Adapters: []resolv.WinAdapter{}}
+	if len(ads) > MaxAdapters {
+		c.Problems = append(c.Problems, fmt.Sprintf("%d adapters, only the first %d read", len(ads), MaxAdapters))
+		ads = ads[:MaxAdapters]
+	}
 	if adErr != nil {
 		c.Problems = append(c.Problems, "adapters not read: "+adErr.Error())
 	}

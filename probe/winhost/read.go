@@ -16,9 +16,6 @@ type Options struct {
 func Read(ctx context.Context, src Source, opt Options) *Facts {
 	f := &Facts{}
 	ads, adErr := src.Adapters()
-	if len(ads) > MaxAdapters {
-		ads = ads[:MaxAdapters]
-	}
 	f.DNS = ReadDNS(src, ads, adErr)
 	f.Routes = ReadRoutes(src, ads, adErr)
 	var p []string

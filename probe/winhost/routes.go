@@ -26,6 +26,7 @@ func ReadRoutes(src Source, ads []Adapter, adErr error) *routes.Facts {
 		return &routes.Facts{Reason: "not checked: " + err.Error()}
 	}
 	f := &routes.Facts{Checked: true}
+	ads = ads[:min(len(ads), MaxAdapters)]
 	if adErr != nil {
 		f.Problems = append(f.Problems, "adapters not read, routes carry interface indexes only: "+adErr.Error())
 	}

@@ -351,3 +351,26 @@ func TestReadEC2(t *testing.T) {
 		}
 	}
 }
+
+// TestBounds: a table larger than the caps is cut, and says so.
+func TestBounds(t *testing.T) {
+	r := loadHost(t, "healthy")
+	one := r.AdapterTable.Rows[1]
+	r.AdapterTable.Rows = nil
+	for i := range MaxAdapters + 5 {
+		a := one
+		a.IfIndex = uint32(100 + i)
+		r.AdapterTable.Rows = append(r.AdapterTable.Rows, a)
+	}
+	row := r.RouteTable.Rows[2]
+	for range 5000 {
+		r.RouteTable.Rows = append(r.RouteTable.Rows, row)
+	}
+	f := Read(context.Background(), r, Options{Location: time.UTC})
+	if len(f.DNS.Adapters) != MaxAdapters || len(f.DNS.Problems) != 1 {
+		t.Errorf("%d adapters, problems %v", len(f.DNS.Adapters), f.DNS.Problems)
+	}
+	if len(f.Routes.Routes) != 4096 || !f.Routes.Truncated || len(f.Routes.Problems) != 1 {
+		t.Errorf("%d routes, truncated %v, problems %v", len(f.Routes.Routes), f.Routes.Truncated, f.Routes.Problems)
+	}
+}
