@@ -94,6 +94,11 @@ func TestSystemKey(t *testing.T) {
 	if _, err := (System{}).Key(path + `\absent`); !errors.Is(err, ErrNotFound) {
 		t.Errorf("absent key: %v, want ErrNotFound", err)
 	}
+	// A hive itself: the loaded user hives, as readUserProxies lists them.
+	users, err := System{}.Key("HKU")
+	if err != nil || !slices.ContainsFunc(users.Subkeys, func(s string) bool { return strings.EqualFold(s, ".DEFAULT") }) {
+		t.Errorf("HKU: %+v, %v", users, err)
+	}
 	if _, err := (System{}).Key(`HKXX\Software`); err == nil {
 		t.Error("an unknown hive was opened")
 	}
