@@ -53,6 +53,27 @@ func (c *WinClient) AdapterOf(a netip.Addr) string {
 	return ""
 }
 
+// UpServers returns the DNS servers of the adapters that are up, once
+// each, in the client's order of adapters: the servers WinLookup asks
+// for a name no NRPT rule covers.
+func (c *WinClient) UpServers() []netip.Addr {
+	if c == nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range c.Adapters {
+		if !a.Up {
+			continue
+		}
+		for _, s := range a.DNSServers {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
 // Rule returns the NRPT rule that applies to name, or nil. The DNS client
 // checks the NRPT before it sends a query, and the more discrete rule
 // wins: an FQDN rule over a suffix rule, a longer suffix over a shorter
