@@ -317,3 +317,27 @@ func TestWinLookupPrefetch(t *testing.T) {
 		t.Errorf("stalls %+v, want the two silent servers", got.Stalls)
 	}
 }
+
+// TestWinServers: UpServers keeps the adapters that are up, in order and
+// once each; AdapterOf names the first adapter listing a server.
+func TestWinServers(t *testing.T) {
+	c := &WinClient{Adapters: []WinAdapter{
+		{Name: "Ethernet", Up: true, DNSServers: addrs("10.0.0.10", "10.0.0.11")},
+		{Name: "Ethernet 3", DNSServers: addrs("10.9.9.9")},
+		{Name: "Ethernet 2", Up: true, DNSServers: addrs("10.0.0.11", "10.0.0.2")},
+	}}
+	if got, want := c.UpServers(), addrs("10.0.0.10", "10.0.0.11", "10.0.0.2"); !reflect.DeepEqual(got, want) {
+		t.Errorf("UpServers %v, want %v", got, want)
+	}
+	if got, want := c.Servers(), addrs("10.0.0.10", "10.0.0.11", "10.9.9.9", "10.0.0.2"); !reflect.DeepEqual(got, want) {
+		t.Errorf("Servers %v, want %v", got, want)
+	}
+	for a, want := range map[string]string{"10.0.0.11": "Ethernet", "10.0.0.2": "Ethernet 2", "10.9.9.9": "Ethernet 3", "10.1.1.1": ""} {
+		if got := c.AdapterOf(netip.MustParseAddr(a)); got != want {
+			t.Errorf("AdapterOf(%s) = %q, want %q", a, got, want)
+		}
+	}
+	if (*WinClient)(nil).UpServers() != nil || (*WinClient)(nil).AdapterOf(netip.MustParseAddr("10.0.0.2")) != "" {
+		t.Error("a nil client has servers")
+	}
+}
