@@ -73,7 +73,9 @@ type AgentAnswer struct {
 	// never sleeps it.
 	Wait time.Duration `json:"wait_ns"`
 	// ExchangeTimeout and Attempts are the agent's per-exchange timeout and
-	// attempts, from resolv.conf and Go's defaults (net/dnsconfig_unix.go).
+	// attempts, from resolv.conf and Go's defaults (net/dnsconfig_unix.go);
+	// on Windows (WinLookup), the DNS client's first wait and its number of
+	// rounds.
 	ExchangeTimeout time.Duration `json:"exchange_timeout_ns,omitempty"`
 	Attempts        int           `json:"attempts,omitempty"`
 	Stalls          []AgentStall  `json:"stalls,omitempty"` // nameservers waited out, on the slowest question
