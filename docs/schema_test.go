@@ -86,6 +86,8 @@ func TestValidateReport(t *testing.T) {
 		{"a path address that is no address", edit(func(m map[string]any) {
 			first(m, "paths")["addrs"].([]any)[0].(map[string]any)["addr"] = "ssm.example"
 		}), false},
+		{"a Windows path naming its adapter", edit(func(m map[string]any) { first(m, "paths")["adapter"] = "Ethernet 2" }), true},
+		{"an empty adapter", edit(func(m map[string]any) { first(m, "paths")["adapter"] = "" }), false},
 		{"a proxy with credentials in via", edit(func(m map[string]any) { first(m, "paths")["via"] = "http://user:pw@proxy:3128" }), false},
 		{"a check detail that is a string", edit(func(m map[string]any) { first(m, "checks")["detail"] = "x" }), false},
 		{"required false written out", edit(func(m map[string]any) { first(m, "checks")["required"] = false }), false},

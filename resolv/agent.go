@@ -50,12 +50,15 @@ type AgentStall struct {
 	Timeouts int            `json:"timeouts"`      // exchanges that time out, on the slowest question
 	Wait     time.Duration  `json:"wait_ns"`       // Timeouts × the agent's per-exchange timeout
 	Next     netip.AddrPort `json:"next,omitzero"` // the server asked after it, when one answers
+	// Adapter is the Windows adapter (or "NRPT rule KEY") the server is
+	// asked for (WinLookup); empty on Linux.
+	Adapter string `json:"adapter,omitempty"`
 }
 
 // AgentAnswer is what the SSM agent's resolver would answer for a name.
 type AgentAnswer struct {
 	Name    string         `json:"name"`
-	Order   LookupOrder    `json:"order"`            // from nsswitch.conf
+	Order   LookupOrder    `json:"order"`            // from nsswitch.conf; OrderWindows on Windows
 	Source  string         `json:"source,omitempty"` // "hosts" or "dns"; empty on failure
 	Server  netip.AddrPort `json:"server,omitzero"`  // the nameserver that answered the A question (or AAAA if A failed); Queries has each
 	FQDN    string         `json:"fqdn,omitempty"`   // the search-list candidate that answered
@@ -70,10 +73,18 @@ type AgentAnswer struct {
 	// never sleeps it.
 	Wait time.Duration `json:"wait_ns"`
 	// ExchangeTimeout and Attempts are the agent's per-exchange timeout and
-	// attempts, from resolv.conf and Go's defaults (net/dnsconfig_unix.go).
+	// attempts, from resolv.conf and Go's defaults (net/dnsconfig_unix.go);
+	// on Windows (WinLookup), the DNS client's first wait and its number of
+	// rounds.
 	ExchangeTimeout time.Duration `json:"exchange_timeout_ns,omitempty"`
 	Attempts        int           `json:"attempts,omitempty"`
 	Stalls          []AgentStall  `json:"stalls,omitempty"` // nameservers waited out, on the slowest question
+	// Adapter is, on Windows (WinLookup), the adapter whose server
+	// answered, or "NRPT rule KEY" when a rule's server did.
+	Adapter string `json:"adapter,omitempty"`
+	// NRPTRule is, on Windows, the key of the NRPT rule whose servers the
+	// client asked for the candidate name last tried.
+	NRPTRule string `json:"nrpt_rule,omitempty"`
 }
 
 // AgentLookup answers name the way Go's pure-Go resolver does for
@@ -294,6 +305,9 @@ func lookupDNS(ctx context.Context, name string, conf *Conf, opt AgentOptions, r
 func (a *AgentAnswer) StallSummary() string {
 	if len(a.Stalls) == 0 {
 		return ""
+	}
+	if a.Order == OrderWindows {
+		return a.winStallSummary()
 	}
 	var parts []string
 	for i, s := range a.Stalls {

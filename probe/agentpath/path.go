@@ -52,11 +52,14 @@ type AgentPath struct {
 	// Source is how the name was turned into addresses: "hosts", "dns", or
 	// "proxy" (the proxy resolves the name); empty when resolving failed.
 	Source    string         `json:"source,omitempty"`
-	HostsLine string         `json:"hosts_line,omitempty"` // "/etc/hosts line N" for Source hosts
+	HostsLine string         `json:"hosts_line,omitempty"` // "/etc/hosts line N" for Source hosts (on Windows, the hosts file's own path)
 	Server    netip.AddrPort `json:"server,omitzero"`      // the nameserver that answered, or that failed
 	FQDN      string         `json:"fqdn,omitempty"`       // the name that was answered, after search-list expansion
 	Expanded  bool           `json:"expanded,omitempty"`   // FQDN is a search-list expansion, not the name itself
 	Rcode     string         `json:"rcode,omitempty"`      // the failing reply's rcode, when one came
+	// Adapter is, on Windows, the adapter whose DNS server answered, or
+	// "NRPT rule KEY" when a rule's server did.
+	Adapter string `json:"adapter,omitempty"`
 	// Addrs are the addresses the agent would dial, in the order it dials
 	// them, with what each reached.
 	Addrs []PathAddr `json:"addrs,omitempty"`
@@ -122,9 +125,10 @@ func pathOf(o *obs.Observations, v *View) AgentPath {
 	if obs.AgentProxies(o, v.Endpoint.Host) {
 		return proxyPath(p, v)
 	}
-	if !resolveStep(&p, v) {
-		return p
+	if !resolveStep(&p, v, whyNoStandIn(o, v.Endpoint.Host)) {
+		return windowsAdapter(o, p)
 	}
+	p = windowsAdapter(o, p)
 	p.Reached = StageResolve
 	for _, a := range p.Addrs {
 		if !a.Checked {
@@ -145,9 +149,34 @@ func pathOf(o *obs.Observations, v *View) AgentPath {
 	return p.broken(StageTCP, first.Class, first.Detail)
 }
 
+// whyNoStandIn says why the first system resolver that answered may not
+// stand in for an agent-view lookup that did not finish, or "" when it
+// may: on Windows, an NRPT rule with servers sends the name elsewhere
+// than the adapters' servers, which are the plan's system resolvers.
+func whyNoStandIn(o *obs.Observations, host string) string {
+	if o.Resolv == nil || o.Resolv.Windows == nil {
+		return ""
+	}
+	if r := o.Resolv.Windows.Rule(host); r != nil && len(r.Servers) > 0 {
+		return fmt.Sprintf("the agent-view lookup did not finish, and NRPT rule %s sends the name to %s, not to the adapters' servers",
+			r.Key, obs.JoinAddrs(r.Servers))
+	}
+	return ""
+}
+
+// windowsAdapter names, on Windows, the adapter of the path's nameserver
+// when the agent view did not (a failed lookup, or a stand-in).
+func windowsAdapter(o *obs.Observations, p AgentPath) AgentPath {
+	if p.Adapter == "" && p.Server.IsValid() && o.Resolv != nil && o.Resolv.Windows != nil {
+		p.Adapter = o.Resolv.Windows.AdapterOf(p.Server.Addr())
+	}
+	return p
+}
+
 // resolveStep fills how the agent's resolver answers; it returns false when
-// the path ends there (broken or unknown).
-func resolveStep(p *AgentPath, v *View) bool {
+// the path ends there (broken or unknown). noStandIn, when set, says why no
+// system resolver may stand in for an unfinished agent view.
+func resolveStep(p *AgentPath, v *View, noStandIn string) bool {
 	var addrs []netip.Addr
 	switch a := v.Agent; {
 	case a != nil && a.Answer.Class == errclass.None:
@@ -155,7 +184,7 @@ func resolveStep(p *AgentPath, v *View) bool {
 		if p.Source == "hosts" {
 			p.HostsLine = a.Answer.Detail
 		} else {
-			p.Server, p.FQDN = a.Answer.Server, a.Answer.FQDN
+			p.Server, p.FQDN, p.Adapter = a.Answer.Server, a.Answer.FQDN, a.Answer.Adapter
 			p.Expanded = p.FQDN != "" && !strings.EqualFold(strings.TrimSuffix(p.FQDN, "."), v.Endpoint.Host)
 		}
 	case a != nil && a.Answer.Class == errclass.Canceled:
@@ -168,9 +197,14 @@ func resolveStep(p *AgentPath, v *View) bool {
 		}
 		*p = p.broken(StageResolve, a.Answer.Class, a.Answer.Detail)
 		return false
+	case noStandIn != "":
+		*p = p.unknown(StageResolve, noStandIn)
+		return false
 	default:
 		// No agent-view lookup finished: the first system resolver that
-		// answered stands in, as the agent asks it first.
+		// answered stands in, as the agent asks it first (on Windows the
+		// system resolvers are the adapters' servers, in the client's
+		// order).
 		for _, d := range v.System {
 			if d.Class() == errclass.None {
 				p.Source, p.Server, addrs = "dns", d.A.Server, d.Addrs()
@@ -284,6 +318,15 @@ func (p *AgentPath) Nameserver() string {
 	return p.Server.Addr().String()
 }
 
+// adapterNote is " (ADAPTER)" for a Windows path whose adapter is known,
+// else "".
+func (p *AgentPath) adapterNote() string {
+	if p.Adapter == "" {
+		return ""
+	}
+	return " (" + p.Adapter + ")"
+}
+
 // Line is the path in one line for the text report:
 // name -> source -> address -> stage reached.
 func (p *AgentPath) Line() string {
@@ -295,7 +338,7 @@ func (p *AgentPath) Line() string {
 			src = p.HostsLine
 		}
 	case p.Source == "dns" && p.Server.IsValid():
-		src = "dns " + p.Nameserver()
+		src = "dns " + p.Nameserver() + p.adapterNote()
 		if p.Expanded {
 			src += " as " + p.FQDN
 		}
@@ -304,7 +347,7 @@ func (p *AgentPath) Line() string {
 	case p.Source == "":
 		src = "resolve"
 		if p.Server.IsValid() {
-			src += " via " + p.Nameserver()
+			src += " via " + p.Nameserver() + p.adapterNote()
 		}
 	}
 	addr := "-"

@@ -2,9 +2,11 @@ package agentpath
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
+	"github.com/ssm-probe/ssm-probe/resolv"
 )
 
 // View gathers, for one planned endpoint, everything the DNS and
@@ -68,7 +70,7 @@ func Views(o *obs.Observations) []View {
 func (v *View) AgentAddrs() ([]netip.Addr, string) {
 	if v.Agent != nil && v.Agent.Answer.Class == errclass.None {
 		if v.Agent.Answer.Source == "hosts" {
-			return v.Agent.Answer.Addrs, "/etc/hosts"
+			return v.Agent.Answer.Addrs, hostsFile(&v.Agent.Answer)
 		}
 		var src string
 		if v.Agent.Answer.Server.IsValid() {
@@ -82,6 +84,19 @@ func (v *View) AgentAddrs() ([]netip.Addr, string) {
 		}
 	}
 	return nil, ""
+}
+
+// hostsFile names the hosts file that answered a: /etc/hosts on Linux; on
+// Windows the file the answer names ("C:\Windows\System32\drivers\etc\hosts
+// line 3" gives the path before " line").
+func hostsFile(a *resolv.AgentAnswer) string {
+	if a.Order == resolv.OrderWindows {
+		if i := strings.LastIndex(a.Detail, " line "); i > 0 {
+			return a.Detail[:i]
+		}
+		return "the hosts file"
+	}
+	return "/etc/hosts"
 }
 
 // FromHosts reports whether the agent's answer comes from the hosts file.

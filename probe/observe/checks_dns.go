@@ -126,12 +126,21 @@ func dnsChecksFor(cfg *Config, p *obs.Plan, f *obs.ResolvFacts, e obs.Endpoint, 
 				conf, hosts, nss = f.Conf, f.Hosts, f.NSSwitch
 			}
 			useVC := conf != nil && conf.Options.UseVC
-			ans := resolv.AgentLookup(ctx, e.Host, conf, hosts, nss, resolv.AgentOptions{
+			opt := resolv.AgentOptions{
 				Port: uint16(cfg.DNSPort), Timeout: cfg.Timeout, Dial: cfg.Dialer.DialContext,
 				Prefetch: cfg.Timeout / agentPrefetchShare,
 				Ask: func(_ context.Context, server netip.AddrPort, fqdn string, qtype uint16) resolv.Answer {
 					return cache.ask(server, fqdn, qtype, useVC)
-				}})
+				}}
+			var ans resolv.AgentAnswer
+			if f != nil && f.Windows != nil {
+				// On Windows the agent's lookups go through the Windows
+				// DNS client (GetAddrInfoW), over UDP first.
+				useVC = false
+				ans = resolv.WinLookup(ctx, e.Host, f.Windows, opt)
+			} else {
+				ans = resolv.AgentLookup(ctx, e.Host, conf, hosts, nss, opt)
+			}
 			a := &obs.AgentDNSObs{Service: e.Service, Host: e.Host, Answer: ans}
 			out := Outcome{Status: obs.StatusPass, Class: ans.Class, seen: obs.Observations{AgentDNS: []obs.AgentDNSObs{*a}}}
 			if ans.Class != errclass.None {

@@ -65,6 +65,15 @@ func BuildPlan(cfg *Config, o *obs.Observations) *obs.Plan {
 		}
 	}
 	p.System = o.Resolv.SystemAddrs()
+	if o.Resolv != nil && o.Resolv.Windows != nil {
+		// On Windows the system resolvers are the DNS servers of the
+		// adapters that are up, in the client's order (resolv.WinLookup).
+		// An NRPT rule's servers serve only the names of its namespace,
+		// while the plan's resolvers are asked for every endpoint: the
+		// agent view asks them for the names they serve (through the
+		// run's DNS cache), and they are not listed here.
+		p.System = o.Resolv.Windows.UpServers()
+	}
 	switch {
 	case len(cfg.VPCDNS) > 0:
 		p.VPC = append(p.VPC, cfg.VPCDNS...)
