@@ -186,7 +186,11 @@ func winBypass(in *input, hosts []string) (summary string, ev []string, fill fin
 	var dcs []netip.Addr
 	for _, a := range adapters {
 		names = append(names, fmt.Sprintf("%q", a.Name))
-		ev = append(ev, fmt.Sprintf("adapter %q (%s) asks %s%s", a.Name, a.Description, obs.JoinAddrs(a.DNSServers), dnsSource(a)))
+		desc := ""
+		if a.Description != "" {
+			desc = " (" + a.Description + ")"
+		}
+		ev = append(ev, fmt.Sprintf("adapter %q%s asks %s%s", a.Name, desc, obs.JoinAddrs(a.DNSServers), dnsSource(a)))
 		for _, s := range a.DNSServers {
 			if !slices.Contains(dcs, s) {
 				dcs = append(dcs, s)
