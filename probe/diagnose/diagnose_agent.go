@@ -48,10 +48,10 @@ func agentFamily() family {
 	return family{rules: []rule{diagnoseAgent, diagnoseHost}, entries: []finding.Entry{
 		{ID: AgentNotInstalled, Severity: finding.SevFail,
 			Title: "The SSM Agent is not installed",
-			Fix: `{{if eq .pkg "` + agent.KindRPM + `"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}` +
+			Fix: `{{if .windows}}` + winAgentInstall + `{{else if eq .pkg "` + agent.KindRPM + `"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}` +
 				`{{else if eq .pkg "` + agent.KindDpkg + `"}}sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}` +
-				`{{else}}` + winOr(`Install the agent (AWS guide "Manually installing SSM Agent on Windows Server"): Invoke-WebRequest https://s3.{{.REGION}}.amazonaws.com/amazon-ssm-{{.REGION}}/latest/windows_amd64/AmazonSSMAgentSetup.exe -OutFile $env:TEMP\AmazonSSMAgentSetup.exe; Start-Process -FilePath $env:TEMP\AmazonSSMAgentSetup.exe -ArgumentList "/S" -Wait; Start-Service AmazonSSMAgent`, `Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}`) + `{{end}}`,
-			Docs: []string{finding.DocAgentInstall}},
+				`{{else}}Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}{{end}}`,
+			Docs: []string{finding.DocAgentInstall, DocAgentInstallWindows}},
 		{ID: AgentNotRunning, Severity: finding.SevFail,
 			Title: "The SSM Agent is not running",
 			Fix: finding.FixLines(

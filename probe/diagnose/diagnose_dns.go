@@ -68,7 +68,7 @@ func dnsFamily() family {
 		{ID: DNSNameserverUnresponsive, Severity: finding.SevWarn,
 			Title: "A configured nameserver does not answer",
 			Fix: winOr("Remove or fix the silent DNS server of the adapter (Set-DnsClientServerAddress -InterfaceAlias \"{{.ADAPTER}}\" -ServerAddresses ..., or -ResetServerAddresses to take the DHCP options set's), or the Group Policy that sets it.", "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it).") +
-				"{{if .stub}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
+				"{{if and .stub (not .windows)}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
 			Docs:      []string{finding.DocVPCDNS},
 			DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints, NetLocalRoute}},
 	}}

@@ -44,6 +44,8 @@ const (
 	DocAgentProxyWindows = "https://docs.aws.amazon.com/systems-manager/latest/userguide/configure-proxy-ssm-agent-windows.html"
 	// DocWindowsTime is AWS's page on the time of a Windows instance (Amazon Time Sync Service).
 	DocWindowsTime = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/windows-set-time.html"
+	// DocAgentInstallWindows is AWS's "Manually installing SSM Agent on Windows Server".
+	DocAgentInstallWindows = "https://docs.aws.amazon.com/systems-manager/latest/userguide/manually-install-ssm-agent-windows.html"
 	// DocWindowsSysprep is AWS's page on making a Windows AMI with Sysprep.
 	DocWindowsSysprep = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ami-create-win-sysprep.html"
 )
@@ -607,6 +609,9 @@ const (
 	winProbe    = "ssm-probe.exe in an elevated PowerShell"
 	winHosts    = `%SystemRoot%\System32\drivers\etc\hosts`
 	winConfig   = `%ProgramFiles%\Amazon\SSM\amazon-ssm-agent.json`
+	// winAgentInstall installs the agent on Windows Server (AWS guide
+	// "Manually installing SSM Agent on Windows Server").
+	winAgentInstall = `Install the agent (AWS guide "Manually installing SSM Agent on Windows Server"): Invoke-WebRequest https://s3.{{.REGION}}.amazonaws.com/amazon-ssm-{{.REGION}}/latest/windows_amd64/AmazonSSMAgentSetup.exe -OutFile $env:TEMP\AmazonSSMAgentSetup.exe; Start-Process -FilePath $env:TEMP\AmazonSSMAgentSetup.exe -ArgumentList "/S" -Wait; Start-Service AmazonSSMAgent`
 	// winProxyEnv is AWS's procedure for the agent's proxy on Windows Server:
 	// the service's Environment registry value.
 	winProxyEnv = `New-ItemProperty -Path HKLM:\SYSTEM\CurrentControlSet\Services\AmazonSSMAgent -Name Environment -PropertyType MultiString -Value @("https_proxy=http://PROXY_HOST:PORT", "http_proxy=http://PROXY_HOST:PORT", "no_proxy=169.254.169.254") -Force; ` + winRestart

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -312,18 +313,39 @@ var windowsSilent = []finding.ID{HostResolvConf, HostInotifyExhausted, SessionRu
 	AgentKilled, AgentDuplicateInstall, NetIPv6OnlyEndpoints, AgentForeignRegistration, AgentHybridRegistrationInvalid, AgentCredentialsShadowed,
 	DNSSearchListHijack, NetLocalRoute}
 
+// windowsBranches are the conditions the fix templates branch on that a
+// rule may fill on a Windows host: each is rendered with .windows.
+var windowsBranches = []finding.Fill{{}, {"snap": true}, {"masked": true}, {"pkg": "rpm"}, {"pkg": "dpkg"},
+	{"hybrid": true}, {"hybrid": true, "registered": true}, {"placement": true}, {"stub": true}, {"nxdomain": true}, {"vpcNoData": true},
+	{"cause": "expired"}, {"cause": "unreadable"}, {"cause": "identity"}, {"cause": "vpce"}, {"imdsFix": "hop"}, {"imdsFix": "endpoint"},
+	{"agentFix": true}, {"dhmcReady": true}, {"oldAgent": true}, {"persistent": true}}
+
 // TestWindowsFixes: every fix that can be given on a Windows host, rendered
-// as windowsFixes renders it, holds no Linux command.
+// as windowsFixes renders it, in each branch a rule may take, holds no
+// Linux command; the rules of windowsSilent are held silent by
+// healthy-linux-facts-absent and their guards.
 func TestWindowsFixes(t *testing.T) {
 	cat := NewCatalog()
 	for _, id := range AllIDs() {
 		if slices.Contains(windowsSilent, id) {
 			continue
 		}
-		for _, line := range cat[id].RenderFix(finding.Fill{"windows": true}) {
-			if m := linuxCommand.FindString(line); m != "" {
-				t.Errorf("%s: on Windows its fix says %q: %q", id, m, line)
+		for _, b := range windowsBranches {
+			fill := finding.Fill{"windows": true}
+			maps.Copy(fill, b)
+			for _, line := range cat[id].RenderFix(fill) {
+				if m := linuxCommand.FindString(line); m != "" {
+					t.Errorf("%s %v: on Windows its fix says %q: %q", id, b, m, line)
+				}
 			}
+		}
+	}
+	// The pattern itself, on near misses.
+	for line, linux := range map[string]bool{"sudo systemctl restart amazon-ssm-agent": true, "sudo tail /var/log/amazon/ssm/x.log": true,
+		"Restart-Service AmazonSSMAgent": false, `Get-Content "$env:ProgramData\Amazon\SSM\Logs\amazon-ssm-agent.log"`: false,
+		"w32tm /resync": false, "chronyc tracking": true} {
+		if got := linuxCommand.MatchString(line); got != linux {
+			t.Errorf("%q: Linux %v, want %v", line, got, linux)
 		}
 	}
 }
