@@ -32,7 +32,10 @@ import (
 //	    host are healthy, no dns.* or net.* finding fails;
 //	(c) no finding text holds an empty list or name;
 //	(d) Diagnose is deterministic, survives a JSON round trip of its input,
-//	    and never panics.
+//	    and never panics;
+//	(e) on a Windows host, no fix names a Linux command or path
+//	    (linuxCommand, diagnose_winhost_test.go); the worlds' facts are
+//	    the Linux identity fixtures', so evidence may.
 
 // propertyWorlds is how many worlds go test checks, from a fixed seed.
 // Under the race detector, which finds nothing in a pure function but
@@ -442,6 +445,11 @@ func checkWorld(w *world) (msg string) {
 		}
 		if s := textProblem(&f); s != "" {
 			return fmt.Sprintf("(c) %s holds an empty list: %q", f.ID, s)
+		}
+		if w.o.IsWindows() {
+			if m := linuxCommand.FindString(strings.Join(f.Remediation, "\n")); m != "" {
+				return fmt.Sprintf("(e) on a Windows host, the fix of %s says %q", f.ID, m)
+			}
 		}
 		if allOK && w.infraOK && f.Severity == finding.SevFail && pathFamily(f.ID) {
 			return fmt.Sprintf("(b) every required path works, but %s fails: %s", f.ID, f.Summary)

@@ -300,7 +300,6 @@ func TestWindowsHealthyVerdict(t *testing.T) {
 		}
 		t.Fatalf("verdict %s, want ok", r.Verdict)
 	}
-	_ = strings.Contains
 }
 
 // linuxCommand matches what only a Linux host runs: a fix holding one is
@@ -347,5 +346,27 @@ func TestWindowsFixes(t *testing.T) {
 		if got := linuxCommand.MatchString(line); got != linux {
 			t.Errorf("%q: Linux %v, want %v", line, got, linux)
 		}
+	}
+}
+
+// TestWindowsFixturesSayNoLinux: on every Windows fixture, no finding's
+// summary, evidence or fix names a Linux command or path.
+func TestWindowsFixturesSayNoLinux(t *testing.T) {
+	n := 0
+	for name, fx := range allFixtures(t) {
+		o := fx.Observations
+		if !o.IsWindows() {
+			continue
+		}
+		n++
+		for _, f := range Diagnose(&o) {
+			txt := f.Summary + "\n" + strings.Join(f.Evidence, "\n") + "\n" + strings.Join(f.Remediation, "\n")
+			if m := linuxCommand.FindString(txt); m != "" {
+				t.Errorf("%s: %s says %q on Windows:\n%s", name, f.ID, m, txt)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Windows fixture")
 	}
 }
