@@ -37,7 +37,7 @@ func dnsFamily() family {
 		{ID: DNSResolverBypassesVPC, Severity: finding.SevFail,
 			Title: "The host's DNS servers do not see the VPC's endpoint zone",
 			Fix: winOr(finding.FixLines(
-				"On the domain controllers (DNS servers {{.DNS_SERVERS}} of adapter \"{{.ADAPTER}}\"), forward the region's zone to a Route 53 Resolver inbound endpoint in {{.VPC}} (create one first, and allow UDP and TCP 53 from the domain controllers on its security group): Add-DnsServerConditionalForwarderZone -Name \"{{.REGION}}.{{or .domain \"amazonaws.com\"}}\" -MasterServers INBOUND_ENDPOINT_IP_1,INBOUND_ENDPOINT_IP_2 -ReplicationScope Forest (AWS: "+DocADResolver+")",
+				"On the domain controllers (DNS servers {{.DNS_SERVERS}}{{.via}}), forward the region's zone to a Route 53 Resolver inbound endpoint in {{.VPC}} (create one first, and allow UDP and TCP 53 from the domain controllers on its security group): Add-DnsServerConditionalForwarderZone -Name \"{{.REGION}}.{{or .domain \"amazonaws.com\"}}\" -MasterServers INBOUND_ENDPOINT_IP_1,INBOUND_ENDPOINT_IP_2 -ReplicationScope Forest (AWS: "+DocADResolver+")",
 				"Where the domain controllers are EC2 instances in this VPC, -MasterServers {{.VPC_RESOLVER}} (AmazonProvidedDNS) also works; it answers no query from outside the VPC.",
 				"On AWS Managed Microsoft AD, whose DNS does not know the VPC's private names and whose servers you do not administer, set the directory's conditional forwarder instead: aws ds create-conditional-forwarder --directory-id DIRECTORY_ID --remote-domain-name {{.REGION}}.{{or .domain \"amazonaws.com\"}} --dns-ip-addrs INBOUND_ENDPOINT_IP_1 INBOUND_ENDPOINT_IP_2",
 				"For this host alone, an NRPT rule sends the endpoint names to the VPC resolver: Add-DnsClientNrptRule -Namespace \".{{.REGION}}.{{or .domain \"amazonaws.com\"}}\" -NameServers {{.VPC_RESOLVER}}; Clear-DnsClientCache; "+winRestart,
@@ -128,8 +128,11 @@ func (in *input) lookupOf(v *agentpath.View) (lookupCase, []string) {
 		case in.hostOK(host):
 			return lookupHostsOverride, []string{ev + "; it still matches AmazonProvidedDNS and port 443 answers"}
 		}
-	case bypasses(p, v):
+	case in.bypassed(v):
 		ev := bypassEvidence(p, v, vpcAddrs, vpcBy)
+		if r, ok := in.nrptBypass(v); ok {
+			ev = nrptBypassEvidence(p, v, r, vpcAddrs, vpcBy) // diagnose_winhost.go
+		}
 		if in.hostOK(host) {
 			addrs, _ := v.AgentAddrs()
 			ev = append(ev, fmt.Sprintf("%s still answers on %s through another path (NAT or internet)", host, obs.JoinAddrs(addrs)))
@@ -450,6 +453,17 @@ func systemOrDefault(o *obs.Observations) []string {
 		out = []string{"127.0.0.1", "::1"}
 	}
 	return out
+}
+
+// bypassed reports whether v's lookup bypasses the VPC resolver: through
+// the host's resolvers (bypasses), or on Windows through an NRPT rule whose
+// servers the agent asks instead of the adapters' (nrptBypass).
+func (in *input) bypassed(v *agentpath.View) bool {
+	if bypasses(in.o.Plan, v) {
+		return true
+	}
+	_, ok := in.nrptBypass(v)
+	return ok
 }
 
 // bypasses reports whether the host's own resolvers, which are not

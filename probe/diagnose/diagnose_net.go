@@ -157,7 +157,7 @@ func (in *input) netLinesOf(v *agentpath.View) []netLine {
 		}
 		return nil
 	}
-	if ap == nil || ap.State != agentpath.PathBroken || ap.Failed == agentpath.StageResolve || bypasses(p, v) {
+	if ap == nil || ap.State != agentpath.PathBroken || ap.Failed == agentpath.StageResolve || in.bypassed(v) {
 		return nil // working, not checked, or judged by the DNS rules
 	}
 	if v.FromHosts() && ap.Failed == agentpath.StageTCP {

@@ -121,14 +121,19 @@ func winAdaptersOf(w *resolv.WinClient, servers []netip.Addr) []resolv.WinAdapte
 }
 
 // nrptFor returns the NRPT rule that takes name, if one does: the longest
-// namespace that matches (a suffix ".example.com", the FQDN itself, or ".").
+// namespace that matches (a suffix ".example.com", the FQDN itself, or ".");
+// when any rule comes from Group Policy, the local rules do not count.
 func nrptFor(w *resolv.WinClient, name string) (resolv.NRPTRule, bool) {
 	if w == nil {
 		return resolv.NRPTRule{}, false
 	}
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	policy := slices.ContainsFunc(w.NRPT, func(r resolv.NRPTRule) bool { return r.Source == resolv.NRPTPolicy })
 	best, bestLen, found := resolv.NRPTRule{}, -1, false
 	for _, r := range w.NRPT {
+		if policy && r.Source != resolv.NRPTPolicy {
+			continue
+		}
 		for _, ns := range r.Namespaces {
 			n := strings.ToLower(strings.TrimSuffix(ns, "."))
 			ok := false
@@ -146,6 +151,43 @@ func nrptFor(w *resolv.WinClient, name string) (resolv.NRPTRule, bool) {
 		}
 	}
 	return best, found
+}
+
+// nrptBypass reports, on a Windows host, whether an NRPT rule sends v's
+// name to servers that are not the VPC resolver, the agent's lookup went to
+// one of them and got no address inside the VPC, while AmazonProvidedDNS
+// answers inside it. The plan's system resolvers are the adapters' (an NRPT
+// rule's serve only its namespace), so bypasses does not see this.
+func (in *input) nrptBypass(v *agentpath.View) (resolv.NRPTRule, bool) {
+	o, p := in.o, in.o.Plan
+	if !o.IsWindows() || o.Resolv == nil || p == nil || len(p.VPCCIDRs) == 0 || v.Agent == nil || !v.Agent.Answer.Server.IsValid() {
+		return resolv.NRPTRule{}, false
+	}
+	server := v.Agent.Answer.Server.Addr()
+	r, ok := nrptFor(o.Resolv.Windows, v.Endpoint.Host)
+	if !ok || !slices.Contains(r.Servers, server) || slices.Contains(p.VPC, server) {
+		return resolv.NRPTRule{}, false
+	}
+	vpcAddrs, vpcBy := v.VPCAnswer()
+	if vpcBy == nil || !anyInVPC(p, vpcAddrs) {
+		return resolv.NRPTRule{}, false
+	}
+	addrs, _ := v.AgentAddrs()
+	return r, !anyInVPC(p, addrs)
+}
+
+// nrptBypassEvidence says what the NRPT rule's server answered the agent,
+// beside AmazonProvidedDNS's answer.
+func nrptBypassEvidence(p *obs.Plan, v *agentpath.View, r resolv.NRPTRule, vpcAddrs []netip.Addr, vpcBy *obs.DNSObs) []string {
+	a := v.Agent.Answer
+	got := "no address (" + string(a.Class) + ")"
+	if addrs, _ := v.AgentAddrs(); len(addrs) > 0 {
+		got = fmt.Sprintf("%s (%s)", obs.JoinAddrs(addrs), placeAddrs(p, addrs))
+	}
+	return []string{
+		fmt.Sprintf("the agent's lookup of %s went to %s through NRPT rule %s and got %s", v.Endpoint.Host, a.Server.Addr(), r.Key, got),
+		fmt.Sprintf("AmazonProvidedDNS %s answered %s with %s (%s)", vpcBy.Resolver, v.Endpoint.Host, obs.JoinAddrs(vpcAddrs), placeAddrs(p, vpcAddrs)),
+	}
 }
 
 // winBypass describes dns.resolver-bypasses-vpc on a Windows host: the
@@ -219,11 +261,14 @@ func winBypass(in *input, hosts []string) (summary string, ev []string, fill fin
 	}
 	summary = fmt.Sprintf("The Windows DNS client of this host asks %s (%s, through %s), and they do not forward the endpoint names to the VPC resolver: they answer the public addresses, while AmazonProvidedDNS answers the interface endpoints' private ones. AmazonProvidedDNS does not answer queries from outside the VPC, and AWS Managed Microsoft AD's own DNS does not know the VPC's private names either, so the fix is a conditional forwarder on the domain controllers to a Route 53 Resolver inbound endpoint.",
 		who, obs.JoinAddrs(dcs), adapterText)
-	adapter := ""
-	if len(adapters) > 0 {
-		adapter = adapters[0].Name
+	via := ""
+	switch {
+	case rule != nil:
+		via = " of NRPT rule " + rule.Key
+	case len(adapters) > 0:
+		via = fmt.Sprintf(" of adapter %q", adapters[0].Name)
 	}
-	return summary, ev, finding.Fill{"ADAPTER": adapter, "DNS_SERVERS": obs.JoinAddrs(dcs)}
+	return summary, ev, finding.Fill{"via": via, "DNS_SERVERS": obs.JoinAddrs(dcs)}
 }
 
 // adapterFill names, for a fix, the adapter that lists any of the DNS

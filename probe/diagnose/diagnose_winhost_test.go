@@ -182,7 +182,7 @@ func linuxAbsent(s *probetest.Scen) *probetest.Scen {
 
 func windowsScenarios() map[string]fixture {
 	linuxFix := []string{"systemctl", "journalctl", "sudo ", "/etc/", "resolv.conf"}
-	bypass := wtn(DNSResolverBypassesVPC, finding.SevFail, []string{`"Ethernet 2"`, "10.0.5.10", "10.0.5.11", "corp.example.com",
+	bypass := wtn(DNSResolverBypassesVPC, finding.SevFail, []string{`"Ethernet 2"`, "10.0.5.10", "10.0.5.11", "corp.example.com", `DNS servers 10.0.5.10, 10.0.5.11 of adapter "Ethernet 2"`,
 		`Add-DnsServerConditionalForwarderZone -Name "ap-northeast-1.amazonaws.com" -MasterServers`, "-ReplicationScope Forest",
 		"Route 53 Resolver inbound endpoint", "AWS Managed Microsoft AD", "aws ds create-conditional-forwarder", "Add-DnsClientNrptRule",
 		"52.119.0.11", "10.0.1.11", "integrating-your-directory-services-dns-resolution-with-amazon-route-53-resolvers"}, append(linuxFix, "/etc/hosts")...)
@@ -200,15 +200,27 @@ func windowsScenarios() map[string]fixture {
 			dcScen(true, "10.0.1.X", "ok")),
 		"domain-joined-nrpt-to-vpc": fx("near miss: the controllers answer public addresses, but an NRPT rule sends .amazonaws.com to AmazonProvidedDNS, which the agent's lookups take: its path works, no finding",
 			withNRPT(dcScen(true, "52.119.0.X", "timeout"))),
-		"domain-joined-nrpt-to-dcs": fx("a Group Policy NRPT rule sends .amazonaws.com to the domain controllers, which answer public addresses: the rule is named, not an adapter",
+		"domain-joined-nrpt-to-dcs": fx("a Group Policy NRPT rule sends .amazonaws.com to the domain controllers, which answer public addresses, while the adapter asks AmazonProvidedDNS (the plan's system resolver): the rule is named, not an adapter",
 			func() *probetest.Scen {
-				s := dcScen(true, "52.119.0.X", "timeout")
-				s.O.Resolv.Windows.Adapters[0].DNSServers = []netip.Addr{netip.MustParseAddr("10.0.0.2")}
+				s := winScen("10.0.0.2")
+				s.O.Resolv.Windows.PrimarySuffix = "corp.example.com"
 				s.O.Resolv.Windows.NRPT = []resolv.NRPTRule{{Key: "{6F2B5C1E-0000-4000-8000-000000000002}", Source: resolv.NRPTPolicy,
 					Namespaces: []string{".amazonaws.com"}, Servers: []netip.Addr{netip.MustParseAddr("10.0.5.10"), netip.MustParseAddr("10.0.5.11")}}}
-				return s
+				vpce := []string{"10.0.1.X"}
+				return s.Answer("10.0.0.2", errclass.None, vpce).Answer("169.254.169.253", errclass.None, vpce).
+					Agent("10.0.5.10", errclass.None, []string{"52.119.0.X"}).Net("52.119.0.X", "timeout")
 			}(),
-			wtn(DNSResolverBypassesVPC, finding.SevFail, []string{"NRPT rule {6F2B5C1E-0000-4000-8000-000000000002}", "10.0.5.10", "Add-DnsServerConditionalForwarderZone"}, linuxFix...)),
+			wtn(DNSResolverBypassesVPC, finding.SevFail, []string{"NRPT rule {6F2B5C1E-0000-4000-8000-000000000002}", "10.0.5.10", "10.0.5.11",
+				"the agent's lookup of ssm.ap-northeast-1.amazonaws.com went to 10.0.5.10", "Add-DnsServerConditionalForwarderZone",
+				"DNS servers 10.0.5.10, 10.0.5.11 of NRPT rule {6F2B5C1E-0000-4000-8000-000000000002}"}, append(linuxFix, `adapter "Ethernet 2"`, "ADAPTER")...)),
+		"domain-joined-local-nrpt-under-policy": fx("near miss: a local NRPT rule would send .amazonaws.com to the domain controllers, but a Group Policy rule exists, so the client ignores the local one; the agent asked AmazonProvidedDNS and its path works: no finding",
+			func() *probetest.Scen {
+				s := vpceOK(winScen("10.0.0.2"))
+				s.O.Resolv.Windows.NRPT = []resolv.NRPTRule{
+					{Key: "{local}", Source: resolv.NRPTLocal, Namespaces: []string{".amazonaws.com"}, Servers: []netip.Addr{netip.MustParseAddr("10.0.5.10")}},
+					{Key: "{policy}", Source: resolv.NRPTPolicy, Namespaces: []string{".corp.example.com"}, Servers: []netip.Addr{netip.MustParseAddr("10.0.5.10")}}}
+				return s
+			}()),
 		"linux-dcs-public": fx("near miss: the same DNS on a Linux host: the Linux finding, its fix unchanged (no PowerShell)",
 			dcScen(false, "52.119.0.X", "timeout"), wtn(DNSResolverBypassesVPC, finding.SevFail, []string{"10.0.5.10", "/etc/hosts", "conditional forwarder"},
 				"Add-DnsServerConditionalForwarderZone", "Ethernet 2", "Add-DnsClientNrptRule")),
