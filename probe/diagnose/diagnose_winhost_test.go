@@ -302,15 +302,20 @@ func windowsScenarios() map[string]fixture {
 	}
 }
 
-// TestWindowsHealthyVerdict: the healthy Windows host's verdict is ok.
-func TestWindowsHealthyVerdict(t *testing.T) {
-	o := vpceOK(winScen("10.0.0.2")).O
-	r := Finish(o, 0)
-	if r.Verdict != finding.VerdictOK {
-		for _, f := range r.Findings {
-			t.Logf("%s %s: %s", f.Severity, f.ID, f.Summary)
+// TestWindowsVerdicts: the healthy Windows hosts' verdict is ok, with or
+// without the Linux fact checks' absences; the domain-joined host's is fail.
+func TestWindowsVerdicts(t *testing.T) {
+	sc := windowsScenarios()
+	for name, want := range map[string]finding.Verdict{"healthy": finding.VerdictOK, "healthy-linux-facts-absent": finding.VerdictOK,
+		"domain-joined-dcs-public": finding.VerdictFail, "domain-joined-nrpt-to-vpc": finding.VerdictOK} {
+		o := sc[name].Observations
+		r := Finish(&o, 0)
+		if r.Verdict != want {
+			for _, f := range r.Findings {
+				t.Logf("%s %s: %s", f.Severity, f.ID, f.Summary)
+			}
+			t.Errorf("%s: verdict %s, want %s", name, r.Verdict, want)
 		}
-		t.Fatalf("verdict %s, want ok", r.Verdict)
 	}
 }
 
