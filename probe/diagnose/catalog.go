@@ -45,6 +45,7 @@ func families() []family {
 		verdictFamily(),      // verdict.go
 		agentCredsFamily(),   // diagnose_agentcreds.go
 		channelFamily(),      // diagnose_channel.go
+		winhostFamily(),      // diagnose_winhost.go
 	}
 }
 

@@ -128,6 +128,9 @@ func placeAddrs(p *obs.Plan, as []netip.Addr) string {
 // resolvPath names the resolv.conf that lists the nameservers the agent
 // asks: the stub's upstream file when systemd-resolved's stub is in use.
 func resolvPath(o *obs.Observations) string {
+	if o.IsWindows() {
+		return "the adapters' DNS settings"
+	}
 	if o.Resolv != nil && o.Resolv.Conf != nil {
 		if o.Resolv.Conf.IsStub() && o.Resolv.Upstream != nil {
 			return o.Resolv.Upstream.Path

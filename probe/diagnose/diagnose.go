@@ -39,7 +39,8 @@ func diagnose(in *input) []finding.Finding {
 	if extra := unexplained(in, fs); len(extra) > 0 {
 		fs = in.cat.Settle(append(fs, extra...))
 	}
-	fixUnits(in, fs) // diagnose_installs.go
+	fixUnits(in, fs)     // diagnose_installs.go
+	windowsFixes(in, fs) // diagnose_winhost.go
 	return fs
 }
 
@@ -51,7 +52,7 @@ func probeFamily() family {
 	return family{rules: []rule{diagnoseIncomplete}, entries: []finding.Entry{
 		{ID: ProbeIncomplete, Severity: finding.SevInfo,
 			Title: "Some required checks could not run",
-			Fix:   "Run the probe as root on the instance itself (sudo ssm-probe), with a longer --deadline if checks timed out."},
+			Fix:   "Run the probe as " + winOr("Administrator on the instance itself ("+winProbe+")", "root on the instance itself (sudo ssm-probe)") + ", with a longer --deadline if checks timed out."},
 	}}
 }
 

@@ -48,27 +48,28 @@ func agentFamily() family {
 	return family{rules: []rule{diagnoseAgent, diagnoseHost}, entries: []finding.Entry{
 		{ID: AgentNotInstalled, Severity: finding.SevFail,
 			Title: "The SSM Agent is not installed",
-			Fix: `{{if eq .pkg "` + agent.KindRPM + `"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}` +
+			Fix: `{{if .windows}}` + winAgentInstall + `{{else if eq .pkg "` + agent.KindRPM + `"}}sudo dnf install -y amazon-ssm-agent (Amazon Linux), or: sudo yum install -y ` + rpmURL + `; then sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}` +
 				`{{else if eq .pkg "` + agent.KindDpkg + `"}}sudo snap install amazon-ssm-agent --classic (Ubuntu), or: curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb; then sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}` +
 				`{{else}}Install the agent package for this distribution (see the linked guide), then: sudo systemctl enable --now {{or .unit "amazon-ssm-agent"}}{{end}}`,
-			Docs: []string{finding.DocAgentInstall}},
+			Docs: []string{finding.DocAgentInstall, DocAgentInstallWindows}},
 		{ID: AgentNotRunning, Severity: finding.SevFail,
 			Title: "The SSM Agent is not running",
 			Fix: finding.FixLines(
-				"{{if .masked}}sudo systemctl unmask {{or .unit \"amazon-ssm-agent\"}} && sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{else if .snap}}sudo snap start --enable amazon-ssm-agent{{else}}sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{end}}",
-				"Then read why it stopped: sudo journalctl -u {{or .unit \"amazon-ssm-agent\"}} -n 100; sudo tail -n 100 "+agent.AgentLogPath),
+				"{{if .windows}}Set-Service AmazonSSMAgent -StartupType Automatic; Start-Service AmazonSSMAgent{{else if .masked}}sudo systemctl unmask {{or .unit \"amazon-ssm-agent\"}} && sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{else if .snap}}sudo snap start --enable amazon-ssm-agent{{else}}sudo systemctl enable --now {{or .unit \"amazon-ssm-agent\"}}{{end}}",
+				"Then read why it stopped: "+winOr("Get-Content \""+winAgentLog+"\" -Tail 100; Get-WinEvent -LogName System -MaxEvents 50 | Where-Object ProviderName -eq 'Service Control Manager'", "sudo journalctl -u {{or .unit \"amazon-ssm-agent\"}} -n 100; sudo tail -n 100 "+agent.AgentLogPath)),
 			Docs: []string{finding.DocAgentStatus},
-			// A kill the logs show is why it is not running (diagnose_killed.go).
-			DependsOn: []finding.ID{AgentKilled}},
+			// A kill the logs show is why it is not running (diagnose_killed.go);
+			// on Windows, a disabled service or an unfinished setup (diagnose_winhost.go).
+			DependsOn: []finding.ID{AgentKilled, AgentServiceDisabled, HostImageIncomplete}},
 		{ID: AgentOutdated, Severity: finding.SevFail,
 			Title: "The SSM Agent is too old",
 			Fix: `Update the agent to {{or .target "` + agent.MinSessionManager + `"}} or later (the latest is best): aws ssm send-command --document-name AWS-UpdateSSMAgent --instance-ids {{.INSTANCE_ID}}{{.regionFlag}}, or on the host: ` +
-				`{{if .snap}}sudo snap refresh amazon-ssm-agent{{else if eq .pkg "` + agent.KindRPM + `"}}sudo yum install -y ` + rpmURL +
+				`{{if .windows}}the latest AmazonSSMAgentSetup.exe (https://s3.{{.REGION}}.amazonaws.com/amazon-ssm-{{.REGION}}/latest/windows_amd64/AmazonSSMAgentSetup.exe, run with /S){{else if .snap}}sudo snap refresh amazon-ssm-agent{{else if eq .pkg "` + agent.KindRPM + `"}}sudo yum install -y ` + rpmURL +
 				`{{else if eq .pkg "` + agent.KindDpkg + `"}}curl -fsSLo /tmp/amazon-ssm-agent.deb ` + debURL + ` && sudo dpkg -i /tmp/amazon-ssm-agent.deb{{else}}reinstall the latest package for this distribution{{end}}`,
 			Docs: []string{finding.DocAgentVersion, finding.DocAgentInstall}},
 		{ID: AgentHibernating, Severity: finding.SevWarn,
 			Title: "The SSM Agent is hibernating",
-			Fix:   "Fix the cause first (the other findings), then restart the agent so it retries now: {{if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}",
+			Fix:   "Fix the cause first (the other findings), then restart the agent so it retries now: {{if .windows}}" + winRestart + "{{else if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}",
 			Docs:  []string{finding.DocHibernation},
 			// A deregistered hybrid node hibernates: the registration is the cause.
 			DependsOn: []finding.ID{AgentHybridRegistrationInvalid}},
@@ -77,8 +78,8 @@ func agentFamily() family {
 		{ID: HostDiskFull, Severity: finding.SevFail,
 			Title: "The disk is (nearly) full",
 			Fix: finding.FixLines(
-				"Find what fills it: sudo df -h {{.PATHS}}; sudo df -i {{.PATHS}}; sudo du -xh --max-depth=2 {{.PATH}} | sort -h | tail -n 20",
-				"Free space, e.g. sudo journalctl --vacuum-size=200M; sudo apt-get clean or sudo dnf clean all; remove old files under /var/log, then restart the agent."),
+				winOr("Find what fills it: Get-Volume; Get-ChildItem $env:ProgramData\\Amazon\\SSM -Recurse | Measure-Object -Sum Length", "Find what fills it: sudo df -h {{.PATHS}}; sudo df -i {{.PATHS}}; sudo du -xh --max-depth=2 {{.PATH}} | sort -h | tail -n 20"),
+				winOr("Free space (Disk Cleanup: cleanmgr /sagerun, old logs under $env:ProgramData\\Amazon\\SSM\\Logs), then "+winRestart, "Free space, e.g. sudo journalctl --vacuum-size=200M; sudo apt-get clean or sudo dnf clean all; remove old files under /var/log, then restart the agent.")),
 			Docs: []string{finding.DocTroubleshoot}},
 	}}
 }
@@ -131,6 +132,15 @@ func diagnoseAgent(in *input) []finding.Finding {
 // does not list the agent).
 func agentNotInstalled(cat *finding.Catalog, o *obs.Observations) finding.Finding {
 	a := o.Agent
+	if o.IsWindows() {
+		ev := []string{"no AmazonSSMAgent service and no agent under %ProgramFiles%\\Amazon\\SSM"}
+		if s := winServiceLine(o); s != "" {
+			ev[0] = s
+		}
+		return cat.New(AgentNotInstalled,
+			fmt.Sprintf("The SSM Agent is not installed under %s: no AmazonSSMAgent service and no agent binary were found, so nothing on this host can answer Session Manager.", a.Root),
+			append(ev, a.Notes...), agentFill(o))
+	}
 	ev := []string{fmt.Sprintf("no agent binary at %s or %s, no snap, no installed package, no unit", agent.BinaryPath, agent.SnapBinaryPath)}
 	for _, u := range a.Units {
 		if u.Masked {
@@ -197,6 +207,9 @@ func agentNotRunning(cat *finding.Catalog, o *obs.Observations) finding.Finding 
 	}
 	if a.Version != "" {
 		ev = append(ev, fmt.Sprintf("installed version %s (from %s)", a.Version, a.VersionSource))
+	}
+	if s := winServiceLine(o); s != "" {
+		ev = append(ev, s) // the service control manager's word (diagnose_winhost.go)
 	}
 	masked := false
 	for _, u := range a.Units {

@@ -30,11 +30,11 @@ const (
 // agentCredsFamily pairs the findings about the agent's credentials with
 // their rules.
 func agentCredsFamily() family {
-	restart := "{{if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}"
+	restart := "{{if .windows}}" + winRestart + "{{else if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}"
 	return family{rules: []rule{credentialsExpired, credentialsShadowed}, entries: []finding.Entry{
 		{ID: AgentCredentialsExpired, Severity: finding.SevFail,
 			Title: "The agent runs on cached credentials that have expired",
-			Fix:   "Restart the agent so that it fetches new credentials and rewrites its cache: " + restart + "; if they expire again, its credential refresher is failing: sudo grep -i credential /var/log/amazon/ssm/amazon-ssm-agent.log names why.",
+			Fix:   "Restart the agent so that it fetches new credentials and rewrites its cache: " + restart + "; if they expire again, its credential refresher is failing: " + winOr("Select-String -Pattern credential -Path \""+winAgentLog+"\"", "sudo grep -i credential /var/log/amazon/ssm/amazon-ssm-agent.log") + " names why.",
 			Docs:  []string{docAgentCredentials, finding.DocAgentStatus},
 			DependsOn: []finding.ID{IAMNoInstanceProfile, IAMCredsUnavailable, IMDSTokenTimeout, IMDSDisabled, IMDSUnreachable,
 				IMDSUnusable, NetClockSkew}},
@@ -163,6 +163,9 @@ func onEC2Identity(o *obs.Observations) bool {
 // all of which the AWS SDKs and CLI take before the instance role. Only
 // file and variable names are shown, never a value.
 func credentialsShadowed(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	o := in.o
 	a := o.Agent
 	if a == nil || !onEC2Identity(o) {

@@ -22,11 +22,11 @@ const minWebsocketHeartbeat = "3.3.987.0"
 
 // channelFamily pairs agent.control-channel-down with its rule.
 func channelFamily() family {
-	restart := "{{if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}"
+	restart := "{{if .windows}}" + winRestart + "{{else if .snap}}sudo snap restart amazon-ssm-agent{{else}}sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}"
 	return family{rules: []rule{controlChannelDown}, entries: []finding.Entry{
 		{ID: AgentControlChannelDown, Severity: finding.SevFail,
 			Title: "The agent's control channel to ssmmessages dropped and never came back",
-			Fix: "Restart the agent, which opens a new control channel at start (" + restart + "), and check that /var/log/amazon/ssm/amazon-ssm-agent.log then says Set up control channel successfully." +
+			Fix: "Restart the agent, which opens a new control channel at start (" + restart + "), and check that " + winOr(winAgentLog, "/var/log/amazon/ssm/amazon-ssm-agent.log") + " then says Set up control channel successfully." +
 				"{{if .oldAgent}} Then update the agent (AWS-UpdateSSMAgent, or the package manager): {{.VERSION}} predates " + minWebsocketHeartbeat + ", whose websocket heartbeat notices a dropped connection sooner.{{end}}",
 			Docs: []string{finding.DocAgentStatus, finding.DocTroubleshoot},
 			DependsOn: []finding.ID{NetEndpointBlocked, NetNoRoute, NetTLSFailed, NetProxyFailed, DNSEndpointResolvesPub,

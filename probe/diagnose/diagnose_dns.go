@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -30,17 +31,22 @@ func dnsFamily() family {
 			Title: "AmazonProvidedDNS does not answer",
 			Fix: finding.FixLines(
 				"Turn on the VPC attribute \"DNS resolution\": VPC console > Your VPCs > {{.VPC_ID}} > Actions > Edit VPC settings, or: aws ec2 modify-vpc-attribute --vpc-id {{.VPC_ID}} --enable-dns-support \"{\\\"Value\\\":true}\"",
-				"Check that no host firewall rule (iptables/nftables) drops UDP and TCP port 53 to the VPC resolver."),
+				"Check that no host firewall rule "+winOr("(Get-NetFirewallRule -Direction Outbound -Action Block -Enabled True)", "(iptables/nftables)")+" drops UDP and TCP port 53 to the VPC resolver."),
 			Docs:      []string{finding.DocVPCDNS},
 			DependsOn: []finding.ID{NetIPv6OnlyEndpoints, NetLocalRoute}},
 		{ID: DNSResolverBypassesVPC, Severity: finding.SevFail,
 			Title: "The host's DNS servers do not see the VPC's endpoint zone",
-			Fix: finding.FixLines(
+			Fix: winOr(finding.FixLines(
+				"On the domain controllers (DNS servers {{.DNS_SERVERS}}{{.via}}), forward the region's zone to a Route 53 Resolver inbound endpoint in {{.VPC}} (create one first, and allow UDP and TCP 53 from the domain controllers on its security group): Add-DnsServerConditionalForwarderZone -Name \"{{.REGION}}.{{or .domain \"amazonaws.com\"}}\" -MasterServers INBOUND_ENDPOINT_IP_1,INBOUND_ENDPOINT_IP_2 -ReplicationScope Forest (AWS: "+DocADResolver+")",
+				"Where the domain controllers are EC2 instances in this VPC, -MasterServers {{.VPC_RESOLVER}} (AmazonProvidedDNS) also works; it answers no query from outside the VPC.",
+				"On AWS Managed Microsoft AD, whose DNS does not know the VPC's private names and whose servers you do not administer, set the directory's conditional forwarder instead: aws ds create-conditional-forwarder --directory-id DIRECTORY_ID --remote-domain-name {{.REGION}}.{{or .domain \"amazonaws.com\"}} --dns-ip-addrs INBOUND_ENDPOINT_IP_1 INBOUND_ENDPOINT_IP_2",
+				"For this host alone, an NRPT rule sends the endpoint names to the VPC resolver: Add-DnsClientNrptRule -Namespace \".{{.REGION}}.{{or .domain \"amazonaws.com\"}}\" -NameServers {{.VPC_RESOLVER}}; Clear-DnsClientCache; "+winRestart,
+				"Or give the subnet a NAT path so that the public addresses work."), finding.FixLines(
 				"On the DNS servers {{.DNS_SERVERS}}: add a conditional forwarder for {{.REGION}}.{{or .domain \"amazonaws.com\"}} to the IP addresses of a Route 53 Resolver inbound endpoint in {{.VPC}}.",
 				"Recommended: create a Route 53 Resolver inbound endpoint in the VPC and add a conditional forwarder for the region's amazonaws.com zone (e.g. REGION.amazonaws.com) on the host's DNS servers, pointing at the inbound endpoint's addresses. AmazonProvidedDNS itself does not answer queries from outside the VPC.",
 				"Or give the subnet a NAT path so that the public addresses work.",
-				"Stop-gap only: pin the endpoint names in /etc/hosts to the endpoint's private addresses (they break when the endpoint is recreated)."),
-			Docs:      []string{finding.DocResolverIn, finding.DocVPCEndpoints},
+				"Stop-gap only: pin the endpoint names in /etc/hosts to the endpoint's private addresses (they break when the endpoint is recreated).")),
+			Docs:      []string{finding.DocResolverIn, finding.DocVPCEndpoints, DocADForwarders},
 			DependsOn: []finding.ID{HostResolvConf}},
 		{ID: DNSEndpointNoAddress, Severity: finding.SevFail,
 			Title: "An endpoint name has no address",
@@ -48,21 +54,21 @@ func dnsFamily() family {
 				"{{if .nxdomain}}"+resolverRulesFix+"{{end}}",
 				"Find the endpoints: aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values={{.VPC_ID}} --query 'VpcEndpoints[].[VpcEndpointId,ServiceName,SubnetIds]'; for one with no subnet (VPC console > Endpoints > the endpoint > Actions > Manage subnets): aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --add-subnet-ids {{.SUBNET_ID}}",
 				"{{if and .vpcNoData (not .nxdomain)}}"+resolverRulesFix+"{{end}}",
-				"Check the region and domain in the /etc/amazon/ssm/amazon-ssm-agent.json overrides."),
+				"Check the region and domain in the "+winOr(winConfig, "/etc/amazon/ssm/amazon-ssm-agent.json")+" overrides."),
 			Docs:      []string{finding.DocVPCEndpoints, finding.DocPrivateDNS, finding.DocDNSFirewall, finding.DocResolverRules},
 			DependsOn: []finding.ID{HostResolvConf}},
 		{ID: DNSHostsOverride, Severity: finding.SevWarn,
 			Title: "/etc/hosts pins an endpoint name",
-			Fix:   "Remove the pin from /etc/hosts and let DNS answer; the pin breaks silently when the endpoint is recreated.",
+			Fix:   "Remove the pin from " + winOr(winHosts, "/etc/hosts") + " and let DNS answer; the pin breaks silently when the endpoint is recreated.",
 			Docs:  []string{finding.DocPrivateDNS}},
 		{ID: DNSHostsStale, Severity: finding.SevFail,
 			Title: "/etc/hosts pins an endpoint name to a wrong address",
-			Fix:   "Remove the stale line from /etc/hosts (or correct it to what AmazonProvidedDNS answers), then restart the agent: sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}",
+			Fix:   "Remove the stale line from " + winOr(winHosts, "/etc/hosts") + " (or correct it to what AmazonProvidedDNS answers), then restart the agent: " + winOr("Clear-DnsClientCache; "+winRestart, "sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}"),
 			Docs:  []string{finding.DocPrivateDNS}},
 		{ID: DNSNameserverUnresponsive, Severity: finding.SevWarn,
 			Title: "A configured nameserver does not answer",
-			Fix: "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it)." +
-				"{{if .stub}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
+			Fix: winOr("Remove or fix the silent DNS server of the adapter (Set-DnsClientServerAddress -InterfaceAlias \"{{.ADAPTER}}\" -ServerAddresses ..., or -ResetServerAddresses to take the DHCP options set's), or the Group Policy that sets it.", "Remove or fix the silent nameserver in /etc/resolv.conf (or the DHCP options set / systemd-resolved configuration that writes it).") +
+				"{{if and .stub (not .windows)}}\n127.0.0.53 is the systemd-resolved stub, and nothing answers there: sudo systemctl status systemd-resolved; start it (sudo systemctl enable --now systemd-resolved), or point /etc/resolv.conf at the upstream file: sudo ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf{{end}}",
 			Docs:      []string{finding.DocVPCDNS},
 			DependsOn: []finding.ID{DNSVPCResolverSilent, HostResolvConf, NetIPv6OnlyEndpoints, NetLocalRoute}},
 	}}
@@ -122,8 +128,11 @@ func (in *input) lookupOf(v *agentpath.View) (lookupCase, []string) {
 		case in.hostOK(host):
 			return lookupHostsOverride, []string{ev + "; it still matches AmazonProvidedDNS and port 443 answers"}
 		}
-	case bypasses(p, v):
+	case in.bypassed(v):
 		ev := bypassEvidence(p, v, vpcAddrs, vpcBy)
+		if r, ok := in.nrptBypass(v); ok {
+			ev = nrptBypassEvidence(p, v, r, vpcAddrs, vpcBy) // diagnose_winhost.go
+		}
 		if in.hostOK(host) {
 			addrs, _ := v.AgentAddrs()
 			ev = append(ev, fmt.Sprintf("%s still answers on %s through another path (NAT or internet)", host, obs.JoinAddrs(addrs)))
@@ -163,8 +172,21 @@ func resolverBypassesVPC(in *input) []finding.Finding {
 		sev = finding.SevWarn
 		summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
 	}
-	return in.foundAt(DNSResolverBypassesVPC, sev, summary, e,
-		finding.Fill{"DNS_SERVERS": obs.JoinAddrs(p.System), "REGION": p.Region, "domain": p.Domain, "VPC": vpcName(in.o)})
+	fill := finding.Fill{"DNS_SERVERS": obs.JoinAddrs(p.System), "REGION": p.Region, "domain": p.Domain, "VPC": vpcName(in.o)}
+	if in.o.IsWindows() && len(e.lines) > 0 {
+		// The Windows DNS client's adapters, and the fix in PowerShell (diagnose_winhost.go).
+		wsum, wev, wfill := winBypass(in, e.hosts)
+		summary = wsum
+		if works {
+			summary += " Today the public addresses still answer, so sessions work, but they bypass the VPC endpoints and break as soon as the NAT or internet path goes."
+		}
+		e.lines = append(wev, e.lines...)
+		maps.Copy(fill, wfill)
+	}
+	if len(p.VPC) > 0 {
+		fill["VPC_RESOLVER"] = p.VPC[0].String()
+	}
+	return in.foundAt(DNSResolverBypassesVPC, sev, summary, e, fill)
 }
 
 // resolverRulesFix shows the Route 53 Resolver rules that act on the
@@ -325,7 +347,7 @@ func unresponsive(in *input) []finding.Finding {
 			sev = finding.SevWarn
 		}
 		f := cat.NewAt(DNSNameserverUnresponsive, sev,
-			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quiet.hosts, ", ")), ev, stubFill(dead, quietServers))
+			fmt.Sprintf("The nameservers the agent asks (%s) give no usable answer for %s, so the agent cannot resolve those endpoint names.", servers, strings.Join(quiet.hosts, ", ")), ev, stubFill(dead, quietServers), adapterFill(o, slices.Concat(dead, quietServers)))
 		if !quietRequired {
 			f.Summary += " Only optional endpoints are affected."
 		}
@@ -335,10 +357,10 @@ func unresponsive(in *input) []finding.Finding {
 		ev = append(ev, "answering: "+strings.Join(alive, ", "))
 		return []finding.Finding{cat.New(DNSNameserverUnresponsive,
 			fmt.Sprintf("The nameserver(s) %s in %s do not answer while %s do, so every lookup that reaches them first waits for a timeout.",
-				strings.Join(dead, ", "), resolvPath(o), strings.Join(alive, ", ")), ev, stubFill(dead, nil))}
+				strings.Join(dead, ", "), resolvPath(o), strings.Join(alive, ", ")), ev, stubFill(dead, nil), adapterFill(o, dead))}
 	}
 	f := cat.NewAt(DNSNameserverUnresponsive, finding.SevFail,
-		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev, stubFill(dead, nil))
+		fmt.Sprintf("None of the nameservers the host uses (%s) answers, so the agent cannot resolve any endpoint name.", strings.Join(dead, ", ")), ev, stubFill(dead, nil), adapterFill(o, dead))
 	f.About(in.brokenAtResolve(false)...)
 	return []finding.Finding{f}
 }
@@ -431,6 +453,17 @@ func systemOrDefault(o *obs.Observations) []string {
 		out = []string{"127.0.0.1", "::1"}
 	}
 	return out
+}
+
+// bypassed reports whether v's lookup bypasses the VPC resolver: through
+// the host's resolvers (bypasses), or on Windows through an NRPT rule whose
+// servers the agent asks instead of the adapters' (nrptBypass).
+func (in *input) bypassed(v *agentpath.View) bool {
+	if bypasses(in.o.Plan, v) {
+		return true
+	}
+	_, ok := in.nrptBypass(v)
+	return ok
 }
 
 // bypasses reports whether the host's own resolvers, which are not

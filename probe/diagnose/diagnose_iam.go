@@ -54,7 +54,7 @@ func iamFamily() family {
 		{ID: IAMCredsUnavailable, Severity: finding.SevFail,
 			Title: "The instance role's credentials are unusable",
 			Fix: finding.FixLines(
-				"{{if eq .cause \"unreadable\"}}Check that role {{.ROLE_NAME}} still exists (aws iam get-role --role-name {{.ROLE_NAME}}) and re-associate the instance profile.{{else if eq .cause \"expired\"}}Check this host's clock first (timedatectl; chronyc tracking): a clock running ahead makes valid credentials look expired.",
+				"{{if eq .cause \"unreadable\"}}Check that role {{.ROLE_NAME}} still exists (aws iam get-role --role-name {{.ROLE_NAME}}) and re-associate the instance profile.{{else if eq .cause \"expired\"}}Check this host's clock first ("+winOr("w32tm /query /status", "timedatectl; chronyc tracking")+"): a clock running ahead makes valid credentials look expired.",
 				"If the clock is right, IMDS cannot refresh the role's credentials: re-associate the instance profile: aws ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values={{.INSTANCE_ID}}{{.regionFlag}}, then aws ec2 replace-iam-instance-profile-association --association-id ASSOCIATION_ID --iam-instance-profile Arn={{.PROFILE_ARN}}{{.regionFlag}}{{else}}"+
 					"Let EC2 assume role {{.ROLE_NAME}}: check its trust policy (aws iam get-role --role-name {{.ROLE_NAME}} --query Role.AssumeRolePolicyDocument) allows ec2.amazonaws.com, e.g. aws iam update-assume-role-policy --role-name {{.ROLE_NAME}}"+
 					` --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'{{end}}`,

@@ -27,10 +27,10 @@ const imdsEnableFix = "aws ec2 modify-instance-metadata-options --instance-id {{
 // nothing: on EC2, turn it on and look for what catches its address; off
 // EC2 (hybrid), an activation, or nothing when the agent has one
 // (placement.fill).
-const imdsPlacementFix = "{{if .hybrid}}{{if .registered}}Nothing to fix for IMDS: a hybrid node does not use it. The agent's credentials come from its registration.{{else}}" +
-	"Create an activation and register the agent with it: aws ssm create-activation --iam-role SSM_SERVICE_ROLE --region {{.REGION}}, then: sudo amazon-ssm-agent -register -code ACTIVATION_CODE -id ACTIVATION_ID -region {{.REGION}} && sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}{{end}}{{else}}" +
+var imdsPlacementFix = "{{if .hybrid}}{{if .registered}}Nothing to fix for IMDS: a hybrid node does not use it. The agent's credentials come from its registration.{{else}}" +
+	"Create an activation and register the agent with it: aws ssm create-activation --iam-role SSM_SERVICE_ROLE --region {{.REGION}}, then: " + winOr("& \"$env:ProgramFiles\\Amazon\\SSM\\amazon-ssm-agent.exe\" -register -code ACTIVATION_CODE -id ACTIVATION_ID -region {{.REGION}}; "+winRestart, "sudo amazon-ssm-agent -register -code ACTIVATION_CODE -id ACTIVATION_ID -region {{.REGION}} && sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}") + "{{end}}{{else}}" +
 	"Make sure the metadata endpoint is enabled: " + imdsEnableFix + "\n" +
-	"Look for a host firewall rule or route that catches 169.254.169.254: sudo iptables -S OUTPUT; sudo nft list ruleset; ip route get 169.254.169.254{{end}}"
+	"Look for a host firewall rule or route that catches 169.254.169.254: " + winOr("Find-NetRoute -RemoteIPAddress 169.254.169.254; Get-NetFirewallRule -Direction Outbound -Action Block -Enabled True", "sudo iptables -S OUTPUT; sudo nft list ruleset; ip route get 169.254.169.254") + "{{end}}"
 
 // imdsFamily pairs the findings about the instance metadata service with the rules that raise them.
 func imdsFamily() family {
@@ -39,7 +39,7 @@ func imdsFamily() family {
 			Title:     "The instance metadata service cannot be reached",
 			Fix:       imdsPlacementFix,
 			Docs:      []string{finding.DocIMDSOptions},
-			DependsOn: []finding.ID{NetIPv6OnlyEndpoints}},
+			DependsOn: []finding.ID{NetIPv6OnlyEndpoints, IMDSStaleRoute}},
 		{ID: IMDSTokenTimeout, Severity: finding.SevFail,
 			Title: "IMDSv2 token requests get no answer (hop limit)",
 			Fix: finding.FixLines(
@@ -56,7 +56,7 @@ func imdsFamily() family {
 		{ID: IMDSUnusable, Severity: finding.SevFail,
 			Title: "The instance metadata service answers, but not usefully",
 			Fix: "{{if .placement}}" + imdsPlacementFix + "{{else}}" +
-				"Look for something answering in IMDS's place (a proxy without no_proxy=169.254.169.254, a DNAT rule, a container metadata emulator): ip route get 169.254.169.254; sudo iptables -t nat -S; sudo nft list ruleset{{end}}",
+				"Look for something answering in IMDS's place (a proxy without no_proxy=169.254.169.254, a DNAT rule, a container metadata emulator): " + winOr("Find-NetRoute -RemoteIPAddress 169.254.169.254; netsh winhttp show proxy", "ip route get 169.254.169.254; sudo iptables -t nat -S; sudo nft list ruleset") + "{{end}}",
 			Docs: []string{finding.DocIMDSOptions}},
 	}}
 }

@@ -45,6 +45,9 @@ const inotifyWarnUse = 0.9
 // logs show the error within 15 minutes of the run, warn otherwise. The
 // fix raises the limit and persists it under /etc/sysctl.d.
 func diagnoseInotify(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	cat, o := in.cat, in.o
 	logs := logSummary(o, journal.KindFilewatcherError)
 	f := o.Inotify

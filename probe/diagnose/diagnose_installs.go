@@ -53,6 +53,9 @@ type install struct {
 // both or neither run, the snap stays on a dpkg host (AWS recommends it on
 // Ubuntu 18.04 and later) and the package stays on an rpm host.
 func diagnoseDuplicateInstall(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	o := in.o
 	a := o.Agent
 	if a == nil || !a.Installed {

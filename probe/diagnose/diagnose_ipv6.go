@@ -49,6 +49,9 @@ const dualStackSuffix = ".api.aws"
 // subnet with DNS64 and NAT64 reaches the IPv4-only names anyway; the
 // agent paths then show it (verdict.go) and the finding is downgraded.
 func diagnoseIPv6Only(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	cat, o := in.cat, in.o
 	r := o.Routes
 	if !r.IPv6Only() || o.Plan == nil || o.Plan.Region == "" {

@@ -44,6 +44,9 @@ func killedFamily() family {
 // runs; a warn when the process table was not read (--root) and the logs
 // show no start after the kill.
 func diagnoseKilled(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	o := in.o
 	if o.Logs == nil || o.Logs.Kills == nil || len(o.Logs.Kills.Kills) == 0 || (o.Agent != nil && !o.Agent.Installed) {
 		return nil

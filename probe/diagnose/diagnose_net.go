@@ -43,17 +43,19 @@ func netFamily() family {
 			Fix: finding.FixLines(
 				"If interface endpoints exist, make their private DNS take effect, checking in this order: (1) VPC attribute \"DNS hostnames\": aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-hostnames \"{\\\"Value\\\":true}\"; (2) VPC attribute \"DNS resolution\": aws ec2 modify-vpc-attribute --vpc-id VPC_ID --enable-dns-support \"{\\\"Value\\\":true}\"; (3) the endpoint's \"Private DNS names\": aws ec2 modify-vpc-endpoint --vpc-endpoint-id VPCE_ID --private-dns-enabled",
 				"If there are no interface endpoints, create them for ssm, ssmmessages and ec2messages, or give the subnet a NAT gateway or internet gateway route."),
-			Docs: []string{finding.DocVPCDNS, finding.DocPrivateDNS, finding.DocVPCEndpoints}},
+			Docs: []string{finding.DocVPCDNS, finding.DocPrivateDNS, finding.DocVPCEndpoints},
+			// A proxy the agent cannot see is the path the host meant (diagnose_winhost.go).
+			DependsOn: []finding.ID{NetProxyUserOnly}},
 		{ID: NetNoRoute, Severity: finding.SevFail,
 			Title: "No network path to the public endpoints",
 			Fix: finding.FixLines(
 				"Give the subnet a route to a NAT gateway (private subnet) or an internet gateway with a public IP (public subnet), or an HTTP proxy for the agent.",
 				"Or create interface endpoints for ssm, ssmmessages and ec2messages with private DNS enabled."),
 			Docs:      []string{finding.DocNAT, finding.DocVPCEndpoints},
-			DependsOn: []finding.ID{DNSEndpointResolvesPub}},
+			DependsOn: []finding.ID{DNSEndpointResolvesPub, NetProxyUserOnly}},
 		{ID: NetConnectionRefused, Severity: finding.SevFail,
 			Title: "Connections to the endpoint are refused",
-			Fix:   "Look for a local firewall REJECT rule (iptables -S; nft list ruleset) or an appliance in the path that resets port 443.",
+			Fix:   "Look for a local firewall REJECT rule (" + winOr("Get-NetFirewallRule -Direction Outbound -Action Block -Enabled True", "iptables -S; nft list ruleset") + ") or an appliance in the path that resets port 443.",
 			Docs:  []string{finding.DocTroubleshoot}},
 		{ID: NetTLSFailed, Severity: finding.SevFail,
 			Title: "TLS to the endpoint fails",
@@ -63,8 +65,8 @@ func netFamily() family {
 			Docs: []string{finding.DocTroubleshoot}},
 		{ID: NetClockSkew, Severity: finding.SevFail,
 			Title: "The clock is off",
-			Fix:   "Synchronise the clock with the Amazon Time Sync Service (169.254.169.123) through chrony, then restart the agent. SigV4 rejects requests more than 5 minutes off.",
-			Docs:  []string{finding.DocTimeSync}},
+			Fix:   winOr("Synchronise the clock with the Amazon Time Sync Service (169.254.169.123): w32tm /config /manualpeerlist:169.254.169.123 /syncfromflags:manual /update; Restart-Service w32time; w32tm /resync; then "+winRestart+". SigV4 rejects requests more than 5 minutes off.", "Synchronise the clock with the Amazon Time Sync Service (169.254.169.123) through chrony, then restart the agent. SigV4 rejects requests more than 5 minutes off."),
+			Docs:  []string{finding.DocTimeSync, DocWindowsTime}},
 		{ID: NetOptionalEndpointUnreach, Severity: finding.SevWarn,
 			Title:     "An optional endpoint (s3, logs or kms) cannot be reached",
 			Fix:       "If session logging or encryption is used, add the matching endpoint (an S3 gateway endpoint, or interface endpoints for logs and kms) or a NAT path; otherwise sessions stall for minutes before the prompt appears.",
@@ -155,7 +157,7 @@ func (in *input) netLinesOf(v *agentpath.View) []netLine {
 		}
 		return nil
 	}
-	if ap == nil || ap.State != agentpath.PathBroken || ap.Failed == agentpath.StageResolve || bypasses(p, v) {
+	if ap == nil || ap.State != agentpath.PathBroken || ap.Failed == agentpath.StageResolve || in.bypassed(v) {
 		return nil // working, not checked, or judged by the DNS rules
 	}
 	if v.FromHosts() && ap.Failed == agentpath.StageTCP {
@@ -364,9 +366,14 @@ func clockSkew(in *input) []finding.Finding {
 	if abs(worst) < skewFailSeconds {
 		sev = finding.SevWarn
 	}
-	f := cat.NewAt(NetClockSkew, sev,
-		fmt.Sprintf("The local clock is %d s %s the endpoints' clock. SigV4 rejects requests more than 300 s off, so the agent's calls fail with signature errors once the skew passes 5 minutes.", abs(worst), dir),
-		[]string{from, fmt.Sprintf("local clock minus endpoint Date: %+d s", worst)})
+	summary := fmt.Sprintf("The local clock is %d s %s the endpoints' clock. SigV4 rejects requests more than 300 s off, so the agent's calls fail with signature errors once the skew passes 5 minutes.", abs(worst), dir)
+	ev := []string{from, fmt.Sprintf("local clock minus endpoint Date: %+d s", worst)}
+	if w := w32timeEvidence(o); len(w) > 0 {
+		// The Windows Time service is why (diagnose_winhost.go).
+		summary += " The Windows Time service does not sync this clock from any time source."
+		ev = append(ev, w...)
+	}
+	f := cat.NewAt(NetClockSkew, sev, summary, ev)
 	return []finding.Finding{f}
 }
 

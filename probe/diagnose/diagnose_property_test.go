@@ -15,6 +15,8 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 	"github.com/ssm-probe/ssm-probe/probe/observe"
+	"github.com/ssm-probe/ssm-probe/probe/routes"
+	"github.com/ssm-probe/ssm-probe/probe/winhost"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
 
@@ -30,7 +32,10 @@ import (
 //	    host are healthy, no dns.* or net.* finding fails;
 //	(c) no finding text holds an empty list or name;
 //	(d) Diagnose is deterministic, survives a JSON round trip of its input,
-//	    and never panics.
+//	    and never panics;
+//	(e) on a Windows host, no fix names a Linux command or path
+//	    (linuxCommand, diagnose_winhost_test.go); the worlds' facts are
+//	    the Linux identity fixtures', so evidence may.
 
 // propertyWorlds is how many worlds go test checks, from a fixed seed.
 // Under the race detector, which finds nothing in a pure function but
@@ -169,6 +174,12 @@ func (g *worldGen) world(r *rand.Rand) world {
 		conf.Search = []string{"corp.example"}
 		conf.Options.Ndots = 2 + r.IntN(4)
 	}
+	// A Windows host, sometimes: its DNS client has no search list in
+	// resolv.conf's sense, and its facts come from winhost (winWorld).
+	windows := r.IntN(5) == 0
+	if windows {
+		conf.Search, conf.Options.Ndots = nil, 1
+	}
 	o.Resolv = &obs.ResolvFacts{Conf: conf, Hosts: &resolv.Hosts{Path: "/etc/hosts"}}
 	desc = append(desc, fmt.Sprintf("system=%v ndots=%d", system, conf.Options.Ndots))
 
@@ -185,6 +196,9 @@ func (g *worldGen) world(r *rand.Rand) world {
 	if o.Plan.Problem != "" {
 		w.o, w.desc = o, strings.Join(desc, "; ")
 		return w
+	}
+	if windows {
+		winWorld(r, o, system, &desc)
 	}
 	resolvers, roles := observe.ResolverRoles(o.Plan)
 
@@ -264,6 +278,9 @@ func (g *worldGen) world(r *rand.Rand) world {
 		// The agent's own lookup.
 		ans := resolv.AgentAnswer{Name: e.Host, Order: resolv.OrderFilesDNS}
 		mode := pick(r, []string{"follow", "follow", "follow", "follow", "hosts", "expanded", "missing", "timeout"})
+		if windows && mode == "expanded" {
+			mode = "follow" // no resolv.conf search list on Windows
+		}
 		switch mode {
 		case "hosts":
 			ans.Source, ans.Class, ans.Detail = "hosts", errclass.None, "/etc/hosts line 3"
@@ -429,6 +446,11 @@ func checkWorld(w *world) (msg string) {
 		if s := textProblem(&f); s != "" {
 			return fmt.Sprintf("(c) %s holds an empty list: %q", f.ID, s)
 		}
+		if w.o.IsWindows() {
+			if m := linuxCommand.FindString(strings.Join(f.Remediation, "\n")); m != "" {
+				return fmt.Sprintf("(e) on a Windows host, the fix of %s says %q", f.ID, m)
+			}
+		}
 		if allOK && w.infraOK && f.Severity == finding.SevFail && pathFamily(f.ID) {
 			return fmt.Sprintf("(b) every required path works, but %s fails: %s", f.ID, f.Summary)
 		}
@@ -459,4 +481,53 @@ func cloneJSON[T any](v *T) *T {
 		panic(err)
 	}
 	return &out
+}
+
+// winWorld makes o a Windows host whose adapter asks system: the DNS
+// client in place of resolv.conf, and the service, proxy, clock, image and
+// routes of winhost, each sometimes perturbed (a stale route to IMDS, a
+// disabled service, a proxy set for a user only, w32time syncing from
+// nothing, an unfinished setup). The agent's running state is the world's.
+func winWorld(r *rand.Rand, o *obs.Observations, system []string, desc *[]string) {
+	o.OS = obs.OSWindows
+	var dns []netip.Addr
+	for _, a := range system {
+		dns = append(dns, netip.MustParseAddr(a))
+	}
+	wc := &resolv.WinClient{Adapters: []resolv.WinAdapter{{Name: "Ethernet 2", Index: 6, Metric: 15, Up: true, DNSServers: dns,
+		Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.25/24")}, Gateways: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, DHCP: true}},
+		Hosts: &resolv.Hosts{Path: `C:\Windows\System32\drivers\etc\hosts`}}
+	if r.IntN(3) == 0 {
+		wc.PrimarySuffix = "corp.example.com"
+	}
+	o.Resolv = &obs.ResolvFacts{Windows: wc, Hosts: wc.Hosts}
+	gw := netip.MustParseAddr(pick(r, []string{"10.0.0.1", "10.0.0.1", "10.0.0.1", "10.1.0.1"}))
+	o.Routes = &routes.Facts{Checked: true, IPv4Default: "Ethernet 2", IPv4Addrs: []string{"10.0.0.25"}, Routes: []routes.Route{
+		{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.1"), Iface: "Ethernet 2", Metric: 15},
+		{Dst: netip.MustParsePrefix("10.0.0.0/24"), Iface: "Ethernet 2", Metric: 271},
+		{Dst: netip.MustParsePrefix("169.254.169.254/32"), Gateway: gw, Iface: "Ethernet 2", Metric: 15},
+	}}
+	f := &winhost.Facts{DNS: wc, Routes: o.Routes,
+		Service: &winhost.Service{Checked: true, Name: "AmazonSSMAgent", Exists: true, State: "running", StartType: "auto"},
+		Proxy:   &winhost.Proxy{Checked: true},
+		Clock:   &winhost.Clock{Checked: true, ServiceState: "running", Type: "NTP", NtpServer: "169.254.169.123,0x9", Source: "169.254.169.123,0x9"},
+		Image:   &winhost.Image{Checked: true, State: winhost.ImageStateComplete}}
+	if gw != netip.MustParseAddr("10.0.0.1") && r.IntN(2) == 0 {
+		f.PersistentRoutes = []winhost.PersistentRoute{{Dst: netip.MustParsePrefix("169.254.169.254/32"), Gateway: gw, Raw: "169.254.169.254,255.255.255.255,10.1.0.1,15"}}
+	}
+	if a := o.Agent; a != nil && a.RunningChecked && !a.Running {
+		f.Service.State, f.Service.StartType = "stopped", pick(r, []string{"auto", "disabled", "manual"})
+	}
+	if r.IntN(6) == 0 {
+		f.Proxy.Users = []winhost.UserProxy{{SID: "S-1-5-21-1-2-3-1013", Setting: winhost.ProxySetting{Server: pick(r, []string{"proxy.corp.example.com:3128", "http=10.0.9.20:3128;https=10.0.9.20:3128", ""}),
+			AutoConfigURL: pick(r, []string{"", "http://wpad.corp.example.com/proxy.pac"})}}}
+	}
+	if r.IntN(6) == 0 {
+		f.Clock.Type, f.Clock.Source = "NoSync", "Local CMOS Clock"
+	}
+	if r.IntN(8) == 0 {
+		f.Image.State = pick(r, []string{"IMAGE_STATE_UNDEPLOYABLE", "IMAGE_STATE_SPECIALIZE_RESEAL_TO_OOBE"})
+	}
+	o.Windows = f
+	*desc = append(*desc, fmt.Sprintf("windows gw=%s service=%s/%s users=%d clock=%s image=%s", gw, f.Service.State, f.Service.StartType, len(f.Proxy.Users), f.Clock.Type, f.Image.State))
 }

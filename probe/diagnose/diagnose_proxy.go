@@ -19,13 +19,13 @@ func proxyFamily() family {
 	return family{rules: []rule{diagnoseProxy}, entries: []finding.Entry{
 		{ID: NetProxyFailed, Severity: finding.SevFail,
 			Title:     "The agent's proxy does not carry its connections",
-			Fix:       "Fix the proxy, or correct the agent's proxy settings: sudo systemctl edit {{or .unit \"amazon-ssm-agent\"}} (Environment=\"https_proxy=...\"), then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}. HTTPS proxies are not supported for Session Manager.",
-			Docs:      []string{finding.DocAgentProxy},
+			Fix:       "Fix the proxy, or correct the agent's proxy settings: " + winOr("the AmazonSSMAgent service's Environment registry value ("+winProxyEnv+"), or LocalSystem's Internet settings, or WinHTTP (netsh winhttp show proxy), which the agent reads in that order", "sudo systemctl edit {{or .unit \"amazon-ssm-agent\"}} (Environment=\"https_proxy=...\"), then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}") + ". HTTPS proxies are not supported for Session Manager.",
+			Docs:      []string{finding.DocAgentProxy, DocAgentProxyWindows},
 			DependsOn: []finding.ID{NetLocalRoute}},
 		{ID: NetProxyIMDSNotExcluded, Severity: finding.SevWarn,
 			Title: "The agent's no_proxy does not cover the metadata service",
-			Fix:   "Add 169.254.169.254 to no_proxy in the agent's environment: sudo systemctl edit {{or .unit \"amazon-ssm-agent\"}}, Environment=\"no_proxy=169.254.169.254\", then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}",
-			Docs:  []string{finding.DocAgentProxy}},
+			Fix:   "Add 169.254.169.254 to no_proxy in the agent's environment: " + winOr("in the AmazonSSMAgent service's Environment registry value, no_proxy=169.254.169.254 (Get-ItemProperty HKLM:\\SYSTEM\\CurrentControlSet\\Services\\AmazonSSMAgent -Name Environment), or the WinHTTP bypass list (netsh winhttp set proxy proxy-server=\"PROXY_HOST:PORT\" bypass-list=\"169.254.169.254\"), then "+winRestart, "sudo systemctl edit {{or .unit \"amazon-ssm-agent\"}}, Environment=\"no_proxy=169.254.169.254\", then sudo systemctl restart {{or .unit \"amazon-ssm-agent\"}}"),
+			Docs:  []string{finding.DocAgentProxy, DocAgentProxyWindows}},
 	}}
 }
 

@@ -57,6 +57,9 @@ const hybridAgentBin = "{{if .snap}}/snap/amazon-ssm-agent/current/amazon-ssm-ag
 // or DMI under --root); under --root with no EC2 identity to read it is
 // warn, since the volume may belong to a real hybrid server.
 func diagnoseRegistration(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	cat, o := in.cat, in.o
 	a := o.Agent
 	if a == nil {
@@ -241,6 +244,9 @@ var hybridSuccessKinds = []journal.Kind{journal.KindHealthPingOK, journal.KindCo
 // on an EC2 instance whose agent holds no hybrid registration: it takes
 // the instance's EC2 identity.
 func diagnoseHybridRegistration(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	o := in.o
 	dereg := logSummary(o, journal.KindNodeDeregistered)
 	act := logSummary(o, journal.KindActivationRejected)

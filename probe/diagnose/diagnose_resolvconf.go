@@ -32,6 +32,9 @@ func resolvConfFamily() family {
 // diagnoseResolvConf reports the systemd-resolved stub (info) and the
 // problems of resolv.conf that change how names resolve.
 func diagnoseResolvConf(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	cat, o := in.cat, in.o
 	f := o.Resolv
 	if f == nil || f.Conf == nil {

@@ -153,6 +153,9 @@ func fallThrough(in *input) []finding.Finding {
 // net/conf.go only lets them switch a cgo-enabled binary to libc, and the
 // agent's Linux release binaries are built without cgo.
 func diagnoseSearchListHijack(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	cat, o := in.cat, in.o
 	p := o.Plan
 	if p == nil {

@@ -62,6 +62,9 @@ func runAsFamily() family {
 // With the preferences unknown, a recent log line decides; without one
 // nothing is said about Run As, and ssm-user is only warned about.
 func diagnoseRunAs(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	cat, o := in.cat, in.o
 	p := o.Prefs.Prefs()
 	missing := logSummary(o, journal.KindRunAsUserMissing)

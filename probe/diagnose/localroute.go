@@ -86,7 +86,7 @@ type capture struct {
 // said when the routes were not read.
 func (in *input) localRoute(a netip.Addr) (routes.Route, string, bool) {
 	f := in.o.Routes
-	if f == nil || !f.Checked || !a.IsValid() || f.Truncated {
+	if f == nil || !f.Checked || !a.IsValid() || f.Truncated || notLinux(in.o) {
 		return routes.Route{}, "", false // not read, or cut short: the pick is unknown
 	}
 	r, ok := f.Lookup(a)
@@ -209,6 +209,9 @@ func (in *input) proxyCaptured(v *agentpath.View) []capture {
 // reject route, and the agent's connection there failed. The packets
 // never leave the host, whatever the security groups say.
 func localRouteFinding(in *input) []finding.Finding {
+	if notLinux(in.o) {
+		return nil // Linux facts: their absence on Windows says nothing (diagnose_winhost.go)
+	}
 	var cs []capture
 	var hosts []string
 	for i := range in.views {
