@@ -9,6 +9,10 @@
 // or device planted at a well-known path can neither block the probe, nor
 // feed it endless data, nor be opened on the machine running the probe (a
 // watchdog, a tape, a terminal).
+//
+// On Windows only the live system is read (open_windows.go): a regular
+// file is Lstat-ed before it is opened and must be the same file once
+// open, and every read under another root fails with ErrRescueUnsupported.
 package rootfs
 
 import (
@@ -78,7 +82,7 @@ type FS struct {
 
 // IsLive reports whether the root is the running machine's own "/", so that
 // live state (/proc, commands) belongs to the same host as the files.
-// On Windows a root of "/" or "\\" is the live system too.
+// On Windows a root of "/" or `\` is the live system too.
 func (f FS) IsLive() bool {
 	return f.Root == "" || isLiveRoot(f.Root)
 }
