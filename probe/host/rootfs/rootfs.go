@@ -39,6 +39,10 @@ const maxSymlinkHops = 40
 // a FIFO, socket, device or directory instead.
 var ErrNotRegular = errors.New("not a regular file")
 
+// ErrRescueUnsupported is returned on Windows for every read under a root
+// other than the live system's (rescue reads a Linux volume on Linux).
+var ErrRescueUnsupported = errors.New("reading a volume under a root directory (--root) is not supported on Windows; run the Linux build of ssm-probe to read a Linux volume, and run ssm-probe.exe on the Windows instance itself")
+
 // ErrTooManyLinks is returned when resolving a path follows more than
 // maxSymlinkHops symbolic links (ELOOP).
 var ErrTooManyLinks = errors.New("too many levels of symbolic links")
