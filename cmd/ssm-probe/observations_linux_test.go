@@ -3,7 +3,9 @@
 package main
 
 import (
+	"encoding/json"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -60,4 +62,40 @@ func TestSavedObservationsReplay(t *testing.T) {
 	if !reflect.DeepEqual(a, b) {
 		t.Errorf("saving the replay changed the observations:\n%v\n%v", a, b)
 	}
+}
+
+func parseReport(t *testing.T, out string) reportParts {
+	t.Helper()
+	var r reportParts
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
+	}
+	return r
+}
+
+func jsonValue(t *testing.T, raw json.RawMessage) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func readJSON(t *testing.T, path string) any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jsonValue(t, b)
+}
+
+// reportParts is what a replay must reproduce: the verdict, the context,
+// the findings and the checks of the JSON report.
+type reportParts struct {
+	Status   string          `json:"status"`
+	Context  json.RawMessage `json:"context"`
+	Findings json.RawMessage `json:"findings"`
+	Checks   json.RawMessage `json:"checks"`
 }

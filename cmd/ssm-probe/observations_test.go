@@ -14,42 +14,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/obs"
 )
 
-// reportParts is what a replay must reproduce: the verdict, the context,
-// the findings and the checks of the JSON report.
-type reportParts struct {
-	Status   string          `json:"status"`
-	Context  json.RawMessage `json:"context"`
-	Findings json.RawMessage `json:"findings"`
-	Checks   json.RawMessage `json:"checks"`
-}
-
-func parseReport(t *testing.T, out string) reportParts {
-	t.Helper()
-	var r reportParts
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("report is not JSON: %v\n%s", err, out)
-	}
-	return r
-}
-
-func jsonValue(t *testing.T, raw json.RawMessage) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func readJSON(t *testing.T, path string) any {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return jsonValue(t, b)
-}
-
 // writeObservations saves o as an observations file and returns its path.
 func writeObservations(t *testing.T, o *obs.Observations) string {
 	t.Helper()
