@@ -84,7 +84,7 @@ test-windows:
 	  if [ -n "$$why" ]; then echo "test-windows: SKIPPED $$p (not run under wine): $$why"; else run+=("$$p"); fi; \
 	done; \
 	echo "test-windows: under wine: $${run[*]}"; \
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -count=1 -v -timeout 300s \
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test -count=1 -v -timeout 180s \
 	  -overlay $(WINE_OVERLAY) -exec "$(CURDIR)/.ci/wine-exec" "$${run[@]}" 2>&1 \
 	  | tee $(BIN)/wine/test.log | awk '$(WINE_TEST_FILTER)'
 

@@ -53,9 +53,11 @@ func cmdLogs(args []string, stdout, stderr io.Writer) int {
 	if since < 0 || f.deadline <= 0 {
 		return usageErr(stderr, fs, "--since must not be negative and --deadline must be positive")
 	}
-	if err := rootSupported(f.root); err != nil {
+	root, err := checkRoot(f.root)
+	if err != nil {
 		return usageErr(stderr, fs, "%v", err)
 	}
+	f.root = root
 	log, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		return usageErr(stderr, fs, "%v", err)

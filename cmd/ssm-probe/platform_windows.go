@@ -8,13 +8,15 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/host/rootfs"
 )
 
-// rootSupported refuses --root on Windows: ssm-probe.exe reads only the
-// Windows instance it runs on (package rootfs reads no volume there).
-func rootSupported(root string) error {
+// checkRoot refuses --root on Windows: ssm-probe.exe reads only the
+// Windows instance it runs on (package rootfs reads no volume there). A
+// root naming the live system ("/", "\\", "") is returned as "/", so the
+// run is a live one.
+func checkRoot(root string) (string, error) {
 	if (rootfs.FS{Root: root}).IsLive() {
-		return nil
+		return "/", nil
 	}
-	return fmt.Errorf("--root %s: reading a mounted volume is not supported on Windows; ssm-probe.exe reads the Windows instance it runs on. To read a Linux instance's volume, attach it to a Linux instance and run the Linux ssm-probe there", root)
+	return "", fmt.Errorf("--root %s: reading a mounted volume is not supported on Windows; ssm-probe.exe reads the Windows instance it runs on. To read a Linux instance's volume, attach it to a Linux instance and run the Linux ssm-probe there", root)
 }
 
 // elevationNote says, when the probe runs without an elevated token, that

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/windows"
 )
 
 // TestRootRefusedOnWindows: run and logs refuse --root with a volume on
@@ -24,9 +26,23 @@ func TestRootRefusedOnWindows(t *testing.T) {
 			t.Errorf("stdout not empty: %s", out.String())
 		}
 	}
-	for _, root := range []string{"/", "", `\`} {
-		if err := rootSupported(root); err != nil {
-			t.Errorf("rootSupported(%q) = %v", root, err)
+	for _, root := range []string{"/", "", `\`, "//"} {
+		if got, err := checkRoot(root); got != "/" || err != nil {
+			t.Errorf("checkRoot(%q) = %q, %v, want the live root /", root, got, err)
 		}
 	}
+}
+
+// TestElevationNote: the note is empty exactly when the token is elevated,
+// and otherwise tells how to run elevated.
+func TestElevationNote(t *testing.T) {
+	note := elevationNote()
+	elevated := windows.GetCurrentProcessToken().IsElevated()
+	if (note == "") != elevated {
+		t.Errorf("elevated %v, note %q", elevated, note)
+	}
+	if !elevated && !strings.Contains(note, "elevated PowerShell") {
+		t.Errorf("the note does not say how to run elevated: %q", note)
+	}
+	t.Logf("elevated: %v", elevated)
 }

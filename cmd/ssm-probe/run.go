@@ -131,9 +131,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if f.timeout <= 0 || f.deadline <= 0 {
 		return usageErr(stderr, fs, "--timeout and --deadline must be positive")
 	}
-	if err := rootSupported(f.root); err != nil {
+	root, err := checkRoot(f.root)
+	if err != nil {
 		return usageErr(stderr, fs, "%v", err)
 	}
+	f.root = root
 	log, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		return usageErr(stderr, fs, "%v", err)

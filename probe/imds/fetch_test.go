@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
+	"github.com/ssm-probe/ssm-probe/internal/wine"
 	"github.com/ssm-probe/ssm-probe/probe/imds/imdstest"
 )
 
@@ -127,6 +128,9 @@ func TestFetchModes(t *testing.T) {
 		}
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
+			if mode == imdstest.HugeBody {
+				wine.Skip(t, wine.PendingWrite)
+			}
 			id := fetchFake(t, imdstest.DefaultConfig(mode))
 			if got := summarise(id); !reflect.DeepEqual(got, want) {
 				t.Errorf("mode %s:\n got  %+v\n want %+v", mode, got, want)
@@ -380,6 +384,9 @@ func TestFetchNeverLeaksSecrets(t *testing.T) {
 	for _, mode := range imdstest.AllModes() {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
+			if mode == imdstest.HugeBody {
+				wine.Skip(t, wine.PendingWrite)
+			}
 			id := fetchFake(t, imdstest.DefaultConfig(mode))
 			b, err := json.Marshal(id)
 			if err != nil {

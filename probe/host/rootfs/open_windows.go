@@ -21,10 +21,6 @@ const (
 	readFlags = os.O_RDONLY
 )
 
-// ErrRescueUnsupported is returned on Windows for every read under a root
-// other than the live system's.
-var ErrRescueUnsupported = errors.New("reading a volume under a root directory (--root) is not supported on Windows; run the Linux build of ssm-probe to read a Linux volume, and run ssm-probe.exe on the Windows instance itself")
-
 // isLiveRoot reports whether root, not empty, names the live system: "/",
 // "\" and their repetitions (filepath.Clean("/") is `\` on Windows).
 func isLiveRoot(root string) bool { return strings.Trim(root, `/\`) == "" }

@@ -9,6 +9,10 @@
 // or device planted at a well-known path can neither block the probe, nor
 // feed it endless data, nor be opened on the machine running the probe (a
 // watchdog, a tape, a terminal).
+//
+// On Windows only the live system is read (open_windows.go): a regular
+// file is Lstat-ed before it is opened and must be the same file once
+// open, and every read under another root fails with ErrRescueUnsupported.
 package rootfs
 
 import (
@@ -34,6 +38,10 @@ const maxSymlinkHops = 40
 // ErrNotRegular is returned when a path that should name a regular file names
 // a FIFO, socket, device or directory instead.
 var ErrNotRegular = errors.New("not a regular file")
+
+// ErrRescueUnsupported is returned on Windows for every read under a root
+// other than the live system's (rescue reads a Linux volume on Linux).
+var ErrRescueUnsupported = errors.New("reading a volume under a root directory (--root) is not supported on Windows; run the Linux build of ssm-probe to read a Linux volume, and run ssm-probe.exe on the Windows instance itself")
 
 // ErrTooManyLinks is returned when resolving a path follows more than
 // maxSymlinkHops symbolic links (ELOOP).
@@ -78,7 +86,7 @@ type FS struct {
 
 // IsLive reports whether the root is the running machine's own "/", so that
 // live state (/proc, commands) belongs to the same host as the files.
-// On Windows a root of "/" or "\\" is the live system too.
+// On Windows a root of "/" or `\` is the live system too.
 func (f FS) IsLive() bool {
 	return f.Root == "" || isLiveRoot(f.Root)
 }
