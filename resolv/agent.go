@@ -110,12 +110,8 @@ func AgentLookup(ctx context.Context, name string, conf *Conf, hosts *Hosts, nss
 	}
 	order := nss.GoOrder()
 	res := AgentAnswer{Name: name, Order: order}
-	if name == "" {
-		res.Class, res.Detail = errclass.Malformed, "empty name"
-		return res
-	}
-	if _, ok := dns.IsDomainName(name); !ok {
-		res.Class, res.Detail = errclass.Malformed, fmt.Sprintf("%q is not a valid domain name", name)
+	if res.Detail = invalidName(name); res.Detail != "" {
+		res.Class = errclass.Malformed
 		return res
 	}
 	fromHosts := func() bool {
@@ -142,6 +138,18 @@ func AgentLookup(ctx context.Context, name string, conf *Conf, hosts *Hosts, nss
 		fromHosts()
 	}
 	return res
+}
+
+// invalidName says why name cannot be looked up (empty, or not a domain
+// name), or "" when it can.
+func invalidName(name string) string {
+	if name == "" {
+		return "empty name"
+	}
+	if _, ok := dns.IsDomainName(name); !ok {
+		return fmt.Sprintf("%q is not a valid domain name", name)
+	}
+	return ""
 }
 
 // NameList returns the names Go's resolver tries for name, in order

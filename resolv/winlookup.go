@@ -283,12 +283,8 @@ func (c *WinClient) lists(fqdn string) ([]winList, *NRPTRule, string) {
 // in AgentAnswer.Class.
 func WinLookup(ctx context.Context, name string, c *WinClient, opt AgentOptions) AgentAnswer {
 	res := AgentAnswer{Name: name, Order: OrderWindows}
-	if name == "" {
-		res.Class, res.Detail = errclass.Malformed, "empty name"
-		return res
-	}
-	if _, ok := dns.IsDomainName(name); !ok {
-		res.Class, res.Detail = errclass.Malformed, fmt.Sprintf("%q is not a valid domain name", name)
+	if res.Detail = invalidName(name); res.Detail != "" {
+		res.Class = errclass.Malformed
 		return res
 	}
 	if c != nil && c.Hosts != nil {

@@ -105,20 +105,7 @@ func reopenRegular(ph *os.File, again func() (*os.File, error)) (*os.File, fs.Fi
 	if err != nil {
 		return nil, nil, err
 	}
-	now, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, nil, err
-	}
-	if !now.Mode().IsRegular() {
-		fh.Close()
-		return nil, nil, notRegular(ph.Name(), now)
-	}
-	if !os.SameFile(fi, now) {
-		fh.Close()
-		return nil, nil, &fs.PathError{Op: "open", Path: ph.Name(), Err: errors.New("the file was replaced while it was being opened")}
-	}
-	return fh, now, nil
+	return stillSame(fh, fi, ph.Name())
 }
 
 // ignoringEINTR retries an open interrupted by a signal, as os.OpenFile does.

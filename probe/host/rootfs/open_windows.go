@@ -1,7 +1,6 @@
 package rootfs
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -77,20 +76,7 @@ func openRegular(p string) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	now, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, nil, err
-	}
-	if !now.Mode().IsRegular() {
-		fh.Close()
-		return nil, nil, notRegular(p, now)
-	}
-	if !os.SameFile(fi, now) {
-		fh.Close()
-		return nil, nil, &fs.PathError{Op: "open", Path: p, Err: errors.New("the file was replaced while it was being opened")}
-	}
-	return fh, now, nil
+	return stillSame(fh, fi, p)
 }
 
 // The reads under a root: unreachable past rescueSupported, refused again

@@ -329,6 +329,26 @@ func (f FS) open(p string) (*os.File, fs.FileInfo, error) {
 // regular file is opened, and the opened handle must be that same file.
 func OpenRegular(p string) (*os.File, fs.FileInfo, error) { return openRegular(p) }
 
+// stillSame checks fh, opened by path after fi was seen there, to be the
+// same regular file, and returns it with its mode; it is closed when not
+// (the file was replaced between the two looks).
+func stillSame(fh *os.File, fi fs.FileInfo, name string) (*os.File, fs.FileInfo, error) {
+	now, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, nil, err
+	}
+	if !now.Mode().IsRegular() {
+		fh.Close()
+		return nil, nil, notRegular(name, now)
+	}
+	if !os.SameFile(fi, now) {
+		fh.Close()
+		return nil, nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("the file was replaced while it was being opened")}
+	}
+	return fh, now, nil
+}
+
 // notRegular is the error for the descriptor fh whose mode is fi.
 func notRegular(name string, fi fs.FileInfo) error {
 	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (mode %s)", ErrNotRegular, fi.Mode().Type())}
