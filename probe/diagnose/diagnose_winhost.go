@@ -120,39 +120,6 @@ func winAdaptersOf(w *resolv.WinClient, servers []netip.Addr) []resolv.WinAdapte
 	return out
 }
 
-// nrptFor returns the NRPT rule that takes name, if one does: the longest
-// namespace that matches (a suffix ".example.com", the FQDN itself, or ".");
-// when any rule comes from Group Policy, the local rules do not count.
-func nrptFor(w *resolv.WinClient, name string) (resolv.NRPTRule, bool) {
-	if w == nil {
-		return resolv.NRPTRule{}, false
-	}
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	policy := slices.ContainsFunc(w.NRPT, func(r resolv.NRPTRule) bool { return r.Source == resolv.NRPTPolicy })
-	best, bestLen, found := resolv.NRPTRule{}, -1, false
-	for _, r := range w.NRPT {
-		if policy && r.Source != resolv.NRPTPolicy {
-			continue
-		}
-		for _, ns := range r.Namespaces {
-			n := strings.ToLower(strings.TrimSuffix(ns, "."))
-			ok := false
-			switch {
-			case ns == ".":
-				ok, n = true, ""
-			case strings.HasPrefix(n, "."):
-				ok = strings.HasSuffix(name, n)
-			default:
-				ok = name == n
-			}
-			if ok && len(n) > bestLen {
-				best, bestLen, found = r, len(n), true
-			}
-		}
-	}
-	return best, found
-}
-
 // nrptBypass reports, on a Windows host, whether an NRPT rule sends v's
 // name to servers that are not the VPC resolver, the agent's lookup went to
 // one of them and got no address inside the VPC, while AmazonProvidedDNS
@@ -164,8 +131,8 @@ func (in *input) nrptBypass(v *agentpath.View) (resolv.NRPTRule, bool) {
 		return resolv.NRPTRule{}, false
 	}
 	server := v.Agent.Answer.Server.Addr()
-	r, ok := nrptFor(o.Resolv.Windows, v.Endpoint.Host)
-	if !ok || !slices.Contains(r.Servers, server) || slices.Contains(p.VPC, server) {
+	r := o.Resolv.Windows.Rule(v.Endpoint.Host)
+	if r == nil || !slices.Contains(r.Servers, server) || slices.Contains(p.VPC, server) {
 		return resolv.NRPTRule{}, false
 	}
 	vpcAddrs, vpcBy := v.VPCAnswer()
@@ -173,7 +140,7 @@ func (in *input) nrptBypass(v *agentpath.View) (resolv.NRPTRule, bool) {
 		return resolv.NRPTRule{}, false
 	}
 	addrs, _ := v.AgentAddrs()
-	return r, !anyInVPC(p, addrs)
+	return *r, !anyInVPC(p, addrs)
 }
 
 // nrptBypassEvidence says what the NRPT rule's server answered the agent,
@@ -217,9 +184,8 @@ func winBypass(in *input, hosts []string) (summary string, ev []string, fill fin
 	// whatever the adapters say.
 	var rule *resolv.NRPTRule
 	if len(hosts) > 0 {
-		if r, ok := nrptFor(w, hosts[0]); ok && len(r.Servers) > 0 {
-			rule = &r
-			servers = r.Servers
+		if r := w.Rule(hosts[0]); r != nil && len(r.Servers) > 0 {
+			rule, servers = r, r.Servers
 		}
 	}
 	var adapters []resolv.WinAdapter
