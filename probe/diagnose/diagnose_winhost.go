@@ -306,22 +306,19 @@ func staleIMDSRoutes(o *obs.Observations) []staleRoute {
 		return false
 	}
 	var out []staleRoute
-	seen := map[string]bool{}
+	at := map[[2]netip.Addr]int{} // a route seen in the table and stored as persistent is one route
 	add := func(r staleRoute) {
-		k := r.dst.String() + " " + r.gateway.String()
-		if seen[k] {
-			for i := range out {
-				if out[i].dst == r.dst && out[i].gateway == r.gateway {
-					out[i].persistent = out[i].persistent || r.persistent
-					if out[i].iface == "" {
-						out[i].iface = r.iface
-					}
-				}
-			}
+		k := [2]netip.Addr{r.dst.Addr(), r.gateway}
+		i, seen := at[k]
+		if !seen {
+			at[k] = len(out)
+			out = append(out, r)
 			return
 		}
-		seen[k] = true
-		out = append(out, r)
+		out[i].persistent = out[i].persistent || r.persistent
+		if out[i].iface == "" {
+			out[i].iface = r.iface
+		}
 	}
 	var table []routes.Route
 	if o.Routes != nil {
@@ -391,7 +388,7 @@ func imdsStaleRoute(in *input) []finding.Finding {
 	}
 	ev = append(ev, fmt.Sprintf("adapter %q is on %s, gateway %s: %s is on no subnet of this host's adapters", a.Name, orUnknown(subnet), orUnknown(gw), hit.gateway))
 	ev = append(ev, fmt.Sprintf("IMDS at %s: %s", imdsAddr(o.IMDS), o.IMDS.Failure))
-	summary := fmt.Sprintf("The route to the instance metadata service, %s via %s, points at a gateway outside this instance's subnet (%s on adapter %q, whose gateway is %s), so IMDS times out and the agent gets no region, identity or credentials. Such a route is left by an image made in another subnet.",
+	summary := fmt.Sprintf("The route to the instance metadata service, %s via %s, points at a gateway outside this instance's subnet (%s on adapter %q, whose gateway is %s), so IMDS times out and the agent gets no region, identity or credentials. A route like this is usually left from another subnet (an image made there, or a route added by hand).",
 		hit.dst, hit.gateway, orUnknown(subnet), a.Name, orUnknown(gw))
 	f := in.cat.New(IMDSStaleRoute, summary, ev, finding.Fill{"DST": hit.dst.String(), "DST_ADDR": hit.dst.Addr().String(),
 		"persistent": hit.persistent, "ADAPTER": a.Name, "GATEWAY": gw})
