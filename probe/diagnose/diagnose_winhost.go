@@ -7,6 +7,7 @@ package diagnose
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -501,8 +502,7 @@ func proxyUserOnly(in *input) []finding.Finding {
 		fmt.Sprintf("user %s's Internet settings set the proxy %s", user.SID, what),
 		"the AmazonSSMAgent service's Environment, LocalSystem's Internet settings and WinHTTP set none (the agent reads those three, in that order)"}, e.lines...)
 	summary := fmt.Sprintf("A proxy (%s) is set only in the Internet settings of user %s. The agent runs as LocalSystem and reads its proxy from its service's Environment, LocalSystem's Internet settings and WinHTTP, which set none, so it goes direct, and the endpoints time out there.", what, user.SID)
-	server := proxyHostPort(user.Setting.Server)
-	return in.found(NetProxyUserOnly, summary, e, finding.Fill{"PROXY": proxyURL(server), "PROXY_HOSTPORT": server})
+	return in.found(NetProxyUserOnly, summary, e, userProxyFill(user.Setting.Server))
 }
 
 // timedOut reports whether every address host's agent path tried timed out at TCP.
@@ -524,41 +524,20 @@ func setsProxy(s *winhost.ProxySetting) bool {
 	return s != nil && (s.Server != "" || s.AutoConfigURL != "" || s.AutoDetect)
 }
 
-// proxyHostPort reduces an Internet settings ProxyServer value
-// ("host:port", "http=host:port;https=host:port", a URL) to the host and
-// port the HTTPS traffic takes, or "" when none.
-func proxyHostPort(v string) string {
-	if v == "" {
-		return ""
+// userProxyFill fills the fix's proxy from a user's proxy server list,
+// read the way the agent reads such a list (winhost.ParseAgentProxyList):
+// its HTTPS proxy, else its HTTP one, as scheme://host:port (never user
+// information) and as host:port.
+func userProxyFill(list string) finding.Fill {
+	https, http := winhost.ParseAgentProxyList(list)
+	if https == "" {
+		https = http
 	}
-	pick := v
-	if strings.Contains(v, "=") {
-		pick = ""
-		for _, part := range strings.Split(v, ";") {
-			k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if !ok {
-				continue
-			}
-			if strings.EqualFold(k, "https") {
-				pick = val
-				break
-			}
-			if strings.EqualFold(k, "http") && pick == "" {
-				pick = val
-			}
-		}
+	u, err := url.Parse(https)
+	if https == "" || err != nil || u.Host == "" {
+		return finding.Fill{"PROXY": "", "PROXY_HOSTPORT": ""}
 	}
-	if _, rest, ok := strings.Cut(pick, "://"); ok {
-		pick = rest
-	}
-	return strings.TrimSuffix(pick, "/")
-}
-
-func proxyURL(hostport string) string {
-	if hostport == "" {
-		return ""
-	}
-	return "http://" + hostport
+	return finding.Fill{"PROXY": u.Scheme + "://" + u.Host, "PROXY_HOSTPORT": u.Host}
 }
 
 // imageIncomplete is host.image-state-incomplete: the sysprep ImageState is

@@ -387,3 +387,22 @@ func TestWindowsFixturesSayNoLinux(t *testing.T) {
 		t.Fatal("no Windows fixture")
 	}
 }
+
+// TestUserProxyFill: the fix names the proxy a user's list gives HTTPS
+// traffic, read as the agent reads a list, never its user information.
+func TestUserProxyFill(t *testing.T) {
+	for _, c := range []struct{ list, proxy, hostport string }{
+		{"proxy.corp.example.com:3128", "http://proxy.corp.example.com:3128", "proxy.corp.example.com:3128"},
+		{"http=h.example.com:80;https=s.example.com:8443", "http://s.example.com:8443", "s.example.com:8443"},
+		{"http=h.example.com:80", "http://h.example.com:80", "h.example.com:80"},
+		{"https=REDACTED@s.example.com:8443", "http://s.example.com:8443", "s.example.com:8443"},
+		{"ftp=f.example.com:21", "", ""}, // near miss: no HTTP or HTTPS proxy
+		{"<local>", "", ""},
+		{"", "", ""},
+	} {
+		f := userProxyFill(c.list)
+		if f["PROXY"] != c.proxy || f["PROXY_HOSTPORT"] != c.hostport {
+			t.Errorf("%q: got %v, want %q and %q", c.list, f, c.proxy, c.hostport)
+		}
+	}
+}
