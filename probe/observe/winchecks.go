@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/agent"
@@ -34,13 +35,31 @@ const KindService = "service"
 // IMDS as on Linux. The Linux-only checks (users, inotify, /proc routes)
 // are not listed.
 func windowsFactChecks(cfg *Config) []Check {
-	cs := []Check{winResolvCheck(cfg), winAgentCheck(cfg), winHostCheck(cfg)}
+	w := newWinRead(cfg)
+	cs := []Check{winResolvCheck(cfg, w), winAgentCheck(cfg, w), winHostCheck(cfg, w)}
 	if cfg.Live {
 		cs = append(cs, imdsCheck(cfg))
 	} else {
 		cs = append(cs, skipped(obs.CheckIMDS, cfg.IMDSEndpoint, offlineReason))
 	}
 	return cs
+}
+
+// winRead reads the Windows host's facts (winhost.Read) once per run, for
+// the three checks that each report a part of them: the DNS client, the
+// agent (its service and proxy) and the rest of the host. The first check
+// to ask reads; the others wait for that read, which is bounded.
+type winRead struct {
+	cfg  *Config
+	once sync.Once
+	f    *winhost.Facts
+}
+
+func newWinRead(cfg *Config) *winRead { return &winRead{cfg: cfg} }
+
+func (w *winRead) facts(ctx context.Context) *winhost.Facts {
+	w.once.Do(func() { w.f = winhost.Read(ctx, w.cfg.Windows, winhost.Options{Location: w.cfg.Location}) })
+	return w.f
 }
 
 // winProgramFiles and winProgramData are the host's folders, with the
@@ -60,15 +79,14 @@ func windowsLogDir(src winhost.Source) string { return winProgramData(src) + win
 // winhost): the adapters' servers in the client's order, the NRPT, the
 // suffixes and the hosts file. It is required, as resolv.conf is on Linux:
 // without it no system resolver is known.
-func winResolvCheck(cfg *Config) Check {
-	src := cfg.Windows
+func winResolvCheck(cfg *Config, w *winRead) Check {
 	return Check{
 		Name:     obs.CheckResolvConf,
 		Target:   "Windows DNS client",
 		Required: true,
 		Run: func(ctx context.Context) Outcome {
-			ads, err := src.Adapters()
-			c := winhost.ReadDNS(src, ads, err)
+			h := w.facts(ctx)
+			c, err := h.DNS, h.AdaptersError()
 			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Resolv: &obs.ResolvFacts{Windows: c, Hosts: c.Hosts}}}
 			switch {
 			case err != nil:
@@ -101,14 +119,13 @@ func winClass(err error) errclass.Class {
 // service's state), its proxy (winhost's effective proxy, in the agent's
 // order) and its configuration overrides (amazon-ssm-agent.json, with the
 // Linux parser). Its status follows the Linux check's rules.
-func winAgentCheck(cfg *Config) Check {
-	src := cfg.Windows
+func winAgentCheck(cfg *Config, w *winRead) Check {
 	return Check{
 		Name:     obs.CheckAgent,
 		Target:   winhost.ServiceName,
 		Required: true,
 		Run: func(ctx context.Context) Outcome {
-			f := winAgentFacts(ctx, cfg, src)
+			f := winAgentFacts(ctx, cfg, w.facts(ctx))
 			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Agent: f}}
 			unread := obs.Unreadable(f.Problems)
 			switch {
@@ -127,12 +144,13 @@ func winAgentCheck(cfg *Config) Check {
 	}
 }
 
-// winAgentFacts reads the Windows agent's facts through src.
-func winAgentFacts(ctx context.Context, cfg *Config, src winhost.Source) *agent.Facts {
+// winAgentFacts reads the Windows agent's facts through cfg.Windows, with
+// its service and proxy from the host's facts h.
+func winAgentFacts(ctx context.Context, cfg *Config, h *winhost.Facts) *agent.Facts {
+	src := cfg.Windows
 	dir := winProgramFiles(src) + winAgentDir
 	f := &agent.Facts{Root: cfg.Root}
-	svc, problems := winhost.ReadService(src, winhost.ServiceName)
-	f.Notes = append(f.Notes, problems...)
+	svc := h.Service
 	f.RunningChecked, f.RunningReason = svc.Checked, svc.Reason
 	f.Running = svc.Exists && svc.State == "running"
 	if svc.Exists {
@@ -174,8 +192,7 @@ func winAgentFacts(ctx context.Context, cfg *Config, src winhost.Source) *agent.
 		}
 	}
 
-	p, pp := winhost.ReadProxy(src)
-	f.Notes = append(f.Notes, pp...)
+	p := h.Proxy
 	f.ProxyChecked, f.ProxyReason, f.Proxy = p.Checked, p.Reason, p.AgentEnv()
 
 	conf := dir + `\` + winAgentConfig
@@ -211,13 +228,13 @@ func serviceBinary(cmd string) string {
 // (package winhost): its routes (also Observations.Routes), persistent
 // routes, the agent's service, the proxies, the time service and the
 // image state. What could not be read makes it warn; it is not required.
-func winHostCheck(cfg *Config) Check {
+func winHostCheck(cfg *Config, wr *winRead) Check {
 	src := cfg.Windows
 	return Check{
 		Name:   obs.CheckHost,
 		Target: "Windows host",
 		Run: func(ctx context.Context) Outcome {
-			w := winhost.Read(ctx, src, winhost.Options{Location: cfg.Location})
+			w := wr.facts(ctx)
 			// The EC2 identity from the registry's SMBIOS strings, in the
 			// host facts the Linux check fills from DMI.
 			hf := &host.Facts{Root: cfg.Root, EC2: winhost.ReadEC2(src)}

@@ -33,7 +33,7 @@ func TestWindowsCheckOutcomes(t *testing.T) {
 	cases := []struct {
 		name, host string
 		edit       func(*winhost.Recorded)
-		check      func(*Config) Check
+		check      func(*Config, *winRead) Check
 		status     obs.Status
 		class      errclass.Class
 		reason     string
@@ -56,7 +56,7 @@ func TestWindowsCheckOutcomes(t *testing.T) {
 			}
 			cfg := Defaults()
 			cfg.Windows, cfg.Live = r, false // no -version: the recorded hosts hold none
-			out := c.check(&cfg).Run(context.Background())
+			out := c.check(&cfg, newWinRead(&cfg)).Run(context.Background())
 			if out.Status != c.status || out.Class != c.class || out.Reason != c.reason {
 				t.Errorf("%s %s %q, want %s %s %q", out.Status, out.Class, out.Reason, c.status, c.class, c.reason)
 			}

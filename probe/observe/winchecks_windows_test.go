@@ -22,11 +22,12 @@ func TestWindowsChecksOnThisHost(t *testing.T) {
 	if _, err := cfg.Windows.Service(winhost.ServiceName); err == nil {
 		t.Skipf("%s is installed on this machine", winhost.ServiceName)
 	}
-	out := winAgentCheck(&cfg).Run(context.Background())
+	read := newWinRead(&cfg)
+	out := winAgentCheck(&cfg, read).Run(context.Background())
 	if out.Status != obs.StatusFail || out.Reason != "not installed" || out.seen.Agent == nil || !out.seen.Agent.RunningChecked {
 		t.Errorf("agent: %s %q %+v", out.Status, out.Reason, out.seen.Agent)
 	}
-	out = winHostCheck(&cfg).Run(context.Background())
+	out = winHostCheck(&cfg, read).Run(context.Background())
 	w := out.seen.Windows
 	if w == nil || out.seen.Routes != w.Routes || out.seen.Host == nil || w.Service == nil || w.Service.Exists {
 		t.Fatalf("host: %+v", out.seen)
@@ -35,7 +36,7 @@ func TestWindowsChecksOnThisHost(t *testing.T) {
 		t.Error("a warn without a reason")
 	}
 	t.Logf("host: %s %s; EC2 %s", out.Status, out.Reason, out.seen.Host.EC2.Verdict)
-	out = winResolvCheck(&cfg).Run(context.Background())
+	out = winResolvCheck(&cfg, read).Run(context.Background())
 	c := out.seen.Resolv.Windows
 	if c == nil || out.seen.Resolv.Hosts != c.Hosts || !strings.HasSuffix(strings.ToLower(c.Hosts.Path), `\system32\drivers\etc\hosts`) {
 		t.Fatalf("resolv: %+v", out.seen.Resolv)

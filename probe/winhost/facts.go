@@ -25,6 +25,8 @@ type Facts struct {
 	Clock            *Clock            `json:"clock,omitempty"`
 	Image            *Image            `json:"image,omitempty"`
 	Problems         []string          `json:"problems,omitempty"` // what could not be read, and why
+
+	adErr error // why the adapters could not be read (AdaptersError)
 }
 
 // PersistentRoute is one route stored to survive a reboot (route -p,

@@ -16,7 +16,7 @@ type Options struct {
 func Read(ctx context.Context, src Source, opt Options) *Facts {
 	f := &Facts{}
 	ads, adErr := src.Adapters()
-	f.DNS = ReadDNS(src, ads, adErr)
+	f.DNS, f.adErr = ReadDNS(src, ads, adErr), adErr
 	f.Routes = ReadRoutes(src, ads, adErr)
 	var p []string
 	f.PersistentRoutes, p = ReadPersistentRoutes(src)
@@ -30,3 +30,8 @@ func Read(ctx context.Context, src Source, opt Options) *Facts {
 	f.Image = ReadImage(src)
 	return f
 }
+
+// AdaptersError is why the adapters could not be read (GetAdaptersAddresses),
+// or nil: the DNS client is then not known at all. A saved observation does
+// not keep it.
+func (f *Facts) AdaptersError() error { return f.adErr }
