@@ -3,6 +3,9 @@ package obs
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/ssm-probe/ssm-probe/probe/routes"
+	"github.com/ssm-probe/ssm-probe/probe/winhost"
 )
 
 // MaxAddrsPerHost caps the addresses tried for one endpoint name, over all
@@ -58,6 +61,43 @@ func (o *Observations) CheckBounds() error {
 				return fmt.Errorf("the %s hold more than %d records for %s; a run makes at most %d", l.what, max, h, max)
 			}
 			count[h]++
+		}
+	}
+	return o.listBounds()
+}
+
+// listBounds reports the first list of the host's facts that is longer
+// than its reader keeps: the routes, and a Windows host's adapters, NRPT
+// rules and their lists, persistent routes and users' proxies.
+func (o *Observations) listBounds() error {
+	type list struct {
+		what   string
+		n, max int
+	}
+	var ls []list
+	if o.Routes != nil {
+		ls = append(ls, list{"routes", len(o.Routes.Routes), routes.MaxRoutes})
+	}
+	if o.Resolv != nil && o.Resolv.Windows != nil {
+		w := o.Resolv.Windows
+		ls = append(ls, list{"adapters", len(w.Adapters), winhost.MaxAdapters}, list{"NRPT rules", len(w.NRPT), 2 * winhost.MaxNRPTRules})
+		for _, a := range w.Adapters {
+			ls = append(ls, list{"DNS servers of an adapter", len(a.DNSServers), winhost.MaxListItems},
+				list{"addresses of an adapter", len(a.Addrs), winhost.MaxListItems}, list{"gateways of an adapter", len(a.Gateways), winhost.MaxListItems})
+		}
+		for _, r := range w.NRPT {
+			ls = append(ls, list{"namespaces of an NRPT rule", len(r.Namespaces), winhost.MaxListItems}, list{"servers of an NRPT rule", len(r.Servers), winhost.MaxListItems})
+		}
+	}
+	if w := o.Windows; w != nil {
+		ls = append(ls, list{"persistent routes", len(w.PersistentRoutes), winhost.MaxPersistentRoutes})
+		if w.Proxy != nil {
+			ls = append(ls, list{"users' proxies", len(w.Proxy.Users), winhost.MaxUserHives})
+		}
+	}
+	for _, l := range ls {
+		if l.n > l.max {
+			return fmt.Errorf("the %s number %d; a run keeps at most %d", l.what, l.n, l.max)
 		}
 	}
 	return nil

@@ -8,6 +8,9 @@ import (
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/internal/probetest"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
+	"github.com/ssm-probe/ssm-probe/probe/routes"
+	"github.com/ssm-probe/ssm-probe/probe/winhost"
+	"github.com/ssm-probe/ssm-probe/resolv"
 )
 
 // healthy is a world as a run records it: six endpoints, two resolvers,
@@ -18,6 +21,15 @@ func healthy() *obs.Observations {
 		Answer("169.254.169.253", errclass.None, []string{"10.0.1.X"}).
 		Agent("10.0.0.2", errclass.None, []string{"10.0.1.X"}).
 		Net("10.0.1.X", "ok").O
+}
+
+// winServers gives o a Windows DNS client whose one adapter lists n servers.
+func winServers(o *obs.Observations, n int) {
+	a := resolv.WinAdapter{Name: "Ethernet 2", Up: true}
+	for i := range n {
+		a.DNSServers = append(a.DNSServers, netip.AddrFrom4([4]byte{10, 0, 5, byte(i + 1)}))
+	}
+	o.Resolv = &obs.ResolvFacts{Windows: &resolv.WinClient{Adapters: []resolv.WinAdapter{a}}}
 }
 
 // TestCheckBounds: observations a run could have saved pass; each way a
@@ -85,6 +97,18 @@ func TestCheckBounds(t *testing.T) {
 				}
 			}
 		}, ""},
+		{"a Windows adapter's DNS servers at the cap", func(o *obs.Observations) { winServers(o, winhost.MaxListItems) }, ""},
+		{"a Windows adapter with one DNS server too many", func(o *obs.Observations) { winServers(o, winhost.MaxListItems+1) },
+			"the DNS servers of an adapter number 65; a run keeps at most 64"},
+		{"too many Windows adapters", func(o *obs.Observations) {
+			o.Resolv = &obs.ResolvFacts{Windows: &resolv.WinClient{Adapters: make([]resolv.WinAdapter, winhost.MaxAdapters+1)}}
+		}, "the adapters number 257; a run keeps at most 256"},
+		{"too many persistent routes", func(o *obs.Observations) {
+			o.Windows = &winhost.Facts{PersistentRoutes: make([]winhost.PersistentRoute, winhost.MaxPersistentRoutes+1)}
+		}, "the persistent routes number 1025"},
+		{"too many routes", func(o *obs.Observations) {
+			o.Routes = &routes.Facts{Routes: make([]routes.Route, routes.MaxRoutes+1)}
+		}, "the routes number 4097"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := healthy()

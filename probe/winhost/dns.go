@@ -57,10 +57,13 @@ func dnsAdapters(src Source, ads []Adapter, problems *[]string) []resolv.WinAdap
 		if len(a.DNSServers) == 0 || a.Loopback {
 			continue
 		}
+		if len(a.DNSServers) > MaxListItems || len(a.Unicast) > MaxListItems || len(a.Gateways) > MaxListItems {
+			*problems = append(*problems, fmt.Sprintf("adapter %q: more than %d DNS servers, addresses or gateways, only the first %d of each kept", a.Name, MaxListItems, MaxListItems))
+		}
 		w := resolv.WinAdapter{
 			Name: a.Name, Description: a.Description, Index: a.IfIndex, Metric: a.Metric, Up: a.Up,
-			DNSServers: slices.Clone(a.DNSServers), Suffix: a.DNSSuffix, Addrs: slices.Clone(a.Unicast),
-			Gateways: slices.Clone(a.Gateways), DHCP: a.DHCPv4,
+			DNSServers: firstItems(a.DNSServers), Suffix: a.DNSSuffix, Addrs: firstItems(a.Unicast),
+			Gateways: firstItems(a.Gateways), DHCP: a.DHCPv4,
 		}
 		if a.GUID != "" {
 			for _, base := range []string{KeyTcpipParams, KeyTcpip6Params} {
@@ -142,13 +145,31 @@ func parseNRPTRule(name, source string, k *Key) resolv.NRPTRule {
 		r.Problems = append(r.Problems, "Name is "+v.Type+", not REG_MULTI_SZ")
 	}
 	servers := k.Str("GenericDNSServers")
+	var bad []string
+	more := false
 	for _, s := range strings.FieldsFunc(servers, func(c rune) bool { return c == ';' || c == ' ' || c == ',' }) {
 		a, err := netip.ParseAddr(s)
-		if err != nil {
-			r.Problems = append(r.Problems, fmt.Sprintf("GenericDNSServers: %q is not an IP address", s))
-			continue
+		switch {
+		case err != nil:
+			bad = append(bad, s)
+		case len(r.Servers) == MaxListItems:
+			more = true
+		default:
+			r.Servers = append(r.Servers, a)
 		}
-		r.Servers = append(r.Servers, a)
+	}
+	for _, s := range bad[:min(len(bad), 3)] {
+		r.Problems = append(r.Problems, fmt.Sprintf("GenericDNSServers: %q is not an IP address", s))
+	}
+	if len(bad) > 3 {
+		r.Problems = append(r.Problems, fmt.Sprintf("GenericDNSServers: %d more values are not IP addresses", len(bad)-3))
+	}
+	if more {
+		r.Problems = append(r.Problems, fmt.Sprintf("GenericDNSServers: more than %d servers, only the first %d kept", MaxListItems, MaxListItems))
+	}
+	if len(r.Namespaces) > MaxListItems {
+		r.Problems = append(r.Problems, fmt.Sprintf("Name: %d namespaces, only the first %d kept", len(r.Namespaces), MaxListItems))
+		r.Namespaces = r.Namespaces[:MaxListItems]
 	}
 	if opt, ok := k.Num("ConfigOptions"); ok && opt&configGenericDNS == 0 && len(r.Servers) > 0 {
 		r.Problems = append(r.Problems, fmt.Sprintf("ConfigOptions 0x%x does not include the generic DNS server option (0x8): the servers are not used", opt))
@@ -213,3 +234,6 @@ func readHostsFile(src Source, problems *[]string) *resolv.Hosts {
 	}
 	return h
 }
+
+// firstItems copies at most MaxListItems items of s.
+func firstItems[T any](s []T) []T { return slices.Clone(s[:min(len(s), MaxListItems)]) }

@@ -53,6 +53,10 @@ const (
 	MaxHostsBytes   = 1 << 20
 	MaxConfigBytes  = 1 << 20
 	MaxLogTailBytes = 1 << 20
+	// MaxListItems caps the items of one list the readers keep: an
+	// adapter's DNS servers, addresses and gateways, an NRPT rule's
+	// namespaces and servers. Real lists hold a handful.
+	MaxListItems = 64
 	// CommandTimeout bounds w32tm and the agent's -version.
 	CommandTimeout = 5 * time.Second
 )
