@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,11 @@ func TestPromEscape(t *testing.T) {
 // where CI installs it and its absence is a failure.
 func promtoolCheck(t *testing.T, metrics []byte) {
 	t.Helper()
+	if runtime.GOOS == "windows" {
+		// The Windows test binary (make test-windows, under wine) renders
+		// the same metrics as the Linux one, which promtool checks.
+		t.Skip("promtool is Debian's Linux program: the Linux run of this test checks the same metrics with it")
+	}
 	path, err := exec.LookPath("promtool")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
