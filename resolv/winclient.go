@@ -53,6 +53,10 @@ type WinClient struct {
 	AppendToMultiLabel bool         `json:"append_to_multi_label,omitempty"` // suffixes are appended to names with a dot too
 	Hosts              *Hosts       `json:"hosts,omitempty"`                 // %SystemRoot%\System32\drivers\etc\hosts
 	Problems           []string     `json:"problems,omitempty"`              // what could not be read, and why
+	// Unread says why the adapters could not be read (GetAdaptersAddresses
+	// failed): the client's servers are then not known at all, which is
+	// not the same as an empty list.
+	Unread string `json:"unread,omitempty"`
 }
 
 // Servers returns every adapter's DNS servers, once each, in the client's
