@@ -15,7 +15,6 @@ import (
 	"github.com/ssm-probe/ssm-probe/probe/finding"
 	"github.com/ssm-probe/ssm-probe/probe/imds"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
-	"github.com/ssm-probe/ssm-probe/probe/routes"
 	"github.com/ssm-probe/ssm-probe/probe/winhost"
 	"github.com/ssm-probe/ssm-probe/resolv"
 )
@@ -57,8 +56,8 @@ func winhostFamily() family {
 		{ID: IMDSStaleRoute, Severity: finding.SevFail,
 			Title: "A route to the instance metadata service points outside the subnet",
 			Fix: finding.FixLines(
-				"Remove the route: Get-NetRoute -DestinationPrefix {{.DST}} | Remove-NetRoute -Confirm:$false{{if .persistent}}; route delete {{.DST_ADDR}} -p (it is stored as a persistent route and comes back at every start){{end}}",
-				"Add it through the adapter's own gateway: New-NetRoute -DestinationPrefix {{.DST}} -InterfaceAlias \"{{.ADAPTER}}\" -NextHop {{.GATEWAY}}",
+				"Remove the route: Get-NetRoute -DestinationPrefix {{.DST}} | Remove-NetRoute -Confirm:$false{{if .persistent}}; route delete {{.DST_ADDR}} (it is also stored as a persistent route, which comes back at every start; route delete removes the stored route too){{end}}",
+				"{{if .GATEWAY}}Add it through the adapter's own gateway: New-NetRoute -DestinationPrefix {{.DST}} -InterfaceAlias \"{{.ADAPTER}}\" -NextHop {{.GATEWAY}}{{else}}Add it through the gateway of the adapter's subnet (Get-NetIPConfiguration shows it): New-NetRoute -DestinationPrefix {{.DST}} -InterfaceAlias \"ADAPTER\" -NextHop GATEWAY{{end}}",
 				"Then restart the agent so it fetches its credentials again: Restart-Service AmazonSSMAgent"),
 			Docs: []string{finding.DocIMDSOptions}},
 		{ID: AgentServiceDisabled, Severity: finding.SevFail,
@@ -272,39 +271,48 @@ func dnsSource(a resolv.WinAdapter) string {
 var imdsAddrs = []netip.Addr{netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("169.254.169.253")}
 
 // staleRoute is a route to IMDS or the resolver whose next hop lies outside
-// every adapter's on-link prefix.
+// every on-link prefix of the host.
 type staleRoute struct {
 	dst        netip.Prefix
 	gateway    netip.Addr
 	iface      string // "" for a persistent route not in the table
 	persistent bool
+	active     bool // the route the host picks for its address (routes.Facts.Lookup)
 }
 
-// staleIMDSRoutes lists the routes of a Windows host to 169.254.169.254
-// and .253 whose next hop is on no subnet of the host's adapters: left by
-// an image made in another subnet (EC2Launch stores these routes, and a
-// persistent route comes back at every start).
-func staleIMDSRoutes(o *obs.Observations) []staleRoute {
-	w := o.Windows
-	if w == nil || o.Resolv == nil || o.Resolv.Windows == nil {
-		return nil
-	}
-	var onLink []netip.Prefix
-	for _, a := range o.Resolv.Windows.Adapters {
-		for _, p := range a.Addrs {
-			onLink = append(onLink, p.Masked())
+// onLink returns whether the host reaches g without a gateway: an
+// adapter's own prefix holds it, or a route of the table with no gateway
+// (an on-link route: an adapter without DNS servers, such as a second ENI,
+// has one too) does.
+func onLink(o *obs.Observations, g netip.Addr) bool {
+	if o.Resolv != nil && o.Resolv.Windows != nil {
+		for _, a := range o.Resolv.Windows.Adapters {
+			for _, p := range a.Addrs {
+				if p.Masked().Contains(g) {
+					return true
+				}
+			}
 		}
 	}
-	if len(onLink) == 0 {
-		return nil // the subnets are not known: no next hop can be judged
-	}
-	reachable := func(g netip.Addr) bool {
-		for _, p := range onLink {
-			if p.Contains(g) {
+	if o.Routes != nil {
+		for _, r := range o.Routes.Routes {
+			if r.Dst.Bits() > 0 && !r.Reject && (!r.Gateway.IsValid() || r.Gateway.IsUnspecified()) && r.Dst.Contains(g) {
 				return true
 			}
 		}
-		return false
+	}
+	return false
+}
+
+// staleIMDSRoutes lists the routes of a Windows host to 169.254.169.254
+// and .253, in the table or stored as persistent routes, whose next hop is
+// on no subnet of the host. Only a table route can be active: the one the
+// host picks for the address (longest prefix, then lowest metric). A stored
+// route whose gateway is off every subnet is not installed at all.
+func staleIMDSRoutes(o *obs.Observations) []staleRoute {
+	w := o.Windows
+	if w == nil || o.Routes == nil || !o.Routes.Checked {
+		return nil // the table is not known: no route can be judged
 	}
 	var out []staleRoute
 	at := map[[2]netip.Addr]int{} // a route seen in the table and stored as persistent is one route
@@ -317,21 +325,24 @@ func staleIMDSRoutes(o *obs.Observations) []staleRoute {
 			return
 		}
 		out[i].persistent = out[i].persistent || r.persistent
+		out[i].active = out[i].active || r.active
 		if out[i].iface == "" {
 			out[i].iface = r.iface
 		}
 	}
-	var table []routes.Route
-	if o.Routes != nil {
-		table = o.Routes.Routes
-	}
-	for _, r := range table {
-		if r.Gateway.IsValid() && r.Gateway.Is4() && !r.Gateway.IsUnspecified() && r.Dst.Bits() == 32 && slices.Contains(imdsAddrs, r.Dst.Addr()) && !reachable(r.Gateway) {
-			add(staleRoute{dst: r.Dst, gateway: r.Gateway, iface: r.Iface})
+	offLink := func(g netip.Addr) bool { return g.IsValid() && g.Is4() && !g.IsUnspecified() && !onLink(o, g) }
+	for _, a := range imdsAddrs {
+		if r, ok := o.Routes.Lookup(a); ok && offLink(r.Gateway) {
+			add(staleRoute{dst: r.Dst, gateway: r.Gateway, iface: r.Iface, active: true})
+		}
+		for _, r := range o.Routes.Routes {
+			if r.Dst.Bits() == 32 && r.Dst.Addr() == a && offLink(r.Gateway) {
+				add(staleRoute{dst: r.Dst, gateway: r.Gateway, iface: r.Iface})
+			}
 		}
 	}
 	for _, r := range w.PersistentRoutes {
-		if r.Gateway.IsValid() && r.Dst.Bits() == 32 && slices.Contains(imdsAddrs, r.Dst.Addr()) && !reachable(r.Gateway) {
+		if r.Dst.Bits() == 32 && slices.Contains(imdsAddrs, r.Dst.Addr()) && offLink(r.Gateway) {
 			add(staleRoute{dst: r.Dst, gateway: r.Gateway, persistent: true})
 		}
 	}
@@ -343,9 +354,10 @@ func imdsTimedOut(o *obs.Observations) bool {
 	return o.IMDS != nil && (o.IMDS.Failure == imds.FailUnreachable || o.IMDS.Failure == imds.FailNoAnswer)
 }
 
-// imdsStaleRoute is imds.stale-route: IMDS times out, and the route to
-// it goes to a next hop outside the ENI's subnet. imds.unreachable folds
-// into it.
+// imdsStaleRoute is imds.stale-route: IMDS times out, and the route the
+// host picks for it goes to a next hop outside every subnet of the host.
+// imds.unreachable folds into it. A stored or inactive route alone is no
+// cause: the route in use is.
 func imdsStaleRoute(in *input) []finding.Finding {
 	o := in.o
 	if !o.IsWindows() || !imdsTimedOut(o) {
@@ -354,7 +366,7 @@ func imdsStaleRoute(in *input) []finding.Finding {
 	stale := staleIMDSRoutes(o)
 	var hit *staleRoute
 	for i := range stale {
-		if stale[i].dst.Addr() == imdsAddr(o.IMDS) {
+		if stale[i].active && stale[i].dst.Contains(imdsAddr(o.IMDS)) {
 			hit = &stale[i]
 			break
 		}
@@ -382,17 +394,21 @@ func imdsStaleRoute(in *input) []finding.Finding {
 		if r.iface != "" {
 			line += fmt.Sprintf(" on %q", r.iface)
 		}
+		if r.active {
+			line += " (the route in use)"
+		}
 		if r.persistent {
 			line += " (persistent: HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\PersistentRoutes)"
 		}
 		ev = append(ev, line)
 	}
-	ev = append(ev, fmt.Sprintf("adapter %q is on %s, gateway %s: %s is on no subnet of this host's adapters", a.Name, orUnknown(subnet), orUnknown(gw), hit.gateway))
+	ev = append(ev, fmt.Sprintf("adapter %q is on %s, gateway %s: %s is on no subnet of this host", a.Name, orUnknown(subnet), orUnknown(gw), hit.gateway))
 	ev = append(ev, fmt.Sprintf("IMDS at %s: %s", imdsAddr(o.IMDS), o.IMDS.Failure))
 	summary := fmt.Sprintf("The route to the instance metadata service, %s via %s, points at a gateway outside this instance's subnet (%s on adapter %q, whose gateway is %s), so IMDS times out and the agent gets no region, identity or credentials. A route like this is usually left from another subnet (an image made there, or a route added by hand).",
 		hit.dst, hit.gateway, orUnknown(subnet), a.Name, orUnknown(gw))
+	persistent := slices.ContainsFunc(stale, func(r staleRoute) bool { return r.persistent && r.dst == hit.dst })
 	f := in.cat.New(IMDSStaleRoute, summary, ev, finding.Fill{"DST": hit.dst.String(), "DST_ADDR": hit.dst.Addr().String(),
-		"persistent": hit.persistent, "ADAPTER": a.Name, "GATEWAY": gw})
+		"persistent": persistent, "ADAPTER": a.Name, "GATEWAY": gw})
 	return []finding.Finding{f}
 }
 

@@ -232,10 +232,37 @@ func windowsScenarios() map[string]fixture {
 				append(linuxFix, "route delete")...)),
 		"imds-stale-persistent-route": fx("the stale route to IMDS is also a persistent route: it comes back at every start, so the fix deletes it with route delete -p too",
 			staleIMDS(vpceOK(winScen("10.0.0.2")), "10.1.0.1", true),
-			wtn(IMDSStaleRoute, finding.SevFail, []string{"persistent", "route delete 169.254.169.254 -p", "Remove-NetRoute"}, linuxFix...)),
+			wtn(IMDSStaleRoute, finding.SevFail, []string{"persistent", "route delete 169.254.169.254 (", "Remove-NetRoute"}, append(linuxFix, "-p ")...)),
 		"imds-route-in-subnet": fx("near miss: the route to IMDS goes through 10.0.0.1, inside the subnet, and IMDS times out all the same: imds.unreachable as before, no route blamed",
 			imdsUnreachableVia(vpceOK(winScen("10.0.0.2"))),
 			wtn(IMDSUnreachable, finding.SevFail, []string{"Find-NetRoute -RemoteIPAddress 169.254.169.254"}, append(linuxFix, "iptables", "Remove-NetRoute")...)),
+		"imds-stale-persistent-route-not-in-use": fx("near miss: a persistent route to IMDS through 10.1.0.1 is stored, but the table's route goes through the subnet's router: the stored route is not installed and is no cause; imds.unreachable as before",
+			func() *probetest.Scen {
+				s := imdsUnreachableVia(vpceOK(winScen("10.0.0.2")))
+				s.O.Windows.PersistentRoutes = []winhost.PersistentRoute{{Dst: netip.MustParsePrefix("169.254.169.254/32"), Gateway: netip.MustParseAddr("10.1.0.1"), Metric: 15,
+					Raw: "169.254.169.254,255.255.255.255,10.1.0.1,15"}}
+				return s
+			}(),
+			wtn(IMDSUnreachable, finding.SevFail, nil, "Remove-NetRoute", "10.1.0.1")),
+		"imds-stale-route-lower-metric-good-route": fx("near miss: a route to IMDS through 10.1.0.1 is in the table, but a route through the subnet's router has the lower metric and is the one in use: no route blamed",
+			func() *probetest.Scen {
+				s := imdsUnreachableVia(vpceOK(winScen("10.0.0.2")))
+				s.O.Routes.Routes = append(s.O.Routes.Routes, routes.Route{Dst: netip.MustParsePrefix("169.254.169.254/32"), Gateway: netip.MustParseAddr("10.1.0.1"), Iface: winAdapter, Metric: 500})
+				return s
+			}(),
+			wtn(IMDSUnreachable, finding.SevFail, nil, "Remove-NetRoute")),
+		"imds-route-via-second-eni": fx("near miss: the route to IMDS goes through 10.0.2.1 on a second adapter that lists no DNS server (so not in the DNS client's adapters), whose on-link route holds 10.0.2.1: the gateway is on a subnet of the host; imds.unreachable as before",
+			func() *probetest.Scen {
+				s := imdsUnreachableVia(vpceOK(winScen("10.0.0.2")))
+				for i, r := range s.O.Routes.Routes {
+					if r.Dst.Addr() == netip.MustParseAddr("169.254.169.254") {
+						s.O.Routes.Routes[i].Gateway, s.O.Routes.Routes[i].Iface = netip.MustParseAddr("10.0.2.1"), "Ethernet 3"
+					}
+				}
+				s.O.Routes.Routes = append(s.O.Routes.Routes, routes.Route{Dst: netip.MustParsePrefix("10.0.2.0/24"), Iface: "Ethernet 3", Metric: 271})
+				return s
+			}(),
+			wtn(IMDSUnreachable, finding.SevFail, nil, "Remove-NetRoute")),
 		"imds-stale-route-imds-answers": fx("near miss: a route to IMDS through another subnet's router, but IMDS answers (something forwards it): no finding",
 			func() *probetest.Scen {
 				s := staleIMDS(vpceOK(winScen("10.0.0.2")), "10.1.0.1", false)
