@@ -79,6 +79,10 @@ type AgentAnswer struct {
 	ExchangeTimeout time.Duration `json:"exchange_timeout_ns,omitempty"`
 	Attempts        int           `json:"attempts,omitempty"`
 	Stalls          []AgentStall  `json:"stalls,omitempty"` // nameservers waited out, on the slowest question
+	// Unchecked is set when the lookup could not be followed because the
+	// resolver's configuration could not be read (Windows: the adapters);
+	// Detail says why. It is no answer either way.
+	Unchecked bool `json:"unchecked,omitempty"`
 	// Adapter is, on Windows (WinLookup), the adapter whose server
 	// answered, or "NRPT rule KEY" when a rule's server did.
 	Adapter string `json:"adapter,omitempty"`

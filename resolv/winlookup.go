@@ -346,6 +346,11 @@ func WinLookup(ctx context.Context, name string, c *WinClient, opt AgentOptions)
 		}
 		if len(lists) == 0 {
 			res.Class, res.Detail = errclass.Other, why
+			if c != nil && c.Unread != "" {
+				// No adapter is known because none could be read, not
+				// because there is none: the lookup could not be followed.
+				res.Unchecked, res.Detail = true, "not checked: the adapters' DNS servers could not be read ("+c.Unread+")"
+			}
 			return res
 		}
 		var live []winList

@@ -43,8 +43,9 @@ type winCase struct {
 			Wait     string `json:"wait"`
 			Next     string `json:"next"`
 		} `json:"stalls"`
-		Summary string   `json:"summary"`
-		Asked   []string `json:"asked"` // "server TYPE", in the order of AgentAnswer.Queries
+		Summary   string   `json:"summary"`
+		Asked     []string `json:"asked"`     // "server TYPE", in the order of AgentAnswer.Queries
+		Unchecked bool     `json:"unchecked"` // the lookup could not be followed
 	} `json:"want"`
 }
 
@@ -142,6 +143,9 @@ func TestWinLookup(t *testing.T) {
 				t.Errorf("got class %q source %q adapter %q rule %q fqdn %q addrs %v (%s)\nwant class %q source %q adapter %q rule %q fqdn %q addrs %v",
 					got.Class, got.Source, got.Adapter, got.NRPTRule, got.FQDN, got.Addrs, got.Detail,
 					w.Class, w.Source, w.Adapter, w.NRPTRule, w.FQDN, w.Addrs)
+			}
+			if got.Unchecked != w.Unchecked {
+				t.Errorf("unchecked %v, want %v (%s)", got.Unchecked, w.Unchecked, got.Detail)
 			}
 			if s := addrPortString(got.Server); s != w.Server {
 				t.Errorf("server %q, want %q", s, w.Server)

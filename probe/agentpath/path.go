@@ -190,6 +190,9 @@ func resolveStep(p *AgentPath, v *View, noStandIn string) bool {
 	case a != nil && a.Answer.Class == errclass.Canceled:
 		*p = p.unknown(StageResolve, "the agent-view lookup was cancelled")
 		return false
+	case a != nil && a.Answer.Unchecked:
+		*p = p.unknown(StageResolve, a.Answer.Detail)
+		return false
 	case a != nil:
 		q := failingQuery(&a.Answer)
 		if q != nil {

@@ -82,6 +82,26 @@ func TestAgentPathWindows(t *testing.T) {
 	}
 }
 
+// TestAgentPathWindowsUnread: an agent view that could not be followed
+// (the adapters were not read) leaves the path unknown with its reason,
+// never broken at resolve; the near miss, a lookup that failed on an
+// adapter's server, is broken.
+func TestAgentPathWindowsUnread(t *testing.T) {
+	for _, unchecked := range []bool{true, false} {
+		s := windows(probetest.NewScen([]string{"10.0.0.10"}, "10.0.0.0/16").AgentFail("10.0.0.10", errclass.Other, "x"))
+		a := &s.O.AgentDNS[0].Answer
+		a.Unchecked, a.Detail = unchecked, "not checked: the adapters' DNS servers could not be read (access denied)"
+		p := AgentPaths(s.O, Views(s.O))[0]
+		want := PathBroken
+		if unchecked {
+			want = PathUnknown
+		}
+		if p.State != want || p.Failed != StageResolve || p.Detail != a.Detail {
+			t.Errorf("unchecked %v: state %s failed %s detail %q, want %s at resolve", unchecked, p.State, p.Failed, p.Detail, want)
+		}
+	}
+}
+
 // TestAgentPathLinuxUnchanged: the Linux hosts pin still reads
 // /etc/hosts, and no adapter is named.
 func TestAgentPathLinuxUnchanged(t *testing.T) {

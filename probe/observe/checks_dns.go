@@ -143,9 +143,12 @@ func dnsChecksFor(cfg *Config, p *obs.Plan, f *obs.ResolvFacts, e obs.Endpoint, 
 			}
 			a := &obs.AgentDNSObs{Service: e.Service, Host: e.Host, Answer: ans}
 			out := Outcome{Status: obs.StatusPass, Class: ans.Class, seen: obs.Observations{AgentDNS: []obs.AgentDNSObs{*a}}}
-			if ans.Class != errclass.None {
+			switch {
+			case ans.Unchecked:
+				out.Status, out.Reason = obs.StatusSkip, ans.Detail
+			case ans.Class != errclass.None:
 				out.Status, out.Reason = obs.StatusFail, ans.Detail
-			} else {
+			default:
 				out.Reason = fmt.Sprintf("%s from %s", obs.JoinAddrs(ans.Addrs), ans.Source)
 			}
 			if s := ans.StallSummary(); s != "" {

@@ -45,21 +45,35 @@ func windowsFactChecks(cfg *Config) []Check {
 	return cs
 }
 
-// winRead reads the Windows host's facts (winhost.Read) once per run, for
-// the three checks that each report a part of them: the DNS client, the
-// agent (its service and proxy) and the rest of the host. The first check
-// to ask reads; the others wait for that read, which is bounded.
+// winRead reads the Windows host's facts once per run, for the three
+// checks that each report a part of them, in two parts: what the adapters
+// tell (the DNS client and the routes), which the required DNS client
+// check needs, and the rest (the service, the proxies, the time service,
+// whose w32tm may take seconds), which the agent and host checks need. The
+// first check to ask for a part reads it; the others wait for that read.
 type winRead struct {
-	cfg  *Config
-	once sync.Once
-	f    *winhost.Facts
+	cfg                *Config
+	netOnce, hostOnce  sync.Once
+	netFacts, hostPart *winhost.Facts
 }
 
 func newWinRead(cfg *Config) *winRead { return &winRead{cfg: cfg} }
 
+// network is what the adapters tell.
+func (w *winRead) network() *winhost.Facts {
+	w.netOnce.Do(func() { w.netFacts = winhost.ReadNetwork(w.cfg.Windows) })
+	return w.netFacts
+}
+
+// host is the rest, without the network part.
+func (w *winRead) host(ctx context.Context) *winhost.Facts {
+	w.hostOnce.Do(func() { w.hostPart = winhost.ReadHost(ctx, w.cfg.Windows, winhost.Options{Location: w.cfg.Location}) })
+	return w.hostPart
+}
+
+// facts is every fact of the host.
 func (w *winRead) facts(ctx context.Context) *winhost.Facts {
-	w.once.Do(func() { w.f = winhost.Read(ctx, w.cfg.Windows, winhost.Options{Location: w.cfg.Location}) })
-	return w.f
+	return w.host(ctx).WithNetwork(w.network())
 }
 
 // winProgramFiles and winProgramData are the host's folders, with the
@@ -85,7 +99,7 @@ func winResolvCheck(cfg *Config, w *winRead) Check {
 		Target:   "Windows DNS client",
 		Required: true,
 		Run: func(ctx context.Context) Outcome {
-			h := w.facts(ctx)
+			h := w.network()
 			c, err := h.DNS, h.AdaptersError()
 			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Resolv: &obs.ResolvFacts{Windows: c, Hosts: c.Hosts}}}
 			switch {
@@ -125,7 +139,7 @@ func winAgentCheck(cfg *Config, w *winRead) Check {
 		Target:   winhost.ServiceName,
 		Required: true,
 		Run: func(ctx context.Context) Outcome {
-			f := winAgentFacts(ctx, cfg, w.facts(ctx))
+			f := winAgentFacts(ctx, cfg, w.host(ctx))
 			out := Outcome{Status: obs.StatusPass, seen: obs.Observations{Agent: f}}
 			unread := obs.Unreadable(f.Problems)
 			switch {
