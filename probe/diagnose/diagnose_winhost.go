@@ -210,12 +210,10 @@ func winBypass(in *input, hosts []string) (summary string, ev []string, fill fin
 	if len(dcs) == 0 {
 		dcs = servers
 	}
-	who := "the DNS servers"
-	domain := ""
+	who := ""
 	if w != nil && w.PrimarySuffix != "" {
-		domain = w.PrimarySuffix
-		who = "the domain controllers of " + domain
-		ev = append(ev, "the computer is joined to the domain "+domain+" (its primary DNS suffix)")
+		who = " (the domain controllers of " + w.PrimarySuffix + ", when that primary DNS suffix is the Active Directory domain the host is joined to)"
+		ev = append(ev, "the computer's primary DNS suffix is "+w.PrimarySuffix+": usually the Active Directory domain it is joined to")
 	}
 	adapterText := "this host's adapters"
 	switch {
@@ -225,8 +223,8 @@ func winBypass(in *input, hosts []string) (summary string, ev []string, fill fin
 	case len(names) > 0:
 		adapterText = "adapter " + strings.Join(names, ", ")
 	}
-	summary = fmt.Sprintf("The Windows DNS client of this host asks %s (%s, through %s), and they do not forward the endpoint names to the VPC resolver: they answer the public addresses, while AmazonProvidedDNS answers the interface endpoints' private ones. AmazonProvidedDNS does not answer queries from outside the VPC, and AWS Managed Microsoft AD's own DNS does not know the VPC's private names either, so the fix is a conditional forwarder on the domain controllers to a Route 53 Resolver inbound endpoint.",
-		who, obs.JoinAddrs(dcs), adapterText)
+	summary = fmt.Sprintf("The Windows DNS client of this host asks %s through %s%s, and they do not forward the endpoint names to the VPC resolver: they answer the public addresses, while AmazonProvidedDNS answers the interface endpoints' private ones. AmazonProvidedDNS does not answer queries from outside the VPC, and AWS Managed Microsoft AD's own DNS does not know the VPC's private names either, so the fix is a conditional forwarder on these DNS servers to a Route 53 Resolver inbound endpoint.",
+		obs.JoinAddrs(dcs), adapterText, who)
 	via := ""
 	switch {
 	case rule != nil:

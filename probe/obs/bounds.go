@@ -63,7 +63,29 @@ func (o *Observations) CheckBounds() error {
 			count[h]++
 		}
 	}
+	if err := o.systemBounds(); err != nil {
+		return err
+	}
 	return o.listBounds()
+}
+
+// systemBounds reports facts of one system in the observations of the
+// other: the rules of each system read only its own facts, so a file that
+// mixes them would be diagnosed by neither.
+func (o *Observations) systemBounds() error {
+	switch o.OS {
+	case "", OSLinux:
+		if o.Windows != nil || o.Resolv != nil && o.Resolv.Windows != nil {
+			return fmt.Errorf("a Linux host's observations (os %q) hold a Windows host's facts", o.OS)
+		}
+	case OSWindows:
+		if o.Resolv != nil && (o.Resolv.Conf != nil || o.Resolv.Upstream != nil || o.Resolv.NSSwitch != nil) || o.Users != nil || o.Inotify != nil {
+			return fmt.Errorf("a Windows host's observations hold a Linux host's facts (resolv.conf, nsswitch.conf, users or inotify)")
+		}
+	default:
+		return fmt.Errorf("os %q is neither %q nor %q", o.OS, OSLinux, OSWindows)
+	}
+	return nil
 }
 
 // listBounds reports the first list of the host's facts that is longer

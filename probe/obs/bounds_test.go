@@ -29,7 +29,7 @@ func winServers(o *obs.Observations, n int) {
 	for i := range n {
 		a.DNSServers = append(a.DNSServers, netip.AddrFrom4([4]byte{10, 0, 5, byte(i + 1)}))
 	}
-	o.Resolv = &obs.ResolvFacts{Windows: &resolv.WinClient{Adapters: []resolv.WinAdapter{a}}}
+	o.OS, o.Resolv = obs.OSWindows, &obs.ResolvFacts{Windows: &resolv.WinClient{Adapters: []resolv.WinAdapter{a}}}
 }
 
 // TestCheckBounds: observations a run could have saved pass; each way a
@@ -101,11 +101,16 @@ func TestCheckBounds(t *testing.T) {
 		{"a Windows adapter with one DNS server too many", func(o *obs.Observations) { winServers(o, winhost.MaxListItems+1) },
 			"the DNS servers of an adapter number 65; a run keeps at most 64"},
 		{"too many Windows adapters", func(o *obs.Observations) {
-			o.Resolv = &obs.ResolvFacts{Windows: &resolv.WinClient{Adapters: make([]resolv.WinAdapter, winhost.MaxAdapters+1)}}
+			o.OS, o.Resolv = obs.OSWindows, &obs.ResolvFacts{Windows: &resolv.WinClient{Adapters: make([]resolv.WinAdapter, winhost.MaxAdapters+1)}}
 		}, "the adapters number 257; a run keeps at most 256"},
 		{"too many persistent routes", func(o *obs.Observations) {
-			o.Windows = &winhost.Facts{PersistentRoutes: make([]winhost.PersistentRoute, winhost.MaxPersistentRoutes+1)}
+			o.OS, o.Resolv, o.Windows = obs.OSWindows, nil, &winhost.Facts{PersistentRoutes: make([]winhost.PersistentRoute, winhost.MaxPersistentRoutes+1)}
 		}, "the persistent routes number 1025"},
+		{"a Windows host's facts labelled Linux", func(o *obs.Observations) { winServers(o, 1); o.OS = "" },
+			`a Linux host's observations (os "") hold a Windows host's facts`},
+		{"a Linux host's facts labelled Windows", func(o *obs.Observations) { o.OS = obs.OSWindows },
+			"a Windows host's observations hold a Linux host's facts"},
+		{"an unknown system", func(o *obs.Observations) { o.OS = "plan9" }, `os "plan9" is neither`},
 		{"too many routes", func(o *obs.Observations) {
 			o.Routes = &routes.Facts{Routes: make([]routes.Route, routes.MaxRoutes+1)}
 		}, "the routes number 4097"},
