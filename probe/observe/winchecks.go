@@ -226,15 +226,24 @@ func winAgentFacts(ctx context.Context, cfg *Config, h *winhost.Facts) *agent.Fa
 	return f
 }
 
-// serviceBinary is the executable of a service's command line: quoted, or
-// up to the first blank.
+// serviceBinary is the agent's executable named by a service's command
+// line, or "" when the line names another program (a wrapper, a copy under
+// another name): the probe runs nothing but the agent's own binary. The
+// path is the quoted one, or, unquoted, the text up to the first ".exe"
+// (an unquoted "C:\Program Files\..." is not cut at its blank, which
+// would name C:\Program).
 func serviceBinary(cmd string) string {
 	cmd = strings.TrimSpace(cmd)
+	exe := ""
 	if rest, ok := strings.CutPrefix(cmd, `"`); ok {
-		exe, _, _ := strings.Cut(rest, `"`)
-		return exe
+		exe, _, _ = strings.Cut(rest, `"`)
+	} else if i := strings.Index(strings.ToLower(cmd), ".exe"); i >= 0 {
+		exe = cmd[:i+len(".exe")]
 	}
-	exe, _, _ := strings.Cut(cmd, " ")
+	base := exe[strings.LastIndexAny(exe, `\/`)+1:]
+	if !strings.EqualFold(base, winAgentExe) {
+		return ""
+	}
 	return exe
 }
 

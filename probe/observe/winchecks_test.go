@@ -64,14 +64,22 @@ func TestWindowsCheckOutcomes(t *testing.T) {
 	}
 }
 
+// TestServiceBinary: only the agent's own executable is taken from the
+// service's command line; an unquoted path with blanks is not cut at its
+// first blank, and another program's line gives "" (the default path is
+// used instead, and nothing else is ever run).
 func TestServiceBinary(t *testing.T) {
 	for in, want := range map[string]string{
 		`"C:\Program Files\Amazon\SSM\amazon-ssm-agent.exe"`:    `C:\Program Files\Amazon\SSM\amazon-ssm-agent.exe`,
 		`"C:\Program Files\Amazon\SSM\amazon-ssm-agent.exe" -x`: `C:\Program Files\Amazon\SSM\amazon-ssm-agent.exe`,
-		`C:\Windows\system32\svchost.exe -k LocalService`:       `C:\Windows\system32\svchost.exe`,
-		`  C:\agent.exe  `: `C:\agent.exe`,
+		`C:\Program Files\Amazon\SSM\amazon-ssm-agent.exe`:      `C:\Program Files\Amazon\SSM\amazon-ssm-agent.exe`,
+		`C:\Program Files\Amazon\SSM\Amazon-SSM-Agent.EXE -x`:   `C:\Program Files\Amazon\SSM\Amazon-SSM-Agent.EXE`,
+		`  C:\agent\amazon-ssm-agent.exe  `:                     `C:\agent\amazon-ssm-agent.exe`,
+		`C:\Windows\system32\svchost.exe -k LocalService`:       ``,
+		`"C:\Tools\wrapper.exe" C:\agent\amazon-ssm-agent.exe`:  ``,
+		`C:\Program Files\Amazon\SSM\amazon-ssm-agent`:          ``,
 		``:                 ``,
-		`"C:\unterminated`: `C:\unterminated`,
+		`"C:\unterminated`: ``,
 	} {
 		if got := serviceBinary(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
