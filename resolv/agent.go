@@ -83,6 +83,9 @@ type AgentAnswer struct {
 	// resolver's configuration could not be read (Windows: the adapters);
 	// Detail says why. It is no answer either way.
 	Unchecked bool `json:"unchecked,omitempty"`
+	// HostsFile is the hosts file that answered, on Windows (Source hosts);
+	// Linux's is /etc/hosts.
+	HostsFile string `json:"hosts_file,omitempty"`
 	// Adapter is, on Windows (WinLookup), the adapter whose server
 	// answered, or "NRPT rule KEY" when a rule's server did.
 	Adapter string `json:"adapter,omitempty"`

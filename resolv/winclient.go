@@ -2,7 +2,6 @@ package resolv
 
 import (
 	"net/netip"
-	"slices"
 )
 
 // WinAdapter is one network adapter as the Windows DNS client sees it
@@ -57,21 +56,4 @@ type WinClient struct {
 	// failed): the client's servers are then not known at all, which is
 	// not the same as an empty list.
 	Unread string `json:"unread,omitempty"`
-}
-
-// Servers returns every adapter's DNS servers, once each, in the client's
-// order of adapters.
-func (c *WinClient) Servers() []netip.Addr {
-	if c == nil {
-		return nil
-	}
-	var out []netip.Addr
-	for _, a := range c.Adapters {
-		for _, s := range a.DNSServers {
-			if !slices.Contains(out, s) {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
 }

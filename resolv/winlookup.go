@@ -42,15 +42,25 @@ var (
 // AdapterOf returns the name of the first adapter, in the client's order,
 // that lists server a, or "".
 func (c *WinClient) AdapterOf(a netip.Addr) string {
-	if c == nil {
-		return ""
-	}
-	for _, ad := range c.Adapters {
-		if slices.Contains(ad.DNSServers, a) {
-			return ad.Name
-		}
+	if ads := c.AdaptersOf([]netip.Addr{a}); len(ads) > 0 {
+		return ads[0].Name
 	}
 	return ""
+}
+
+// AdaptersOf returns the adapters that list any of servers as a DNS
+// server, in the client's order.
+func (c *WinClient) AdaptersOf(servers []netip.Addr) []WinAdapter {
+	if c == nil {
+		return nil
+	}
+	var out []WinAdapter
+	for _, ad := range c.Adapters {
+		if slices.ContainsFunc(ad.DNSServers, func(s netip.Addr) bool { return slices.Contains(servers, s) }) {
+			out = append(out, ad)
+		}
+	}
+	return out
 }
 
 // UpServers returns the DNS servers of the adapters that are up, once
@@ -289,7 +299,7 @@ func WinLookup(ctx context.Context, name string, c *WinClient, opt AgentOptions)
 	}
 	if c != nil && c.Hosts != nil {
 		if addrs := c.Hosts.Lookup(name); len(addrs) > 0 {
-			res.Source, res.Addrs = "hosts", addrs
+			res.Source, res.Addrs, res.HostsFile = "hosts", addrs, c.Hosts.Path
 			res.Detail = fmt.Sprintf("%s line %d", c.Hosts.Path, c.Hosts.EntriesFor(name)[0].Line)
 			return res
 		}

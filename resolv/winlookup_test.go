@@ -323,7 +323,8 @@ func TestWinLookupPrefetch(t *testing.T) {
 }
 
 // TestWinServers: UpServers keeps the adapters that are up, in order and
-// once each; AdapterOf names the first adapter listing a server.
+// once each; AdapterOf names the first adapter listing a server, and
+// AdaptersOf every adapter listing any of some servers.
 func TestWinServers(t *testing.T) {
 	c := &WinClient{Adapters: []WinAdapter{
 		{Name: "Ethernet", Up: true, DNSServers: addrs("10.0.0.10", "10.0.0.11")},
@@ -333,8 +334,15 @@ func TestWinServers(t *testing.T) {
 	if got, want := c.UpServers(), addrs("10.0.0.10", "10.0.0.11", "10.0.0.2"); !reflect.DeepEqual(got, want) {
 		t.Errorf("UpServers %v, want %v", got, want)
 	}
-	if got, want := c.Servers(), addrs("10.0.0.10", "10.0.0.11", "10.9.9.9", "10.0.0.2"); !reflect.DeepEqual(got, want) {
-		t.Errorf("Servers %v, want %v", got, want)
+	var names []string
+	for _, a := range c.AdaptersOf(addrs("10.0.0.11", "10.9.9.9")) {
+		names = append(names, a.Name)
+	}
+	if want := []string{"Ethernet", "Ethernet 3"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("AdaptersOf %v, want %v", names, want)
+	}
+	if got := c.AdaptersOf(addrs("10.1.1.1")); got != nil {
+		t.Errorf("AdaptersOf a server no adapter lists: %v", got)
 	}
 	for a, want := range map[string]string{"10.0.0.11": "Ethernet", "10.0.0.2": "Ethernet 2", "10.9.9.9": "Ethernet 3", "10.1.1.1": ""} {
 		if got := c.AdapterOf(netip.MustParseAddr(a)); got != want {

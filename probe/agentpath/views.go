@@ -1,8 +1,8 @@
 package agentpath
 
 import (
+	"cmp"
 	"net/netip"
-	"strings"
 
 	"github.com/ssm-probe/ssm-probe/errclass"
 	"github.com/ssm-probe/ssm-probe/probe/obs"
@@ -91,10 +91,7 @@ func (v *View) AgentAddrs() ([]netip.Addr, string) {
 // line 3" gives the path before " line").
 func hostsFile(a *resolv.AgentAnswer) string {
 	if a.Order == resolv.OrderWindows {
-		if i := strings.LastIndex(a.Detail, " line "); i > 0 {
-			return a.Detail[:i]
-		}
-		return "the hosts file"
+		return cmp.Or(a.HostsFile, "the hosts file")
 	}
 	return "/etc/hosts"
 }

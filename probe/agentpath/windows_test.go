@@ -25,7 +25,7 @@ func windows(s *probetest.Scen, nrpt ...resolv.NRPTRule) *probetest.Scen {
 		a := &s.O.AgentDNS[i].Answer
 		a.Order = resolv.OrderWindows
 		if a.Source == "hosts" {
-			a.Detail = winHosts + " line 3"
+			a.Detail, a.HostsFile = winHosts+" line 3", winHosts
 		}
 		if a.Source == "dns" {
 			a.Adapter = s.O.Resolv.Windows.AdapterOf(a.Server.Addr())

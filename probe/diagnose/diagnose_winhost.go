@@ -102,24 +102,6 @@ func windowsFixes(in *input, fs []finding.Finding) {
 // finding. windowsSilent (the tests) lists the findings these rules raise.
 func notLinux(o *obs.Observations) bool { return o.IsWindows() }
 
-// winAdaptersOf returns the adapters that list any of servers, in the
-// client's order.
-func winAdaptersOf(w *resolv.WinClient, servers []netip.Addr) []resolv.WinAdapter {
-	if w == nil {
-		return nil
-	}
-	var out []resolv.WinAdapter
-	for _, a := range w.Adapters {
-		for _, s := range a.DNSServers {
-			if slices.Contains(servers, s) {
-				out = append(out, a)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // nrptBypass reports, on a Windows host, whether an NRPT rule sends v's
 // name to servers that are not the VPC resolver, the agent's lookup went to
 // one of them and got no address inside the VPC, while AmazonProvidedDNS
@@ -190,7 +172,7 @@ func winBypass(in *input, hosts []string) (summary string, ev []string, fill fin
 	}
 	var adapters []resolv.WinAdapter
 	if rule == nil {
-		adapters = winAdaptersOf(w, servers)
+		adapters = w.AdaptersOf(servers)
 	}
 	var names []string
 	var dcs []netip.Addr
@@ -247,7 +229,7 @@ func adapterFill(o *obs.Observations, servers []string) finding.Fill {
 			as = append(as, a)
 		}
 	}
-	if ad := winAdaptersOf(o.Resolv.Windows, as); len(ad) > 0 {
+	if ad := o.Resolv.Windows.AdaptersOf(as); len(ad) > 0 {
 		return finding.Fill{"ADAPTER": ad[0].Name}
 	}
 	return nil

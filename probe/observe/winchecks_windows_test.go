@@ -41,5 +41,5 @@ func TestWindowsChecksOnThisHost(t *testing.T) {
 	if c == nil || out.seen.Resolv.Hosts != c.Hosts || !strings.HasSuffix(strings.ToLower(c.Hosts.Path), `\system32\drivers\etc\hosts`) {
 		t.Fatalf("resolv: %+v", out.seen.Resolv)
 	}
-	t.Logf("resolv: %s %s; %d adapter(s), servers %v", out.Status, out.Reason, len(c.Adapters), c.Servers())
+	t.Logf("resolv: %s %s; %d adapter(s), servers %v", out.Status, out.Reason, len(c.Adapters), c.UpServers())
 }
