@@ -65,7 +65,7 @@ func TestReadHealthy(t *testing.T) {
 	if got := f.DNS.UpServers(); !slices.Equal(got, []netip.Addr{netip.MustParseAddr("10.0.0.2")}) {
 		t.Errorf("servers of the adapters that are up %v", got)
 	}
-	if got := f.DNS.Adapters[1].DNSServers; !slices.Equal(got, []netip.Addr{netip.MustParseAddr("10.9.9.9")}) {
+	if got := f.DNS.Adapters[1].DNSServers; !slices.Equal(got, []netip.Addr{netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.9.9.9")}) {
 		t.Errorf("servers of the adapter that is down %v", got)
 	}
 	if len(f.DNS.NRPT) != 1 || f.DNS.NRPT[0].Source != "local" || len(f.DNS.NRPT[0].Servers) != 2 {
