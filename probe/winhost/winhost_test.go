@@ -93,8 +93,8 @@ func TestReadHealthy(t *testing.T) {
 	if i := f.Image; !i.Checked || i.State != ImageStateComplete {
 		t.Errorf("image %+v", i)
 	}
-	if len(f.Problems) != 0 || len(f.DNS.Problems) != 0 {
-		t.Errorf("problems %v %v", f.Problems, f.DNS.Problems)
+	if len(f.Problems) != 0 || len(f.DNS.Problems) != 0 || f.DNS.Unread != "" {
+		t.Errorf("problems %v %v, unread %q", f.Problems, f.DNS.Problems, f.DNS.Unread)
 	}
 }
 
@@ -228,6 +228,10 @@ func TestReadLocked(t *testing.T) {
 	}
 	if h := f.DNS.Hosts; !h.Unreadable || len(f.DNS.Adapters) != 0 || len(f.DNS.Problems) != 2 {
 		t.Errorf("dns %+v", f.DNS)
+	}
+	// The adapters' failure is kept in Unread, beside its problem.
+	if want := "GetAdaptersAddresses: The request is not supported."; f.DNS.Unread != want {
+		t.Errorf("Unread %q, want %q", f.DNS.Unread, want)
 	}
 }
 
