@@ -333,13 +333,21 @@ func agentBypass(bypass string) string {
 // https_proxy, http_proxy and no_proxy (lines 154-183). The settings stored
 // are redacted; the effective proxy, with its credentials for dialling, is
 // AgentEnv.
+//
+// ReadAgentService reads the service and the proxy with one read of the
+// service's key.
 func ReadProxy(src Source) (*Proxy, []string) {
+	return readProxy(src, func() (*Key, error) { return src.Key(KeyServices + `\` + ServiceName) })
+}
+
+// readProxy is ReadProxy with the agent's service key read by svcKey.
+func readProxy(src Source, svcKey func() (*Key, error)) (*Proxy, []string) {
 	p := &Proxy{Checked: true}
 	var why, problems []string
 	// The agent's environment: the service's Environment value. Windows
 	// environment names ignore case, so they are compared lower-cased.
 	svc := map[string]string{}
-	k, err := src.Key(KeyServices + `\` + ServiceName)
+	k, err := svcKey()
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		why = append(why, "the service's Environment: "+err.Error())
 	}
