@@ -23,8 +23,17 @@ const (
 	KeyDefaultUserConnections = `HKU\.DEFAULT\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
 	// KeyMachineEnvironment holds the machine's environment variables.
 	KeyMachineEnvironment = `HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment`
-	// KeyWinHTTPConnections holds the machine's WinHTTP proxy (netsh winhttp set proxy).
+	// KeyWinHTTPConnections holds the machine's WinHTTP proxy (netsh winhttp set proxy),
+	// and the per-machine Internet settings (DefaultConnectionSettings).
 	KeyWinHTTPConnections = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
+	// KeyInternetSettingsPolicy holds ProxySettingsPerUser, the policy
+	// "Make proxy settings per-machine (rather than per-user)": a REG_DWORD
+	// 0 applies the proxy settings to all users of the computer
+	// (https://learn.microsoft.com/en-us/windows-hardware/customize/desktop/unattend/microsoft-windows-ie-clientnetworkprotocolimplementation-hklmproxyserver),
+	// LocalSystem included. The machine's settings are then the
+	// DefaultConnectionSettings of KeyWinHTTPConnections
+	// (https://www.spad.uk/posts/how-does-proxysettingsperuser-work/).
+	KeyInternetSettingsPolicy = `HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings`
 	// userInternetSettings is a user's Internet settings under its SID.
 	userInternetSettings = `\Software\Microsoft\Windows\CurrentVersion\Internet Settings`
 )
@@ -402,7 +411,19 @@ func readProxy(src Source, svcKey func() (*Key, error)) (*Proxy, []string) {
 	}
 	envProxy := envSource != ""
 
-	ls, lsErr := readConnSettings(src, "DefaultConnectionSettings", true, KeyLocalSystemConnections, KeyDefaultUserConnections)
+	// LocalSystem's Internet settings: its own, or the machine's when the
+	// ProxySettingsPerUser policy is 0. A policy that cannot be read
+	// leaves them unknown.
+	var ls *ConnSettings
+	perMachine, lsErr := proxyPerMachine(src)
+	switch {
+	case lsErr != nil:
+	case perMachine:
+		p.PerMachine = true
+		ls, lsErr = readConnSettings(src, "DefaultConnectionSettings", true, KeyWinHTTPConnections)
+	default:
+		ls, lsErr = readConnSettings(src, "DefaultConnectionSettings", true, KeyLocalSystemConnections, KeyDefaultUserConnections)
+	}
 	if lsErr != nil {
 		if !envProxy {
 			why = append(why, "LocalSystem's Internet settings: "+lsErr.Error())
@@ -467,6 +488,22 @@ func readProxy(src Source, svcKey func() (*Key, error)) (*Proxy, []string) {
 	}
 	p.env = agent.ProxyFromEnviron(b)
 	return p, problems
+}
+
+// proxyPerMachine reports whether the ProxySettingsPerUser policy makes
+// the proxy settings per machine: a REG_DWORD 0 under
+// KeyInternetSettingsPolicy. Absent, or any other value, they are per
+// user.
+func proxyPerMachine(src Source) (bool, error) {
+	k, err := src.Key(KeyInternetSettingsPolicy)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("the ProxySettingsPerUser policy: %w", err)
+	}
+	v, ok := k.Num("ProxySettingsPerUser")
+	return ok && v == 0, nil
 }
 
 // readConnSettings reads a connection settings blob from the first of
