@@ -31,10 +31,7 @@ func ReadClock(ctx context.Context, src Source, loc *time.Location) (*Clock, []s
 		c.Reason = "not checked: " + err.Error()
 		return c, nil
 	default:
-		c.Checked, c.ServiceState, c.StartType = true, info.State, info.StartType
-		if info.StartType == "auto" && info.DelayedAutoStart {
-			c.StartType = "delayed-auto"
-		}
+		c.Checked, c.ServiceState, c.StartType = true, info.State, startType(info, nil)
 	}
 	k, err := src.Key(KeyW32TimeParms)
 	if err != nil && !errors.Is(err, ErrNotFound) {

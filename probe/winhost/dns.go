@@ -36,6 +36,7 @@ func ReadDNS(src Source, ads []Adapter, adErr error) *resolv.WinClient {
 		ads = ads[:MaxAdapters]
 	}
 	if adErr != nil {
+		c.Unread = adErr.Error()
 		c.Problems = append(c.Problems, "adapters not read: "+adErr.Error())
 	}
 	c.Adapters = dnsAdapters(src, ads, &c.Problems)

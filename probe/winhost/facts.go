@@ -76,9 +76,13 @@ type Proxy struct {
 	ServiceEnv  *ProxySetting `json:"service_env,omitempty"` // http(s)_proxy and no_proxy of the service's Environment
 	MachineEnv  *ProxySetting `json:"machine_env,omitempty"` // the same in the machine's environment (Session Manager\Environment), beneath the service's
 	LocalSystem *ProxySetting `json:"local_system,omitempty"`
-	WinHTTP     *ProxySetting `json:"winhttp,omitempty"`
-	Users       []UserProxy   `json:"users,omitempty"`  // proxies of loaded user hives, which the agent does not see
-	Source      string        `json:"source,omitempty"` // ProxyServiceEnv, ProxyMachineEnv, ProxyLocalSystem, ProxyWinHTTP, or "" for none
+	// PerMachine: the ProxySettingsPerUser policy is 0, so LocalSystem
+	// takes the machine's Internet settings (HKLM ...\Connections
+	// DefaultConnectionSettings), not its own.
+	PerMachine bool          `json:"per_machine,omitempty"`
+	WinHTTP    *ProxySetting `json:"winhttp,omitempty"`
+	Users      []UserProxy   `json:"users,omitempty"`  // proxies of loaded user hives, which the agent does not see
+	Source     string        `json:"source,omitempty"` // ProxyServiceEnv, ProxyMachineEnv, ProxyLocalSystem, ProxyWinHTTP, or "" for none
 
 	env *agent.ProxyEnv // the effective proxy as the agent's environment; never serialised
 }

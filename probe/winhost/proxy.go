@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -22,8 +23,17 @@ const (
 	KeyDefaultUserConnections = `HKU\.DEFAULT\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
 	// KeyMachineEnvironment holds the machine's environment variables.
 	KeyMachineEnvironment = `HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment`
-	// KeyWinHTTPConnections holds the machine's WinHTTP proxy (netsh winhttp set proxy).
+	// KeyWinHTTPConnections holds the machine's WinHTTP proxy (netsh winhttp set proxy),
+	// and the per-machine Internet settings (DefaultConnectionSettings).
 	KeyWinHTTPConnections = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections`
+	// KeyInternetSettingsPolicy holds ProxySettingsPerUser, the policy
+	// "Make proxy settings per-machine (rather than per-user)": a REG_DWORD
+	// 0 applies the proxy settings to all users of the computer
+	// (https://learn.microsoft.com/en-us/windows-hardware/customize/desktop/unattend/microsoft-windows-ie-clientnetworkprotocolimplementation-hklmproxyserver),
+	// LocalSystem included. The machine's settings are then the
+	// DefaultConnectionSettings of KeyWinHTTPConnections
+	// (https://www.spad.uk/posts/how-does-proxysettingsperuser-work/).
+	KeyInternetSettingsPolicy = `HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings`
 	// userInternetSettings is a user's Internet settings under its SID.
 	userInternetSettings = `\Software\Microsoft\Windows\CurrentVersion\Internet Settings`
 )
@@ -106,19 +116,132 @@ func ParseConnSettings(b []byte, withURL bool) (ConnSettings, error) {
 	return c, nil
 }
 
-// redactList redacts each ';'- or blank-separated part of a Windows proxy
-// list ("http=user:pass@host:80;https=host:443"), so that a password never
-// reaches Facts.
+// redactList redacts a Windows proxy list ("http=user:pass@host:80;https=host:443")
+// so that no part of a password reaches Facts. The user information is
+// cut out before the list is split: a password may hold ';', blanks, '='
+// or '@', which the split would otherwise take for separators and leave a
+// piece of in clear. When the list holds '@', each "scheme=" value (or the
+// whole list when no "scheme=" starts it) is redacted from its start (or
+// after its "scheme://") up to its last '@' before the next "scheme="; only
+// then is the list split on ';' and blanks. A "scheme=" starts a value only
+// at the list's start or after a separator, and only for a scheme Windows
+// lists (http, https, ftp, socks, gopher), so that "pa;x=ss" in a password
+// is not taken for one. In such a list, a value without '@' that is not a
+// plain host[:port] list (it may be the start of a password cut by a ";http=")
+// is redacted whole. A list without '@' is split and kept as is.
 func redactList(s string) string {
-	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ' ' || r == '\t' })
-	for i, p := range parts {
-		if scheme, v, ok := strings.Cut(p, "="); ok && !strings.Contains(scheme, "@") && !strings.Contains(scheme, "/") {
-			parts[i] = scheme + "=" + redact.Value(v)
+	if strings.Contains(s, "@") {
+		var b strings.Builder
+		bounds := listBoundaries(s)
+		for i, at := range bounds {
+			end := len(s)
+			if i+1 < len(bounds) {
+				end = bounds[i+1]
+			}
+			seg := s[at:end]
+			vs := 0
+			if eq := strings.IndexByte(seg, '='); eq >= 0 && isListScheme(seg[:eq]) {
+				vs = eq + 1
+			}
+			v := strings.TrimRight(seg[vs:], "; \t")
+			sep := seg[vs+len(v):]
+			switch {
+			case strings.Contains(v, "@"):
+				v = redact.Value(v)
+			case !plainHosts(v):
+				v = redact.Mark
+			}
+			b.WriteString(seg[:vs] + v + sep)
+		}
+		s = b.String()
+	}
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ' ' || r == '\t' }), ";")
+}
+
+// listBoundaries returns where each value of a proxy list starts: 0, and
+// each "scheme=" of a Windows scheme after a separator.
+func listBoundaries(s string) []int {
+	out := []int{0}
+	for i := 1; i < len(s); i++ {
+		if c := s[i-1]; c != ';' && c != ' ' && c != '\t' {
 			continue
 		}
-		parts[i] = redact.Value(p)
+		if eq := strings.IndexByte(s[i:], '='); eq > 0 && isListScheme(s[i:i+eq]) {
+			out = append(out, i)
+		}
 	}
-	return strings.Join(parts, ";")
+	return out
+}
+
+// isListScheme reports whether s names a scheme of a Windows proxy list.
+func isListScheme(s string) bool {
+	switch strings.ToLower(s) {
+	case "http", "https", "ftp", "socks", "gopher":
+		return true
+	}
+	return false
+}
+
+// plainHosts reports whether every ';'- or blank-separated part of v is a
+// plain host[:port].
+func plainHosts(v string) bool {
+	for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ' ' || r == '\t' }) {
+		if !plainHostPort(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHostPort reports whether v is a host with an optional decimal port
+// and an optional "scheme://" before it, and nothing else: a name or
+// address ([IPv6] with brackets), no user information.
+func plainHostPort(v string) bool {
+	if i := strings.Index(v, "://"); i > 0 && isListScheme(v[:i]) {
+		v = v[i+3:]
+	}
+	v = strings.TrimSuffix(v, "/")
+	host, port := v, ""
+	if strings.HasPrefix(v, "[") {
+		end := strings.IndexByte(v, ']')
+		if end < 0 {
+			return false
+		}
+		host, port = v[1:end], v[end+1:]
+		if _, err := netip.ParseAddr(host); err != nil {
+			return false
+		}
+		if port != "" {
+			if port[0] != ':' {
+				return false
+			}
+			port = port[1:]
+			if port == "" {
+				return false
+			}
+		}
+	} else {
+		if h, p, ok := strings.Cut(v, ":"); ok {
+			host, port = h, p
+			if port == "" {
+				return false
+			}
+		}
+		if host == "" {
+			return false
+		}
+		for _, c := range host {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c == '*') {
+				return false
+			}
+		}
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // setting is the redacted ProxySetting of connection settings.
@@ -219,13 +342,21 @@ func agentBypass(bypass string) string {
 // https_proxy, http_proxy and no_proxy (lines 154-183). The settings stored
 // are redacted; the effective proxy, with its credentials for dialling, is
 // AgentEnv.
+//
+// ReadAgentService reads the service and the proxy with one read of the
+// service's key.
 func ReadProxy(src Source) (*Proxy, []string) {
+	return readProxy(src, func() (*Key, error) { return src.Key(KeyServices + `\` + ServiceName) })
+}
+
+// readProxy is ReadProxy with the agent's service key read by svcKey.
+func readProxy(src Source, svcKey func() (*Key, error)) (*Proxy, []string) {
 	p := &Proxy{Checked: true}
 	var why, problems []string
 	// The agent's environment: the service's Environment value. Windows
 	// environment names ignore case, so they are compared lower-cased.
 	svc := map[string]string{}
-	k, err := src.Key(KeyServices + `\` + ServiceName)
+	k, err := svcKey()
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		why = append(why, "the service's Environment: "+err.Error())
 	}
@@ -280,7 +411,19 @@ func ReadProxy(src Source) (*Proxy, []string) {
 	}
 	envProxy := envSource != ""
 
-	ls, lsErr := readConnSettings(src, "DefaultConnectionSettings", true, KeyLocalSystemConnections, KeyDefaultUserConnections)
+	// LocalSystem's Internet settings: its own, or the machine's when the
+	// ProxySettingsPerUser policy is 0. A policy that cannot be read
+	// leaves them unknown.
+	var ls *ConnSettings
+	perMachine, lsErr := proxyPerMachine(src)
+	switch {
+	case lsErr != nil:
+	case perMachine:
+		p.PerMachine = true
+		ls, lsErr = readConnSettings(src, "DefaultConnectionSettings", true, KeyWinHTTPConnections)
+	default:
+		ls, lsErr = readConnSettings(src, "DefaultConnectionSettings", true, KeyLocalSystemConnections, KeyDefaultUserConnections)
+	}
 	if lsErr != nil {
 		if !envProxy {
 			why = append(why, "LocalSystem's Internet settings: "+lsErr.Error())
@@ -345,6 +488,22 @@ func ReadProxy(src Source) (*Proxy, []string) {
 	}
 	p.env = agent.ProxyFromEnviron(b)
 	return p, problems
+}
+
+// proxyPerMachine reports whether the ProxySettingsPerUser policy makes
+// the proxy settings per machine: a REG_DWORD 0 under
+// KeyInternetSettingsPolicy. Absent, or any other value, they are per
+// user.
+func proxyPerMachine(src Source) (bool, error) {
+	k, err := src.Key(KeyInternetSettingsPolicy)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("the ProxySettingsPerUser policy: %w", err)
+	}
+	v, ok := k.Num("ProxySettingsPerUser")
+	return ok && v == 0, nil
 }
 
 // readConnSettings reads a connection settings blob from the first of

@@ -13,7 +13,9 @@ import (
 // Windows build asks the system (source_windows.go: the registry, the IP
 // helper, the service control manager, files and w32tm); Recorded replays
 // a host's answers from JSON on every platform. Every answer is bounded by
-// the caps below, and an error is ErrNotFound, ErrAccessDenied or another
+// the caps below (Adapters gives one adapter, DNS server and gateway past
+// MaxAdapters and MaxListItems, so that the readers can say they cut a
+// list), and an error is ErrNotFound, ErrAccessDenied or another
 // error whose text says what failed (never a value read).
 type Source interface {
 	// Key returns a registry key's subkey names and values. path starts

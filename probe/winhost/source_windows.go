@@ -180,8 +180,16 @@ func (System) Adapters() ([]Adapter, error) {
 	if buf == nil {
 		return nil, errors.New("GetAdaptersAddresses: the table kept growing")
 	}
+	return adaptersFrom((*windows.IpAdapterAddresses)(unsafe.Pointer(&buf[0]))), nil
+}
+
+// adaptersFrom converts GetAdaptersAddresses' list. It keeps one item past
+// each cap (MaxAdapters adapters, MaxListItems DNS servers and gateways),
+// so that the readers can tell a list at the cap from a longer one, cut
+// it and say so.
+func adaptersFrom(first *windows.IpAdapterAddresses) []Adapter {
 	var out []Adapter
-	for a := (*windows.IpAdapterAddresses)(unsafe.Pointer(&buf[0])); a != nil && len(out) < MaxAdapters; a = a.Next {
+	for a := first; a != nil && len(out) <= MaxAdapters; a = a.Next {
 		ad := Adapter{
 			GUID:        windows.BytePtrToString(a.AdapterName),
 			Name:        windows.UTF16PtrToString(a.FriendlyName),
@@ -195,7 +203,7 @@ func (System) Adapters() ([]Adapter, error) {
 			DHCPv4:      a.Flags&ipAdapterDHCPEnabled != 0,
 			DNSSuffix:   windows.UTF16PtrToString(a.DnsSuffix),
 		}
-		for d := a.FirstDnsServerAddress; d != nil && len(ad.DNSServers) < 64; d = d.Next {
+		for d := a.FirstDnsServerAddress; d != nil && len(ad.DNSServers) <= MaxListItems; d = d.Next {
 			if ip, ok := sockAddr(d.Address); ok {
 				ad.DNSServers = append(ad.DNSServers, ip)
 			}
@@ -207,14 +215,14 @@ func (System) Adapters() ([]Adapter, error) {
 				}
 			}
 		}
-		for g := a.FirstGatewayAddress; g != nil && len(ad.Gateways) < 64; g = g.Next {
+		for g := a.FirstGatewayAddress; g != nil && len(ad.Gateways) <= MaxListItems; g = g.Next {
 			if ip, ok := sockAddr(g.Address); ok {
 				ad.Gateways = append(ad.Gateways, ip)
 			}
 		}
 		out = append(out, ad)
 	}
-	return out, nil
+	return out
 }
 
 // sockAddr converts a SOCKET_ADDRESS to an address.

@@ -11,9 +11,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
+	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 
 	"github.com/ssm-probe/ssm-probe/internal/wine"
@@ -290,4 +293,60 @@ func TestSystemRead(t *testing.T) {
 		t.Logf("%s: checked %v %s", what, c.checked, c.reason)
 	}
 	t.Logf("problems: %v", f.Problems)
+}
+
+// TestAdaptersFromKeepsOnePastCaps: GetAdaptersAddresses' list is read up
+// to one item past each cap, so that ReadDNS can say it cut a list; a list
+// at the cap (the near miss) is read whole and ReadDNS says nothing.
+func TestAdaptersFromKeepsOnePastCaps(t *testing.T) {
+	addr := func(i int) windows.SocketAddress {
+		raw := new(syscall.RawSockaddrAny)
+		sa := (*windows.RawSockaddrInet4)(unsafe.Pointer(raw))
+		sa.Family, sa.Addr = windows.AF_INET, [4]byte{10, 9, byte(i / 250), byte(i%250 + 1)}
+		return windows.SocketAddress{Sockaddr: raw, SockaddrLength: int32(unsafe.Sizeof(*sa))}
+	}
+	chain := func(adapters, items int) *windows.IpAdapterAddresses {
+		var first, last *windows.IpAdapterAddresses
+		for i := range adapters {
+			a := &windows.IpAdapterAddresses{IfIndex: uint32(i + 1), OperStatus: windows.IfOperStatusUp}
+			for j := items - 1; j >= 0; j-- {
+				a.FirstDnsServerAddress = &windows.IpAdapterDnsServerAdapter{Next: a.FirstDnsServerAddress, Address: addr(j)}
+				a.FirstGatewayAddress = &windows.IpAdapterGatewayAddress{Next: a.FirstGatewayAddress, Address: addr(j)}
+			}
+			if last == nil {
+				first = a
+			} else {
+				last.Next = a
+			}
+			last = a
+		}
+		return first
+	}
+	cases := []struct {
+		name                 string
+		adapters, items      int
+		wantAdapters, wantIt int
+		wantProblems         int
+	}{
+		{"at the caps", MaxAdapters, MaxListItems, MaxAdapters, MaxListItems, 0},
+		{"past the caps", MaxAdapters + 5, MaxListItems + 5, MaxAdapters + 1, MaxListItems + 1, 1 + MaxAdapters},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ads := adaptersFrom(chain(c.adapters, c.items))
+			if len(ads) != c.wantAdapters || len(ads[0].DNSServers) != c.wantIt || len(ads[0].Gateways) != c.wantIt {
+				t.Fatalf("%d adapters, %d servers, %d gateways", len(ads), len(ads[0].DNSServers), len(ads[0].Gateways))
+			}
+			d := ReadDNS(&Recorded{}, ads, nil)
+			var cut int
+			for _, p := range d.Problems {
+				if strings.Contains(p, "only the first") {
+					cut++
+				}
+			}
+			if cut != c.wantProblems || len(d.Adapters) != min(c.adapters, MaxAdapters) || len(d.Adapters[0].DNSServers) != min(c.items, MaxListItems) {
+				t.Errorf("%d cut problems of %q, %d adapters", cut, d.Problems, len(d.Adapters))
+			}
+		})
+	}
 }

@@ -26,7 +26,7 @@ func loadHost(t *testing.T, name string) *Recorded {
 }
 
 // secrets are the passwords the recorded hosts hold; no fact may show one.
-var secrets = []string{"S3cr3t", "svc-user", "lsPass", "ls-user", "whPass", "wh-user", "alicePw", "mPw", "m-user"}
+var secrets = []string{"S3cr3t", "svc-user", "lsPass", "ls-user", "whPass", "wh-user", "alicePw", "mPw", "m-user", "pmPw", "pm-user"}
 
 // readHost reads a recorded host, checks that nothing it stores shows a
 // password, and compares it with its golden file.
@@ -96,8 +96,8 @@ func TestReadHealthy(t *testing.T) {
 	if i := f.Image; !i.Checked || i.State != ImageStateComplete {
 		t.Errorf("image %+v", i)
 	}
-	if len(f.Problems) != 0 || len(f.DNS.Problems) != 0 {
-		t.Errorf("problems %v %v", f.Problems, f.DNS.Problems)
+	if len(f.Problems) != 0 || len(f.DNS.Problems) != 0 || f.DNS.Unread != "" {
+		t.Errorf("problems %v %v, unread %q", f.Problems, f.DNS.Problems, f.DNS.Unread)
 	}
 }
 
@@ -209,6 +209,39 @@ func TestReadMachineEnvironmentProxy(t *testing.T) {
 	}
 }
 
+// TestReadPerMachineProxy: with the ProxySettingsPerUser policy at 0,
+// LocalSystem takes the machine's Internet settings; at 1 (the near miss)
+// its own, and the machine's are not used.
+func TestReadPerMachineProxy(t *testing.T) {
+	f := readHost(t, "permachine")
+	env := f.Proxy.AgentEnv()
+	if !f.Proxy.Checked || !f.Proxy.PerMachine || f.Proxy.Source != ProxyLocalSystem || env == nil {
+		t.Fatalf("proxy %+v", f.Proxy)
+	}
+	if env.HTTPProxyURL() != "http://pm-user:pmPw@machine.corp.example.com:3128" || env.HTTPSProxyURL() != "http://machine.corp.example.com:3128" || env.NoProxy != "*.corp.example.com" {
+		t.Errorf("effective %q %q %q", env.HTTPSProxy, env.HTTPProxy, env.NoProxy)
+	}
+	if ls := f.Proxy.LocalSystem; ls == nil || ls.Server != "http=REDACTED@machine.corp.example.com:3128;https=machine.corp.example.com:3128" {
+		t.Errorf("LocalSystem %+v", ls)
+	}
+
+	off := readHost(t, "permachine-off")
+	if p := off.Proxy; !p.Checked || p.PerMachine || p.Source != "" || p.AgentEnv() != nil || p.LocalSystem == nil || p.LocalSystem.Server != "" {
+		t.Errorf("policy 1: proxy %+v, agent env %+v", p, p.AgentEnv())
+	}
+}
+
+// TestProxyPolicyUnreadable: a policy that cannot be read leaves
+// LocalSystem's settings unknown, so the proxy is not checked.
+func TestProxyPolicyUnreadable(t *testing.T) {
+	r := loadHost(t, "permachine")
+	r.Registry[KeyInternetSettingsPolicy] = RecordedKey{Error: "access denied"}
+	f := Read(context.Background(), r, Options{Location: time.UTC})
+	if f.Proxy.Checked || !strings.Contains(f.Proxy.Reason, "ProxySettingsPerUser") || f.Proxy.AgentEnv() != nil {
+		t.Errorf("proxy %+v", f.Proxy)
+	}
+}
+
 func TestReadLocked(t *testing.T) {
 	f := readHost(t, "locked")
 	for what, checked := range map[string]bool{
@@ -231,6 +264,10 @@ func TestReadLocked(t *testing.T) {
 	}
 	if h := f.DNS.Hosts; !h.Unreadable || len(f.DNS.Adapters) != 0 || len(f.DNS.Problems) != 2 {
 		t.Errorf("dns %+v", f.DNS)
+	}
+	// The adapters' failure is kept in Unread, beside its problem.
+	if want := "GetAdaptersAddresses: The request is not supported."; f.DNS.Unread != want {
+		t.Errorf("Unread %q, want %q", f.DNS.Unread, want)
 	}
 }
 
