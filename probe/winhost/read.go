@@ -33,9 +33,7 @@ func ReadHost(ctx context.Context, src Source, opt Options) *Facts {
 	var p []string
 	f.PersistentRoutes, p = ReadPersistentRoutes(src)
 	f.Problems = append(f.Problems, p...)
-	f.Service, p = ReadService(src, ServiceName)
-	f.Problems = append(f.Problems, p...)
-	f.Proxy, p = ReadProxy(src)
+	f.Service, f.Proxy, p = ReadAgentService(src)
 	f.Problems = append(f.Problems, p...)
 	f.Clock, p = ReadClock(ctx, src, opt.Location)
 	f.Problems = append(f.Problems, p...)
