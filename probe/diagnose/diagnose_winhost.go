@@ -497,6 +497,9 @@ func proxyUserOnly(in *input) []finding.Finding {
 	e.lines = append([]string{
 		fmt.Sprintf("user %s's Internet settings set the proxy %s", user.SID, what),
 		"the AmazonSSMAgent service's Environment, LocalSystem's Internet settings and WinHTTP set none (the agent reads those three, in that order)"}, e.lines...)
+	if svc := o.Windows.Service; svc != nil && len(svc.EnvNames) > 0 {
+		e.lines = append(e.lines, fmt.Sprintf("the service's Environment value already holds %s: AWS's procedure below replaces the whole value, so keep those entries in its list", strings.Join(svc.EnvNames, ", ")))
+	}
 	summary := fmt.Sprintf("A proxy (%s) is set only in the Internet settings of user %s. The agent runs as LocalSystem and reads its proxy from its service's Environment, LocalSystem's Internet settings and WinHTTP, which set none, so it goes direct, and the endpoints time out there.", what, user.SID)
 	return in.found(NetProxyUserOnly, summary, e, userProxyFill(user.Setting.Server))
 }

@@ -285,7 +285,14 @@ func windowsScenarios() map[string]fixture {
 			userProxy("timeout"),
 			wtn(NetProxyUserOnly, finding.SevFail, []string{"S-1-5-21-3623811015-3361044348-30300820-1013", "proxy.corp.example.com:3128",
 				`HKLM:\SYSTEM\CurrentControlSet\Services\AmazonSSMAgent`, "https_proxy=http://proxy.corp.example.com:3128", "no_proxy=169.254.169.254",
-				`netsh winhttp set proxy proxy-server="proxy.corp.example.com:3128"`}, linuxFix...)),
+				`netsh winhttp set proxy proxy-server="proxy.corp.example.com:3128"`}, append(linuxFix, "already holds")...)),
+		"proxy-user-only-service-env-kept": fx("the same, with a service Environment value that holds other variables: the evidence says AWS's procedure replaces the whole value, naming them",
+			func() *probetest.Scen {
+				s := userProxy("timeout")
+				s.O.Windows.Service.EnvNames = []string{"AWS_REGION", "SSM_AGENT_LOG_LEVEL"}
+				return s
+			}(),
+			wtn(NetProxyUserOnly, finding.SevFail, []string{"already holds AWS_REGION, SSM_AGENT_LOG_LEVEL", "replaces the whole value"}, linuxFix...)),
 		"proxy-user-only-direct-works": fx("near miss: a user's proxy the agent cannot see, but the direct path works: no finding",
 			userProxy("ok")),
 		"proxy-winhttp-set": fx("near miss: WinHTTP sets the proxy too, which the agent reads: not invisible, so not this finding (the direct timeouts are judged as before)",
