@@ -338,7 +338,7 @@ func TestWinServers(t *testing.T) {
 	for _, a := range c.AdaptersOf(addrs("10.0.0.11", "10.9.9.9")) {
 		names = append(names, a.Name)
 	}
-	if want := []string{"Ethernet", "Ethernet 3"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"Ethernet", "Ethernet 3", "Ethernet 2"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("AdaptersOf %v, want %v", names, want)
 	}
 	if got := c.AdaptersOf(addrs("10.1.1.1")); got != nil {
